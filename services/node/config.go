@@ -1,0 +1,82 @@
+package node
+
+import (
+	"errors"
+	"time"
+)
+
+// Config configures a node. The zero value is not valid; start from
+// DefaultConfig.
+type Config struct {
+	// DataDir holds Pebble (pebble/), JetStream (nats/), keys and the admin
+	// token.
+	DataDir string
+	// GRPCAddr is the gRPC listen address; port 0 picks a free port.
+	GRPCAddr string
+	// HTTPAddr is the HTTP listen address; port 0 picks a free port.
+	HTTPAddr string
+	// NATSURL, when set, is an external NATS server or cluster to use
+	// instead of the embedded one.
+	NATSURL string
+	// NATSListen is the embedded server's client address; empty disables
+	// the client port (in-process connections only).
+	NATSListen string
+	// NATSSyncInterval is how often the embedded JetStream fsyncs (0: the
+	// server default); NATSSyncAlways fsyncs every write.
+	NATSSyncInterval time.Duration
+	// NATSSyncAlways makes the embedded JetStream fsync every write.
+	NATSSyncAlways bool
+	// StreamReplicas is the replica count of the streams (external
+	// clusters: 3 or 5).
+	StreamReplicas int
+	// AdminGLN is the GLN of the admin party created on first start.
+	AdminGLN string
+	// AdminName is its display name.
+	AdminName string
+	// ShutdownTimeout bounds the graceful shutdown.
+	ShutdownTimeout time.Duration
+}
+
+// Defaults.
+const (
+	DefaultGRPCAddr   = "127.0.0.1:7070"
+	DefaultHTTPAddr   = "127.0.0.1:8080"
+	DefaultNATSListen = "127.0.0.1:4222"
+	// DefaultAdminGLN is a GLN under GS1's prefix 952, reserved for
+	// demonstrations; set a real one in production.
+	DefaultAdminGLN = "9520000000004"
+)
+
+// DefaultConfig returns the configuration of `pedigree serve` with no flags.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:         "./pedigree-data",
+		GRPCAddr:        DefaultGRPCAddr,
+		HTTPAddr:        DefaultHTTPAddr,
+		NATSListen:      DefaultNATSListen,
+		StreamReplicas:  1,
+		AdminGLN:        DefaultAdminGLN,
+		AdminName:       "Pedigree administrator",
+		ShutdownTimeout: 4 * time.Second,
+	}
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data: required"))
+	}
+	if c.GRPCAddr == "" {
+		errs = append(errs, errors.New("grpc: required"))
+	}
+	if c.HTTPAddr == "" {
+		errs = append(errs, errors.New("http: required"))
+	}
+	if !validGLN(c.AdminGLN) {
+		errs = append(errs, errors.New("admin-gln: must be 13 digits with a valid GS1 check digit"))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("shutdown-timeout: must be positive"))
+	}
+	return errors.Join(errs...)
+}

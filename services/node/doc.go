@@ -1,0 +1,13 @@
+// Package node wires one Pedigree node together: Pebble (state and ledger),
+// NATS JetStream (embedded or external), the gRPC services and the HTTP
+// front, and runs them until its context ends.
+//
+// Invariants:
+//   - Start returns only when every component is up, or cleans up what it
+//     started and returns the error.
+//   - Shutdown happens in reverse order of dependency: stop taking requests
+//     (HTTP, then gRPC), drain NATS, then flush and close Pebble, so that
+//     nothing acknowledged is lost.
+//   - The first start on an empty data directory creates the admin party and
+//     writes its token to DATA/admin.token (mode 0600); later starts reuse it.
+package node

@@ -1,0 +1,279 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/auth"
+	"github.com/pedigree-project/pedigree/services/gateway"
+	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/services/state"
+	"github.com/pedigree-project/pedigree/services/telemetry"
+)
+
+// Node is a running Pedigree node.
+type Node struct {
+	cfg    Config
+	logger *slog.Logger
+	tel    *telemetry.Telemetry
+
+	store    *state.Store
+	embedded *natsbus.Embedded
+	nc       *nats.Conn
+	js       jetstream.JetStream
+
+	grpcServer *grpc.Server
+	grpcLis    net.Listener
+	health     *health.Server
+	gwConn     *grpc.ClientConn
+	httpServer *http.Server
+	httpLis    net.Listener
+
+	adminTokenPath string
+	stopping       atomic.Bool
+	serveErr       chan error
+}
+
+// Start brings a node up. The caller must call Shutdown, or cancel the
+// context given to Run.
+func Start(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("node: config: %w", err)
+	}
+	if logger == nil {
+		return nil, errors.New("node: nil logger")
+	}
+	n = &Node{cfg: cfg, logger: logger, tel: telemetry.New(logger), serveErr: make(chan error, 2)}
+	defer func() {
+		if err != nil {
+			n.close(context.Background())
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("node: data directory: %w", err)
+	}
+	if n.store, err = state.Open(filepath.Join(cfg.DataDir, "pebble")); err != nil {
+		return nil, err
+	}
+	if err := n.startNATS(ctx); err != nil {
+		return nil, err
+	}
+	if n.adminTokenPath, err = bootstrapAdmin(n.store, cfg, logger); err != nil {
+		return nil, err
+	}
+	if err := n.startGRPC(); err != nil {
+		return nil, err
+	}
+	if err := n.startHTTP(ctx); err != nil {
+		return nil, err
+	}
+	logger.Info("pedigree node serving", "grpc", n.GRPCAddr(), "http", n.HTTPAddr(), "nats", n.NATSURL(), "data", cfg.DataDir)
+	return n, nil
+}
+
+func (n *Node) startNATS(ctx context.Context) error {
+	var err error
+	if n.cfg.NATSURL != "" {
+		n.nc, err = nats.Connect(n.cfg.NATSURL, nats.Name("pedigree-node"), nats.MaxReconnects(-1))
+		if err != nil {
+			return fmt.Errorf("node: connect to NATS at %s: %w", n.cfg.NATSURL, err)
+		}
+	} else {
+		n.embedded, err = natsbus.StartEmbedded(ctx, natsbus.EmbeddedConfig{
+			StoreDir:     filepath.Join(n.cfg.DataDir, "nats"),
+			Listen:       n.cfg.NATSListen,
+			SyncInterval: n.cfg.NATSSyncInterval,
+			SyncAlways:   n.cfg.NATSSyncAlways,
+		}, n.logger)
+		if err != nil {
+			return err
+		}
+		if n.nc, err = n.embedded.Connect("pedigree-node"); err != nil {
+			return err
+		}
+	}
+	if n.js, err = jetstream.New(n.nc); err != nil {
+		return fmt.Errorf("node: jetstream: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return natsbus.EnsureStreams(ctx, n.js, natsbus.StreamLimits{Replicas: n.cfg.StreamReplicas})
+}
+
+func (n *Node) startGRPC() error {
+	authn, err := auth.NewAuthenticator(n.store)
+	if err != nil {
+		return err
+	}
+	n.grpcServer = grpc.NewServer(
+		grpc.ChainUnaryInterceptor(n.tel.UnaryInterceptor, authn.UnaryInterceptor),
+		grpc.ChainStreamInterceptor(n.tel.StreamInterceptor, authn.StreamInterceptor),
+	)
+	n.health = health.NewServer()
+	healthpb.RegisterHealthServer(n.grpcServer, n.health)
+	reflection.Register(n.grpcServer)
+	pb.RegisterRegistryServiceServer(n.grpcServer, pb.UnimplementedRegistryServiceServer{})
+	pb.RegisterVerificationServiceServer(n.grpcServer, pb.UnimplementedVerificationServiceServer{})
+	pb.RegisterCaptureServiceServer(n.grpcServer, pb.UnimplementedCaptureServiceServer{})
+	pb.RegisterProvenanceServiceServer(n.grpcServer, pb.UnimplementedProvenanceServiceServer{})
+	pb.RegisterLedgerServiceServer(n.grpcServer, pb.UnimplementedLedgerServiceServer{})
+	for name := range n.grpcServer.GetServiceInfo() {
+		n.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+	n.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+
+	if n.grpcLis, err = net.Listen("tcp", n.cfg.GRPCAddr); err != nil {
+		return fmt.Errorf("node: gRPC listen on %s: %w", n.cfg.GRPCAddr, err)
+	}
+	go func() { n.serveErr <- n.grpcServer.Serve(n.grpcLis) }()
+	return nil
+}
+
+func (n *Node) startHTTP(ctx context.Context) error {
+	var err error
+	n.gwConn, err = grpc.NewClient(n.grpcLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return fmt.Errorf("node: gateway client: %w", err)
+	}
+	handler, err := gateway.New(ctx, gateway.Config{
+		Conn:       n.gwConn,
+		Ready:      n.Ready,
+		Metrics:    n.tel.MetricsHandler(),
+		Middleware: n.tel.HTTPMiddleware,
+	})
+	if err != nil {
+		return err
+	}
+	if n.httpLis, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
+		return fmt.Errorf("node: HTTP listen on %s: %w", n.cfg.HTTPAddr, err)
+	}
+	n.httpServer = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(n.logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := n.httpServer.Serve(n.httpLis); !errors.Is(err, http.ErrServerClosed) {
+			n.serveErr <- err
+		}
+	}()
+	return nil
+}
+
+// Ready returns nil when NATS, the streams and Pebble answer.
+func (n *Node) Ready(ctx context.Context) error {
+	if n.stopping.Load() {
+		return errors.New("shutting down")
+	}
+	if n.embedded != nil && !n.embedded.Ready() {
+		return errors.New("embedded NATS server is not running")
+	}
+	if n.nc.Status() != nats.CONNECTED {
+		return fmt.Errorf("NATS connection is %s", n.nc.Status())
+	}
+	for _, name := range []string{natsbus.ScanStream, natsbus.DeadLetterStream} {
+		if _, err := n.js.Stream(ctx, name); err != nil {
+			return fmt.Errorf("stream %s: %w", name, err)
+		}
+	}
+	if _, err := n.store.Party(n.cfg.AdminGLN); err != nil {
+		return fmt.Errorf("pebble: %w", err)
+	}
+	return nil
+}
+
+// GRPCAddr is the address the gRPC server listens on.
+func (n *Node) GRPCAddr() string { return n.grpcLis.Addr().String() }
+
+// HTTPAddr is the address the HTTP server listens on.
+func (n *Node) HTTPAddr() string { return n.httpLis.Addr().String() }
+
+// NATSURL is the URL scanners publish to, or "" when the embedded server has
+// no client port.
+func (n *Node) NATSURL() string {
+	if n.embedded != nil {
+		return n.embedded.ClientURL()
+	}
+	return n.cfg.NATSURL
+}
+
+// AdminTokenPath is the file holding the admin party's API token.
+func (n *Node) AdminTokenPath() string { return n.adminTokenPath }
+
+// Run serves until ctx ends or a server fails, then shuts down.
+func (n *Node) Run(ctx context.Context) error {
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-n.serveErr:
+		err = fmt.Errorf("node: server stopped: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
+	defer cancel()
+	return errors.Join(err, n.Shutdown(sctx))
+}
+
+// Shutdown stops taking requests, lets running ones finish until ctx ends,
+// drains NATS and closes Pebble.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.stopping.Store(true)
+	n.logger.Info("pedigree node shutting down")
+	return n.close(ctx)
+}
+
+func (n *Node) close(ctx context.Context) error {
+	var errs []error
+	if n.health != nil {
+		n.health.Shutdown()
+	}
+	if n.httpServer != nil {
+		if err := n.httpServer.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("node: HTTP shutdown: %w", err))
+		}
+	}
+	if n.grpcServer != nil {
+		stopped := make(chan struct{})
+		go func() { n.grpcServer.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+			n.grpcServer.Stop()
+			<-stopped
+		}
+	}
+	if n.gwConn != nil {
+		_ = n.gwConn.Close()
+	}
+	if n.nc != nil {
+		if err := n.nc.FlushTimeout(time.Second); err != nil && !n.nc.IsClosed() {
+			errs = append(errs, fmt.Errorf("node: NATS flush: %w", err))
+		}
+		n.nc.Close()
+	}
+	if n.embedded != nil {
+		n.embedded.Shutdown()
+	}
+	if n.store != nil {
+		if err := n.store.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,14 @@
+// Package state is the node's view of the world in Pebble: parties and their
+// credentials, products, batches, packs, containers and alerts. It shares
+// one Pebble database with the ledger, so that a consumed batch of writes
+// commits ledger entries and state changes atomically.
+//
+// Invariants:
+//   - State is a deterministic function of the ledger: every change is made
+//     by the ingest pipeline in the same Pebble batch as the ledger entry
+//     that causes it. The one exception is the node's bootstrap of its admin
+//     party on an empty data directory.
+//   - Every key starts with one table prefix byte (keys.go); prefixes below
+//     0x10 belong to the ledger package.
+//   - API tokens are stored only as SHA-256 hashes.
+package state

@@ -1,0 +1,121 @@
+package state
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+)
+
+// ErrNotFound is returned when a record does not exist.
+var ErrNotFound = errors.New("state: not found")
+
+// Store reads and writes the node's state tables.
+type Store struct {
+	db *pebble.DB
+}
+
+// Open opens (or creates) the Pebble database in dir.
+func Open(dir string) (*Store, error) {
+	db, err := pebble.Open(dir, &pebble.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("state: open pebble at %s: %w", dir, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// DB is the underlying database, shared with the ledger.
+func (s *Store) DB() *pebble.DB { return s.db }
+
+// Close flushes and closes the database.
+func (s *Store) Close() error {
+	if err := s.db.Flush(); err != nil {
+		_ = s.db.Close()
+		return fmt.Errorf("state: flush: %w", err)
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("state: close: %w", err)
+	}
+	return nil
+}
+
+// Party returns the party with that GLN, or ErrNotFound.
+func (s *Store) Party(gln string) (*pb.Party, error) {
+	v, closer, err := s.db.Get(partyKey(gln))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, fmt.Errorf("party %s: %w", gln, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: read party %s: %w", gln, err)
+	}
+	defer closer.Close()
+	p := &pb.Party{}
+	if err := proto.Unmarshal(v, p); err != nil {
+		return nil, fmt.Errorf("state: decode party %s: %w", gln, err)
+	}
+	return p, nil
+}
+
+// PutParty writes a party into b.
+func PutParty(b *pebble.Batch, p *pb.Party) error {
+	v, err := proto.MarshalOptions{Deterministic: true}.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("state: encode party %s: %w", p.GetGln(), err)
+	}
+	return b.Set(partyKey(p.GetGln()), v, nil)
+}
+
+// Credential is what a valid API token resolves to.
+type Credential struct {
+	// TokenID identifies the token (for revocation and the ledger).
+	TokenID [8]byte
+	// PartyGLN is the token's party.
+	PartyGLN string
+}
+
+// TokenHash is the stored form of an API token.
+func TokenHash(token string) [32]byte { return sha256.Sum256([]byte(token)) }
+
+// Token resolves an API token's hash, or returns ErrNotFound.
+func (s *Store) Token(hash [32]byte) (Credential, error) {
+	v, closer, err := s.db.Get(tokenKey(hash))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return Credential{}, fmt.Errorf("token: %w", ErrNotFound)
+	}
+	if err != nil {
+		return Credential{}, fmt.Errorf("state: read token: %w", err)
+	}
+	defer closer.Close()
+	if len(v) != 8+13 {
+		return Credential{}, fmt.Errorf("state: token record has %d bytes, want 21", len(v))
+	}
+	var c Credential
+	copy(c.TokenID[:], v[:8])
+	c.PartyGLN = string(v[8:])
+	return c, nil
+}
+
+// PutToken records a token's hash for a party into b.
+func PutToken(b *pebble.Batch, hash [32]byte, id [8]byte, gln string) error {
+	v := append(id[:], gln...)
+	if err := b.Set(tokenKey(hash), v, nil); err != nil {
+		return fmt.Errorf("state: write token: %w", err)
+	}
+	if err := b.Set(tokenIDKey(gln, id), hash[:], nil); err != nil {
+		return fmt.Errorf("state: write token id: %w", err)
+	}
+	return nil
+}
+
+// Apply commits b durably (fsync) and closes it.
+func (s *Store) Apply(b *pebble.Batch) error {
+	defer b.Close()
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("state: commit: %w", err)
+	}
+	return nil
+}

@@ -451,7 +451,7 @@ type Envelope struct {
 	//
 	// Types that are valid to be assigned to Body:
 	//
-	//	*Envelope_Event
+	//	*Envelope_Capture
 	//	*Envelope_Party
 	//	*Envelope_Product
 	//	*Envelope_Batch
@@ -514,10 +514,10 @@ func (x *Envelope) GetBody() isEnvelope_Body {
 	return nil
 }
 
-func (x *Envelope) GetEvent() *ScanEvent {
+func (x *Envelope) GetCapture() *Capture {
 	if x != nil {
-		if x, ok := x.Body.(*Envelope_Event); ok {
-			return x.Event
+		if x, ok := x.Body.(*Envelope_Capture); ok {
+			return x.Capture
 		}
 	}
 	return nil
@@ -581,9 +581,10 @@ type isEnvelope_Body interface {
 	isEnvelope_Body()
 }
 
-type Envelope_Event struct {
-	// A scan event.
-	Event *ScanEvent `protobuf:"bytes,10,opt,name=event,proto3,oneof"`
+type Envelope_Capture struct {
+	// Scan events: one, or a capture of several (an EPCIS capture
+	// document), signed once.
+	Capture *Capture `protobuf:"bytes,10,opt,name=capture,proto3,oneof"`
 }
 
 type Envelope_Party struct {
@@ -616,7 +617,7 @@ type Envelope_AlertReview struct {
 	AlertReview *AlertReview `protobuf:"bytes,16,opt,name=alert_review,json=alertReview,proto3,oneof"`
 }
 
-func (*Envelope_Event) isEnvelope_Body() {}
+func (*Envelope_Capture) isEnvelope_Body() {}
 
 func (*Envelope_Party) isEnvelope_Body() {}
 
@@ -630,8 +631,58 @@ func (*Envelope_Key) isEnvelope_Body() {}
 
 func (*Envelope_AlertReview) isEnvelope_Body() {}
 
-// SignedEnvelope is the message published on pedigree.scan.<party GLN>. The
-// signature is Ed25519 over the exact bytes of envelope, which are the
+// Capture is a list of scan events submitted together, in order, as an
+// EPCIS capture document is. One signature covers them all, so a scanner
+// that batches its scans pays for one signature check per batch.
+type Capture struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The events, 1–1,000, applied in this order.
+	Events        []*ScanEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Capture) Reset() {
+	*x = Capture{}
+	mi := &file_pedigree_v1_event_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Capture) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Capture) ProtoMessage() {}
+
+func (x *Capture) ProtoReflect() protoreflect.Message {
+	mi := &file_pedigree_v1_event_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Capture.ProtoReflect.Descriptor instead.
+func (*Capture) Descriptor() ([]byte, []int) {
+	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Capture) GetEvents() []*ScanEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+// SignedEnvelope is the message published on pedigree.scan.<party GLN>, with
+// Nats-Msg-Id set to the event ID of a single-event capture, or to the
+// envelope ID (urn:pedigree:envelope:<hex SHA-256 of envelope>) otherwise.
+// The signature is Ed25519 over the exact bytes of envelope, which are the
 // deterministic protobuf serialization of an Envelope.
 type SignedEnvelope struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -651,7 +702,7 @@ type SignedEnvelope struct {
 
 func (x *SignedEnvelope) Reset() {
 	*x = SignedEnvelope{}
-	mi := &file_pedigree_v1_event_proto_msgTypes[5]
+	mi := &file_pedigree_v1_event_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -663,7 +714,7 @@ func (x *SignedEnvelope) String() string {
 func (*SignedEnvelope) ProtoMessage() {}
 
 func (x *SignedEnvelope) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_event_proto_msgTypes[5]
+	mi := &file_pedigree_v1_event_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -676,7 +727,7 @@ func (x *SignedEnvelope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignedEnvelope.ProtoReflect.Descriptor instead.
 func (*SignedEnvelope) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{5}
+	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SignedEnvelope) GetEnvelope() []byte {
@@ -723,7 +774,7 @@ type PartyRegistration struct {
 
 func (x *PartyRegistration) Reset() {
 	*x = PartyRegistration{}
-	mi := &file_pedigree_v1_event_proto_msgTypes[6]
+	mi := &file_pedigree_v1_event_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -735,7 +786,7 @@ func (x *PartyRegistration) String() string {
 func (*PartyRegistration) ProtoMessage() {}
 
 func (x *PartyRegistration) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_event_proto_msgTypes[6]
+	mi := &file_pedigree_v1_event_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -748,7 +799,7 @@ func (x *PartyRegistration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartyRegistration.ProtoReflect.Descriptor instead.
 func (*PartyRegistration) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{6}
+	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PartyRegistration) GetParty() *Party {
@@ -787,7 +838,7 @@ type TokenChange struct {
 
 func (x *TokenChange) Reset() {
 	*x = TokenChange{}
-	mi := &file_pedigree_v1_event_proto_msgTypes[7]
+	mi := &file_pedigree_v1_event_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -799,7 +850,7 @@ func (x *TokenChange) String() string {
 func (*TokenChange) ProtoMessage() {}
 
 func (x *TokenChange) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_event_proto_msgTypes[7]
+	mi := &file_pedigree_v1_event_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -812,7 +863,7 @@ func (x *TokenChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenChange.ProtoReflect.Descriptor instead.
 func (*TokenChange) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{7}
+	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TokenChange) GetTokenId() string {
@@ -848,7 +899,7 @@ type PartyKey struct {
 
 func (x *PartyKey) Reset() {
 	*x = PartyKey{}
-	mi := &file_pedigree_v1_event_proto_msgTypes[8]
+	mi := &file_pedigree_v1_event_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -860,7 +911,7 @@ func (x *PartyKey) String() string {
 func (*PartyKey) ProtoMessage() {}
 
 func (x *PartyKey) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_event_proto_msgTypes[8]
+	mi := &file_pedigree_v1_event_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -873,7 +924,7 @@ func (x *PartyKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartyKey.ProtoReflect.Descriptor instead.
 func (*PartyKey) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{8}
+	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PartyKey) GetPublicKey() []byte {
@@ -903,7 +954,7 @@ type Party struct {
 
 func (x *Party) Reset() {
 	*x = Party{}
-	mi := &file_pedigree_v1_event_proto_msgTypes[9]
+	mi := &file_pedigree_v1_event_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -915,7 +966,7 @@ func (x *Party) String() string {
 func (*Party) ProtoMessage() {}
 
 func (x *Party) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_event_proto_msgTypes[9]
+	mi := &file_pedigree_v1_event_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -928,7 +979,7 @@ func (x *Party) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Party.ProtoReflect.Descriptor instead.
 func (*Party) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{9}
+	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Party) GetGln() string {
@@ -990,7 +1041,7 @@ type Product struct {
 
 func (x *Product) Reset() {
 	*x = Product{}
-	mi := &file_pedigree_v1_event_proto_msgTypes[10]
+	mi := &file_pedigree_v1_event_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1002,7 +1053,7 @@ func (x *Product) String() string {
 func (*Product) ProtoMessage() {}
 
 func (x *Product) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_event_proto_msgTypes[10]
+	mi := &file_pedigree_v1_event_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1015,7 +1066,7 @@ func (x *Product) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Product.ProtoReflect.Descriptor instead.
 func (*Product) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{10}
+	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Product) GetGtin() string {
@@ -1090,7 +1141,7 @@ type Batch struct {
 
 func (x *Batch) Reset() {
 	*x = Batch{}
-	mi := &file_pedigree_v1_event_proto_msgTypes[11]
+	mi := &file_pedigree_v1_event_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1102,7 +1153,7 @@ func (x *Batch) String() string {
 func (*Batch) ProtoMessage() {}
 
 func (x *Batch) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_event_proto_msgTypes[11]
+	mi := &file_pedigree_v1_event_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1115,7 +1166,7 @@ func (x *Batch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Batch.ProtoReflect.Descriptor instead.
 func (*Batch) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{11}
+	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Batch) GetGtin() string {
@@ -1182,7 +1233,7 @@ type AlertReview struct {
 
 func (x *AlertReview) Reset() {
 	*x = AlertReview{}
-	mi := &file_pedigree_v1_event_proto_msgTypes[12]
+	mi := &file_pedigree_v1_event_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1194,7 +1245,7 @@ func (x *AlertReview) String() string {
 func (*AlertReview) ProtoMessage() {}
 
 func (x *AlertReview) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_event_proto_msgTypes[12]
+	mi := &file_pedigree_v1_event_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1207,7 +1258,7 @@ func (x *AlertReview) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlertReview.ProtoReflect.Descriptor instead.
 func (*AlertReview) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{12}
+	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AlertReview) GetAlertId() string {
@@ -1265,20 +1316,22 @@ const file_pedigree_v1_event_proto_rawDesc = "" +
 	"\x03gln\x18\x02 \x01(\tR\x03gln\"0\n" +
 	"\x04Ilmd\x12\x10\n" +
 	"\x03lot\x18\x01 \x01(\tR\x03lot\x12\x16\n" +
-	"\x06expiry\x18\x02 \x01(\tR\x06expiry\"\xb3\x03\n" +
+	"\x06expiry\x18\x02 \x01(\tR\x06expiry\"\xb5\x03\n" +
 	"\bEnvelope\x12\x1b\n" +
 	"\tparty_gln\x18\x01 \x01(\tR\bpartyGln\x12 \n" +
 	"\fapi_token_id\x18\x02 \x01(\tR\n" +
-	"apiTokenId\x12.\n" +
-	"\x05event\x18\n" +
-	" \x01(\v2\x16.pedigree.v1.ScanEventH\x00R\x05event\x126\n" +
+	"apiTokenId\x120\n" +
+	"\acapture\x18\n" +
+	" \x01(\v2\x14.pedigree.v1.CaptureH\x00R\acapture\x126\n" +
 	"\x05party\x18\v \x01(\v2\x1e.pedigree.v1.PartyRegistrationH\x00R\x05party\x120\n" +
 	"\aproduct\x18\f \x01(\v2\x14.pedigree.v1.ProductH\x00R\aproduct\x12*\n" +
 	"\x05batch\x18\r \x01(\v2\x12.pedigree.v1.BatchH\x00R\x05batch\x120\n" +
 	"\x05token\x18\x0e \x01(\v2\x18.pedigree.v1.TokenChangeH\x00R\x05token\x12)\n" +
 	"\x03key\x18\x0f \x01(\v2\x15.pedigree.v1.PartyKeyH\x00R\x03key\x12=\n" +
 	"\falert_review\x18\x10 \x01(\v2\x18.pedigree.v1.AlertReviewH\x00R\valertReviewB\x06\n" +
-	"\x04body\"y\n" +
+	"\x04body\"9\n" +
+	"\aCapture\x12.\n" +
+	"\x06events\x18\x01 \x03(\v2\x16.pedigree.v1.ScanEventR\x06events\"y\n" +
 	"\x0eSignedEnvelope\x12\x1a\n" +
 	"\benvelope\x18\x01 \x01(\fR\benvelope\x12\x16\n" +
 	"\x06signer\x18\x02 \x01(\tR\x06signer\x12\x15\n" +
@@ -1343,7 +1396,7 @@ func file_pedigree_v1_event_proto_rawDescGZIP() []byte {
 }
 
 var file_pedigree_v1_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_pedigree_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_pedigree_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_pedigree_v1_event_proto_goTypes = []any{
 	(SourceDestType)(0),           // 0: pedigree.v1.SourceDestType
 	(*ScanEvent)(nil),             // 1: pedigree.v1.ScanEvent
@@ -1351,53 +1404,55 @@ var file_pedigree_v1_event_proto_goTypes = []any{
 	(*SourceDest)(nil),            // 3: pedigree.v1.SourceDest
 	(*Ilmd)(nil),                  // 4: pedigree.v1.Ilmd
 	(*Envelope)(nil),              // 5: pedigree.v1.Envelope
-	(*SignedEnvelope)(nil),        // 6: pedigree.v1.SignedEnvelope
-	(*PartyRegistration)(nil),     // 7: pedigree.v1.PartyRegistration
-	(*TokenChange)(nil),           // 8: pedigree.v1.TokenChange
-	(*PartyKey)(nil),              // 9: pedigree.v1.PartyKey
-	(*Party)(nil),                 // 10: pedigree.v1.Party
-	(*Product)(nil),               // 11: pedigree.v1.Product
-	(*Batch)(nil),                 // 12: pedigree.v1.Batch
-	(*AlertReview)(nil),           // 13: pedigree.v1.AlertReview
-	(EventType)(0),                // 14: pedigree.v1.EventType
-	(Action)(0),                   // 15: pedigree.v1.Action
-	(BizStep)(0),                  // 16: pedigree.v1.BizStep
-	(Disposition)(0),              // 17: pedigree.v1.Disposition
-	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
-	(*Epc)(nil),                   // 19: pedigree.v1.Epc
-	(*BatchRef)(nil),              // 20: pedigree.v1.BatchRef
-	(Role)(0),                     // 21: pedigree.v1.Role
-	(AlertStatus)(0),              // 22: pedigree.v1.AlertStatus
+	(*Capture)(nil),               // 6: pedigree.v1.Capture
+	(*SignedEnvelope)(nil),        // 7: pedigree.v1.SignedEnvelope
+	(*PartyRegistration)(nil),     // 8: pedigree.v1.PartyRegistration
+	(*TokenChange)(nil),           // 9: pedigree.v1.TokenChange
+	(*PartyKey)(nil),              // 10: pedigree.v1.PartyKey
+	(*Party)(nil),                 // 11: pedigree.v1.Party
+	(*Product)(nil),               // 12: pedigree.v1.Product
+	(*Batch)(nil),                 // 13: pedigree.v1.Batch
+	(*AlertReview)(nil),           // 14: pedigree.v1.AlertReview
+	(EventType)(0),                // 15: pedigree.v1.EventType
+	(Action)(0),                   // 16: pedigree.v1.Action
+	(BizStep)(0),                  // 17: pedigree.v1.BizStep
+	(Disposition)(0),              // 18: pedigree.v1.Disposition
+	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
+	(*Epc)(nil),                   // 20: pedigree.v1.Epc
+	(*BatchRef)(nil),              // 21: pedigree.v1.BatchRef
+	(Role)(0),                     // 22: pedigree.v1.Role
+	(AlertStatus)(0),              // 23: pedigree.v1.AlertStatus
 }
 var file_pedigree_v1_event_proto_depIdxs = []int32{
-	14, // 0: pedigree.v1.ScanEvent.type:type_name -> pedigree.v1.EventType
-	15, // 1: pedigree.v1.ScanEvent.action:type_name -> pedigree.v1.Action
-	16, // 2: pedigree.v1.ScanEvent.biz_step:type_name -> pedigree.v1.BizStep
-	17, // 3: pedigree.v1.ScanEvent.disposition:type_name -> pedigree.v1.Disposition
-	18, // 4: pedigree.v1.ScanEvent.event_time:type_name -> google.protobuf.Timestamp
-	19, // 5: pedigree.v1.ScanEvent.epcs:type_name -> pedigree.v1.Epc
-	19, // 6: pedigree.v1.ScanEvent.parent:type_name -> pedigree.v1.Epc
-	20, // 7: pedigree.v1.ScanEvent.batches:type_name -> pedigree.v1.BatchRef
+	15, // 0: pedigree.v1.ScanEvent.type:type_name -> pedigree.v1.EventType
+	16, // 1: pedigree.v1.ScanEvent.action:type_name -> pedigree.v1.Action
+	17, // 2: pedigree.v1.ScanEvent.biz_step:type_name -> pedigree.v1.BizStep
+	18, // 3: pedigree.v1.ScanEvent.disposition:type_name -> pedigree.v1.Disposition
+	19, // 4: pedigree.v1.ScanEvent.event_time:type_name -> google.protobuf.Timestamp
+	20, // 5: pedigree.v1.ScanEvent.epcs:type_name -> pedigree.v1.Epc
+	20, // 6: pedigree.v1.ScanEvent.parent:type_name -> pedigree.v1.Epc
+	21, // 7: pedigree.v1.ScanEvent.batches:type_name -> pedigree.v1.BatchRef
 	2,  // 8: pedigree.v1.ScanEvent.biz_transactions:type_name -> pedigree.v1.BizTransaction
 	3,  // 9: pedigree.v1.ScanEvent.sources:type_name -> pedigree.v1.SourceDest
 	3,  // 10: pedigree.v1.ScanEvent.destinations:type_name -> pedigree.v1.SourceDest
 	4,  // 11: pedigree.v1.ScanEvent.ilmd:type_name -> pedigree.v1.Ilmd
 	0,  // 12: pedigree.v1.SourceDest.type:type_name -> pedigree.v1.SourceDestType
-	1,  // 13: pedigree.v1.Envelope.event:type_name -> pedigree.v1.ScanEvent
-	7,  // 14: pedigree.v1.Envelope.party:type_name -> pedigree.v1.PartyRegistration
-	11, // 15: pedigree.v1.Envelope.product:type_name -> pedigree.v1.Product
-	12, // 16: pedigree.v1.Envelope.batch:type_name -> pedigree.v1.Batch
-	8,  // 17: pedigree.v1.Envelope.token:type_name -> pedigree.v1.TokenChange
-	9,  // 18: pedigree.v1.Envelope.key:type_name -> pedigree.v1.PartyKey
-	13, // 19: pedigree.v1.Envelope.alert_review:type_name -> pedigree.v1.AlertReview
-	10, // 20: pedigree.v1.PartyRegistration.party:type_name -> pedigree.v1.Party
-	21, // 21: pedigree.v1.Party.role:type_name -> pedigree.v1.Role
-	22, // 22: pedigree.v1.AlertReview.status:type_name -> pedigree.v1.AlertStatus
-	23, // [23:23] is the sub-list for method output_type
-	23, // [23:23] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	6,  // 13: pedigree.v1.Envelope.capture:type_name -> pedigree.v1.Capture
+	8,  // 14: pedigree.v1.Envelope.party:type_name -> pedigree.v1.PartyRegistration
+	12, // 15: pedigree.v1.Envelope.product:type_name -> pedigree.v1.Product
+	13, // 16: pedigree.v1.Envelope.batch:type_name -> pedigree.v1.Batch
+	9,  // 17: pedigree.v1.Envelope.token:type_name -> pedigree.v1.TokenChange
+	10, // 18: pedigree.v1.Envelope.key:type_name -> pedigree.v1.PartyKey
+	14, // 19: pedigree.v1.Envelope.alert_review:type_name -> pedigree.v1.AlertReview
+	1,  // 20: pedigree.v1.Capture.events:type_name -> pedigree.v1.ScanEvent
+	11, // 21: pedigree.v1.PartyRegistration.party:type_name -> pedigree.v1.Party
+	22, // 22: pedigree.v1.Party.role:type_name -> pedigree.v1.Role
+	23, // 23: pedigree.v1.AlertReview.status:type_name -> pedigree.v1.AlertStatus
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_pedigree_v1_event_proto_init() }
@@ -1407,7 +1462,7 @@ func file_pedigree_v1_event_proto_init() {
 	}
 	file_pedigree_v1_types_proto_init()
 	file_pedigree_v1_event_proto_msgTypes[4].OneofWrappers = []any{
-		(*Envelope_Event)(nil),
+		(*Envelope_Capture)(nil),
 		(*Envelope_Party)(nil),
 		(*Envelope_Product)(nil),
 		(*Envelope_Batch)(nil),
@@ -1421,7 +1476,7 @@ func file_pedigree_v1_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pedigree_v1_event_proto_rawDesc), len(file_pedigree_v1_event_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

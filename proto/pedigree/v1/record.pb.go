@@ -599,7 +599,9 @@ type Outcome struct {
 	// For events about one pack: its effective status after the event.
 	Status PackStatus `protobuf:"varint,4,opt,name=status,proto3,enum=pedigree.v1.PackStatus" json:"status,omitempty"`
 	// Number of objects the event changed (packs, inferred ones included).
-	Affected      uint64 `protobuf:"varint,5,opt,name=affected,proto3" json:"affected,omitempty"`
+	Affected uint64 `protobuf:"varint,5,opt,name=affected,proto3" json:"affected,omitempty"`
+	// True when the event ID was already on the ledger: nothing was done.
+	Duplicate     bool `protobuf:"varint,6,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -669,16 +671,28 @@ func (x *Outcome) GetAffected() uint64 {
 	return 0
 }
 
-// LedgerEntry is what the ledger stores for one envelope: the leaf is
-// SHA-256(0x00 ‖ deterministic serialization of this message).
+func (x *Outcome) GetDuplicate() bool {
+	if x != nil {
+		return x.Duplicate
+	}
+	return false
+}
+
+// LedgerEntry is what the ledger stores for one envelope (one write: a
+// capture of scan events, or a master-data change): the leaf is
+// SHA-256(0x00 ‖ deterministic serialization of this message). Everything an
+// auditor needs to re-check the entry is inside it: the signed bytes as
+// received, who signed them, and what the rules made of each event.
 type LedgerEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Position in the ledger, from 0.
 	Index uint64 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
 	// The SignedEnvelope exactly as received from the stream.
 	Envelope []byte `protobuf:"bytes,2,opt,name=envelope,proto3" json:"envelope,omitempty"`
-	// The event ID (for scan events) or a derived ID for other envelopes.
-	EventId string `protobuf:"bytes,3,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	// The event ID of each scan event of a capture, in capture order (the
+	// sender's, or the CBV 2.0 event hash computed when it gave none); for
+	// other envelopes, one envelope ID.
+	EventIds []string `protobuf:"bytes,3,rep,name=event_ids,json=eventIds,proto3" json:"event_ids,omitempty"`
 	// How the sender was authenticated.
 	AuthMethod AuthMethod `protobuf:"varint,4,opt,name=auth_method,json=authMethod,proto3,enum=pedigree.v1.AuthMethod" json:"auth_method,omitempty"`
 	// GLN of the acting party.
@@ -689,8 +703,8 @@ type LedgerEntry struct {
 	StreamSequence uint64 `protobuf:"varint,7,opt,name=stream_sequence,json=streamSequence,proto3" json:"stream_sequence,omitempty"`
 	// JetStream record time of the message.
 	RecordTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=record_time,json=recordTime,proto3" json:"record_time,omitempty"`
-	// What the rules made of it.
-	Outcome       *Outcome `protobuf:"bytes,9,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	// What the rules made of it: one outcome per event ID, in the same order.
+	Outcomes      []*Outcome `protobuf:"bytes,9,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -739,11 +753,11 @@ func (x *LedgerEntry) GetEnvelope() []byte {
 	return nil
 }
 
-func (x *LedgerEntry) GetEventId() string {
+func (x *LedgerEntry) GetEventIds() []string {
 	if x != nil {
-		return x.EventId
+		return x.EventIds
 	}
-	return ""
+	return nil
 }
 
 func (x *LedgerEntry) GetAuthMethod() AuthMethod {
@@ -781,9 +795,9 @@ func (x *LedgerEntry) GetRecordTime() *timestamppb.Timestamp {
 	return nil
 }
 
-func (x *LedgerEntry) GetOutcome() *Outcome {
+func (x *LedgerEntry) GetOutcomes() []*Outcome {
 	if x != nil {
-		return x.Outcome
+		return x.Outcomes
 	}
 	return nil
 }
@@ -913,25 +927,26 @@ const file_pedigree_v1_record_proto_rawDesc = "" +
 	"\x06status\x18\x02 \x01(\x0e2\x18.pedigree.v1.AlertStatusR\x06status\x12\x18\n" +
 	"\acomment\x18\x03 \x01(\tR\acomment\x12!\n" +
 	"\fledger_index\x18\x04 \x01(\x04R\vledgerIndex\x12.\n" +
-	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xb4\x01\n" +
+	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xd2\x01\n" +
 	"\aOutcome\x12\x18\n" +
 	"\aapplied\x18\x01 \x01(\bR\aapplied\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12*\n" +
 	"\x06alerts\x18\x03 \x03(\v2\x12.pedigree.v1.AlertR\x06alerts\x12/\n" +
 	"\x06status\x18\x04 \x01(\x0e2\x17.pedigree.v1.PackStatusR\x06status\x12\x1a\n" +
-	"\baffected\x18\x05 \x01(\x04R\baffected\"\xec\x02\n" +
+	"\baffected\x18\x05 \x01(\x04R\baffected\x12\x1c\n" +
+	"\tduplicate\x18\x06 \x01(\bR\tduplicate\"\xf0\x02\n" +
 	"\vLedgerEntry\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x1a\n" +
-	"\benvelope\x18\x02 \x01(\fR\benvelope\x12\x19\n" +
-	"\bevent_id\x18\x03 \x01(\tR\aeventId\x128\n" +
+	"\benvelope\x18\x02 \x01(\fR\benvelope\x12\x1b\n" +
+	"\tevent_ids\x18\x03 \x03(\tR\beventIds\x128\n" +
 	"\vauth_method\x18\x04 \x01(\x0e2\x17.pedigree.v1.AuthMethodR\n" +
 	"authMethod\x12\x1b\n" +
 	"\tparty_gln\x18\x05 \x01(\tR\bpartyGln\x12#\n" +
 	"\rcredential_id\x18\x06 \x01(\tR\fcredentialId\x12'\n" +
 	"\x0fstream_sequence\x18\a \x01(\x04R\x0estreamSequence\x12;\n" +
 	"\vrecord_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"recordTime\x12.\n" +
-	"\aoutcome\x18\t \x01(\v2\x14.pedigree.v1.OutcomeR\aoutcome\"t\n" +
+	"recordTime\x120\n" +
+	"\boutcomes\x18\t \x03(\v2\x14.pedigree.v1.OutcomeR\boutcomes\"t\n" +
 	"\n" +
 	"Checkpoint\x12\x12\n" +
 	"\x04note\x18\x01 \x01(\tR\x04note\x12\x12\n" +
@@ -995,7 +1010,7 @@ var file_pedigree_v1_record_proto_depIdxs = []int32{
 	10, // 15: pedigree.v1.Outcome.status:type_name -> pedigree.v1.PackStatus
 	0,  // 16: pedigree.v1.LedgerEntry.auth_method:type_name -> pedigree.v1.AuthMethod
 	11, // 17: pedigree.v1.LedgerEntry.record_time:type_name -> google.protobuf.Timestamp
-	6,  // 18: pedigree.v1.LedgerEntry.outcome:type_name -> pedigree.v1.Outcome
+	6,  // 18: pedigree.v1.LedgerEntry.outcomes:type_name -> pedigree.v1.Outcome
 	19, // [19:19] is the sub-list for method output_type
 	19, // [19:19] is the sub-list for method input_type
 	19, // [19:19] is the sub-list for extension type_name

@@ -1,0 +1,104 @@
+package envelope
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+)
+
+// MaxEventsPerCapture bounds the events of one capture.
+const MaxEventsPerCapture = 1000
+
+// EnvelopeIDPrefix starts the ID of envelopes that are not a single event.
+const EnvelopeIDPrefix = "urn:pedigree:envelope:"
+
+// KeyID returns the key ID of an Ed25519 public key.
+func KeyID(pub ed25519.PublicKey) string {
+	sum := sha256.Sum256(pub)
+	return hex.EncodeToString(sum[:8])
+}
+
+// Marshal returns the deterministic serialization of env: the bytes that are
+// signed.
+func Marshal(env *pb.Envelope) ([]byte, error) {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(env)
+	if err != nil {
+		return nil, fmt.Errorf("envelope: marshal: %w", err)
+	}
+	return b, nil
+}
+
+// Seal signs env as signer (a party GLN, or the node's key name) and returns
+// the wire bytes of the SignedEnvelope.
+func Seal(env *pb.Envelope, signer string, priv ed25519.PrivateKey) ([]byte, error) {
+	if len(priv) != ed25519.PrivateKeySize {
+		return nil, errors.New("envelope: private key: want an Ed25519 key")
+	}
+	body, err := Marshal(env)
+	if err != nil {
+		return nil, err
+	}
+	se := &pb.SignedEnvelope{
+		Envelope:  body,
+		Signer:    signer,
+		KeyId:     KeyID(priv.Public().(ed25519.PublicKey)),
+		Signature: ed25519.Sign(priv, body),
+	}
+	wire, err := proto.MarshalOptions{Deterministic: true}.Marshal(se)
+	if err != nil {
+		return nil, fmt.Errorf("envelope: marshal signed envelope: %w", err)
+	}
+	return wire, nil
+}
+
+// Opened is a decoded, not yet authenticated, signed envelope.
+type Opened struct {
+	// Signed is the outer message.
+	Signed *pb.SignedEnvelope
+	// Envelope is Signed.Envelope decoded.
+	Envelope *pb.Envelope
+}
+
+// Open decodes wire bytes into the signed envelope and its envelope. It does
+// not check the signature.
+func Open(wire []byte) (*Opened, error) {
+	se := &pb.SignedEnvelope{}
+	if err := proto.Unmarshal(wire, se); err != nil {
+		return nil, fmt.Errorf("envelope: not a SignedEnvelope: %w", err)
+	}
+	if len(se.GetEnvelope()) == 0 {
+		return nil, errors.New("envelope: envelope: empty")
+	}
+	env := &pb.Envelope{}
+	if err := proto.Unmarshal(se.GetEnvelope(), env); err != nil {
+		return nil, fmt.Errorf("envelope: envelope: not an Envelope: %w", err)
+	}
+	return &Opened{Signed: se, Envelope: env}, nil
+}
+
+// Verify reports whether the envelope's signature verifies with pub.
+func (o *Opened) Verify(pub ed25519.PublicKey) bool {
+	return len(pub) == ed25519.PublicKeySize && len(o.Signed.GetSignature()) == ed25519.SignatureSize &&
+		ed25519.Verify(pub, o.Signed.GetEnvelope(), o.Signed.GetSignature())
+}
+
+// ID returns the envelope ID of signed envelope bytes.
+func ID(envelopeBytes []byte) string {
+	sum := sha256.Sum256(envelopeBytes)
+	return EnvelopeIDPrefix + hex.EncodeToString(sum[:])
+}
+
+// MsgID returns the Nats-Msg-Id for an envelope: the event ID of a
+// single-event capture when it has one, otherwise the envelope ID.
+func MsgID(env *pb.Envelope, envelopeBytes []byte) string {
+	if evs := env.GetCapture().GetEvents(); len(evs) == 1 && evs[0].GetEventId() != "" {
+		return evs[0].GetEventId()
+	}
+	return ID(envelopeBytes)
+}

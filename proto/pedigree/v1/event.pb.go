@@ -823,9 +823,12 @@ func (x *PartyRegistration) GetTokenId() string {
 	return ""
 }
 
-// TokenChange issues or revokes an API token of a party.
+// TokenChange issues or revokes an API token of a party (the party itself
+// or an admin).
 type TokenChange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
+	// GLN of the party whose token it is.
+	PartyGln string `protobuf:"bytes,4,opt,name=party_gln,json=partyGln,proto3" json:"party_gln,omitempty"`
 	// Token ID, 16 lowercase hex digits.
 	TokenId string `protobuf:"bytes,1,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
 	// SHA-256 of the token; empty when revoking.
@@ -866,6 +869,13 @@ func (*TokenChange) Descriptor() ([]byte, []int) {
 	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{8}
 }
 
+func (x *TokenChange) GetPartyGln() string {
+	if x != nil {
+		return x.PartyGln
+	}
+	return ""
+}
+
 func (x *TokenChange) GetTokenId() string {
 	if x != nil {
 		return x.TokenId
@@ -888,9 +898,11 @@ func (x *TokenChange) GetRevoke() bool {
 }
 
 // PartyKey adds an Ed25519 public key with which a party signs events it
-// publishes straight to NATS.
+// publishes straight to NATS (the party itself or an admin).
 type PartyKey struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
+	// GLN of the party.
+	PartyGln string `protobuf:"bytes,2,opt,name=party_gln,json=partyGln,proto3" json:"party_gln,omitempty"`
 	// Raw Ed25519 public key, 32 bytes.
 	PublicKey     []byte `protobuf:"bytes,1,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -925,6 +937,13 @@ func (x *PartyKey) ProtoReflect() protoreflect.Message {
 // Deprecated: Use PartyKey.ProtoReflect.Descriptor instead.
 func (*PartyKey) Descriptor() ([]byte, []int) {
 	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *PartyKey) GetPartyGln() string {
+	if x != nil {
+		return x.PartyGln
+	}
+	return ""
 }
 
 func (x *PartyKey) GetPublicKey() []byte {
@@ -1341,13 +1360,15 @@ const file_pedigree_v1_event_proto_rawDesc = "" +
 	"\x05party\x18\x01 \x01(\v2\x12.pedigree.v1.PartyR\x05party\x12\x1d\n" +
 	"\n" +
 	"token_hash\x18\x02 \x01(\fR\ttokenHash\x12\x19\n" +
-	"\btoken_id\x18\x03 \x01(\tR\atokenId\"_\n" +
-	"\vTokenChange\x12\x19\n" +
+	"\btoken_id\x18\x03 \x01(\tR\atokenId\"|\n" +
+	"\vTokenChange\x12\x1b\n" +
+	"\tparty_gln\x18\x04 \x01(\tR\bpartyGln\x12\x19\n" +
 	"\btoken_id\x18\x01 \x01(\tR\atokenId\x12\x1d\n" +
 	"\n" +
 	"token_hash\x18\x02 \x01(\fR\ttokenHash\x12\x16\n" +
-	"\x06revoke\x18\x03 \x01(\bR\x06revoke\")\n" +
-	"\bPartyKey\x12\x1d\n" +
+	"\x06revoke\x18\x03 \x01(\bR\x06revoke\"F\n" +
+	"\bPartyKey\x12\x1b\n" +
+	"\tparty_gln\x18\x02 \x01(\tR\bpartyGln\x12\x1d\n" +
 	"\n" +
 	"public_key\x18\x01 \x01(\fR\tpublicKey\"\x8f\x01\n" +
 	"\x05Party\x12\x10\n" +

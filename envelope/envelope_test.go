@@ -3,7 +3,11 @@ package envelope
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
@@ -85,5 +89,41 @@ func TestKeyFile(t *testing.T) {
 	}
 	if _, err := ReadKeyFile(path + ".bad"); err == nil {
 		t.Fatal("ReadKeyFile accepted a non-PEM file")
+	}
+}
+
+func TestEventIDIsCBVHashAndDependsOnContent(t *testing.T) {
+	ev := &pb.ScanEvent{
+		Type: pb.EventType_EVENT_TYPE_OBJECT, Action: pb.Action_ACTION_OBSERVE,
+		BizStep: pb.BizStep_BIZ_STEP_DISPENSING, Disposition: pb.Disposition_DISPOSITION_DISPENSED,
+		EventTime: timestamppb.New(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)),
+		Epcs:      []*pb.Epc{{Id: &pb.Epc_Pack{Pack: &pb.PackCode{Gtin: "09506000134352", Serial: "ABC123"}}}},
+	}
+	id1, err := EventID(ev, "4012345000009")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(id1, "ni:///sha-256;") || !strings.HasSuffix(id1, "?ver=CBV2.0") || len(id1) != len("ni:///sha-256;?ver=CBV2.0")+64 {
+		t.Fatalf("event ID %q is not a CBV 2.0 event hash", id1)
+	}
+	again, _ := EventID(ev, "4012345000009")
+	other, _ := EventID(ev, "4098765000002")
+	if again != id1 {
+		t.Error("event ID is not deterministic")
+	}
+	if other == id1 {
+		t.Error("the same scan by another party has the same event ID")
+	}
+	e, err := EPCIS(ev, "4012345000009")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.EPCList[0] != "https://id.gs1.org/01/09506000134352/21/ABC123" || e.BizStep != "https://ref.gs1.org/cbv/BizStep-dispensing" ||
+		e.Disposition != "https://ref.gs1.org/cbv/Disp-dispensed" {
+		t.Errorf("translation: %+v", e)
+	}
+	ev.EventTime = nil
+	if _, err := EventID(ev, "4012345000009"); err == nil {
+		t.Error("an event without a time got an event ID")
 	}
 }

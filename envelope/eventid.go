@@ -1,0 +1,168 @@
+package envelope
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/pedigree-project/pedigree/epcis"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+)
+
+// CBV 2.0 vocabulary and GS1 Digital Link forms used in the translation.
+const (
+	cbvBizStep     = "https://ref.gs1.org/cbv/BizStep-"
+	cbvDisp        = "https://ref.gs1.org/cbv/Disp-"
+	cbvSDT         = "https://ref.gs1.org/cbv/SDT-"
+	cbvBTT         = "https://ref.gs1.org/cbv/BTT-"
+	dlStem         = "https://id.gs1.org/"
+	cbvMDA         = "urn:epcglobal:cbv:mda:"
+	pedigreeStep   = "urn:pedigree:bizstep:"
+	pedigreeDispNS = "urn:pedigree:disp:"
+)
+
+// EPCIS translates a scan event into the EPCIS 2.0 model, with identifiers
+// in canonical GS1 Digital Link form and vocabulary as full CBV IRIs. actor
+// is the submitting party's GLN: it stands in for an empty readPoint, so
+// that the same scan by two parties never shares an event ID.
+func EPCIS(ev *pb.ScanEvent, actor string) (*epcis.Event, error) {
+	out := &epcis.Event{
+		EventID:             ev.GetEventId(),
+		EventTimeZoneOffset: ev.GetEventTimeZoneOffset(),
+		BizStep:             bizStepIRI(ev.GetBizStep()),
+		Disposition:         dispositionIRI(ev.GetDisposition()),
+	}
+	switch ev.GetType() {
+	case pb.EventType_EVENT_TYPE_OBJECT:
+		out.Type = epcis.ObjectEvent
+	case pb.EventType_EVENT_TYPE_AGGREGATION:
+		out.Type = epcis.AggregationEvent
+	default:
+		return nil, fmt.Errorf("envelope: type: %v is not an event type", ev.GetType())
+	}
+	switch ev.GetAction() {
+	case pb.Action_ACTION_ADD:
+		out.Action = "ADD"
+	case pb.Action_ACTION_OBSERVE:
+		out.Action = "OBSERVE"
+	case pb.Action_ACTION_DELETE:
+		out.Action = "DELETE"
+	default:
+		return nil, fmt.Errorf("envelope: action: %v is not an action", ev.GetAction())
+	}
+	if ev.GetEventTime() == nil {
+		return nil, fmt.Errorf("envelope: eventTime: required")
+	}
+	out.EventTime = ev.GetEventTime().AsTime().UTC().Format(time.RFC3339Nano)
+	if out.EventTimeZoneOffset == "" {
+		out.EventTimeZoneOffset = "+00:00"
+	}
+	epcs := make([]string, 0, len(ev.GetEpcs()))
+	for _, e := range ev.GetEpcs() {
+		epcs = append(epcs, epcIRI(e))
+	}
+	if out.Type == epcis.AggregationEvent {
+		out.ChildEPCs = epcs
+		if ev.GetParent() != nil {
+			out.ParentID = epcIRI(ev.GetParent())
+		}
+	} else {
+		out.EPCList = epcs
+	}
+	for _, b := range ev.GetBatches() {
+		out.QuantityList = append(out.QuantityList, epcis.QuantityElement{EPCClass: dlStem + "01/" + b.GetGtin() + "/10/" + b.GetLot()})
+	}
+	readPoint := ev.GetReadPoint()
+	if readPoint == "" {
+		readPoint = actor
+	}
+	out.ReadPoint = &epcis.Location{ID: dlStem + "414/" + readPoint}
+	if ev.GetBizLocation() != "" {
+		out.BizLocation = &epcis.Location{ID: dlStem + "414/" + ev.GetBizLocation()}
+	}
+	for _, t := range ev.GetBizTransactions() {
+		out.BizTransactionList = append(out.BizTransactionList, epcis.BizTransaction{Type: cbvBTT + t.GetType(), Value: t.GetId()})
+	}
+	for _, s := range ev.GetSources() {
+		out.SourceList = append(out.SourceList, sourceDest(s))
+	}
+	for _, d := range ev.GetDestinations() {
+		out.DestinationList = append(out.DestinationList, sourceDest(d))
+	}
+	if ilmd := ev.GetIlmd(); ilmd != nil {
+		if ilmd.GetLot() != "" {
+			out.ILMD = append(out.ILMD, epcis.Field{Name: epcis.Name{Space: cbvMDA, Local: "lotNumber"}, Value: ilmd.GetLot()})
+		}
+		if ilmd.GetExpiry() != "" {
+			out.ILMD = append(out.ILMD, epcis.Field{Name: epcis.Name{Space: cbvMDA, Local: "itemExpirationDate"}, Value: ilmd.GetExpiry()})
+		}
+	}
+	return out, nil
+}
+
+// EventID returns the CBV 2.0 event hash of ev as submitted by actor.
+func EventID(ev *pb.ScanEvent, actor string) (string, error) {
+	e, err := EPCIS(ev, actor)
+	if err != nil {
+		return "", err
+	}
+	e.EventID = ""
+	id, err := epcis.Hash(e)
+	if err != nil {
+		return "", fmt.Errorf("envelope: event hash: %w", err)
+	}
+	return id, nil
+}
+
+func epcIRI(e *pb.Epc) string {
+	if s := e.GetSscc(); s != "" {
+		return dlStem + "00/" + s
+	}
+	p := e.GetPack()
+	return dlStem + "01/" + p.GetGtin() + "/21/" + p.GetSerial()
+}
+
+func sourceDest(s *pb.SourceDest) epcis.SourceDest {
+	typ := "location"
+	id := dlStem + "414/" + s.GetGln()
+	switch s.GetType() {
+	case pb.SourceDestType_SOURCE_DEST_TYPE_OWNING_PARTY:
+		typ, id = "owning_party", dlStem+"417/"+s.GetGln()
+	case pb.SourceDestType_SOURCE_DEST_TYPE_POSSESSING_PARTY:
+		typ, id = "possessing_party", dlStem+"417/"+s.GetGln()
+	}
+	return epcis.SourceDest{Type: cbvSDT + typ, ID: id}
+}
+
+func bizStepIRI(s pb.BizStep) string {
+	switch s {
+	case pb.BizStep_BIZ_STEP_UNSPECIFIED:
+		return ""
+	case pb.BizStep_BIZ_STEP_UNDO_DECOMMISSION:
+		return pedigreeStep + "undo_decommission"
+	case pb.BizStep_BIZ_STEP_RETURNING:
+		return cbvBizStep + "receiving"
+	}
+	return cbvBizStep + enumWord(s.String(), "BIZ_STEP_")
+}
+
+func dispositionIRI(d pb.Disposition) string {
+	switch d {
+	case pb.Disposition_DISPOSITION_UNSPECIFIED:
+		return ""
+	case pb.Disposition_DISPOSITION_WITHDRAWN, pb.Disposition_DISPOSITION_EXPORTED, pb.Disposition_DISPOSITION_CHECKED_OUT,
+		pb.Disposition_DISPOSITION_SAMPLE, pb.Disposition_DISPOSITION_FREE_SAMPLE, pb.Disposition_DISPOSITION_LOCKED:
+		return pedigreeDispNS + enumWord(d.String(), "DISPOSITION_")
+	}
+	return cbvDisp + enumWord(d.String(), "DISPOSITION_")
+}
+
+// enumWord turns BIZ_STEP_SHIPPING into "shipping".
+func enumWord(name, prefix string) string {
+	b := []byte(name[len(prefix):])
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}

@@ -34,6 +34,17 @@ func NewToken() (token string, id [8]byte, err error) {
 	return TokenPrefix + base64.RawURLEncoding.EncodeToString(secret[:]), id, nil
 }
 
+// WellFormed reports whether token has the form NewToken gives: the
+// prefix and 256 random bits in unpadded base64url.
+func WellFormed(token string) bool {
+	rest, ok := strings.CutPrefix(token, TokenPrefix)
+	if !ok {
+		return false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(rest)
+	return err == nil && len(b) == 32
+}
+
 // TokenIDString formats a token ID as 16 lowercase hex digits.
 func TokenIDString(id [8]byte) string { return hex.EncodeToString(id[:]) }
 

@@ -1,15 +1,20 @@
 package node
 
 import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/auth"
+	"github.com/pedigree-project/pedigree/services/natsbus"
 	"github.com/pedigree-project/pedigree/services/state"
 )
 
@@ -17,52 +22,93 @@ import (
 // directory.
 const AdminTokenFile = "admin.token"
 
+// bootstrapTimeout bounds the catch-up and the writes of the bootstrap.
+const bootstrapTimeout = 60 * time.Second
+
 // bootstrapAdmin makes sure the admin party exists and that DATA/admin.token
-// holds a token that resolves to it. It returns the token file's path.
-func bootstrapAdmin(store *state.Store, cfg Config, logger *slog.Logger) (string, error) {
-	path := filepath.Join(cfg.DataDir, AdminTokenFile)
-	token, err := readToken(path)
+// holds a token that resolves to it. Both go through the stream like every
+// write: the genesis envelope on a new ledger, a token reissue otherwise.
+func (n *Node) bootstrapAdmin(ctx context.Context) error {
+	cfg := n.cfg
+	n.adminTokenPath = filepath.Join(cfg.DataDir, AdminTokenFile)
+	token, err := readToken(n.adminTokenPath)
 	if err != nil {
-		return "", err
+		return err
 	}
 	if token != "" {
-		cred, err := store.Token(state.TokenHash(token))
-		if err == nil && cred.PartyGLN == cfg.AdminGLN {
-			logger.Info("admin token reused", "path", path)
-			return path, nil
+		if cred, err := n.store.Token(state.TokenHash(token)); err == nil && cred.PartyGLN == cfg.AdminGLN {
+			n.logger.Info("admin token reused", "path", n.adminTokenPath)
+			return nil
 		}
-		if err != nil && !errors.Is(err, state.ErrNotFound) {
-			return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, bootstrapTimeout)
+	defer cancel()
+	if err := n.catchUp(ctx); err != nil {
+		return err
+	}
+	var id [8]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return fmt.Errorf("node: token id: %w", err)
+	}
+	if !auth.WellFormed(token) {
+		if token, id, err = auth.NewToken(); err != nil {
+			return err
 		}
-		logger.Warn("admin token file does not match the node's state; issuing a new token", "path", path)
+	} else if cred, err := n.store.Token(state.TokenHash(token)); err == nil && cred.PartyGLN == cfg.AdminGLN {
+		// Caught up: the token in the file is the one the ledger holds.
+		n.logger.Info("admin token reused", "path", n.adminTokenPath)
+		return nil
 	}
-	party, err := store.Party(cfg.AdminGLN)
-	if errors.Is(err, state.ErrNotFound) {
-		party = &pb.Party{Gln: cfg.AdminGLN, Name: cfg.AdminName, Role: pb.Role_ROLE_ADMIN}
-	} else if err != nil {
-		return "", err
+	hash := state.TokenHash(token)
+	env := &pb.Envelope{PartyGln: cfg.AdminGLN}
+	_, err = n.store.Party(cfg.AdminGLN)
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+		pub := n.nodeKey.Public().(ed25519.PublicKey)
+		env.Body = &pb.Envelope_Genesis{Genesis: &pb.Genesis{
+			Admin:     &pb.Party{Gln: cfg.AdminGLN, Name: cfg.AdminName, Role: pb.Role_ROLE_ADMIN},
+			TokenHash: hash[:], TokenId: auth.TokenIDString(id),
+			NodeKey: &pb.NodeKey{Name: n.nodeName, PublicKey: pub},
+		}}
+	case err != nil:
+		return err
+	default:
+		n.logger.Warn("admin token file missing or stale; issuing a new admin token", "path", n.adminTokenPath)
+		env.Body = &pb.Envelope_Token{Token: &pb.TokenChange{PartyGln: cfg.AdminGLN, TokenId: auth.TokenIDString(id), TokenHash: hash[:]}}
 	}
-	token, id, err := auth.NewToken()
+	res, err := n.submitter.Submit(ctx, env, true)
 	if err != nil {
-		return "", err
+		return fmt.Errorf("node: bootstrap the admin party: %w", err)
 	}
-	b := store.DB().NewBatch()
-	if err := state.PutParty(b, party); err != nil {
-		b.Close()
-		return "", err
+	if out := res.Entry.GetOutcomes(); len(out) != 1 || !out[0].GetApplied() {
+		return fmt.Errorf("node: bootstrap the admin party was refused: %s (is this stream shared with a ledger another node started?)", outcomeReason(res.Entry))
 	}
-	if err := state.PutToken(b, state.TokenHash(token), id, party.GetGln()); err != nil {
-		b.Close()
-		return "", err
+	if err := writeFileAtomic(n.adminTokenPath, []byte(token+"\n"), 0o600); err != nil {
+		return err
 	}
-	if err := store.Apply(b); err != nil {
-		return "", err
+	n.logger.Info("admin party ready; its API token is in the token file", "gln", cfg.AdminGLN, "path", n.adminTokenPath)
+	return nil
+}
+
+func outcomeReason(e *pb.LedgerEntry) string {
+	if out := e.GetOutcomes(); len(out) == 1 {
+		return out[0].GetReason()
 	}
-	if err := writeFileAtomic(path, []byte(token+"\n"), 0o600); err != nil {
-		return "", err
+	return "no outcome"
+}
+
+// catchUp waits until the ledger has applied everything the stream held
+// when it was called.
+func (n *Node) catchUp(ctx context.Context) error {
+	st, err := n.js.Stream(ctx, natsbus.ScanStream)
+	if err != nil {
+		return fmt.Errorf("node: stream info: %w", err)
 	}
-	logger.Info("admin party created; its API token is in the token file", "gln", party.GetGln(), "path", path)
-	return path, nil
+	info, err := st.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("node: stream info: %w", err)
+	}
+	return n.pipeline.WaitApplied(ctx, info.State.LastSeq)
 }
 
 func readToken(path string) (string, error) {
@@ -84,42 +130,34 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("node: write %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return fmt.Errorf("node: write %s: %w", path, err)
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(perm)
 	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("node: write %s: %w", path, err)
+	if err == nil {
+		err = tmp.Sync()
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("node: write %s: %w", path, err)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("node: write %s: %w", path, err)
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err != nil {
 		return fmt.Errorf("node: write %s: %w", path, err)
 	}
 	return nil
 }
 
-func validGLN(s string) bool {
-	if len(s) != 13 {
-		return false
+// loadNodeKey reads or creates DATA/keys/node.key, the key this node signs
+// API-submitted envelopes with.
+func (n *Node) loadNodeKey() error {
+	key, err := envelope.LoadOrCreateKeyFile(filepath.Join(n.cfg.DataDir, KeysDir, "node.key"))
+	if err != nil {
+		return fmt.Errorf("node: node key: %w", err)
 	}
-	sum := 0
-	for i := 0; i < 12; i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return false
-		}
-		w := 1
-		if (12-i)%2 == 1 {
-			w = 3
-		}
-		sum += int(c-'0') * w
-	}
-	return s[12] == byte('0'+(10-sum%10)%10)
+	n.nodeKey = key
+	n.nodeKeyID = envelope.KeyID(key.Public().(ed25519.PublicKey))
+	n.nodeName = "node-" + n.nodeKeyID
+	return nil
 }

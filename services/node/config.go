@@ -3,6 +3,8 @@ package node
 import (
 	"errors"
 	"time"
+
+	"github.com/pedigree-project/pedigree/scanners/gs1"
 )
 
 // Config configures a node. The zero value is not valid; start from
@@ -29,6 +31,13 @@ type Config struct {
 	// StreamReplicas is the replica count of the streams (external
 	// clusters: 3 or 5).
 	StreamReplicas int
+	// LedgerOrigin is the first line of every checkpoint: the ledger's
+	// unique name. Empty means "pedigree/ledger/<AdminGLN>". Fixed when the
+	// ledger is created.
+	LedgerOrigin string
+	// CheckpointInterval is the most time between checkpoints while
+	// entries arrive.
+	CheckpointInterval time.Duration
 	// AdminGLN is the GLN of the admin party created on first start.
 	AdminGLN string
 	// AdminName is its display name.
@@ -50,15 +59,23 @@ const (
 // DefaultConfig returns the configuration of `pedigree serve` with no flags.
 func DefaultConfig() Config {
 	return Config{
-		DataDir:         "./pedigree-data",
-		GRPCAddr:        DefaultGRPCAddr,
-		HTTPAddr:        DefaultHTTPAddr,
-		NATSListen:      DefaultNATSListen,
-		StreamReplicas:  1,
-		AdminGLN:        DefaultAdminGLN,
-		AdminName:       "Pedigree administrator",
-		ShutdownTimeout: 4 * time.Second,
+		DataDir:            "./pedigree-data",
+		GRPCAddr:           DefaultGRPCAddr,
+		HTTPAddr:           DefaultHTTPAddr,
+		NATSListen:         DefaultNATSListen,
+		StreamReplicas:     1,
+		AdminGLN:           DefaultAdminGLN,
+		AdminName:          "Pedigree administrator",
+		ShutdownTimeout:    4 * time.Second,
+		CheckpointInterval: time.Second,
 	}
+}
+
+func (c Config) origin() string {
+	if c.LedgerOrigin != "" {
+		return c.LedgerOrigin
+	}
+	return "pedigree/ledger/" + c.AdminGLN
 }
 
 func (c Config) validate() error {
@@ -72,8 +89,11 @@ func (c Config) validate() error {
 	if c.HTTPAddr == "" {
 		errs = append(errs, errors.New("http: required"))
 	}
-	if !validGLN(c.AdminGLN) {
+	if !gs1.ValidGLN(c.AdminGLN) {
 		errs = append(errs, errors.New("admin-gln: must be 13 digits with a valid GS1 check digit"))
+	}
+	if c.CheckpointInterval <= 0 {
+		errs = append(errs, errors.New("checkpoint-interval: must be positive"))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown-timeout: must be positive"))

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,11 +22,15 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/pedigree-project/pedigree/ledger"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/auth"
 	"github.com/pedigree-project/pedigree/services/gateway"
+	"github.com/pedigree-project/pedigree/services/ingest"
+	"github.com/pedigree-project/pedigree/services/ledgersvc"
 	"github.com/pedigree-project/pedigree/services/natsbus"
 	"github.com/pedigree-project/pedigree/services/state"
+	"github.com/pedigree-project/pedigree/services/submit"
 	"github.com/pedigree-project/pedigree/services/telemetry"
 )
 
@@ -35,6 +41,9 @@ type Node struct {
 	tel    *telemetry.Telemetry
 
 	store    *state.Store
+	ledger   *ledger.Log
+	bg       sync.WaitGroup
+	stopBg   context.CancelFunc
 	embedded *natsbus.Embedded
 	nc       *nats.Conn
 	js       jetstream.JetStream
@@ -45,6 +54,13 @@ type Node struct {
 	gwConn     *grpc.ClientConn
 	httpServer *http.Server
 	httpLis    net.Listener
+
+	nodeKey   ed25519.PrivateKey
+	nodeKeyID string
+	nodeName  string
+	pipeline  *ingest.Pipeline
+	submitter *submit.Submitter
+	ingestErr atomic.Pointer[error]
 
 	adminTokenPath string
 	stopping       atomic.Bool
@@ -69,13 +85,24 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err e
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("node: data directory: %w", err)
 	}
-	if n.store, err = state.Open(filepath.Join(cfg.DataDir, "pebble")); err != nil {
+	popts := ledger.PebbleOptions()
+	popts.Logger = pebbleLogger{logger.With("component", "pebble")}
+	if n.store, err = state.Open(filepath.Join(cfg.DataDir, "pebble"), popts); err != nil {
+		return nil, err
+	}
+	if err := n.openLedger(); err != nil {
 		return nil, err
 	}
 	if err := n.startNATS(ctx); err != nil {
 		return nil, err
 	}
-	if n.adminTokenPath, err = bootstrapAdmin(n.store, cfg, logger); err != nil {
+	if err := n.loadNodeKey(); err != nil {
+		return nil, err
+	}
+	if err := n.startBackground(); err != nil {
+		return nil, err
+	}
+	if err := n.bootstrapAdmin(ctx); err != nil {
 		return nil, err
 	}
 	if err := n.startGRPC(); err != nil {
@@ -133,7 +160,11 @@ func (n *Node) startGRPC() error {
 	pb.RegisterVerificationServiceServer(n.grpcServer, pb.UnimplementedVerificationServiceServer{})
 	pb.RegisterCaptureServiceServer(n.grpcServer, pb.UnimplementedCaptureServiceServer{})
 	pb.RegisterProvenanceServiceServer(n.grpcServer, pb.UnimplementedProvenanceServiceServer{})
-	pb.RegisterLedgerServiceServer(n.grpcServer, pb.UnimplementedLedgerServiceServer{})
+	ledgerSvc, err := ledgersvc.New(n.ledger, n.logger)
+	if err != nil {
+		return err
+	}
+	pb.RegisterLedgerServiceServer(n.grpcServer, ledgerSvc)
 	for name := range n.grpcServer.GetServiceInfo() {
 		n.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
@@ -192,6 +223,9 @@ func (n *Node) Ready(ctx context.Context) error {
 		if _, err := n.js.Stream(ctx, name); err != nil {
 			return fmt.Errorf("stream %s: %w", name, err)
 		}
+	}
+	if perr := n.ingestErr.Load(); perr != nil {
+		return fmt.Errorf("ledger ingest stopped: %w", *perr)
 	}
 	if _, err := n.store.Party(n.cfg.AdminGLN); err != nil {
 		return fmt.Errorf("pebble: %w", err)
@@ -260,6 +294,10 @@ func (n *Node) close(ctx context.Context) error {
 	}
 	if n.gwConn != nil {
 		_ = n.gwConn.Close()
+	}
+	if n.stopBg != nil {
+		n.stopBg()
+		n.bg.Wait()
 	}
 	if n.nc != nil {
 		if err := n.nc.FlushTimeout(time.Second); err != nil && !n.nc.IsClosed() {

@@ -144,9 +144,19 @@ func TestNodeServesHealthReflectionHTTPAndRestartsWithSameToken(t *testing.T) {
 	if code != http.StatusUnauthorized {
 		t.Errorf("unauthenticated GET /v1/parties = %d %s, want 401", code, body)
 	}
+	// Entry 0 is the genesis: the admin party, made by the node itself.
 	code, body = httpGet(t, base+"/v1/ledger/entries/0", http.Header{"Authorization": {"Bearer " + token}})
-	if code != http.StatusNotImplemented {
-		t.Errorf("GET /v1/ledger/entries/0 on an unimplemented service = %d %s, want 501", code, body)
+	if code != http.StatusOK || !strings.Contains(string(body), "AUTH_METHOD_NODE") || !strings.Contains(string(body), DefaultAdminGLN) {
+		t.Errorf("GET /v1/ledger/entries/0 on a new node = %d %s, want the genesis entry", code, body)
+	}
+	code, body = httpGet(t, base+"/v1/ledger/entries/1", http.Header{"Authorization": {"Bearer " + token}})
+	if code != http.StatusNotFound || !strings.Contains(string(body), "index") {
+		t.Errorf("GET /v1/ledger/entries/1 on a new node = %d %s, want 404 naming the index", code, body)
+	}
+	code, body = httpGet(t, base+"/v1/ledger/checkpoint", nil)
+	var cp struct{ Note, Size, RootHash, VerifierKey string }
+	if err := json.Unmarshal(body, &cp); code != 200 || err != nil || !strings.HasPrefix(cp.Note, "pedigree/ledger/") || cp.VerifierKey == "" {
+		t.Errorf("GET /v1/ledger/checkpoint on a new node = %d %s, want a signed checkpoint", code, body)
 	}
 	code, body = httpGet(t, base+"/metrics", nil)
 	if code != 200 || !strings.Contains(string(body), "pedigree_http_request_duration_seconds") || !strings.Contains(string(body), "pedigree_grpc_request_duration_seconds") {
@@ -171,8 +181,11 @@ func TestNodeServesHealthReflectionHTTPAndRestartsWithSameToken(t *testing.T) {
 		t.Errorf("restart changed the admin token")
 	}
 	code, body = httpGet(t, "http://"+n2.HTTPAddr()+"/v1/ledger/entries/0", http.Header{"Authorization": {"Bearer " + token}})
-	if code != http.StatusNotImplemented {
-		t.Errorf("after restart, the old admin token gives %d %s, want 501 (authenticated)", code, body)
+	if code != http.StatusOK {
+		t.Errorf("after restart, the old admin token gives %d %s, want 200", code, body)
+	}
+	if size := n2.ledger.Size(); size != 1 {
+		t.Errorf("after restart the ledger has %d entries, want 1 (the genesis, not repeated)", size)
 	}
 }
 

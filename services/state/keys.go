@@ -1,17 +1,51 @@
 package state
 
+import (
+	"crypto/sha256"
+	"encoding/binary"
+)
+
 // Key layout of the node's Pebble database. Part of the on-disk format: do
-// not change a prefix or an encoding; add new tables with new prefixes.
+// not change a prefix or an encoding; add new tables with new prefixes. All
+// integers are big-endian and fixed-width; a variable-length string inside a
+// key is preceded by its length in one byte, so that prefixes never collide.
 //
 // Prefixes 0x01–0x0F belong to the ledger package (see ledger/keys.go).
 //
-//	0x10 party   | GLN (13 ASCII digits)              → Party (protobuf)
-//	0x11 token   | SHA-256 of the token (32 bytes)    → token ID (8 bytes) | GLN (13 ASCII)
-//	0x12 tokenid | GLN (13 ASCII) | token ID (8 bytes) → SHA-256 of the token (32 bytes)
+//	0x10 party     | GLN (13)                            → Party (protobuf)
+//	0x11 token     | SHA-256 of the token (32)           → token ID (8) | GLN (13)
+//	0x12 tokenid   | GLN (13) | token ID (8)             → SHA-256 of the token (32)
+//	0x13 partykey  | key ID (8)                          → GLN (13) | Ed25519 public key (32)
+//	0x14 product   | GTIN (14)                           → Product (protobuf)
+//	0x15 batch     | GTIN (14) | len | lot               → Batch (protobuf)
+//	0x16 pack      | GTIN (14) | len | serial            → pack record (codec.go)
+//	0x17 container | SSCC (18)                           → container record (codec.go)
+//	0x18 event     | first 16 bytes of SHA-256(event ID) → ledger index (u64)
+//	0x19 alert     | ledger index (u64) | n (u32)        → Alert (protobuf)
+//	0x1A packlog   | GTIN (14) | len | serial | index    → empty: the entry touched the pack
+//	0x1B contlog   | SSCC (18) | index (u64)             → empty: the entry touched the container
+//	0x1C member    | object | index (u64)                → SSCC the object entered, or empty when it left
+//	                 (object = 'p' | GTIN | len | serial, or 'c' | SSCC)
+//	0x1D nodekey   | key ID (8)                          → Ed25519 public key (32) | node name
+//	0x1F meta      | 0x01                                → last applied stream sequence (u64)
 const (
-	prefixParty   byte = 0x10
-	prefixToken   byte = 0x11
-	prefixTokenID byte = 0x12
+	prefixParty     byte = 0x10
+	prefixToken     byte = 0x11
+	prefixTokenID   byte = 0x12
+	prefixPartyKey  byte = 0x13
+	prefixProduct   byte = 0x14
+	prefixBatch     byte = 0x15
+	prefixPack      byte = 0x16
+	prefixContainer byte = 0x17
+	prefixEvent     byte = 0x18
+	prefixAlert     byte = 0x19
+	prefixPackLog   byte = 0x1A
+	prefixContLog   byte = 0x1B
+	prefixMember    byte = 0x1C
+	prefixNodeKey   byte = 0x1D
+	prefixMeta      byte = 0x1F
+
+	metaAppliedSeq byte = 0x01
 )
 
 func partyKey(gln string) []byte {
@@ -25,4 +59,85 @@ func tokenKey(hash [32]byte) []byte {
 func tokenIDKey(gln string, id [8]byte) []byte {
 	k := append([]byte{prefixTokenID}, gln...)
 	return append(k, id[:]...)
+}
+
+func partyKeyKey(keyID [8]byte) []byte {
+	return append([]byte{prefixPartyKey}, keyID[:]...)
+}
+
+func nodeKeyKey(keyID [8]byte) []byte {
+	return append([]byte{prefixNodeKey}, keyID[:]...)
+}
+
+func productKey(gtin string) []byte {
+	return append([]byte{prefixProduct}, gtin...)
+}
+
+// appendStr appends a length-prefixed string (at most 255 bytes; longer
+// values are cut, which validation never lets through).
+func appendStr(k []byte, s string) []byte {
+	if len(s) > 255 {
+		s = s[:255]
+	}
+	k = append(k, byte(len(s)))
+	return append(k, s...)
+}
+
+func batchKey(gtin, lot string) []byte {
+	return appendStr(append([]byte{prefixBatch}, gtin...), lot)
+}
+
+// PackKey is the key of a pack record; also the start of its log keys.
+func packKey(gtin, serial string) []byte {
+	return appendStr(append([]byte{prefixPack}, gtin...), serial)
+}
+
+func containerKey(sscc string) []byte {
+	return append([]byte{prefixContainer}, sscc...)
+}
+
+func eventKey(eventID string) []byte {
+	sum := sha256.Sum256([]byte(eventID))
+	return append([]byte{prefixEvent}, sum[:16]...)
+}
+
+func alertKey(index uint64, n uint32) []byte {
+	k := binary.BigEndian.AppendUint64([]byte{prefixAlert}, index)
+	return binary.BigEndian.AppendUint32(k, n)
+}
+
+func packLogPrefix(gtin, serial string) []byte {
+	return appendStr(append([]byte{prefixPackLog}, gtin...), serial)
+}
+
+func contLogPrefix(sscc string) []byte {
+	return append([]byte{prefixContLog}, sscc...)
+}
+
+func memberPrefix(object []byte) []byte {
+	return append([]byte{prefixMember}, object...)
+}
+
+// PackObject names a pack in member keys.
+func PackObject(gtin, serial string) []byte {
+	return appendStr(append([]byte{'p'}, gtin...), serial)
+}
+
+// ContainerObject names a container in member keys.
+func ContainerObject(sscc string) []byte {
+	return append([]byte{'c'}, sscc...)
+}
+
+func metaKey(k byte) []byte { return []byte{prefixMeta, k} }
+
+// prefixEnd returns the smallest key greater than every key with prefix p.
+func prefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] != 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
 }

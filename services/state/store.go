@@ -19,9 +19,9 @@ type Store struct {
 	db *pebble.DB
 }
 
-// Open opens (or creates) the Pebble database in dir.
-func Open(dir string) (*Store, error) {
-	db, err := pebble.Open(dir, &pebble.Options{})
+// Open opens (or creates) the Pebble database in dir with opts.
+func Open(dir string, opts *pebble.Options) (*Store, error) {
+	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("state: open pebble at %s: %w", dir, err)
 	}

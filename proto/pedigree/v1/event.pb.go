@@ -458,6 +458,8 @@ type Envelope struct {
 	//	*Envelope_Token
 	//	*Envelope_Key
 	//	*Envelope_AlertReview
+	//	*Envelope_Genesis
+	//	*Envelope_NodeKey
 	Body          isEnvelope_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -577,6 +579,24 @@ func (x *Envelope) GetAlertReview() *AlertReview {
 	return nil
 }
 
+func (x *Envelope) GetGenesis() *Genesis {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_Genesis); ok {
+			return x.Genesis
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetNodeKey() *NodeKey {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_NodeKey); ok {
+			return x.NodeKey
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Body interface {
 	isEnvelope_Body()
 }
@@ -617,6 +637,18 @@ type Envelope_AlertReview struct {
 	AlertReview *AlertReview `protobuf:"bytes,16,opt,name=alert_review,json=alertReview,proto3,oneof"`
 }
 
+type Envelope_Genesis struct {
+	// The first entry of a ledger: the admin party and the key of the node
+	// that created it.
+	Genesis *Genesis `protobuf:"bytes,17,opt,name=genesis,proto3,oneof"`
+}
+
+type Envelope_NodeKey struct {
+	// Trust another node's key for envelopes submitted through its API
+	// (admin only).
+	NodeKey *NodeKey `protobuf:"bytes,18,opt,name=node_key,json=nodeKey,proto3,oneof"`
+}
+
 func (*Envelope_Capture) isEnvelope_Body() {}
 
 func (*Envelope_Party) isEnvelope_Body() {}
@@ -630,6 +662,10 @@ func (*Envelope_Token) isEnvelope_Body() {}
 func (*Envelope_Key) isEnvelope_Body() {}
 
 func (*Envelope_AlertReview) isEnvelope_Body() {}
+
+func (*Envelope_Genesis) isEnvelope_Body() {}
+
+func (*Envelope_NodeKey) isEnvelope_Body() {}
 
 // Capture is a list of scan events submitted together, in order, as an
 // EPCIS capture document is. One signature covers them all, so a scanner
@@ -1237,6 +1273,137 @@ func (x *Batch) GetCommissioned() uint64 {
 	return 0
 }
 
+// Genesis starts a ledger. It is accepted only as the first envelope of the
+// stream, signed by the node key it names (trust on first use): it registers
+// the admin party, the admin's first API token and the node's key.
+type Genesis struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The admin party (role ROLE_ADMIN).
+	Admin *Party `protobuf:"bytes,1,opt,name=admin,proto3" json:"admin,omitempty"`
+	// SHA-256 of the admin's API token, 32 bytes.
+	TokenHash []byte `protobuf:"bytes,2,opt,name=token_hash,json=tokenHash,proto3" json:"token_hash,omitempty"`
+	// ID of that token, 16 lowercase hex digits.
+	TokenId string `protobuf:"bytes,3,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
+	// The node key that signs envelopes submitted through this node's API.
+	NodeKey       *NodeKey `protobuf:"bytes,4,opt,name=node_key,json=nodeKey,proto3" json:"node_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Genesis) Reset() {
+	*x = Genesis{}
+	mi := &file_pedigree_v1_event_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Genesis) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Genesis) ProtoMessage() {}
+
+func (x *Genesis) ProtoReflect() protoreflect.Message {
+	mi := &file_pedigree_v1_event_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Genesis.ProtoReflect.Descriptor instead.
+func (*Genesis) Descriptor() ([]byte, []int) {
+	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Genesis) GetAdmin() *Party {
+	if x != nil {
+		return x.Admin
+	}
+	return nil
+}
+
+func (x *Genesis) GetTokenHash() []byte {
+	if x != nil {
+		return x.TokenHash
+	}
+	return nil
+}
+
+func (x *Genesis) GetTokenId() string {
+	if x != nil {
+		return x.TokenId
+	}
+	return ""
+}
+
+func (x *Genesis) GetNodeKey() *NodeKey {
+	if x != nil {
+		return x.NodeKey
+	}
+	return nil
+}
+
+// NodeKey is the Ed25519 key with which a node signs the envelopes it
+// submits on behalf of API callers.
+type NodeKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Node name, 1–64 characters.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Raw Ed25519 public key, 32 bytes.
+	PublicKey     []byte `protobuf:"bytes,2,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NodeKey) Reset() {
+	*x = NodeKey{}
+	mi := &file_pedigree_v1_event_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeKey) ProtoMessage() {}
+
+func (x *NodeKey) ProtoReflect() protoreflect.Message {
+	mi := &file_pedigree_v1_event_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeKey.ProtoReflect.Descriptor instead.
+func (*NodeKey) Descriptor() ([]byte, []int) {
+	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *NodeKey) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *NodeKey) GetPublicKey() []byte {
+	if x != nil {
+		return x.PublicKey
+	}
+	return nil
+}
+
 // AlertReview moves an alert through its investigation.
 type AlertReview struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1252,7 +1419,7 @@ type AlertReview struct {
 
 func (x *AlertReview) Reset() {
 	*x = AlertReview{}
-	mi := &file_pedigree_v1_event_proto_msgTypes[13]
+	mi := &file_pedigree_v1_event_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1264,7 +1431,7 @@ func (x *AlertReview) String() string {
 func (*AlertReview) ProtoMessage() {}
 
 func (x *AlertReview) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_event_proto_msgTypes[13]
+	mi := &file_pedigree_v1_event_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1277,7 +1444,7 @@ func (x *AlertReview) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlertReview.ProtoReflect.Descriptor instead.
 func (*AlertReview) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{13}
+	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AlertReview) GetAlertId() string {
@@ -1335,7 +1502,7 @@ const file_pedigree_v1_event_proto_rawDesc = "" +
 	"\x03gln\x18\x02 \x01(\tR\x03gln\"0\n" +
 	"\x04Ilmd\x12\x10\n" +
 	"\x03lot\x18\x01 \x01(\tR\x03lot\x12\x16\n" +
-	"\x06expiry\x18\x02 \x01(\tR\x06expiry\"\xb5\x03\n" +
+	"\x06expiry\x18\x02 \x01(\tR\x06expiry\"\x9a\x04\n" +
 	"\bEnvelope\x12\x1b\n" +
 	"\tparty_gln\x18\x01 \x01(\tR\bpartyGln\x12 \n" +
 	"\fapi_token_id\x18\x02 \x01(\tR\n" +
@@ -1347,7 +1514,9 @@ const file_pedigree_v1_event_proto_rawDesc = "" +
 	"\x05batch\x18\r \x01(\v2\x12.pedigree.v1.BatchH\x00R\x05batch\x120\n" +
 	"\x05token\x18\x0e \x01(\v2\x18.pedigree.v1.TokenChangeH\x00R\x05token\x12)\n" +
 	"\x03key\x18\x0f \x01(\v2\x15.pedigree.v1.PartyKeyH\x00R\x03key\x12=\n" +
-	"\falert_review\x18\x10 \x01(\v2\x18.pedigree.v1.AlertReviewH\x00R\valertReviewB\x06\n" +
+	"\falert_review\x18\x10 \x01(\v2\x18.pedigree.v1.AlertReviewH\x00R\valertReview\x120\n" +
+	"\agenesis\x18\x11 \x01(\v2\x14.pedigree.v1.GenesisH\x00R\agenesis\x121\n" +
+	"\bnode_key\x18\x12 \x01(\v2\x14.pedigree.v1.NodeKeyH\x00R\anodeKeyB\x06\n" +
 	"\x04body\"9\n" +
 	"\aCapture\x12.\n" +
 	"\x06events\x18\x01 \x03(\v2\x16.pedigree.v1.ScanEventR\x06events\"y\n" +
@@ -1393,7 +1562,17 @@ const file_pedigree_v1_event_proto_rawDesc = "" +
 	"\x12manufacturing_date\x18\x04 \x01(\tR\x11manufacturingDate\x12\x1a\n" +
 	"\brecalled\x18\x05 \x01(\bR\brecalled\x12\x1c\n" +
 	"\twithdrawn\x18\x06 \x01(\bR\twithdrawn\x12\"\n" +
-	"\fcommissioned\x18\a \x01(\x04R\fcommissioned\"t\n" +
+	"\fcommissioned\x18\a \x01(\x04R\fcommissioned\"\x9e\x01\n" +
+	"\aGenesis\x12(\n" +
+	"\x05admin\x18\x01 \x01(\v2\x12.pedigree.v1.PartyR\x05admin\x12\x1d\n" +
+	"\n" +
+	"token_hash\x18\x02 \x01(\fR\ttokenHash\x12\x19\n" +
+	"\btoken_id\x18\x03 \x01(\tR\atokenId\x12/\n" +
+	"\bnode_key\x18\x04 \x01(\v2\x14.pedigree.v1.NodeKeyR\anodeKey\"<\n" +
+	"\aNodeKey\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x02 \x01(\fR\tpublicKey\"t\n" +
 	"\vAlertReview\x12\x19\n" +
 	"\balert_id\x18\x01 \x01(\tR\aalertId\x120\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x18.pedigree.v1.AlertStatusR\x06status\x12\x18\n" +
@@ -1417,7 +1596,7 @@ func file_pedigree_v1_event_proto_rawDescGZIP() []byte {
 }
 
 var file_pedigree_v1_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_pedigree_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_pedigree_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_pedigree_v1_event_proto_goTypes = []any{
 	(SourceDestType)(0),           // 0: pedigree.v1.SourceDestType
 	(*ScanEvent)(nil),             // 1: pedigree.v1.ScanEvent
@@ -1433,26 +1612,28 @@ var file_pedigree_v1_event_proto_goTypes = []any{
 	(*Party)(nil),                 // 11: pedigree.v1.Party
 	(*Product)(nil),               // 12: pedigree.v1.Product
 	(*Batch)(nil),                 // 13: pedigree.v1.Batch
-	(*AlertReview)(nil),           // 14: pedigree.v1.AlertReview
-	(EventType)(0),                // 15: pedigree.v1.EventType
-	(Action)(0),                   // 16: pedigree.v1.Action
-	(BizStep)(0),                  // 17: pedigree.v1.BizStep
-	(Disposition)(0),              // 18: pedigree.v1.Disposition
-	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
-	(*Epc)(nil),                   // 20: pedigree.v1.Epc
-	(*BatchRef)(nil),              // 21: pedigree.v1.BatchRef
-	(Role)(0),                     // 22: pedigree.v1.Role
-	(AlertStatus)(0),              // 23: pedigree.v1.AlertStatus
+	(*Genesis)(nil),               // 14: pedigree.v1.Genesis
+	(*NodeKey)(nil),               // 15: pedigree.v1.NodeKey
+	(*AlertReview)(nil),           // 16: pedigree.v1.AlertReview
+	(EventType)(0),                // 17: pedigree.v1.EventType
+	(Action)(0),                   // 18: pedigree.v1.Action
+	(BizStep)(0),                  // 19: pedigree.v1.BizStep
+	(Disposition)(0),              // 20: pedigree.v1.Disposition
+	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
+	(*Epc)(nil),                   // 22: pedigree.v1.Epc
+	(*BatchRef)(nil),              // 23: pedigree.v1.BatchRef
+	(Role)(0),                     // 24: pedigree.v1.Role
+	(AlertStatus)(0),              // 25: pedigree.v1.AlertStatus
 }
 var file_pedigree_v1_event_proto_depIdxs = []int32{
-	15, // 0: pedigree.v1.ScanEvent.type:type_name -> pedigree.v1.EventType
-	16, // 1: pedigree.v1.ScanEvent.action:type_name -> pedigree.v1.Action
-	17, // 2: pedigree.v1.ScanEvent.biz_step:type_name -> pedigree.v1.BizStep
-	18, // 3: pedigree.v1.ScanEvent.disposition:type_name -> pedigree.v1.Disposition
-	19, // 4: pedigree.v1.ScanEvent.event_time:type_name -> google.protobuf.Timestamp
-	20, // 5: pedigree.v1.ScanEvent.epcs:type_name -> pedigree.v1.Epc
-	20, // 6: pedigree.v1.ScanEvent.parent:type_name -> pedigree.v1.Epc
-	21, // 7: pedigree.v1.ScanEvent.batches:type_name -> pedigree.v1.BatchRef
+	17, // 0: pedigree.v1.ScanEvent.type:type_name -> pedigree.v1.EventType
+	18, // 1: pedigree.v1.ScanEvent.action:type_name -> pedigree.v1.Action
+	19, // 2: pedigree.v1.ScanEvent.biz_step:type_name -> pedigree.v1.BizStep
+	20, // 3: pedigree.v1.ScanEvent.disposition:type_name -> pedigree.v1.Disposition
+	21, // 4: pedigree.v1.ScanEvent.event_time:type_name -> google.protobuf.Timestamp
+	22, // 5: pedigree.v1.ScanEvent.epcs:type_name -> pedigree.v1.Epc
+	22, // 6: pedigree.v1.ScanEvent.parent:type_name -> pedigree.v1.Epc
+	23, // 7: pedigree.v1.ScanEvent.batches:type_name -> pedigree.v1.BatchRef
 	2,  // 8: pedigree.v1.ScanEvent.biz_transactions:type_name -> pedigree.v1.BizTransaction
 	3,  // 9: pedigree.v1.ScanEvent.sources:type_name -> pedigree.v1.SourceDest
 	3,  // 10: pedigree.v1.ScanEvent.destinations:type_name -> pedigree.v1.SourceDest
@@ -1464,16 +1645,20 @@ var file_pedigree_v1_event_proto_depIdxs = []int32{
 	13, // 16: pedigree.v1.Envelope.batch:type_name -> pedigree.v1.Batch
 	9,  // 17: pedigree.v1.Envelope.token:type_name -> pedigree.v1.TokenChange
 	10, // 18: pedigree.v1.Envelope.key:type_name -> pedigree.v1.PartyKey
-	14, // 19: pedigree.v1.Envelope.alert_review:type_name -> pedigree.v1.AlertReview
-	1,  // 20: pedigree.v1.Capture.events:type_name -> pedigree.v1.ScanEvent
-	11, // 21: pedigree.v1.PartyRegistration.party:type_name -> pedigree.v1.Party
-	22, // 22: pedigree.v1.Party.role:type_name -> pedigree.v1.Role
-	23, // 23: pedigree.v1.AlertReview.status:type_name -> pedigree.v1.AlertStatus
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	16, // 19: pedigree.v1.Envelope.alert_review:type_name -> pedigree.v1.AlertReview
+	14, // 20: pedigree.v1.Envelope.genesis:type_name -> pedigree.v1.Genesis
+	15, // 21: pedigree.v1.Envelope.node_key:type_name -> pedigree.v1.NodeKey
+	1,  // 22: pedigree.v1.Capture.events:type_name -> pedigree.v1.ScanEvent
+	11, // 23: pedigree.v1.PartyRegistration.party:type_name -> pedigree.v1.Party
+	24, // 24: pedigree.v1.Party.role:type_name -> pedigree.v1.Role
+	11, // 25: pedigree.v1.Genesis.admin:type_name -> pedigree.v1.Party
+	15, // 26: pedigree.v1.Genesis.node_key:type_name -> pedigree.v1.NodeKey
+	25, // 27: pedigree.v1.AlertReview.status:type_name -> pedigree.v1.AlertStatus
+	28, // [28:28] is the sub-list for method output_type
+	28, // [28:28] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_pedigree_v1_event_proto_init() }
@@ -1490,6 +1675,8 @@ func file_pedigree_v1_event_proto_init() {
 		(*Envelope_Token)(nil),
 		(*Envelope_Key)(nil),
 		(*Envelope_AlertReview)(nil),
+		(*Envelope_Genesis)(nil),
+		(*Envelope_NodeKey)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1497,7 +1684,7 @@ func file_pedigree_v1_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pedigree_v1_event_proto_rawDesc), len(file_pedigree_v1_event_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/pedigree-project/pedigree/client"
+)
+
+// clientOptions are the flags of every command that talks to a server.
+type clientOptions struct {
+	server string
+	token  string
+	json   bool
+}
+
+func addClientFlags(cmd *cobra.Command, o *clientOptions) {
+	f := cmd.Flags()
+	f.StringVar(&o.server, "server", "127.0.0.1:8080", "HTTP address of the Pedigree server (as `serve` prints it)")
+	f.StringVar(&o.token, "token", "", "API token (Bearer); see DATA/admin.token for the admin's")
+	f.BoolVar(&o.json, "json", false, "print JSON instead of text")
+}
+
+func (o *clientOptions) client() (*client.Client, error) {
+	return client.New(o.server, o.token)
+}
+
+// printJSON writes m as indented canonical JSON.
+func printJSON(w io.Writer, m proto.Message) error {
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  ", EmitDefaultValues: true}.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode JSON: %w", err)
+	}
+	_, err = fmt.Fprintln(w, string(b))
+	return err
+}

@@ -1,0 +1,142 @@
+package ingest
+
+import (
+	"crypto/ed25519"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/pedigree-project/pedigree/envelope"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/natsbus"
+)
+
+// NodeSignerPrefix starts the signer of envelopes a node submits on behalf
+// of an API caller: "node:<name>".
+const NodeSignerPrefix = "node:"
+
+// principal is who an envelope is from and how that was established.
+type principal struct {
+	method     pb.AuthMethod
+	party      string // acting party GLN
+	credential string // key ID or API token ID
+}
+
+// sigCheck is the outcome of an early, parallel signature check: the key
+// that was tried and whether the signature verified with it.
+type sigCheck struct {
+	pub ed25519.PublicKey
+	ok  bool
+}
+
+// rejectError is a reason to send a message to the dead-letter stream.
+type rejectError struct{ reason string }
+
+func (e *rejectError) Error() string { return e.reason }
+
+func reject(format string, args ...any) error {
+	return &rejectError{reason: fmt.Sprintf(format, args...)}
+}
+
+func parseKeyID(s string) ([8]byte, bool) {
+	var id [8]byte
+	if len(s) != 16 {
+		return id, false
+	}
+	_, err := hex.Decode(id[:], []byte(s))
+	return id, err == nil
+}
+
+// signingKey resolves the key that should have signed op.
+func signingKey(o *overlay, op *envelope.Opened) (keyRecord, bool, error) {
+	se := op.Signed
+	id, ok := parseKeyID(se.GetKeyId())
+	if !ok {
+		return keyRecord{}, false, reject("keyId: want 16 lowercase hex digits, got %q", se.GetKeyId())
+	}
+	if g := op.Envelope.GetGenesis(); g != nil {
+		// Trust on first use: the genesis names the key that signs it.
+		pub := ed25519.PublicKey(g.GetNodeKey().GetPublicKey())
+		if len(pub) != ed25519.PublicKeySize || envelope.KeyID(pub) != se.GetKeyId() {
+			return keyRecord{}, true, reject("genesis: not signed by the node key it registers")
+		}
+		return keyRecord{owner: g.GetNodeKey().GetName(), pub: pub}, true, nil
+	}
+	if strings.HasPrefix(se.GetSigner(), NodeSignerPrefix) {
+		k, found := o.nodeKey(id)
+		if !found {
+			return keyRecord{}, true, reject("signer %q: key %s is not a trusted node key", se.GetSigner(), se.GetKeyId())
+		}
+		return k, true, nil
+	}
+	k, found := o.partyKey(id)
+	if !found {
+		if o.party(se.GetSigner()) == nil {
+			return keyRecord{}, false, reject("signer %q: unknown party", se.GetSigner())
+		}
+		return keyRecord{}, false, reject("signer %q: key %s is not registered for this party", se.GetSigner(), se.GetKeyId())
+	}
+	return k, false, nil
+}
+
+// authenticate checks op's signature and binds it to a party.
+func authenticate(o *overlay, op *envelope.Opened, subject string, early *sigCheck, ledgerEmpty bool) (principal, error) {
+	se, env := op.Signed, op.Envelope
+	key, node, err := signingKey(o, op)
+	if err != nil {
+		return principal{}, err
+	}
+	verified := false
+	if early != nil && early.pub.Equal(key.pub) {
+		verified = early.ok
+	} else {
+		verified = op.Verify(key.pub)
+	}
+	if !verified {
+		return principal{}, reject("signature: does not verify with key %s of %q", se.GetKeyId(), se.GetSigner())
+	}
+	if g := env.GetGenesis(); g != nil {
+		if !ledgerEmpty {
+			return principal{}, reject("genesis: the ledger already has entries")
+		}
+		if env.GetPartyGln() != g.GetAdmin().GetGln() {
+			return principal{}, reject("genesis: partyGln must be the admin's GLN")
+		}
+		return principal{method: pb.AuthMethod_AUTH_METHOD_NODE, party: env.GetPartyGln(), credential: se.GetKeyId()}, nil
+	}
+	if node && env.GetApiTokenId() == "" {
+		// The node acting on its own authority: only to issue a new token
+		// to an admin party whose token file was lost.
+		if env.GetToken() == nil || env.GetToken().GetRevoke() || env.GetToken().GetPartyGln() != env.GetPartyGln() ||
+			o.party(env.GetPartyGln()).GetRole() != pb.Role_ROLE_ADMIN {
+			return principal{}, reject("apiTokenId: required on node-signed envelopes other than an admin token reissue")
+		}
+		return principal{method: pb.AuthMethod_AUTH_METHOD_NODE, party: env.GetPartyGln(), credential: se.GetKeyId()}, nil
+	}
+	if node {
+		tid, ok := parseKeyID(env.GetApiTokenId())
+		if !ok {
+			return principal{}, reject("apiTokenId: a node-signed envelope names the caller's token ID (16 hex digits), got %q", env.GetApiTokenId())
+		}
+		if o.party(env.GetPartyGln()) == nil {
+			return principal{}, reject("partyGln: %q is not a registered party", env.GetPartyGln())
+		}
+		if !o.tokenValid(env.GetPartyGln(), tid) {
+			return principal{}, reject("apiTokenId: token %s of %s is unknown or revoked", env.GetApiTokenId(), env.GetPartyGln())
+		}
+		return principal{method: pb.AuthMethod_AUTH_METHOD_API_TOKEN, party: env.GetPartyGln(), credential: env.GetApiTokenId()}, nil
+	}
+	if key.owner != se.GetSigner() {
+		return principal{}, reject("signer %q: key %s belongs to another party", se.GetSigner(), se.GetKeyId())
+	}
+	if env.GetPartyGln() != se.GetSigner() {
+		return principal{}, reject("partyGln: %q differs from the signer %q", env.GetPartyGln(), se.GetSigner())
+	}
+	if env.GetApiTokenId() != "" {
+		return principal{}, reject("apiTokenId: only node-signed envelopes carry one")
+	}
+	if want := natsbus.ScanSubject(se.GetSigner()); subject != want {
+		return principal{}, reject("subject: %q, but party %s publishes on %q", subject, se.GetSigner(), want)
+	}
+	return principal{method: pb.AuthMethod_AUTH_METHOD_PARTY_SIGNATURE, party: se.GetSigner(), credential: se.GetKeyId()}, nil
+}

@@ -1,0 +1,191 @@
+package ingest
+
+import (
+	"crypto/ed25519"
+	"errors"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/state"
+)
+
+// Credentials and alerts written by the batch, overlaid like the rest of the
+// state so that a key registered early in a batch signs messages later in
+// the same batch.
+
+type keyRecord struct {
+	owner string // party GLN, or node name
+	pub   ed25519.PublicKey
+}
+
+type tokenRecord struct {
+	gln    string
+	id     [8]byte
+	hash   [32]byte
+	revoke bool
+}
+
+type alertRef struct {
+	index uint64
+	n     uint32
+}
+
+type credOverlay struct {
+	partyKeys  map[[8]byte]keyRecord
+	nodeKeys   map[[8]byte]keyRecord
+	keyOrder   [][8]byte
+	nodeOrder  [][8]byte
+	tokens     []tokenRecord
+	alerts     map[alertRef]*pb.Alert
+	alertOrder []alertRef
+}
+
+func (o *overlay) creds() *credOverlay {
+	if o.cred == nil {
+		o.cred = &credOverlay{partyKeys: map[[8]byte]keyRecord{}, nodeKeys: map[[8]byte]keyRecord{}, alerts: map[alertRef]*pb.Alert{}}
+	}
+	return o.cred
+}
+
+func isNotFound(err error) bool { return errors.Is(err, state.ErrNotFound) }
+
+func (o *overlay) partyKey(id [8]byte) (keyRecord, bool) {
+	if o.cred != nil {
+		if k, ok := o.cred.partyKeys[id]; ok {
+			return k, true
+		}
+	}
+	gln, pub, err := o.store.PartyKey(id)
+	if err != nil {
+		if !isNotFound(err) {
+			o.fail(err)
+		}
+		return keyRecord{}, false
+	}
+	return keyRecord{owner: gln, pub: pub}, true
+}
+
+func (o *overlay) nodeKey(id [8]byte) (keyRecord, bool) {
+	if o.cred != nil {
+		if k, ok := o.cred.nodeKeys[id]; ok {
+			return k, true
+		}
+	}
+	name, pub, err := o.store.NodeKey(id)
+	if err != nil {
+		if !isNotFound(err) {
+			o.fail(err)
+		}
+		return keyRecord{}, false
+	}
+	return keyRecord{owner: name, pub: pub}, true
+}
+
+// tokenValid reports whether the party holds an unrevoked token with id.
+func (o *overlay) tokenValid(gln string, id [8]byte) bool {
+	if o.cred != nil {
+		for i := len(o.cred.tokens) - 1; i >= 0; i-- {
+			if t := o.cred.tokens[i]; t.gln == gln && t.id == id {
+				return !t.revoke
+			}
+		}
+	}
+	_, err := o.store.TokenHashOf(gln, id)
+	if err != nil && !isNotFound(err) {
+		o.fail(err)
+	}
+	return err == nil
+}
+
+func (o *overlay) putPartyKey(id [8]byte, gln string, pub ed25519.PublicKey) {
+	c := o.creds()
+	c.partyKeys[id] = keyRecord{owner: gln, pub: pub}
+	c.keyOrder = append(c.keyOrder, id)
+}
+
+func (o *overlay) putNodeKey(id [8]byte, name string, pub ed25519.PublicKey) {
+	c := o.creds()
+	c.nodeKeys[id] = keyRecord{owner: name, pub: pub}
+	c.nodeOrder = append(c.nodeOrder, id)
+}
+
+func (o *overlay) putToken(t tokenRecord) {
+	o.creds().tokens = append(o.creds().tokens, t)
+}
+
+func (o *overlay) alert(ref alertRef) *pb.Alert {
+	if o.cred != nil {
+		if a, ok := o.cred.alerts[ref]; ok {
+			return a
+		}
+	}
+	a, err := o.store.Alert(ref.index, ref.n)
+	if err != nil {
+		if !isNotFound(err) {
+			o.fail(err)
+		}
+		return nil
+	}
+	return a
+}
+
+func (o *overlay) putAlert(ref alertRef, a *pb.Alert) {
+	c := o.creds()
+	if _, ok := c.alerts[ref]; !ok {
+		c.alertOrder = append(c.alertOrder, ref)
+	}
+	c.alerts[ref] = a
+}
+
+func (o *overlay) flushCreds(b *pebble.Batch) error {
+	c := o.cred
+	if c == nil {
+		return nil
+	}
+	for _, id := range c.keyOrder {
+		k := c.partyKeys[id]
+		if err := state.PutPartyKey(b, id, k.owner, k.pub); err != nil {
+			return err
+		}
+	}
+	for _, id := range c.nodeOrder {
+		k := c.nodeKeys[id]
+		if err := state.PutNodeKey(b, id, k.owner, k.pub); err != nil {
+			return err
+		}
+	}
+	for i, t := range c.tokens {
+		var err error
+		if t.revoke {
+			h, found := issuedBefore(c.tokens[:i], t)
+			if !found {
+				h, err = o.store.TokenHashOf(t.gln, t.id)
+			}
+			if err == nil {
+				err = state.DeleteToken(b, t.gln, t.id, h)
+			}
+		} else {
+			err = state.PutToken(b, t.hash, t.id, t.gln)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, ref := range c.alertOrder {
+		if err := state.PutAlert(b, ref.index, ref.n, c.alerts[ref]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// issuedBefore finds the hash of a token issued earlier in the same batch.
+func issuedBefore(earlier []tokenRecord, t tokenRecord) ([32]byte, bool) {
+	for i := len(earlier) - 1; i >= 0; i-- {
+		if e := earlier[i]; e.gln == t.gln && e.id == t.id && !e.revoke {
+			return e.hash, true
+		}
+	}
+	return [32]byte{}, false
+}

@@ -1,0 +1,177 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pedigree-project/pedigree/ledger"
+	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/services/state"
+)
+
+// Defaults of Config.
+const (
+	// DefaultConsumer is the durable consumer name of a node. Every ledger
+	// node consumes the whole stream with a consumer of its own.
+	DefaultConsumer = "ledger"
+	// DefaultBatchSize bounds the messages of one consumed batch (one
+	// Pebble commit). 1,000 amortises the fsync over enough entries to
+	// reach the ingest target while keeping a batch's commit in the low
+	// milliseconds.
+	DefaultBatchSize = 1000
+	// DefaultFillWait is how long the consumer waits for more messages
+	// once it has one, before committing what it has: short, so that a
+	// lone dispense is not held back (its caller is waiting), and a busy
+	// stream still fills batches from the prefetch buffer.
+	DefaultFillWait = 500 * time.Microsecond
+)
+
+// Config configures a Pipeline.
+type Config struct {
+	JS     jetstream.JetStream
+	NC     *nats.Conn
+	Store  *state.Store
+	Ledger *ledger.Log
+	Logger *slog.Logger
+	// Registerer receives the pipeline's metrics; nil means none.
+	Registerer prometheus.Registerer
+	// Consumer is the durable consumer name; default DefaultConsumer.
+	Consumer string
+	// BatchSize is the most messages per commit; default DefaultBatchSize.
+	BatchSize int
+	// FillWait is how long to wait for more messages after the first;
+	// default DefaultFillWait.
+	FillWait time.Duration
+}
+
+// Pipeline consumes the SCANS stream into the ledger.
+type Pipeline struct {
+	cfg   Config
+	log   *slog.Logger
+	cache *masterCache
+	m     *metrics
+
+	mu      sync.Mutex
+	applied uint64        // last stream sequence committed
+	changed chan struct{} // closed and replaced after every commit
+}
+
+// New returns a pipeline; Run starts it.
+func New(cfg Config) (*Pipeline, error) {
+	if cfg.JS == nil || cfg.NC == nil || cfg.Store == nil || cfg.Ledger == nil || cfg.Logger == nil {
+		return nil, errors.New("ingest: JS, NC, Store, Ledger and Logger are required")
+	}
+	if cfg.Consumer == "" {
+		cfg.Consumer = DefaultConsumer
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = DefaultBatchSize
+	}
+	if cfg.FillWait <= 0 {
+		cfg.FillWait = DefaultFillWait
+	}
+	applied, err := cfg.Store.AppliedSeq()
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Pipeline{cfg: cfg, log: cfg.Logger.With("component", "ingest"), cache: newMasterCache(), m: m,
+		applied: applied, changed: make(chan struct{})}, nil
+}
+
+// Applied returns the last stream sequence committed to the ledger.
+func (p *Pipeline) Applied() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.applied
+}
+
+// WaitApplied blocks until stream sequence seq is committed, or ctx ends.
+func (p *Pipeline) WaitApplied(ctx context.Context, seq uint64) error {
+	for {
+		p.mu.Lock()
+		applied, ch := p.applied, p.changed
+		p.mu.Unlock()
+		if applied >= seq {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("ingest: waiting for stream sequence %d (applied %d): %w", seq, applied, ctx.Err())
+		}
+	}
+}
+
+func (p *Pipeline) setApplied(seq uint64) {
+	p.mu.Lock()
+	p.applied = seq
+	close(p.changed)
+	p.changed = make(chan struct{})
+	p.mu.Unlock()
+}
+
+// Run consumes until ctx ends (returning nil) or the node cannot go on
+// (returning the error; unacknowledged messages are redelivered after a
+// restart).
+func (p *Pipeline) Run(ctx context.Context) error {
+	cons, err := p.cfg.JS.CreateOrUpdateConsumer(ctx, natsbus.ScanStream, jetstream.ConsumerConfig{
+		Durable:       p.cfg.Consumer,
+		Description:   "Pedigree ledger node",
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckAllPolicy,
+		AckWait:       time.Minute,
+		MaxDeliver:    -1,
+		MaxAckPending: 4 * p.cfg.BatchSize,
+		FilterSubject: natsbus.ScanSubjects,
+	})
+	if err != nil {
+		return fmt.Errorf("ingest: consumer %s: %w", p.cfg.Consumer, err)
+	}
+	iter, err := cons.Messages(jetstream.PullMaxMessages(2 * p.cfg.BatchSize))
+	if err != nil {
+		return fmt.Errorf("ingest: consume: %w", err)
+	}
+	stop := context.AfterFunc(ctx, iter.Stop)
+	defer stop()
+	defer iter.Stop()
+	msgs := make([]jetstream.Msg, 0, p.cfg.BatchSize)
+	for {
+		first, err := iter.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return fmt.Errorf("ingest: consumer closed: %w", err)
+			}
+			p.log.Warn("consume", "err", err)
+			continue
+		}
+		msgs = append(msgs[:0], first)
+		for len(msgs) < p.cfg.BatchSize {
+			m, err := iter.Next(jetstream.NextMaxWait(p.cfg.FillWait))
+			if err != nil {
+				break
+			}
+			msgs = append(msgs, m)
+		}
+		if err := p.process(ctx, msgs); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+}

@@ -1,0 +1,227 @@
+package state
+
+import (
+	"crypto/ed25519"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/cockroachdb/pebble/v2"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/pedigree-project/pedigree/lifecycle"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+)
+
+// Reader is what state reads go through: the database itself, or a
+// snapshot or batch of it.
+type Reader interface {
+	Get(key []byte) ([]byte, io.Closer, error)
+}
+
+// get copies the value of key, reporting ok=false when it is absent.
+func get(r Reader, key []byte) (v []byte, ok bool, err error) {
+	val, closer, err := r.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("state: read: %w", err)
+	}
+	v = append([]byte(nil), val...)
+	return v, true, closer.Close()
+}
+
+func getProto(r Reader, key []byte, m proto.Message, what string) error {
+	v, ok, err := get(r, key)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	if err := proto.Unmarshal(v, m); err != nil {
+		return fmt.Errorf("state: decode %s: %w", what, err)
+	}
+	return nil
+}
+
+var deterministic = proto.MarshalOptions{Deterministic: true}
+
+func setProto(b *pebble.Batch, key []byte, m proto.Message) error {
+	v, err := deterministic.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("state: encode: %w", err)
+	}
+	return b.Set(key, v, nil)
+}
+
+// Product returns a product, or an error wrapping ErrNotFound.
+func (s *Store) Product(gtin string) (*pb.Product, error) {
+	p := &pb.Product{}
+	return p, getProto(s.db, productKey(gtin), p, "product "+gtin)
+}
+
+// PutProduct writes a product into b.
+func PutProduct(b *pebble.Batch, p *pb.Product) error { return setProto(b, productKey(p.GetGtin()), p) }
+
+// Batch returns a batch, or an error wrapping ErrNotFound.
+func (s *Store) Batch(gtin, lot string) (*pb.Batch, error) {
+	m := &pb.Batch{}
+	return m, getProto(s.db, batchKey(gtin, lot), m, "batch "+gtin+"/"+lot)
+}
+
+// PutBatch writes a batch into b.
+func PutBatch(b *pebble.Batch, m *pb.Batch) error {
+	return setProto(b, batchKey(m.GetGtin(), m.GetLot()), m)
+}
+
+// Pack returns a pack's record.
+func (s *Store) Pack(gtin, serial string) (lifecycle.Pack, bool, error) {
+	v, ok, err := get(s.db, packKey(gtin, serial))
+	if err != nil || !ok {
+		return lifecycle.Pack{}, false, err
+	}
+	p, err := decodePack(gtin, serial, v)
+	return p, err == nil, err
+}
+
+// PutPack writes a pack's record into b; buf is scratch space to reuse.
+func PutPack(b *pebble.Batch, p *lifecycle.Pack, buf []byte) ([]byte, error) {
+	buf = encodePack(buf[:0], p)
+	return buf, b.Set(packKey(p.GTIN, p.Serial), buf, nil)
+}
+
+// Container returns a container's record.
+func (s *Store) Container(sscc string) (lifecycle.Container, bool, error) {
+	v, ok, err := get(s.db, containerKey(sscc))
+	if err != nil || !ok {
+		return lifecycle.Container{}, false, err
+	}
+	c, err := decodeContainer(sscc, v)
+	return c, err == nil, err
+}
+
+// PutContainer writes a container's record into b.
+func PutContainer(b *pebble.Batch, c *lifecycle.Container) error {
+	return b.Set(containerKey(c.SSCC), encodeContainer(nil, c), nil)
+}
+
+// PartyKey returns the party and public key registered under a key ID.
+func (s *Store) PartyKey(keyID [8]byte) (gln string, pub ed25519.PublicKey, err error) {
+	v, ok, err := get(s.db, partyKeyKey(keyID))
+	if err != nil {
+		return "", nil, err
+	}
+	if !ok || len(v) != 13+ed25519.PublicKeySize {
+		return "", nil, fmt.Errorf("party key: %w", ErrNotFound)
+	}
+	return string(v[:13]), ed25519.PublicKey(v[13:]), nil
+}
+
+// PutPartyKey registers a party's signing key into b.
+func PutPartyKey(b *pebble.Batch, keyID [8]byte, gln string, pub ed25519.PublicKey) error {
+	return b.Set(partyKeyKey(keyID), append([]byte(gln), pub...), nil)
+}
+
+// NodeKey returns a trusted node key by key ID.
+func (s *Store) NodeKey(keyID [8]byte) (name string, pub ed25519.PublicKey, err error) {
+	v, ok, err := get(s.db, nodeKeyKey(keyID))
+	if err != nil {
+		return "", nil, err
+	}
+	if !ok || len(v) < ed25519.PublicKeySize {
+		return "", nil, fmt.Errorf("node key: %w", ErrNotFound)
+	}
+	return string(v[ed25519.PublicKeySize:]), ed25519.PublicKey(v[:ed25519.PublicKeySize]), nil
+}
+
+// PutNodeKey trusts a node key into b.
+func PutNodeKey(b *pebble.Batch, keyID [8]byte, name string, pub ed25519.PublicKey) error {
+	return b.Set(nodeKeyKey(keyID), append(append([]byte(nil), pub...), name...), nil)
+}
+
+// DeleteToken revokes a token into b.
+func DeleteToken(b *pebble.Batch, gln string, id [8]byte, hash [32]byte) error {
+	if err := b.Delete(tokenKey(hash), nil); err != nil {
+		return err
+	}
+	return b.Delete(tokenIDKey(gln, id), nil)
+}
+
+// TokenHashOf returns the hash of a party's token by ID.
+func (s *Store) TokenHashOf(gln string, id [8]byte) ([32]byte, error) {
+	var h [32]byte
+	v, ok, err := get(s.db, tokenIDKey(gln, id))
+	if err != nil {
+		return h, err
+	}
+	if !ok || len(v) != 32 {
+		return h, fmt.Errorf("token: %w", ErrNotFound)
+	}
+	copy(h[:], v)
+	return h, nil
+}
+
+// EventIndex returns the ledger index that recorded an event ID.
+func (s *Store) EventIndex(eventID string) (uint64, bool, error) {
+	v, ok, err := get(s.db, eventKey(eventID))
+	if err != nil || !ok {
+		return 0, false, err
+	}
+	if len(v) != 8 {
+		return 0, false, fmt.Errorf("%w: event index", errRecord)
+	}
+	return binary.BigEndian.Uint64(v), true, nil
+}
+
+// PutEvent records that ledger entry index holds eventID into b.
+func PutEvent(b *pebble.Batch, eventID string, index uint64) error {
+	return b.Set(eventKey(eventID), binary.BigEndian.AppendUint64(nil, index), nil)
+}
+
+// PutAlert writes an alert into b under its ledger index and position.
+func PutAlert(b *pebble.Batch, index uint64, n uint32, a *pb.Alert) error {
+	return setProto(b, alertKey(index, n), a)
+}
+
+// Alert returns one alert.
+func (s *Store) Alert(index uint64, n uint32) (*pb.Alert, error) {
+	a := &pb.Alert{}
+	return a, getProto(s.db, alertKey(index, n), a, fmt.Sprintf("alert %d-%d", index, n))
+}
+
+// PutPackLog records that ledger entry index touched a pack.
+func PutPackLog(b *pebble.Batch, gtin, serial string, index uint64) error {
+	return b.Set(binary.BigEndian.AppendUint64(packLogPrefix(gtin, serial), index), nil, nil)
+}
+
+// PutContainerLog records that ledger entry index touched a container.
+func PutContainerLog(b *pebble.Batch, sscc string, index uint64) error {
+	return b.Set(binary.BigEndian.AppendUint64(contLogPrefix(sscc), index), nil, nil)
+}
+
+// PutMember records that at ledger entry index the object entered
+// container sscc (or left its container, when sscc is empty).
+func PutMember(b *pebble.Batch, object []byte, index uint64, sscc string) error {
+	return b.Set(binary.BigEndian.AppendUint64(memberPrefix(object), index), []byte(sscc), nil)
+}
+
+// AppliedSeq returns the last stream sequence the ledger applied (0 when
+// none).
+func (s *Store) AppliedSeq() (uint64, error) {
+	v, ok, err := get(s.db, metaKey(metaAppliedSeq))
+	if err != nil || !ok {
+		return 0, err
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("%w: applied sequence", errRecord)
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// PutAppliedSeq records the last applied stream sequence into b.
+func PutAppliedSeq(b *pebble.Batch, seq uint64) error {
+	return b.Set(metaKey(metaAppliedSeq), binary.BigEndian.AppendUint64(nil, seq), nil)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,6 +86,8 @@ func (p *Pipeline) process(ctx context.Context, msgs []jetstream.Msg) error {
 	if len(items) == 0 {
 		return last.Ack()
 	}
+	// The last applied sequence is read once per batch and advanced only
+	// here, by the one consuming goroutine.
 	p.verifyEarly(items)
 
 	w := &batchWork{
@@ -125,7 +128,6 @@ func (p *Pipeline) process(ctx context.Context, msgs []jetstream.Msg) error {
 	}
 	p.m.commit.Observe(time.Since(start).Seconds())
 	w.o.committed()
-	p.setApplied(lastSeq)
 	p.m.entries.Add(float64(len(w.entries)))
 	p.m.events.Add(float64(w.events))
 	p.m.duplicates.Add(float64(w.dups))
@@ -139,6 +141,9 @@ func (p *Pipeline) process(ctx context.Context, msgs []jetstream.Msg) error {
 			p.log.Warn("publish outcome", "subject", pub.subject, "err", err)
 		}
 	}
+	// Last, so that whoever waits for the sequence finds its outcome and
+	// alerts already handed to the connection.
+	p.setApplied(lastSeq)
 	return nil
 }
 
@@ -201,6 +206,13 @@ func (p *Pipeline) handle(w *batchWork, it *item) {
 		if err := p.applyCapture(w, c, who, it, entry); err != nil {
 			w.dead = append(w.dead, deadLetter{it, "validate: " + err.Error()})
 			return
+		}
+		// The message ID the sender used (the envelope ID when its event
+		// had no ID) also finds the entry, for writers that wait on it.
+		if id := envelope.MsgID(env, it.op.Signed.GetEnvelope()); !slices.Contains(entry.GetEventIds(), id) {
+			if err := state.PutEvent(w.b, id, index); err != nil {
+				w.o.fail(err)
+			}
 		}
 	} else {
 		if env.GetBody() == nil {

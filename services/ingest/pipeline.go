@@ -122,14 +122,41 @@ func (p *Pipeline) setApplied(seq uint64) {
 	p.mu.Unlock()
 }
 
+// errGap reports a message beyond the next expected stream sequence (an
+// earlier one is still unacknowledged somewhere): consumption restarts
+// from the next sequence the ledger needs.
+var errGap = errors.New("ingest: gap in delivered stream sequences")
+
 // Run consumes until ctx ends (returning nil) or the node cannot go on
 // (returning the error; unacknowledged messages are redelivered after a
 // restart).
 func (p *Pipeline) Run(ctx context.Context) error {
+	for {
+		err := p.consume(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !errors.Is(err, errGap) {
+			return err
+		}
+		p.log.Info("restarting consumption at the next sequence the ledger needs", "seq", p.Applied()+1)
+	}
+}
+
+// consume (re)creates the node's durable consumer so that it delivers from
+// the sequence after the last one the ledger committed, whatever the
+// consumer's own state says: the ledger's committed position is the truth
+// (a consumer left with delivered-but-unacknowledged messages by a crash
+// would otherwise deliver newer messages first).
+func (p *Pipeline) consume(ctx context.Context) error {
+	if err := p.cfg.JS.DeleteConsumer(ctx, natsbus.ScanStream, p.cfg.Consumer); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("ingest: reset consumer %s: %w", p.cfg.Consumer, err)
+	}
 	cons, err := p.cfg.JS.CreateOrUpdateConsumer(ctx, natsbus.ScanStream, jetstream.ConsumerConfig{
 		Durable:       p.cfg.Consumer,
 		Description:   "Pedigree ledger node",
-		DeliverPolicy: jetstream.DeliverAllPolicy,
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   p.Applied() + 1,
 		AckPolicy:     jetstream.AckAllPolicy,
 		AckWait:       time.Minute,
 		MaxDeliver:    -1,

@@ -69,25 +69,38 @@ var deterministic = proto.MarshalOptions{Deterministic: true}
 func (p *Pipeline) process(ctx context.Context, msgs []jetstream.Msg) error {
 	p.m.batchSize.Observe(float64(len(msgs)))
 	items := make([]item, 0, len(msgs))
-	applied := p.Applied()
-	for _, m := range msgs {
+	expected := p.Applied() + 1
+	var gap error
+	last := msgs[len(msgs)-1]
+	for i, m := range msgs {
 		meta, err := m.Metadata()
 		if err != nil {
 			return fmt.Errorf("ingest: message metadata: %w", err)
 		}
-		if meta.Sequence.Stream <= applied {
+		seq := meta.Sequence.Stream
+		if seq < expected {
 			continue // committed before a crash, redelivered: already on the ledger
 		}
-		it := item{msg: m, seq: meta.Sequence.Stream, record: meta.Timestamp.UTC()}
+		if seq > expected {
+			// The stream denies deletes, so its sequences are contiguous:
+			// an earlier message is missing from this delivery.
+			if i == 0 {
+				return errGap
+			}
+			last, gap = msgs[i-1], errGap
+			break
+		}
+		it := item{msg: m, seq: seq, record: meta.Timestamp.UTC()}
 		it.op, it.openErr = envelope.Open(m.Data())
 		items = append(items, it)
+		expected++
 	}
-	last := msgs[len(msgs)-1]
 	if len(items) == 0 {
-		return last.Ack()
+		if err := last.Ack(); err != nil {
+			p.log.Warn("ack", "err", err)
+		}
+		return gap
 	}
-	// The last applied sequence is read once per batch and advanced only
-	// here, by the one consuming goroutine.
 	p.verifyEarly(items)
 
 	w := &batchWork{
@@ -144,7 +157,7 @@ func (p *Pipeline) process(ctx context.Context, msgs []jetstream.Msg) error {
 	// Last, so that whoever waits for the sequence finds its outcome and
 	// alerts already handed to the connection.
 	p.setApplied(lastSeq)
-	return nil
+	return gap
 }
 
 // verifyEarly checks signatures against committed keys on all cores before

@@ -32,7 +32,8 @@ const (
 
 // item is one consumed message on its way through a batch.
 type item struct {
-	msg     jetstream.Msg
+	subject string
+	data    []byte
 	seq     uint64
 	record  time.Time
 	op      *envelope.Opened
@@ -90,8 +91,8 @@ func (p *Pipeline) process(ctx context.Context, msgs []jetstream.Msg) error {
 			last, gap = msgs[i-1], errGap
 			break
 		}
-		it := item{msg: m, seq: seq, record: meta.Timestamp.UTC()}
-		it.op, it.openErr = envelope.Open(m.Data())
+		it := item{subject: m.Subject(), data: m.Data(), seq: seq, record: meta.Timestamp.UTC()}
+		it.op, it.openErr = envelope.Open(it.data)
 		items = append(items, it)
 		expected++
 	}
@@ -101,8 +102,23 @@ func (p *Pipeline) process(ctx context.Context, msgs []jetstream.Msg) error {
 		}
 		return gap
 	}
-	p.verifyEarly(items)
+	w, err := p.commitBatch(ctx, items)
+	if err != nil {
+		return err
+	}
+	if err := last.Ack(); err != nil {
+		// Harmless: a redelivered message is below the applied sequence.
+		p.log.Warn("ack", "seq", items[len(items)-1].seq, "err", err)
+	}
+	p.publish(w, items[len(items)-1].seq)
+	return gap
+}
 
+// commitBatch turns items (consecutive stream messages) into ledger entries
+// and state changes, stores the dead letters, and commits everything in one
+// Pebble batch with Sync.
+func (p *Pipeline) commitBatch(ctx context.Context, items []item) (*batchWork, error) {
+	p.verifyEarly(items)
 	w := &batchWork{
 		o:    newOverlay(p.cfg.Store, p.cache),
 		b:    p.cfg.Store.DB().NewBatch(),
@@ -113,31 +129,30 @@ func (p *Pipeline) process(ctx context.Context, msgs []jetstream.Msg) error {
 	for i := range items {
 		p.handle(w, &items[i])
 		if w.o.err != nil {
-			return fmt.Errorf("ingest: read state: %w", w.o.err)
+			return nil, fmt.Errorf("ingest: read state: %w", w.o.err)
 		}
 	}
 	if err := p.storeDeadLetters(ctx, w.dead); err != nil {
-		return err
+		return nil, err
 	}
 	start := time.Now()
 	pending, err := p.cfg.Ledger.Stage(w.b, w.entries)
 	if err != nil {
-		return fmt.Errorf("ingest: stage ledger entries: %w", err)
+		return nil, fmt.Errorf("ingest: stage ledger entries: %w", err)
 	}
-	lastSeq := items[len(items)-1].seq
 	err = w.o.flush(w.b)
 	if err == nil {
-		err = state.PutAppliedSeq(w.b, lastSeq)
+		err = state.PutAppliedSeq(w.b, items[len(items)-1].seq)
 	}
 	if err == nil {
 		err = w.b.Commit(pebble.Sync)
 	}
 	if err != nil {
 		p.cfg.Ledger.Abort(pending)
-		return fmt.Errorf("ingest: commit batch: %w", err)
+		return nil, fmt.Errorf("ingest: commit batch: %w", err)
 	}
 	if err := p.cfg.Ledger.Commit(pending); err != nil {
-		return fmt.Errorf("ingest: ledger commit: %w", err)
+		return nil, fmt.Errorf("ingest: ledger commit: %w", err)
 	}
 	p.m.commit.Observe(time.Since(start).Seconds())
 	w.o.committed()
@@ -145,19 +160,19 @@ func (p *Pipeline) process(ctx context.Context, msgs []jetstream.Msg) error {
 	p.m.events.Add(float64(w.events))
 	p.m.duplicates.Add(float64(w.dups))
 	p.m.deadLetters.Add(float64(len(w.dead)))
-	if err := last.Ack(); err != nil {
-		// Harmless: a redelivered message is below the applied sequence.
-		p.log.Warn("ack", "seq", lastSeq, "err", err)
-	}
+	return w, nil
+}
+
+// publish hands a committed batch's outcomes and alerts to NATS, then
+// advances the applied sequence: whoever waits for a sequence finds its
+// outcome already on the connection.
+func (p *Pipeline) publish(w *batchWork, lastSeq uint64) {
 	for _, pub := range w.pubs {
 		if err := p.cfg.NC.Publish(pub.subject, pub.data); err != nil {
 			p.log.Warn("publish outcome", "subject", pub.subject, "err", err)
 		}
 	}
-	// Last, so that whoever waits for the sequence finds its outcome and
-	// alerts already handed to the connection.
 	p.setApplied(lastSeq)
-	return gap
 }
 
 // verifyEarly checks signatures against committed keys on all cores before
@@ -174,7 +189,7 @@ func (p *Pipeline) verifyEarly(items []item) {
 			defer wg.Done()
 			for i := w; i < len(items); i += workers {
 				it := &items[i]
-				if it.op == nil || it.op.Envelope.GetGenesis() != nil {
+				if it.op == nil || it.early != nil || it.op.Envelope.GetGenesis() != nil {
 					continue
 				}
 				id, ok := parseKeyID(it.op.Signed.GetKeyId())
@@ -204,7 +219,7 @@ func (p *Pipeline) handle(w *batchWork, it *item) {
 		return
 	}
 	ledgerEmpty := w.next == 0
-	who, err := authenticate(w.o, it.op, it.msg.Subject(), it.early, ledgerEmpty)
+	who, err := authenticate(w.o, it.op, it.subject, it.early, ledgerEmpty)
 	if err != nil {
 		w.dead = append(w.dead, deadLetter{it, "authenticate: " + err.Error()})
 		return
@@ -212,7 +227,7 @@ func (p *Pipeline) handle(w *batchWork, it *item) {
 	env := it.op.Envelope
 	index := w.next
 	entry := &pb.LedgerEntry{
-		Index: index, Envelope: it.msg.Data(), AuthMethod: who.method, PartyGln: who.party,
+		Index: index, Envelope: it.data, AuthMethod: who.method, PartyGln: who.party,
 		CredentialId: who.credential, StreamSequence: it.seq, RecordTime: timestamp(it.record),
 	}
 	if c := env.GetCapture(); c != nil {
@@ -383,9 +398,11 @@ func alertCode(c pb.AlertCode) string { return strings.TrimPrefix(c.String(), "A
 // publishOutcome queues the entry's outcome (for a waiting writer) and its
 // alerts for publication after the commit.
 func (p *Pipeline) publishOutcome(w *batchWork, it *item, entry *pb.LedgerEntry) {
-	result := proto.Clone(entry).(*pb.LedgerEntry)
-	result.Envelope = nil
-	data, err := deterministic.Marshal(result)
+	// The waiting writer has the envelope: send the entry without it.
+	env := entry.Envelope
+	entry.Envelope = nil
+	data, err := deterministic.Marshal(entry)
+	entry.Envelope = env
 	if err != nil {
 		w.o.fail(err)
 		return
@@ -409,15 +426,15 @@ func (p *Pipeline) publishOutcome(w *batchWork, it *item, entry *pb.LedgerEntry)
 func (p *Pipeline) storeDeadLetters(ctx context.Context, dead []deadLetter) error {
 	for _, d := range dead {
 		m := nats.NewMsg(natsbus.DeadLetterSubject)
-		m.Data = d.it.msg.Data()
+		m.Data = d.it.data
 		m.Header.Set(HeaderReason, d.reason)
-		m.Header.Set(HeaderSubject, d.it.msg.Subject())
+		m.Header.Set(HeaderSubject, d.it.subject)
 		m.Header.Set(HeaderStreamSeq, strconv.FormatUint(d.it.seq, 10))
 		m.Header.Set(jetstream.MsgIDHeader, "deadletter:"+strconv.FormatUint(d.it.seq, 10))
 		if _, err := p.cfg.JS.PublishMsg(ctx, m); err != nil {
 			return fmt.Errorf("ingest: store dead letter of stream sequence %d: %w", d.it.seq, err)
 		}
-		p.log.Info("dead letter", "seq", d.it.seq, "subject", d.it.msg.Subject(), "reason", d.reason)
+		p.log.Info("dead letter", "seq", d.it.seq, "subject", d.it.subject, "reason", d.reason)
 	}
 	return nil
 }

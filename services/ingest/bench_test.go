@@ -1,0 +1,183 @@
+package ingest
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pedigree-project/pedigree/envelope"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/natsbus"
+)
+
+// benchWorld is a world with n commissioned packs B000000… .
+func benchWorld(b *testing.B, n int) *world {
+	w := newWorld(b)
+	w.market()
+	for i := 0; i < n; i += MaxEpcsPerEvent {
+		var epcs []*pb.Epc
+		for j := i; j < min(i+MaxEpcsPerEvent, n); j++ {
+			epcs = append(epcs, pack(fmt.Sprintf("B%07d", j)))
+		}
+		ev := w.event(pb.BizStep_BIZ_STEP_COMMISSIONING, pb.Action_ACTION_ADD, epcs...)
+		ev.Ilmd = &pb.Ilmd{Lot: lotA, Expiry: expA}
+		w.mustApply(mfrGLN, capture(ev))
+	}
+	return w
+}
+
+// dispenses returns n signed envelopes, each dispensing packs
+// [i*perEnvelope, (i+1)*perEnvelope) at one of two pharmacies.
+func (w *world) dispenses(n, perEnvelope int) (wires [][]byte, ids []string, subjects []string) {
+	for i := range n {
+		who := []string{pharmGLN, pharm2}[i%2]
+		var evs []*pb.ScanEvent
+		for j := range perEnvelope {
+			ev := w.event(pb.BizStep_BIZ_STEP_DISPENSING, pb.Action_ACTION_OBSERVE, pack(fmt.Sprintf("B%07d", i*perEnvelope+j)))
+			ev.EventId = fmt.Sprintf("urn:uuid:bench-%d-%d", i, j)
+			evs = append(evs, ev)
+		}
+		env := capture(evs...)
+		env.PartyGln = who
+		wire, err := envelope.Seal(env, who, w.keys[who])
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		body, _ := envelope.Marshal(env)
+		wires = append(wires, wire)
+		ids = append(ids, envelope.MsgID(env, body))
+		subjects = append(subjects, natsbus.ScanSubject(who))
+	}
+	return wires, ids, subjects
+}
+
+// BenchmarkRulesAndAppend measures the rules-and-append path alone:
+// decoded, authenticated single-pack dispense events in, committed Pebble
+// batches of 1,000 out (ledger entries, pack state, indexes, dedupe keys,
+// one Sync per batch). Run with -benchtime=200000x.
+func BenchmarkRulesAndAppend(b *testing.B) {
+	w := benchWorld(b, b.N)
+	w.n.cancel()
+	if err := <-w.n.done; err != nil {
+		b.Fatal(err)
+	}
+	w.n.cancel = nil
+	b.Cleanup(func() { _ = w.n.store.Close() })
+	wires, _, subjects := w.dispenses(b.N, 1)
+	p := w.n.p
+	seq := p.Applied()
+	items := make([]item, len(wires))
+	for i, wire := range wires {
+		op, err := envelope.Open(wire)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pub := w.keys[subjects[i][len(natsbus.ScanSubjectPrefix):]].Public().(ed25519.PublicKey)
+		seq++
+		items[i] = item{subject: subjects[i], data: wire, seq: seq, record: w.clock, op: op, early: &sigCheck{pub: pub, ok: true}}
+	}
+	ctx := context.Background()
+	if f := os.Getenv("PEDIGREE_BENCH_CPUPROFILE"); f != "" {
+		// Profiles the timed part alone (-cpuprofile would include the setup).
+		out, err := os.Create(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(out); err != nil {
+			b.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < len(items); i += DefaultBatchSize {
+		batch := items[i:min(i+DefaultBatchSize, len(items))]
+		work, err := p.commitBatch(ctx, batch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if work.events != len(batch) {
+			b.Fatalf("batch recorded %d events, want %d", work.events, len(batch))
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+// BenchmarkEndToEnd publishes signed single-pack dispense envelopes to the
+// embedded JetStream and waits until the ledger has committed them all
+// (authentication, rules, append, ack). It first measures the raw
+// JetStream publish rate of the same messages into a stream nobody
+// consumes. Sub-benchmarks: one event per envelope, and captures of 100
+// events under one signature. Run with -benchtime=50000x.
+func BenchmarkEndToEnd(b *testing.B) {
+	for _, per := range []int{1, 100} {
+		b.Run(fmt.Sprintf("events_per_envelope=%d", per), func(b *testing.B) {
+			envelopes := max(1, b.N/per)
+			w := benchWorld(b, envelopes*per)
+			wires, ids, subjects := w.dispenses(envelopes, per)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			if _, err := w.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: "RAW", Subjects: []string{"raw.>"},
+				Storage: jetstream.FileStorage, Duplicates: natsbus.DefaultDuplicateWindow}); err != nil {
+				b.Fatal(err)
+			}
+			rawStart := time.Now()
+			publishAll(ctx, b, w.js, wires, ids, func(i int) string { return "raw." + subjects[i][len(natsbus.ScanSubjectPrefix):] })
+			raw := float64(len(wires)*per) / time.Since(rawStart).Seconds()
+
+			b.ResetTimer()
+			start := time.Now()
+			last := publishAll(ctx, b, w.js, wires, ids, func(i int) string { return subjects[i] })
+			if err := w.n.p.WaitApplied(ctx, last); err != nil {
+				b.Fatal(err)
+			}
+			e2e := float64(len(wires)*per) / time.Since(start).Seconds()
+			b.StopTimer()
+			if e := w.entryOf(w.n, ids[len(ids)-1]); e == nil || !e.GetOutcomes()[0].GetApplied() {
+				b.Fatalf("last envelope not applied: %v", e)
+			}
+			b.ReportMetric(raw, "raw-publish-events/s")
+			b.ReportMetric(e2e, "end-to-end-events/s")
+			b.ReportMetric(e2e/raw, "ratio")
+		})
+	}
+}
+
+// publishAll publishes asynchronously with bounded pending acks and
+// returns the last stream sequence.
+func publishAll(ctx context.Context, b *testing.B, js jetstream.JetStream, wires [][]byte, ids []string, subject func(int) string) uint64 {
+	b.Helper()
+	futures := make([]jetstream.PubAckFuture, 0, len(wires))
+	for i, wire := range wires {
+		m := nats.NewMsg(subject(i))
+		m.Data = wire
+		m.Header.Set(jetstream.MsgIDHeader, ids[i])
+		f, err := js.PublishMsgAsync(m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		futures = append(futures, f)
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-ctx.Done():
+		b.Fatal("async publish did not complete")
+	}
+	var last uint64
+	for _, f := range futures {
+		select {
+		case ack := <-f.Ok():
+			last = max(last, ack.Sequence)
+		case err := <-f.Err():
+			b.Fatalf("publish: %v", err)
+		}
+	}
+	return last
+}

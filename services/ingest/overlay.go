@@ -30,7 +30,7 @@ type overlay struct {
 	parties    map[string]*pb.Party
 	partyOrder []string
 
-	cred  *credOverlay // keys, tokens and alerts; nil until written
+	cred *credOverlay // keys, tokens and alerts; nil until written
 
 	cache *masterCache
 }

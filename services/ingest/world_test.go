@@ -199,7 +199,7 @@ func (w *world) genesis() {
 	env := &pb.Envelope{PartyGln: adminGLN, Body: &pb.Envelope_Genesis{Genesis: &pb.Genesis{
 		Admin:     &pb.Party{Gln: adminGLN, Name: "Admin", Role: pb.Role_ROLE_ADMIN},
 		TokenHash: make([]byte, 32), TokenId: "0000000000000001",
-		NodeKey:   &pb.NodeKey{Name: "test-node", PublicKey: pub},
+		NodeKey: &pb.NodeKey{Name: "test-node", PublicKey: pub},
 	}}}
 	e := w.send(NodeSignerPrefix+"test-node", w.nodeKey, env)
 	if e == nil || !e.GetOutcomes()[0].GetApplied() {

@@ -40,7 +40,7 @@ flag's name in upper case with dashes as underscores (--data: PEDIGREE_DATA).`,
 	}
 	root.PersistentFlags().StringVar(&opts.logFormat, "log-format", "text", "log format: text or json")
 	root.PersistentFlags().StringVar(&opts.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	root.AddCommand(newServeCommand(opts), newLedgerCommand())
+	root.AddCommand(newServeCommand(opts), newLedgerCommand(), newBarcodeCommand(), newScanCommand(opts))
 	return root
 }
 

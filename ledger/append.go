@@ -71,7 +71,7 @@ func (l *Log) Stage(b *pebble.Batch, entries [][]byte) (Pending, error) {
 	e := w.edge.clone()
 	chain := w.chain
 	var werr error
-	full := func(level int, n int64, data []byte) {
+	setTile := func(level int, n int64, data []byte) {
 		if err := b.Set(tileKey(level, n), data, nil); err != nil && werr == nil {
 			werr = err
 		}
@@ -98,7 +98,7 @@ func (l *Log) Stage(b *pebble.Batch, entries [][]byte) (Pending, error) {
 		if err != nil {
 			return Pending{}, fmt.Errorf("ledger: stage entry %d: %w", idx, err)
 		}
-		e.add(hashes, full)
+		e.add(hashes, setTile)
 	}
 	// Full tiles were written as they filled; write the partial ones.
 	for _, t := range tlog.NewTiles(l.h, int64(w.size), e.n) {
@@ -109,7 +109,7 @@ func (l *Log) Stage(b *pebble.Batch, entries [][]byte) (Pending, error) {
 		if len(data) != t.W*tlog.HashSize {
 			return Pending{}, fmt.Errorf("ledger: internal error: tile %v has %d bytes", t, len(data))
 		}
-		full(t.L, t.N, data)
+		setTile(t.L, t.N, data)
 	}
 	if err := b.Set(metaKey(metaSize), encodeSize(uint64(e.n)), nil); err != nil && werr == nil {
 		werr = err

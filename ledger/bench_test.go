@@ -130,8 +130,8 @@ func BenchmarkVerify(b *testing.B) {
 		b.Fatal(err)
 	}
 	// Reopen as an offline audit would: with a small block cache.
-	opts = PebbleOptions()
-	opts.Logger, opts.CacheSize = quietLogger{}, 8<<20
+	opts = AuditPebbleOptions()
+	opts.Logger = quietLogger{}
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		b.Fatal(err)

@@ -123,7 +123,6 @@ func TestRootAtEverySize(t *testing.T) {
 		l := e.open(h)
 		rng := rand.New(rand.NewPCG(uint64(h), 1))
 		var mem memTree
-		var sizes []uint64
 		for l.Size() < 300 {
 			n := int(l.Size())
 			k := rng.IntN(40)
@@ -132,7 +131,6 @@ func TestRootAtEverySize(t *testing.T) {
 			for _, d := range entries {
 				mem.add(t, d)
 			}
-			sizes = append(sizes, l.Size())
 			if _, root := l.Head(); root != mem.root(t, int64(l.Size())) {
 				t.Fatalf("h=%d: head root at %d differs", h, l.Size())
 			}

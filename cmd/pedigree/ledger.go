@@ -52,7 +52,7 @@ to stderr.`,
 			if err != nil {
 				return fmt.Errorf("verifier key: %w", err)
 			}
-			opts := ledger.PebbleOptions()
+			opts := ledger.AuditPebbleOptions()
 			opts.ReadOnly = true
 			opts.Logger = quietPebble{}
 			db, err := pebble.Open(filepath.Join(dataDir, "pebble"), opts)

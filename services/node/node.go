@@ -25,13 +25,17 @@ import (
 	"github.com/pedigree-project/pedigree/ledger"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/auth"
+	"github.com/pedigree-project/pedigree/services/capture"
 	"github.com/pedigree-project/pedigree/services/gateway"
 	"github.com/pedigree-project/pedigree/services/ingest"
 	"github.com/pedigree-project/pedigree/services/ledgersvc"
 	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/services/registry"
 	"github.com/pedigree-project/pedigree/services/state"
 	"github.com/pedigree-project/pedigree/services/submit"
 	"github.com/pedigree-project/pedigree/services/telemetry"
+	"github.com/pedigree-project/pedigree/services/verification"
+	"github.com/pedigree-project/pedigree/services/writer"
 )
 
 // Node is a running Pedigree node.
@@ -156,9 +160,25 @@ func (n *Node) startGRPC() error {
 	n.health = health.NewServer()
 	healthpb.RegisterHealthServer(n.grpcServer, n.health)
 	reflection.Register(n.grpcServer)
-	pb.RegisterRegistryServiceServer(n.grpcServer, pb.UnimplementedRegistryServiceServer{})
-	pb.RegisterVerificationServiceServer(n.grpcServer, pb.UnimplementedVerificationServiceServer{})
-	pb.RegisterCaptureServiceServer(n.grpcServer, pb.UnimplementedCaptureServiceServer{})
+	w, err := writer.New(n.store, n.submitter, n.logger)
+	if err != nil {
+		return err
+	}
+	registrySvc, err := registry.New(w)
+	if err != nil {
+		return err
+	}
+	verificationSvc, err := verification.New(w)
+	if err != nil {
+		return err
+	}
+	captureSvc, err := capture.New(w)
+	if err != nil {
+		return err
+	}
+	pb.RegisterRegistryServiceServer(n.grpcServer, registrySvc)
+	pb.RegisterVerificationServiceServer(n.grpcServer, verificationSvc)
+	pb.RegisterCaptureServiceServer(n.grpcServer, captureSvc)
 	pb.RegisterProvenanceServiceServer(n.grpcServer, pb.UnimplementedProvenanceServiceServer{})
 	ledgerSvc, err := ledgersvc.New(n.ledger, n.logger)
 	if err != nil {

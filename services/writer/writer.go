@@ -1,0 +1,106 @@
+// Package writer is how the API services write: every write becomes an
+// envelope from the authenticated caller, is checked with the pipeline's own
+// validation (so a bad field is InvalidArgument at once, naming the field),
+// goes through the stream, and, when asked, returns the ledger's outcome.
+//
+// Invariants: no write reaches the state except through the stream; a
+// response never claims an outcome the ledger did not commit.
+package writer
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/apierr"
+	"github.com/pedigree-project/pedigree/services/auth"
+	"github.com/pedigree-project/pedigree/services/ingest"
+	"github.com/pedigree-project/pedigree/services/state"
+	"github.com/pedigree-project/pedigree/services/submit"
+)
+
+// Writer submits envelopes on behalf of API callers.
+type Writer struct {
+	store  *state.Store
+	sub    *submit.Submitter
+	logger *slog.Logger
+	// Now is the clock for default event times.
+	Now func() time.Time
+}
+
+// New returns a Writer.
+func New(store *state.Store, sub *submit.Submitter, logger *slog.Logger) (*Writer, error) {
+	if store == nil || sub == nil || logger == nil {
+		return nil, errors.New("writer: store, submitter and logger are required")
+	}
+	return &Writer{store: store, sub: sub, logger: logger, Now: time.Now}, nil
+}
+
+// Store is the node state the writer validates against.
+func (w *Writer) Store() *state.Store { return w.store }
+
+// Logger is the writer's logger.
+func (w *Writer) Logger() *slog.Logger { return w.logger }
+
+// Caller returns the authenticated caller or Unauthenticated.
+func Caller(ctx context.Context) (*auth.Principal, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil, &apierr.Error{Code: codes.Unauthenticated, Msg: "authorization: missing bearer token"}
+	}
+	return p, nil
+}
+
+// Envelope returns an envelope from the caller.
+func Envelope(p *auth.Principal) *pb.Envelope {
+	return &pb.Envelope{PartyGln: p.Party.GetGln(), ApiTokenId: p.TokenID}
+}
+
+// Submit validates env and puts it on the stream; with wait it returns the
+// ledger entry (without the envelope bytes). Errors are *apierr.Error.
+func (w *Writer) Submit(ctx context.Context, env *pb.Envelope, wait bool) (submit.Result, error) {
+	if err := ingest.Validate(w.store, env, env.GetPartyGln(), w.Now()); err != nil {
+		var ve *ingest.ValidationError
+		if errors.As(err, &ve) {
+			return submit.Result{}, apierr.Invalid(ve.Field, "%s", ve.Msg)
+		}
+		return submit.Result{}, err
+	}
+	res, err := w.sub.Submit(ctx, env, wait)
+	switch {
+	case errors.Is(err, submit.ErrOverloaded):
+		return res, &apierr.Error{Code: codes.ResourceExhausted, Msg: "the ledger is busy: retry in a few seconds"}
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		return res, &apierr.Error{Code: codes.Unavailable, Msg: "the ledger did not answer in time; the write may still be recorded: retry with the same event ID"}
+	case err != nil:
+		return res, err
+	}
+	return res, nil
+}
+
+// Outcome returns the single outcome of a master-data write, as an error
+// when it was refused: AlreadyExists for duplicates of existing records,
+// FailedPrecondition otherwise.
+func Outcome(res submit.Result) (*pb.Outcome, error) {
+	outs := res.Entry.GetOutcomes()
+	if len(outs) != 1 {
+		return nil, errors.New("writer: ledger entry without one outcome")
+	}
+	o := outs[0]
+	if o.GetApplied() {
+		return o, nil
+	}
+	if o.GetDuplicate() {
+		return o, &apierr.Error{Code: codes.AlreadyExists, Msg: o.GetReason()}
+	}
+	code := codes.FailedPrecondition
+	if strings.Contains(o.GetReason(), "already") {
+		code = codes.AlreadyExists
+	}
+	return o, &apierr.Error{Code: code, Msg: o.GetReason()}
+}

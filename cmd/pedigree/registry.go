@@ -1,0 +1,303 @@
+package main
+
+import (
+	"bufio"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+)
+
+// roleNames maps the CLI's role words to the API's roles.
+var roleNames = map[string]pb.Role{
+	"manufacturer": pb.Role_ROLE_MANUFACTURER, "wholesaler": pb.Role_ROLE_WHOLESALER, "pharmacy": pb.Role_ROLE_PHARMACY,
+	"hospital-pharmacy": pb.Role_ROLE_HOSPITAL_PHARMACY, "dispensing-doctor": pb.Role_ROLE_DISPENSING_DOCTOR,
+	"parallel-importer": pb.Role_ROLE_PARALLEL_IMPORTER, "regulator": pb.Role_ROLE_REGULATOR, "admin": pb.Role_ROLE_ADMIN,
+}
+
+// call runs one request and prints the answer as JSON or with text.
+func call(cmd *cobra.Command, co *clientOptions, method, path string, in, out proto.Message, text func(io.Writer)) error {
+	c, err := co.client()
+	if err != nil {
+		return err
+	}
+	if err := c.Do(cmd.Context(), method, path, in, out); err != nil {
+		return err
+	}
+	if co.json {
+		return printJSON(cmd.OutOrStdout(), out)
+	}
+	text(cmd.OutOrStdout())
+	return nil
+}
+
+func newPartyCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "party", Short: "Register and look up parties (admin or regulator to register)"}
+	co := &clientOptions{}
+	var p pb.Party
+	var role, keyFile string
+	create := &cobra.Command{
+		Use:   "create --gln GLN --name NAME --role ROLE",
+		Short: "Register a party; prints its first API token (shown once)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, ok := roleNames[role]
+			if !ok {
+				return fmt.Errorf("--role: one of %s", strings.Join(sortedKeys(roleNames), ", "))
+			}
+			p.Role = r
+			if keyFile != "" {
+				pub, err := os.ReadFile(keyFile)
+				if err != nil {
+					return err
+				}
+				raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(pub)))
+				if err != nil {
+					return fmt.Errorf("--public-key-file: want the base64 public key `pedigree scan --new-key` prints: %w", err)
+				}
+				p.PublicKeys = [][]byte{raw}
+			}
+			resp := &pb.CreatePartyResponse{}
+			return call(cmd, co, "POST", "/v1/parties", &p, resp, func(w io.Writer) {
+				fmt.Fprintf(w, "registered %s %q as %s\ntoken (shown once, keep it secret): %s\ntoken ID: %s\n",
+					resp.GetParty().GetGln(), resp.GetParty().GetName(), role, resp.GetToken(), resp.GetTokenId())
+			})
+		},
+	}
+	create.Flags().StringVar(&p.Gln, "gln", "", "GLN: 13 digits with check digit")
+	create.Flags().StringVar(&p.Name, "name", "", "name")
+	create.Flags().StringVar(&role, "role", "", "role: "+strings.Join(sortedKeys(roleNames), ", "))
+	create.Flags().StringVar(&p.Country, "country", "", "ISO 3166-1 alpha-2 country code")
+	create.Flags().StringVar(&keyFile, "public-key-file", "", "file with the party's base64 Ed25519 public key, for scans published to NATS")
+	addClientFlags(create, co)
+
+	gco := &clientOptions{}
+	get := &cobra.Command{
+		Use: "get GLN", Short: "Show a party", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			resp := &pb.GetPartyResponse{}
+			return call(cmd, gco, "GET", "/v1/parties/"+url.PathEscape(args[0]), nil, resp, func(w io.Writer) {
+				p := resp.GetParty()
+				fmt.Fprintf(w, "%s  %-20s %s  (%d signing keys)\n", p.GetGln(), roleWord(p.GetRole()), p.GetName(), len(p.GetPublicKeys()))
+			})
+		},
+	}
+	addClientFlags(get, gco)
+	lco := &clientOptions{}
+	list := &cobra.Command{
+		Use: "list", Short: "List parties", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			resp := &pb.ListPartiesResponse{}
+			return call(cmd, lco, "GET", "/v1/parties?pageSize=1000", nil, resp, func(w io.Writer) {
+				for _, p := range resp.GetParties() {
+					fmt.Fprintf(w, "%s  %-20s %s\n", p.GetGln(), roleWord(p.GetRole()), p.GetName())
+				}
+			})
+		},
+	}
+	addClientFlags(list, lco)
+	cmd.AddCommand(create, get, list)
+	return cmd
+}
+
+func roleWord(r pb.Role) string {
+	return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(r.String(), "ROLE_"), "_", "-"))
+}
+
+func newProductCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "product", Short: "Register and look up products (manufacturers)"}
+	co := &clientOptions{}
+	var p pb.Product
+	create := &cobra.Command{
+		Use: "create --gtin GTIN --name NAME", Short: "Register a product of yours", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			resp := &pb.CreateProductResponse{}
+			return call(cmd, co, "POST", "/v1/products", &p, resp, func(w io.Writer) {
+				fmt.Fprintf(w, "registered product %s %q of %s\n", resp.GetProduct().GetGtin(), resp.GetProduct().GetName(), resp.GetProduct().GetManufacturerGln())
+			})
+		},
+	}
+	f := create.Flags()
+	f.StringVar(&p.Gtin, "gtin", "", "GTIN-14 with check digit")
+	f.StringVar(&p.Name, "name", "", "name")
+	f.StringVar(&p.Form, "form", "", "pharmaceutical form")
+	f.StringVar(&p.Strength, "strength", "", "strength")
+	f.Uint32Var(&p.PackSize, "pack-size", 0, "units per pack")
+	f.StringVar(&p.NationalCode, "national-code", "", "national reimbursement number")
+	f.StringVar(&p.ManufacturerGln, "manufacturer", "", "manufacturer GLN (admins only; default: you)")
+	addClientFlags(create, co)
+	gco := &clientOptions{}
+	get := &cobra.Command{
+		Use: "get GTIN", Short: "Show a product", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			resp := &pb.GetProductResponse{}
+			return call(cmd, gco, "GET", "/v1/products/"+url.PathEscape(args[0]), nil, resp, func(w io.Writer) {
+				p := resp.GetProduct()
+				fmt.Fprintf(w, "%s %q %s %s, %d per pack, manufacturer %s\n", p.GetGtin(), p.GetName(), p.GetForm(), p.GetStrength(), p.GetPackSize(), p.GetManufacturerGln())
+			})
+		},
+	}
+	addClientFlags(get, gco)
+	cmd.AddCommand(create, get)
+	return cmd
+}
+
+func newBatchCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "batch", Short: "Register, look up, recall and withdraw batches"}
+	co := &clientOptions{}
+	var b pb.Batch
+	create := &cobra.Command{
+		Use: "create GTIN --lot LOT --expiry YYMMDD", Short: "Register a batch of your product", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			resp := &pb.CreateBatchResponse{}
+			return call(cmd, co, "POST", "/v1/products/"+url.PathEscape(args[0])+"/batches", &b, resp, func(w io.Writer) {
+				fmt.Fprintf(w, "registered batch %s of %s, expiry %s\n", resp.GetBatch().GetLot(), resp.GetBatch().GetGtin(), resp.GetBatch().GetExpiry())
+			})
+		},
+	}
+	create.Flags().StringVar(&b.Lot, "lot", "", "lot, 1–20 characters of GS1 set 82")
+	create.Flags().StringVar(&b.Expiry, "expiry", "", "expiry exactly as printed: YYMMDD (DD may be 00)")
+	create.Flags().StringVar(&b.ManufacturingDate, "manufactured", "", "manufacturing date YYMMDD")
+	addClientFlags(create, co)
+	gco := &clientOptions{}
+	get := &cobra.Command{
+		Use: "get GTIN LOT", Short: "Show a batch", Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			resp := &pb.GetBatchResponse{}
+			return call(cmd, gco, "GET", batchPath(args[0], args[1]), nil, resp, func(w io.Writer) {
+				b := resp.GetBatch()
+				fmt.Fprintf(w, "%s lot %s expiry %s: %d commissioned, recalled=%v withdrawn=%v\n", b.GetGtin(), b.GetLot(), b.GetExpiry(), b.GetCommissioned(), b.GetRecalled(), b.GetWithdrawn())
+			})
+		},
+	}
+	addClientFlags(get, gco)
+	cmd.AddCommand(create, get, holdCommand("recall"), holdCommand("withdraw"))
+	return cmd
+}
+
+func batchPath(gtin, lot string) string {
+	return "/v1/products/" + url.PathEscape(gtin) + "/batches/" + url.PathEscape(lot)
+}
+
+func holdCommand(verb string) *cobra.Command {
+	co := &clientOptions{}
+	var reason string
+	cmd := &cobra.Command{
+		Use: verb + " GTIN LOT", Short: "Mark a batch " + verb + "ed (its manufacturer or a regulator); never reversible", Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			resp := &pb.RecallBatchResponse{}
+			return call(cmd, co, "POST", batchPath(args[0], args[1])+":"+verb, &pb.RecallBatchRequest{Reason: reason}, resp, func(w io.Writer) {
+				fmt.Fprintf(w, "batch %s of %s %sed\n", args[1], args[0], verb)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why")
+	addClientFlags(cmd, co)
+	return cmd
+}
+
+// commissionChunk is how many serials one request carries, so that the
+// progress bar moves and no request is huge.
+const commissionChunk = 50000
+
+func newCommissionCommand() *cobra.Command {
+	co := &clientOptions{}
+	var count int
+	var file string
+	cmd := &cobra.Command{
+		Use:   "commission GTIN LOT (--count N | --file FILE)",
+		Short: "Commission serials in a batch: generated (--count) or read from a file, one per line",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (count > 0) == (file != "") {
+				return errors.New("give exactly one of --count and --file")
+			}
+			var serials []string
+			if file != "" {
+				var err error
+				if serials, err = readLines(file); err != nil {
+					return err
+				}
+				count = len(serials)
+			}
+			c, err := co.client()
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			var done uint64
+			var generated []string
+			for from := 0; from < count; from += commissionChunk {
+				n := min(commissionChunk, count-from)
+				req := &pb.CommissionSerialsRequest{}
+				if serials != nil {
+					req.Serials = serials[from : from+n]
+				} else {
+					req.Count = uint32(n)
+				}
+				resp := &pb.CommissionSerialsResponse{}
+				if err := c.Post(cmd.Context(), batchPath(args[0], args[1])+":commission", req, resp); err != nil {
+					return fmt.Errorf("after %d serials: %w", done, err)
+				}
+				done += resp.GetCommissioned()
+				generated = append(generated, resp.GetSerials()...)
+				progress(cmd.ErrOrStderr(), done, uint64(count), start)
+			}
+			fmt.Fprintln(cmd.ErrOrStderr())
+			rate := float64(done) / time.Since(start).Seconds()
+			if co.json {
+				return printJSON(cmd.OutOrStdout(), &pb.CommissionSerialsResponse{Commissioned: done, Serials: generated})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "commissioned %d serials in %s (%.0f/s)\n", done, time.Since(start).Round(time.Millisecond), rate)
+			for _, s := range generated {
+				fmt.Fprintln(cmd.OutOrStdout(), s)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&count, "count", 0, "number of random serials to generate (up to 1,000,000 per run of the server's limit per request)")
+	cmd.Flags().StringVar(&file, "file", "", "file of serials, one per line ('-' for stdin)")
+	addClientFlags(cmd, co)
+	return cmd
+}
+
+// progress draws a one-line progress bar.
+func progress(w io.Writer, done, total uint64, start time.Time) {
+	const width = 30
+	filled := int(float64(width) * float64(done) / float64(max(total, 1)))
+	fmt.Fprintf(w, "\r[%s%s] %d/%d  %.0f/s", strings.Repeat("#", filled), strings.Repeat(" ", width-filled),
+		done, total, float64(done)/time.Since(start).Seconds())
+}
+
+func readLines(path string) ([]string, error) {
+	var r io.Reader = os.Stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	var out []string
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if s := strings.TrimSpace(sc.Text()); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out, sc.Err()
+}
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

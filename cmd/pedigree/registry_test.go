@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestPharmacyDayFromTheCLI runs the CLI against a real server: register a
+// manufacturer and a pharmacy, a product and a batch, commission serials,
+// verify and dispense one, and see the second dispense refused.
+func TestPharmacyDayFromTheCLI(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	srv, addr := startServe(ctx, t, dir)
+	defer func() { _ = srv.Process.Signal(syscall.SIGTERM); _ = srv.Wait() }()
+	adminToken, err := os.ReadFile(filepath.Join(dir, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(token string, args ...string) (string, int) {
+		t.Helper()
+		cmd := pedigreeCmd(ctx, t, args...)
+		cmd.Env = append(cmd.Env, "PEDIGREE_SERVER="+addr, "PEDIGREE_TOKEN="+strings.TrimSpace(token))
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return string(out), ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return string(out), 0
+	}
+	tokenOf := regexp.MustCompile(`token \(shown once, keep it secret\): (\S+)`)
+	out, code := run(string(adminToken), "party", "create", "--gln", "4000001000005", "--name", "Pharma AG", "--role", "manufacturer")
+	m := tokenOf.FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		t.Fatalf("party create: %d %s", code, out)
+	}
+	mfr := m[1]
+	out, _ = run(string(adminToken), "party", "create", "--gln", "4000005000001", "--name", "Apotheke", "--role", "pharmacy")
+	pharm := tokenOf.FindStringSubmatch(out)[1]
+
+	if out, code := run(mfr, "product", "create", "--gtin", "09506000134352", "--name", "Paracetamol 500 mg"); code != 0 {
+		t.Fatalf("product create: %s", out)
+	}
+	if out, code := run(mfr, "product", "create", "--gtin", "09506000134353", "--name", "x"); code != 1 || !strings.Contains(out, "product.gtin") {
+		t.Fatalf("product with a bad check digit: exit %d %s, want 1 naming product.gtin", code, out)
+	}
+	if out, code := run(mfr, "batch", "create", "09506000134352", "--lot", "LOT42", "--expiry", "281200"); code != 0 {
+		t.Fatalf("batch create: %s", out)
+	}
+	out, code = run(mfr, "commission", "09506000134352", "LOT42", "--count", "3", "--json")
+	var com struct {
+		Commissioned string
+		Serials      []string
+	}
+	if code != 0 || json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &com) != nil || com.Commissioned != "3" || len(com.Serials) != 3 {
+		t.Fatalf("commission: %d %s", code, out)
+	}
+	barcode := "(01)09506000134352(17)281200(10)LOT42(21)" + com.Serials[0]
+	if out, code := run(pharm, "verify", barcode); code != 0 || !strings.Contains(out, "MAY BE DISPENSED") {
+		t.Fatalf("verify: %d %s", code, out)
+	}
+	if out, code := run(pharm, "dispense", barcode); code != 0 || !strings.Contains(out, "supplied") {
+		t.Fatalf("dispense: %d %s", code, out)
+	}
+	if out, code := run(pharm, "dispense", barcode); code != 3 || !strings.Contains(out, "ALREADY_INACTIVE") {
+		t.Fatalf("second dispense: exit %d %s, want 3 with ALREADY_INACTIVE", code, out)
+	}
+	if out, code := run(pharm, "verify", "(01)09506000134352(21)FAKE"); code != 3 || !strings.Contains(out, "UNKNOWN_SERIAL") {
+		t.Fatalf("verify a counterfeit: exit %d %s", code, out)
+	}
+}

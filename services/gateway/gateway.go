@@ -45,15 +45,21 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 		// Lots may contain '/' (GS1 set 82): clients send it as %2F.
 		runtime.WithUnescapingMode(runtime.UnescapingModeAllCharacters),
 	)
-	for name, register := range map[string]func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
-		"registry":     pb.RegisterRegistryServiceHandler,
-		"verification": pb.RegisterVerificationServiceHandler,
-		"capture":      pb.RegisterCaptureServiceHandler,
-		"provenance":   pb.RegisterProvenanceServiceHandler,
-		"ledger":       pb.RegisterLedgerServiceHandler,
+	// The gateway tries the most recently registered routes first, so the
+	// custom-method routes (…/batches/{lot}:trace) come after the plain
+	// resource routes they would otherwise be read as (…/batches/{lot}).
+	for _, svc := range []struct {
+		name     string
+		register func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
+	}{
+		{"registry", pb.RegisterRegistryServiceHandler},
+		{"verification", pb.RegisterVerificationServiceHandler},
+		{"capture", pb.RegisterCaptureServiceHandler},
+		{"ledger", pb.RegisterLedgerServiceHandler},
+		{"provenance", pb.RegisterProvenanceServiceHandler},
 	} {
-		if err := register(ctx, gw, cfg.Conn); err != nil {
-			return nil, fmt.Errorf("gateway: register %s: %w", name, err)
+		if err := svc.register(ctx, gw, cfg.Conn); err != nil {
+			return nil, fmt.Errorf("gateway: register %s: %w", svc.name, err)
 		}
 	}
 	mux := http.NewServeMux()

@@ -30,6 +30,7 @@ import (
 	"github.com/pedigree-project/pedigree/services/ingest"
 	"github.com/pedigree-project/pedigree/services/ledgersvc"
 	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/services/provenance"
 	"github.com/pedigree-project/pedigree/services/registry"
 	"github.com/pedigree-project/pedigree/services/state"
 	"github.com/pedigree-project/pedigree/services/submit"
@@ -179,7 +180,11 @@ func (n *Node) startGRPC() error {
 	pb.RegisterRegistryServiceServer(n.grpcServer, registrySvc)
 	pb.RegisterVerificationServiceServer(n.grpcServer, verificationSvc)
 	pb.RegisterCaptureServiceServer(n.grpcServer, captureSvc)
-	pb.RegisterProvenanceServiceServer(n.grpcServer, pb.UnimplementedProvenanceServiceServer{})
+	provenanceSvc, err := provenance.New(w, n.ledger, n.nc)
+	if err != nil {
+		return err
+	}
+	pb.RegisterProvenanceServiceServer(n.grpcServer, provenanceSvc)
 	ledgerSvc, err := ledgersvc.New(n.ledger, n.logger)
 	if err != nil {
 		return err

@@ -1,0 +1,237 @@
+package provenance
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/pedigree-project/pedigree/ledger"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/apierr"
+	"github.com/pedigree-project/pedigree/services/auth"
+	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/services/writer"
+)
+
+// Service implements pb.ProvenanceServiceServer.
+type Service struct {
+	pb.UnimplementedProvenanceServiceServer
+	w   *writer.Writer
+	log *ledger.Log
+	nc  *nats.Conn
+}
+
+var _ pb.ProvenanceServiceServer = (*Service)(nil)
+
+// New returns the service.
+func New(w *writer.Writer, log *ledger.Log, nc *nats.Conn) (*Service, error) {
+	if w == nil || log == nil || nc == nil {
+		return nil, errors.New("provenance: writer, ledger and NATS connection are required")
+	}
+	return &Service{w: w, log: log, nc: nc}, nil
+}
+
+func (s *Service) logger() *slog.Logger { return s.w.Logger() }
+
+func (s *Service) fail(ctx context.Context, err error) error {
+	return apierr.Status(ctx, s.logger(), err)
+}
+
+func authority(p *auth.Principal) bool {
+	r := p.Party.GetRole()
+	return r == pb.Role_ROLE_ADMIN || r == pb.Role_ROLE_REGULATOR
+}
+
+func requireAuthority(ctx context.Context) (*auth.Principal, error) {
+	p, err := writer.Caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !authority(p) {
+		return nil, apierr.Denied("regulators and admins only")
+	}
+	return p, nil
+}
+
+// ListAlerts lists alerts, newest first.
+func (s *Service) ListAlerts(ctx context.Context, req *pb.ListAlertsRequest) (*pb.ListAlertsResponse, error) {
+	p, err := writer.Caller(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	size := int(req.GetPageSize())
+	if size == 0 {
+		size = 100
+	}
+	if size < 0 || size > 1000 {
+		return nil, s.fail(ctx, apierr.Invalid("pageSize", "1–1,000, got %d", req.GetPageSize()))
+	}
+	party := req.GetPartyGln()
+	if !authority(p) {
+		if party != "" && party != p.Party.GetGln() {
+			return nil, s.fail(ctx, apierr.Denied("parties see the alerts their own scans raised"))
+		}
+		party = p.Party.GetGln()
+	}
+	var before *[2]uint64
+	if t := req.GetPageToken(); t != "" {
+		ref, ok := parseAlertID(t)
+		if !ok {
+			return nil, s.fail(ctx, apierr.Invalid("pageToken", "not a token this API returned"))
+		}
+		before = &ref
+	}
+	resp := &pb.ListAlertsResponse{}
+	err = s.w.Store().AlertsNewestFirst(before, func(a *pb.Alert) bool {
+		if matches(a, req, party) {
+			if len(resp.Alerts) == size {
+				resp.NextPageToken = resp.Alerts[size-1].GetAlertId()
+				return false
+			}
+			resp.Alerts = append(resp.Alerts, a)
+		}
+		return true
+	})
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return resp, nil
+}
+
+func matches(a *pb.Alert, req *pb.ListAlertsRequest, party string) bool {
+	switch {
+	case req.GetCode() != pb.AlertCode_ALERT_CODE_UNSPECIFIED && a.GetCode() != req.GetCode():
+	case party != "" && a.GetPartyGln() != party:
+	case req.GetGtin() != "" && a.GetEpc().GetPack().GetGtin() != req.GetGtin():
+	case req.GetStatus() != pb.AlertStatus_ALERT_STATUS_UNSPECIFIED && a.GetStatus() != req.GetStatus():
+	case req.GetSince() != nil && a.GetRaisedAt().AsTime().Before(req.GetSince().AsTime()):
+	case req.GetUntil() != nil && !a.GetRaisedAt().AsTime().Before(req.GetUntil().AsTime()):
+	default:
+		return true
+	}
+	return false
+}
+
+func parseAlertID(id string) ([2]uint64, bool) {
+	i, n, ok := strings.Cut(id, "-")
+	if !ok {
+		return [2]uint64{}, false
+	}
+	var out [2]uint64
+	for k, part := range []string{i, n} {
+		if part == "" {
+			return out, false
+		}
+		for _, c := range part {
+			if c < '0' || c > '9' {
+				return out, false
+			}
+			out[k] = out[k]*10 + uint64(c-'0')
+		}
+	}
+	return out, true
+}
+
+// GetAlert returns one alert.
+func (s *Service) GetAlert(ctx context.Context, req *pb.GetAlertRequest) (*pb.GetAlertResponse, error) {
+	p, err := writer.Caller(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	ref, ok := parseAlertID(req.GetAlertId())
+	if !ok {
+		return nil, s.fail(ctx, apierr.Invalid("alertId", "want <ledger index>-<n>, got %q", req.GetAlertId()))
+	}
+	a, err := s.w.Store().Alert(ref[0], uint32(ref[1]))
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if !authority(p) && a.GetPartyGln() != p.Party.GetGln() {
+		return nil, s.fail(ctx, apierr.Denied("alert %s was raised by another party's scan", req.GetAlertId()))
+	}
+	return &pb.GetAlertResponse{Alert: a}, nil
+}
+
+// ReviewAlert records an investigation step on the ledger.
+func (s *Service) ReviewAlert(ctx context.Context, req *pb.ReviewAlertRequest) (*pb.ReviewAlertResponse, error) {
+	p, err := requireAuthority(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	env := writer.Envelope(p)
+	env.Body = &pb.Envelope_AlertReview{AlertReview: &pb.AlertReview{AlertId: req.GetAlertId(), Status: req.GetStatus(), Comment: req.GetComment()}}
+	res, err := s.w.Submit(ctx, env, true)
+	if err != nil {
+		var ae *apierr.Error
+		if errors.As(err, &ae) {
+			ae.Field = strings.TrimPrefix(ae.Field, "alertReview.")
+		}
+		return nil, s.fail(ctx, err)
+	}
+	if _, err := writer.Outcome(res); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return s.alertAfterReview(ctx, req.GetAlertId())
+}
+
+func (s *Service) alertAfterReview(ctx context.Context, id string) (*pb.ReviewAlertResponse, error) {
+	ref, _ := parseAlertID(id)
+	a, err := s.w.Store().Alert(ref[0], uint32(ref[1]))
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &pb.ReviewAlertResponse{Alert: a}, nil
+}
+
+// WatchAlerts streams alerts as the ledger raises them.
+func (s *Service) WatchAlerts(req *pb.WatchAlertsRequest, stream pb.ProvenanceService_WatchAlertsServer) error {
+	ctx := stream.Context()
+	if _, err := requireAuthority(ctx); err != nil {
+		return s.fail(ctx, err)
+	}
+	want := map[pb.AlertCode]bool{}
+	for _, c := range req.GetCodes() {
+		want[c] = true
+	}
+	ch := make(chan *nats.Msg, 1024)
+	sub, err := s.nc.ChanSubscribe(natsbus.AlertSubjectPrefix+">", ch)
+	if err != nil {
+		return s.fail(ctx, err)
+	}
+	defer sub.Unsubscribe()
+	// Headers go out once the subscription is live: a client that has them
+	// misses no alert raised afterwards.
+	if err := s.nc.Flush(); err != nil {
+		return s.fail(ctx, err)
+	}
+	if err := stream.SendHeader(metadata.MD{}); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m := <-ch:
+			a := &pb.Alert{}
+			if err := proto.Unmarshal(m.Data, a); err != nil {
+				s.logger().WarnContext(ctx, "undecodable alert on the feed", "subject", m.Subject)
+				continue
+			}
+			if len(want) > 0 && !want[a.GetCode()] {
+				continue
+			}
+			if err := stream.Send(&pb.WatchAlertsResponse{Alert: a}); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// now is the service's clock for effective statuses.
+func (s *Service) now() time.Time { return s.w.Now() }

@@ -81,4 +81,14 @@ func TestPharmacyDayFromTheCLI(t *testing.T) {
 	if out, code := run(pharm, "verify", "(01)09506000134352(21)FAKE"); code != 3 || !strings.Contains(out, "UNKNOWN_SERIAL") {
 		t.Fatalf("verify a counterfeit: exit %d %s", code, out)
 	}
+	out, code = run(string(adminToken), "history", barcode)
+	if code != 0 || !strings.Contains(out, "commissioning") || !strings.Contains(out, "dispensing") || !strings.Contains(out, "entries verified against checkpoint") {
+		t.Fatalf("history: exit %d %s", code, out)
+	}
+	if out, code := run(string(adminToken), "trace", "09506000134352", "LOT42"); code != 0 || !strings.Contains(out, "supplied") {
+		t.Fatalf("trace: exit %d %s", code, out)
+	}
+	if out, code := run(string(adminToken), "alerts", "--code", "already_inactive"); code != 0 || !strings.Contains(out, "ALREADY_INACTIVE") {
+		t.Fatalf("alerts: exit %d %s", code, out)
+	}
 }

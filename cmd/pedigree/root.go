@@ -41,7 +41,7 @@ flag's name in upper case with dashes as underscores (--data: PEDIGREE_DATA).`,
 	root.PersistentFlags().StringVar(&opts.logFormat, "log-format", "text", "log format: text or json")
 	root.PersistentFlags().StringVar(&opts.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.AddCommand(newServeCommand(opts), newLedgerCommand(), newPartyCommand(), newProductCommand(), newBatchCommand(),
-		newCommissionCommand(), newVerifyCommand(),
+		newCommissionCommand(), newVerifyCommand(), newHistoryCommand(), newTraceCommand(), newAlertsCommand(),
 		newWriteCommand("dispense", "Dispense a pack (supply it to the public); prints the ledger's outcome"),
 		newWriteCommand("decommission", "Decommission a pack for a reason (destroyed, stolen, sample, …)"),
 		newWriteCommand("undo", "Undo a decommission (same party and location, within 10 days)"), newBarcodeCommand(), newScanCommand(opts))

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/scanners/gs1"
+)
+
+func newHistoryCommand() *cobra.Command {
+	co := &clientOptions{}
+	var pinned, gs string
+	cmd := &cobra.Command{
+		Use:   "history BARCODE",
+		Short: "Print a pack's timeline, each step checked with its inclusion proof against the signed checkpoint",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := gs1.Parse(withGS(args[0], gs))
+			if err != nil {
+				return fmt.Errorf("BARCODE: %w", err)
+			}
+			if r.GTIN == "" || r.Serial == "" {
+				return errors.New("BARCODE: needs a GTIN (01) and a serial (21)")
+			}
+			c, err := co.client()
+			if err != nil {
+				return err
+			}
+			resp := &pb.GetPackHistoryResponse{}
+			if err := c.Get(cmd.Context(), "/v1/products/"+url.PathEscape(r.GTIN)+"/packs/"+url.PathEscape(r.Serial)+"/history", resp); err != nil {
+				return err
+			}
+			if err := verifyHistory(resp, pinned); err != nil {
+				return err
+			}
+			if co.json {
+				return printJSON(cmd.OutOrStdout(), resp)
+			}
+			printHistory(cmd.OutOrStdout(), r.GTIN, r.Serial, resp)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&pinned, "verifier-key", "", "note verifier key to trust (default: the one the server names)")
+	cmd.Flags().StringVar(&gs, "gs", "", "a character typed in place of GS (ASCII 29)")
+	addClientFlags(cmd, co)
+	return cmd
+}
+
+// verifyHistory checks the checkpoint's signature and every entry's
+// inclusion proof; it fails on the first that does not verify.
+func verifyHistory(h *pb.GetPackHistoryResponse, pinned string) error {
+	cp := h.GetCheckpoint()
+	key := cp.GetVerifierKey()
+	if pinned != "" {
+		key = pinned
+	}
+	v, err := note.NewVerifier(key)
+	if err != nil {
+		return fmt.Errorf("verifier key: %w", err)
+	}
+	if _, err := note.Open([]byte(cp.GetNote()), note.VerifierList(v)); err != nil {
+		return fmt.Errorf("the checkpoint's signature does NOT verify: %w", err)
+	}
+	var root tlog.Hash
+	if len(cp.GetRootHash()) != tlog.HashSize {
+		return errors.New("checkpoint: root hash is not 32 bytes")
+	}
+	copy(root[:], cp.GetRootHash())
+	for _, e := range h.GetEntries() {
+		proof := make(tlog.RecordProof, len(e.GetInclusionProof()))
+		for i, p := range e.GetInclusionProof() {
+			copy(proof[i][:], p)
+		}
+		if err := tlog.CheckRecord(proof, int64(cp.GetSize()), root, int64(e.GetIndex()), tlog.RecordHash(e.GetData())); err != nil {
+			return fmt.Errorf("ledger entry %d does NOT verify against the checkpoint: %w", e.GetIndex(), err)
+		}
+	}
+	return nil
+}
+
+func printHistory(w io.Writer, gtin, serial string, h *pb.GetPackHistoryResponse) {
+	fmt.Fprintf(w, "pack %s / %s", gtin, serial)
+	if p := h.GetPack(); p != nil {
+		fmt.Fprintf(w, "  lot %s  expiry %s  now %s at %s", p.GetLot(), p.GetExpiry(), statusWord(p.GetStatus()), p.GetCustodianGln())
+	}
+	fmt.Fprintln(w)
+	for _, e := range h.GetEntries() {
+		ev, entry := e.GetEvent(), e.GetEntry()
+		step := strings.ToLower(strings.TrimPrefix(ev.GetBizStep().String(), "BIZ_STEP_"))
+		via := ""
+		if e.GetViaSscc() != "" {
+			via = " (via container " + e.GetViaSscc() + ")"
+		}
+		result := "applied"
+		for i, id := range entry.GetEventIds() {
+			if id == ev.GetEventId() || (ev.GetEventId() == "" && i == 0) {
+				if o := entry.GetOutcomes()[i]; !o.GetApplied() {
+					result = "REFUSED: " + o.GetReason()
+				}
+			}
+		}
+		fmt.Fprintf(w, "  #%-6d %s  %-13s by %s%s  %s  ✓ proof\n", e.GetIndex(), ev.GetEventTime().AsTime().Format(time.RFC3339),
+			step, entry.GetPartyGln(), via, result)
+	}
+	cp := h.GetCheckpoint()
+	fmt.Fprintf(w, "all %d entries verified against checkpoint of size %d, root %s\n", len(h.GetEntries()), cp.GetSize(),
+		base64.StdEncoding.EncodeToString(cp.GetRootHash()))
+}
+
+func newTraceCommand() *cobra.Command {
+	co := &clientOptions{}
+	cmd := &cobra.Command{
+		Use:   "trace GTIN LOT",
+		Short: "Where the packs of a batch are now: counts by status and custodian, and who holds active packs",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			resp := &pb.TraceBatchResponse{}
+			return call(cmd, co, "GET", batchPath(args[0], args[1])+":trace", nil, resp, func(w io.Writer) {
+				b := resp.GetBatch()
+				fmt.Fprintf(w, "batch %s of %s, expiry %s, recalled=%v withdrawn=%v\n", b.GetLot(), b.GetGtin(), b.GetExpiry(), b.GetRecalled(), b.GetWithdrawn())
+				for _, c := range resp.GetCounts() {
+					fmt.Fprintf(w, "  %8d  %-12s at %s\n", c.GetCount(), statusWord(c.GetStatus()), c.GetCustodianGln())
+				}
+				fmt.Fprintln(w, "parties holding active packs:")
+				for _, p := range resp.GetHolders() {
+					fmt.Fprintf(w, "  %s  %s\n", p.GetGln(), p.GetName())
+				}
+			})
+		},
+	}
+	addClientFlags(cmd, co)
+	return cmd
+}
+
+func newAlertsCommand() *cobra.Command {
+	co := &clientOptions{}
+	var code, status, gtin string
+	cmd := &cobra.Command{
+		Use:   "alerts",
+		Short: "List alerts, newest first (regulators see all; other parties their own)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q := url.Values{"pageSize": {"1000"}}
+			if code != "" {
+				q.Set("code", "ALERT_CODE_"+strings.ToUpper(code))
+			}
+			if status != "" {
+				q.Set("status", "ALERT_STATUS_"+strings.ToUpper(status))
+			}
+			if gtin != "" {
+				q.Set("gtin", gtin)
+			}
+			resp := &pb.ListAlertsResponse{}
+			return call(cmd, co, "GET", "/v1/alerts?"+q.Encode(), nil, resp, func(w io.Writer) {
+				for _, a := range resp.GetAlerts() {
+					fmt.Fprintf(w, "%-10s %s  %-20s %-12s %s\n", a.GetAlertId(), a.GetRaisedAt().AsTime().Format(time.RFC3339),
+						strings.TrimPrefix(a.GetCode().String(), "ALERT_CODE_"), strings.ToLower(strings.TrimPrefix(a.GetStatus().String(), "ALERT_STATUS_")), a.GetMessage())
+				}
+			})
+		},
+	}
+	cmd.Flags().StringVar(&code, "code", "", "only this code (e.g. clone_suspected)")
+	cmd.Flags().StringVar(&status, "status", "", "only this status (open, investigating, closed_false_positive, closed_confirmed_falsification)")
+	cmd.Flags().StringVar(&gtin, "gtin", "", "only this product")
+	addClientFlags(cmd, co)
+	return cmd
+}

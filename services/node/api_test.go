@@ -30,9 +30,8 @@ const (
 )
 
 type api struct {
-	t    *testing.T
-	n    *Node
-	base string
+	t *testing.T
+	n *Node
 }
 
 func (a *api) as(token string) *client.Client {

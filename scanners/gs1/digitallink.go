@@ -261,7 +261,7 @@ func (o Options) dlQuery(d *Dictionary, query string, elems []elem) ([]elem, *Er
 			return nil, newError(ai, RuleUnknownAI, "unknown AI (%s) in URI query", ai)
 		case !e.dlAttr && !e.unknown:
 			return nil, newError(ai, RuleDigitalLink, "(%s) is not permitted as a Digital Link data attribute", ai)
-		case isQualifier(pk, alts, ai):
+		case !o.PermitQualifiersInQuery && isQualifier(pk, alts, ai):
 			return nil, newError(ai, RuleDigitalLink, "(%s) is a key qualifier of (%s) and must be in the URI path", ai, elems[pkIdx].ai)
 		case raw == "":
 			return nil, newError(ai, RuleEmpty, "(%s) has no value in the URI query", ai)

@@ -163,6 +163,12 @@ type Options struct {
 	// "ABC12317260331" that may be lot ABC123 plus expiry (17) 260331. By
 	// default such input is refused with RuleRunOn rather than guessed at.
 	PermitAmbiguousRunOn bool
+	// PermitQualifiersInQuery accepts a primary key's qualifiers (lot (10),
+	// serial (21), …) as Digital Link query parameters, as in
+	// https://example.com/01/{gtin}/21/{serial}?10={lot}&17={expiry}, which
+	// packs in circulation carry although GS1 Digital Link puts qualifiers
+	// in the path.
+	PermitQualifiersInQuery bool
 }
 
 func (o Options) dictionary() (*Dictionary, error) {

@@ -140,6 +140,10 @@ func TestRegistryAndVerificationThroughRealServers(t *testing.T) {
 	if !v.GetDispensable() || v.GetStatus() != pb.PackStatus_PACK_STATUS_ACTIVE || v.GetProduct().GetName() == "" || len(v.GetAlerts()) != 0 {
 		t.Fatalf("verify genuine pack: %v", v)
 	}
+	dl := "https://id.example.org/01/" + apiGTIN + "/21/SN-A?10=LOT42&17=281200"
+	if err := a.as(pharm).Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: &pb.PackInput{Barcode: dl}}, v); err != nil || !v.GetDispensable() {
+		t.Fatalf("verify a Digital Link with the lot in the query: %v %v", v, err)
+	}
 	wantStatus(t, "verify a scan with a missing GS", a.as(pharm).Post(ctx, "/v1/packs:verify",
 		&pb.VerifyPackRequest{Pack: &pb.PackInput{Barcode: "]d201" + apiGTIN + "10LOT4217281200"}}, nil), http.StatusBadRequest, "pack.barcode")
 

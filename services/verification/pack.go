@@ -9,6 +9,11 @@ import (
 	"github.com/pedigree-project/pedigree/services/apierr"
 )
 
+// scanOptions parse what pharmacy scanners send: strict GS1 syntax, but
+// Digital Link URIs may carry the lot as a query parameter, as printed
+// packs in circulation do.
+var scanOptions = gs1.Options{PermitQualifiersInQuery: true}
+
 // maxBarcode bounds the raw scan a caller may send.
 const maxBarcode = 512
 
@@ -25,7 +30,7 @@ func packCode(in *pb.PackInput, field string) (*pb.PackCode, error) {
 		if len(in.GetBarcode()) > maxBarcode {
 			return nil, apierr.Invalid(field+".barcode", "at most %d characters, got %d", maxBarcode, len(in.GetBarcode()))
 		}
-		r, err := gs1.Parse(in.GetBarcode())
+		r, err := scanOptions.Parse(in.GetBarcode())
 		if err != nil {
 			var ge *gs1.Error
 			if errors.As(err, &ge) {

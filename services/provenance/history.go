@@ -1,6 +1,7 @@
 package provenance
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/ledger"
-	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/apierr"
 	"github.com/pedigree-project/pedigree/services/state"
@@ -51,18 +51,8 @@ func (s *Service) packTouches(gtin, serial string) ([]touch, error) {
 	for i, via := range seen {
 		out = append(out, touch{i, via})
 	}
-	slices.SortFunc(out, func(a, b touch) int { return compareU64(a.index, b.index) })
+	slices.SortFunc(out, func(a, b touch) int { return cmp.Compare(a.index, b.index) })
 	return out, nil
-}
-
-func compareU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // addIntervals adds, for each interval in which the object was inside a
@@ -135,7 +125,7 @@ func (s *Service) GetPack(ctx context.Context, req *pb.GetPackRequest) (*pb.GetP
 	if !authority(p) && pk.Custodian != p.Party.GetGln() {
 		return nil, s.fail(ctx, apierr.Denied("pack state is shown to its custodian and to regulators; use verify for a pack you hold"))
 	}
-	return &pb.GetPackResponse{Pack: packOf(pk)}, nil
+	return &pb.GetPackResponse{Pack: state.PackProto(pk)}, nil
 }
 
 // GetPackHistory returns the pack's history with proofs.
@@ -185,7 +175,7 @@ func (s *Service) GetPackHistory(ctx context.Context, req *pb.GetPackHistoryRequ
 		}
 	}
 	if pk, ok, err := s.w.Store().Pack(req.GetGtin(), req.GetSerial()); err == nil && ok && (authority(p) || pk.Custodian == p.Party.GetGln()) {
-		resp.Pack = packOf(pk)
+		resp.Pack = state.PackProto(pk)
 	}
 	return resp, nil
 }
@@ -211,13 +201,4 @@ func eventAbout(entry *pb.LedgerEntry, gtin, serial, via string) *pb.ScanEvent {
 		}
 	}
 	return nil
-}
-
-func packOf(pk lifecycle.Pack) *pb.Pack {
-	out := &pb.Pack{Gtin: pk.GTIN, Serial: pk.Serial, Lot: pk.Lot, Expiry: pk.Expiry, Status: pb.PackStatus(pk.Status),
-		CustodianGln: pk.Custodian, LocationGln: pk.Location, ParentSscc: pk.Parent, Tracked: pk.Tracked}
-	if pk.Transit.InTransit() {
-		out.Transit = &pb.Transit{FromGln: pk.Transit.From, ToGln: pk.Transit.To}
-	}
-	return out
 }

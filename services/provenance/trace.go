@@ -1,6 +1,7 @@
 package provenance
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -67,7 +68,7 @@ func (s *Service) TraceBatch(ctx context.Context, req *pb.TraceBatchRequest) (*p
 		if a.GetStatus() != b.GetStatus() {
 			return int(a.GetStatus()) - int(b.GetStatus())
 		}
-		return compareStr(a.GetCustodianGln(), b.GetCustodianGln())
+		return cmp.Compare(a.GetCustodianGln(), b.GetCustodianGln())
 	})
 	glns := make([]string, 0, len(holders))
 	for gln := range holders {
@@ -82,16 +83,6 @@ func (s *Service) TraceBatch(ctx context.Context, req *pb.TraceBatchRequest) (*p
 		resp.Holders = append(resp.Holders, party)
 	}
 	return resp, nil
-}
-
-func compareStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // GetContainer returns what is inside a container now, as a tree, replayed

@@ -2,9 +2,11 @@ package state
 
 import (
 	"errors"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
@@ -134,4 +136,20 @@ func (s *Store) scan(prefix []byte, after string, limit int, fn func(v []byte) e
 		n++
 	}
 	return it.Error()
+}
+
+// PackProto converts a pack record for the API.
+func PackProto(pk lifecycle.Pack) *pb.Pack {
+	out := &pb.Pack{Gtin: pk.GTIN, Serial: pk.Serial, Lot: pk.Lot, Expiry: pk.Expiry, Status: pb.PackStatus(pk.Status),
+		CustodianGln: pk.Custodian, LocationGln: pk.Location, ParentSscc: pk.Parent, Tracked: pk.Tracked}
+	if pk.LastEvent != 0 {
+		out.LastEventTime = timestamppb.New(time.UnixMilli(pk.LastEvent))
+	}
+	if pk.Transit.InTransit() {
+		out.Transit = &pb.Transit{FromGln: pk.Transit.From, ToGln: pk.Transit.To}
+	}
+	if d := pk.Decommission; d.Party != "" {
+		out.Decommission = &pb.Decommission{PartyGln: d.Party, LocationGln: d.Location, Time: timestamppb.New(time.UnixMilli(d.Time)), Status: pb.PackStatus(d.Status)}
+	}
+	return out
 }

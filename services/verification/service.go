@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/pedigree-project/pedigree/scanners/gs1"
 	"github.com/pedigree-project/pedigree/services/apierr"
 	"github.com/pedigree-project/pedigree/services/auth"
+	"github.com/pedigree-project/pedigree/services/state"
 	"github.com/pedigree-project/pedigree/services/writer"
 )
 
@@ -90,7 +90,7 @@ func (s *Service) VerifyPack(ctx context.Context, req *pb.VerifyPackRequest) (*p
 			resp.Batch = b
 		}
 		if mayReadPack(p, pk) {
-			resp.Pack = packOf(pk)
+			resp.Pack = state.PackProto(pk)
 		}
 	}
 	for _, a := range r.Alerts {
@@ -120,21 +120,6 @@ func mayReadPack(p *auth.Principal, pk lifecycle.Pack) bool {
 		return true
 	}
 	return pk.Custodian == p.Party.GetGln()
-}
-
-func packOf(pk lifecycle.Pack) *pb.Pack {
-	out := &pb.Pack{Gtin: pk.GTIN, Serial: pk.Serial, Lot: pk.Lot, Expiry: pk.Expiry, Status: pb.PackStatus(pk.Status),
-		CustodianGln: pk.Custodian, LocationGln: pk.Location, ParentSscc: pk.Parent, Tracked: pk.Tracked}
-	if pk.LastEvent != 0 {
-		out.LastEventTime = timestamppb.New(time.UnixMilli(pk.LastEvent))
-	}
-	if pk.Transit.InTransit() {
-		out.Transit = &pb.Transit{FromGln: pk.Transit.From, ToGln: pk.Transit.To}
-	}
-	if d := pk.Decommission; d.Party != "" {
-		out.Decommission = &pb.Decommission{PartyGln: d.Party, LocationGln: d.Location, Time: timestamppb.New(time.UnixMilli(d.Time)), Status: pb.PackStatus(d.Status)}
-	}
-	return out
 }
 
 func alertOf(a lifecycle.Alert, ev *lifecycle.Event, party, loc string, at *timestamppb.Timestamp) *pb.Alert {

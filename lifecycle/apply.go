@@ -8,8 +8,10 @@ import "fmt"
 const maxDepth = 8
 
 // UndoWindow is how long after a decommission it may be undone, in
-// milliseconds of event time: 10 days (EU 2016/161 art. 13). An undo exactly
-// UndoWindow after the decommission is still allowed.
+// milliseconds: 10 days (EU 2016/161 art. 13), measured between the times the
+// repository received the decommission and the undo (Event.Reported), so
+// that neither end can be backdated and both are on one clock. An undo
+// exactly UndoWindow after the decommission is still allowed.
 const UndoWindow = 10 * 24 * 60 * 60 * 1000
 
 // Apply checks event ev against the state v and returns the outcome: whether

@@ -167,6 +167,16 @@ func (ev *Event) Time() int64 {
 	return ev.RecordTime
 }
 
+// Reported is when the repository received the event: RecordTime, or the
+// event time when there is no record time. The undo window is measured on
+// it (see UndoWindow).
+func (ev *Event) Reported() int64 {
+	if ev.RecordTime != 0 {
+		return ev.RecordTime
+	}
+	return ev.Time()
+}
+
 // Location is where the objects are after the event: BizLocation, else
 // ReadPoint, else the actor's own GLN. It is the location the rules record
 // (custody, decommission) and compare (undo).

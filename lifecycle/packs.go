@@ -128,7 +128,7 @@ func (r *run) decommission(pc *packCtx) {
 	p := pc.pack
 	r.detach(&p, pc)
 	p.Status = to
-	p.Decommission = Decommission{Party: r.ev.Actor, Location: r.where, Time: r.at, Status: to}
+	p.Decommission = Decommission{Party: r.ev.Actor, Location: r.where, Time: r.ev.Reported(), Status: to}
 	p.LastEvent = r.at
 	r.putPack(p)
 	if r.res.Status = to; pc.eff.BatchLevel() {
@@ -210,7 +210,7 @@ func (r *run) undo(pc *packCtx) {
 			KV{"decommission_party_gln", d.Party}, KV{"decommission_location_gln", d.Location},
 			KV{"actor_gln", actor}, KV{"location_gln", r.where}))
 		return
-	case r.at-d.Time > UndoWindow:
+	case r.ev.Reported()-d.Time > UndoWindow:
 		r.refuse(r.alert(CodeUndoNotAllowed, pc.epc,
 			statusVerb(p.Status)+" on "+day(d.Time)+"; the 10-day undo window ended "+stamp(d.Time+UndoWindow),
 			KV{"decommission_time", stamp(d.Time)}, KV{"undo_deadline", stamp(d.Time + UndoWindow)},

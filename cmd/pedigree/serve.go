@@ -11,6 +11,7 @@ import (
 
 func newServeCommand(root *rootOptions) *cobra.Command {
 	cfg := node.DefaultConfig()
+	var demo bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run a Pedigree node: embedded NATS JetStream, Pebble, gRPC and HTTP",
@@ -20,9 +21,16 @@ Pebble under --data, gRPC on --grpc and the REST API, health, metrics and OpenAP
 document on --http. With --nats it uses an external NATS server or cluster instead.
 
 The first start on an empty data directory creates an admin party and writes its
-API token to DATA/admin.token (mode 0600). SIGINT or SIGTERM stops the node cleanly.`,
+API token to DATA/admin.token (mode 0600). SIGINT or SIGTERM stops the node cleanly.
+
+With --demo it then plays a small simulated market against itself (see pedigree
+simulate), prints what was detected and what to try next, and keeps serving; it
+logs warnings and errors only, unless --log-level says otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if demo && !cmd.Flag("log-level").Changed {
+				root.logLevel = "warn" // a log line per request would bury the demo's report
+			}
 			logger, err := root.newLogger(os.Stderr)
 			if err != nil {
 				return err
@@ -38,6 +46,11 @@ API token to DATA/admin.token (mode 0600). SIGINT or SIGTERM stops the node clea
 				fmt.Fprintf(out, "  NATS:  %s\n", u)
 			}
 			fmt.Fprintf(out, "  Admin API token: %s\n", n.AdminTokenPath())
+			if demo {
+				if err := runDemo(cmd.Context(), out, n, cfg.ShutdownTimeout); err != nil {
+					return err
+				}
+			}
 			return n.Run(cmd.Context())
 		},
 	}
@@ -53,5 +66,6 @@ API token to DATA/admin.token (mode 0600). SIGINT or SIGTERM stops the node clea
 	f.StringVar(&cfg.AdminGLN, "admin-gln", cfg.AdminGLN, "GLN of the admin party created on first start")
 	f.StringVar(&cfg.AdminName, "admin-name", cfg.AdminName, "name of the admin party created on first start")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a graceful shutdown may take")
+	f.BoolVar(&demo, "demo", false, "play a small simulated market against the node, print what to try next, keep serving")
 	return cmd
 }

@@ -193,7 +193,10 @@ func TestRegistryAndVerificationThroughRealServers(t *testing.T) {
 	if !u.GetOutcome().GetApplied() || u.GetOutcome().GetStatus() != pb.PackStatus_PACK_STATUS_ACTIVE {
 		t.Fatalf("undo by the dispensing pharmacy: %v", u)
 	}
-	// An undo more than ten days after the dispense is refused.
+	// The undo window runs on the repository's clock: a dispense whose
+	// event time is backdated 12 days (an offline terminal catching up) was
+	// received now, so it may still be undone (the 10-day boundary itself
+	// is in lifecycle/testdata/undo.txt).
 	old := timeAgo(12 * 24 * time.Hour)
 	if err := a.as(pharm).Post(ctx, "/v1/packs:dispense", &pb.DispensePackRequest{Pack: &pb.PackInput{Code: &pb.PackCode{Gtin: apiGTIN, Serial: "SN-B"}}, EventTime: old}, d); err != nil || !d.GetOutcome().GetApplied() {
 		t.Fatalf("backdated dispense: %v %v", d, err)
@@ -201,8 +204,8 @@ func TestRegistryAndVerificationThroughRealServers(t *testing.T) {
 	if err := a.as(pharm).Post(ctx, "/v1/packs:undo", &pb.UndoDecommissionRequest{Pack: &pb.PackInput{Code: &pb.PackCode{Gtin: apiGTIN, Serial: "SN-B"}}}, u); err != nil {
 		t.Fatal(err)
 	}
-	if u.GetOutcome().GetApplied() || !hasAlert(u.GetOutcome().GetAlerts(), pb.AlertCode_ALERT_CODE_UNDO_NOT_ALLOWED) {
-		t.Fatalf("undo after 12 days: %v", u)
+	if !u.GetOutcome().GetApplied() {
+		t.Fatalf("undo of a dispense received moments ago: %v", u)
 	}
 
 	// Decommission as stolen; recall by the manufacturer; a regulator's

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pedigree-project/pedigree/scanners/simulate"
+	"github.com/pedigree-project/pedigree/services/node"
+)
+
+func newSimulateCommand() *cobra.Command {
+	co := &clientOptions{}
+	cfg := simulate.DefaultConfig()
+	cmd := &cobra.Command{
+		Use:   "simulate --server ADDR --token ADMIN_TOKEN [--seed N] [--packs K]",
+		Short: "Drive a running node like a real market, with injected trouble, and report what it detected",
+		Long: `Simulate a market against a running node: manufacturers register products and lots,
+commission serials and pack them into cases and pallets; wholesalers receive pallets, unpack
+them and ship whole cases, totes and loose packs to pharmacies; pharmacies verify and dispense,
+return packs, and refuse expired and recalled ones, which go to destruction; one lot is
+recalled. Into this it injects known numbers of counterfeits (serials never commissioned),
+clones dispensed at two pharmacies, diverted packs, labels with another lot or expiry, expired
+and recalled packs.
+
+It registers its own parties with the admin token (GLNs, GTINs and SSCCs under GS1's demo
+prefix 952, drawn from the seed; a rerun of a seed against the same server gets fresh ones).
+Scans go through the Capture and Verification APIs, or, with --nats, straight to NATS
+JetStream as envelopes signed by each party's key. Everything is decided by the seed, and
+event times come from a simulated clock starting on ` + simulate.Start().Format("2 January 2006") + `.
+
+Prints, per alert code, the cases injected and detected (expired and recalled packs are
+refused without an alert, as EU rules say), the false alerts on legitimate traffic, and
+events/s; progress goes to standard error. Exits 0 when every case was detected and
+legitimate traffic raised no alert, 3 when not, 1 on errors.`,
+		Example: `  pedigree simulate --server 127.0.0.1:8080 --token "$(cat pedigree-data/admin.token)"
+  pedigree simulate --token "$TOKEN" --seed 7 --packs 20000 --pharmacies 40 --json
+  pedigree simulate --token "$TOKEN" --nats nats://127.0.0.1:4222`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Server, cfg.Token = co.server, co.token
+			rep, err := simulate.Run(cmd.Context(), cfg, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			if err := printReport(cmd.OutOrStdout(), rep, co.json); err != nil {
+				return err
+			}
+			if !rep.OK() {
+				return exitCode(3)
+			}
+			return nil
+		},
+	}
+	addClientFlags(cmd, co)
+	f := cmd.Flags()
+	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "decides identifiers, market, flows and trouble")
+	f.IntVar(&cfg.Manufacturers, "manufacturers", cfg.Manufacturers, "number of manufacturers (two products each)")
+	f.IntVar(&cfg.Wholesalers, "wholesalers", cfg.Wholesalers, "number of wholesalers")
+	f.IntVar(&cfg.Pharmacies, "pharmacies", cfg.Pharmacies, "number of pharmacies (at least 2)")
+	f.IntVar(&cfg.Packs, "packs", cfg.Packs, "number of packs commissioned")
+	f.StringVar(&cfg.NATSURL, "nats", "", "publish scans as signed envelopes to this NATS server instead of the REST API")
+	f.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "scans in flight at once")
+	return cmd
+}
+
+func printReport(w io.Writer, rep *simulate.Report, asJSON bool) error {
+	if !asJSON {
+		return rep.WriteText(w)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
+
+// demoPacks sizes the market `serve --demo` plays: a few seconds.
+const demoPacks = 400
+
+// runDemo plays a small market against the node n has just started, then
+// prints what a newcomer can try next. If the demo fails, it shuts the node
+// down (within timeout) and returns the error; if ctx ends first, it returns
+// nil and leaves the shutdown to n.Run.
+func runDemo(ctx context.Context, out io.Writer, n *node.Node, timeout time.Duration) error {
+	err := playDemo(ctx, out, n)
+	if err == nil || ctx.Err() != nil {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return errors.Join(err, n.Shutdown(sctx))
+}
+
+func playDemo(ctx context.Context, out io.Writer, n *node.Node) error {
+	tokenPath, err := filepath.Abs(n.AdminTokenPath())
+	if err != nil {
+		return err
+	}
+	token, err := os.ReadFile(tokenPath)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	cfg := simulate.DefaultConfig()
+	cfg.Server, cfg.Token, cfg.Packs = n.HTTPAddr(), strings.TrimSpace(string(token)), demoPacks
+	fmt.Fprintf(out, "\nPlaying a small simulated market against this node (pedigree simulate --packs %d)…\n\n", demoPacks)
+	rep, err := simulate.Run(ctx, cfg, io.Discard)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if err := rep.WriteText(out); err != nil {
+		return err
+	}
+	return printTryNext(out, rep, n, tokenPath)
+}
+
+func printTryNext(out io.Writer, rep *simulate.Report, n *node.Node, tokenPath string) error {
+	base := "http://" + n.HTTPAddr()
+	auth := `-H "Authorization: Bearer $TOKEN"`
+	s := rep.Samples
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nTry next, in another terminal (the admin token is in %s):\n\n", tokenPath)
+	fmt.Fprintf(&b, "  TOKEN=$(cat %s)\n\n", shellQuote(tokenPath))
+	if s.GenuinePack != "" {
+		fmt.Fprintf(&b, "  # Verify a genuine pack (on the shelf of %s): dispensable, no alert.\n", s.GenuineHolder)
+		fmt.Fprintf(&b, "  curl -s -X POST %s/v1/packs:verify %s -d '{\"pack\": {\"barcode\": \"%s\"}}'\n\n", base, auth, s.GenuinePack)
+		fmt.Fprintf(&b, "  # Its history, every step checked against the signed checkpoint:\n")
+		fmt.Fprintf(&b, "  pedigree history --server %s --token \"$TOKEN\" '%s'\n\n", n.HTTPAddr(), s.GenuinePack)
+	}
+	if s.Counterfeit != "" {
+		fmt.Fprintf(&b, "  # Verify a counterfeit: not dispensable, alert UNKNOWN_SERIAL, recorded on the ledger.\n")
+		fmt.Fprintf(&b, "  curl -s -X POST %s/v1/packs:verify %s -d '{\"pack\": {\"barcode\": \"%s\"}}'\n\n", base, auth, s.Counterfeit)
+	}
+	fmt.Fprintf(&b, "  # The ledger's latest signed checkpoint (public), then one of its entries")
+	if s.AlertCode != "" {
+		fmt.Fprintf(&b, ": entry %d raised %s.\n", s.AlertLedgerIndex, s.AlertCode)
+	} else {
+		b.WriteString(".\n")
+	}
+	fmt.Fprintf(&b, "  curl -s %s/v1/ledger/checkpoint\n", base)
+	fmt.Fprintf(&b, "  curl -s %s %s/v1/ledger/entries/%d\n\n", auth, base, s.AlertLedgerIndex)
+	fmt.Fprintf(&b, "  # Alerts: listed by the API and the CLI, live on the alert stream, and in the ledger entries above.\n")
+	fmt.Fprintf(&b, "  curl -s %s '%s/v1/alerts?pageSize=20'\n", auth, base)
+	fmt.Fprintf(&b, "  pedigree alerts --server %s --token \"$TOKEN\"\n", n.HTTPAddr())
+	if u := n.NATSURL(); u != "" {
+		fmt.Fprintf(&b, "  nats --server %s sub 'pedigree.alert.>'      # with the NATS CLI: subject pedigree.alert.<CODE>\n", u)
+	} else {
+		fmt.Fprintf(&b, "  # (live alerts are on NATS subjects pedigree.alert.<CODE>; restart with --nats-listen to reach them)\n")
+	}
+	if s.RecalledGTIN != "" {
+		fmt.Fprintf(&b, "\n  # Where the packs of the recalled lot are now:\n")
+		fmt.Fprintf(&b, "  curl -s %s %s/v1/products/%s/batches/%s:trace\n", auth, base, s.RecalledGTIN, url.PathEscape(s.RecalledLot))
+	}
+	fmt.Fprintf(&b, "\n  # A bigger market against this node (a new run gets fresh identifiers):\n")
+	fmt.Fprintf(&b, "  pedigree simulate --server %s --token \"$TOKEN\" --packs 20000\n", n.HTTPAddr())
+	fmt.Fprintf(&b, "\nThe node keeps serving; stop it with Ctrl-C.\n")
+	_, err := io.WriteString(out, b.String())
+	return err
+}
+
+// shellQuote quotes a path for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if strings.ContainsAny(s, " '\"$`\\!*?[]{}()<>|&;#~") {
+		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	}
+	return s
+}

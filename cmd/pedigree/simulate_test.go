@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pedigree-project/pedigree/client"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+)
+
+// TestServeDemoThenSimulate runs `pedigree serve --demo` until it prints
+// what to try next, tries the genuine and the counterfeit pack it names,
+// runs `pedigree simulate --json` against it, and stops it with SIGTERM.
+func TestServeDemoThenSimulate(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	srv := pedigreeCmd(ctx, t, "serve", "--demo", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0")
+	srv.Env = append(srv.Env, "PEDIGREE_DATA="+dir, "PEDIGREE_LOG_FORMAT=json")
+	stdout, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Stderr = io.Discard
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = srv.Process.Kill() }()
+	var out strings.Builder
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "The node keeps serving") {
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	text := out.String()
+	t.Logf("serve --demo printed:\n%s", text)
+	for _, want := range []string{"false alerts on legitimate traffic: 0", "legitimate events refused:          0",
+		"TOKEN=$(cat ", "/v1/packs:verify", "/v1/ledger/checkpoint", "/v1/ledger/entries/", "pedigree.alert.>", "/v1/alerts", ":trace"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("serve --demo output lacks %q", want)
+		}
+	}
+	for _, row := range regexp.MustCompile(`(?m)^(.*\S)\s+(\d+)\s+(\d+)$`).FindAllStringSubmatch(text, -1) {
+		if row[2] != row[3] || row[2] == "0" {
+			t.Errorf("demo table row %q: injected %s, detected %s", row[1], row[2], row[3])
+		}
+	}
+	barcodes := regexp.MustCompile(`"barcode": "([^"]+)"`).FindAllStringSubmatch(text, -1)
+	addr := httpLine.FindStringSubmatch(text)
+	if len(barcodes) != 2 || addr == nil {
+		t.Fatalf("want a genuine and a counterfeit barcode and the HTTP address in the demo output")
+	}
+	token, err := os.ReadFile(filepath.Join(dir, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(addr[1], strings.TrimSpace(string(token)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []bool{true, false} {
+		v := &pb.VerifyPackResponse{}
+		if err := c.Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: &pb.PackInput{Barcode: barcodes[i][1]}}, v); err != nil {
+			t.Fatal(err)
+		}
+		if v.GetDispensable() != want || (!want && (len(v.GetAlerts()) != 1 || v.GetAlerts()[0].GetCode() != pb.AlertCode_ALERT_CODE_UNKNOWN_SERIAL)) {
+			t.Errorf("verify %s: dispensable %v, alerts %v; want dispensable %v", barcodes[i][1], v.GetDispensable(), v.GetAlerts(), want)
+		}
+	}
+
+	sim := pedigreeCmd(ctx, t, "simulate", "--packs", "150", "--pharmacies", "3", "--json")
+	sim.Env = append(sim.Env, "PEDIGREE_SERVER="+addr[1], "PEDIGREE_TOKEN="+strings.TrimSpace(string(token)))
+	sim.Stderr = io.Discard
+	js, err := sim.Output()
+	if err != nil {
+		t.Fatalf("simulate: %v\n%s", err, js)
+	}
+	var rep struct {
+		Run         int `json:"run"`
+		FalseAlerts int `json:"false_alerts"`
+		Trouble     []struct {
+			Code               string
+			Injected, Detected int
+		}
+	}
+	if err := json.Unmarshal(js, &rep); err != nil {
+		t.Fatalf("simulate --json: %v\n%s", err, js)
+	}
+	if rep.Run != 1 || rep.FalseAlerts != 0 || len(rep.Trouble) == 0 {
+		t.Errorf("simulate after the demo: run %d, %d false alerts, %d rows; want run 1, none, rows", rep.Run, rep.FalseAlerts, len(rep.Trouble))
+	}
+
+	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) || err != nil {
+			t.Fatalf("serve --demo exited with %v after SIGTERM, want exit 0", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve --demo did not exit within 10 s of SIGTERM")
+	}
+}

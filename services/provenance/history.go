@@ -12,6 +12,7 @@ import (
 
 	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/ledger"
+	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/apierr"
 	"github.com/pedigree-project/pedigree/services/state"
@@ -122,6 +123,7 @@ func (s *Service) GetPack(ctx context.Context, req *pb.GetPackRequest) (*pb.GetP
 	if !ok {
 		return nil, s.fail(ctx, apierr.NotFound("pack %s/%s was never commissioned", req.GetGtin(), req.GetSerial()))
 	}
+	pk = s.effective(pk)
 	if !authority(p) && pk.Custodian != p.Party.GetGln() {
 		return nil, s.fail(ctx, apierr.Denied("pack state is shown to its custodian and to regulators; use verify for a pack you hold"))
 	}
@@ -174,8 +176,10 @@ func (s *Service) GetPackHistory(ctx context.Context, req *pb.GetPackHistoryRequ
 			h.InclusionProof = append(h.InclusionProof, hash[:])
 		}
 	}
-	if pk, ok, err := s.w.Store().Pack(req.GetGtin(), req.GetSerial()); err == nil && ok && (authority(p) || pk.Custodian == p.Party.GetGln()) {
-		resp.Pack = state.PackProto(pk)
+	if pk, ok, err := s.w.Store().Pack(req.GetGtin(), req.GetSerial()); err == nil && ok {
+		if pk = s.effective(pk); authority(p) || pk.Custodian == p.Party.GetGln() {
+			resp.Pack = state.PackProto(pk)
+		}
 	}
 	return resp, nil
 }
@@ -201,4 +205,13 @@ func eventAbout(entry *pb.LedgerEntry, gtin, serial, via string) *pb.ScanEvent {
 		}
 	}
 	return nil
+}
+
+// effective gives a pack inside a container the custody of its outermost
+// container (where it physically is).
+func (s *Service) effective(pk lifecycle.Pack) lifecycle.Pack {
+	if pk.Parent != "" {
+		pk.Custody, _ = lifecycle.EffectiveCustody(s.w.Store().NewView(), pk.Custody, pk.Parent)
+	}
+	return pk
 }

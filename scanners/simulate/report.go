@@ -22,6 +22,8 @@ type Report struct {
 	// Mode is "api" (REST) or "nats" (signed envelopes).
 	Mode   string `json:"mode"`
 	Market Market `json:"market"`
+	// Lots are the batches of the run (not in the printed report).
+	Lots []Lot `json:"-"`
 	// Trouble has one row per kind of injected case, in a fixed order.
 	Trouble []Row `json:"trouble"`
 	// FalseAlerts counts alerts raised by legitimate events, by code in
@@ -47,6 +49,14 @@ type Report struct {
 	// lots, not included in Seconds.
 	SetupSeconds float64 `json:"setup_seconds"`
 	Samples      Samples `json:"samples"`
+}
+
+// Lot is one batch the market made, with its serials, so that a caller can
+// check the server's view of it (batch trace) pack by pack.
+type Lot struct {
+	GTIN    string   `json:"gtin"`
+	Lot     string   `json:"lot"`
+	Serials []string `json:"-"`
 }
 
 // Market is the size of the simulated market.
@@ -113,6 +123,13 @@ func (p *plan) report(run int, viaNATS bool) *Report {
 	rep := &Report{Seed: p.cfg.Seed, Run: run, Namespace: p.ns, Mode: "api", FalseAlertCodes: map[string]int{}}
 	if viaNATS {
 		rep.Mode = "nats"
+	}
+	for _, b := range p.batches {
+		lot := Lot{GTIN: b.prod.gtin, Lot: b.lot}
+		for _, pk := range b.packs {
+			lot.Serials = append(lot.Serials, pk.serial)
+		}
+		rep.Lots = append(rep.Lots, lot)
 	}
 	rep.Market = Market{Manufacturers: len(p.mfrs), Wholesalers: len(p.whss), Pharmacies: len(p.phas),
 		Products: len(p.products), Lots: len(p.batches), Packs: p.cfg.Packs,

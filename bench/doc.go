@@ -1,0 +1,99 @@
+// Package bench measures a Pedigree server against the design's figures
+// to reach, in one run: what `pedigree bench` prints.
+//
+// Run starts an embedded node (services/node, the defaults of `pedigree
+// serve`) on a temporary directory, or measures a running server given by
+// its HTTP, gRPC and NATS addresses and an admin token. Either way it
+// drives the server through its public interfaces only: it registers its
+// own manufacturer, two pharmacies (each with an Ed25519 key, to publish
+// straight to NATS), a product and a batch through RegistryService, then
+// runs the phases below, one at a time. Config.Duration sizes the timed
+// phases: each gets a fixed share of it (config.go); commissioning is sized
+// by its count. The load generator runs in the same process as an
+// embedded server and shares its CPUs; signing, which scanners do on their
+// own devices, is done before each phase starts, on every core, and is not
+// timed.
+//
+// The figures, and how each is measured:
+//
+//   - Commissioning (serials/s): Config.Commission serials (default 1M per
+//     2 minutes of duration) through RegistryService.CommissionSerials, in
+//     requests of CommissionChunk explicit serials, two in flight. A request
+//     returns once the ledger has committed its serials, so the rate is
+//     commissioned-and-committed. Target: 1M in at most 10 s.
+//
+//   - Raw JetStream publish (msgs/s, events/s): the signed dispense
+//     envelopes of the next phase, published asynchronously with at most
+//     MaxPendingAcks acknowledgements outstanding into a scratch stream
+//     configured as SCANS (storage, replicas, duplicate window) that nobody
+//     consumes; from the first publish to the last acknowledgement. Once
+//     for single-event envelopes, once for captures of CaptureSize events.
+//     The scratch stream is deleted afterwards.
+//
+//   - Ingest (events/s, and its ratio to the raw rate): the same signed
+//     single-pack dispense envelopes (each pack commissioned, never
+//     dispensed before) published on pedigree.scan.<pharmacy GLN> until the
+//     ledger node has authenticated, validated, deduplicated, applied the
+//     rules to and committed every one. Completion is exact: every 1,000th
+//     message, and the last, is a marker whose pedigree.result subject is
+//     subscribed to before it is published; the ledger commits in stream
+//     order and publishes an outcome only after the commit, so the last
+//     marker's outcome is the moment the last event was committed. Markers
+//     also bound the backlog (at most 16 outstanding), and each must report
+//     every event applied. Then again with captures of CaptureSize events
+//     under one signature: the single-event figure is bound by Ed25519
+//     verification (~42 µs per signature on the reference machine), the
+//     capture figure by the rules and the append. Targets (single events):
+//     at least 100,000 events/s and at least 0.7 of the raw rate.
+//
+//   - Verify latency (p50, p99, p99.9): VerificationService.VerifyPack with
+//     the raw DataMatrix element string of a random active pack, over
+//     loopback gRPC, open loop at Config.VerifyRate requests/s on a fixed
+//     schedule, spread over 4 connections and 64 workers. A request's
+//     latency runs from the time the schedule said to send it, not from
+//     the time a worker sent it, so a stall is charged to every request
+//     that queued behind it (no coordinated omission); requests still
+//     queued a second after the schedule ends are not sent, and count as
+//     unanswered with the time they had waited. Meanwhile single-pack
+//     dispenses are ingested in the background at Config.VerifyIngestRate
+//     (default 1,000 events/s; 0: as fast as the ledger takes them); the
+//     rate reached is reported too. The answered rate is per second of
+//     the schedule. Target: p99 at most 2 ms at 10,000 requests/s while
+//     ingesting.
+//
+//   - Dispense latency (p50, p99): VerificationService.DispensePack, which
+//     goes through the stream and returns the ledger's outcome, from four
+//     pharmacy terminals one request after another, each for a distinct
+//     active pack; every outcome must be "applied". Target: p99 at most
+//     25 ms.
+//
+//   - Inclusion and consistency proofs (p50, p99): LedgerService proofs for
+//     random entries of the latest tree, and from a random older size to
+//     it, one request at a time over gRPC; then the standard health check,
+//     the cost of the gRPC round trip alone. Target: at most 200 µs each
+//     (the design states it at 10M entries; the report gives the tree
+//     size).
+//
+//   - Ledger verify (entries/s): embedded server only. After the node is
+//     shut down, ledger.Verify on its Pebble directory, opened read-only
+//     with ledger.AuditPebbleOptions, as `pedigree ledger verify` does:
+//     every leaf, the chain, the tree and every checkpoint. Target: at
+//     least 1M entries/s.
+//
+//   - Disk (bytes/event): embedded server only, after shutdown. Pebble's
+//     live bytes (sstables, blob files and live WAL data; not the WAL files
+//     Pebble keeps for reuse) plus the JetStream directory (the SCANS
+//     stream keeps every envelope), divided by the pack events recorded:
+//     one per serial commissioned and one per pack dispensed. Both parts
+//     are reported per event too. Target: at most 300 bytes per event.
+//
+//   - Peak RSS: for the embedded server, VmHWM of the process (server and
+//     load generator together), at the end of commissioning (before any
+//     signed envelopes are held) and at the end; for a running server, the
+//     largest process_resident_memory_bytes its /metrics reported, sampled
+//     every second.
+//
+// The report also gives runtime.NumCPU, GOMAXPROCS, the Go version and the
+// load average at the start and the end: on a shared machine the figures
+// move with it.
+package bench

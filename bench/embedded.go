@@ -1,0 +1,144 @@
+package bench
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/pedigree-project/pedigree/ledger"
+	"github.com/pedigree-project/pedigree/services/node"
+)
+
+// embedded is a node run by the benchmark on a temporary directory.
+type embedded struct {
+	dir     string
+	node    *node.Node
+	stopped bool
+}
+
+// startEmbedded starts a node with the defaults of `pedigree serve` on a
+// new temporary directory, listening on free loopback ports (NATS
+// included: the benchmark publishes over TCP, as scanners do).
+func startEmbedded(ctx context.Context, logger *slog.Logger) (*embedded, Target, error) {
+	dir, err := os.MkdirTemp("", "pedigree-bench-")
+	if err != nil {
+		return nil, Target{}, fmt.Errorf("bench: data directory: %w", err)
+	}
+	cfg := node.DefaultConfig()
+	cfg.DataDir = dir
+	cfg.GRPCAddr, cfg.HTTPAddr, cfg.NATSListen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	n, err := node.Start(ctx, cfg, logger)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, Target{}, err
+	}
+	e := &embedded{dir: dir, node: n}
+	token, err := os.ReadFile(n.AdminTokenPath())
+	if err != nil {
+		e.remove()
+		return nil, Target{}, fmt.Errorf("bench: admin token: %w", err)
+	}
+	return e, Target{HTTPAddr: n.HTTPAddr(), GRPCAddr: n.GRPCAddr(), NATSURL: n.NATSURL(), Token: strings.TrimSpace(string(token))}, nil
+}
+
+// stop shuts the node down.
+func (e *embedded) stop() error {
+	if e.stopped {
+		return nil
+	}
+	e.stopped = true
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return e.node.Shutdown(ctx)
+}
+
+// remove stops the node if it runs and deletes its directory.
+func (e *embedded) remove() {
+	_ = e.stop()
+	_ = os.RemoveAll(e.dir)
+}
+
+// audit runs `ledger verify` on the stopped node's data, as the CLI does
+// (read-only, ledger.AuditPebbleOptions), and measures its disk use.
+// events is the number of pack events the run recorded; singles is the
+// single-pack ingest phase.
+func (e *embedded) audit(ctx context.Context, logger *slog.Logger, events int64, singles Throughput) (*Audit, *Disk, error) {
+	vkey, err := ledger.ReadVerifierKey(filepath.Join(e.dir, node.KeysDir))
+	if err != nil {
+		return nil, nil, fmt.Errorf("bench: verifier key: %w", err)
+	}
+	verifier, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bench: verifier key: %w", err)
+	}
+	// Sizes first: opening the DB, even read-only, adds nothing, but the
+	// figures should be those of the directory the node left.
+	d := &Disk{Events: events}
+	if d.DataDirBytes, err = dirSize(e.dir); err != nil {
+		return nil, nil, fmt.Errorf("bench: data directory size: %w", err)
+	}
+	if d.PebbleDirBytes, err = dirSize(filepath.Join(e.dir, "pebble")); err != nil {
+		return nil, nil, fmt.Errorf("bench: data directory size: %w", err)
+	}
+	if d.StreamBytes, err = dirSize(filepath.Join(e.dir, "nats")); err != nil {
+		return nil, nil, fmt.Errorf("bench: data directory size: %w", err)
+	}
+	opts := ledger.AuditPebbleOptions()
+	opts.ReadOnly = true
+	opts.Logger = pebbleLog{logger}
+	db, err := pebble.Open(filepath.Join(e.dir, "pebble"), opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bench: open the ledger: %w", err)
+	}
+	defer db.Close()
+	rep, err := ledger.Verify(ctx, db, verifier, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bench: ledger verify: %w", err)
+	}
+	m := db.Metrics()
+	d.PebbleLiveBytes = int64(m.Table.Local.LiveSize + m.BlobFiles.Local.LiveSize + m.WAL.Size)
+	d.LedgerEntries = rep.Entries
+	if events > 0 {
+		d.BytesPerEvent = float64(d.PebbleLiveBytes+d.StreamBytes) / float64(events)
+		d.PebbleBytesPerEvent = float64(d.PebbleLiveBytes) / float64(events)
+		d.StreamBytesPerEvent = float64(d.StreamBytes) / float64(events)
+	}
+	d.SingleStreamBytes = singles.StreamBytesPerMessage
+	if n := singles.LastIndex + 1 - singles.FirstIndex; singles.LastIndex > 0 && n > 0 {
+		b, err := db.EstimateDiskUsage(entryKey(singles.FirstIndex), entryKey(singles.LastIndex+1))
+		if err != nil {
+			return nil, nil, fmt.Errorf("bench: disk use of ledger entries: %w", err)
+		}
+		d.SingleEntryBytes = float64(b) / float64(n)
+	}
+	a := &Audit{Entries: rep.Entries, Checkpoints: rep.Checkpoints, Seconds: rep.Duration.Seconds(), EntriesPerS: rep.Rate()}
+	return a, d, nil
+}
+
+// entryKey is the Pebble key of ledger entry i: 0x01 ‖ i, big-endian (the
+// on-disk format of ledger/keys.go).
+func entryKey(i uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{0x01}, i)
+}
+
+// pebbleLog sends Pebble's errors to the logger and drops its chatter.
+type pebbleLog struct{ l *slog.Logger }
+
+func (p pebbleLog) Infof(string, ...any) {}
+func (p pebbleLog) Errorf(format string, args ...any) {
+	p.l.Error("pebble: " + fmt.Sprintf(format, args...))
+}
+
+// Fatalf must not return (pebble.Logger's contract): Pebble calls it on
+// corruption it cannot go on from.
+func (p pebbleLog) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf("pebble: "+format, args...))
+}

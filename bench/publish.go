@@ -1,0 +1,300 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/natsbus"
+)
+
+// Throughput is what a publishing phase moved.
+type Throughput struct {
+	// Messages and Events published (and, for ingest, committed).
+	Messages int `json:"messages"`
+	Events   int `json:"events"`
+	// Seconds from the first publish to the last acknowledgement (raw) or
+	// to the ledger's outcome of the last message (ingest).
+	Seconds      float64 `json:"seconds"`
+	MessagesPerS float64 `json:"messages_per_s"`
+	EventsPerS   float64 `json:"events_per_s"`
+	// Ingest only: the ledger indexes of the phase's first and last entry
+	// (exact when nothing else writes meanwhile), and the bytes the SCANS
+	// stream grew by per message.
+	FirstIndex            uint64  `json:"first_index,omitempty"`
+	LastIndex             uint64  `json:"last_index,omitempty"`
+	StreamBytesPerMessage float64 `json:"stream_bytes_per_message,omitempty"`
+}
+
+func throughput(msgs, events int, d time.Duration) Throughput {
+	t := Throughput{Messages: msgs, Events: events, Seconds: d.Seconds()}
+	if d > 0 {
+		t.MessagesPerS = float64(msgs) / d.Seconds()
+		t.EventsPerS = float64(events) / d.Seconds()
+	}
+	return t
+}
+
+// MaxPendingAcks bounds the asynchronous publishes awaiting their
+// JetStream acknowledgement.
+const MaxPendingAcks = 4096
+
+// asyncPub publishes asynchronously with at most MaxPendingAcks
+// acknowledgements outstanding, and counts the failures.
+type asyncPub struct {
+	js     jetstream.JetStream
+	failed atomic.Int64
+	mu     sync.Mutex
+	err    error // the first failure
+}
+
+func newAsyncPub(nc *nats.Conn) (*asyncPub, error) {
+	p := &asyncPub{}
+	js, err := jetstream.New(nc,
+		jetstream.WithPublishAsyncMaxPending(MaxPendingAcks),
+		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, _ *nats.Msg, err error) {
+			p.failed.Add(1)
+			p.mu.Lock()
+			if p.err == nil {
+				p.err = err
+			}
+			p.mu.Unlock()
+		}))
+	if err != nil {
+		return nil, fmt.Errorf("bench: jetstream: %w", err)
+	}
+	p.js = js
+	return p, nil
+}
+
+// publish sends data on subject with message ID id, waiting while
+// MaxPendingAcks acknowledgements are outstanding.
+func (p *asyncPub) publish(ctx context.Context, subject, id string, data []byte) error {
+	m := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{jetstream.MsgIDHeader: []string{id}}}
+	for {
+		_, err := p.js.PublishMsgAsync(m, jetstream.WithStallWait(time.Second))
+		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) || ctx.Err() != nil {
+			if err != nil {
+				return fmt.Errorf("bench: publish: %w", err)
+			}
+			return nil
+		}
+	}
+}
+
+// wait returns once every publish is answered, with the first failure.
+func (p *asyncPub) wait(ctx context.Context) error {
+	select {
+	case <-p.js.PublishAsyncComplete():
+	case <-ctx.Done():
+		return fmt.Errorf("bench: waiting for %d publish acknowledgements: %w", p.js.PublishAsyncPending(), ctx.Err())
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err != nil {
+		return fmt.Errorf("bench: %d publishes failed, the first with: %w", p.failed.Load(), p.err)
+	}
+	return nil
+}
+
+// rawPublish publishes msgs, over and over, into a scratch stream that
+// nobody consumes, configured as the SCANS stream is (storage, replicas,
+// duplicate window), for dur; it returns the rate at which JetStream
+// acknowledged them. Repeats get a fresh message ID. The stream is deleted
+// afterwards.
+func rawPublish(ctx context.Context, nc *nats.Conn, run string, msgs []message, dur time.Duration) (Throughput, error) {
+	if len(msgs) == 0 {
+		return Throughput{}, errors.New("bench: raw publish: no messages")
+	}
+	pub, err := newAsyncPub(nc)
+	if err != nil {
+		return Throughput{}, err
+	}
+	scans, err := pub.js.Stream(ctx, natsbus.ScanStream)
+	if err != nil {
+		return Throughput{}, fmt.Errorf("bench: stream %s: %w", natsbus.ScanStream, err)
+	}
+	sc := scans.CachedInfo().Config
+	subject := "bench." + run + ".raw"
+	cfg := jetstream.StreamConfig{Name: "BENCH_RAW_" + run, Subjects: []string{subject}, Storage: sc.Storage,
+		Replicas: sc.Replicas, Duplicates: sc.Duplicates, MaxMsgSize: sc.MaxMsgSize, Retention: jetstream.LimitsPolicy,
+		Description: "pedigree bench: scratch stream for the raw publish rate; deleted after the phase"}
+	if _, err := pub.js.CreateStream(ctx, cfg); err != nil {
+		return Throughput{}, fmt.Errorf("bench: scratch stream: %w", err)
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_ = pub.js.DeleteStream(dctx, cfg.Name)
+	}()
+	start := time.Now()
+	deadline := start.Add(dur)
+	n, events := 0, 0
+	for ; ctx.Err() == nil && (n&255 != 0 || time.Now().Before(deadline)); n++ {
+		m := msgs[n%len(msgs)]
+		id := m.msgID
+		if round := n / len(msgs); round > 0 {
+			id += "#" + strconv.Itoa(round)
+		}
+		if err := pub.publish(ctx, subject, id, m.data); err != nil {
+			return Throughput{}, err
+		}
+		events += m.events
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := pub.wait(wctx); err != nil {
+		return Throughput{}, err
+	}
+	return throughput(n, events, time.Since(start)), nil
+}
+
+// ingestOptions shape an ingest phase.
+type ingestOptions struct {
+	dur time.Duration
+	// rate bounds the events published per second; 0 means no bound.
+	rate float64
+	// window is how many messages are published per marker; markers is
+	// how many markers may await their outcome. Their product bounds the
+	// messages published and not yet committed.
+	window, markers int
+}
+
+// markerTimeout bounds the wait for one marker's outcome.
+const markerTimeout = time.Minute
+
+// ingest publishes msgs in order on the SCANS subjects until they run out
+// or dur has passed, and returns once the ledger has committed every one.
+//
+// Every window-th message, and the last one, is a marker: its result
+// subject (pedigree.result.<hash of its message ID>) is subscribed to
+// before it is published. The ledger commits the stream in order and
+// publishes an outcome only after the commit, so a marker's outcome means
+// that it and everything published before it are committed. Publishing
+// waits while `markers` markers are outstanding, which keeps the backlog
+// bounded (a ledger slower than the stream otherwise leaves minutes of
+// work behind a timed phase). The phase ends at the last marker's outcome,
+// exactly; each marker's outcome must say "applied", so refused or
+// dead-lettered events fail the phase instead of inflating the figure.
+func ingest(ctx context.Context, nc *nats.Conn, msgs []message, o ingestOptions) (Throughput, error) {
+	pub, err := newAsyncPub(nc)
+	if err != nil {
+		return Throughput{}, err
+	}
+	scans, err := pub.js.Stream(ctx, natsbus.ScanStream)
+	if err != nil {
+		return Throughput{}, fmt.Errorf("bench: stream %s: %w", natsbus.ScanStream, err)
+	}
+	before := scans.CachedInfo().State
+	var pending []marker
+	defer func() {
+		for _, m := range pending {
+			_ = m.sub.Unsubscribe()
+		}
+	}()
+	var first, last *pb.LedgerEntry
+	firstPos := 0
+	await := func() error {
+		e, err := awaitMarker(pending[0].sub)
+		if err != nil {
+			return err
+		}
+		if first == nil {
+			first, firstPos = e, pending[0].pos
+		}
+		last = e
+		pending = pending[1:]
+		return nil
+	}
+	start := time.Now()
+	deadline := start.Add(o.dur)
+	n, events := 0, 0
+	for n < len(msgs) && ctx.Err() == nil {
+		m := msgs[n]
+		last := n == len(msgs)-1 || !time.Now().Before(deadline)
+		if last || (n+1)%o.window == 0 {
+			for len(pending) >= o.markers {
+				if err := await(); err != nil {
+					return Throughput{}, err
+				}
+			}
+			sub, err := nc.SubscribeSync(natsbus.ResultSubject(m.msgID))
+			if err != nil {
+				return Throughput{}, fmt.Errorf("bench: subscribe to an outcome: %w", err)
+			}
+			pending = append(pending, marker{sub, n})
+		}
+		if o.rate > 0 {
+			if d := time.Until(start.Add(time.Duration(float64(events) / o.rate * float64(time.Second)))); d > 0 {
+				time.Sleep(d)
+			}
+		}
+		if err := pub.publish(ctx, m.subject, m.msgID, m.data); err != nil {
+			return Throughput{}, err
+		}
+		n++
+		events += m.events
+		if last {
+			break
+		}
+	}
+	for len(pending) > 0 {
+		if err := await(); err != nil {
+			return Throughput{}, err
+		}
+	}
+	end := time.Now()
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := pub.wait(wctx); err != nil {
+		return Throughput{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Throughput{}, err
+	}
+	t := throughput(n, events, end.Sub(start))
+	if first != nil {
+		t.FirstIndex, t.LastIndex = first.GetIndex()-uint64(firstPos), last.GetIndex()
+	}
+	if info, err := scans.Info(wctx); err == nil && info.State.Msgs > before.Msgs {
+		t.StreamBytesPerMessage = float64(info.State.Bytes-before.Bytes) / float64(info.State.Msgs-before.Msgs)
+	}
+	return t, nil
+}
+
+// marker is a message whose outcome is awaited: its result subscription
+// and its position in the phase.
+type marker struct {
+	sub *nats.Subscription
+	pos int
+}
+
+// awaitMarker waits for the ledger's outcome on sub and checks that every
+// event was applied.
+func awaitMarker(sub *nats.Subscription) (*pb.LedgerEntry, error) {
+	defer func() { _ = sub.Unsubscribe() }()
+	msg, err := sub.NextMsg(markerTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("bench: no ledger outcome on %s within %s (refused into %s?): %w",
+			sub.Subject, markerTimeout, natsbus.DeadLetterStream, err)
+	}
+	entry := &pb.LedgerEntry{}
+	if err := proto.Unmarshal(msg.Data, entry); err != nil {
+		return nil, fmt.Errorf("bench: outcome on %s: %w", sub.Subject, err)
+	}
+	for i, out := range entry.GetOutcomes() {
+		if !out.GetApplied() || out.GetDuplicate() {
+			return nil, fmt.Errorf("bench: ledger entry %d, event %d not applied: %s", entry.GetIndex(), i, out.GetReason())
+		}
+	}
+	return entry, nil
+}

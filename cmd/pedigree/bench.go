@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pedigree-project/pedigree/bench"
+)
+
+func newBenchCommand(root *rootOptions) *cobra.Command {
+	cfg := bench.DefaultConfig()
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure a server against the design's figures: ingest, verify, dispense, commissioning, audit, proofs, disk, memory",
+		Long: `Measure Pedigree in one run. With no flags it starts an embedded server on a
+temporary directory (removed afterwards) and takes about two minutes; --duration sizes
+the timed phases (each gets a fixed share of it). In order:
+
+  commissioning   --commission serials through RegistryService.CommissionSerials
+  raw publish     signed single-pack dispense envelopes into a scratch JetStream stream
+  ingest          the same envelopes on pedigree.scan.<GLN>, until the ledger has
+                  committed them with the rules applied; then again with captures of
+                  100 events under one signature
+  verify          VerifyPack at --verify-rate requests/s on a fixed schedule (latency
+                  from the scheduled send time) while --verify-ingest-rate dispenses
+                  a second are ingested
+  dispense        DispensePack, synchronous through the stream, from 4 terminals
+  proofs          inclusion and consistency proofs through LedgerService, and a
+                  health check as the gRPC round trip they include
+  audit           ledger verify on the stopped server's data; disk bytes per event;
+                  peak RSS
+
+With --server (plus --grpc, --nats and an admin --token) it measures a running server
+instead; the audit and the disk figures then need its data directory and are left
+out. The run registers its own manufacturer, pharmacies, product and batch (GS1
+demonstration range 952), so it can share a server with other data.
+
+Prints a table with the design's targets, or JSON with --json. Progress goes to
+standard error.`,
+		Example: `  pedigree bench
+  pedigree bench --duration 10m --json > bench.json
+  pedigree bench --server 127.0.0.1:8080 --grpc 127.0.0.1:7070 --nats nats://127.0.0.1:4222 --token "$(cat pedigree-data/admin.token)"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := root.newLogger(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			if t := &cfg.Target; t.HTTPAddr == "" && (t.GRPCAddr != "" || t.NATSURL != "" || t.Token != "") {
+				// Often set in the environment for the other commands.
+				fmt.Fprintln(cmd.ErrOrStderr(), "bench: no --server: --grpc, --nats and --token are ignored; starting an embedded server")
+				t.GRPCAddr, t.NATSURL, t.Token = "", "", ""
+			}
+			cfg.Logger, cfg.Progress = logger, cmd.ErrOrStderr()
+			res, err := bench.Run(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return res.WriteJSON(cmd.OutOrStdout())
+			}
+			return res.WriteTable(cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.DurationVar(&cfg.Duration, "duration", cfg.Duration, "wall time the timed phases are sized for")
+	f.IntVar(&cfg.VerifyRate, "verify-rate", cfg.VerifyRate, "verify requests per second, open loop")
+	f.IntVar(&cfg.VerifyIngestRate, "verify-ingest-rate", cfg.VerifyIngestRate, "background ingest during the verify phase, events/s (0: as fast as the ledger takes them)")
+	f.IntVar(&cfg.Commission, "commission", 0, "serials to commission (0: 1,000,000 per 2 minutes of --duration)")
+	f.StringVar(&cfg.Target.HTTPAddr, "server", "", "HTTP address of a running server to measure (empty: start an embedded one)")
+	f.StringVar(&cfg.Target.GRPCAddr, "grpc", "", "with --server: its gRPC address")
+	f.StringVar(&cfg.Target.NATSURL, "nats", "", "with --server: the NATS URL its ledger consumes from")
+	f.StringVar(&cfg.Target.Token, "token", "", "with --server: an admin API token")
+	f.BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	return cmd
+}

@@ -86,7 +86,7 @@ func comparable(r *simulate.Report) simulate.Report {
 	c := *r
 	c.Run, c.Namespace, c.Samples = 0, "", simulate.Samples{}
 	c.Seconds, c.EventsPerSecond, c.SetupSeconds = 0, 0, 0
-	c.Mode = ""
+	c.Mode, c.Lots = "", nil
 	return c
 }
 

@@ -5,7 +5,9 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,8 +20,11 @@ import (
 )
 
 // benchWorld is a world with n commissioned packs B000000… .
-func benchWorld(b *testing.B, n int) *world {
-	w := newWorld(b)
+func benchWorld(b *testing.B, n int) *world { return benchWorldWith(b, n, natsbus.EmbeddedConfig{}) }
+
+// benchWorldWith is benchWorld with the NATS server configured by cfg.
+func benchWorldWith(b *testing.B, n int, cfg natsbus.EmbeddedConfig) *world {
+	w := newWorldWith(b, cfg)
 	w.market()
 	for i := 0; i < n; i += MaxEpcsPerEvent {
 		var epcs []*pb.Epc
@@ -84,22 +89,13 @@ func BenchmarkRulesAndAppend(b *testing.B) {
 		items[i] = item{subject: subjects[i], data: wire, seq: seq, record: w.clock, op: op, early: &sigCheck{pub: pub, ok: true}}
 	}
 	ctx := context.Background()
-	if f := os.Getenv("PEDIGREE_BENCH_CPUPROFILE"); f != "" {
-		// Profiles the timed part alone (-cpuprofile would include the setup).
-		out, err := os.Create(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := pprof.StartCPUProfile(out); err != nil {
-			b.Fatal(err)
-		}
-		defer pprof.StopCPUProfile()
-	}
+	defer profileTimed(b)()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
+	wr := &writer{p: p}
 	for i := 0; i < len(items); i += DefaultBatchSize {
 		batch := items[i:min(i+DefaultBatchSize, len(items))]
-		work, err := p.commitBatch(ctx, batch)
+		work, err := wr.submit(ctx, batch, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -107,47 +103,63 @@ func BenchmarkRulesAndAppend(b *testing.B) {
 			b.Fatalf("batch recorded %d events, want %d", work.events, len(batch))
 		}
 	}
+	if err := wr.wait(); err != nil {
+		b.Fatal(err)
+	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+	b.ReportMetric(float64(b.N)/(cpuTime()-cpu0).Seconds(), "events/cpu-s")
 }
 
-// BenchmarkEndToEnd publishes signed single-pack dispense envelopes to the
+// BenchmarkEndToEnd publishes signed single-pack dispense events to the
 // embedded JetStream and waits until the ledger has committed them all
 // (authentication, rules, append, ack). It first measures the raw
 // JetStream publish rate of the same messages into a stream nobody
 // consumes. Sub-benchmarks: one event per envelope, and captures of 100
-// events under one signature. Run with -benchtime=50000x.
+// events under one signature; each with JetStream's default sync (every
+// 2 minutes) and with every write synced. Run with -benchtime=50000x
+// (one per envelope) and 500000x (100 per envelope).
 func BenchmarkEndToEnd(b *testing.B) {
-	for _, per := range []int{1, 100} {
-		b.Run(fmt.Sprintf("events_per_envelope=%d", per), func(b *testing.B) {
-			envelopes := max(1, b.N/per)
-			w := benchWorld(b, envelopes*per)
-			wires, ids, subjects := w.dispenses(envelopes, per)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-			defer cancel()
-			if _, err := w.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: "RAW", Subjects: []string{"raw.>"},
-				Storage: jetstream.FileStorage, Duplicates: natsbus.DefaultDuplicateWindow}); err != nil {
-				b.Fatal(err)
-			}
-			rawStart := time.Now()
-			publishAll(ctx, b, w.js, wires, ids, func(i int) string { return "raw." + subjects[i][len(natsbus.ScanSubjectPrefix):] })
-			raw := float64(len(wires)*per) / time.Since(rawStart).Seconds()
-
-			b.ResetTimer()
-			start := time.Now()
-			last := publishAll(ctx, b, w.js, wires, ids, func(i int) string { return subjects[i] })
-			if err := w.n.p.WaitApplied(ctx, last); err != nil {
-				b.Fatal(err)
-			}
-			e2e := float64(len(wires)*per) / time.Since(start).Seconds()
-			b.StopTimer()
-			if e := w.entryOf(w.n, ids[len(ids)-1]); e == nil || !e.GetOutcomes()[0].GetApplied() {
-				b.Fatalf("last envelope not applied: %v", e)
-			}
-			b.ReportMetric(raw, "raw-publish-events/s")
-			b.ReportMetric(e2e, "end-to-end-events/s")
-			b.ReportMetric(e2e/raw, "ratio")
-		})
+	for _, sync := range []string{"default", "always"} {
+		for _, per := range []int{1, 100} {
+			b.Run(fmt.Sprintf("sync=%s/events_per_envelope=%d", sync, per), func(b *testing.B) {
+				endToEnd(b, per, natsbus.EmbeddedConfig{SyncAlways: sync == "always"})
+			})
+		}
 	}
+}
+
+func endToEnd(b *testing.B, per int, cfg natsbus.EmbeddedConfig) {
+	envelopes := max(1, b.N/per)
+	w := benchWorldWith(b, envelopes*per, cfg)
+	wires, ids, subjects := w.dispenses(envelopes, per)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if _, err := w.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: "RAW", Subjects: []string{"raw.>"},
+		Storage: jetstream.FileStorage, Duplicates: natsbus.DefaultDuplicateWindow}); err != nil {
+		b.Fatal(err)
+	}
+	rawStart := time.Now()
+	publishAll(ctx, b, w.js, wires, ids, func(i int) string { return "raw." + subjects[i][len(natsbus.ScanSubjectPrefix):] })
+	raw := float64(len(wires)*per) / time.Since(rawStart).Seconds()
+
+	stopProfile := profileTimed(b)
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuTime()
+	last := publishAll(ctx, b, w.js, wires, ids, func(i int) string { return subjects[i] })
+	if err := w.n.p.WaitApplied(ctx, last); err != nil {
+		b.Fatal(err)
+	}
+	elapsed, cpu := time.Since(start), cpuTime()-cpu0
+	b.StopTimer()
+	stopProfile()
+	if e := w.entryOf(w.n, ids[len(ids)-1]); e == nil || !e.GetOutcomes()[0].GetApplied() {
+		b.Fatalf("last envelope not applied: %v", e)
+	}
+	e2e := float64(len(wires)*per) / elapsed.Seconds()
+	b.ReportMetric(raw, "raw-publish-events/s")
+	b.ReportMetric(e2e, "end-to-end-events/s")
+	b.ReportMetric(e2e/raw, "ratio")
+	b.ReportMetric(float64(len(wires)*per)/cpu.Seconds(), "events/cpu-s")
 }
 
 // publishAll publishes asynchronously with bounded pending acks and
@@ -159,7 +171,7 @@ func publishAll(ctx context.Context, b *testing.B, js jetstream.JetStream, wires
 		m := nats.NewMsg(subject(i))
 		m.Data = wire
 		m.Header.Set(jetstream.MsgIDHeader, ids[i])
-		f, err := js.PublishMsgAsync(m)
+		f, err := js.PublishMsgAsync(m, jetstream.WithStallWait(time.Minute))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -180,4 +192,56 @@ func publishAll(ctx context.Context, b *testing.B, js jetstream.JetStream, wires
 		}
 	}
 	return last
+}
+
+// cpuTime returns the CPU time (user and system) the process has used:
+// events per CPU second is steadier than events per second on a shared
+// machine.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// profileTimed starts the profiles the environment asks for, of the timed
+// part alone (-cpuprofile and -memprofile would include the setup), and
+// returns the function that stops them:
+//
+//	PEDIGREE_BENCH_CPUPROFILE=f  CPU profile into f
+//	PEDIGREE_BENCH_MEMPROFILE=f  allocations: pprof -diff_base f.base f
+func profileTimed(b *testing.B) (stop func()) {
+	var stops []func()
+	if f := os.Getenv("PEDIGREE_BENCH_CPUPROFILE"); f != "" {
+		out, err := os.Create(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(out); err != nil {
+			b.Fatal(err)
+		}
+		stops = append(stops, pprof.StopCPUProfile)
+	}
+	if f := os.Getenv("PEDIGREE_BENCH_MEMPROFILE"); f != "" {
+		writeHeapProfile(b, f+".base")
+		stops = append(stops, func() { writeHeapProfile(b, f) })
+	}
+	return func() {
+		for _, s := range stops {
+			s()
+		}
+	}
+}
+
+func writeHeapProfile(b *testing.B, name string) {
+	runtime.GC() // the profile is as of the last collection
+	out, err := os.Create(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer out.Close()
+	if err := pprof.Lookup("allocs").WriteTo(out, 0); err != nil {
+		b.Fatal(err)
+	}
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/pedigree-project/pedigree/lifecycle"
@@ -37,10 +38,39 @@ func invalid(field, format string, args ...any) error {
 	return &fieldError{field: field, msg: fmt.Sprintf(format, args...)}
 }
 
-// toEvent validates a scan event and converts it for the rules. path names
-// the event in error messages (e.g. "capture.events[2]").
-func toEvent(path string, ev *pb.ScanEvent, actor string, recordTime int64) (*lifecycle.Event, error) {
-	out := &lifecycle.Event{
+// captureEvent validates event i of a capture and converts it for the
+// rules; errors name the field from the capture ("capture.events[2].type").
+func captureEvent(i int, ev *pb.ScanEvent, actor string, recordTime int64) (*lifecycle.Event, error) {
+	e := &lifecycle.Event{}
+	if err := convertEvent(i, e, nil, ev, actor, recordTime); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// convertEvent is captureEvent into out, using epcs for the objects when it
+// is long enough.
+func convertEvent(i int, out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor string, recordTime int64) error {
+	if err := toEvent(out, epcs, ev, actor, recordTime); err != nil {
+		return prefixField("capture.events["+strconv.Itoa(i)+"]", err)
+	}
+	return nil
+}
+
+// prefixField puts path in front of the field a fieldError names.
+func prefixField(path string, err error) error {
+	if fe, ok := err.(*fieldError); ok {
+		return &fieldError{field: path + fe.field, msg: fe.msg}
+	}
+	return err
+}
+
+// toEvent validates a scan event and converts it for the rules into out,
+// using epcs for the objects when it is long enough. Field errors name the
+// field from the event (".eventTime"); paths are built only for errors,
+// since this runs for every event.
+func toEvent(out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor string, recordTime int64) error {
+	*out = lifecycle.Event{
 		ID:          ev.GetEventId(),
 		Type:        lifecycle.EventType(ev.GetType()),
 		Action:      lifecycle.Action(ev.GetAction()),
@@ -52,91 +82,93 @@ func toEvent(path string, ev *pb.ScanEvent, actor string, recordTime int64) (*li
 		BizLocation: ev.GetBizLocation(),
 	}
 	if len(out.ID) > maxEventIDLength {
-		return nil, invalid(path+".eventId", "at most %d characters, got %d", maxEventIDLength, len(out.ID))
+		return invalid(".eventId", "at most %d characters, got %d", maxEventIDLength, len(out.ID))
 	}
 	if _, ok := pb.EventType_name[int32(ev.GetType())]; !ok || ev.GetType() == pb.EventType_EVENT_TYPE_UNSPECIFIED {
-		return nil, invalid(path+".type", "must be EVENT_TYPE_OBJECT or EVENT_TYPE_AGGREGATION")
+		return invalid(".type", "must be EVENT_TYPE_OBJECT or EVENT_TYPE_AGGREGATION")
 	}
 	if _, ok := pb.Action_name[int32(ev.GetAction())]; !ok || ev.GetAction() == pb.Action_ACTION_UNSPECIFIED {
-		return nil, invalid(path+".action", "must be ADD, OBSERVE or DELETE")
+		return invalid(".action", "must be ADD, OBSERVE or DELETE")
 	}
 	if _, ok := pb.BizStep_name[int32(ev.GetBizStep())]; !ok || ev.GetBizStep() == pb.BizStep_BIZ_STEP_UNSPECIFIED {
-		return nil, invalid(path+".bizStep", "required")
+		return invalid(".bizStep", "required")
 	}
 	if _, ok := pb.Disposition_name[int32(ev.GetDisposition())]; !ok {
-		return nil, invalid(path+".disposition", "unknown value %d", ev.GetDisposition())
+		return invalid(".disposition", "unknown value %d", ev.GetDisposition())
 	}
 	if ev.GetEventTime() == nil {
-		return nil, invalid(path+".eventTime", "required")
+		return invalid(".eventTime", "required")
 	}
 	if err := ev.GetEventTime().CheckValid(); err != nil {
-		return nil, invalid(path+".eventTime", "%v", err)
+		return invalid(".eventTime", "%v", err)
 	}
 	out.EventTime = ev.GetEventTime().AsTime().UnixMilli()
 	if out.EventTime < earliestEventTimeMs || out.EventTime >= latestEventTimeMs {
-		return nil, invalid(path+".eventTime", "must be between 2000 and 2100, got %s", ev.GetEventTime().AsTime().Format(time.RFC3339))
+		return invalid(".eventTime", "must be between 2000 and 2100, got %s", ev.GetEventTime().AsTime().Format(time.RFC3339))
 	}
 	if tz := ev.GetEventTimeZoneOffset(); tz != "" && !validOffset(tz) {
-		return nil, invalid(path+".eventTimeZoneOffset", "must be +HH:MM or -HH:MM, got %q", tz)
+		return invalid(".eventTimeZoneOffset", "must be +HH:MM or -HH:MM, got %q", tz)
 	}
 	ref := ev.GetEventTime().AsTime()
 	if n := len(ev.GetEpcs()); n > MaxEpcsPerEvent {
-		return nil, invalid(path+".epcs", "at most %d objects per event, got %d", MaxEpcsPerEvent, n)
+		return invalid(".epcs", "at most %d objects per event, got %d", MaxEpcsPerEvent, n)
 	}
-	out.Epcs = make([]lifecycle.Epc, len(ev.GetEpcs()))
+	if n := len(ev.GetEpcs()); cap(epcs) >= n {
+		out.Epcs = epcs[:n]
+	} else {
+		out.Epcs = make([]lifecycle.Epc, n)
+	}
 	for i, e := range ev.GetEpcs() {
-		epc, err := toEpc(fmt.Sprintf("%s.epcs[%d]", path, i), e, ref)
+		epc, err := toEpc(e, ref)
 		if err != nil {
-			return nil, err
+			return prefixField(".epcs["+strconv.Itoa(i)+"]", err)
 		}
 		out.Epcs[i] = epc
 	}
 	if ev.GetType() == pb.EventType_EVENT_TYPE_AGGREGATION {
 		if ev.GetParent().GetSscc() == "" {
-			return nil, invalid(path+".parent.sscc", "an aggregation event needs a parent container (SSCC)")
+			return invalid(".parent.sscc", "an aggregation event needs a parent container (SSCC)")
 		}
 	}
 	if p := ev.GetParent(); p != nil {
 		if !gs1.ValidSSCC(p.GetSscc()) {
-			return nil, invalid(path+".parent.sscc", "must be 18 digits with a valid GS1 check digit, got %q", p.GetSscc())
+			return invalid(".parent.sscc", "must be 18 digits with a valid GS1 check digit, got %q", p.GetSscc())
 		}
 		out.Parent = p.GetSscc()
 	}
 	if n := len(ev.GetBatches()); n > maxBatchesPerEvent {
-		return nil, invalid(path+".batches", "at most %d per event, got %d", maxBatchesPerEvent, n)
+		return invalid(".batches", "at most %d per event, got %d", maxBatchesPerEvent, n)
 	}
 	for i, b := range ev.GetBatches() {
-		f := fmt.Sprintf("%s.batches[%d]", path, i)
-		if err := checkGTIN(f+".gtin", b.GetGtin()); err != nil {
-			return nil, err
+		if err := checkGTIN(".gtin", b.GetGtin()); err != nil {
+			return prefixField(".batches["+strconv.Itoa(i)+"]", err)
 		}
-		if err := checkLot(f+".lot", b.GetLot()); err != nil {
-			return nil, err
+		if err := checkLot(".lot", b.GetLot()); err != nil {
+			return prefixField(".batches["+strconv.Itoa(i)+"]", err)
 		}
 		out.Batches = append(out.Batches, lifecycle.BatchRef{GTIN: b.GetGtin(), Lot: b.GetLot()})
 	}
 	for _, f := range []struct{ name, v string }{{".readPoint", out.ReadPoint}, {".bizLocation", out.BizLocation}} {
 		if f.v != "" && !gs1.ValidGLN(f.v) {
-			return nil, invalid(path+f.name, "must be a GLN: 13 digits with a valid GS1 check digit, got %q", f.v)
+			return invalid(f.name, "must be a GLN: 13 digits with a valid GS1 check digit, got %q", f.v)
 		}
 	}
 	if n := len(ev.GetBizTransactions()); n > maxBizTransactions {
-		return nil, invalid(path+".bizTransactions", "at most %d, got %d", maxBizTransactions, n)
+		return invalid(".bizTransactions", "at most %d, got %d", maxBizTransactions, n)
 	}
 	for i, t := range ev.GetBizTransactions() {
-		f := fmt.Sprintf("%s.bizTransactions[%d]", path, i)
 		if l := len(t.GetType()); l == 0 || l > maxBizTxTypeLength {
-			return nil, invalid(f+".type", "1–%d characters", maxBizTxTypeLength)
+			return invalid(fmt.Sprintf(".bizTransactions[%d].type", i), "1–%d characters", maxBizTxTypeLength)
 		}
 		if l := len(t.GetId()); l == 0 || l > maxBizTxIDLength {
-			return nil, invalid(f+".id", "1–%d characters", maxBizTxIDLength)
+			return invalid(fmt.Sprintf(".bizTransactions[%d].id", i), "1–%d characters", maxBizTxIDLength)
 		}
 	}
-	if err := checkSourceDest(path+".sources", ev.GetSources()); err != nil {
-		return nil, err
+	if err := checkSourceDest(".sources", ev.GetSources()); err != nil {
+		return err
 	}
-	if err := checkSourceDest(path+".destinations", ev.GetDestinations()); err != nil {
-		return nil, err
+	if err := checkSourceDest(".destinations", ev.GetDestinations()); err != nil {
+		return err
 	}
 	for _, d := range ev.GetDestinations() {
 		if d.GetType() != pb.SourceDestType_SOURCE_DEST_TYPE_LOCATION {
@@ -149,48 +181,50 @@ func toEvent(path string, ev *pb.ScanEvent, actor string, recordTime int64) (*li
 	}
 	if il := ev.GetIlmd(); il != nil {
 		if il.GetLot() != "" {
-			if err := checkLot(path+".ilmd.lot", il.GetLot()); err != nil {
-				return nil, err
+			if err := checkLot(".ilmd.lot", il.GetLot()); err != nil {
+				return err
 			}
 		}
 		if il.GetExpiry() != "" {
-			if err := checkExpiry(path+".ilmd.expiry", il.GetExpiry(), ref); err != nil {
-				return nil, err
+			if err := checkExpiry(".ilmd.expiry", il.GetExpiry(), ref); err != nil {
+				return err
 			}
 		}
 		out.ILMD = lifecycle.ILMD{Lot: il.GetLot(), Expiry: il.GetExpiry()}
 	}
-	return out, nil
+	return nil
 }
 
-func toEpc(path string, e *pb.Epc, ref time.Time) (lifecycle.Epc, error) {
+// toEpc converts one object; field errors name the field from the object
+// (".pack.gtin").
+func toEpc(e *pb.Epc, ref time.Time) (lifecycle.Epc, error) {
 	switch id := e.GetId().(type) {
 	case *pb.Epc_Sscc:
 		if !gs1.ValidSSCC(id.Sscc) {
-			return lifecycle.Epc{}, invalid(path+".sscc", "must be 18 digits with a valid GS1 check digit, got %q", id.Sscc)
+			return lifecycle.Epc{}, invalid(".sscc", "must be 18 digits with a valid GS1 check digit, got %q", id.Sscc)
 		}
 		return lifecycle.Epc{SSCC: id.Sscc}, nil
 	case *pb.Epc_Pack:
 		p := id.Pack
-		if err := checkGTIN(path+".pack.gtin", p.GetGtin()); err != nil {
+		if err := checkGTIN(".pack.gtin", p.GetGtin()); err != nil {
 			return lifecycle.Epc{}, err
 		}
 		if s := p.GetSerial(); !gs1.ValidSerial(s) {
-			return lifecycle.Epc{}, invalid(path+".pack.serial", "must be 1–20 characters of GS1 character set 82, got %d characters %q", len(s), s)
+			return lifecycle.Epc{}, invalid(".pack.serial", "must be 1–20 characters of GS1 character set 82, got %d characters %q", len(s), s)
 		}
 		if p.GetLot() != "" {
-			if err := checkLot(path+".pack.lot", p.GetLot()); err != nil {
+			if err := checkLot(".pack.lot", p.GetLot()); err != nil {
 				return lifecycle.Epc{}, err
 			}
 		}
 		if p.GetExpiry() != "" {
-			if err := checkExpiry(path+".pack.expiry", p.GetExpiry(), ref); err != nil {
+			if err := checkExpiry(".pack.expiry", p.GetExpiry(), ref); err != nil {
 				return lifecycle.Epc{}, err
 			}
 		}
 		return lifecycle.Epc{Pack: lifecycle.PackCode{GTIN: p.GetGtin(), Serial: p.GetSerial(), Lot: p.GetLot(), Expiry: p.GetExpiry()}}, nil
 	}
-	return lifecycle.Epc{}, invalid(path, "must name a pack or an SSCC")
+	return lifecycle.Epc{}, invalid("", "must name a pack or an SSCC")
 }
 
 func checkGTIN(field, s string) error {
@@ -219,12 +253,11 @@ func checkSourceDest(field string, list []*pb.SourceDest) error {
 		return invalid(field, "at most %d, got %d", maxSourcesOrDests, len(list))
 	}
 	for i, sd := range list {
-		f := fmt.Sprintf("%s[%d]", field, i)
 		if sd.GetType() == pb.SourceDestType_SOURCE_DEST_TYPE_UNSPECIFIED {
-			return invalid(f+".type", "required")
+			return invalid(fmt.Sprintf("%s[%d].type", field, i), "required")
 		}
 		if !gs1.ValidGLN(sd.GetGln()) {
-			return invalid(f+".gln", "must be a GLN: 13 digits with a valid GS1 check digit, got %q", sd.GetGln())
+			return invalid(fmt.Sprintf("%s[%d].gln", field, i), "must be a GLN: 13 digits with a valid GS1 check digit, got %q", sd.GetGln())
 		}
 	}
 	return nil

@@ -23,4 +23,19 @@
 //     stream and on its own content and stream record time: never on the
 //     node's clock, map iteration order or batch boundaries. Two nodes that
 //     consume the same stream reach the same ledger, byte for byte.
+//
+// Pipelining (commit.go). While batch N commits, batch N+1 is built:
+// decoded, its signatures checked and its events converted on all cores
+// (prepare.go), then put through the rules over the state as N leaves it
+// (N's writes are read from N's overlay until N is durable). At most one
+// batch is in flight, and the ledger's single-writer contract holds: N+1
+// is staged into the ledger only after N's commit returned and N's Pending
+// was committed, and it is acknowledged and its outcomes published only
+// after its own commit with Sync returned. If N's commit fails, N+1 is
+// dropped without being staged, nothing of either is acknowledged, and
+// Run returns the error.
+//
+// Deduplication reads the event table only for event IDs an in-memory
+// Bloom filter of that table cannot rule out (idfilter.go); the filter
+// changes no outcome, only the cost of reaching it.
 package ingest

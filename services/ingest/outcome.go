@@ -25,10 +25,10 @@ func epcOf(e lifecycle.Epc) *pb.Epc {
 	return &pb.Epc{Id: &pb.Epc_Pack{Pack: &pb.PackCode{Gtin: e.Pack.GTIN, Serial: e.Pack.Serial, Lot: e.Pack.Lot, Expiry: e.Pack.Expiry}}}
 }
 
-// outcomeOf converts the rules' result; alerts are numbered from *n within
-// the ledger entry at index.
-func outcomeOf(r *lifecycle.Result, ev *lifecycle.Event, index uint64, n *uint32) *pb.Outcome {
-	out := &pb.Outcome{Applied: r.Applied, Reason: r.Reason, Status: pb.PackStatus(r.Status), Affected: uint64(r.Affected)}
+// outcomeOf converts the rules' result into out, a zero Outcome; alerts
+// are numbered from *n within the ledger entry at index.
+func outcomeOf(out *pb.Outcome, r *lifecycle.Result, ev *lifecycle.Event, index uint64, n *uint32) *pb.Outcome {
+	out.Applied, out.Reason, out.Status, out.Affected = r.Applied, r.Reason, pb.PackStatus(r.Status), uint64(r.Affected)
 	for _, a := range r.Alerts {
 		pa := &pb.Alert{
 			AlertId:     fmt.Sprintf("%d-%d", index, *n),

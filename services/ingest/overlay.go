@@ -19,7 +19,18 @@ type overlay struct {
 	store *state.Store
 	err   error // first read error; the batch is abandoned when set
 
-	packs      map[packID]lifecycle.Pack
+	// prev holds the writes of the previous batch while its commit is in
+	// flight (it is neither in the DB for sure nor in the cache yet); nil
+	// once it has committed. Reads look at the batch's own writes, then
+	// prev's, then the cache and the DB.
+	prev *overlay
+	// hint holds the committed records of the packs of the message being
+	// handled, read ahead on all cores (prepare.go); hintIdx indexes it
+	// when it is long.
+	hint    []prePack
+	hintIdx map[packID]int
+
+	packs      map[packID]*lifecycle.Pack // into the rules' results, which are not reused
 	packOrder  []packID
 	containers map[string]lifecycle.Container
 	contOrder  []string
@@ -37,16 +48,32 @@ type overlay struct {
 
 type packID struct{ a, b string }
 
-// masterCache keeps committed master data between batches. Entries are
-// replaced when a batch that changed them commits.
+// masterCache keeps committed master data and credentials between
+// batches. Entries are replaced when a batch that changed them commits.
+// Only the goroutine that builds batches writes it; the parallel pass of a
+// batch (prepare.go) reads it while nothing writes it.
 type masterCache struct {
-	products map[string]*pb.Product
-	batches  map[packID]*pb.Batch
-	parties  map[string]*pb.Party
+	products  map[string]*pb.Product
+	batches   map[packID]*pb.Batch
+	parties   map[string]*pb.Party
+	partyKeys map[[8]byte]keyRecord // registered keys never change
+	nodeKeys  map[[8]byte]keyRecord
+	tokens    map[tokenRef]bool // unrevoked tokens
+}
+
+// tokenRef names an API token: its party and ID.
+type tokenRef struct {
+	gln string
+	id  [8]byte
 }
 
 func newMasterCache() *masterCache {
-	return &masterCache{products: map[string]*pb.Product{}, batches: map[packID]*pb.Batch{}, parties: map[string]*pb.Party{}}
+	return &masterCache{products: map[string]*pb.Product{}, batches: map[packID]*pb.Batch{}, parties: map[string]*pb.Party{},
+		partyKeys: map[[8]byte]keyRecord{}, nodeKeys: map[[8]byte]keyRecord{}, tokens: map[tokenRef]bool{}}
+}
+
+func (c *masterCache) full() bool {
+	return max(len(c.products), len(c.batches), len(c.parties), len(c.partyKeys), len(c.nodeKeys), len(c.tokens)) > maxCached
 }
 
 // maxCached bounds each master-data cache; past it the cache is dropped and
@@ -56,7 +83,7 @@ const maxCached = 1 << 16
 func newOverlay(store *state.Store, cache *masterCache) *overlay {
 	return &overlay{
 		store:      store,
-		packs:      map[packID]lifecycle.Pack{},
+		packs:      map[packID]*lifecycle.Pack{},
 		containers: map[string]lifecycle.Container{},
 		batches:    map[packID]*pb.Batch{},
 		products:   map[string]*pb.Product{},
@@ -75,8 +102,17 @@ var _ lifecycle.View = (*overlay)(nil)
 
 // Pack implements lifecycle.View.
 func (o *overlay) Pack(gtin, serial string) (lifecycle.Pack, bool) {
-	if p, ok := o.packs[packID{gtin, serial}]; ok {
-		return p, true
+	id := packID{gtin, serial}
+	if p, ok := o.packs[id]; ok {
+		return *p, true
+	}
+	if o.prev != nil {
+		if p, ok := o.prev.packs[id]; ok {
+			return *p, true
+		}
+	}
+	if h := o.hinted(id); h != nil {
+		return h.pack, h.found
 	}
 	p, ok, err := o.store.Pack(gtin, serial)
 	if err != nil {
@@ -85,10 +121,31 @@ func (o *overlay) Pack(gtin, serial string) (lifecycle.Pack, bool) {
 	return p, ok
 }
 
+// hinted returns the pack read ahead for the message being handled.
+func (o *overlay) hinted(id packID) *prePack {
+	if o.hintIdx != nil {
+		if i, ok := o.hintIdx[id]; ok {
+			return &o.hint[i]
+		}
+		return nil
+	}
+	for i := range o.hint {
+		if h := &o.hint[i]; h.gtin == id.a && h.serial == id.b {
+			return h
+		}
+	}
+	return nil
+}
+
 // Container implements lifecycle.View.
 func (o *overlay) Container(sscc string) (lifecycle.Container, bool) {
 	if c, ok := o.containers[sscc]; ok {
 		return c, true
+	}
+	if o.prev != nil {
+		if c, ok := o.prev.containers[sscc]; ok {
+			return c, true
+		}
 	}
 	c, ok, err := o.store.Container(sscc)
 	if err != nil {
@@ -110,6 +167,11 @@ func (o *overlay) batchRecord(gtin, lot string) *pb.Batch {
 	id := packID{gtin, lot}
 	if b, ok := o.batches[id]; ok {
 		return b
+	}
+	if o.prev != nil {
+		if b, ok := o.prev.batches[id]; ok {
+			return b
+		}
 	}
 	if b, ok := o.cache.batches[id]; ok {
 		return b
@@ -138,6 +200,11 @@ func (o *overlay) product(gtin string) *pb.Product {
 	if p, ok := o.products[gtin]; ok {
 		return p
 	}
+	if o.prev != nil {
+		if p, ok := o.prev.products[gtin]; ok {
+			return p
+		}
+	}
 	if p, ok := o.cache.products[gtin]; ok {
 		return p
 	}
@@ -165,6 +232,11 @@ func (o *overlay) party(gln string) *pb.Party {
 	if p, ok := o.parties[gln]; ok {
 		return p
 	}
+	if o.prev != nil {
+		if p, ok := o.prev.parties[gln]; ok {
+			return p
+		}
+	}
 	if p, ok := o.cache.parties[gln]; ok {
 		return p
 	}
@@ -181,7 +253,7 @@ func (o *overlay) party(gln string) *pb.Party {
 
 // put* record the batch's writes, in first-write order.
 
-func (o *overlay) putPack(p lifecycle.Pack) {
+func (o *overlay) putPack(p *lifecycle.Pack) {
 	id := packID{p.GTIN, p.Serial}
 	if _, ok := o.packs[id]; !ok {
 		o.packOrder = append(o.packOrder, id)
@@ -220,8 +292,8 @@ func (o *overlay) putParty(p *pb.Party) {
 
 // applyResult records the rules' writes.
 func (o *overlay) applyResult(r *lifecycle.Result) {
-	for _, p := range r.PutPacks {
-		o.putPack(p)
+	for i := range r.PutPacks {
+		o.putPack(&r.PutPacks[i])
 	}
 	for _, c := range r.PutContainers {
 		o.putContainer(c)
@@ -243,8 +315,7 @@ func (o *overlay) flush(b *pebble.Batch) error {
 	var buf []byte
 	var err error
 	for _, id := range o.packOrder {
-		p := o.packs[id]
-		if buf, err = state.PutPack(b, &p, buf); err != nil {
+		if buf, err = state.PutPack(b, o.packs[id], buf); err != nil {
 			return err
 		}
 	}
@@ -272,11 +343,11 @@ func (o *overlay) flush(b *pebble.Batch) error {
 	return o.flushCreds(b)
 }
 
-// committed moves the batch's master data into the cache once its batch is
-// durable.
+// committed moves the batch's master data and credentials into the cache
+// once its batch is durable.
 func (o *overlay) committed() {
 	c := o.cache
-	if len(c.products) > maxCached || len(c.batches) > maxCached || len(c.parties) > maxCached {
+	if c.full() {
 		*c = *newMasterCache()
 	}
 	for _, id := range o.batchOrder {
@@ -287,6 +358,21 @@ func (o *overlay) committed() {
 	}
 	for _, gln := range o.partyOrder {
 		c.parties[gln] = o.parties[gln]
+	}
+	if k := o.cred; k != nil {
+		for _, id := range k.keyOrder {
+			c.partyKeys[id] = k.partyKeys[id]
+		}
+		for _, id := range k.nodeOrder {
+			c.nodeKeys[id] = k.nodeKeys[id]
+		}
+		for _, t := range k.tokens {
+			if ref := (tokenRef{t.gln, t.id}); t.revoke {
+				delete(c.tokens, ref)
+			} else {
+				c.tokens[ref] = true
+			}
+		}
 	}
 }
 

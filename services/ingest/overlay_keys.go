@@ -51,49 +51,114 @@ func (o *overlay) creds() *credOverlay {
 func isNotFound(err error) bool { return errors.Is(err, state.ErrNotFound) }
 
 func (o *overlay) partyKey(id [8]byte) (keyRecord, bool) {
-	if o.cred != nil {
-		if k, ok := o.cred.partyKeys[id]; ok {
-			return k, true
-		}
-	}
-	gln, pub, err := o.store.PartyKey(id)
-	if err != nil {
-		if !isNotFound(err) {
-			o.fail(err)
-		}
-		return keyRecord{}, false
-	}
-	return keyRecord{owner: gln, pub: pub}, true
+	return o.key(false, id)
 }
 
 func (o *overlay) nodeKey(id [8]byte) (keyRecord, bool) {
-	if o.cred != nil {
-		if k, ok := o.cred.nodeKeys[id]; ok {
-			return k, true
+	return o.key(true, id)
+}
+
+// key resolves a party key (node false) or a node key (node true): the
+// batch's own, the previous batch's, then the committed ones.
+func (o *overlay) key(node bool, id [8]byte) (keyRecord, bool) {
+	if k, ok := o.cred.key(node, id); ok {
+		return k, true
+	}
+	k, ok, err := o.committedKey(node, id)
+	if err != nil {
+		o.fail(err)
+	}
+	if ok {
+		if node {
+			o.cache.nodeKeys[id] = k
+		} else {
+			o.cache.partyKeys[id] = k
 		}
 	}
-	name, pub, err := o.store.NodeKey(id)
-	if err != nil {
-		if !isNotFound(err) {
-			o.fail(err)
+	return k, ok
+}
+
+// committedKey resolves a key as of the previous batch, without the
+// batch's own writes and without writing the cache: it is safe to call
+// from several goroutines while nothing writes the overlay or the cache.
+func (o *overlay) committedKey(node bool, id [8]byte) (keyRecord, bool, error) {
+	if o.prev != nil {
+		if k, ok := o.prev.cred.key(node, id); ok {
+			return k, true, nil
 		}
+	}
+	cached := o.cache.partyKeys
+	if node {
+		cached = o.cache.nodeKeys
+	}
+	if k, ok := cached[id]; ok {
+		return k, true, nil
+	}
+	var owner string
+	var pub ed25519.PublicKey
+	var err error
+	if node {
+		owner, pub, err = o.store.NodeKey(id)
+	} else {
+		owner, pub, err = o.store.PartyKey(id)
+	}
+	if err != nil {
+		if isNotFound(err) {
+			err = nil
+		}
+		return keyRecord{}, false, err
+	}
+	return keyRecord{owner: owner, pub: pub}, true, nil
+}
+
+// key returns a key the batch registered; c may be nil.
+func (c *credOverlay) key(node bool, id [8]byte) (keyRecord, bool) {
+	if c == nil {
 		return keyRecord{}, false
 	}
-	return keyRecord{owner: name, pub: pub}, true
+	keys := c.partyKeys
+	if node {
+		keys = c.nodeKeys
+	}
+	k, ok := keys[id]
+	return k, ok
+}
+
+// token reports what the batch last did with a token: issued (valid true)
+// or revoked (valid false); found is false when it did neither. c may be
+// nil.
+func (c *credOverlay) token(gln string, id [8]byte) (valid, found bool) {
+	if c == nil {
+		return false, false
+	}
+	for i := len(c.tokens) - 1; i >= 0; i-- {
+		if t := c.tokens[i]; t.gln == gln && t.id == id {
+			return !t.revoke, true
+		}
+	}
+	return false, false
 }
 
 // tokenValid reports whether the party holds an unrevoked token with id.
 func (o *overlay) tokenValid(gln string, id [8]byte) bool {
-	if o.cred != nil {
-		for i := len(o.cred.tokens) - 1; i >= 0; i-- {
-			if t := o.cred.tokens[i]; t.gln == gln && t.id == id {
-				return !t.revoke
-			}
+	if valid, found := o.cred.token(gln, id); found {
+		return valid
+	}
+	if o.prev != nil {
+		if valid, found := o.prev.cred.token(gln, id); found {
+			return valid
 		}
+	}
+	ref := tokenRef{gln, id}
+	if o.cache.tokens[ref] {
+		return true
 	}
 	_, err := o.store.TokenHashOf(gln, id)
 	if err != nil && !isNotFound(err) {
 		o.fail(err)
+	}
+	if err == nil {
+		o.cache.tokens[ref] = true
 	}
 	return err == nil
 }
@@ -115,9 +180,11 @@ func (o *overlay) putToken(t tokenRecord) {
 }
 
 func (o *overlay) alert(ref alertRef) *pb.Alert {
-	if o.cred != nil {
-		if a, ok := o.cred.alerts[ref]; ok {
-			return a
+	for _, c := range [...]*credOverlay{o.cred, o.prevCred()} {
+		if c != nil {
+			if a, ok := c.alerts[ref]; ok {
+				return a
+			}
 		}
 	}
 	a, err := o.store.Alert(ref.index, ref.n)
@@ -128,6 +195,13 @@ func (o *overlay) alert(ref alertRef) *pb.Alert {
 		return nil
 	}
 	return a
+}
+
+func (o *overlay) prevCred() *credOverlay {
+	if o.prev == nil {
+		return nil
+	}
+	return o.prev.cred
 }
 
 func (o *overlay) putAlert(ref alertRef, a *pb.Alert) {
@@ -159,6 +233,9 @@ func (o *overlay) flushCreds(b *pebble.Batch) error {
 		var err error
 		if t.revoke {
 			h, found := issuedBefore(c.tokens[:i], t)
+			if pc := o.prevCred(); !found && pc != nil {
+				h, found = issuedBefore(pc.tokens, t)
+			}
 			if !found {
 				h, err = o.store.TokenHashOf(t.gln, t.id)
 			}

@@ -27,6 +27,11 @@ const (
 	// reach the ingest target while keeping a batch's commit in the low
 	// milliseconds.
 	DefaultBatchSize = 1000
+	// DefaultBatchBytes bounds the message bytes of one consumed batch, so
+	// that captures of many events make batches of a few thousand events,
+	// not a thousand captures' worth: the Pebble batch stays a few MiB and
+	// the next batch's build overlaps its commit.
+	DefaultBatchBytes = 2 << 20
 	// DefaultFillWait is how long the consumer waits for more messages
 	// once it has one, before committing what it has: short, so that a
 	// lone dispense is not held back (its caller is waiting), and a busy
@@ -47,6 +52,9 @@ type Config struct {
 	Consumer string
 	// BatchSize is the most messages per commit; default DefaultBatchSize.
 	BatchSize int
+	// BatchBytes is the most message bytes per commit (a batch has at
+	// least one message); default DefaultBatchBytes.
+	BatchBytes int
 	// FillWait is how long to wait for more messages after the first;
 	// default DefaultFillWait.
 	FillWait time.Duration
@@ -57,6 +65,7 @@ type Pipeline struct {
 	cfg   Config
 	log   *slog.Logger
 	cache *masterCache
+	ids   *idFilter
 	m     *metrics
 
 	mu      sync.Mutex
@@ -75,6 +84,9 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = DefaultBatchSize
 	}
+	if cfg.BatchBytes <= 0 {
+		cfg.BatchBytes = DefaultBatchBytes
+	}
 	if cfg.FillWait <= 0 {
 		cfg.FillWait = DefaultFillWait
 	}
@@ -86,7 +98,7 @@ func New(cfg Config) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Pipeline{cfg: cfg, log: cfg.Logger.With("component", "ingest"), cache: newMasterCache(), m: m,
+	return &Pipeline{cfg: cfg, log: cfg.Logger.With("component", "ingest"), cache: newMasterCache(), ids: newIDFilter(), m: m,
 		applied: applied, changed: make(chan struct{})}, nil
 }
 
@@ -131,6 +143,18 @@ var errGap = errors.New("ingest: gap in delivered stream sequences")
 // (returning the error; unacknowledged messages are redelivered after a
 // restart).
 func (p *Pipeline) Run(ctx context.Context) error {
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	loaded := make(chan struct{})
+	go func() {
+		defer close(loaded)
+		if err := p.ids.load(loadCtx, p.cfg.Store); err != nil && loadCtx.Err() == nil {
+			p.log.Warn("event ID filter: every duplicate check reads the event table", "err", err)
+		}
+	}()
+	defer func() {
+		stopLoad()
+		<-loaded
+	}()
 	for {
 		err := p.consume(ctx)
 		if ctx.Err() != nil {
@@ -173,6 +197,17 @@ func (p *Pipeline) consume(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, iter.Stop)
 	defer stop()
 	defer iter.Stop()
+	wr := &writer{p: p}
+	err = p.consumeWith(ctx, iter, wr)
+	if werr := wr.wait(); err == nil {
+		err = werr
+	}
+	return err
+}
+
+// consumeWith hands batches of consecutive messages from iter to wr.
+func (p *Pipeline) consumeWith(ctx context.Context, iter jetstream.MessagesContext, wr *writer) error {
+	expected := p.Applied() + 1
 	msgs := make([]jetstream.Msg, 0, p.cfg.BatchSize)
 	for {
 		first, err := iter.Next()
@@ -187,18 +222,70 @@ func (p *Pipeline) consume(ctx context.Context) error {
 			continue
 		}
 		msgs = append(msgs[:0], first)
-		for len(msgs) < p.cfg.BatchSize {
+		for size := len(first.Data()); len(msgs) < p.cfg.BatchSize && size < p.cfg.BatchBytes; {
 			m, err := iter.Next(jetstream.NextMaxWait(p.cfg.FillWait))
 			if err != nil {
 				break
 			}
 			msgs = append(msgs, m)
+			size += len(m.Data())
 		}
-		if err := p.process(ctx, msgs); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+		p.m.batchSize.Observe(float64(len(msgs)))
+		items, last, gap, err := itemsOf(msgs, expected)
+		if err != nil {
 			return err
 		}
+		if len(items) == 0 {
+			// Everything was redelivered: committed, or in the batch still
+			// committing, which must be durable before the ack.
+			if err := wr.wait(); err != nil {
+				return err
+			}
+			if err := last.Ack(); err != nil {
+				p.log.Warn("ack", "err", err)
+			}
+		} else {
+			if _, err := wr.submit(ctx, items, last); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			expected = items[len(items)-1].seq + 1
+		}
+		if gap != nil {
+			return gap
+		}
 	}
+}
+
+// itemsOf turns consumed messages into the items of a batch: those from
+// stream sequence expected on, up to a gap. last is the message to
+// acknowledge once they are durable; gap is errGap when a message is
+// missing before the end of msgs.
+func itemsOf(msgs []jetstream.Msg, expected uint64) (items []item, last jetstream.Msg, gap, err error) {
+	items = make([]item, 0, len(msgs))
+	last = msgs[len(msgs)-1]
+	for i, m := range msgs {
+		meta, err := m.Metadata()
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("ingest: message metadata: %w", err)
+		}
+		seq := meta.Sequence.Stream
+		if seq < expected {
+			continue // committed before a crash, redelivered: already on the ledger
+		}
+		if seq > expected {
+			// The stream denies deletes, so its sequences are contiguous:
+			// an earlier message is missing from this delivery.
+			if i == 0 {
+				return nil, nil, nil, errGap
+			}
+			last, gap = msgs[i-1], errGap
+			break
+		}
+		items = append(items, item{subject: m.Subject(), data: m.Data(), seq: seq, record: meta.Timestamp.UTC()})
+		expected++
+	}
+	return items, last, gap, nil
 }

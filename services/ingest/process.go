@@ -1,25 +1,20 @@
 package ingest
 
 import (
-	"context"
 	"errors"
-	"fmt"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
-	"github.com/pedigree-project/pedigree/services/natsbus"
 	"github.com/pedigree-project/pedigree/services/state"
 )
 
@@ -39,12 +34,7 @@ type item struct {
 	op      *envelope.Opened
 	openErr error
 	early   *sigCheck
-}
-
-// publication is what goes out on NATS once a batch is durable.
-type publication struct {
-	subject string
-	data    []byte
+	prep    prepared
 }
 
 type deadLetter struct {
@@ -52,170 +42,85 @@ type deadLetter struct {
 	reason string
 }
 
-// batchWork accumulates one batch's output.
+// record is one ledger entry of a batch.
+type record struct {
+	it    *item
+	entry *pb.LedgerEntry // without its envelope, which is it.data
+	data  []byte          // the entry's deterministic encoding
+	pub   []byte          // the same without the envelope: the outcome a writer waits for
+	alert [][]byte        // the encoded alerts of the entry's outcomes, in order
+
+	subject string // where pub is published
+}
+
+// batchWork is one consumed batch: built by the sequential pass, then
+// committed (commit.go).
 type batchWork struct {
 	o       *overlay
 	b       *pebble.Batch
+	first   uint64 // ledger index of the batch's first entry
 	next    uint64 // ledger index of the next entry
+	recs    []record
 	entries [][]byte
-	pubs    []publication
 	dead    []deadLetter
-	seen    map[string]uint64 // event IDs recorded in this batch
+	seen    map[state.EventHash]seenID // event table keys written by this batch
+	prev    map[state.EventHash]seenID // those of the previous batch while it commits
+
+	// Index keys, written into b table by table when the batch is built
+	// (keys of one table go into the memtable faster together).
+	seenOrder []state.EventHash // seen's keys in first-write order
+	packLogs  []packLog
+
+	slab    slab
 	events  int
 	dups    int
+	lastSeq uint64        // stream sequence of the last message
+	ack     jetstream.Msg // acknowledged (AckAll) once the batch is durable; nil in benchmarks
+	durable chan struct{} // closed when the commit has ended
+	done    chan struct{} // closed when the batch is published, or its commit failed
+	err     error         // why the commit failed, once durable is closed
+	size    int           // bytes of the committed Pebble batch
+}
+
+// packLog is an entry of the pack log index.
+type packLog struct {
+	gtin, serial string
+	index        uint64
+}
+
+// writeIndexes writes the batch's event table and pack log keys into b.
+func (w *batchWork) writeIndexes() error {
+	for _, h := range w.seenOrder {
+		if err := state.PutEventOf(w.b, h, w.seen[h].index); err != nil {
+			return err
+		}
+	}
+	for _, l := range w.packLogs {
+		if err := state.PutPackLog(w.b, l.gtin, l.serial, l.index); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// seenID is what a batch wrote into the event table under one hash.
+type seenID struct {
+	index    uint64 // the last entry written under it: what the DB holds after the commit
+	recorded uint64 // the entry that recorded it as an event ID, when byEvent
+	byEvent  bool   // false when only a message ID (envelope.MsgID) was written under it
 }
 
 var deterministic = proto.MarshalOptions{Deterministic: true}
-
-func (p *Pipeline) process(ctx context.Context, msgs []jetstream.Msg) error {
-	p.m.batchSize.Observe(float64(len(msgs)))
-	items := make([]item, 0, len(msgs))
-	expected := p.Applied() + 1
-	var gap error
-	last := msgs[len(msgs)-1]
-	for i, m := range msgs {
-		meta, err := m.Metadata()
-		if err != nil {
-			return fmt.Errorf("ingest: message metadata: %w", err)
-		}
-		seq := meta.Sequence.Stream
-		if seq < expected {
-			continue // committed before a crash, redelivered: already on the ledger
-		}
-		if seq > expected {
-			// The stream denies deletes, so its sequences are contiguous:
-			// an earlier message is missing from this delivery.
-			if i == 0 {
-				return errGap
-			}
-			last, gap = msgs[i-1], errGap
-			break
-		}
-		it := item{subject: m.Subject(), data: m.Data(), seq: seq, record: meta.Timestamp.UTC()}
-		it.op, it.openErr = envelope.Open(it.data)
-		items = append(items, it)
-		expected++
-	}
-	if len(items) == 0 {
-		if err := last.Ack(); err != nil {
-			p.log.Warn("ack", "err", err)
-		}
-		return gap
-	}
-	w, err := p.commitBatch(ctx, items)
-	if err != nil {
-		return err
-	}
-	if err := last.Ack(); err != nil {
-		// Harmless: a redelivered message is below the applied sequence.
-		p.log.Warn("ack", "seq", items[len(items)-1].seq, "err", err)
-	}
-	p.publish(w, items[len(items)-1].seq)
-	return gap
-}
-
-// commitBatch turns items (consecutive stream messages) into ledger entries
-// and state changes, stores the dead letters, and commits everything in one
-// Pebble batch with Sync.
-func (p *Pipeline) commitBatch(ctx context.Context, items []item) (*batchWork, error) {
-	p.verifyEarly(items)
-	w := &batchWork{
-		o:    newOverlay(p.cfg.Store, p.cache),
-		b:    p.cfg.Store.DB().NewBatch(),
-		next: p.cfg.Ledger.Size(),
-		seen: map[string]uint64{},
-	}
-	defer w.b.Close()
-	for i := range items {
-		p.handle(w, &items[i])
-		if w.o.err != nil {
-			return nil, fmt.Errorf("ingest: read state: %w", w.o.err)
-		}
-	}
-	if err := p.storeDeadLetters(ctx, w.dead); err != nil {
-		return nil, err
-	}
-	start := time.Now()
-	pending, err := p.cfg.Ledger.Stage(w.b, w.entries)
-	if err != nil {
-		return nil, fmt.Errorf("ingest: stage ledger entries: %w", err)
-	}
-	err = w.o.flush(w.b)
-	if err == nil {
-		err = state.PutAppliedSeq(w.b, items[len(items)-1].seq)
-	}
-	if err == nil {
-		err = w.b.Commit(pebble.Sync)
-	}
-	if err != nil {
-		p.cfg.Ledger.Abort(pending)
-		return nil, fmt.Errorf("ingest: commit batch: %w", err)
-	}
-	if err := p.cfg.Ledger.Commit(pending); err != nil {
-		return nil, fmt.Errorf("ingest: ledger commit: %w", err)
-	}
-	p.m.commit.Observe(time.Since(start).Seconds())
-	w.o.committed()
-	p.m.entries.Add(float64(len(w.entries)))
-	p.m.events.Add(float64(w.events))
-	p.m.duplicates.Add(float64(w.dups))
-	p.m.deadLetters.Add(float64(len(w.dead)))
-	return w, nil
-}
-
-// publish hands a committed batch's outcomes and alerts to NATS, then
-// advances the applied sequence: whoever waits for a sequence finds its
-// outcome already on the connection.
-func (p *Pipeline) publish(w *batchWork, lastSeq uint64) {
-	for _, pub := range w.pubs {
-		if err := p.cfg.NC.Publish(pub.subject, pub.data); err != nil {
-			p.log.Warn("publish outcome", "subject", pub.subject, "err", err)
-		}
-	}
-	p.setApplied(lastSeq)
-}
-
-// verifyEarly checks signatures against committed keys on all cores before
-// the sequential pass; keys registered within the batch are checked there.
-func (p *Pipeline) verifyEarly(items []item) {
-	if len(items) < 8 {
-		return
-	}
-	workers := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(items); i += workers {
-				it := &items[i]
-				if it.op == nil || it.early != nil || it.op.Envelope.GetGenesis() != nil {
-					continue
-				}
-				id, ok := parseKeyID(it.op.Signed.GetKeyId())
-				if !ok {
-					continue
-				}
-				var pub []byte
-				var err error
-				if strings.HasPrefix(it.op.Signed.GetSigner(), NodeSignerPrefix) {
-					_, pub, err = p.cfg.Store.NodeKey(id)
-				} else {
-					_, pub, err = p.cfg.Store.PartyKey(id)
-				}
-				if err == nil {
-					it.early = &sigCheck{pub: pub, ok: it.op.Verify(pub)}
-				}
-			}
-		}()
-	}
-	wg.Wait()
-}
 
 // handle turns one message into a ledger entry (or a dead letter).
 func (p *Pipeline) handle(w *batchWork, it *item) {
 	if it.openErr != nil {
 		w.dead = append(w.dead, deadLetter{it, "decode: " + it.openErr.Error()})
+		return
+	}
+	pr := &it.prep
+	if pr.err != nil {
+		w.o.fail(pr.err)
 		return
 	}
 	ledgerEmpty := w.next == 0
@@ -226,10 +131,9 @@ func (p *Pipeline) handle(w *batchWork, it *item) {
 	}
 	env := it.op.Envelope
 	index := w.next
-	entry := &pb.LedgerEntry{
-		Index: index, Envelope: it.data, AuthMethod: who.method, PartyGln: who.party,
-		CredentialId: who.credential, StreamSequence: it.seq, RecordTime: timestamp(it.record),
-	}
+	entry := w.slab.entry()
+	entry.Index, entry.AuthMethod, entry.PartyGln = index, who.method, who.party
+	entry.CredentialId, entry.StreamSequence, entry.RecordTime = who.credential, it.seq, w.slab.timestamp(it.record)
 	if c := env.GetCapture(); c != nil {
 		if err := p.applyCapture(w, c, who, it, entry); err != nil {
 			w.dead = append(w.dead, deadLetter{it, "validate: " + err.Error()})
@@ -237,19 +141,16 @@ func (p *Pipeline) handle(w *batchWork, it *item) {
 		}
 		// The message ID the sender used (the envelope ID when its event
 		// had no ID) also finds the entry, for writers that wait on it.
-		if id := envelope.MsgID(env, it.op.Signed.GetEnvelope()); !slices.Contains(entry.GetEventIds(), id) {
-			if err := state.PutEvent(w.b, id, index); err != nil {
-				w.o.fail(err)
-			}
+		if !slices.Contains(entry.GetEventIds(), pr.msgID) {
+			w.put(pr.msgHash, index, false)
 		}
 	} else {
 		if env.GetBody() == nil {
 			w.dead = append(w.dead, deadLetter{it, "validate: envelope.body: empty"})
 			return
 		}
-		id := envelope.ID(it.op.Signed.GetEnvelope())
 		var out *pb.Outcome
-		if prev, dup := w.recorded(p, id); dup {
+		if prev, dup := w.recorded(p, pr.envHash, &pr.envKnown); dup {
 			out = &pb.Outcome{Duplicate: true, Reason: "already recorded at ledger entry " + strconv.FormatUint(prev, 10)}
 		} else {
 			var err error
@@ -257,72 +158,81 @@ func (p *Pipeline) handle(w *batchWork, it *item) {
 				w.dead = append(w.dead, deadLetter{it, "validate: " + err.Error()})
 				return
 			}
-			w.record(id, index)
+			w.put(pr.envHash, index, true)
 		}
-		entry.EventIds = []string{id}
+		entry.EventIds = []string{pr.envID}
 		entry.Outcomes = []*pb.Outcome{out}
 	}
-	data, err := deterministic.Marshal(entry)
-	if err != nil {
-		w.o.fail(fmt.Errorf("encode ledger entry: %w", err))
-		return
-	}
-	w.entries = append(w.entries, data)
+	w.recs = append(w.recs, record{it: it, entry: entry})
 	w.next++
-	p.publishOutcome(w, it, entry)
 }
 
-// recorded reports whether id is already on the ledger (or earlier in this
-// batch).
-func (w *batchWork) recorded(p *Pipeline, id string) (uint64, bool) {
-	if i, ok := w.seen[id]; ok {
-		return i, true
+// recorded reports whether the event ID with hash h is already on the
+// ledger (or recorded earlier in this batch); pre is its committed index
+// read ahead, or nil.
+func (w *batchWork) recorded(p *Pipeline, h state.EventHash, pre *lookup) (uint64, bool) {
+	if s, ok := w.seen[h]; ok && s.byEvent {
+		return s.recorded, true
 	}
-	i, ok, err := p.cfg.Store.EventIndex(id)
-	if err != nil {
-		w.o.fail(err)
+	// A message ID written earlier in this batch is not an event recorded
+	// (it is found once the batch is committed, like any ledger entry).
+	if s, ok := w.prev[h]; ok {
+		return s.index, true
 	}
-	return i, ok
+	if pre == nil {
+		l, err := p.committedEvent(h)
+		if err != nil {
+			w.o.fail(err)
+		}
+		pre = &l
+	}
+	return pre.index, pre.found
 }
 
-// record notes that ledger entry index holds id.
-func (w *batchWork) record(id string, index uint64) {
-	w.seen[id] = index
-	if err := state.PutEvent(w.b, id, index); err != nil {
-		w.o.fail(err)
+// put writes that ledger entry index holds the ID with hash h: an event
+// ID the entry records (byEvent), or the message ID it arrived under.
+func (w *batchWork) put(h state.EventHash, index uint64, byEvent bool) {
+	s := w.seen[h]
+	s.index = index
+	if byEvent {
+		s.recorded, s.byEvent = index, true
 	}
+	if _, ok := w.seen[h]; !ok {
+		w.seenOrder = append(w.seenOrder, h)
+	}
+	w.seen[h] = s
 }
 
 func (p *Pipeline) applyCapture(w *batchWork, c *pb.Capture, who principal, it *item, entry *pb.LedgerEntry) error {
-	n := len(c.GetEvents())
-	if n == 0 || n > envelope.MaxEventsPerCapture {
-		return invalid("capture.events", "1–%d events, got %d", envelope.MaxEventsPerCapture, n)
+	pr := &it.prep
+	if pr.actor != who.party {
+		// Authentication binds the party to the envelope's partyGln, for
+		// which the events were converted; this is a safety net.
+		pr.actor = who.party
+		pr.convert(c, who.party, it.record.UnixMilli())
 	}
-	record := it.record.UnixMilli()
-	events := make([]*lifecycle.Event, n)
-	for i, ev := range c.GetEvents() {
-		e, err := toEvent(fmt.Sprintf("capture.events[%d]", i), ev, who.party, record)
-		if err != nil {
-			return err
-		}
-		if e.ID == "" {
-			if e.ID, err = envelope.EventID(ev, who.party); err != nil {
-				return invalid(fmt.Sprintf("capture.events[%d]", i), "%v", err)
-			}
-		}
-		events[i] = e
+	if pr.convErr != nil {
+		return pr.convErr
 	}
+	w.o.hint, w.o.hintIdx = pr.packs, pr.packIdx
+	defer func() { w.o.hint, w.o.hintIdx = nil, nil }()
 	var alertN uint32
-	for _, e := range events {
-		entry.EventIds = append(entry.EventIds, e.ID)
-		if prev, dup := w.recorded(p, e.ID); dup {
+	entry.EventIds, entry.Outcomes = w.slab.lists(len(pr.events))
+	for i := range pr.events {
+		e := &pr.events[i]
+		entry.EventIds = append(entry.EventIds, e.ev.ID)
+		var pre *lookup
+		if e.looked {
+			pre = &e.known
+		}
+		if prev, dup := w.recorded(p, e.hash, pre); dup {
 			entry.Outcomes = append(entry.Outcomes, &pb.Outcome{Duplicate: true,
 				Reason: "event already recorded at ledger entry " + strconv.FormatUint(prev, 10)})
 			w.dups++
 			continue
 		}
-		w.record(e.ID, entry.GetIndex())
-		out := p.applyEvent(w, e, entry.GetIndex(), &alertN)
+		w.put(e.hash, entry.GetIndex(), true)
+		out := p.applyEvent(w, &e.ev, entry.GetIndex(), &alertN)
 		entry.Outcomes = append(entry.Outcomes, out)
 		w.events++
 	}
@@ -351,7 +261,7 @@ func (p *Pipeline) applyEvent(w *batchWork, e *lifecycle.Event, index uint64, al
 			w.o.putBatch(next)
 		}
 	}
-	out := outcomeOf(&r, e, index, alertN)
+	out := outcomeOf(w.slab.outcome(), &r, e, index, alertN)
 	for _, a := range out.GetAlerts() {
 		ref, _ := parseAlertID(a.GetAlertId())
 		w.o.putAlert(ref, a)
@@ -369,7 +279,7 @@ func (p *Pipeline) writeLogs(w *batchWork, e *lifecycle.Event, index uint64, r *
 		if epc.IsContainer() {
 			err = errors.Join(err, state.PutContainerLog(w.b, epc.SSCC, index))
 		} else {
-			err = errors.Join(err, state.PutPackLog(w.b, epc.Pack.GTIN, epc.Pack.Serial, index))
+			w.packLogs = append(w.packLogs, packLog{epc.Pack.GTIN, epc.Pack.Serial, index})
 		}
 	}
 	if e.Parent != "" {
@@ -395,46 +305,55 @@ func (p *Pipeline) writeLogs(w *batchWork, e *lifecycle.Event, index uint64, r *
 
 func alertCode(c pb.AlertCode) string { return strings.TrimPrefix(c.String(), "ALERT_CODE_") }
 
-// publishOutcome queues the entry's outcome (for a waiting writer) and its
-// alerts for publication after the commit.
-func (p *Pipeline) publishOutcome(w *batchWork, it *item, entry *pb.LedgerEntry) {
-	// The waiting writer has the envelope: send the entry without it.
-	env := entry.Envelope
-	entry.Envelope = nil
-	data, err := deterministic.Marshal(entry)
-	entry.Envelope = env
-	if err != nil {
-		w.o.fail(err)
-		return
-	}
-	w.pubs = append(w.pubs, publication{natsbus.ResultSubject(envelope.MsgID(it.op.Envelope, it.op.Signed.GetEnvelope())), data})
-	for _, out := range entry.GetOutcomes() {
-		for _, a := range out.GetAlerts() {
-			ad, err := deterministic.Marshal(a)
-			if err != nil {
-				w.o.fail(err)
-				return
-			}
-			w.pubs = append(w.pubs, publication{natsbus.AlertSubject(alertCode(a.GetCode())), ad})
-		}
-	}
+// slab hands out the small records of a batch's entries from a few
+// allocations per batch rather than several per entry.
+type slab struct {
+	entries  []pb.LedgerEntry
+	times    []timestamppb.Timestamp
+	outcomes []pb.Outcome
+	ids      []string
+	outs     []*pb.Outcome
 }
 
-// storeDeadLetters keeps every rejected message, with its reason, in the
-// DEADLETTER stream, and waits until the stream has stored each: only then
-// may the batch be acknowledged.
-func (p *Pipeline) storeDeadLetters(ctx context.Context, dead []deadLetter) error {
-	for _, d := range dead {
-		m := nats.NewMsg(natsbus.DeadLetterSubject)
-		m.Data = d.it.data
-		m.Header.Set(HeaderReason, d.reason)
-		m.Header.Set(HeaderSubject, d.it.subject)
-		m.Header.Set(HeaderStreamSeq, strconv.FormatUint(d.it.seq, 10))
-		m.Header.Set(jetstream.MsgIDHeader, "deadletter:"+strconv.FormatUint(d.it.seq, 10))
-		if _, err := p.cfg.JS.PublishMsg(ctx, m); err != nil {
-			return fmt.Errorf("ingest: store dead letter of stream sequence %d: %w", d.it.seq, err)
-		}
-		p.log.Info("dead letter", "seq", d.it.seq, "subject", d.it.subject, "reason", d.reason)
+func newSlab(entries, events int) slab {
+	return slab{entries: make([]pb.LedgerEntry, entries), times: make([]timestamppb.Timestamp, entries),
+		outcomes: make([]pb.Outcome, events), ids: make([]string, events), outs: make([]*pb.Outcome, events)}
+}
+
+func (s *slab) entry() *pb.LedgerEntry {
+	if len(s.entries) == 0 {
+		return &pb.LedgerEntry{}
 	}
-	return nil
+	e := &s.entries[0]
+	s.entries = s.entries[1:]
+	return e
+}
+
+func (s *slab) timestamp(t time.Time) *timestamppb.Timestamp {
+	if len(s.times) == 0 {
+		return timestamp(t)
+	}
+	ts := &s.times[0]
+	s.times = s.times[1:]
+	ts.Seconds, ts.Nanos = t.Unix(), int32(t.Nanosecond())
+	return ts
+}
+
+func (s *slab) outcome() *pb.Outcome {
+	if len(s.outcomes) == 0 {
+		return &pb.Outcome{}
+	}
+	o := &s.outcomes[0]
+	s.outcomes = s.outcomes[1:]
+	return o
+}
+
+// lists returns empty lists of event IDs and outcomes with room for n.
+func (s *slab) lists(n int) ([]string, []*pb.Outcome) {
+	if len(s.ids) < n || len(s.outs) < n {
+		return make([]string, 0, n), make([]*pb.Outcome, 0, n)
+	}
+	ids, outs := s.ids[:0:n], s.outs[:0:n]
+	s.ids, s.outs = s.ids[n:], s.outs[n:]
+	return ids, outs
 }

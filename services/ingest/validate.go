@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/pedigree-project/pedigree/envelope"
@@ -36,7 +35,7 @@ func Validate(store *state.Store, env *pb.Envelope, actor string, at time.Time) 
 			if err != nil {
 				break
 			}
-			_, err = toEvent(fmt.Sprintf("capture.events[%d]", i), ev, actor, at.UnixMilli())
+			_, err = captureEvent(i, ev, actor, at.UnixMilli())
 		}
 	} else {
 		o := newOverlay(store, newMasterCache())

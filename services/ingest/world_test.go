@@ -64,11 +64,16 @@ type world struct {
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func newWorld(t testing.TB) *world {
+func newWorld(t testing.TB) *world { return newWorldWith(t, natsbus.EmbeddedConfig{}) }
+
+// newWorldWith starts the world's NATS server with cfg (its store
+// directory and address are the world's).
+func newWorldWith(t testing.TB, cfg natsbus.EmbeddedConfig) *world {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	emb, err := natsbus.StartEmbedded(ctx, natsbus.EmbeddedConfig{StoreDir: filepath.Join(t.TempDir(), "nats"), Listen: "127.0.0.1:0"}, quiet)
+	cfg.StoreDir, cfg.Listen = filepath.Join(t.TempDir(), "nats"), "127.0.0.1:0"
+	emb, err := natsbus.StartEmbedded(ctx, cfg, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +98,11 @@ func newWorld(t testing.TB) *world {
 	return w
 }
 
-func (w *world) startNode(consumer, dir string) *node {
+func (w *world) startNode(consumer, dir string) *node { return w.startNodeWith(consumer, dir, 0) }
+
+// startNodeWith starts a node consuming at most batchSize messages per
+// batch (0: the default).
+func (w *world) startNodeWith(consumer, dir string, batchSize int) *node {
 	w.t.Helper()
 	opts := ledger.PebbleOptions()
 	opts.Logger = quietPebble{}
@@ -105,7 +114,7 @@ func (w *world) startNode(consumer, dir string) *node {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	p, err := New(Config{JS: w.js, NC: w.nc, Store: store, Ledger: l, Logger: quiet, Consumer: consumer})
+	p, err := New(Config{JS: w.js, NC: w.nc, Store: store, Ledger: l, Logger: quiet, Consumer: consumer, BatchSize: batchSize})
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -34,9 +34,11 @@ func encodePack(dst []byte, p *lifecycle.Pack) []byte {
 	return append(dst, byte(p.Decommission.Status))
 }
 
+// decodePack decodes a pack record. The record is copied once into a
+// string that all the pack's strings share.
 func decodePack(gtin, serial string, b []byte) (lifecycle.Pack, error) {
 	p := lifecycle.Pack{GTIN: gtin, Serial: serial}
-	r := reader{b: b}
+	r := reader{s: string(b)}
 	if r.byte() != recordVersion {
 		return p, fmt.Errorf("%w: pack %s/%s: unknown version", errRecord, gtin, serial)
 	}
@@ -68,7 +70,7 @@ func encodeContainer(dst []byte, c *lifecycle.Container) []byte {
 
 func decodeContainer(sscc string, b []byte) (lifecycle.Container, error) {
 	c := lifecycle.Container{SSCC: sscc}
-	r := reader{b: b}
+	r := reader{s: string(b)}
 	if r.byte() != recordVersion {
 		return c, fmt.Errorf("%w: container %s: unknown version", errRecord, sscc)
 	}
@@ -92,50 +94,57 @@ func flags(tracked bool) byte {
 	return 0
 }
 
-// reader decodes a record, remembering the first error instead of
-// panicking on short input.
+// reader decodes a record held in one string, remembering the first error
+// instead of panicking on short input. The strings it returns share the
+// record's memory.
 type reader struct {
-	b   []byte
+	s   string
 	err bool
 }
 
 func (r *reader) byte() byte {
-	if len(r.b) == 0 {
+	if len(r.s) == 0 {
 		r.err = true
 		return 0
 	}
-	c := r.b[0]
-	r.b = r.b[1:]
+	c := r.s[0]
+	r.s = r.s[1:]
 	return c
 }
 
 func (r *reader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err = true
-		return 0
+	var v uint64
+	for i := 0; i < len(r.s) && i < binary.MaxVarintLen64; i++ {
+		c := r.s[i]
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				break // overflow
+			}
+			r.s = r.s[i+1:]
+			return v | uint64(c)<<(7*i)
+		}
+		v |= uint64(c&0x7f) << (7 * i)
 	}
-	r.b = r.b[n:]
-	return v
+	r.err = true
+	return 0
 }
 
 func (r *reader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err = true
-		return 0
+	ux := r.uvarint()
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
 	}
-	r.b = r.b[n:]
-	return v
+	return x
 }
 
 func (r *reader) str() string {
 	n := r.uvarint()
-	if n > uint64(len(r.b)) {
+	if n > uint64(len(r.s)) {
 		r.err = true
 		return ""
 	}
-	s := string(r.b[:n])
-	r.b = r.b[n:]
+	s := r.s[:n]
+	r.s = r.s[n:]
 	return s
 }

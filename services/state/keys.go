@@ -1,9 +1,6 @@
 package state
 
-import (
-	"crypto/sha256"
-	"encoding/binary"
-)
+import "encoding/binary"
 
 // Key layout of the node's Pebble database. Part of the on-disk format: do
 // not change a prefix or an encoding; add new tables with new prefixes. All
@@ -94,11 +91,6 @@ func packKey(gtin, serial string) []byte {
 
 func containerKey(sscc string) []byte {
 	return append([]byte{prefixContainer}, sscc...)
-}
-
-func eventKey(eventID string) []byte {
-	sum := sha256.Sum256([]byte(eventID))
-	return append([]byte{prefixEvent}, sum[:16]...)
 }
 
 func alertKey(index uint64, n uint32) []byte {

@@ -1,7 +1,9 @@
 package state
 
 import (
+	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -79,18 +81,26 @@ func PutBatch(b *pebble.Batch, m *pb.Batch) error {
 
 // Pack returns a pack's record.
 func (s *Store) Pack(gtin, serial string) (lifecycle.Pack, bool, error) {
-	v, ok, err := get(s.db, packKey(gtin, serial))
-	if err != nil || !ok {
-		return lifecycle.Pack{}, false, err
+	val, closer, err := s.db.Get(packKey(gtin, serial))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return lifecycle.Pack{}, false, nil
 	}
-	p, err := decodePack(gtin, serial, v)
+	if err != nil {
+		return lifecycle.Pack{}, false, fmt.Errorf("state: read: %w", err)
+	}
+	p, err := decodePack(gtin, serial, val) // copies val
+	if cerr := closer.Close(); err == nil {
+		err = cerr
+	}
 	return p, err == nil, err
 }
 
 // PutPack writes a pack's record into b; buf is scratch space to reuse.
 func PutPack(b *pebble.Batch, p *lifecycle.Pack, buf []byte) ([]byte, error) {
-	buf = encodePack(buf[:0], p)
-	return buf, b.Set(packKey(p.GTIN, p.Serial), buf, nil)
+	buf = appendStr(append(append(buf[:0], prefixPack), p.GTIN...), p.Serial)
+	k := len(buf)
+	buf = encodePack(buf, p)
+	return buf, b.Set(buf[:k], buf[k:], nil)
 }
 
 // Container returns a container's record.
@@ -164,21 +174,77 @@ func (s *Store) TokenHashOf(gln string, id [8]byte) ([32]byte, error) {
 	return h, nil
 }
 
+// EventHash is what the event table keys an event ID by: the first 16
+// bytes of its SHA-256.
+type EventHash [16]byte
+
+// HashEventID returns the EventHash of an event ID.
+func HashEventID(eventID string) EventHash {
+	sum := sha256.Sum256([]byte(eventID))
+	return EventHash(sum[:16])
+}
+
 // EventIndex returns the ledger index that recorded an event ID.
 func (s *Store) EventIndex(eventID string) (uint64, bool, error) {
-	v, ok, err := get(s.db, eventKey(eventID))
-	if err != nil || !ok {
-		return 0, false, err
+	return s.EventIndexOf(HashEventID(eventID))
+}
+
+// EventIndexOf returns the ledger index that recorded the event ID with
+// hash h.
+func (s *Store) EventIndexOf(h EventHash) (uint64, bool, error) {
+	var k [1 + len(h)]byte
+	k[0] = prefixEvent
+	copy(k[1:], h[:])
+	val, closer, err := s.db.Get(k[:])
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, false, nil
 	}
-	if len(v) != 8 {
+	if err != nil {
+		return 0, false, fmt.Errorf("state: read: %w", err)
+	}
+	defer closer.Close()
+	if len(val) != 8 {
 		return 0, false, fmt.Errorf("%w: event index", errRecord)
 	}
-	return binary.BigEndian.Uint64(v), true, nil
+	return binary.BigEndian.Uint64(val), true, nil
+}
+
+// EventHashes calls fn with every EventHash in the event table, in key
+// order, as of the call; it stops with ctx's error when ctx ends.
+func (s *Store) EventHashes(ctx context.Context, fn func(EventHash)) error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixEvent}, UpperBound: []byte{prefixEvent + 1}})
+	if err != nil {
+		return fmt.Errorf("state: scan events: %w", err)
+	}
+	n := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		if n++; n%4096 == 0 && ctx.Err() != nil {
+			_ = it.Close()
+			return ctx.Err()
+		}
+		if k := it.Key(); len(k) == 1+len(EventHash{}) {
+			fn(EventHash(k[1:]))
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("state: scan events: %w", err)
+	}
+	return nil
 }
 
 // PutEvent records that ledger entry index holds eventID into b.
 func PutEvent(b *pebble.Batch, eventID string, index uint64) error {
-	return b.Set(eventKey(eventID), binary.BigEndian.AppendUint64(nil, index), nil)
+	return PutEventOf(b, HashEventID(eventID), index)
+}
+
+// PutEventOf records that ledger entry index holds the event ID with hash
+// h into b.
+func PutEventOf(b *pebble.Batch, h EventHash, index uint64) error {
+	op := b.SetDeferred(1+len(h), 8)
+	op.Key[0] = prefixEvent
+	copy(op.Key[1:], h[:])
+	binary.BigEndian.PutUint64(op.Value, index)
+	return op.Finish()
 }
 
 // PutAlert writes an alert into b under its ledger index and position.
@@ -194,7 +260,16 @@ func (s *Store) Alert(index uint64, n uint32) (*pb.Alert, error) {
 
 // PutPackLog records that ledger entry index touched a pack.
 func PutPackLog(b *pebble.Batch, gtin, serial string, index uint64) error {
-	return b.Set(binary.BigEndian.AppendUint64(packLogPrefix(gtin, serial), index), nil, nil)
+	if len(serial) > 255 {
+		serial = serial[:255] // as appendStr does
+	}
+	op := b.SetDeferred(1+len(gtin)+1+len(serial)+8, 0)
+	// Appending within op.Key's length writes the key in place.
+	k := binary.BigEndian.AppendUint64(appendStr(append(append(op.Key[:0], prefixPackLog), gtin...), serial), index)
+	if len(k) != len(op.Key) {
+		return fmt.Errorf("state: internal error: pack log key of %d bytes, want %d", len(k), len(op.Key))
+	}
+	return op.Finish()
 }
 
 // PutContainerLog records that ledger entry index touched a container.

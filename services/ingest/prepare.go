@@ -1,0 +1,233 @@
+package ingest
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/lifecycle"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/state"
+)
+
+// The parallel pass. Before a batch's messages go through the rules one by
+// one, everything about each message that depends only on its own content
+// and on the state as of the previous batch runs on all cores: decoding,
+// the signature check, converting and validating the events, hashing their
+// IDs, and reading ahead the committed records the sequential pass will
+// ask for (the event table, for duplicates, and the packs the events
+// name). The sequential pass (process.go) uses these results where the
+// batch itself has not changed the record since, and decides everything
+// itself; the outcome is the same as without the read-ahead.
+
+// prepared is what the parallel pass found out about one message.
+type prepared struct {
+	err error // a read error: the batch cannot go on
+
+	msgID   string          // the ID a waiting writer knows the message by (envelope.MsgID)
+	msgHash state.EventHash // its hash in the event table
+
+	// Non-capture envelopes: the envelope ID, its hash and its committed
+	// ledger index.
+	envID    string
+	envHash  state.EventHash
+	envKnown lookup
+
+	// Captures: the events converted for actor (the envelope's party, which
+	// authentication binds to the sender), or the first field error.
+	actor   string
+	events  []evPrep
+	convErr error
+	packs   []prePack      // committed records of the packs the events name
+	packIdx map[packID]int // indexes packs when there are many
+
+	// Storage for the common capture of one event about one object.
+	oneEvent [1]evPrep
+	oneEpc   [1]lifecycle.Epc
+	onePack  [1]prePack
+}
+
+// evPrep is one event of a capture.
+type evPrep struct {
+	ev     lifecycle.Event
+	hash   state.EventHash // of ev.ID
+	known  lookup          // committed ledger index of ev.ID, when looked
+	looked bool
+}
+
+// lookup is a read-ahead of the event table.
+type lookup struct {
+	index uint64
+	found bool
+}
+
+// prePack is a read-ahead of a pack record.
+type prePack struct {
+	gtin, serial string
+	pack         lifecycle.Pack
+	found        bool
+}
+
+// hintIndexFrom is the number of read-ahead packs from which they are
+// indexed by a map rather than searched.
+const hintIndexFrom = 16
+
+// prepareChunk is how many messages a worker takes at a time.
+const prepareChunk = 16
+
+// prepare runs the parallel pass over items. o is the batch's overlay,
+// before any of the batch's writes: only its view of the previous batch
+// and of the committed state is read.
+func (p *Pipeline) prepare(items []item, o *overlay) {
+	workers := runtime.GOMAXPROCS(0)
+	if len(items) < 2*prepareChunk || workers == 1 {
+		for i := range items {
+			p.prepareItem(&items[i], o)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				end := int(next.Add(prepareChunk))
+				start := end - prepareChunk
+				if start >= len(items) {
+					return
+				}
+				for i := start; i < min(end, len(items)); i++ {
+					p.prepareItem(&items[i], o)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func (p *Pipeline) prepareItem(it *item, o *overlay) {
+	if it.op == nil && it.openErr == nil {
+		it.op, it.openErr = envelope.Open(it.data)
+	}
+	if it.openErr != nil {
+		return
+	}
+	pr := &it.prep
+	env, body := it.op.Envelope, it.op.Signed.GetEnvelope()
+	p.verifyEarly(it, o)
+	c := env.GetCapture()
+	if c == nil {
+		pr.envID = envelope.ID(body)
+		pr.msgID = pr.envID
+		pr.envHash = state.HashEventID(pr.envID)
+		pr.msgHash = pr.envHash
+		pr.envKnown, pr.err = p.committedEvent(pr.envHash)
+		return
+	}
+	pr.msgID = envelope.MsgID(env, body)
+	pr.msgHash = state.HashEventID(pr.msgID)
+	pr.actor = env.GetPartyGln()
+	if pr.convert(c, pr.actor, it.record.UnixMilli()); pr.convErr != nil {
+		return
+	}
+	n := 0
+	for i := range pr.events {
+		e := &pr.events[i]
+		if e.known, pr.err = p.committedEvent(e.hash); pr.err != nil {
+			return
+		}
+		e.looked = true
+		n += len(e.ev.Epcs)
+	}
+	pr.packs = pr.onePack[:0]
+	if n > len(pr.onePack) {
+		pr.packs = make([]prePack, 0, n)
+	}
+	for i := range pr.events {
+		for _, epc := range pr.events[i].ev.Epcs {
+			if epc.IsContainer() {
+				continue
+			}
+			pk, found, err := o.store.Pack(epc.Pack.GTIN, epc.Pack.Serial)
+			if err != nil {
+				pr.err = err
+				return
+			}
+			pr.packs = append(pr.packs, prePack{gtin: epc.Pack.GTIN, serial: epc.Pack.Serial, pack: pk, found: found})
+		}
+	}
+	if len(pr.packs) >= hintIndexFrom {
+		pr.packIdx = make(map[packID]int, len(pr.packs))
+		for i, h := range pr.packs {
+			pr.packIdx[packID{h.gtin, h.serial}] = i
+		}
+	}
+}
+
+// verifyEarly checks the signature with the signer's key as of the
+// previous batch. Genesis and keys registered within the batch are checked
+// in the sequential pass.
+func (p *Pipeline) verifyEarly(it *item, o *overlay) {
+	if it.early != nil || it.op.Envelope.GetGenesis() != nil {
+		return
+	}
+	id, ok := parseKeyID(it.op.Signed.GetKeyId())
+	if !ok {
+		return
+	}
+	k, found, err := o.committedKey(strings.HasPrefix(it.op.Signed.GetSigner(), NodeSignerPrefix), id)
+	if err == nil && found {
+		it.early = &sigCheck{pub: k.pub, ok: it.op.Verify(k.pub)}
+	}
+}
+
+// committedEvent looks h up in the event table as of the previous batch.
+func (p *Pipeline) committedEvent(h state.EventHash) (lookup, error) {
+	if p.ids.absent(&h) {
+		return lookup{}, nil
+	}
+	i, ok, err := p.cfg.Store.EventIndexOf(h)
+	return lookup{index: i, found: ok}, err
+}
+
+// convert validates and converts the events of a capture submitted by
+// actor, computing the event IDs the sender left out, into pr.events, or
+// sets pr.convErr.
+func (pr *prepared) convert(c *pb.Capture, actor string, record int64) {
+	pr.events, pr.convErr, pr.packs, pr.packIdx = nil, nil, nil, nil
+	n := len(c.GetEvents())
+	if n == 0 || n > envelope.MaxEventsPerCapture {
+		pr.convErr = invalid("capture.events", "1–%d events, got %d", envelope.MaxEventsPerCapture, n)
+		return
+	}
+	events := pr.oneEvent[:]
+	if n > 1 {
+		events = make([]evPrep, n)
+	}
+	for i, ev := range c.GetEvents() {
+		e := &events[i]
+		*e = evPrep{}
+		var epcs []lifecycle.Epc
+		if n == 1 {
+			epcs = pr.oneEpc[:]
+		}
+		if err := convertEvent(i, &e.ev, epcs, ev, actor, record); err != nil {
+			pr.convErr = err
+			return
+		}
+		if e.ev.ID == "" {
+			var err error
+			if e.ev.ID, err = envelope.EventID(ev, actor); err != nil {
+				pr.convErr = invalid(fmt.Sprintf("capture.events[%d]", i), "%v", err)
+				return
+			}
+		}
+		e.hash = state.HashEventID(e.ev.ID)
+	}
+	pr.events = events
+}

@@ -173,6 +173,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 // (a consumer left with delivered-but-unacknowledged messages by a crash
 // would otherwise deliver newer messages first).
 func (p *Pipeline) consume(ctx context.Context) error {
+	if err := p.checkStreamNotBehind(ctx); err != nil {
+		return err
+	}
 	if err := p.cfg.JS.DeleteConsumer(ctx, natsbus.ScanStream, p.cfg.Consumer); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return fmt.Errorf("ingest: reset consumer %s: %w", p.cfg.Consumer, err)
 	}
@@ -288,4 +291,27 @@ func itemsOf(msgs []jetstream.Msg, expected uint64) (items []item, last jetstrea
 		expected++
 	}
 	return items, last, gap, nil
+}
+
+// ErrStreamBehind reports a stream whose last sequence is below what the
+// ledger already applied: the stream lost acknowledged messages (a power
+// loss within JetStream's fsync interval, or a stream recreated empty).
+// New messages would reuse sequence numbers the ledger treats as done, so
+// the node refuses to consume until an operator restores the stream.
+var ErrStreamBehind = errors.New("ingest: the stream is behind the ledger")
+
+func (p *Pipeline) checkStreamNotBehind(ctx context.Context) error {
+	st, err := p.cfg.JS.Stream(ctx, natsbus.ScanStream)
+	if err != nil {
+		return fmt.Errorf("ingest: stream %s: %w", natsbus.ScanStream, err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("ingest: stream %s: %w", natsbus.ScanStream, err)
+	}
+	if applied := p.Applied(); info.State.LastSeq < applied {
+		return fmt.Errorf("%w: stream %s ends at sequence %d, the ledger applied up to %d; restore the stream (or replay it into a new data directory) before consuming",
+			ErrStreamBehind, natsbus.ScanStream, info.State.LastSeq, applied)
+	}
+	return nil
 }

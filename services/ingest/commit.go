@@ -237,6 +237,11 @@ func spliceEnvelope(dst, pub []byte, index uint64, env []byte) []byte {
 func (p *Pipeline) commitAndPublish(ctx context.Context, w, prev *batchWork) {
 	defer close(w.done)
 	w.err = p.commit(ctx, w)
+	if o := w.o; len(o.prodOrder)+len(o.batchOrder)+len(o.partyOrder) > 0 || (o.cred != nil && len(o.cred.tokens) > 0) {
+		// Before anyone may learn the batch is durable, and even if the
+		// commit failed part way: the API's reads must not outlive it.
+		p.cfg.Store.InvalidateCache()
+	}
 	w.size = w.b.Len()
 	_ = w.b.Close()
 	close(w.durable)

@@ -30,7 +30,7 @@ const (
 )
 
 type api struct {
-	t *testing.T
+	t testing.TB
 	n *Node
 }
 

@@ -33,7 +33,7 @@ func testConfig(dir string) Config {
 	return cfg
 }
 
-func startNode(t *testing.T, cfg Config) *Node {
+func startNode(t testing.TB, cfg Config) *Node {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -44,7 +44,7 @@ func startNode(t *testing.T, cfg Config) *Node {
 	return n
 }
 
-func shutdown(t *testing.T, n *Node) {
+func shutdown(t testing.TB, n *Node) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

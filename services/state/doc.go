@@ -11,4 +11,8 @@
 //   - Every key starts with one table prefix byte (keys.go); prefixes below
 //     0x10 belong to the ledger package.
 //   - API tokens are stored only as SHA-256 hashes.
+//   - Parties, products, batches and tokens are read through an exact
+//     in-memory cache (cache.go). Whoever commits writes to those tables
+//     calls Store.InvalidateCache after the commit and before the commit
+//     is made known; the ingest pipeline does, and so does Store.Apply.
 package state

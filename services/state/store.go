@@ -14,9 +14,12 @@ import (
 // ErrNotFound is returned when a record does not exist.
 var ErrNotFound = errors.New("state: not found")
 
-// Store reads and writes the node's state tables.
+// Store reads and writes the node's state tables. Its getters of parties,
+// products, batches and tokens answer from an exact read cache
+// (cache.go); the records they return are shared and MUST NOT be modified.
 type Store struct {
-	db *pebble.DB
+	db    *pebble.DB
+	cache *readCache
 }
 
 // Open opens (or creates) the Pebble database in dir with opts.
@@ -25,7 +28,7 @@ func Open(dir string, opts *pebble.Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state: open pebble at %s: %w", dir, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, cache: newReadCache()}, nil
 }
 
 // DB is the underlying database, shared with the ledger.
@@ -45,6 +48,18 @@ func (s *Store) Close() error {
 
 // Party returns the party with that GLN, or ErrNotFound.
 func (s *Store) Party(gln string) (*pb.Party, error) {
+	if p, ok := cached(s.cache, partiesOf, gln); ok {
+		return p, nil
+	}
+	gen := s.cache.generation()
+	p, err := s.readParty(gln)
+	if err == nil {
+		remember(s.cache, gen, partiesOf, gln, p)
+	}
+	return p, err
+}
+
+func (s *Store) readParty(gln string) (*pb.Party, error) {
 	v, closer, err := s.db.Get(partyKey(gln))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, fmt.Errorf("party %s: %w", gln, ErrNotFound)
@@ -82,6 +97,18 @@ func TokenHash(token string) [32]byte { return sha256.Sum256([]byte(token)) }
 
 // Token resolves an API token's hash, or returns ErrNotFound.
 func (s *Store) Token(hash [32]byte) (Credential, error) {
+	if c, ok := cached(s.cache, tokensOf, hash); ok {
+		return c, nil
+	}
+	gen := s.cache.generation()
+	c, err := s.readToken(hash)
+	if err == nil {
+		remember(s.cache, gen, tokensOf, hash, c)
+	}
+	return c, err
+}
+
+func (s *Store) readToken(hash [32]byte) (Credential, error) {
 	v, closer, err := s.db.Get(tokenKey(hash))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return Credential{}, fmt.Errorf("token: %w", ErrNotFound)
@@ -111,11 +138,13 @@ func PutToken(b *pebble.Batch, hash [32]byte, id [8]byte, gln string) error {
 	return nil
 }
 
-// Apply commits b durably (fsync) and closes it.
+// Apply commits b durably (fsync), closes it and invalidates the read
+// cache.
 func (s *Store) Apply(b *pebble.Batch) error {
 	defer b.Close()
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("state: commit: %w", err)
 	}
+	s.InvalidateCache()
 	return nil
 }

@@ -61,8 +61,16 @@ func setProto(b *pebble.Batch, key []byte, m proto.Message) error {
 
 // Product returns a product, or an error wrapping ErrNotFound.
 func (s *Store) Product(gtin string) (*pb.Product, error) {
+	if p, ok := cached(s.cache, productsOf, gtin); ok {
+		return p, nil
+	}
+	gen := s.cache.generation()
 	p := &pb.Product{}
-	return p, getProto(s.db, productKey(gtin), p, "product "+gtin)
+	if err := getProto(s.db, productKey(gtin), p, "product "+gtin); err != nil {
+		return p, err
+	}
+	remember(s.cache, gen, productsOf, gtin, p)
+	return p, nil
 }
 
 // PutProduct writes a product into b.
@@ -70,8 +78,17 @@ func PutProduct(b *pebble.Batch, p *pb.Product) error { return setProto(b, produ
 
 // Batch returns a batch, or an error wrapping ErrNotFound.
 func (s *Store) Batch(gtin, lot string) (*pb.Batch, error) {
+	ref := batchRef{gtin, lot}
+	if m, ok := cached(s.cache, batchesOf, ref); ok {
+		return m, nil
+	}
+	gen := s.cache.generation()
 	m := &pb.Batch{}
-	return m, getProto(s.db, batchKey(gtin, lot), m, "batch "+gtin+"/"+lot)
+	if err := getProto(s.db, batchKey(gtin, lot), m, "batch "+gtin+"/"+lot); err != nil {
+		return m, err
+	}
+	remember(s.cache, gen, batchesOf, ref, m)
+	return m, nil
 }
 
 // PutBatch writes a batch into b.

@@ -14,11 +14,20 @@ import (
 
 // View is a read-only lifecycle.View over the committed state, for
 // read-only answers (verification). Read errors count as absent records
-// and are kept in Err.
+// and are kept in Err. A View remembers the last pack, product and batch
+// it read, so that an answer built after the rules ran (PackRecord,
+// ProductRecord, BatchRecord) shows the records the rules saw without
+// reading them again.
 type View struct {
 	s *Store
 	// Err is the first read error, if any.
 	Err error
+
+	pack    lifecycle.Pack // valid when packSet; packOK: it exists
+	packSet bool
+	packOK  bool
+	product *pb.Product // last product read, nil if none
+	batch   *pb.Batch   // last batch read, nil if none
 }
 
 var _ lifecycle.View = (*View)(nil)
@@ -34,8 +43,21 @@ func (v *View) keep(err error) {
 
 // Pack implements lifecycle.View.
 func (v *View) Pack(gtin, serial string) (lifecycle.Pack, bool) {
+	return v.PackRecord(gtin, serial)
+}
+
+// PackRecord returns the pack's record, read once per View: a second
+// call for the same pack answers what the first read.
+func (v *View) PackRecord(gtin, serial string) (lifecycle.Pack, bool) {
+	if v.packSet && v.pack.GTIN == gtin && v.pack.Serial == serial {
+		return v.pack, v.packOK
+	}
 	p, ok, err := v.s.Pack(gtin, serial)
 	v.keep(err)
+	if err == nil {
+		v.pack, v.packOK, v.packSet = p, ok, true
+		v.pack.GTIN, v.pack.Serial = gtin, serial
+	}
 	return p, ok
 }
 
@@ -46,21 +68,49 @@ func (v *View) Container(sscc string) (lifecycle.Container, bool) {
 	return c, ok
 }
 
-// Batch implements lifecycle.View.
-func (v *View) Batch(gtin, lot string) (lifecycle.Batch, bool) {
+// BatchRecord returns a batch's record (shared: not to be modified), the
+// one the View last read if it is that batch.
+func (v *View) BatchRecord(gtin, lot string) (*pb.Batch, bool) {
+	if b := v.batch; b != nil && b.GetGtin() == gtin && b.GetLot() == lot {
+		return b, true
+	}
 	b, err := v.s.Batch(gtin, lot)
 	v.keep(err)
 	if err != nil {
+		return nil, false
+	}
+	v.batch = b
+	return b, true
+}
+
+// Batch implements lifecycle.View.
+func (v *View) Batch(gtin, lot string) (lifecycle.Batch, bool) {
+	b, ok := v.BatchRecord(gtin, lot)
+	if !ok {
 		return lifecycle.Batch{}, false
 	}
 	return lifecycle.Batch{GTIN: b.GetGtin(), Lot: b.GetLot(), Expiry: b.GetExpiry(), Recalled: b.GetRecalled(), Withdrawn: b.GetWithdrawn()}, true
 }
 
-// Product implements lifecycle.View.
-func (v *View) Product(gtin string) (lifecycle.Product, bool) {
+// ProductRecord returns a product's record (shared: not to be modified),
+// the one the View last read if it is that product.
+func (v *View) ProductRecord(gtin string) (*pb.Product, bool) {
+	if p := v.product; p != nil && p.GetGtin() == gtin {
+		return p, true
+	}
 	p, err := v.s.Product(gtin)
 	v.keep(err)
 	if err != nil {
+		return nil, false
+	}
+	v.product = p
+	return p, true
+}
+
+// Product implements lifecycle.View.
+func (v *View) Product(gtin string) (lifecycle.Product, bool) {
+	p, ok := v.ProductRecord(gtin)
+	if !ok {
 		return lifecycle.Product{}, false
 	}
 	return lifecycle.Product{GTIN: p.GetGtin(), Manufacturer: p.GetManufacturerGln()}, true

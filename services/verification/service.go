@@ -75,18 +75,18 @@ func (s *Service) VerifyPack(ctx context.Context, req *pb.VerifyPackRequest) (*p
 		Actor: p.Party.GetGln(), ActorRole: lifecycle.Role(p.Party.GetRole()), ReadPoint: loc,
 		Epcs: []lifecycle.Epc{{Pack: lifecycle.PackCode{GTIN: code.GetGtin(), Serial: code.GetSerial(), Lot: code.GetLot(), Expiry: code.GetExpiry()}}},
 	}
-	store := s.w.Store()
-	view := store.NewView()
+	view := s.w.Store().NewView()
 	r := lifecycle.Verify(view, ev)
 	if view.Err != nil {
 		return nil, s.fail(ctx, view.Err)
 	}
+	// The answer shows the records the rules read.
 	resp := &pb.VerifyPackResponse{Scanned: code, Status: pb.PackStatus(r.Status), Dispensable: r.Dispensable, Reason: r.Reason}
-	if prod, err := store.Product(code.GetGtin()); err == nil {
+	if prod, ok := view.ProductRecord(code.GetGtin()); ok {
 		resp.Product = prod
 	}
-	if pk, ok, err := store.Pack(code.GetGtin(), code.GetSerial()); err == nil && ok {
-		if b, err := store.Batch(pk.GTIN, pk.Lot); err == nil {
+	if pk, ok := view.PackRecord(code.GetGtin(), code.GetSerial()); ok {
+		if b, ok := view.BatchRecord(pk.GTIN, pk.Lot); ok {
 			resp.Batch = b
 		}
 		if mayReadPack(p, pk) {

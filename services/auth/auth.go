@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -73,13 +74,33 @@ func FromContext(ctx context.Context) (*Principal, bool) {
 type Lookup interface {
 	Token(hash [32]byte) (state.Credential, error)
 	Party(gln string) (*pb.Party, error)
+	// CacheGeneration changes whenever a token or party may have changed
+	// (state.Store.CacheGeneration): a principal resolved from reads that
+	// began in one generation is valid while it lasts.
+	CacheGeneration() uint64
 }
 
 // Authenticator checks bearer tokens on gRPC calls.
 type Authenticator struct {
 	lookup Lookup
 	public map[string]bool
+
+	// principals caches resolved tokens by hash, each with the Lookup
+	// generation recorded before the reads that resolved it; an entry of
+	// an older generation is stale and resolved again.
+	mu         sync.RWMutex
+	principals map[[32]byte]resolved
 }
+
+// resolved is a cached principal and the generation it was resolved in.
+type resolved struct {
+	gen uint64
+	p   *Principal
+}
+
+// maxPrincipals bounds the principal cache; past it the cache starts
+// afresh.
+const maxPrincipals = 1 << 14
 
 // PublicMethods need no token.
 var publicMethods = []string{
@@ -100,7 +121,7 @@ func NewAuthenticator(lookup Lookup) (*Authenticator, error) {
 	for _, m := range publicMethods {
 		pub[m] = true
 	}
-	return &Authenticator{lookup: lookup, public: pub}, nil
+	return &Authenticator{lookup: lookup, public: pub, principals: map[[32]byte]resolved{}}, nil
 }
 
 func (a *Authenticator) isPublic(method string) bool {
@@ -118,7 +139,22 @@ func (a *Authenticator) Authenticate(ctx context.Context) (*Principal, error) {
 	if !ok || !strings.EqualFold(scheme, "bearer") || token == "" {
 		return nil, status.Error(codes.Unauthenticated, "authorization: want \"Bearer <token>\"")
 	}
-	cred, err := a.lookup.Token(state.TokenHash(strings.TrimSpace(token)))
+	return a.resolve(state.TokenHash(strings.TrimSpace(token)))
+}
+
+// resolve returns the principal of a token's hash: a cached one if no
+// token or party may have changed since it was resolved. The Principal is
+// shared between the calls that present the token and MUST NOT be
+// modified.
+func (a *Authenticator) resolve(hash [32]byte) (*Principal, error) {
+	gen := a.lookup.CacheGeneration()
+	a.mu.RLock()
+	r, ok := a.principals[hash]
+	a.mu.RUnlock()
+	if ok && r.gen == gen {
+		return r.p, nil
+	}
+	cred, err := a.lookup.Token(hash)
 	if errors.Is(err, state.ErrNotFound) {
 		return nil, status.Error(codes.Unauthenticated, "authorization: unknown or revoked token")
 	}
@@ -129,7 +165,14 @@ func (a *Authenticator) Authenticate(ctx context.Context) (*Principal, error) {
 	if err != nil {
 		return nil, status.Error(codes.Unauthenticated, "authorization: token's party is not registered")
 	}
-	return &Principal{Party: party, TokenID: TokenIDString(cred.TokenID)}, nil
+	p := &Principal{Party: party, TokenID: TokenIDString(cred.TokenID)}
+	a.mu.Lock()
+	if len(a.principals) >= maxPrincipals {
+		a.principals = map[[32]byte]resolved{}
+	}
+	a.principals[hash] = resolved{gen: gen, p: p}
+	a.mu.Unlock()
+	return p, nil
 }
 
 // authenticateCall authenticates unless the method is public. On public

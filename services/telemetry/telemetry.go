@@ -78,7 +78,9 @@ func (t *Telemetry) observeGRPC(ctx context.Context, method string, start time.T
 	if err != nil {
 		level = slog.LevelInfo
 	}
-	t.logger.Log(ctx, level, "grpc", "method", method, "code", code.String(), "latency", d)
+	if t.logger.Enabled(ctx, level) { // spares the attributes of a line not written
+		t.logger.LogAttrs(ctx, level, "grpc", slog.String("method", method), slog.String("code", code.String()), slog.Duration("latency", d))
+	}
 }
 
 // HTTPMiddleware logs and times every HTTP request.

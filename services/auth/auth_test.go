@@ -1,0 +1,67 @@
+package auth
+
+import (
+	"context"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/state"
+)
+
+// TestResolvedPrincipalsFollowCommits checks, against a real store, that a
+// cached principal is not served once a commit revoked its token or
+// changed its party: the very next call sees the change.
+func TestResolvedPrincipalsFollowCommits(t *testing.T) {
+	store, err := state.Open(t.TempDir(), &pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	const gln = "4000005000001"
+	token, id, err := NewToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit := func(put func(b *pebble.Batch) error) {
+		t.Helper()
+		b := store.DB().NewBatch()
+		if err := put(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Apply(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(func(b *pebble.Batch) error {
+		if err := state.PutParty(b, &pb.Party{Gln: gln, Role: pb.Role_ROLE_PHARMACY}); err != nil {
+			return err
+		}
+		return state.PutToken(b, state.TokenHash(token), id, gln)
+	})
+	a, err := NewAuthenticator(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+token))
+	for range 2 {
+		p, err := a.Authenticate(ctx)
+		if err != nil || p.Party.GetRole() != pb.Role_ROLE_PHARMACY || p.TokenID != TokenIDString(id) {
+			t.Fatalf("before the changes: %v, %v", p, err)
+		}
+	}
+	commit(func(b *pebble.Batch) error {
+		return state.PutParty(b, &pb.Party{Gln: gln, Role: pb.Role_ROLE_WHOLESALER})
+	})
+	if p, err := a.Authenticate(ctx); err != nil || p.Party.GetRole() != pb.Role_ROLE_WHOLESALER {
+		t.Fatalf("after the role change: %v, %v; want a wholesaler", p, err)
+	}
+	commit(func(b *pebble.Batch) error { return state.DeleteToken(b, gln, id, state.TokenHash(token)) })
+	if p, err := a.Authenticate(ctx); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("after the revocation: %v, %v; want Unauthenticated", p, err)
+	}
+}

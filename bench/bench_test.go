@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 )
@@ -78,5 +79,29 @@ func TestOpenLoopStopsAfterTheGrace(t *testing.T) {
 	}
 	if l.Unanswered == 0 || l.Count+l.Unanswered != 100 || l.Rate >= 1000 {
 		t.Errorf("answered %d, unanswered %d, rate %v: want the unsent counted", l.Count, l.Unanswered, l.Rate)
+	}
+}
+
+// TestPhasesSelectWhatRunsAndIsReported checks --phases: unknown names
+// are refused, no names mean every phase, and the table shows the figures
+// of the phases that ran (commissioning always runs).
+func TestPhasesSelectWhatRunsAndIsReported(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Phases = []string{PhaseVerify, "verfy"}
+	if _, err := cfg.withDefaults(); err == nil {
+		t.Error("an unknown phase was accepted")
+	}
+	all, err := DefaultConfig().withDefaults()
+	if err != nil || len(all.Phases) != len(AllPhases()) {
+		t.Errorf("default phases %v, %v; want all", all.Phases, err)
+	}
+	r := &Result{Settings: Settings{Phases: []string{PhaseVerify}}}
+	var names []string
+	for _, f := range r.figures() {
+		names = append(names, f.Name)
+	}
+	if !slices.Contains(names, "commissioning") || !slices.Contains(names, "verify p99") ||
+		slices.Contains(names, "ingest, 1 event/envelope") || slices.Contains(names, "dispense p99") {
+		t.Errorf("figures of a verify-only run: %v", names)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -66,6 +68,23 @@ const (
 // capture in the capture phases.
 const CaptureSize = 100
 
+// Phase names, for Config.Phases. Commissioning is not among them: it
+// always runs, since every other phase uses the packs it commissions.
+const (
+	PhaseIngest   = "ingest"   // raw publish and ingest of single-pack envelopes
+	PhaseCaptures = "captures" // the same with captures of CaptureSize events
+	PhaseVerify   = "verify"   // VerifyPack under background ingest
+	PhaseDispense = "dispense" // DispensePack from dispenseWorkers terminals
+	PhaseProofs   = "proofs"   // inclusion and consistency proofs, gRPC round trip
+	PhaseAudit    = "audit"    // ledger verify and disk per event (embedded server only)
+)
+
+// AllPhases returns the names of the phases a run can take, in the order
+// it takes them.
+func AllPhases() []string {
+	return []string{PhaseIngest, PhaseCaptures, PhaseVerify, PhaseDispense, PhaseProofs, PhaseAudit}
+}
+
 // Target is a running server to measure. The zero Target means: start an
 // embedded node on a temporary directory.
 type Target struct {
@@ -95,6 +114,9 @@ type Config struct {
 	// VerifyIngestRate is the background ingest during the verify phase,
 	// in events/s; 0 publishes as fast as the ledger takes them.
 	VerifyIngestRate int
+	// Phases are the phases to run after commissioning (AllPhases names
+	// them); empty means all.
+	Phases []string
 	// Commission is the number of serials the commissioning phase
 	// commissions; the later phases dispense and verify them. 0 means
 	// DefaultCommission scaled by Duration/DefaultDuration (at least
@@ -126,6 +148,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Commission < 0 || (c.Commission > 0 && c.Commission < MinCommission) {
 		errs = append(errs, fmt.Errorf("commission: at least %d serials (0: the default)", MinCommission))
 	}
+	for _, p := range c.Phases {
+		if !slices.Contains(AllPhases(), p) {
+			errs = append(errs, fmt.Errorf("phases: %q is not a phase; the phases are %s", p, strings.Join(AllPhases(), ", ")))
+		}
+	}
 	t := c.Target
 	if t.External() && (t.GRPCAddr == "" || t.NATSURL == "" || t.Token == "") {
 		errs = append(errs, errors.New("server: a running server also needs its gRPC address, its NATS URL and an admin token"))
@@ -135,6 +162,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return c, err
+	}
+	if len(c.Phases) == 0 {
+		c.Phases = AllPhases()
 	}
 	if c.Commission == 0 {
 		scale := max(1, float64(c.Duration)/float64(DefaultDuration))
@@ -148,6 +178,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	return c, nil
 }
+
+// runs reports whether the run takes the phase named name.
+func (c Config) runs(name string) bool { return slices.Contains(c.Phases, name) }
 
 // phase returns the time given to a phase with share of the duration.
 func (c Config) phase(share float64) time.Duration {

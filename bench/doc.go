@@ -7,7 +7,8 @@
 // drives the server through its public interfaces only: it registers its
 // own manufacturer, two pharmacies (each with an Ed25519 key, to publish
 // straight to NATS), a product and a batch through RegistryService, then
-// runs the phases below, one at a time. Config.Duration sizes the timed
+// runs the phases below, one at a time (Config.Phases may leave some
+// out; commissioning always runs). Config.Duration sizes the timed
 // phases: each gets a fixed share of it (config.go); commissioning is sized
 // by its count. The load generator runs in the same process as an
 // embedded server and shares its CPUs; signing, which scanners do on their
@@ -54,7 +55,10 @@
 //     the time a worker sent it, so a stall is charged to every request
 //     that queued behind it (no coordinated omission); requests still
 //     queued a second after the schedule ends are not sent, and count as
-//     unanswered with the time they had waited. Meanwhile single-pack
+//     unanswered with the time they had waited; requests carry no
+//     deadline of their own (a per-request deadline costs a timer on both
+//     ends, and the generator shares the server's CPUs), and those still
+//     in flight ten seconds after that are cancelled. Meanwhile single-pack
 //     dispenses are ingested in the background at Config.VerifyIngestRate
 //     (default 1,000 events/s; 0: as fast as the ledger takes them); the
 //     rate reached is reported too. The answered rate is per second of

@@ -136,6 +136,11 @@ func closedLoop(ctx context.Context, dur time.Duration, workers int, fn call) (L
 	return merge(rs, time.Since(start))
 }
 
+// openLoopCallTimeout is how long after the grace period an open-loop
+// run waits for requests still in flight before it cancels them (they
+// count as failed).
+const openLoopCallTimeout = 10 * time.Second
+
 // openLoop sends requests on a fixed schedule, rate per second for dur,
 // whatever the answers, through workers goroutines. The latency of a
 // request runs from the time it was scheduled to be sent, not from the
@@ -144,7 +149,13 @@ func closedLoop(ctx context.Context, dur time.Duration, workers int, fn call) (L
 // omission). A server that cannot keep up leaves a queue behind: what is
 // still unsent grace after the schedule ends is not sent but counted as
 // unanswered, with the time it had waited as its latency, so that the phase
-// ends on time. More than 1% failed requests is an error.
+// ends on time; what is still in flight openLoopCallTimeout after that is
+// cancelled. More than 1% failed requests is an error.
+//
+// The generator is cheap per request, since it shares the CPUs with the
+// server it measures: each worker passes fn a context of its own, without
+// a deadline (a per-request deadline costs a timer on both ends and
+// contends on a shared parent context), cancelled only to end the run.
 func openLoop(ctx context.Context, rate int, dur, grace time.Duration, workers int, fn call) (Latency, error) {
 	total := max(1, int(math.Round(float64(rate)*dur.Seconds())))
 	interval := time.Second / time.Duration(rate)
@@ -153,9 +164,13 @@ func openLoop(ctx context.Context, rate int, dur, grace time.Duration, workers i
 	var wg sync.WaitGroup
 	var next atomic.Int64
 	var cutoff atomic.Int64 // UnixNano after which due requests are not sent; 0 while scheduling
+	calls, cancelCalls := context.WithCancel(ctx)
+	defer cancelCalls()
 	for w := range workers {
 		rs[w] = &recorder{lat: make([]time.Duration, 0, total/workers+1)}
+		wctx, cancel := context.WithCancel(calls)
 		wg.Go(func() {
+			defer cancel()
 			for at := range due {
 				if c := cutoff.Load(); c != 0 && time.Now().UnixNano() > c {
 					rs[w].lat = append(rs[w].lat, time.Since(at))
@@ -163,7 +178,7 @@ func openLoop(ctx context.Context, rate int, dur, grace time.Duration, workers i
 					continue
 				}
 				i := int(next.Add(1) - 1)
-				rs[w].add(at, fn(ctx, i))
+				rs[w].add(at, fn(wctx, i))
 			}
 		})
 	}
@@ -186,7 +201,9 @@ func openLoop(ctx context.Context, rate int, dur, grace time.Duration, workers i
 	}
 	cutoff.Store(time.Now().Add(grace).UnixNano())
 	close(due)
+	stuck := time.AfterFunc(grace+openLoopCallTimeout, cancelCalls)
 	wg.Wait()
+	stuck.Stop()
 	l, err := merge(rs, time.Since(start))
 	// The rate answered, per second of the schedule: exactly rate when
 	// every request was answered, however late.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -50,7 +51,12 @@ type Settings struct {
 	VerifyIngestRate int     `json:"verify_ingest_rate"`
 	Commission       int     `json:"commission"`
 	CaptureSize      int     `json:"capture_size"`
+	// Phases are the phases that ran after commissioning.
+	Phases []string `json:"phases"`
 }
+
+// ran reports whether the phase named name ran.
+func (s Settings) ran(name string) bool { return slices.Contains(s.Phases, name) }
 
 // Audit is the offline `ledger verify` of the stopped server's data.
 type Audit struct {
@@ -132,27 +138,40 @@ func ratio(a, b float64) float64 {
 // figures derives the headline figures from the sections.
 func (r *Result) figures() []Figure {
 	const ms = 1000.0
-	f := []Figure{
-		figAtLeast("commissioning", r.Commission.SerialsPerS, "serials/s", 100_000, "100,000 (1M in 10 s)"),
-		fig("raw JetStream publish, 1 event/msg", r.Raw.MessagesPerS, "msgs/s"),
-		figAtLeast("ingest, 1 event/envelope", r.Ingest.EventsPerS, "events/s", 100_000, "100,000"),
-		figAtLeast("ingest ÷ raw, 1 event/envelope", ratio(r.Ingest.EventsPerS, r.Raw.EventsPerS), "ratio", 0.7, "0.7"),
-		fig(fmt.Sprintf("raw JetStream publish, %d events/msg", CaptureSize), r.RawCaptures.EventsPerS, "events/s"),
-		fig(fmt.Sprintf("ingest, %d events/envelope", CaptureSize), r.IngestCaptures.EventsPerS, "events/s"),
-		fig(fmt.Sprintf("ingest ÷ raw, %d events/envelope", CaptureSize), ratio(r.IngestCaptures.EventsPerS, r.RawCaptures.EventsPerS), "ratio"),
-		figAtLeast("verify, requests answered", r.Verify.Rate, "req/s", float64(DefaultVerifyRate)*0.99, "10,000"),
-		fig("verify p50", r.Verify.P50/ms, "ms"),
-		figAtMost("verify p99", r.Verify.P99/ms, "ms", 2, "2"),
-		fig("verify p99.9", r.Verify.P999/ms, "ms"),
-		fig("  background ingest meanwhile", r.Verify.Background.EventsPerS, "events/s"),
-		fig("dispense p50", r.Dispense.P50/ms, "ms"),
-		figAtMost("dispense p99", r.Dispense.P99/ms, "ms", 25, "25"),
-		fig("inclusion proof p50", r.Proofs.Inclusion.P50, "µs"),
-		figAtMost("inclusion proof p99", r.Proofs.Inclusion.P99, "µs", 200, "200"),
-		fig("consistency proof p50", r.Proofs.Consistency.P50, "µs"),
-		figAtMost("consistency proof p99", r.Proofs.Consistency.P99, "µs", 200, "200"),
-		fig("  gRPC round trip (health check) p50", r.Proofs.RoundTrip.P50, "µs"),
-		fig("  gRPC round trip (health check) p99", r.Proofs.RoundTrip.P99, "µs"),
+	f := []Figure{figAtLeast("commissioning", r.Commission.SerialsPerS, "serials/s", 100_000, "100,000 (1M in 10 s)")}
+	if r.Settings.ran(PhaseIngest) {
+		f = append(f,
+			fig("raw JetStream publish, 1 event/msg", r.Raw.MessagesPerS, "msgs/s"),
+			figAtLeast("ingest, 1 event/envelope", r.Ingest.EventsPerS, "events/s", 100_000, "100,000"),
+			figAtLeast("ingest ÷ raw, 1 event/envelope", ratio(r.Ingest.EventsPerS, r.Raw.EventsPerS), "ratio", 0.7, "0.7"))
+	}
+	if r.Settings.ran(PhaseCaptures) {
+		f = append(f,
+			fig(fmt.Sprintf("raw JetStream publish, %d events/msg", CaptureSize), r.RawCaptures.EventsPerS, "events/s"),
+			fig(fmt.Sprintf("ingest, %d events/envelope", CaptureSize), r.IngestCaptures.EventsPerS, "events/s"),
+			fig(fmt.Sprintf("ingest ÷ raw, %d events/envelope", CaptureSize), ratio(r.IngestCaptures.EventsPerS, r.RawCaptures.EventsPerS), "ratio"))
+	}
+	if r.Settings.ran(PhaseVerify) {
+		f = append(f,
+			figAtLeast("verify, requests answered", r.Verify.Rate, "req/s", float64(DefaultVerifyRate)*0.99, "10,000"),
+			fig("verify p50", r.Verify.P50/ms, "ms"),
+			figAtMost("verify p99", r.Verify.P99/ms, "ms", 2, "2"),
+			fig("verify p99.9", r.Verify.P999/ms, "ms"),
+			fig("  background ingest meanwhile", r.Verify.Background.EventsPerS, "events/s"))
+	}
+	if r.Settings.ran(PhaseDispense) {
+		f = append(f,
+			fig("dispense p50", r.Dispense.P50/ms, "ms"),
+			figAtMost("dispense p99", r.Dispense.P99/ms, "ms", 25, "25"))
+	}
+	if r.Settings.ran(PhaseProofs) {
+		f = append(f,
+			fig("inclusion proof p50", r.Proofs.Inclusion.P50, "µs"),
+			figAtMost("inclusion proof p99", r.Proofs.Inclusion.P99, "µs", 200, "200"),
+			fig("consistency proof p50", r.Proofs.Consistency.P50, "µs"),
+			figAtMost("consistency proof p99", r.Proofs.Consistency.P99, "µs", 200, "200"),
+			fig("  gRPC round trip (health check) p50", r.Proofs.RoundTrip.P50, "µs"),
+			fig("  gRPC round trip (health check) p99", r.Proofs.RoundTrip.P99, "µs"))
 	}
 	if a := r.LedgerVerify; a != nil {
 		f = append(f, figAtLeast("ledger verify", a.EntriesPerS, "entries/s", 1_000_000, "1,000,000"))
@@ -192,6 +211,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(&b, "pedigree bench: %s, --duration %s, %d serials commissioned, verify at %d req/s with ingest at %s events/s\n",
 		server, time.Duration(r.Settings.DurationSeconds*float64(time.Second)), r.Settings.Commission, r.Settings.VerifyRate,
 		rateWord(r.Settings.VerifyIngestRate))
+	if len(r.Settings.Phases) < len(AllPhases()) {
+		fmt.Fprintf(&b, "phases: commissioning, %s\n", strings.Join(r.Settings.Phases, ", "))
+	}
 	fmt.Fprintf(&b, "machine: %d CPUs, GOMAXPROCS %d, %s %s/%s, load average %s at start, %s at end; run took %.0f s\n\n",
 		m.NumCPU, m.GOMAXPROCS, m.GoVersion, m.OS, m.Arch, loadString(m.LoadStart), loadString(m.LoadEnd), r.WallSeconds)
 	var table strings.Builder

@@ -66,7 +66,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	start := time.Now()
 	res := &Result{Machine: machineNow(), Settings: Settings{DurationSeconds: cfg.Duration.Seconds(), VerifyRate: cfg.VerifyRate,
-		VerifyIngestRate: cfg.VerifyIngestRate, Commission: cfg.Commission, CaptureSize: CaptureSize}}
+		VerifyIngestRate: cfg.VerifyIngestRate, Commission: cfg.Commission, CaptureSize: CaptureSize, Phases: cfg.Phases}}
 	r := &runner{cfg: cfg, res: res}
 	defer r.close()
 	if err := r.connect(ctx); err != nil {
@@ -190,33 +190,40 @@ func (r *runner) phases(ctx context.Context) error {
 	res.Memory.AfterCommissionBytes = r.peak()
 	r.progress("  %.0f serials/s", res.Commission.SerialsPerS)
 
-	singles := p.ingest.upTo(int(signCeilingSingle * cfg.phase(shareIngest).Seconds()))
-	if err := r.ingestPhases(ctx, singles, 1, shareRaw, shareIngest, &res.Raw, &res.Ingest); err != nil {
-		return err
+	if cfg.runs(PhaseIngest) {
+		singles := p.ingest.upTo(int(signCeilingSingle * cfg.phase(shareIngest).Seconds()))
+		if err := r.ingestPhases(ctx, singles, 1, shareRaw, shareIngest, &res.Raw, &res.Ingest); err != nil {
+			return err
+		}
 	}
-	captures := p.captures.upTo(int(signCeilingCaptures * cfg.phase(shareIngestCaptures).Seconds()))
-	if err := r.ingestPhases(ctx, captures, CaptureSize, shareRawCaptures, shareIngestCaptures, &res.RawCaptures, &res.IngestCaptures); err != nil {
-		return err
+	if cfg.runs(PhaseCaptures) {
+		captures := p.captures.upTo(int(signCeilingCaptures * cfg.phase(shareIngestCaptures).Seconds()))
+		if err := r.ingestPhases(ctx, captures, CaptureSize, shareRawCaptures, shareIngestCaptures, &res.RawCaptures, &res.IngestCaptures); err != nil {
+			return err
+		}
 	}
-
-	if err := r.verifyPhase(ctx, p); err != nil {
-		return err
+	if cfg.runs(PhaseVerify) {
+		if err := r.verifyPhase(ctx, p); err != nil {
+			return err
+		}
 	}
-
-	dur := cfg.phase(shareDispense)
-	r.progress("dispense from %d terminals for %s", dispenseWorkers, dur)
-	if res.Dispense, err = dispenseLatency(ctx, r.conns[0], w, p.dispense, dur); err != nil {
-		return err
+	if cfg.runs(PhaseDispense) {
+		dur := cfg.phase(shareDispense)
+		r.progress("dispense from %d terminals for %s", dispenseWorkers, dur)
+		if res.Dispense, err = dispenseLatency(ctx, r.conns[0], w, p.dispense, dur); err != nil {
+			return err
+		}
+		r.progress("  %d dispenses, p50 %.2f ms, p99 %.2f ms", res.Dispense.Count, res.Dispense.P50/1000, res.Dispense.P99/1000)
 	}
-	r.progress("  %d dispenses, p50 %.2f ms, p99 %.2f ms", res.Dispense.Count, res.Dispense.P50/1000, res.Dispense.P99/1000)
-
-	dur = cfg.phase(shareProofs)
-	r.progress("inclusion and consistency proofs for %s", dur)
-	if res.Proofs, err = proofs(ctx, r.conns[0], dur); err != nil {
-		return err
+	if cfg.runs(PhaseProofs) {
+		dur := cfg.phase(shareProofs)
+		r.progress("inclusion and consistency proofs for %s", dur)
+		if res.Proofs, err = proofs(ctx, r.conns[0], dur); err != nil {
+			return err
+		}
+		r.progress("  tree size %d: inclusion p50 %.0f µs, consistency p50 %.0f µs", res.Proofs.TreeSize,
+			res.Proofs.Inclusion.P50, res.Proofs.Consistency.P50)
 	}
-	r.progress("  tree size %d: inclusion p50 %.0f µs, consistency p50 %.0f µs", res.Proofs.TreeSize,
-		res.Proofs.Inclusion.P50, res.Proofs.Consistency.P50)
 	return nil
 }
 
@@ -315,6 +322,9 @@ func (r *runner) finish(ctx context.Context) error {
 	r.progress("stopping the server")
 	if err := r.srv.stop(); err != nil {
 		return err
+	}
+	if !r.cfg.runs(PhaseAudit) {
+		return nil
 	}
 	r.progress("ledger verify on %s", r.srv.dir)
 	var err error

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -16,7 +17,8 @@ func newBenchCommand(root *rootOptions) *cobra.Command {
 		Short: "Measure a server against the design's figures: ingest, verify, dispense, commissioning, audit, proofs, disk, memory",
 		Long: `Measure Pedigree in one run. With no flags it starts an embedded server on a
 temporary directory (removed afterwards) and takes about two minutes; --duration sizes
-the timed phases (each gets a fixed share of it). In order:
+the timed phases (each gets a fixed share of it); --phases runs only some of them
+after commissioning. In order:
 
   commissioning   --commission serials through RegistryService.CommissionSerials
   raw publish     signed single-pack dispense envelopes into a scratch JetStream stream
@@ -41,6 +43,7 @@ Prints a table with the design's targets, or JSON with --json. Progress goes to
 standard error.`,
 		Example: `  pedigree bench
   pedigree bench --duration 10m --json > bench.json
+  pedigree bench --phases verify --commission 200000
   pedigree bench --server 127.0.0.1:8080 --grpc 127.0.0.1:7070 --nats nats://127.0.0.1:4222 --token "$(cat pedigree-data/admin.token)"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -68,6 +71,7 @@ standard error.`,
 	f.DurationVar(&cfg.Duration, "duration", cfg.Duration, "wall time the timed phases are sized for")
 	f.IntVar(&cfg.VerifyRate, "verify-rate", cfg.VerifyRate, "verify requests per second, open loop")
 	f.IntVar(&cfg.VerifyIngestRate, "verify-ingest-rate", cfg.VerifyIngestRate, "background ingest during the verify phase, events/s (0: as fast as the ledger takes them)")
+	f.StringSliceVar(&cfg.Phases, "phases", nil, "phases to run after commissioning, comma-separated: "+strings.Join(bench.AllPhases(), ", ")+" (empty: all)")
 	f.IntVar(&cfg.Commission, "commission", 0, "serials to commission (0: 1,000,000 per 2 minutes of --duration)")
 	f.StringVar(&cfg.Target.HTTPAddr, "server", "", "HTTP address of a running server to measure (empty: start an embedded one)")
 	f.StringVar(&cfg.Target.GRPCAddr, "grpc", "", "with --server: its gRPC address")

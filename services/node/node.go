@@ -209,9 +209,11 @@ func (n *Node) startGRPC() error {
 }
 
 // streamWorkers is the number of goroutines the gRPC server keeps for
-// calls: a few per core, enough for the calls a node answers at once
-// when they do not wait on the ledger.
-func streamWorkers() uint32 { return uint32(4 * runtime.GOMAXPROCS(0)) }
+// calls: enough for the bursts of calls in flight at once that a busy
+// node sees (with 8 on two cores, a quarter of the verifications of
+// `pedigree bench` still started a goroutine); an idle worker costs only
+// its stack.
+func streamWorkers() uint32 { return uint32(max(64, 8*runtime.GOMAXPROCS(0))) }
 
 func (n *Node) startHTTP(ctx context.Context) error {
 	var err error

@@ -22,7 +22,7 @@ const verifyBenchPacks = 10_000
 // active packs scanned as raw DataMatrix element strings, as the verify
 // phase of `pedigree bench` sends them. The client runs in the same
 // process, so ns/op and allocs/op include it; -cpuprofile separates the
-// two. Run it with -benchtime=100000x or more for stable figures.
+// two. BENCHMARKS.md (Verify) runs it with -benchtime=50000x.
 func BenchmarkVerifyPack(b *testing.B) {
 	n := startNode(b, testConfig(b.TempDir()))
 	defer shutdown(b, n)

@@ -82,12 +82,6 @@ func Open(wire []byte) (*Opened, error) {
 	return &Opened{Signed: se, Envelope: env}, nil
 }
 
-// Verify reports whether the envelope's signature verifies with pub.
-func (o *Opened) Verify(pub ed25519.PublicKey) bool {
-	return len(pub) == ed25519.PublicKeySize && len(o.Signed.GetSignature()) == ed25519.SignatureSize &&
-		ed25519.Verify(pub, o.Signed.GetEnvelope(), o.Signed.GetSignature())
-}
-
 // ID returns the envelope ID of signed envelope bytes.
 func ID(envelopeBytes []byte) string {
 	sum := sha256.Sum256(envelopeBytes)

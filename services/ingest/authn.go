@@ -23,10 +23,12 @@ type principal struct {
 }
 
 // sigCheck is the outcome of an early, parallel signature check: the key
-// that was tried and whether the signature verified with it.
+// that was tried and whether the signature verified with it (once
+// pending is false).
 type sigCheck struct {
-	pub ed25519.PublicKey
-	ok  bool
+	pub     ed25519.PublicKey
+	ok      bool
+	pending bool
 }
 
 // rejectError is a reason to send a message to the dead-letter stream.
@@ -87,7 +89,7 @@ func authenticate(o *overlay, op *envelope.Opened, subject string, early *sigChe
 		return principal{}, err
 	}
 	verified := false
-	if early != nil && early.pub.Equal(key.pub) {
+	if early != nil && !early.pending && early.pub.Equal(key.pub) {
 		verified = early.ok
 	} else {
 		verified = op.Verify(key.pub)

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/ledger"
 	"github.com/pedigree-project/pedigree/services/natsbus"
 	"github.com/pedigree-project/pedigree/services/state"
@@ -66,6 +67,7 @@ type Pipeline struct {
 	log   *slog.Logger
 	cache *masterCache
 	ids   *idFilter
+	keys  envelope.Keys // signers' keys, decompressed for batch checks
 	m     *metrics
 
 	mu      sync.Mutex

@@ -82,6 +82,7 @@ const prepareChunk = 16
 // before any of the batch's writes: only its view of the previous batch
 // and of the committed state is read.
 func (p *Pipeline) prepare(items []item, o *overlay) {
+	defer checkSignatures(items, &p.keys)
 	workers := runtime.GOMAXPROCS(0)
 	if len(items) < 2*prepareChunk || workers == 1 {
 		for i := range items {
@@ -169,9 +170,9 @@ func (p *Pipeline) prepareItem(it *item, o *overlay) {
 	}
 }
 
-// verifyEarly checks the signature with the signer's key as of the
-// previous batch. Genesis and keys registered within the batch are checked
-// in the sequential pass.
+// verifyEarly finds the signer's key as of the previous batch, for
+// checkSignatures. Genesis and keys registered within the batch are
+// checked in the sequential pass.
 func (p *Pipeline) verifyEarly(it *item, o *overlay) {
 	if it.early != nil || it.op.Envelope.GetGenesis() != nil {
 		return
@@ -182,8 +183,46 @@ func (p *Pipeline) verifyEarly(it *item, o *overlay) {
 	}
 	k, found, err := o.committedKey(strings.HasPrefix(it.op.Signed.GetSigner(), NodeSignerPrefix), id)
 	if err == nil && found {
-		it.early = &sigCheck{pub: k.pub, ok: it.op.Verify(k.pub)}
+		it.early = &sigCheck{pub: k.pub, pending: true}
 	}
+}
+
+// sigBatchMin is the fewest signatures a worker checks as one batch: the
+// saving per signature grows with the batch (BENCHMARKS.md), so the work
+// is split over the cores only in batches at least this large.
+const sigBatchMin = 64
+
+// checkSignatures checks the signatures whose keys the parallel pass
+// found, in batches (envelope.Batch), one contiguous run of items per
+// core.
+func checkSignatures(items []item, keys *envelope.Keys) {
+	var todo []int
+	for i := range items {
+		if e := items[i].early; e != nil && e.pending {
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) == 0 {
+		return
+	}
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(todo)/sigBatchMin))
+	var wg sync.WaitGroup
+	for k := range workers {
+		run := todo[k*len(todo)/workers : (k+1)*len(todo)/workers]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := envelope.NewBatch(len(run))
+			for _, i := range run {
+				b.Add(items[i].op, items[i].early.pub, keys)
+			}
+			for j, ok := range b.Verify() {
+				e := items[run[j]].early
+				e.ok, e.pending = ok, false
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // committedEvent looks h up in the event table as of the previous batch.

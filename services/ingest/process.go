@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"bytes"
+	"cmp"
 	"errors"
 	"slices"
 	"strconv"
@@ -89,7 +91,19 @@ type packLog struct {
 }
 
 // writeIndexes writes the batch's event table and pack log keys into b.
+//
+// Each table's keys go in in key order: Pebble inserts a batch's keys into
+// the memtable one after another, and a key next to the previous one is
+// found from where that one went instead of from the top of the skiplist.
+// Keys within a table are distinct, so the order changes nothing else.
 func (w *batchWork) writeIndexes() error {
+	slices.SortFunc(w.seenOrder, func(a, b state.EventHash) int { return bytes.Compare(a[:], b[:]) })
+	slices.SortFunc(w.packLogs, func(a, b packLog) int {
+		if c := comparePackKeys(a.gtin, a.serial, b.gtin, b.serial); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.index, b.index)
+	})
 	for _, h := range w.seenOrder {
 		if err := state.PutEventOf(w.b, h, w.seen[h].index); err != nil {
 			return err
@@ -101,6 +115,18 @@ func (w *batchWork) writeIndexes() error {
 		}
 	}
 	return nil
+}
+
+// comparePackKeys orders packs as their keys in the state tables do:
+// GTIN, then the serial's length, then the serial (state/keys.go).
+func comparePackKeys(gtinA, serialA, gtinB, serialB string) int {
+	if c := strings.Compare(gtinA, gtinB); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(len(serialA), len(serialB)); c != 0 {
+		return c
+	}
+	return strings.Compare(serialA, serialB)
 }
 
 // seenID is what a batch wrote into the event table under one hash.

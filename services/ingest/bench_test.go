@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -38,14 +39,23 @@ func benchWorldWith(b *testing.B, n int, cfg natsbus.EmbeddedConfig) *world {
 	return w
 }
 
-// dispenses returns n signed envelopes, each dispensing packs
-// [i*perEnvelope, (i+1)*perEnvelope) at one of two pharmacies.
-func (w *world) dispenses(n, perEnvelope int) (wires [][]byte, ids []string, subjects []string) {
+// dispenses returns n signed envelopes, each dispensing perEnvelope packs
+// at one of two pharmacies: the commissioned packs B0000000… in
+// commissioning order, or, with shuffled, in a random order (fixed seed)
+// as real traffic names them.
+func (w *world) dispenses(n, perEnvelope int, shuffled bool) (wires [][]byte, ids []string, subjects []string) {
+	order := make([]int, n*perEnvelope)
+	for i := range order {
+		order[i] = i
+	}
+	if shuffled {
+		rand.New(rand.NewPCG(1, 2)).Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	}
 	for i := range n {
 		who := []string{pharmGLN, pharm2}[i%2]
 		var evs []*pb.ScanEvent
 		for j := range perEnvelope {
-			ev := w.event(pb.BizStep_BIZ_STEP_DISPENSING, pb.Action_ACTION_OBSERVE, pack(fmt.Sprintf("B%07d", i*perEnvelope+j)))
+			ev := w.event(pb.BizStep_BIZ_STEP_DISPENSING, pb.Action_ACTION_OBSERVE, pack(fmt.Sprintf("B%07d", order[i*perEnvelope+j])))
 			ev.EventId = fmt.Sprintf("urn:uuid:bench-%d-%d", i, j)
 			evs = append(evs, ev)
 		}
@@ -66,8 +76,15 @@ func (w *world) dispenses(n, perEnvelope int) (wires [][]byte, ids []string, sub
 // BenchmarkRulesAndAppend measures the rules-and-append path alone:
 // decoded, authenticated single-pack dispense events in, committed Pebble
 // batches of 1,000 out (ledger entries, pack state, indexes, dedupe keys,
-// one Sync per batch). Run with -benchtime=200000x.
+// one Sync per batch), the packs named in commissioning order or in a
+// random order. Run with -benchtime=200000x.
 func BenchmarkRulesAndAppend(b *testing.B) {
+	for _, order := range []string{"commissioning", "random"} {
+		b.Run("order="+order, func(b *testing.B) { rulesAndAppend(b, order == "random") })
+	}
+}
+
+func rulesAndAppend(b *testing.B, shuffled bool) {
 	w := benchWorld(b, b.N)
 	w.n.cancel()
 	if err := <-w.n.done; err != nil {
@@ -75,7 +92,7 @@ func BenchmarkRulesAndAppend(b *testing.B) {
 	}
 	w.n.cancel = nil
 	b.Cleanup(func() { _ = w.n.store.Close() })
-	wires, _, subjects := w.dispenses(b.N, 1)
+	wires, _, subjects := w.dispenses(b.N, 1, shuffled)
 	p := w.n.p
 	seq := p.Applied()
 	items := make([]item, len(wires))
@@ -131,7 +148,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 func endToEnd(b *testing.B, per int, cfg natsbus.EmbeddedConfig) {
 	envelopes := max(1, b.N/per)
 	w := benchWorldWith(b, envelopes*per, cfg)
-	wires, ids, subjects := w.dispenses(envelopes, per)
+	wires, ids, subjects := w.dispenses(envelopes, per, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	if _, err := w.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: "RAW", Subjects: []string{"raw.>"},

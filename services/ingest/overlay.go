@@ -316,7 +316,7 @@ func (o *overlay) flush(b *pebble.Batch) error {
 	var buf []byte
 	var err error
 	// In key order, as writeIndexes explains.
-	slices.SortFunc(o.packOrder, func(a, b packID) int { return comparePackKeys(a.a, a.b, b.a, b.b) })
+	slices.SortFunc(o.packOrder, func(a, b packID) int { return state.ComparePacks(a.a, a.b, b.a, b.b) })
 	for _, id := range o.packOrder {
 		if buf, err = state.PutPack(b, o.packs[id], buf); err != nil {
 			return err

@@ -3,6 +3,7 @@ package ingest
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,7 +83,13 @@ const prepareChunk = 16
 // before any of the batch's writes: only its view of the previous batch
 // and of the committed state is read.
 func (p *Pipeline) prepare(items []item, o *overlay) {
-	defer checkSignatures(items, &p.keys)
+	p.prepareItems(items, o)
+	p.readPacks(items)
+	checkSignatures(items, &p.keys)
+}
+
+// prepareItems runs prepareItem over items on all cores.
+func (p *Pipeline) prepareItems(items []item, o *overlay) {
 	workers := runtime.GOMAXPROCS(0)
 	if len(items) < 2*prepareChunk || workers == 1 {
 		for i := range items {
@@ -151,15 +158,9 @@ func (p *Pipeline) prepareItem(it *item, o *overlay) {
 	}
 	for i := range pr.events {
 		for _, epc := range pr.events[i].ev.Epcs {
-			if epc.IsContainer() {
-				continue
+			if !epc.IsContainer() {
+				pr.packs = append(pr.packs, prePack{gtin: epc.Pack.GTIN, serial: epc.Pack.Serial}) // read by readPacks
 			}
-			pk, found, err := o.store.Pack(epc.Pack.GTIN, epc.Pack.Serial)
-			if err != nil {
-				pr.err = err
-				return
-			}
-			pr.packs = append(pr.packs, prePack{gtin: epc.Pack.GTIN, serial: epc.Pack.Serial, pack: pk, found: found})
 		}
 	}
 	if len(pr.packs) >= hintIndexFrom {
@@ -184,6 +185,61 @@ func (p *Pipeline) verifyEarly(it *item, o *overlay) {
 	k, found, err := o.committedKey(strings.HasPrefix(it.op.Signed.GetSigner(), NodeSignerPrefix), id)
 	if err == nil && found {
 		it.early = &sigCheck{pub: k.pub, pending: true}
+	}
+}
+
+// packReadMin is the fewest pack records a worker reads ahead.
+const packReadMin = 64
+
+// readPacks reads the committed records of the packs the batch's events
+// name (prepared.packs) in key order, one contiguous run of keys and one
+// iterator per core (state.PackReader). A read error is the error of the
+// message that asked for the record.
+func (p *Pipeline) readPacks(items []item) {
+	type want struct {
+		pr *prepared
+		pk *prePack
+	}
+	var wants []want
+	for i := range items {
+		if pr := &items[i].prep; items[i].openErr == nil && pr.err == nil {
+			for j := range pr.packs {
+				wants = append(wants, want{pr, &pr.packs[j]})
+			}
+		}
+	}
+	if len(wants) == 0 {
+		return
+	}
+	slices.SortFunc(wants, func(a, b want) int { return state.ComparePacks(a.pk.gtin, a.pk.serial, b.pk.gtin, b.pk.serial) })
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(wants)/packReadMin))
+	failed := make([]error, workers)
+	at := make([]*prepared, workers)
+	var wg sync.WaitGroup
+	for k := range workers {
+		run := wants[k*len(wants)/workers : (k+1)*len(wants)/workers]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := p.cfg.Store.NewPackReader()
+			if err != nil {
+				failed[k], at[k] = err, run[0].pr
+				return
+			}
+			defer r.Close()
+			for _, w := range run {
+				if w.pk.pack, w.pk.found, err = r.Pack(w.pk.gtin, w.pk.serial); err != nil {
+					failed[k], at[k] = err, w.pr
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for k, err := range failed {
+		if err != nil && at[k].err == nil {
+			at[k].err = err
+		}
 	}
 }
 

@@ -99,7 +99,7 @@ type packLog struct {
 func (w *batchWork) writeIndexes() error {
 	slices.SortFunc(w.seenOrder, func(a, b state.EventHash) int { return bytes.Compare(a[:], b[:]) })
 	slices.SortFunc(w.packLogs, func(a, b packLog) int {
-		if c := comparePackKeys(a.gtin, a.serial, b.gtin, b.serial); c != 0 {
+		if c := state.ComparePacks(a.gtin, a.serial, b.gtin, b.serial); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.index, b.index)
@@ -115,18 +115,6 @@ func (w *batchWork) writeIndexes() error {
 		}
 	}
 	return nil
-}
-
-// comparePackKeys orders packs as their keys in the state tables do:
-// GTIN, then the serial's length, then the serial (state/keys.go).
-func comparePackKeys(gtinA, serialA, gtinB, serialB string) int {
-	if c := strings.Compare(gtinA, gtinB); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(len(serialA), len(serialB)); c != 0 {
-		return c
-	}
-	return strings.Compare(serialA, serialB)
 }
 
 // seenID is what a batch wrote into the event table under one hash.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
@@ -48,7 +49,7 @@ func Seal(env *pb.Envelope, signer string, priv ed25519.PrivateKey) ([]byte, err
 		Envelope:  body,
 		Signer:    signer,
 		KeyId:     KeyID(priv.Public().(ed25519.PublicKey)),
-		Signature: ed25519.Sign(priv, body),
+		Signature: voi.Sign(voi.PrivateKey(priv), body), // RFC 8032: the bytes crypto/ed25519 gives, in half the time
 	}
 	wire, err := proto.MarshalOptions{Deterministic: true}.Marshal(se)
 	if err != nil {

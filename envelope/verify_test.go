@@ -105,6 +105,9 @@ func TestSignatureRule(t *testing.T) {
 	if !ed25519.Verify(pub, msg, sig) || !VerifySignature(pub, msg, sig) {
 		t.Fatal("an RFC 8032 signature does not verify")
 	}
+	if want := ed25519.Sign(priv, msg); string(sig) != string(want) {
+		t.Error("Seal's signature differs from crypto/ed25519's")
+	}
 	if m := malleate(sig); ed25519.Verify(pub, msg, m) || VerifySignature(pub, msg, m) {
 		t.Error("a signature with S + L verifies")
 	}

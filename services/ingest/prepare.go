@@ -23,6 +23,12 @@ import (
 // name). The sequential pass (process.go) uses these results where the
 // batch itself has not changed the record since, and decides everything
 // itself; the outcome is the same as without the read-ahead.
+//
+// It runs in three steps: each message on its own (prepareItems), then the
+// pack records of the whole batch in key order (readPacks), then the
+// signatures of the whole batch in batches (checkSignatures), since reads
+// in key order and signatures checked together each cost a fraction of
+// doing them one message at a time.
 
 // prepared is what the parallel pass found out about one message.
 type prepared struct {

@@ -2,10 +2,10 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -152,27 +152,9 @@ func (p *Pipeline) build(items []item, prev *batchWork, size int) (*batchWork, e
 // writers and the alerts, on all cores.
 func (p *Pipeline) encode(w *batchWork) error {
 	w.entries = make([][]byte, len(w.recs))
-	workers := runtime.GOMAXPROCS(0)
-	if len(w.recs) < 64 {
-		workers = 1
-	}
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for k := range workers {
-		lo, hi := k*len(w.recs)/workers, (k+1)*len(w.recs)/workers
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[k] = w.encodeRange(lo, hi)
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	errs := make([]error, runtime.GOMAXPROCS(0))
+	inRuns(len(w.recs), 32, func(k, lo, hi int) { errs[k] = w.encodeRange(lo, hi) })
+	return errors.Join(errs...)
 }
 
 // encodeRange encodes records [lo, hi) into one buffer. An entry's

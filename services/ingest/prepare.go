@@ -218,35 +218,40 @@ func (p *Pipeline) readPacks(items []item) {
 		return
 	}
 	slices.SortFunc(wants, func(a, b want) int { return state.ComparePacks(a.pk.gtin, a.pk.serial, b.pk.gtin, b.pk.serial) })
-	workers := max(1, min(runtime.GOMAXPROCS(0), len(wants)/packReadMin))
-	failed := make([]error, workers)
-	at := make([]*prepared, workers)
-	var wg sync.WaitGroup
-	for k := range workers {
-		run := wants[k*len(wants)/workers : (k+1)*len(wants)/workers]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, err := p.cfg.Store.NewPackReader()
-			if err != nil {
-				failed[k], at[k] = err, run[0].pr
+	failed := make([]error, runtime.GOMAXPROCS(0))
+	at := make([]*prepared, len(failed))
+	inRuns(len(wants), packReadMin, func(k, lo, hi int) {
+		r, err := p.cfg.Store.NewPackReader()
+		if err != nil {
+			failed[k], at[k] = err, wants[lo].pr
+			return
+		}
+		defer r.Close()
+		for _, w := range wants[lo:hi] {
+			if w.pk.pack, w.pk.found, err = r.Pack(w.pk.gtin, w.pk.serial); err != nil {
+				failed[k], at[k] = err, w.pr
 				return
 			}
-			defer r.Close()
-			for _, w := range run {
-				if w.pk.pack, w.pk.found, err = r.Pack(w.pk.gtin, w.pk.serial); err != nil {
-					failed[k], at[k] = err, w.pr
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+		}
+	})
 	for k, err := range failed {
 		if err != nil && at[k].err == nil {
 			at[k].err = err
 		}
 	}
+}
+
+// inRuns calls fn(k, lo, hi) for contiguous runs [lo, hi) that cover
+// [0, n), one run per core (k is the run's number, below GOMAXPROCS) but
+// none shorter than minRun unless there is only one, concurrently, and
+// returns when all have.
+func inRuns(n, minRun int, fn func(k, lo, hi int)) {
+	workers := max(1, min(runtime.GOMAXPROCS(0), n/minRun))
+	var wg sync.WaitGroup
+	for k := range workers {
+		wg.Go(func() { fn(k, k*n/workers, (k+1)*n/workers) })
+	}
+	wg.Wait()
 }
 
 // sigBatchMin is the fewest signatures a worker checks as one batch: the
@@ -267,24 +272,16 @@ func checkSignatures(items []item, keys *envelope.Keys) {
 	if len(todo) == 0 {
 		return
 	}
-	workers := max(1, min(runtime.GOMAXPROCS(0), len(todo)/sigBatchMin))
-	var wg sync.WaitGroup
-	for k := range workers {
-		run := todo[k*len(todo)/workers : (k+1)*len(todo)/workers]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			b := envelope.NewBatch(len(run))
-			for _, i := range run {
-				b.Add(items[i].op, items[i].early.pub, keys)
-			}
-			for j, ok := range b.Verify() {
-				e := items[run[j]].early
-				e.ok, e.pending = ok, false
-			}
-		}()
-	}
-	wg.Wait()
+	inRuns(len(todo), sigBatchMin, func(_, lo, hi int) {
+		b := envelope.NewBatch(hi - lo)
+		for _, i := range todo[lo:hi] {
+			b.Add(items[i].op, items[i].early.pub, keys)
+		}
+		for j, ok := range b.Verify() {
+			e := items[todo[lo+j]].early
+			e.ok, e.pending = ok, false
+		}
+	})
 }
 
 // committedEvent looks h up in the event table as of the previous batch.

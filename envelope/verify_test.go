@@ -10,7 +10,7 @@ import (
 )
 
 // sealed returns n opened envelopes signed by priv.
-func sealed(t *testing.T, n int, priv ed25519.PrivateKey) []*Opened {
+func sealed(t testing.TB, n int, priv ed25519.PrivateKey) []*Opened {
 	t.Helper()
 	out := make([]*Opened, n)
 	for i := range out {

@@ -125,16 +125,22 @@ func (p *rawParser) overflow(s string) *Error {
 }
 
 // parse splits s into elements, appending to elems. If split >= 0 a GS is
-// assumed at that offset (used to test where a missing GS would have been).
-// It does not call runOn (recursion would defeat escape analysis and put
-// the callers' element buffers on the heap); a too-long variable-length
-// value is recorded in p.over for the caller instead.
+// assumed at that offset (used to test where a missing GS would have been)
+// and any failure is errTrial: the caller only asks whether the trial
+// parses, and building messages for the many that do not would cost more
+// than the parse. It does not call runOn (recursion would defeat escape
+// analysis and put the callers' element buffers on the heap); a too-long
+// variable-length value is recorded in p.over for the caller instead.
 func (p *rawParser) parse(s string, elems []elem, split int) ([]elem, *Error) {
+	trial := split >= 0
 	i := 0
 	for i < len(s) && s[i] == GS {
 		i++ // FNC1 in first position, transmitted
 	}
 	if i == len(s) {
+		if trial {
+			return nil, errTrial
+		}
 		return nil, newError("", RuleEmpty, "no AI data")
 	}
 	for i < len(s) {
@@ -146,10 +152,13 @@ func (p *rawParser) parse(s string, elems []elem, split int) ([]elem, *Error) {
 		if e == nil && p.o.PermitUnknownAIs {
 			e = p.d.vivify(s[i:], 0)
 		}
-		if e == nil {
-			return nil, noAIAt(s[i:])
-		}
-		if len(elems) == MaxAIs {
+		if e == nil || len(elems) == MaxAIs {
+			switch {
+			case trial:
+				return nil, errTrial
+			case e == nil:
+				return nil, noAIAt(s[i:])
+			}
 			return nil, newError("", RuleLimit, "more than %d AIs", MaxAIs)
 		}
 		j := i + len(e.ai)
@@ -164,11 +173,14 @@ func (p *rawParser) parse(s string, elems []elem, split int) ([]elem, *Error) {
 		if !e.fixed && len(span) > e.maxLen && split < 0 {
 			p.over.e, p.over.j, p.over.end = e, j, end
 		}
-		n, err := checkValue(e, span)
-		if err != nil {
-			return nil, err
-		}
-		if !e.fixed && n < len(span) {
+		n, f := scanValue(e, span)
+		if f.kind != faultNone || (!e.fixed && n < len(span)) {
+			switch {
+			case trial:
+				return nil, errTrial
+			case f.kind != faultNone:
+				return nil, f.err(e, span)
+			}
 			return nil, tooLong(e, span)
 		}
 		elems = append(elems, elem{ai: s[i:j], value: span[:n], e: e})
@@ -176,6 +188,10 @@ func (p *rawParser) parse(s string, elems []elem, split int) ([]elem, *Error) {
 	}
 	return elems, nil
 }
+
+// errTrial is what parse returns for any failure of a trial parse; it is
+// never shown.
+var errTrial = &Error{Rule: RuleSyntax, Msg: "gs1: internal: trial parse failed"}
 
 func noAIAt(s string) *Error {
 	show := s
@@ -211,7 +227,7 @@ func (p *rawParser) runOn(s string, e *entry, j, end int, valid bool) *Error {
 			continue
 		}
 		trial, err := p.parse(s, buf[:0], k)
-		if err != nil || checkAssociations(trial) != nil || count(trial, next.ai) != 1 {
+		if err != nil || count(trial, next.ai) != 1 || checkAssociations(trial) != nil { // cheapest test first
 			// An encoder writes each AI once: a GS cannot have been
 			// lost before a second copy of an AI.
 			continue
@@ -240,8 +256,8 @@ func (p *rawParser) plausible(rest string, next *entry) bool {
 	if next.fixed && len(v) > next.maxLen {
 		v = v[:next.maxLen]
 	}
-	n, err := checkValue(next, v)
-	return err == nil && (n == len(v) || next.fixed)
+	n, f := scanValue(next, v)
+	return f.kind == faultNone && (n == len(v) || next.fixed)
 }
 
 // ambiguous checks each variable-length value of a parsed message for a

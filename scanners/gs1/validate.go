@@ -17,8 +17,42 @@ type elem struct {
 // the components consumed; for variable-length AIs a shorter count than
 // len(value) means the value is too long.
 func checkValue(e *entry, value string) (int, *Error) {
+	n, f := scanValue(e, value)
+	if f.kind == faultNone {
+		return n, nil
+	}
+	return 0, f.err(e, value)
+}
+
+// fault is why scanValue refused a value: enough to build the error, which
+// only a value that is reported needs (trial parses refuse many).
+type fault struct {
+	kind         uint8
+	code         string // linter error name, for faultLint
+	off, pos, ln int    // component offset, and position and length in it, for faultLint
+}
+
+const (
+	faultNone uint8 = iota
+	faultEmpty
+	faultShort
+	faultLint
+)
+
+func (f fault) err(e *entry, value string) *Error {
+	switch f.kind {
+	case faultEmpty:
+		return newError(e.ai, RuleEmpty, "(%s) has no %s", e.ai, noun(e.ai))
+	case faultShort:
+		return tooShort(e, value)
+	}
+	return lintError(e.ai, value, f.code, f.off, f.pos, f.ln)
+}
+
+// scanValue is checkValue without building the error.
+func scanValue(e *entry, value string) (int, fault) {
 	if value == "" {
-		return 0, newError(e.ai, RuleEmpty, "(%s) has no %s", e.ai, noun(e.ai))
+		return 0, fault{kind: faultEmpty}
 	}
 	p := 0
 	for _, c := range e.comps {
@@ -27,20 +61,20 @@ func checkValue(e *entry, value string) (int, *Error) {
 			continue
 		}
 		if n < c.min {
-			return 0, tooShort(e, value)
+			return 0, fault{kind: faultShort}
 		}
 		comp := value[p : p+n]
 		if code, pos, l := csetLinter(c.cset)(comp); code != "" {
-			return 0, lintError(e.ai, value, code, p, pos, l)
+			return 0, fault{kind: faultLint, code: code, off: p, pos: pos, ln: l}
 		}
 		for _, l := range c.linters {
 			if code, pos, ln := l.fn(comp); code != "" {
-				return 0, lintError(e.ai, value, code, p, pos, ln)
+				return 0, fault{kind: faultLint, code: code, off: p, pos: pos, ln: ln}
 			}
 		}
 		p += n
 	}
-	return p, nil
+	return p, fault{}
 }
 
 func tooShort(e *entry, value string) *Error {

@@ -63,7 +63,11 @@
 //     (default 1,000 events/s; 0: as fast as the ledger takes them); the
 //     rate reached is reported too. The answered rate is per second of
 //     the schedule. Target: p99 at most 2 ms at 10,000 requests/s while
-//     ingesting.
+//     ingesting. Just before, for a quarter of that time, the same schedule
+//     sends the standard gRPC health check instead, on the same
+//     connections and with the same background ingest: the floor any RPC
+//     has on this machine with this load generator, reported beside the
+//     verify figures.
 //
 //   - Dispense latency (p50, p99): VerificationService.DispensePack, which
 //     goes through the stream and returns the ledger's outcome, from four

@@ -157,6 +157,8 @@ func (r *Result) figures() []Figure {
 			fig("verify p50", r.Verify.P50/ms, "ms"),
 			figAtMost("verify p99", r.Verify.P99/ms, "ms", 2, "2"),
 			fig("verify p99.9", r.Verify.P999/ms, "ms"),
+			fig("  gRPC floor at that rate (health check) p50", r.Verify.Floor.P50/ms, "ms"),
+			fig("  gRPC floor at that rate (health check) p99", r.Verify.Floor.P99/ms, "ms"),
 			fig("  background ingest meanwhile", r.Verify.Background.EventsPerS, "events/s"))
 	}
 	if r.Settings.ran(PhaseDispense) {

@@ -7,6 +7,10 @@
 //     Envelope, kept exactly as sent: verification never re-serializes.
 //   - A key ID is the first 8 bytes of SHA-256 of the raw 32-byte Ed25519
 //     public key, as 16 lowercase hex digits.
+//   - Signatures are Ed25519 (RFC 8032), checked under one rule whether one
+//     at a time (Opened.Verify) or in batches (Batch): the cofactored
+//     equation of RFC 8032 §5.1.7 with canonical encodings, as FIPS 186-5
+//     has it, so that an answer never depends on how checks were grouped.
 //   - The message ID a publisher sets (Nats-Msg-Id) is the event ID of a
 //     single-event capture, and otherwise the envelope ID
 //     urn:pedigree:envelope:<hex SHA-256 of the envelope bytes>.

@@ -100,6 +100,20 @@ func remember[K comparable, V any](c *readCache, gen uint64, pick func(*cacheTab
 	m[k] = v
 }
 
+// readThrough answers k from the table pick selects, or reads it with
+// read and remembers what it read by the generation rule above.
+func readThrough[K comparable, V any](s *Store, pick func(*cacheTables) map[K]V, k K, read func(*Store, K) (V, error)) (V, error) {
+	if v, ok := cached(s.cache, pick, k); ok {
+		return v, nil
+	}
+	gen := s.cache.generation()
+	v, err := read(s, k)
+	if err == nil {
+		remember(s.cache, gen, pick, k, v)
+	}
+	return v, err
+}
+
 func productsOf(t *cacheTables) map[string]*pb.Product { return t.products }
 func batchesOf(t *cacheTables) map[batchRef]*pb.Batch  { return t.batches }
 func partiesOf(t *cacheTables) map[string]*pb.Party    { return t.parties }

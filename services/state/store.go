@@ -48,15 +48,7 @@ func (s *Store) Close() error {
 
 // Party returns the party with that GLN, or ErrNotFound.
 func (s *Store) Party(gln string) (*pb.Party, error) {
-	if p, ok := cached(s.cache, partiesOf, gln); ok {
-		return p, nil
-	}
-	gen := s.cache.generation()
-	p, err := s.readParty(gln)
-	if err == nil {
-		remember(s.cache, gen, partiesOf, gln, p)
-	}
-	return p, err
+	return readThrough(s, partiesOf, gln, (*Store).readParty)
 }
 
 func (s *Store) readParty(gln string) (*pb.Party, error) {
@@ -97,15 +89,7 @@ func TokenHash(token string) [32]byte { return sha256.Sum256([]byte(token)) }
 
 // Token resolves an API token's hash, or returns ErrNotFound.
 func (s *Store) Token(hash [32]byte) (Credential, error) {
-	if c, ok := cached(s.cache, tokensOf, hash); ok {
-		return c, nil
-	}
-	gen := s.cache.generation()
-	c, err := s.readToken(hash)
-	if err == nil {
-		remember(s.cache, gen, tokensOf, hash, c)
-	}
-	return c, err
+	return readThrough(s, tokensOf, hash, (*Store).readToken)
 }
 
 func (s *Store) readToken(hash [32]byte) (Credential, error) {

@@ -61,16 +61,12 @@ func setProto(b *pebble.Batch, key []byte, m proto.Message) error {
 
 // Product returns a product, or an error wrapping ErrNotFound.
 func (s *Store) Product(gtin string) (*pb.Product, error) {
-	if p, ok := cached(s.cache, productsOf, gtin); ok {
-		return p, nil
-	}
-	gen := s.cache.generation()
+	return readThrough(s, productsOf, gtin, (*Store).readProduct)
+}
+
+func (s *Store) readProduct(gtin string) (*pb.Product, error) {
 	p := &pb.Product{}
-	if err := getProto(s.db, productKey(gtin), p, "product "+gtin); err != nil {
-		return p, err
-	}
-	remember(s.cache, gen, productsOf, gtin, p)
-	return p, nil
+	return p, getProto(s.db, productKey(gtin), p, "product "+gtin)
 }
 
 // PutProduct writes a product into b.
@@ -78,17 +74,12 @@ func PutProduct(b *pebble.Batch, p *pb.Product) error { return setProto(b, produ
 
 // Batch returns a batch, or an error wrapping ErrNotFound.
 func (s *Store) Batch(gtin, lot string) (*pb.Batch, error) {
-	ref := batchRef{gtin, lot}
-	if m, ok := cached(s.cache, batchesOf, ref); ok {
-		return m, nil
-	}
-	gen := s.cache.generation()
+	return readThrough(s, batchesOf, batchRef{gtin, lot}, (*Store).readBatch)
+}
+
+func (s *Store) readBatch(ref batchRef) (*pb.Batch, error) {
 	m := &pb.Batch{}
-	if err := getProto(s.db, batchKey(gtin, lot), m, "batch "+gtin+"/"+lot); err != nil {
-		return m, err
-	}
-	remember(s.cache, gen, batchesOf, ref, m)
-	return m, nil
+	return m, getProto(s.db, batchKey(ref.gtin, ref.lot), m, "batch "+ref.gtin+"/"+ref.lot)
 }
 
 // PutBatch writes a batch into b.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/pedigree-project/pedigree/ledger"
 	"github.com/pedigree-project/pedigree/lifecycle"
 )
 
@@ -100,5 +101,67 @@ func TestComparePacksIsKeyOrder(t *testing.T) {
 		if bytes.Compare(packKey(ids[i-1][0], ids[i-1][1]), packKey(ids[i][0], ids[i][1])) > 0 {
 			t.Fatalf("%v sorts before %v, but its key sorts after", ids[i-1], ids[i])
 		}
+	}
+}
+
+// BenchmarkPackReads reads 1,000 random packs of 1,000,000 with a Get
+// each, through one PackReader, and through one PackReader in key order,
+// as the ingest pipeline does for a consumed batch. ns/read is per pack.
+func BenchmarkPackReads(b *testing.B) {
+	s, err := Open(b.TempDir(), ledger.PebbleOptions()) // the node's options
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const n = 1_000_000
+	for i := 0; i < n; i += 10_000 {
+		batch := s.DB().NewBatch()
+		var buf []byte
+		for j := i; j < i+10_000; j++ {
+			p := lifecycle.Pack{GTIN: "09506000134352", Serial: fmt.Sprintf("S%09d", j), Lot: "LOT1", Expiry: "281200", Status: 1, LastEvent: int64(j)}
+			if buf, err = PutPack(batch, &p, buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := batch.Commit(pebble.NoSync); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	serials := make([]string, 1000)
+	for _, mode := range []string{"get", "reader", "reader-sorted"} {
+		b.Run(mode, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				for i := range serials {
+					serials[i] = fmt.Sprintf("S%09d", rng.IntN(n))
+				}
+				if mode == "reader-sorted" {
+					slices.Sort(serials) // one length: string order is key order
+				}
+				b.StartTimer()
+				var r *PackReader
+				if mode != "get" {
+					if r, err = s.NewPackReader(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for _, serial := range serials {
+					var ok bool
+					if r != nil {
+						_, ok, err = r.Pack("09506000134352", serial)
+					} else {
+						_, ok, err = s.Pack("09506000134352", serial)
+					}
+					if err != nil || !ok {
+						b.Fatalf("pack %s: found %v, %v", serial, ok, err)
+					}
+				}
+				if r != nil {
+					_ = r.Close()
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(serials)), "ns/read")
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
@@ -20,6 +21,9 @@ var ErrNotFound = errors.New("state: not found")
 type Store struct {
 	db    *pebble.DB
 	cache *readCache
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Open opens (or creates) the Pebble database in dir with opts.
@@ -34,16 +38,20 @@ func Open(dir string, opts *pebble.Options) (*Store, error) {
 // DB is the underlying database, shared with the ledger.
 func (s *Store) DB() *pebble.DB { return s.db }
 
-// Close flushes and closes the database.
+// Close flushes and closes the database. Closing again does nothing and
+// returns the first Close's error.
 func (s *Store) Close() error {
-	if err := s.db.Flush(); err != nil {
-		_ = s.db.Close()
-		return fmt.Errorf("state: flush: %w", err)
-	}
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("state: close: %w", err)
-	}
-	return nil
+	s.closeOnce.Do(func() {
+		if err := s.db.Flush(); err != nil {
+			_ = s.db.Close()
+			s.closeErr = fmt.Errorf("state: flush: %w", err)
+			return
+		}
+		if err := s.db.Close(); err != nil {
+			s.closeErr = fmt.Errorf("state: close: %w", err)
+		}
+	})
+	return s.closeErr
 }
 
 // Party returns the party with that GLN, or ErrNotFound.

@@ -27,7 +27,7 @@ const (
 // well above what two cores reach, they keep a run with many commissioned
 // packs from signing (and holding) envelopes it has no time to publish.
 const (
-	signCeilingSingle   = 40_000
+	signCeilingSingle   = 100_000
 	signCeilingCaptures = 200_000
 )
 

@@ -53,7 +53,12 @@ func runChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	p, err := New(Config{JS: js, NC: nc, Store: store, Ledger: l, Logger: quiet, Consumer: "crash", BatchSize: 64})
+	_, nodeKey, err := envelope.GenerateKey()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	p, err := New(Config{JS: js, NC: nc, Store: store, Ledger: l, Logger: quiet, NodeKey: nodeKey, Consumer: "crash", BatchSize: 64})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2

@@ -114,7 +114,7 @@ func (w *world) startNodeWith(consumer, dir string, batchSize int) *node {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	p, err := New(Config{JS: w.js, NC: w.nc, Store: store, Ledger: l, Logger: quiet, Consumer: consumer, BatchSize: batchSize})
+	p, err := New(Config{JS: w.js, NC: w.nc, Store: store, Ledger: l, Logger: quiet, NodeKey: w.nodeKey, Consumer: consumer, BatchSize: batchSize})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -379,7 +379,18 @@ func (w *world) count(f *alertFeed, code string) int {
 	for {
 		select {
 		case m := <-f.ch:
-			f.codes[m.Subject[len(natsbus.AlertSubjectPrefix):]]++
+			keys, err := envelope.NewNodeKeys(w.nodeKey.Public().(ed25519.PublicKey))
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			st, err := envelope.OpenAlert(m.Data, keys)
+			if err != nil {
+				w.t.Fatalf("alert on %s: %v", m.Subject, err)
+			}
+			if want := natsbus.AlertSubject(st.GetAlert().GetPartyGln(), alertCode(st.GetAlert().GetCode())); m.Subject != want {
+				w.t.Fatalf("alert %s published on %s, want %s", st.GetAlert().GetAlertId(), m.Subject, want)
+			}
+			f.codes[alertCode(st.GetAlert().GetCode())]++
 		default:
 			return f.codes[code]
 		}

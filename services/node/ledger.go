@@ -52,13 +52,13 @@ func (n *Node) openLedger() error {
 func (n *Node) startBackground() error {
 	var err error
 	n.pipeline, err = ingest.New(ingest.Config{
-		JS: n.js, NC: n.nc, Store: n.store, Ledger: n.ledger, Logger: n.logger,
+		JS: n.js, NC: n.nc, Store: n.store, Ledger: n.ledger, Logger: n.logger, NodeKey: n.nodeKey,
 		Registerer: n.tel.Registry, Consumer: "ledger-" + n.nodeKeyID,
 	})
 	if err != nil {
 		return err
 	}
-	n.submitter, err = submit.New(n.js, n.nc, ingest.NodeSignerPrefix+n.nodeName, n.nodeKey, n.lookupEntry)
+	n.submitter, err = submit.New(n.js, ingest.NodeSignerPrefix+n.nodeName, n.nodeKey, n.lookupEntry, n.pipeline.WaitApplied)
 	if err != nil {
 		return err
 	}

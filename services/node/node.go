@@ -186,7 +186,7 @@ func (n *Node) startGRPC() error {
 	pb.RegisterRegistryServiceServer(n.grpcServer, registrySvc)
 	pb.RegisterVerificationServiceServer(n.grpcServer, verificationSvc)
 	pb.RegisterCaptureServiceServer(n.grpcServer, captureSvc)
-	provenanceSvc, err := provenance.New(w, n.ledger, n.nc)
+	provenanceSvc, err := provenance.New(w, n.ledger, n.pipeline.SubscribeAlerts)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -149,12 +150,26 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return nil
 }
 
+// NodePublicKeyFile is the name, under DATA/keys, of the file holding the
+// node key's public half: one line of standard base64, the format `pedigree
+// scan --new-key` prints and `pedigree scan --node-key` reads. Scanners
+// check the node-signed outcomes and alerts on NATS with it.
+const NodePublicKeyFile = "node.pub"
+
 // loadNodeKey reads or creates DATA/keys/node.key, the key this node signs
-// API-submitted envelopes with.
+// API-submitted envelopes and its notices with, and writes its public half
+// to DATA/keys/node.pub.
 func (n *Node) loadNodeKey() error {
 	key, err := envelope.LoadOrCreateKeyFile(filepath.Join(n.cfg.DataDir, KeysDir, "node.key"))
 	if err != nil {
 		return fmt.Errorf("node: node key: %w", err)
+	}
+	pub := base64.StdEncoding.EncodeToString(key.Public().(ed25519.PublicKey)) + "\n"
+	pubPath := filepath.Join(n.cfg.DataDir, KeysDir, NodePublicKeyFile)
+	if old, err := os.ReadFile(pubPath); err != nil || string(old) != pub {
+		if err := writeFileAtomic(pubPath, []byte(pub), 0o644); err != nil {
+			return fmt.Errorf("node: node public key: %w", err)
+		}
 	}
 	n.nodeKey = key
 	n.nodeKeyID = envelope.KeyID(key.Public().(ed25519.PublicKey))

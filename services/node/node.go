@@ -286,6 +286,11 @@ func (n *Node) NATSURL() string {
 	return n.cfg.NATSURL
 }
 
+// NodeKey returns the public key this node signs its notices (outcomes and
+// alerts on NATS) and API-submitted envelopes with; it is also in
+// DATA/keys/node.pub.
+func (n *Node) NodeKey() ed25519.PublicKey { return n.nodeKey.Public().(ed25519.PublicKey) }
+
 // AdminTokenPath is the file holding the admin party's API token.
 func (n *Node) AdminTokenPath() string { return n.adminTokenPath }
 

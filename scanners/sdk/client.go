@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -22,14 +24,20 @@ var (
 	// ErrQueueLocked is returned by New when another Client, in this
 	// process or another, uses the queue directory.
 	ErrQueueLocked = errors.New("sdk: queue directory is in use by another client")
+	// ErrUnknownMessage is returned by Outcome for a message ID the Client
+	// does not hold: never sent by it, not yet read from an earlier
+	// Client's queue, or answered longer ago than its last KeepOutcomes
+	// outcomes.
+	ErrUnknownMessage = errors.New("sdk: no such message in this client")
 )
 
-// Status says what became of events given to Send.
+// Status says what became of events given to Send. Either way they are in
+// the queue, on disk, until their node-signed outcome arrives.
 type Status int
 
-// The outcomes of Send.
+// The statuses of Send.
 const (
-	// Published: JetStream acknowledged the events.
+	// Published: JetStream acknowledged the events within PublishTimeout.
 	Published Status = iota + 1
 	// Queued: the events are fsynced to the local queue and the forwarder
 	// will publish them, in order, when NATS is reachable.
@@ -47,12 +55,12 @@ func (s Status) String() string {
 	return fmt.Sprintf("Status(%d)", int(s))
 }
 
-// Receipt is the outcome of one Send.
+// Receipt is what Send reports.
 type Receipt struct {
 	// Status is Published or Queued.
 	Status Status
 	// MsgID is the Nats-Msg-Id of the message: the event ID of a single
-	// event, otherwise the envelope ID.
+	// event, otherwise the envelope ID. Outcome waits for its outcome.
 	MsgID string
 	// EventIDs are the IDs of the events sent, in order.
 	EventIDs []string
@@ -64,9 +72,38 @@ type Receipt struct {
 	Duplicate bool
 }
 
-// Client publishes signed scan events to NATS JetStream, and keeps them in
-// a durable local queue while NATS cannot be reached. It is safe for
-// concurrent use; see the package documentation for its guarantees.
+// Outcome is the ledger's answer to one message, signed by a node key of
+// Config.NodeKeys and verified against the exact bytes the Client sent.
+type Outcome struct {
+	// MsgID is the Nats-Msg-Id of the message it answers.
+	MsgID string
+	// Entry is the ledger entry that recorded the message, its envelope
+	// included. Entry.Outcomes[i] is what became of the capture's event i:
+	// applied, refused with a reason, or a duplicate of an event recorded
+	// before (the reason names that ledger entry); with its alerts.
+	Entry *pb.LedgerEntry
+	// Receipt is the node-signed receipt of the batch the entry was
+	// committed in.
+	Receipt *pb.BatchReceipt
+	// NodeKeyID is the ID of the node key that signed the receipt.
+	NodeKeyID string
+}
+
+// Refused reports whether the ledger refused an event of the message: its
+// outcome is neither applied nor a duplicate of a recorded event.
+func (o *Outcome) Refused() bool {
+	for _, out := range o.Entry.GetOutcomes() {
+		if !out.GetApplied() && !out.GetDuplicate() {
+			return true
+		}
+	}
+	return len(o.Entry.GetOutcomes()) == 0
+}
+
+// Client publishes signed scan events to NATS JetStream and keeps each in
+// a durable local queue until a node-signed outcome proves it is on the
+// ledger. It is safe for concurrent use; see the package documentation
+// for its guarantees.
 type Client struct {
 	cfg     Config
 	log     *slog.Logger
@@ -74,30 +111,38 @@ type Client struct {
 	subject string
 	nc      *nats.Conn
 	ownConn bool
+	wipe    func() // clears the NKey of the Client's own connection
 	js      jetstream.JetStream
 	q       *queue
+	sub     *nats.Subscription
 
-	sendMu sync.Mutex // orders Send: held from the queue check to publish or append
-	closed bool       // guarded by sendMu
+	untrusted atomic.Uint64
+	callback  sync.Mutex   // one OnOutcome call at a time
+	handling  sync.RWMutex // held (read) by the result handler; Close takes it to wait for it
+
+	mu      sync.Mutex // guards closed and the tracking (track.go)
+	closed  bool
+	tracks  tracking
+	changed chan struct{} // closed and replaced when a message is published or answered
 
 	life      context.Context // ends at Close
 	stop      context.CancelFunc
-	wake      chan struct{}    // tells the forwarder that the queue grew
+	wake      chan struct{}    // tells the forwarder that there is work
 	status    chan nats.Status // CONNECTED transitions
 	done      chan struct{}    // closed when the forwarder has stopped
 	closeOnce sync.Once
 	closeErr  error
 }
 
-// New opens the queue in cfg.QueueDir, connects to NATS (or uses cfg.Conn)
-// and starts the forwarder, which at once publishes what an earlier Client
-// left queued. New does not wait for NATS to be reachable. ctx bounds only
-// the construction.
-func New(ctx context.Context, cfg Config) (*Client, error) {
+// New opens the queue in cfg.QueueDir, connects to NATS (or uses
+// cfg.Conn), subscribes to the party's results and starts the forwarder,
+// which at once publishes what an earlier Client left queued. New does not
+// wait for NATS to be reachable. ctx bounds only the construction.
+func New(ctx context.Context, cfg Config) (_ *Client, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	cfg, err := cfg.withDefaults()
+	cfg, err = cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
@@ -110,29 +155,39 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc, own := cfg.Conn, false
-	if nc == nil {
-		if nc, err = cfg.connect(log); err != nil {
-			q.close()
-			return nil, err
-		}
-		own = true
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		q.close()
-		if own {
-			nc.Close()
-		}
-		return nil, fmt.Errorf("sdk: jetstream: %w", err)
-	}
 	life, stop := context.WithCancel(context.Background())
 	c := &Client{
-		cfg: cfg, log: log, builder: b, subject: natsbus.ScanSubject(cfg.PartyGLN),
-		nc: nc, ownConn: own, js: js, q: q,
-		life: life, stop: stop,
-		wake: make(chan struct{}, 1), status: nc.StatusChanged(nats.CONNECTED), done: make(chan struct{}),
+		cfg: cfg, log: log, builder: b, subject: natsbus.ScanSubject(cfg.PartyGLN), q: q,
+		life: life, stop: stop, changed: make(chan struct{}), tracks: newTracking(),
+		wake: make(chan struct{}, 1), done: make(chan struct{}), wipe: func() {},
 	}
+	defer func() {
+		if err != nil {
+			stop()
+			q.close()
+			if c.ownConn {
+				c.nc.Close()
+			}
+			c.wipe()
+		}
+	}()
+	c.nc = cfg.Conn
+	if c.nc == nil {
+		nc, wipe, err := cfg.connect(log)
+		if err != nil {
+			return nil, err
+		}
+		c.nc, c.wipe, c.ownConn = nc, wipe, true
+	}
+	if c.js, err = jetstream.New(c.nc); err != nil {
+		return nil, fmt.Errorf("sdk: jetstream: %w", err)
+	}
+	msgs, _, _ := q.state()
+	c.tracks.unpublished = msgs
+	if c.sub, err = c.nc.Subscribe(natsbus.ResultSubjects(cfg.PartyGLN), c.onResult); err != nil {
+		return nil, fmt.Errorf("sdk: subscribe to the party's outcomes: %w", err)
+	}
+	c.status = c.nc.StatusChanged(nats.CONNECTED)
 	go c.forward()
 	return c, nil
 }
@@ -141,16 +196,19 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 func (c *Client) Builder() *Builder { return c.builder }
 
 // Send signs events as one capture (1 to envelope.MaxEventsPerCapture
-// events, applied in this order) and publishes it on the party's scan
-// subject, waiting for JetStream's acknowledgement. It sets the event ID of
-// every event that has none (the CBV 2.0 event hash).
+// events, applied in this order), appends it to the queue (fsynced) and
+// hands it to the forwarder, which publishes it on the party's scan
+// subject. It sets the event ID of every event that has none (the CBV 2.0
+// event hash).
 //
-// When the queue holds earlier events, when NATS is not connected, or when
-// publishing fails with a transient error for Config.PublishTimeout (or
-// until ctx ends), Send appends the capture to the queue instead and
-// returns Queued once it is fsynced. Other failures (an invalid event, a
-// message that is too large, a JetStream refusal) are returned as errors
-// and nothing is queued. A duplicate acknowledgement is success.
+// When nothing queued before it is still waiting for JetStream and NATS is
+// connected, Send waits up to Config.PublishTimeout (or until ctx ends)
+// for JetStream's acknowledgement and returns Published; otherwise, or if
+// the acknowledgement does not come in time, it returns Queued. Either
+// way the capture stays in the queue until its node-signed outcome
+// arrives: Outcome(ctx, receipt.MsgID) waits for it. An error means that
+// nothing was queued (an invalid event, a message that is too large, a
+// queue that cannot be written).
 func (c *Client) Send(ctx context.Context, events ...*pb.ScanEvent) (Receipt, error) {
 	if err := ctx.Err(); err != nil {
 		return Receipt{}, err
@@ -159,32 +217,44 @@ func (c *Client) Send(ctx context.Context, events ...*pb.ScanEvent) (Receipt, er
 	if err != nil {
 		return Receipt{}, err
 	}
-	rc := Receipt{MsgID: rec.msgID, EventIDs: ids}
-	c.sendMu.Lock()
-	defer c.sendMu.Unlock()
+	rc := Receipt{Status: Queued, MsgID: rec.msgID, EventIDs: ids}
+	c.mu.Lock()
 	if c.closed {
+		c.mu.Unlock()
 		return Receipt{}, ErrClosed
 	}
-	if msgs, _, _ := c.q.state(); msgs == 0 && c.nc.Status() == nats.CONNECTED {
-		ack, err := c.publishWithin(ctx, rec)
-		if err == nil {
+	// Appending under c.mu: the forwarder, which may read the record as
+	// soon as it is appended, finds it tracked.
+	if err := c.q.append(rec); err != nil {
+		c.mu.Unlock()
+		return Receipt{}, err
+	}
+	t, first := c.tracks.sent(rec)
+	c.mu.Unlock()
+	c.kick()
+	if !first || !c.Connected() {
+		return rc, nil
+	}
+	timer := time.NewTimer(c.cfg.PublishTimeout)
+	defer timer.Stop()
+	for {
+		c.mu.Lock()
+		ack, changed := t.ack, c.changed
+		c.mu.Unlock()
+		if ack != nil {
 			rc.Status, rc.Sequence, rc.Duplicate = Published, ack.Sequence, ack.Duplicate
 			return rc, nil
 		}
-		if !transient(err) {
-			return Receipt{}, fmt.Errorf("sdk: publish: %w", err)
+		select {
+		case <-changed:
+		case <-timer.C:
+			return rc, nil
+		case <-ctx.Done():
+			return rc, nil
+		case <-c.life.Done():
+			return rc, nil
 		}
-		c.log.Info("sdk: publish failed, queueing", "msg_id", rec.msgID, "err", err)
 	}
-	if err := c.q.append(rec); err != nil {
-		return Receipt{}, err
-	}
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-	rc.Status = Queued
-	return rc, nil
 }
 
 // seal fills in event IDs, signs the capture and returns it as a record.
@@ -221,19 +291,52 @@ func (c *Client) seal(events []*pb.ScanEvent) (*record, []string, error) {
 	return &record{events: len(events), subject: c.subject, msgID: envelope.MsgID(env, body), data: wire}, ids, nil
 }
 
-// Connected reports whether the NATS connection is up. Send publishes
-// directly only then; the queue is forwarded only then.
+// Connected reports whether the NATS connection is up. The queue is
+// forwarded only then.
 func (c *Client) Connected() bool { return c.nc.Status() == nats.CONNECTED }
 
-// Pending returns the number of scan events in the queue, not yet
-// acknowledged by JetStream.
+// Pending returns the number of scan events in the queue: not yet proven
+// to be on the ledger by a verified outcome.
 func (c *Client) Pending() int {
 	_, events, _ := c.q.state()
 	return events
 }
 
-// Flush waits until the queue is empty, that is until JetStream has
-// acknowledged every queued event, or until ctx ends.
+// Untrusted returns the number of messages on the party's result subjects
+// that named a message this Client holds but did not verify (a forged or
+// misrouted notice, or one for other bytes): each was ignored.
+func (c *Client) Untrusted() uint64 { return c.untrusted.Load() }
+
+// Outcome waits for the verified outcome of the message with ID msgID (a
+// Receipt's MsgID) and returns it, or returns ctx's error. It knows the
+// messages this Client sent, those an earlier Client left queued once the
+// forwarder has read them, and the last Config.KeepOutcomes answered;
+// otherwise it returns ErrUnknownMessage.
+func (c *Client) Outcome(ctx context.Context, msgID string) (*Outcome, error) {
+	for {
+		c.mu.Lock()
+		t, changed := c.tracks.byMsg[msgID], c.changed
+		c.mu.Unlock()
+		switch {
+		case t == nil:
+			return nil, fmt.Errorf("%w: %s", ErrUnknownMessage, msgID)
+		case t.outcome != nil:
+			return t.outcome, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("sdk: outcome of %s: %w", msgID, ctx.Err())
+		case <-c.life.Done():
+			return nil, ErrClosed
+		}
+	}
+}
+
+// Flush waits until the queue is empty, that is until every queued event
+// has its verified outcome, or until ctx ends. A message the node never
+// answers (one it refused before recording it, as the dead-letter stream
+// shows) keeps Flush waiting until ctx ends.
 func (c *Client) Flush(ctx context.Context) error {
 	for {
 		msgs, events, changed := c.q.state()
@@ -245,27 +348,47 @@ func (c *Client) Flush(ctx context.Context) error {
 		case <-c.done:
 			return ErrClosed
 		case <-ctx.Done():
-			return fmt.Errorf("sdk: flush: %d events still queued: %w", events, ctx.Err())
+			return fmt.Errorf("sdk: flush: %d events still without outcome: %w", events, ctx.Err())
 		}
 	}
 }
 
-// Close stops the forwarder, waits for a Send in progress, and closes the
-// queue and the Client's own connection. It does not flush: queued events
-// stay on disk and the next Client on the same QueueDir sends them. Call
-// Flush first to wait for them.
+// Close stops the forwarder and the result subscription, waits for a Send
+// appending to the queue, and closes the queue and the Client's own
+// connection. It does not flush: queued events stay on disk and the next
+// Client on the same QueueDir sends them. Call Flush first to wait for
+// their outcomes.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.stop()
-		c.sendMu.Lock()
+		c.mu.Lock()
 		c.closed = true
-		c.sendMu.Unlock()
+		c.mu.Unlock()
 		<-c.done
+		_ = c.sub.Unsubscribe()
+		c.handling.Lock() // a result being handled is finished
+		c.handling.Unlock()
 		c.nc.RemoveStatusListener(c.status)
 		c.closeErr = c.q.close()
 		if c.ownConn {
 			c.nc.Close()
 		}
+		c.wipe()
 	})
 	return c.closeErr
+}
+
+// kick wakes the forwarder.
+func (c *Client) kick() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// broadcast wakes everyone waiting in Send or Outcome. Called with c.mu
+// held.
+func (c *Client) broadcast() {
+	close(c.changed)
+	c.changed = make(chan struct{})
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -24,8 +23,10 @@ import (
 )
 
 const (
-	party = "4098765000003" // a pharmacy
-	gtin  = "09506000134352"
+	party  = "4098765000003" // a manufacturer
+	gtin   = "09506000134352"
+	lot    = "LOT1"
+	expiry = "281231"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -38,60 +39,29 @@ func testClock() func() time.Time {
 	return func() time.Time { return start.Add(time.Duration(n.Add(1)) * time.Second) }
 }
 
-// server is an embedded NATS server with the streams, and a connection to
-// read them back.
-type server struct {
-	*natsbus.Embedded
-	dir, addr string
-	stream    jetstream.Stream
+func newKey(t *testing.T) (ed25519.PublicKey, ed25519.PrivateKey) {
+	t.Helper()
+	pub, priv, err := envelope.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub, priv
 }
 
-// startServer starts NATS with JetStream on dir, listening on addr
-// ("127.0.0.1:0" for a free port), and ensures the streams.
-func startServer(ctx context.Context, t *testing.T, dir, addr string) *server {
-	t.Helper()
-	e, err := natsbus.StartEmbedded(ctx, natsbus.EmbeddedConfig{StoreDir: dir, Listen: addr}, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := e.Connect("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := natsbus.EnsureStreams(ctx, js, natsbus.StreamLimits{}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := js.Stream(ctx, natsbus.ScanStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := e.ClientURL()
-	t.Cleanup(func() { nc.Close(); e.Shutdown() })
-	return &server{Embedded: e, dir: dir, addr: u[len("nats://"):], stream: s}
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
 }
 
-func (s *server) url() string { return "nats://" + s.addr }
-
-// messages returns the envelopes in the SCANS stream, in stream order.
-func (s *server) messages(ctx context.Context, t *testing.T) []*jetstream.RawStreamMsg {
+// commission builds the commissioning event of serial number i.
+func commission(t *testing.T, c *sdk.Client, i int) *pb.ScanEvent {
 	t.Helper()
-	info, err := s.stream.Info(ctx)
+	ev, err := c.Builder().Commission(sdk.PackOf(gtin, fmt.Sprintf("S%04d", i), lot, expiry))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []*jetstream.RawStreamMsg
-	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
-		m, err := s.stream.GetMsg(ctx, seq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, m)
-	}
-	return out
+	return ev
 }
 
 // eventIDs returns the event IDs of the messages, in order, checking each
@@ -120,64 +90,25 @@ func eventIDs(t *testing.T, pub ed25519.PublicKey, msgs []*jetstream.RawStreamMs
 	return ids
 }
 
-func newKey(t *testing.T) (ed25519.PublicKey, ed25519.PrivateKey) {
+// applied checks that out answers msgID with every event applied.
+func applied(t *testing.T, out *sdk.Outcome, msgID string, events int) {
 	t.Helper()
-	pub, priv, err := envelope.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
+	if out.MsgID != msgID || len(out.Entry.GetOutcomes()) != events || out.Refused() {
+		t.Fatalf("outcome of %s: %+v, want %d events applied", msgID, out.Entry, events)
 	}
-	return pub, priv
-}
-
-func newClient(ctx context.Context, t *testing.T, url, queueDir string, key ed25519.PrivateKey) *sdk.Client {
-	t.Helper()
-	c, err := sdk.New(ctx, sdk.Config{
-		NATSURL: url, PartyGLN: party, Key: key, QueueDir: queueDir, Logger: quiet, Now: testClock(),
-		PublishTimeout: time.Second, AckTimeout: 500 * time.Millisecond,
-		InitialBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, ReconnectWait: 20 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
+	for i, o := range out.Entry.GetOutcomes() {
+		if !o.GetApplied() {
+			t.Errorf("event %d: %s", i, o.GetReason())
+		}
 	}
-	t.Cleanup(func() { c.Close() })
-	return c
 }
 
-// dispense builds a dispensing event of serial number i.
-func dispense(t *testing.T, c *sdk.Client, i int) *pb.ScanEvent {
-	t.Helper()
-	ev, err := c.Builder().Dispense(sdk.PackOf(gtin, fmt.Sprintf("S%04d", i), "LOT1", "281231"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ev
-}
-
-// freeAddr returns a loopback address nothing listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
-func testContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func TestSendPublishesASignedEnvelope(t *testing.T) {
+func TestSendPublishesAndTheSignedOutcomeReleasesIt(t *testing.T) {
 	ctx := testContext(t)
-	srv := startServer(ctx, t, t.TempDir(), "127.0.0.1:0")
-	pub, priv := newKey(t)
-	c := newClient(ctx, t, srv.url(), t.TempDir(), priv)
+	w := newWorld(ctx, t)
+	c := w.client(ctx, t.TempDir())
 
-	ev := dispense(t, c, 1)
+	ev := commission(t, c, 1)
 	rc, err := c.Send(ctx, ev)
 	if err != nil {
 		t.Fatal(err)
@@ -186,30 +117,39 @@ func TestSendPublishesASignedEnvelope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rc.Status != sdk.Published || rc.Sequence != 1 || rc.Duplicate || rc.MsgID != want || !slices.Equal(rc.EventIDs, []string{want}) {
-		t.Fatalf("receipt %+v, want published as sequence 1 with event ID %s", rc, want)
+	if rc.Status != sdk.Published || rc.Sequence == 0 || rc.Duplicate || rc.MsgID != want || !slices.Equal(rc.EventIDs, []string{want}) {
+		t.Fatalf("receipt %+v, want published with event ID %s", rc, want)
 	}
-	msgs := srv.messages(ctx, t)
-	if got := eventIDs(t, pub, msgs); !slices.Equal(got, []string{want}) {
+	out, err := c.Outcome(ctx, rc.MsgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied(t, out, rc.MsgID, 1)
+	msgs := w.partyMessages(ctx)
+	if got := eventIDs(t, w.party.Public().(ed25519.PublicKey), msgs); !slices.Equal(got, []string{want}) {
 		t.Fatalf("stream holds events %v, want [%s]", got, want)
 	}
-	o, _ := envelope.Open(msgs[0].Data)
-	got := o.Envelope.GetCapture().GetEvents()[0]
-	if got.GetBizStep() != pb.BizStep_BIZ_STEP_DISPENSING || got.GetReadPoint() != party ||
-		!got.GetEventTime().AsTime().Equal(time.Date(2026, 11, 20, 9, 0, 1, 0, time.UTC)) {
-		t.Errorf("event in the stream: %v", got)
+	if string(out.Entry.GetEnvelope()) != string(msgs[0].Data) || out.Entry.GetStreamSequence() != rc.Sequence ||
+		out.Entry.GetPartyGln() != party || out.NodeKeyID != envelope.KeyID(w.node.NodeKey()) {
+		t.Errorf("outcome entry: stream sequence %d (receipt %d), party %s, node key %s",
+			out.Entry.GetStreamSequence(), rc.Sequence, out.Entry.GetPartyGln(), out.NodeKeyID)
 	}
-	if c.Pending() != 0 {
-		t.Errorf("Pending = %d after a publish", c.Pending())
+	if err := c.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c.Pending() != 0 || c.Untrusted() != 0 {
+		t.Errorf("Pending %d, Untrusted %d after the outcome", c.Pending(), c.Untrusted())
+	}
+	if _, err := c.Outcome(ctx, "urn:uuid:never-sent"); !errors.Is(err, sdk.ErrUnknownMessage) {
+		t.Errorf("Outcome of a message never sent: %v, want ErrUnknownMessage", err)
 	}
 }
 
-func TestSameEventTwiceIsStoredOnce(t *testing.T) {
+func TestSameEventTwiceIsStoredOnceAndBothCopiesAnswered(t *testing.T) {
 	ctx := testContext(t)
-	srv := startServer(ctx, t, t.TempDir(), "127.0.0.1:0")
-	pub, priv := newKey(t)
-	c := newClient(ctx, t, srv.url(), t.TempDir(), priv)
-	ev := dispense(t, c, 1)
+	w := newWorld(ctx, t)
+	c := w.client(ctx, t.TempDir())
+	ev := commission(t, c, 1)
 	first, err := c.Send(ctx, ev)
 	if err != nil {
 		t.Fatal(err)
@@ -218,35 +158,43 @@ func TestSameEventTwiceIsStoredOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.Status != sdk.Published || !again.Duplicate || again.Sequence != first.Sequence {
+	if again.Status == sdk.Published && (!again.Duplicate || again.Sequence != first.Sequence) {
 		t.Fatalf("second send: %+v, want a duplicate acknowledgement of sequence %d", again, first.Sequence)
 	}
-	if got := eventIDs(t, pub, srv.messages(ctx, t)); len(got) != 1 {
+	// The same bytes: the one outcome proves both copies are on the ledger.
+	if err := c.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := eventIDs(t, w.party.Public().(ed25519.PublicKey), w.partyMessages(ctx)); len(got) != 1 {
 		t.Fatalf("stream holds %d events, want 1", len(got))
 	}
 }
 
 func TestBatchIsOneCaptureWithTheEnvelopeID(t *testing.T) {
 	ctx := testContext(t)
-	srv := startServer(ctx, t, t.TempDir(), "127.0.0.1:0")
-	pub, priv := newKey(t)
-	c := newClient(ctx, t, srv.url(), t.TempDir(), priv)
-	evs := []*pb.ScanEvent{dispense(t, c, 1), dispense(t, c, 2), dispense(t, c, 3)}
+	w := newWorld(ctx, t)
+	c := w.client(ctx, t.TempDir())
+	evs := []*pb.ScanEvent{commission(t, c, 1), commission(t, c, 2), commission(t, c, 3)}
 	rc, err := c.Send(ctx, evs...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs := srv.messages(ctx, t)
+	msgs := w.partyMessages(ctx)
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages for one capture", len(msgs))
 	}
-	if got := eventIDs(t, pub, msgs); !slices.Equal(got, rc.EventIDs) || len(got) != 3 {
+	if got := eventIDs(t, w.party.Public().(ed25519.PublicKey), msgs); !slices.Equal(got, rc.EventIDs) || len(got) != 3 {
 		t.Fatalf("stream holds %v, want %v", got, rc.EventIDs)
 	}
 	o, _ := envelope.Open(msgs[0].Data)
 	if rc.MsgID != envelope.ID(o.Signed.GetEnvelope()) {
 		t.Errorf("message ID %q is not the envelope ID", rc.MsgID)
 	}
+	out, err := c.Outcome(ctx, rc.MsgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied(t, out, rc.MsgID, 3)
 	if _, err := c.Send(ctx); err == nil {
 		t.Error("an empty capture was accepted")
 	}
@@ -254,27 +202,29 @@ func TestBatchIsOneCaptureWithTheEnvelopeID(t *testing.T) {
 
 func TestUplinkLossQueuesAndForwardsInOrderExactlyOnce(t *testing.T) {
 	ctx := testContext(t)
-	storeDir := t.TempDir()
-	srv := startServer(ctx, t, storeDir, "127.0.0.1:0")
-	pub, priv := newKey(t)
-	c := newClient(ctx, t, srv.url(), t.TempDir(), priv)
+	w := newWorld(ctx, t)
+	c := w.client(ctx, t.TempDir())
 
 	var want []string
-	rc, err := c.Send(ctx, dispense(t, c, 0))
+	rc, err := c.Send(ctx, commission(t, c, 0))
 	if err != nil || rc.Status != sdk.Published {
 		t.Fatalf("send while connected: %+v, %v", rc, err)
 	}
 	want = append(want, rc.EventIDs...)
+	if _, err := c.Outcome(ctx, rc.MsgID); err != nil {
+		t.Fatal(err)
+	}
 
-	srv.Shutdown()
+	w.proxy.down()
+	waitFor(ctx, t, "the client sees the uplink down", func() bool { return !c.Connected() })
 	const n = 20
 	for i := 1; i <= n; i++ {
-		rc, err := c.Send(ctx, dispense(t, c, i))
+		rc, err := c.Send(ctx, commission(t, c, i))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if rc.Status != sdk.Queued {
-			t.Fatalf("event %d was %v with the server down", i, rc.Status)
+			t.Fatalf("event %d was %v with the uplink down", i, rc.Status)
 		}
 		want = append(want, rc.EventIDs...)
 	}
@@ -282,62 +232,91 @@ func TestUplinkLossQueuesAndForwardsInOrderExactlyOnce(t *testing.T) {
 		t.Fatalf("Pending = %d, want %d", c.Pending(), n)
 	}
 
-	srv = startServer(ctx, t, storeDir, srv.addr)
+	w.proxy.up()
 	if err := c.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rc, err = c.Send(ctx, dispense(t, c, n+1))
+	rc, err = c.Send(ctx, commission(t, c, n+1))
 	if err != nil || rc.Status != sdk.Published {
 		t.Fatalf("send after the queue drained: %+v, %v", rc, err)
 	}
 	want = append(want, rc.EventIDs...)
-	if got := eventIDs(t, pub, srv.messages(ctx, t)); !slices.Equal(got, want) {
+	if _, err := c.Outcome(ctx, rc.MsgID); err != nil {
+		t.Fatal(err)
+	}
+	if got := eventIDs(t, w.party.Public().(ed25519.PublicKey), w.partyMessages(ctx)); !slices.Equal(got, want) {
 		t.Fatalf("stream holds %d events:\n%v\nwant %d in send order:\n%v", len(got), got, len(want), want)
+	}
+	ledger := w.ledger(ctx)
+	for _, id := range want {
+		if got := ledger[id]; len(got) != 1 || !got[0].GetOutcomes()[0].GetApplied() {
+			t.Fatalf("event %s is in %d ledger entries, want 1, applied", id, len(got))
+		}
 	}
 }
 
 func TestNextClientSendsWhatAClosedOneLeftQueued(t *testing.T) {
 	ctx := testContext(t)
-	addr, queueDir := freeAddr(t), t.TempDir()
-	pub, priv := newKey(t)
+	w := newWorld(ctx, t)
+	queueDir := t.TempDir()
+	w.proxy.down()
 
-	c := newClient(ctx, t, "nats://"+addr, queueDir, priv)
+	c := w.client(ctx, queueDir)
 	var want []string
 	for i := range 5 {
-		rc, err := c.Send(ctx, dispense(t, c, i))
+		rc, err := c.Send(ctx, commission(t, c, i))
 		if err != nil || rc.Status != sdk.Queued {
 			t.Fatalf("send with no server: %+v, %v", rc, err)
 		}
-		want = append(want, rc.EventIDs...)
+		want = append(want, rc.MsgID)
 	}
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Send(ctx, dispense(t, c, 9)); !errors.Is(err, sdk.ErrClosed) {
+	if _, err := c.Send(ctx, commission(t, c, 9)); !errors.Is(err, sdk.ErrClosed) {
 		t.Fatalf("send after Close: %v, want ErrClosed", err)
 	}
 
-	srv := startServer(ctx, t, t.TempDir(), addr)
-	c2 := newClient(ctx, t, srv.url(), queueDir, priv)
+	w.proxy.up()
+	answered := make(chan string, 10)
+	cfg := w.config(queueDir)
+	cfg.OnOutcome = func(o *sdk.Outcome) {
+		if !o.Refused() {
+			answered <- o.MsgID
+		}
+	}
+	c2, err := sdk.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
 	if c2.Pending() != 5 {
 		t.Fatalf("reopened client has %d pending, want 5", c2.Pending())
 	}
 	if err := c2.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := eventIDs(t, pub, srv.messages(ctx, t)); !slices.Equal(got, want) {
+	var got []string
+	for range want {
+		got = append(got, <-answered)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("outcomes of %v, want %v", got, want)
+	}
+	if got := eventIDs(t, w.party.Public().(ed25519.PublicKey), w.partyMessages(ctx)); !slices.Equal(got, want) {
 		t.Fatalf("stream holds %v, want %v", got, want)
 	}
 }
 
 func TestTornQueueTailIsTruncatedAndDoesNotBlock(t *testing.T) {
 	ctx := testContext(t)
-	addr, queueDir := freeAddr(t), t.TempDir()
-	pub, priv := newKey(t)
-	c := newClient(ctx, t, "nats://"+addr, queueDir, priv)
+	w := newWorld(ctx, t)
+	queueDir := t.TempDir()
+	w.proxy.down()
+	c := w.client(ctx, queueDir)
 	var want []string
 	for i := range 3 {
-		rc, err := c.Send(ctx, dispense(t, c, i))
+		rc, err := c.Send(ctx, commission(t, c, i))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -358,9 +337,9 @@ func TestTornQueueTailIsTruncatedAndDoesNotBlock(t *testing.T) {
 	}
 	want = want[:2]
 
-	srv := startServer(ctx, t, t.TempDir(), addr)
-	c2 := newClient(ctx, t, srv.url(), queueDir, priv)
-	rc, err := c2.Send(ctx, dispense(t, c2, 3))
+	w.proxy.up()
+	c2 := w.client(ctx, queueDir)
+	rc, err := c2.Send(ctx, commission(t, c2, 3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +347,7 @@ func TestTornQueueTailIsTruncatedAndDoesNotBlock(t *testing.T) {
 	if err := c2.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := eventIDs(t, pub, srv.messages(ctx, t)); !slices.Equal(got, want) {
+	if got := eventIDs(t, w.party.Public().(ed25519.PublicKey), w.partyMessages(ctx)); !slices.Equal(got, want) {
 		t.Fatalf("stream holds %v, want %v", got, want)
 	}
 }
@@ -376,9 +355,14 @@ func TestTornQueueTailIsTruncatedAndDoesNotBlock(t *testing.T) {
 func TestOneClientPerQueueDirectory(t *testing.T) {
 	ctx := testContext(t)
 	_, priv := newKey(t)
-	dir, url := t.TempDir(), "nats://"+freeAddr(t)
-	newClient(ctx, t, url, dir, priv)
-	_, err := sdk.New(ctx, sdk.Config{NATSURL: url, PartyGLN: party, Key: priv, QueueDir: dir})
+	keys := mustNodeKeys(t, priv.Public().(ed25519.PublicKey))
+	dir, url := t.TempDir(), "nats://127.0.0.1:1"
+	c, err := sdk.New(ctx, sdk.Config{NATSURL: url, PartyGLN: party, Key: priv, NodeKeys: keys, QueueDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = sdk.New(ctx, sdk.Config{NATSURL: url, PartyGLN: party, Key: priv, NodeKeys: keys, QueueDir: dir})
 	if !errors.Is(err, sdk.ErrQueueLocked) {
 		t.Fatalf("second client on one queue: %v, want ErrQueueLocked", err)
 	}
@@ -387,13 +371,17 @@ func TestOneClientPerQueueDirectory(t *testing.T) {
 func TestConfigIsValidated(t *testing.T) {
 	ctx := testContext(t)
 	_, priv := newKey(t)
-	ok := sdk.Config{NATSURL: "nats://127.0.0.1:1", PartyGLN: party, Key: priv, QueueDir: t.TempDir()}
+	ok := sdk.Config{NATSURL: "nats://127.0.0.1:1", PartyGLN: party, Key: priv, QueueDir: t.TempDir(),
+		NodeKeys: mustNodeKeys(t, priv.Public().(ed25519.PublicKey))}
 	for name, mutate := range map[string]func(*sdk.Config){
 		"no NATS":          func(c *sdk.Config) { c.NATSURL = "" },
 		"no queue":         func(c *sdk.Config) { c.QueueDir = "" },
 		"no key":           func(c *sdk.Config) { c.Key = nil },
+		"no node key":      func(c *sdk.Config) { c.NodeKeys = nil },
 		"bad GLN":          func(c *sdk.Config) { c.PartyGLN = "4098765000004" },
 		"negative backoff": func(c *sdk.Config) { c.MaxBackoff = -time.Second },
+		"cert without key": func(c *sdk.Config) { c.TLSCertFile = "client.pem" },
+		"missing CA file":  func(c *sdk.Config) { c.TLSCAFile = filepath.Join(t.TempDir(), "none.pem") },
 	} {
 		cfg := ok
 		mutate(&cfg)
@@ -402,14 +390,23 @@ func TestConfigIsValidated(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
+	c, err := sdk.New(ctx, ok)
+	if err != nil {
+		t.Fatalf("valid config: %v", err)
+	}
+	c.Close()
 }
 
+// TestConcurrentSendersAcrossAnOutageLoseAndDoubleNothing cuts the uplink
+// while four goroutines send: acknowledgements and outcomes are lost on
+// the way. Every event ends up applied exactly once, first copies in each
+// sender's order; copies sent again after a lost outcome are recorded as
+// duplicates.
 func TestConcurrentSendersAcrossAnOutageLoseAndDoubleNothing(t *testing.T) {
 	ctx := testContext(t)
-	storeDir := t.TempDir()
-	srv := startServer(ctx, t, storeDir, "127.0.0.1:0")
-	pub, priv := newKey(t)
-	c := newClient(ctx, t, srv.url(), t.TempDir(), priv)
+	w := newWorld(ctx, t)
+	w.shortDuplicateWindow(ctx, time.Second)
+	c := w.client(ctx, t.TempDir())
 
 	const senders, each = 4, 25
 	var sent atomic.Int32
@@ -419,12 +416,12 @@ func TestConcurrentSendersAcrossAnOutageLoseAndDoubleNothing(t *testing.T) {
 		for sent.Load() < senders*each/2 {
 			runtime.Gosched()
 		}
-		srv.Shutdown() // mid-stream, with publishes in flight
+		w.proxy.down() // mid-stream, with publishes in flight
 	}()
 	events := make([][]*pb.ScanEvent, senders)
 	for g := range senders {
 		for i := range each {
-			events[g] = append(events[g], dispense(t, c, g*1000+i))
+			events[g] = append(events[g], commission(t, c, g*1000+i))
 		}
 	}
 	ids := make([][]string, senders)
@@ -449,29 +446,36 @@ func TestConcurrentSendersAcrossAnOutageLoseAndDoubleNothing(t *testing.T) {
 		}
 	}
 	<-down
-	srv = startServer(ctx, t, storeDir, srv.addr)
+	w.proxy.up()
 	if err := c.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	got := eventIDs(t, pub, srv.messages(ctx, t))
-	if len(got) != senders*each {
-		t.Fatalf("stream holds %d events, want %d", len(got), senders*each)
-	}
+	got := eventIDs(t, w.party.Public().(ed25519.PublicKey), w.partyMessages(ctx))
 	pos := make(map[string]int, len(got))
 	for i, id := range got {
-		if _, dup := pos[id]; dup {
-			t.Fatalf("event %s stored twice", id)
+		if _, again := pos[id]; !again {
+			pos[id] = i
 		}
-		pos[id] = i
 	}
+	if len(pos) != senders*each {
+		t.Fatalf("stream holds %d distinct events, want %d", len(pos), senders*each)
+	}
+	ledger := w.ledger(ctx)
 	for g, list := range ids {
 		for i, id := range list {
-			p, ok := pos[id]
-			if !ok {
-				t.Fatalf("sender %d's event %d is missing", g, i)
-			}
-			if i > 0 && p < pos[list[i-1]] {
+			if i > 0 && pos[id] < pos[list[i-1]] {
 				t.Fatalf("sender %d's events %d and %d are out of order", g, i-1, i)
+			}
+			applied := 0
+			for _, e := range ledger[id] {
+				if o := e.GetOutcomes()[0]; o.GetApplied() {
+					applied++
+				} else if !o.GetDuplicate() {
+					t.Errorf("sender %d's event %d refused: %s", g, i, o.GetReason())
+				}
+			}
+			if applied != 1 {
+				t.Fatalf("sender %d's event %d applied %d times, want once", g, i, applied)
 			}
 		}
 	}

@@ -8,14 +8,16 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 
+	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/services/natsbus"
 )
 
 // Defaults of Config.
 const (
-	// DefaultPublishTimeout is how long Send tries to publish before it
-	// queues the events instead.
+	// DefaultPublishTimeout is how long Send waits for JetStream to
+	// acknowledge the events before it reports them Queued.
 	DefaultPublishTimeout = 2 * time.Second
 	// DefaultAckTimeout is how long one publish waits for its PubAck.
 	DefaultAckTimeout = time.Second
@@ -27,6 +29,22 @@ const (
 	// DefaultReconnectWait is the pause between reconnection attempts of a
 	// connection the Client makes itself.
 	DefaultReconnectWait = time.Second
+	// DefaultOutcomeTimeout is how long the forwarder waits for the
+	// node-signed outcome of a message JetStream acknowledged before it
+	// publishes the message again.
+	DefaultOutcomeTimeout = 10 * time.Second
+	// DefaultMaxOutcomeTimeout caps the wait between two publications of a
+	// message still without outcome (each wait doubles). It is the SCANS
+	// stream's duplicate window: a copy sent within the window of an
+	// earlier one is not stored again, so waiting longer lets the next
+	// copy reach the ledger, which answers it.
+	DefaultMaxOutcomeTimeout = natsbus.DefaultDuplicateWindow
+	// DefaultMaxInFlight is how many messages may await their outcome at
+	// once; the forwarder publishes no more until some are answered.
+	DefaultMaxInFlight = 1024
+	// DefaultKeepOutcomes is how many verified outcomes the Client keeps
+	// for Outcome after their messages left the queue.
+	DefaultKeepOutcomes = 4096
 	// DefaultSegmentSize is the size at which the queue starts a new
 	// segment file.
 	DefaultSegmentSize = 8 << 20
@@ -37,53 +55,88 @@ const (
 	DefaultName = "pedigree-scanner"
 )
 
+// maxInFlightBytes bounds the signed envelopes held in memory while they
+// await their outcome (one message is always allowed, whatever its size).
+const maxInFlightBytes = 64 << 20
+
 // Config configures a Client. Zero durations and sizes mean the defaults
 // above.
 type Config struct {
 	// NATSURL is the server or cluster to publish to ("nats://host:4222",
-	// several separated by commas). The Client makes and owns the
-	// connection: it reconnects for ever, starts even when no server is
-	// reachable, and buffers nothing in memory while disconnected (the
-	// queue does that, durably). Exactly one of NATSURL and Conn is set.
+	// "tls://host:4222", several separated by commas). The Client makes and
+	// owns the connection: it authenticates as the party with Key used as
+	// a NATS NKey, takes replies under _INBOX.<PartyGLN>., reconnects for
+	// ever, starts even when no server is reachable, and buffers nothing in
+	// memory while disconnected (the queue does that, durably). Exactly one
+	// of NATSURL and Conn is set.
 	NATSURL string
-	// NATSOptions are added to the Client's own connection options
-	// (credentials, TLS, ...); they come last and so may override them.
+	// TLSCAFile is a PEM file of the certificate authorities that sign the
+	// NATS server's certificate; set it to require TLS.
+	TLSCAFile string
+	// TLSCertFile and TLSKeyFile are the PEM client certificate and key,
+	// for servers that ask for one (both or neither).
+	TLSCertFile, TLSKeyFile string
+	// NATSOptions are added to the Client's own connection options; they
+	// come last and so may override them.
 	NATSOptions []nats.Option
 	// Conn is an existing connection to use instead of NATSURL. The Client
-	// does not close it. Make it with nats.MaxReconnects(-1),
+	// does not close it. Make it authenticated as the party, with
+	// nats.CustomInboxPrefix(InboxPrefix(PartyGLN)), nats.MaxReconnects(-1),
 	// nats.RetryOnFailedConnect(true) and nats.ReconnectBufSize(-1), or a
-	// publish while disconnected waits for its deadline before queueing.
+	// publish while disconnected waits for its deadline.
 	Conn *nats.Conn
 
 	// PartyGLN is the GLN of the party that signs and publishes.
 	PartyGLN string
-	// Key is the party's Ed25519 private key, registered with the node.
+	// Key is the party's Ed25519 private key, registered with the node. It
+	// signs the envelopes and, as a NATS NKey, the connection's login.
 	Key ed25519.PrivateKey
+	// NodeKeys are the node keys whose signed outcomes are believed
+	// (DATA/keys/node.pub of each node; ReadNodeKeys reads them). Required:
+	// a queued message leaves the queue only once an outcome signed by one
+	// of them proves it is on the ledger.
+	NodeKeys envelope.NodeKeys
 	// ReadPoint is the GLN where the scanner is; empty means PartyGLN.
 	ReadPoint string
 	// QueueDir holds the store-and-forward queue. Required. One Client at
 	// a time may use a directory; a second one gets ErrQueueLocked.
 	QueueDir string
 
-	// Logger receives connection changes and queue repairs; nil discards.
-	// Payloads and keys are never logged.
+	// OnOutcome, when set, is called with every verified outcome, those of
+	// messages an earlier Client left queued included, one call at a time,
+	// once the message has left the queue. It must not block for long: it
+	// holds up the handling of the next outcomes.
+	OnOutcome func(*Outcome)
+
+	// Logger receives connection changes, refused or unverifiable
+	// notices and queue repairs; nil discards. Payloads and keys are never
+	// logged.
 	Logger *slog.Logger
 	// Now is the clock that times events; nil means time.Now.
 	Now func() time.Time
 	// Name is the connection name of the Client's own connection.
 	Name string
 
-	// PublishTimeout bounds how long Send tries to publish before it
-	// queues the events instead.
+	// PublishTimeout bounds how long Send waits for the PubAck of its
+	// message before it returns Queued.
 	PublishTimeout time.Duration
 	// AckTimeout bounds the wait for one PubAck.
 	AckTimeout time.Duration
 	// InitialBackoff and MaxBackoff shape the exponential backoff, with
-	// jitter, between retries of Send and of the queue's forwarder.
+	// jitter, between failed publishes.
 	InitialBackoff, MaxBackoff time.Duration
 	// ReconnectWait is the pause between reconnection attempts of the
 	// Client's own connection.
 	ReconnectWait time.Duration
+	// OutcomeTimeout is how long the forwarder waits for the outcome of an
+	// acknowledged message before it publishes it again; every further
+	// wait doubles, up to MaxOutcomeTimeout.
+	OutcomeTimeout, MaxOutcomeTimeout time.Duration
+	// MaxInFlight bounds the messages awaiting their outcome.
+	MaxInFlight int
+	// KeepOutcomes is how many outcomes of messages that left the queue
+	// Outcome still returns.
+	KeepOutcomes int
 	// SegmentSize is the size at which the queue starts a new segment file.
 	SegmentSize int64
 	// MaxMsgSize is the largest signed envelope Send accepts.
@@ -92,21 +145,35 @@ type Config struct {
 
 // withDefaults validates c and fills in its defaults.
 func (c Config) withDefaults() (Config, error) {
-	switch {
-	case (c.NATSURL == "") == (c.Conn == nil):
-		return c, errors.New("sdk: config: set exactly one of NATSURL and Conn")
-	case len(c.Key) != ed25519.PrivateKeySize:
-		return c, errors.New("sdk: config: Key: want an Ed25519 private key")
-	case c.QueueDir == "":
-		return c, errors.New("sdk: config: QueueDir is required: it keeps scans while NATS is unreachable")
+	var errs []error
+	if (c.NATSURL == "") == (c.Conn == nil) {
+		errs = append(errs, errors.New("NATSURL, Conn: set exactly one"))
 	}
-	for _, d := range []time.Duration{c.PublishTimeout, c.AckTimeout, c.InitialBackoff, c.MaxBackoff, c.ReconnectWait} {
+	if c.Conn != nil && (c.TLSCAFile != "" || c.TLSCertFile != "" || c.TLSKeyFile != "" || len(c.NATSOptions) > 0) {
+		errs = append(errs, errors.New("TLS files, NATSOptions: apply to the Client's own connection, not to Conn"))
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("TLSCertFile, TLSKeyFile: give both or neither"))
+	}
+	if len(c.Key) != ed25519.PrivateKeySize {
+		errs = append(errs, errors.New("Key: want an Ed25519 private key"))
+	}
+	if len(c.NodeKeys) == 0 {
+		errs = append(errs, errors.New("NodeKeys: required: outcomes are believed only when a node key signed them (DATA/keys/node.pub)"))
+	}
+	if c.QueueDir == "" {
+		errs = append(errs, errors.New("QueueDir: required: it keeps scans until the ledger has them"))
+	}
+	for _, d := range []time.Duration{c.PublishTimeout, c.AckTimeout, c.InitialBackoff, c.MaxBackoff, c.ReconnectWait, c.OutcomeTimeout, c.MaxOutcomeTimeout} {
 		if d < 0 {
-			return c, fmt.Errorf("sdk: config: negative duration %v", d)
+			errs = append(errs, fmt.Errorf("durations: must not be negative, got %v", d))
 		}
 	}
-	if c.SegmentSize < 0 || c.MaxMsgSize < 0 {
-		return c, errors.New("sdk: config: negative size")
+	if c.SegmentSize < 0 || c.MaxMsgSize < 0 || c.MaxInFlight < 0 || c.KeepOutcomes < 0 {
+		errs = append(errs, errors.New("SegmentSize, MaxMsgSize, MaxInFlight, KeepOutcomes: must not be negative"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, fmt.Errorf("sdk: config: %w", err)
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
@@ -118,8 +185,15 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.InitialBackoff, DefaultInitialBackoff)
 	def(&c.MaxBackoff, DefaultMaxBackoff)
 	def(&c.ReconnectWait, DefaultReconnectWait)
-	if c.MaxBackoff < c.InitialBackoff {
-		c.MaxBackoff = c.InitialBackoff
+	def(&c.OutcomeTimeout, DefaultOutcomeTimeout)
+	def(&c.MaxOutcomeTimeout, DefaultMaxOutcomeTimeout)
+	c.MaxBackoff = max(c.MaxBackoff, c.InitialBackoff)
+	c.MaxOutcomeTimeout = max(c.MaxOutcomeTimeout, c.OutcomeTimeout)
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.KeepOutcomes == 0 {
+		c.KeepOutcomes = DefaultKeepOutcomes
 	}
 	if c.SegmentSize == 0 {
 		c.SegmentSize = DefaultSegmentSize
@@ -139,8 +213,50 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// connect makes the Client's own connection.
-func (c Config) connect(log *slog.Logger) (*nats.Conn, error) {
+// InboxPrefix returns the reply subject prefix of a party's connections,
+// "_INBOX.<GLN>": a party may subscribe to replies under it and under no
+// other party's.
+func InboxPrefix(partyGLN string) string { return "_INBOX." + partyGLN }
+
+// PublicNKey returns the NATS user NKey ("U…") of a party's Ed25519 public
+// key: the identity its connections log in with.
+func PublicNKey(pub ed25519.PublicKey) (string, error) {
+	if len(pub) != ed25519.PublicKeySize {
+		return "", fmt.Errorf("sdk: NKey: want a %d-byte Ed25519 public key, got %d bytes", ed25519.PublicKeySize, len(pub))
+	}
+	b, err := nkeys.Encode(nkeys.PrefixByteUser, pub)
+	if err != nil {
+		return "", fmt.Errorf("sdk: NKey: %w", err)
+	}
+	return string(b), nil
+}
+
+// AuthOptions returns the options that make a NATS connection log in as
+// the party whose key is priv, with its inbox prefix: what a party's
+// connection needs on a server that checks NKeys. The returned wipe
+// clears the key material the options hold; call it after the connection
+// is closed.
+func AuthOptions(partyGLN string, priv ed25519.PrivateKey) (opts []nats.Option, wipe func(), err error) {
+	if len(priv) != ed25519.PrivateKeySize {
+		return nil, nil, errors.New("sdk: NKey: want an Ed25519 private key")
+	}
+	kp, err := nkeys.FromRawSeed(nkeys.PrefixByteUser, priv.Seed())
+	if err != nil {
+		return nil, nil, fmt.Errorf("sdk: NKey: %w", err)
+	}
+	pub, err := kp.PublicKey()
+	if err != nil {
+		return nil, nil, fmt.Errorf("sdk: NKey: %w", err)
+	}
+	return []nats.Option{nats.Nkey(pub, kp.Sign), nats.CustomInboxPrefix(InboxPrefix(partyGLN))}, kp.Wipe, nil
+}
+
+// connect makes the Client's own connection, logged in as the party.
+func (c Config) connect(log *slog.Logger) (*nats.Conn, func(), error) {
+	auth, wipe, err := AuthOptions(c.PartyGLN, c.Key)
+	if err != nil {
+		return nil, nil, err
+	}
 	opts := []nats.Option{
 		nats.Name(c.Name),
 		nats.MaxReconnects(-1),
@@ -153,10 +269,21 @@ func (c Config) connect(log *slog.Logger) (*nats.Conn, error) {
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("sdk: NATS reconnected", "server", nc.ConnectedUrlRedacted())
 		}),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			log.Warn("sdk: NATS", "err", err)
+		}),
+	}
+	opts = append(opts, auth...)
+	if c.TLSCAFile != "" {
+		opts = append(opts, nats.RootCAs(c.TLSCAFile))
+	}
+	if c.TLSCertFile != "" {
+		opts = append(opts, nats.ClientCert(c.TLSCertFile, c.TLSKeyFile))
 	}
 	nc, err := nats.Connect(c.NATSURL, append(opts, c.NATSOptions...)...)
 	if err != nil {
-		return nil, fmt.Errorf("sdk: connect to NATS: %w", err)
+		wipe()
+		return nil, nil, fmt.Errorf("sdk: connect to NATS: %w", err)
 	}
-	return nc, nil
+	return nc, wipe, nil
 }

@@ -24,53 +24,65 @@ func (c *Client) publishOnce(ctx context.Context, r *record) (*jetstream.PubAck,
 	return c.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(natsbus.ScanStream), jetstream.WithRetryAttempts(0))
 }
 
-// publishWithin publishes r, retrying transient failures with backoff
-// until PublishTimeout has passed, ctx ends, the connection drops or the
-// Client closes.
-func (c *Client) publishWithin(ctx context.Context, r *record) (*jetstream.PubAck, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.PublishTimeout)
-	defer cancel()
-	defer context.AfterFunc(c.life, cancel)()
-	for attempt := 1; ; attempt++ {
-		ack, err := c.publishOnce(ctx, r)
-		if err == nil || !transient(err) || ctx.Err() != nil || c.nc.Status() != nats.CONNECTED {
-			return ack, err
-		}
-		t := time.NewTimer(c.backoff(attempt))
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return nil, err
-		}
-	}
-}
-
-// forward is the forwarder: it publishes the queue's head, waits for its
-// PubAck, records the acknowledgement and moves on, one record at a time
-// so that order is kept. It retries every failure with backoff, for ever:
-// a queued record is only ever removed by its acknowledgement.
+// forward is the forwarder. It reads the queue in order and publishes each
+// record, one at a time, each only after the previous one was
+// acknowledged, so that first copies reach the stream in queue order. An
+// acknowledged record stays in flight, and in the queue, until its
+// node-signed outcome arrives (onResult); one whose outcome is overdue is
+// published again, with the same bytes and Nats-Msg-Id, before anything
+// new. Every failure is retried with backoff, for ever: a record leaves
+// the queue only by its verified outcome.
 func (c *Client) forward() {
 	defer close(c.done)
+	var held *tracked // read from the queue, not yet acknowledged
 	attempt := 0
 	for c.life.Err() == nil {
-		r, err := c.q.peek()
-		switch {
-		case err != nil:
-			attempt++
-			c.log.Error("sdk: queue: cannot read the next record", "err", err)
-			c.pause(c.backoff(attempt))
-			continue
-		case r == nil:
-			attempt = 0
-			c.pause(0)
-			continue
-		case c.nc.Status() != nats.CONNECTED:
-			c.pause(c.cfg.MaxBackoff)
+		if !c.Connected() {
+			c.pause(time.Time{})
 			continue
 		}
-		ack, err := c.publishOnce(c.life, r)
-		if err != nil {
+		c.mu.Lock()
+		t := c.tracks.due(time.Now())
+		if t == nil && held != nil && held.outcome != nil {
+			held = nil // answered before its acknowledgement came
+		}
+		if t == nil && held == nil && !c.tracks.room(c.cfg.MaxInFlight) {
+			next := c.tracks.nextDeadline()
+			c.mu.Unlock()
+			c.pause(next)
+			continue
+		}
+		c.mu.Unlock()
+		if t == nil {
+			if held == nil {
+				r, err := c.q.read()
+				if err != nil {
+					attempt++
+					c.log.Error("sdk: queue: cannot read the next record", "err", err)
+					c.pause(time.Now().Add(c.backoff(attempt)))
+					continue
+				}
+				var known *Outcome
+				c.mu.Lock()
+				if r != nil {
+					held, known = c.tracks.read(r)
+				}
+				next := c.tracks.nextDeadline()
+				c.mu.Unlock()
+				if r == nil {
+					attempt = 0
+					c.pause(next)
+					continue
+				}
+				if known != nil {
+					c.answer(held, known)
+					held = nil
+					continue
+				}
+			}
+			t = held
+		}
+		if err := c.publish(t); err != nil {
 			if c.life.Err() != nil {
 				return
 			}
@@ -79,25 +91,47 @@ func (c *Client) forward() {
 			if !transient(err) {
 				level = slog.LevelError
 			}
-			c.log.Log(c.life, level, "sdk: forwarding a queued message failed; retrying", "msg_id", r.msgID, "attempt", attempt, "err", err)
-			c.pause(c.backoff(attempt))
+			c.log.Log(c.life, level, "sdk: publishing a queued message failed; retrying", "msg_id", t.msgID, "attempt", attempt, "err", err)
+			c.pause(time.Now().Add(c.backoff(attempt)))
 			continue
 		}
 		attempt = 0
-		if err := c.q.ack(r); err != nil {
-			c.log.Error("sdk: queue: cannot record an acknowledgement; the message will be sent again", "msg_id", r.msgID, "err", err)
-			continue
+		if t == held {
+			held = nil
 		}
-		c.log.Debug("sdk: forwarded a queued message", "msg_id", r.msgID, "stream_seq", ack.Sequence, "duplicate", ack.Duplicate)
 	}
 }
 
-// pause waits for d (0: no limit), for more records, for the connection to
-// come back, or for Close.
-func (c *Client) pause(d time.Duration) {
+// publish publishes t's record and records the acknowledgement.
+func (c *Client) publish(t *tracked) error {
+	c.mu.Lock()
+	r, again := t.rec, t.ack != nil
+	c.mu.Unlock()
+	if r == nil {
+		return nil // answered meanwhile
+	}
+	ack, err := c.publishOnce(c.life, r)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.tracks.published(t, ack, time.Now(), c.cfg.OutcomeTimeout, c.cfg.MaxOutcomeTimeout)
+	c.broadcast()
+	c.mu.Unlock()
+	if again {
+		c.log.Info("sdk: published again a message whose outcome did not come", "msg_id", t.msgID, "stream_seq", ack.Sequence, "duplicate", ack.Duplicate)
+	} else {
+		c.log.Debug("sdk: published", "msg_id", t.msgID, "stream_seq", ack.Sequence, "duplicate", ack.Duplicate)
+	}
+	return nil
+}
+
+// pause waits until the time until (the zero time: no limit), for work,
+// for the connection to come back, or for Close.
+func (c *Client) pause(until time.Time) {
 	var timeout <-chan time.Time
-	if d > 0 {
-		t := time.NewTimer(d)
+	if !until.IsZero() {
+		t := time.NewTimer(time.Until(until))
 		defer t.Stop()
 		timeout = t.C
 	}

@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -16,9 +17,10 @@ import (
 )
 
 // queue is the store-and-forward queue: an append-only log of records in
-// segment files under dir, and an ack file saying how far JetStream has
-// acknowledged them. See record.go for the format. One writer appends; one
-// forwarder peeks at the head and acknowledges it, in order.
+// segment files under dir, and an ack file saying how far the records are
+// released (their node-signed outcomes arrived). See record.go for the
+// format. One writer appends; one forwarder reads the records in order
+// through a cursor (read); any goroutine releases them, in any order.
 type queue struct {
 	dir     string
 	segSize int64
@@ -31,14 +33,25 @@ type queue struct {
 	w             *os.File   // active segment, opened for appending
 	ackf          *os.File
 	ackSize       int64
-	acked         uint64 // highest acknowledged sequence number
-	next          uint64 // sequence number of the next append
-	headOff       int64  // offset of the first unacknowledged record in segs[0]
+	acked         uint64   // highest released sequence number: the ack file's last entry
+	next          uint64   // sequence number of the next append
+	headOff       int64    // offset of the first unreleased record in segs[0]
+	cur           *segment // segment of the read cursor
+	curOff        int64    // offset of the read cursor in cur
+	reading       []span   // records read returned and not yet passed by the head, in order
 	pendingMsgs   int
 	pendingEvents int
 	changed       chan struct{} // closed and replaced on every change
 	err           error         // sticky: a failed fsync leaves the queue unusable
 	buf           []byte
+}
+
+// span is a record read has returned, as the head needs it to move on.
+type span struct {
+	seq      uint64
+	frame    int
+	events   int
+	released bool
 }
 
 type segment struct {
@@ -140,6 +153,7 @@ func (q *queue) recover() error {
 			return fmt.Errorf("sdk: queue: %w", err)
 		}
 		q.w = w
+		q.cur, q.curOff = q.segs[0], q.headOff
 	}
 	if q.pendingMsgs > 0 {
 		q.log.Info("sdk: queue holds unsent scans", "dir", q.dir, "messages", q.pendingMsgs, "events", q.pendingEvents)
@@ -323,6 +337,7 @@ func (q *queue) rotate() error {
 	q.segs = append(q.segs, &segment{first: q.next, path: path, size: int64(len(segMagic))})
 	if len(q.segs) == 1 {
 		q.headOff = int64(len(segMagic))
+		q.cur, q.curOff = q.segs[0], q.headOff
 	}
 	q.compact()
 	return nil
@@ -342,6 +357,9 @@ func (q *queue) compact() {
 		}
 		q.segs = q.segs[1:]
 		q.headOff = int64(len(segMagic))
+		if q.cur == s {
+			q.cur, q.curOff = q.segs[0], q.headOff
+		}
 	}
 }
 
@@ -380,18 +398,25 @@ func (q *queue) append(r *record) error {
 	return nil
 }
 
-// peek returns the first unacknowledged record, or nil when there is none.
-func (q *queue) peek() (*record, error) {
+// read returns the first record the read cursor has not passed, reading
+// it from disk, and moves the cursor past it; nil when the cursor is at the
+// end of the log. The cursor starts at the head when the queue is opened,
+// so every unreleased record is read once per opening. The record stays in
+// the queue until release.
+func (q *queue) read() (*record, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.err != nil {
 		return nil, q.err
 	}
-	q.compact()
-	s := q.segs[0]
-	if q.headOff >= s.size {
-		return nil, nil
+	for q.curOff >= q.cur.size {
+		i := slices.Index(q.segs, q.cur)
+		if i < 0 || i == len(q.segs)-1 {
+			return nil, nil
+		}
+		q.cur, q.curOff = q.segs[i+1], int64(len(segMagic))
 	}
+	s := q.cur
 	if s.r == nil {
 		r, err := os.Open(s.path)
 		if err != nil {
@@ -400,42 +425,68 @@ func (q *queue) peek() (*record, error) {
 		s.r = r
 	}
 	var hdr [frameHeader]byte
-	if _, err := s.r.ReadAt(hdr[:], q.headOff); err != nil {
+	if _, err := s.r.ReadAt(hdr[:], q.curOff); err != nil {
 		return nil, fmt.Errorf("sdk: queue: read %s: %w", s.path, err)
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
-	if n == 0 || n > maxPayload || q.headOff+frameHeader+int64(n) > s.size {
-		return nil, fmt.Errorf("sdk: queue: %s at %d: %w", s.path, q.headOff, errBadLength)
+	if n == 0 || n > maxPayload || q.curOff+frameHeader+int64(n) > s.size {
+		return nil, fmt.Errorf("sdk: queue: %s at %d: %w", s.path, q.curOff, errBadLength)
 	}
 	buf := make([]byte, frameHeader+int(n))
-	if _, err := s.r.ReadAt(buf, q.headOff); err != nil {
+	if _, err := s.r.ReadAt(buf, q.curOff); err != nil {
 		return nil, fmt.Errorf("sdk: queue: read %s: %w", s.path, err)
 	}
 	r, size, err := decodeFrame(buf)
 	if err != nil {
-		return nil, fmt.Errorf("sdk: queue: %s at %d: %w", s.path, q.headOff, err)
+		return nil, fmt.Errorf("sdk: queue: %s at %d: %w", s.path, q.curOff, err)
+	}
+	if last := len(q.reading); last > 0 && r.seq <= q.reading[last-1].seq || r.seq <= q.acked {
+		return nil, fmt.Errorf("sdk: queue: %s at %d: sequence %d out of order", s.path, q.curOff, r.seq)
 	}
 	r.frame = size
+	q.curOff += int64(size)
+	q.reading = append(q.reading, span{seq: r.seq, frame: size, events: r.events})
 	return r, nil
 }
 
-// ack records durably that r, the record peek returned, was acknowledged by
-// JetStream, and moves the head past it.
-func (q *queue) ack(r *record) error {
+// release records that the record with sequence number seq, returned by
+// read, may leave the queue: its outcome arrived. Records may be released
+// in any order; the head moves over the released records at its front, and
+// the ack file records durably the last one it passed. A released record
+// behind an unreleased one is released again after a crash (it is then
+// sent again, which is harmless).
+func (q *queue) release(seq uint64) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.err != nil {
 		return q.err
 	}
-	if r.seq <= q.acked {
-		return fmt.Errorf("sdk: queue: acknowledgement of %d after %d", r.seq, q.acked)
+	i, found := slices.BinarySearchFunc(q.reading, seq, func(s span, seq uint64) int { return cmp.Compare(s.seq, seq) })
+	if !found {
+		return fmt.Errorf("sdk: queue: release of %d, which is not being read", seq)
 	}
+	// The counts drop at once; the head, and the ack file, move over a
+	// released prefix only.
+	if !q.reading[i].released {
+		q.reading[i].released = true
+		q.pendingMsgs--
+		q.pendingEvents -= q.reading[i].events
+		q.notify()
+	}
+	n := 0
+	for n < len(q.reading) && q.reading[n].released {
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	last := q.reading[n-1].seq
 	if q.ackSize+ackEntryLen > q.maxAck {
-		if err := q.rewriteAck(r.seq); err != nil {
+		if err := q.rewriteAck(last); err != nil {
 			return err
 		}
 	} else {
-		if _, err := q.ackf.Write(appendAckEntry(nil, r.seq)); err != nil {
+		if _, err := q.ackf.Write(appendAckEntry(nil, last)); err != nil {
 			return fmt.Errorf("sdk: queue: %w", err)
 		}
 		if err := q.ackf.Sync(); err != nil {
@@ -444,12 +495,12 @@ func (q *queue) ack(r *record) error {
 		}
 		q.ackSize += ackEntryLen
 	}
-	q.acked = r.seq
-	q.headOff += int64(r.frame)
-	q.pendingMsgs--
-	q.pendingEvents -= r.events
-	q.compact()
-	q.notify()
+	q.acked = last
+	for _, s := range q.reading[:n] {
+		q.headOff += int64(s.frame)
+		q.compact()
+	}
+	q.reading = slices.Delete(q.reading, 0, n)
 	return nil
 }
 

@@ -31,12 +31,12 @@ func openTestQueue(t *testing.T, dir string, segSize int64) *queue {
 	return q
 }
 
-// drain peeks and acknowledges every record and returns their message IDs.
+// drain reads and releases every record and returns their message IDs.
 func drain(t *testing.T, q *queue) []string {
 	t.Helper()
 	var ids []string
 	for {
-		r, err := q.peek()
+		r, err := q.read()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +44,7 @@ func drain(t *testing.T, q *queue) []string {
 			return ids
 		}
 		ids = append(ids, r.msgID)
-		if err := q.ack(r); err != nil {
+		if err := q.release(r.seq); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -80,13 +80,13 @@ func TestQueueOrderAcrossReopenRotationAndCompaction(t *testing.T) {
 	if n := len(segments(t, dir)); n < 3 {
 		t.Fatalf("%d segments after 30 records of ~150 bytes with 1 KiB segments, want several", n)
 	}
-	// Acknowledge the first 10, then "crash" (close without draining).
+	// Release the first 10, then "crash" (close without draining).
 	for range 10 {
-		r, err := q.peek()
+		r, err := q.read()
 		if err != nil || r == nil {
-			t.Fatalf("peek: %v %v", r, err)
+			t.Fatalf("read: %v %v", r, err)
 		}
-		if err := q.ack(r); err != nil {
+		if err := q.release(r.seq); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -204,8 +204,8 @@ func TestQueueTornAcknowledgementIsIgnored(t *testing.T) {
 	dir := t.TempDir()
 	q := openTestQueue(t, dir, DefaultSegmentSize)
 	ids := appendN(t, q, 0, 3)
-	r, _ := q.peek()
-	if err := q.ack(r); err != nil {
+	r, _ := q.read()
+	if err := q.release(r.seq); err != nil {
 		t.Fatal(err)
 	}
 	q.close()
@@ -245,6 +245,64 @@ func TestQueueAckFileIsRewrittenWhenLarge(t *testing.T) {
 	defer q.close()
 	if msgs, _, _ := q.state(); msgs != 0 || q.acked != uint64(n) {
 		t.Fatalf("after reopen: %d pending, acked %d; want 0, %d", msgs, q.acked, n)
+	}
+}
+
+// TestQueueReleasesOutOfOrder reads records ahead of the head and
+// releases them in another order: the head moves only over a released
+// prefix, across segments, and what was released behind an unreleased
+// record comes back after a reopen (it is sent again, harmlessly).
+func TestQueueReleasesOutOfOrder(t *testing.T) {
+	dir := t.TempDir()
+	q := openTestQueue(t, dir, 1024)
+	want := appendN(t, q, 0, 20)
+	var read []*record
+	for range 12 {
+		r, err := q.read()
+		if err != nil || r == nil {
+			t.Fatalf("read: %v %v", r, err)
+		}
+		read = append(read, r)
+	}
+	pending := func() int {
+		msgs, _, _ := q.state()
+		return msgs
+	}
+	for _, i := range []int{3, 1, 2} { // records 2, 3, 4 answered before 1
+		if err := q.release(read[i].seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pending() != 17 || q.acked != 0 {
+		t.Fatalf("released behind the head: %d pending, acked %d; want 17, 0", pending(), q.acked)
+	}
+	if err := q.release(read[0].seq); err != nil {
+		t.Fatal(err)
+	}
+	if pending() != 16 || q.acked != read[3].seq {
+		t.Fatalf("after the head's release: %d pending, acked %d; want 16, %d", pending(), q.acked, read[3].seq)
+	}
+	if err := q.release(read[0].seq); err == nil {
+		t.Error("a record released twice")
+	}
+	for _, i := range []int{11, 9, 8, 7, 6, 5, 4} { // 10 stays unanswered
+		if err := q.release(read[i].seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pending() != 9 || q.acked != read[9].seq {
+		t.Fatalf("%d pending, acked %d; want 9, %d", pending(), q.acked, read[9].seq)
+	}
+	if err := q.close(); err != nil {
+		t.Fatal(err)
+	}
+	q = openTestQueue(t, dir, 1024)
+	defer q.close()
+	if got := drain(t, q); !slices.Equal(got, want[10:]) {
+		t.Fatalf("after reopen drained %v\nwant %v", got, want[10:])
+	}
+	if n := len(segments(t, dir)); n != 1 {
+		t.Errorf("%d segments left after everything was released, want only the active one", n)
 	}
 }
 

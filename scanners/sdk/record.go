@@ -26,8 +26,13 @@ import (
 //
 //	ack = seq:uint64be  crc:uint32be   (crc is CRC-32C of the 8 seq bytes)
 //
-// each fsynced when appended; the last valid entry is the highest sequence
-// number JetStream has acknowledged. A torn or corrupt entry ends the file.
+// each fsynced when appended; the last valid entry is the released
+// sequence number: every record up to it has left the queue. A record is
+// released once a node-signed outcome proving it is on the ledger has
+// arrived and verified. (Earlier versions released a record at JetStream's
+// acknowledgement: the files are the same, only the moment of release
+// differs, so a queue directory carries over.) A torn or corrupt entry
+// ends the file.
 const (
 	segMagic      = "PDGQSEG1"
 	segSuffix     = ".seg"

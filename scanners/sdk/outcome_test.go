@@ -1,0 +1,234 @@
+package sdk_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/pedigree-project/pedigree/envelope"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/scanners/sdk"
+	"github.com/pedigree-project/pedigree/services/natsbus"
+)
+
+// forgeNotice builds a ResultNotice as a node would, signed with key, for
+// entry with envelope wire spliced in: well formed, with a correct proof.
+func forgeNotice(t *testing.T, key ed25519.PrivateKey, entry *pb.LedgerEntry, wire []byte) []byte {
+	t.Helper()
+	bare, err := proto.MarshalOptions{Deterministic: true}.Marshal(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := envelope.SpliceEntry(bare, wire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := envelope.NewBatchTree([]tlog.Hash{envelope.LeafHash(full)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := tree.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof, err := tree.Proof(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := proto.Marshal(&pb.BatchReceipt{Origin: "forged", FirstIndex: entry.GetIndex(), Count: 1, RootHash: root[:]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := proto.Marshal(&pb.ResultNotice{Entry: bare, Receipt: envelope.SignNotice(envelope.KindReceipt, body, key), Proof: proof})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestForgedOutcomeIsIgnoredAndTheMessageStaysQueued publishes notices on
+// the party's result subject for a message the node has not answered yet:
+// one signed by another key, one signed by the real node key but for other
+// envelope bytes, and garbage. None is believed; the message stays queued
+// until the real node answers.
+func TestForgedOutcomeIsIgnoredAndTheMessageStaysQueued(t *testing.T) {
+	ctx := testContext(t)
+	w := newWorld(ctx, t)
+	w.stopNode()
+	c := w.client(ctx, t.TempDir())
+	ev := commission(t, c, 1)
+	rc, err := c.Send(ctx, ev)
+	if err != nil || rc.Status != sdk.Published {
+		t.Fatalf("send: %+v, %v", rc, err)
+	}
+	msgs := w.partyMessages(ctx)
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages in the stream", len(msgs))
+	}
+	wire := msgs[0].Data
+	claim := &pb.LedgerEntry{Index: 1000, EventIds: rc.EventIDs, PartyGln: party, StreamSequence: rc.Sequence,
+		Outcomes: []*pb.Outcome{{Applied: true}}}
+
+	_, rogue := newKey(t)
+	nodeKey, err := envelope.ReadKeyFile(w.nodeKeyFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := c.Builder().Commission(sdk.PackOf(gtin, "OTHER", lot, expiry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherWire, err := envelope.Seal(&pb.Envelope{PartyGln: party, Body: &pb.Envelope_Capture{Capture: &pb.Capture{Events: []*pb.ScanEvent{other}}}}, party, w.party)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject := natsbus.ResultSubject(party, rc.MsgID)
+	forged := [][]byte{
+		forgeNotice(t, rogue, claim, wire),        // not a trusted node key
+		forgeNotice(t, nodeKey, claim, otherWire), // the node's key, other bytes
+		[]byte("not a notice"),
+	}
+	for _, n := range forged {
+		if err := w.admin.Publish(subject, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(ctx, t, "the forged notices handled", func() bool { return c.Untrusted() == uint64(len(forged)) })
+	if c.Pending() != 1 {
+		t.Fatalf("Pending = %d after forged outcomes, want 1", c.Pending())
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if out, err := c.Outcome(done, rc.MsgID); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Outcome after forged notices: %+v, %v; want none yet", out, err)
+	}
+	if len(w.logs.matching("does not verify")) != len(forged) {
+		t.Errorf("forged notices logged: %v", w.logs.matching("does not verify"))
+	}
+
+	// The real node answers.
+	w.startNode(ctx)
+	out, err := c.Outcome(ctx, rc.MsgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied(t, out, rc.MsgID, 1)
+	if err := c.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c.Untrusted() != uint64(len(forged)) || out.Entry.GetIndex() == claim.GetIndex() {
+		t.Errorf("Untrusted %d, outcome at ledger index %d", c.Untrusted(), out.Entry.GetIndex())
+	}
+}
+
+// TestAckedMessageLostWithItsStreamIsSentAgainAndAppliedOnce loses a
+// message JetStream acknowledged, as a power loss before JetStream's
+// fsync does: the stream is deleted and made again, continuing its
+// sequence. The client publishes the message again when its outcome does
+// not come, and the ledger applies it once.
+func TestAckedMessageLostWithItsStreamIsSentAgainAndAppliedOnce(t *testing.T) {
+	ctx := testContext(t)
+	w := newWorld(ctx, t)
+	w.stopNode()
+	cfg := w.config(t.TempDir())
+	cfg.OutcomeTimeout, cfg.MaxOutcomeTimeout = 100*time.Millisecond, 300*time.Millisecond
+	c, err := sdk.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rc, err := c.Send(ctx, commission(t, c, 1))
+	if err != nil || rc.Status != sdk.Published {
+		t.Fatalf("send: %+v, %v", rc, err)
+	}
+
+	s, err := w.js.Stream(ctx, natsbus.ScanStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scfg := s.CachedInfo().Config
+	if err := w.js.DeleteStream(ctx, natsbus.ScanStream); err != nil {
+		t.Fatal(err)
+	}
+	scfg.FirstSeq = rc.Sequence
+	if _, err := w.js.CreateStream(ctx, scfg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(ctx, t, "the client publishes the lost message again", func() bool { return len(w.partyMessages(ctx)) == 1 })
+
+	w.startNode(ctx)
+	out, err := c.Outcome(ctx, rc.MsgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied(t, out, rc.MsgID, 1)
+	if out.Entry.GetStreamSequence() != rc.Sequence {
+		t.Errorf("applied from stream sequence %d, want %d", out.Entry.GetStreamSequence(), rc.Sequence)
+	}
+	if err := c.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.ledger(ctx)[rc.EventIDs[0]]; len(got) != 1 {
+		t.Fatalf("the event is in %d ledger entries, want 1", len(got))
+	}
+	if got := w.partyMessages(ctx); len(got) != 1 {
+		t.Fatalf("the stream holds %d copies, want 1", len(got))
+	}
+}
+
+// TestOutcomeLostWhileOfflineIsRecoveredBySendingAgain applies a message
+// while its sender is offline, so that its outcome goes to nobody. The
+// sender keeps it queued and publishes it again; once JetStream's
+// duplicate window has passed the copy reaches the ledger, which records
+// it as a duplicate of the applied event and answers it.
+func TestOutcomeLostWhileOfflineIsRecoveredBySendingAgain(t *testing.T) {
+	ctx := testContext(t)
+	w := newWorld(ctx, t)
+	w.stopNode()
+	cfg := w.config(t.TempDir())
+	cfg.OutcomeTimeout, cfg.MaxOutcomeTimeout = 100*time.Millisecond, 500*time.Millisecond
+	c, err := sdk.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rc, err := c.Send(ctx, commission(t, c, 1))
+	if err != nil || rc.Status != sdk.Published {
+		t.Fatalf("send: %+v, %v", rc, err)
+	}
+	id := rc.EventIDs[0]
+	w.proxy.down()
+	waitFor(ctx, t, "the client sees the uplink down", func() bool { return !c.Connected() })
+	w.startNode(ctx)
+	waitFor(ctx, t, "the node applies the message", func() bool { return len(w.ledger(ctx)[id]) == 1 })
+	w.shortDuplicateWindow(ctx, time.Second)
+	if c.Pending() != 1 {
+		t.Fatalf("Pending = %d with the outcome lost, want 1", c.Pending())
+	}
+
+	w.proxy.up()
+	out, err := c.Outcome(ctx, rc.MsgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := out.Entry.GetOutcomes(); len(o) != 1 || !o[0].GetDuplicate() || out.Refused() {
+		t.Fatalf("outcome of the copy: %v, want a duplicate of the applied event", out.Entry)
+	}
+	if err := c.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	applied := 0
+	for _, e := range w.ledger(ctx)[id] {
+		if e.GetOutcomes()[0].GetApplied() {
+			applied++
+		}
+	}
+	if applied != 1 {
+		t.Fatalf("the event was applied %d times, want once", applied)
+	}
+}

@@ -230,3 +230,37 @@ func TestNATSAuthCalloutOnAnExternalServer(t *testing.T) {
 		t.Fatal("the JetStream API answered a party")
 	}
 }
+
+// TestEmbeddedNATSWithMutualTLS: with --nats-tls-cert, --nats-tls-key and
+// --nats-tls-ca the embedded server's client port takes only TLS clients
+// with a certificate from that CA, and still only registered keys.
+func TestEmbeddedNATSWithMutualTLS(t *testing.T) {
+	dir := t.TempDir()
+	writeTLS(t, dir, "server", "scanner")
+	cfg := testConfig(t.TempDir())
+	cfg.NATSTLS = TLSFiles{Cert: filepath.Join(dir, "server.pem"), Key: filepath.Join(dir, "server-key.pem"), CA: filepath.Join(dir, "ca.pem")}
+	n := startNode(t, cfg)
+	defer shutdown(t, n)
+	a := &api{t: t, n: n}
+	key := a.keyedParty(apiPharm, pb.Role_ROLE_PHARMACY)
+	cred, err := natsauth.Credential(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := strings.Replace(n.NATSURL(), "nats://", "tls://", 1)
+	ca := nats.RootCAs(filepath.Join(dir, "ca.pem"))
+	if nc, err := nats.Connect(url, ca, cred, nats.NoReconnect()); err == nil {
+		nc.Close()
+		t.Fatal("a client without a certificate connected")
+	}
+	clientCert := nats.ClientCert(filepath.Join(dir, "scanner.pem"), filepath.Join(dir, "scanner-key.pem"))
+	if nc, err := nats.Connect(url, ca, clientCert, nats.NoReconnect()); err == nil {
+		nc.Close()
+		t.Fatal("a client with a certificate but no registered key connected")
+	}
+	nc, err := nats.Connect(url, ca, clientCert, cred, nats.NoReconnect(), nats.CustomInboxPrefix(natsauth.InboxPrefix(apiPharm)))
+	if err != nil {
+		t.Fatalf("a registered party with a certificate: %v", err)
+	}
+	nc.Close()
+}

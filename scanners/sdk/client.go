@@ -316,12 +316,16 @@ func (c *Client) Outcome(ctx context.Context, msgID string) (*Outcome, error) {
 	for {
 		c.mu.Lock()
 		t, changed := c.tracks.byMsg[msgID], c.changed
+		var out *Outcome
+		if t != nil {
+			out = t.outcome
+		}
 		c.mu.Unlock()
 		switch {
 		case t == nil:
 			return nil, fmt.Errorf("%w: %s", ErrUnknownMessage, msgID)
-		case t.outcome != nil:
-			return t.outcome, nil
+		case out != nil:
+			return out, nil
 		}
 		select {
 		case <-changed:

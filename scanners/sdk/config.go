@@ -80,10 +80,10 @@ type Config struct {
 	// come last and so may override them.
 	NATSOptions []nats.Option
 	// Conn is an existing connection to use instead of NATSURL. The Client
-	// does not close it. Make it authenticated as the party, with
-	// nats.CustomInboxPrefix(InboxPrefix(PartyGLN)), nats.MaxReconnects(-1),
-	// nats.RetryOnFailedConnect(true) and nats.ReconnectBufSize(-1), or a
-	// publish while disconnected waits for its deadline.
+	// does not close it. Make it with AuthOptions (the party's login and
+	// inbox), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true) and
+	// nats.ReconnectBufSize(-1), or a publish while disconnected waits for
+	// its deadline.
 	Conn *nats.Conn
 
 	// PartyGLN is the GLN of the party that signs and publishes.
@@ -213,29 +213,12 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// InboxPrefix returns the reply subject prefix of a party's connections,
-// "_INBOX.<GLN>": a party may subscribe to replies under it and under no
-// other party's.
-func InboxPrefix(partyGLN string) string { return "_INBOX." + partyGLN }
-
-// PublicNKey returns the NATS user NKey ("U…") of a party's Ed25519 public
-// key: the identity its connections log in with.
-func PublicNKey(pub ed25519.PublicKey) (string, error) {
-	if len(pub) != ed25519.PublicKeySize {
-		return "", fmt.Errorf("sdk: NKey: want a %d-byte Ed25519 public key, got %d bytes", ed25519.PublicKeySize, len(pub))
-	}
-	b, err := nkeys.Encode(nkeys.PrefixByteUser, pub)
-	if err != nil {
-		return "", fmt.Errorf("sdk: NKey: %w", err)
-	}
-	return string(b), nil
-}
-
 // AuthOptions returns the options that make a NATS connection log in as
-// the party whose key is priv, with its inbox prefix: what a party's
-// connection needs on a server that checks NKeys. The returned wipe
-// clears the key material the options hold; call it after the connection
-// is closed.
+// the party whose key is priv: the key as the connection's user NKey (its
+// public key's "U…" encoding, signing the server's nonce), and replies
+// under _INBOX.<party GLN>, the only inbox a party may read. The returned
+// wipe clears the key material the options hold; call it once the
+// connection is closed.
 func AuthOptions(partyGLN string, priv ed25519.PrivateKey) (opts []nats.Option, wipe func(), err error) {
 	if len(priv) != ed25519.PrivateKeySize {
 		return nil, nil, errors.New("sdk: NKey: want an Ed25519 private key")
@@ -248,7 +231,7 @@ func AuthOptions(partyGLN string, priv ed25519.PrivateKey) (opts []nats.Option, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("sdk: NKey: %w", err)
 	}
-	return []nats.Option{nats.Nkey(pub, kp.Sign), nats.CustomInboxPrefix(InboxPrefix(partyGLN))}, kp.Wipe, nil
+	return []nats.Option{nats.Nkey(pub, kp.Sign), nats.CustomInboxPrefix("_INBOX." + partyGLN)}, kp.Wipe, nil
 }
 
 // connect makes the Client's own connection, logged in as the party.

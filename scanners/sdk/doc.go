@@ -12,10 +12,10 @@
 // queue and publishes it on pedigree.scan.<party GLN> with Nats-Msg-Id set
 // to envelope.MsgID.
 //
-// Connection. A Client's own connection logs in as the party: the party's
-// Ed25519 key, registered with the node, doubles as its NATS NKey
-// (PublicNKey gives the "U…" identity), and replies come under
-// _INBOX.<party GLN> (InboxPrefix). It needs no more than a party may do:
+// Connection. A Client's own connection logs in as the party (AuthOptions):
+// the party's Ed25519 key, registered with the node, doubles as its NATS
+// NKey, and replies come under _INBOX.<party GLN>. It needs no more than a
+// party may do:
 // publish on pedigree.scan.<GLN>, subscribe to _INBOX.<GLN>.> and
 // pedigree.result.<GLN>.>. It never calls the JetStream API. Config's TLS
 // files add a certificate authority and a client certificate.

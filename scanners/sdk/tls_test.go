@@ -15,10 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/pedigree-project/pedigree/scanners/sdk"
 	"github.com/pedigree-project/pedigree/services/natsbus"
 )
@@ -95,32 +91,13 @@ func TestTLSWithAClientCertificate(t *testing.T) {
 	ctx := testContext(t)
 	pki := newTestPKI(t)
 	pub, priv := newKey(t)
-	opts := natsOptions(t.TempDir(), pub)
-	opts.TLSConfig = &tls.Config{Certificates: []tls.Certificate{pki.server}, ClientCAs: pki.pool,
-		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}
-	opts.TLS, opts.TLSVerify, opts.TLSTimeout = true, true, 2
-	s, err := server.NewServer(opts)
-	if err != nil {
+	w := &world{t: t, natsDir: t.TempDir(), nodeDir: t.TempDir(), logs: &logRecorder{}, party: priv}
+	w.startNATS(ctx, &tls.Config{Certificates: []tls.Certificate{pki.server}, ClientCAs: pki.pool,
+		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12})
+	if err := natsbus.EnsureStreams(ctx, w.js, natsbus.StreamLimits{}); err != nil {
 		t.Fatal(err)
 	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS not ready")
-	}
-	defer func() { s.Shutdown(); s.WaitForShutdown() }()
-	url := "tls://" + s.Addr().String()
-	admin, err := nats.Connect(url, nats.RootCAs(pki.caFile), nats.ClientCert(pki.clientCert, pki.clientKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	js, err := jetstream.New(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := natsbus.EnsureStreams(ctx, js, natsbus.StreamLimits{}); err != nil {
-		t.Fatal(err)
-	}
+	url := "tls://" + w.natsAddr()
 	c, err := sdk.New(ctx, sdk.Config{
 		NATSURL: url, TLSCAFile: pki.caFile, TLSCertFile: pki.clientCert, TLSKeyFile: pki.clientKey,
 		PartyGLN: party, Key: priv, NodeKeys: mustNodeKeys(t, pub), QueueDir: t.TempDir(), Logger: quiet,
@@ -130,6 +107,7 @@ func TestTLSWithAClientCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	waitFor(ctx, t, "connected over TLS", c.Connected)
 	rc, err := c.Send(ctx, commission(t, c, 1))
 	if err != nil || rc.Status != sdk.Published || rc.Sequence != 1 {
 		t.Fatalf("send over TLS: %+v, %v; want published as sequence 1", rc, err)

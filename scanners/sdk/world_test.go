@@ -3,6 +3,7 @@ package sdk_test
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -24,27 +24,27 @@ import (
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/scanners/sdk"
+	"github.com/pedigree-project/pedigree/services/natsauth"
 	"github.com/pedigree-project/pedigree/services/natsbus"
 	"github.com/pedigree-project/pedigree/services/node"
 )
 
 // world is what a scanner talks to: a NATS server with JetStream that
-// lets the party in with its key as an NKey and with only a party's
-// permissions (its scan subject; its inbox, results and alerts), a real
-// ledger node consuming from it, and a TCP proxy in front of NATS that
-// the scanner connects through, to cut its uplink without touching the
-// node's.
+// authenticates every client as a node does (services/natsauth: the party
+// logs in with its key as an NKey and gets only its subjects), a real
+// ledger node consuming from it with its own NATS key, and a TCP proxy in
+// front of NATS that the scanner connects through, to cut its uplink
+// without touching the node's.
 type world struct {
 	t        *testing.T
 	natsDir  string
-	natsOpts *server.Options
-	nats     *server.Server
+	nats     *natsbus.Embedded
 	nodeDir  string
 	node     *node.Node
 	token    string // admin API token
 	nodeKeys envelope.NodeKeys
 	proxy    *proxy
-	admin    *nats.Conn // an unrestricted connection: the node's user
+	admin    *nats.Conn // a connection with the node's NATS credential
 	js       jetstream.JetStream
 	logs     *logRecorder
 	party    ed25519.PrivateKey
@@ -56,8 +56,7 @@ func newWorld(ctx context.Context, t *testing.T) *world {
 	t.Helper()
 	_, priv := newKey(t)
 	w := &world{t: t, natsDir: t.TempDir(), nodeDir: t.TempDir(), logs: &logRecorder{}, party: priv}
-	w.natsOpts = natsOptions(w.natsDir, priv.Public().(ed25519.PublicKey))
-	w.startNATS()
+	w.startNATS(ctx, nil)
 	w.proxy = startProxy(t, w.natsAddr())
 	w.startNode(ctx)
 	w.nodeKeys = mustNodeKeys(t, w.node.NodeKey())
@@ -70,49 +69,44 @@ func newWorld(ctx context.Context, t *testing.T) *world {
 	return w
 }
 
-// natsOptions configures a NATS server as a node exposed to parties
-// configures it: the party logs in with its NKey and gets only its
-// subjects; a connection without credentials is the node.
-func natsOptions(dir string, partyPub ed25519.PublicKey) *server.Options {
-	nkey, err := sdk.PublicNKey(partyPub)
-	if err != nil {
-		panic(err)
-	}
-	return &server.Options{
-		ServerName: "test", Host: "127.0.0.1", Port: server.RANDOM_PORT,
-		JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true,
-		Users:      []*server.User{{Username: "node", Password: "node-password"}},
-		NoAuthUser: "node",
-		Nkeys: []*server.NkeyUser{{Nkey: nkey, Permissions: &server.Permissions{
-			Publish: &server.SubjectPermission{Allow: []string{natsbus.ScanSubject(party)}},
-			Subscribe: &server.SubjectPermission{Allow: []string{
-				sdk.InboxPrefix(party) + ".>", natsbus.ResultSubjects(party), natsbus.PartyAlertSubjects(party), natsbus.CheckpointSubject,
-			}},
-		}}},
-	}
-}
-
-func (w *world) startNATS() {
+// startNATS starts the server (with TLS when tlsCfg is set) that admits
+// the node's NATS key (DATA/keys/nats.key, made here before the node
+// does) and the party with its key.
+func (w *world) startNATS(ctx context.Context, tlsCfg *tls.Config) {
 	w.t.Helper()
-	s, err := server.NewServer(w.natsOpts)
+	if err := os.MkdirAll(filepath.Join(w.nodeDir, node.KeysDir), 0o700); err != nil {
+		w.t.Fatal(err)
+	}
+	nodeNATS, err := envelope.LoadOrCreateKeyFile(filepath.Join(w.nodeDir, node.KeysDir, node.NATSKeyFile))
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		w.t.Fatal("NATS not ready")
+	reg := natsauth.Parties{party: &pb.Party{Gln: party, Role: pb.Role_ROLE_MANUFACTURER,
+		PublicKeys: [][]byte{w.party.Public().(ed25519.PublicKey)}}}
+	authn, err := natsauth.NewEmbedded(reg, []ed25519.PublicKey{nodeNATS.Public().(ed25519.PublicKey)}, natsauth.Limits{}, quiet, nil)
+	if err != nil {
+		w.t.Fatal(err)
 	}
-	w.nats = s
-	if w.admin, err = nats.Connect(s.ClientURL()); err != nil {
+	e, err := natsbus.StartEmbedded(ctx, natsbus.EmbeddedConfig{StoreDir: w.natsDir, Listen: "127.0.0.1:0", Auth: authn, TLS: tlsCfg}, quiet)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.nats = e
+	cred, err := natsauth.Credential(nodeNATS)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if w.admin, err = e.Connect("test", cred); err != nil {
 		w.t.Fatal(err)
 	}
 	if w.js, err = jetstream.New(w.admin); err != nil {
 		w.t.Fatal(err)
 	}
-	w.t.Cleanup(func() { w.admin.Close(); s.Shutdown(); s.WaitForShutdown() })
+	w.t.Cleanup(func() { w.admin.Close(); e.Shutdown() })
 }
 
-func (w *world) natsAddr() string { return w.nats.Addr().String() }
+// natsAddr is the NATS server's client address.
+func (w *world) natsAddr() string { return w.nats.Server().Addr().String() }
 
 // url is what the scanner connects to: the proxy.
 func (w *world) url() string { return "nats://" + w.proxy.addr }
@@ -210,9 +204,15 @@ func (w *world) shortDuplicateWindow(ctx context.Context, d time.Duration) {
 		w.t.Fatal(err)
 	}
 	cfg := s.CachedInfo().Config
-	cfg.Duplicates = d
-	if _, err := w.js.UpdateStream(ctx, cfg); err != nil {
-		w.t.Fatal(err)
+	// Twice: the server restarts its purge timer on a change of window
+	// before it records the new window, so the first purge may still use
+	// the old one (and wait that long for the next); the second change
+	// finds the shorter window recorded.
+	for _, win := range []time.Duration{2 * d, d} {
+		cfg.Duplicates = win
+		if _, err := w.js.UpdateStream(ctx, cfg); err != nil {
+			w.t.Fatal(err)
+		}
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/ledger"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/natsauth"
 	"github.com/pedigree-project/pedigree/services/natsbus"
 	"github.com/pedigree-project/pedigree/services/state"
 )
@@ -35,7 +36,17 @@ func TestMain(m *testing.M) {
 // runChild runs a pipeline on PEDIGREE_DIR against PEDIGREE_NATS until it
 // is killed.
 func runChild() int {
-	nc, err := nats.Connect(os.Getenv("PEDIGREE_NATS"))
+	natsKey, err := envelope.ReadKeyFile(os.Getenv("PEDIGREE_NATS_KEY"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	cred, err := natsauth.Credential(natsKey)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	nc, err := nats.Connect(os.Getenv("PEDIGREE_NATS"), cred)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -121,7 +132,7 @@ func TestCrashSafety(t *testing.T) {
 	var target uint64
 	for round := range 4 {
 		target += 1 + uint64(rng.IntN(int(last-target)/3))
-		child := startChild(t, w.nats.ClientURL(), dir)
+		child := startChild(t, w, dir)
 		waitAckFloor(ctx, t, w.js, target)
 		if err := child.Process.Kill(); err != nil {
 			t.Fatal(err)
@@ -129,7 +140,7 @@ func TestCrashSafety(t *testing.T) {
 		_ = child.Wait()
 		t.Logf("round %d: killed after stream sequence %d of %d", round, target, last)
 	}
-	child := startChild(t, w.nats.ClientURL(), dir)
+	child := startChild(t, w, dir)
 	waitAckFloor(ctx, t, w.js, last)
 	_ = child.Process.Kill()
 	_ = child.Wait()
@@ -184,10 +195,16 @@ func TestCrashSafety(t *testing.T) {
 	compareRange(t, db, w.n.store.DB(), []byte{0x10}, []byte{0x20})
 }
 
-func startChild(t *testing.T, natsURL, dir string) *exec.Cmd {
+func startChild(t *testing.T, w *world, dir string) *exec.Cmd {
 	t.Helper()
+	keyFile := filepath.Join(dir, "nats.key")
+	if _, err := os.Stat(keyFile); err != nil {
+		if err := envelope.WriteKeyFile(keyFile, w.natsKey); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "PEDIGREE_INGEST_CHILD=1", "PEDIGREE_NATS="+natsURL, "PEDIGREE_DIR="+dir)
+	cmd.Env = append(os.Environ(), "PEDIGREE_INGEST_CHILD=1", "PEDIGREE_NATS="+w.nats.ClientURL(), "PEDIGREE_NATS_KEY="+keyFile, "PEDIGREE_DIR="+dir)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

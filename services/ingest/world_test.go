@@ -18,6 +18,7 @@ import (
 	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/ledger"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/natsauth"
 	"github.com/pedigree-project/pedigree/services/natsbus"
 	"github.com/pedigree-project/pedigree/services/state"
 )
@@ -58,6 +59,7 @@ type world struct {
 	js      jetstream.JetStream
 	n       *node
 	nodeKey ed25519.PrivateKey
+	natsKey ed25519.PrivateKey // the node's NATS credential
 	keys    map[string]ed25519.PrivateKey
 	clock   time.Time
 }
@@ -73,12 +75,21 @@ func newWorldWith(t testing.TB, cfg natsbus.EmbeddedConfig) *world {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cfg.StoreDir, cfg.Listen = filepath.Join(t.TempDir(), "nats"), "127.0.0.1:0"
+	_, natsKey, _ := envelope.GenerateKey()
+	var err error
+	if cfg.Auth, err = natsauth.NewEmbedded(nil, []ed25519.PublicKey{natsKey.Public().(ed25519.PublicKey)}, natsauth.Limits{}, quiet, nil); err != nil {
+		t.Fatal(err)
+	}
 	emb, err := natsbus.StartEmbedded(ctx, cfg, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(emb.Shutdown)
-	nc, err := emb.Connect("test")
+	cred, err := natsauth.Credential(natsKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := emb.Connect("test", cred)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +102,7 @@ func newWorldWith(t testing.TB, cfg natsbus.EmbeddedConfig) *world {
 		t.Fatal(err)
 	}
 	_, nodeKey, _ := envelope.GenerateKey()
-	w := &world{t: t, nats: emb, nc: nc, js: js, nodeKey: nodeKey, keys: map[string]ed25519.PrivateKey{},
+	w := &world{t: t, nats: emb, nc: nc, js: js, nodeKey: nodeKey, natsKey: natsKey, keys: map[string]ed25519.PrivateKey{},
 		clock: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
 	w.n = w.startNode("ledger-a", t.TempDir())
 	w.genesis()

@@ -64,7 +64,11 @@ func (n *Node) startBackground() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stopBg = cancel
-	n.bg.Add(2)
+	n.bg.Add(3)
+	go func() {
+		defer n.bg.Done()
+		n.runNATSAuth(ctx)
+	}()
 	go func() {
 		defer n.bg.Done()
 		if err := n.pipeline.Run(ctx); err != nil {

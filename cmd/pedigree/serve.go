@@ -66,6 +66,8 @@ logs warnings and errors only, unless --log-level says otherwise.`,
 	f.StringVar(&cfg.AdminGLN, "admin-gln", cfg.AdminGLN, "GLN of the admin party created on first start")
 	f.StringVar(&cfg.AdminName, "admin-name", cfg.AdminName, "name of the admin party created on first start")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a graceful shutdown may take")
+	f.StringVar(&cfg.GenesisKeyFile, "genesis-key", cfg.GenesisKeyFile,
+		"public key file of the node that started the ledger this node joins (its DATA/keys/node.pub); empty: this node's own key")
 	f.BoolVar(&demo, "demo", false, "play a small simulated market against the node, print what to try next, keep serving")
 	return cmd
 }

@@ -3,6 +3,8 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -32,9 +34,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// runChild runs a pipeline on PEDIGREE_DIR against PEDIGREE_NATS until it
-// is killed.
+// runChild runs a pipeline on PEDIGREE_DIR against PEDIGREE_NATS, trusting
+// the genesis key PEDIGREE_GENESIS_KEY (hex), until it is killed.
 func runChild() int {
+	genesisKey, err := hex.DecodeString(os.Getenv("PEDIGREE_GENESIS_KEY"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
 	nc, err := nats.Connect(os.Getenv("PEDIGREE_NATS"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -53,7 +60,7 @@ func runChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	p, err := New(Config{JS: js, NC: nc, Store: store, Ledger: l, Logger: quiet, Consumer: "crash", BatchSize: 64})
+	p, err := New(Config{JS: js, NC: nc, Store: store, Ledger: l, Logger: quiet, Consumer: "crash", BatchSize: 64, GenesisKey: genesisKey})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -116,7 +123,7 @@ func TestCrashSafety(t *testing.T) {
 	var target uint64
 	for round := range 4 {
 		target += 1 + uint64(rng.IntN(int(last-target)/3))
-		child := startChild(t, w.nats.ClientURL(), dir)
+		child := startChild(t, w, dir)
 		waitAckFloor(ctx, t, w.js, target)
 		if err := child.Process.Kill(); err != nil {
 			t.Fatal(err)
@@ -124,7 +131,7 @@ func TestCrashSafety(t *testing.T) {
 		_ = child.Wait()
 		t.Logf("round %d: killed after stream sequence %d of %d", round, target, last)
 	}
-	child := startChild(t, w.nats.ClientURL(), dir)
+	child := startChild(t, w, dir)
 	waitAckFloor(ctx, t, w.js, last)
 	_ = child.Process.Kill()
 	_ = child.Wait()
@@ -179,10 +186,11 @@ func TestCrashSafety(t *testing.T) {
 	compareRange(t, db, w.n.store.DB(), []byte{0x10}, []byte{0x20})
 }
 
-func startChild(t *testing.T, natsURL, dir string) *exec.Cmd {
+func startChild(t *testing.T, w *world, dir string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "PEDIGREE_INGEST_CHILD=1", "PEDIGREE_NATS="+natsURL, "PEDIGREE_DIR="+dir)
+	cmd.Env = append(os.Environ(), "PEDIGREE_INGEST_CHILD=1", "PEDIGREE_NATS="+w.nats.ClientURL(), "PEDIGREE_DIR="+dir,
+		"PEDIGREE_GENESIS_KEY="+hex.EncodeToString(w.nodeKey.Public().(ed25519.PublicKey)))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

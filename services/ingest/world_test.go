@@ -114,7 +114,8 @@ func (w *world) startNodeWith(consumer, dir string, batchSize int) *node {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	p, err := New(Config{JS: w.js, NC: w.nc, Store: store, Ledger: l, Logger: quiet, Consumer: consumer, BatchSize: batchSize})
+	p, err := New(Config{JS: w.js, NC: w.nc, Store: store, Ledger: l, Logger: quiet, Consumer: consumer, BatchSize: batchSize,
+		GenesisKey: w.nodeKey.Public().(ed25519.PublicKey)})
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -44,6 +44,14 @@ type Config struct {
 	AdminName string
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout time.Duration
+	// GenesisKeyFile names the public key file (ReadPublicKeyFile) of the
+	// only key whose genesis starts the ledger: that of the node that
+	// started the ledger this node joins. Empty: this node's own key.
+	GenesisKeyFile string
+
+	// now is the clock of token expiry and default event times; nil:
+	// time.Now. Tests set it.
+	now func() time.Time
 }
 
 // Defaults.

@@ -53,7 +53,7 @@ func (n *Node) startBackground() error {
 	var err error
 	n.pipeline, err = ingest.New(ingest.Config{
 		JS: n.js, NC: n.nc, Store: n.store, Ledger: n.ledger, Logger: n.logger,
-		Registerer: n.tel.Registry, Consumer: "ledger-" + n.nodeKeyID,
+		Registerer: n.tel.Registry, Consumer: "ledger-" + n.nodeKeyID, GenesisKey: n.genesisKey,
 	})
 	if err != nil {
 		return err
@@ -65,8 +65,10 @@ func (n *Node) startBackground() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stopBg = cancel
 	n.bg.Add(2)
+	n.ingestDone = make(chan struct{})
 	go func() {
 		defer n.bg.Done()
+		defer close(n.ingestDone)
 		if err := n.pipeline.Run(ctx); err != nil {
 			n.logger.Error("ledger ingest stopped; the node is not ready", "err", err)
 			n.ingestErr.Store(&err)

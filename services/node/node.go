@@ -61,13 +61,16 @@ type Node struct {
 	httpServer *http.Server
 	httpLis    net.Listener
 
-	nodeKey   ed25519.PrivateKey
-	nodeKeyID string
-	nodeName  string
-	pipeline  *ingest.Pipeline
-	submitter *submit.Submitter
-	ingestErr atomic.Pointer[error]
+	nodeKey    ed25519.PrivateKey
+	nodeKeyID  string
+	nodeName   string
+	genesisKey ed25519.PublicKey
+	pipeline   *ingest.Pipeline
+	submitter  *submit.Submitter
+	ingestErr  atomic.Pointer[error]
+	ingestDone chan struct{} // closed when the pipeline has stopped
 
+	now            func() time.Time
 	adminTokenPath string
 	stopping       atomic.Bool
 	serveErr       chan error
@@ -82,7 +85,10 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err e
 	if logger == nil {
 		return nil, errors.New("node: nil logger")
 	}
-	n = &Node{cfg: cfg, logger: logger, tel: telemetry.New(logger), serveErr: make(chan error, 2)}
+	n = &Node{cfg: cfg, logger: logger, tel: telemetry.New(logger), serveErr: make(chan error, 2), now: cfg.now}
+	if n.now == nil {
+		n.now = time.Now
+	}
 	defer func() {
 		if err != nil {
 			n.close(context.Background())
@@ -155,6 +161,7 @@ func (n *Node) startGRPC() error {
 	if err != nil {
 		return err
 	}
+	authn.Now = n.now
 	n.grpcServer = grpc.NewServer(
 		// Calls run on reused goroutines whose stacks have grown already,
 		// rather than on a new goroutine per call that grows its stack
@@ -171,6 +178,7 @@ func (n *Node) startGRPC() error {
 	if err != nil {
 		return err
 	}
+	w.Now = n.now
 	registrySvc, err := registry.New(w)
 	if err != nil {
 		return err

@@ -86,11 +86,12 @@ func signingKey(o *overlay, op *envelope.Opened) (keyRecord, bool, error) {
 
 // ErrUntrustedGenesis reports a genesis, the first envelope of a ledger,
 // signed by another key than the one the node trusts for it
-// (Config.GenesisKey). The genesis goes to the dead-letter stream; when no
-// trusted genesis follows it in the same batch, the pipeline stops with
-// this error (wrapped in an *UntrustedGenesisError), so that a node never
-// starts a ledger of its own beside, or silently drops, a ledger another
-// key started.
+// (Config.GenesisKey). The genesis goes to the dead-letter stream, and once
+// its batch is committed the pipeline stops with this error (wrapped in an
+// *UntrustedGenesisError), so that an operator learns of it before the
+// node goes on: a node must neither start a ledger of its own beside a
+// ledger another key started nor drop that ledger's entries unnoticed. A
+// restart resumes after the refused genesis.
 var ErrUntrustedGenesis = errors.New("ingest: genesis signed by an untrusted key")
 
 // UntrustedGenesisError says which key signed a refused genesis and which

@@ -265,9 +265,9 @@ func (p *Pipeline) consumeWith(ctx context.Context, iter jetstream.MessagesConte
 				}
 				return err
 			}
-			if w.untrusted != nil && w.next == 0 {
-				// The ledger is still empty: stop once the dead letter is
-				// committed (errors.Is ErrUntrustedGenesis).
+			if w.untrusted != nil {
+				// Stop once the dead letter is committed (errors.Is
+				// ErrUntrustedGenesis).
 				if err := wr.wait(); err != nil {
 					return err
 				}

@@ -89,9 +89,10 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err e
 	if n.now == nil {
 		n.now = time.Now
 	}
+	started := n // a failed Start returns a nil *Node
 	defer func() {
 		if err != nil {
-			n.close(context.Background())
+			started.close(context.Background())
 		}
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {

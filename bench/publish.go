@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -227,7 +228,7 @@ func ingest(ctx context.Context, nc *nats.Conn, msgs []message, o ingestOptions)
 					return Throughput{}, err
 				}
 			}
-			sub, err := nc.SubscribeSync(natsbus.ResultSubject(m.msgID))
+			sub, err := nc.SubscribeSync(natsbus.ResultSubject(strings.TrimPrefix(m.subject, natsbus.ScanSubjectPrefix), m.msgID))
 			if err != nil {
 				return Throughput{}, fmt.Errorf("bench: subscribe to an outcome: %w", err)
 			}

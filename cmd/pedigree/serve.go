@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pedigree-project/pedigree/services/natsauth"
 	"github.com/pedigree-project/pedigree/services/node"
 )
 
@@ -62,6 +63,15 @@ logs warnings and errors only, unless --log-level says otherwise.`,
 	f.StringVar(&cfg.NATSListen, "nats-listen", cfg.NATSListen, "embedded NATS client address; empty for in-process only")
 	f.DurationVar(&cfg.NATSSyncInterval, "nats-sync-interval", cfg.NATSSyncInterval, "embedded JetStream fsync interval (0: server default)")
 	f.BoolVar(&cfg.NATSSyncAlways, "nats-sync-always", cfg.NATSSyncAlways, "embedded JetStream fsyncs every write")
+	f.StringVar(&cfg.NATSTLS.Cert, "nats-tls-cert", "", "embedded NATS: certificate (PEM) its client port requires TLS with; external NATS: the node's client certificate")
+	f.StringVar(&cfg.NATSTLS.Key, "nats-tls-key", "", "the key of --nats-tls-cert (PEM)")
+	f.StringVar(&cfg.NATSTLS.CA, "nats-tls-ca", "", "embedded NATS: CA that client certificates must chain to (mutual TLS); external NATS: CA that checks the server")
+	f.StringVar(&cfg.NATSCreds, "nats-creds", "", "external NATS: credentials file for the node's connection (default: the node's NKey, DATA/keys/nats.key)")
+	f.StringVar(&cfg.NATSCalloutIssuer, "nats-callout-issuer", "", "external NATS: account NKey seed file with which the node answers the cluster's auth callout (empty: no callout)")
+	f.StringVar(&cfg.NATSCalloutAccount, "nats-callout-account", cfg.NATSCalloutAccount, "external NATS: account the auth callout places parties in")
+	f.IntVar(&cfg.NATSLimits.MaxConnections, "nats-max-connections", natsauth.DefaultMaxConnections, "NATS connections one party may hold")
+	f.Float64Var(&cfg.NATSLimits.PublishRate, "nats-publish-rate", natsauth.DefaultPublishRate, "messages per second one party may publish to NATS before it is cut off")
+	f.DurationVar(&cfg.NATSLimits.Penalty, "nats-rate-penalty", natsauth.DefaultPenalty, "how long a party over its NATS publish rate is refused")
 	f.IntVar(&cfg.StreamReplicas, "stream-replicas", cfg.StreamReplicas, "replicas of the JetStream streams (3 or 5 in a cluster)")
 	f.StringVar(&cfg.AdminGLN, "admin-gln", cfg.AdminGLN, "GLN of the admin party created on first start")
 	f.StringVar(&cfg.AdminName, "admin-name", cfg.AdminName, "name of the admin party created on first start")

@@ -20,6 +20,7 @@ import (
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/scanners/sdk"
+	"github.com/pedigree-project/pedigree/services/natsauth"
 	"github.com/pedigree-project/pedigree/services/natsbus"
 )
 
@@ -50,11 +51,20 @@ type server struct {
 // ("127.0.0.1:0" for a free port), and ensures the streams.
 func startServer(ctx context.Context, t *testing.T, dir, addr string) *server {
 	t.Helper()
-	e, err := natsbus.StartEmbedded(ctx, natsbus.EmbeddedConfig{StoreDir: dir, Listen: addr}, quiet)
+	_, nodeKey := newKey(t)
+	authn, err := natsauth.NewEmbedded(testKeys, []ed25519.PublicKey{nodeKey.Public().(ed25519.PublicKey)}, natsauth.Limits{}, quiet, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nc, err := e.Connect("test")
+	e, err := natsbus.StartEmbedded(ctx, natsbus.EmbeddedConfig{StoreDir: dir, Listen: addr, Auth: authn}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := natsauth.Credential(nodeKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := e.Connect("test", cred)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +136,7 @@ func newKey(t *testing.T) (ed25519.PublicKey, ed25519.PrivateKey) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	testKeys.add(pub)
 	return pub, priv
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 
 	"github.com/pedigree-project/pedigree/services/natsbus"
 )
@@ -141,8 +142,20 @@ func (c Config) withDefaults() (Config, error) {
 
 // connect makes the Client's own connection.
 func (c Config) connect(log *slog.Logger) (*nats.Conn, error) {
+	nk, err := nkeys.FromRawSeed(nkeys.PrefixByteUser, c.Key.Seed())
+	if err != nil {
+		return nil, fmt.Errorf("sdk: key as NATS NKey: %w", err)
+	}
+	pubNKey, err := nk.PublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("sdk: key as NATS NKey: %w", err)
+	}
 	opts := []nats.Option{
 		nats.Name(c.Name),
+		// The party's registered key is its NATS credential, and its
+		// connections may only use the party's own reply inbox.
+		nats.Nkey(pubNKey, nk.Sign),
+		nats.CustomInboxPrefix("_INBOX." + c.PartyGLN),
 		nats.MaxReconnects(-1),
 		nats.RetryOnFailedConnect(true),
 		nats.ReconnectWait(c.ReconnectWait),

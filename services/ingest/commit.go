@@ -148,8 +148,8 @@ func (p *Pipeline) build(items []item, prev *batchWork, size int) (*batchWork, e
 	return w, nil
 }
 
-// encode serializes the batch's ledger entries, the outcomes for waiting
-// writers and the alerts, on all cores.
+// encode serializes the batch's ledger entries, and the same without
+// their envelopes for the result notices, on all cores.
 func (p *Pipeline) encode(w *batchWork) error {
 	w.entries = make([][]byte, len(w.recs))
 	errs := make([]error, runtime.GOMAXPROCS(0))
@@ -167,7 +167,6 @@ func (w *batchWork) encodeRange(lo, hi int) error {
 	var buf []byte
 	for i := lo; i < hi; i++ {
 		r := &w.recs[i]
-		r.subject = natsbus.ResultSubject(r.it.prep.msgID)
 		if need := 2*len(r.it.data) + 512; cap(buf)-len(buf) < need {
 			buf = make([]byte, 0, max(need, encodeChunk))
 		}
@@ -181,15 +180,6 @@ func (w *batchWork) encodeRange(lo, hi int) error {
 		buf = spliceEnvelope(buf, r.pub, r.entry.GetIndex(), r.it.data)
 		r.data = buf[start:len(buf):len(buf)]
 		w.entries[i] = r.data
-		for _, out := range r.entry.GetOutcomes() {
-			for _, a := range out.GetAlerts() {
-				start = len(buf)
-				if buf, err = deterministic.MarshalAppend(buf, a); err != nil {
-					return fmt.Errorf("alert: %w", err)
-				}
-				r.alert = append(r.alert, buf[start:len(buf):len(buf)])
-			}
-		}
 	}
 	return nil
 }
@@ -275,29 +265,6 @@ func (p *Pipeline) commit(ctx context.Context, w *batchWork) error {
 	p.m.duplicates.Add(float64(w.dups))
 	p.m.deadLetters.Add(float64(len(w.dead)))
 	return nil
-}
-
-// publish hands a committed batch's outcomes and alerts to NATS, then
-// advances the applied sequence: whoever waits for a sequence finds its
-// outcome already on the connection.
-func (p *Pipeline) publish(w *batchWork) {
-	for i := range w.recs {
-		r := &w.recs[i]
-		if err := p.cfg.NC.Publish(r.subject, r.pub); err != nil {
-			p.log.Warn("publish outcome", "subject", r.subject, "err", err)
-		}
-		n := 0
-		for _, out := range r.entry.GetOutcomes() {
-			for _, a := range out.GetAlerts() {
-				subject := natsbus.AlertSubject(alertCode(a.GetCode()))
-				if err := p.cfg.NC.Publish(subject, r.alert[n]); err != nil {
-					p.log.Warn("publish alert", "subject", subject, "err", err)
-				}
-				n++
-			}
-		}
-	}
-	p.setApplied(w.lastSeq)
 }
 
 // storeDeadLetters keeps every rejected message, with its reason, in the

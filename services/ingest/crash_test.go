@@ -22,6 +22,7 @@ import (
 	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/ledger"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/natsauth"
 	"github.com/pedigree-project/pedigree/services/natsbus"
 	"github.com/pedigree-project/pedigree/services/state"
 )
@@ -42,7 +43,17 @@ func runChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	nc, err := nats.Connect(os.Getenv("PEDIGREE_NATS"))
+	natsKey, err := envelope.ReadKeyFile(os.Getenv("PEDIGREE_NATS_KEY"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	cred, err := natsauth.Credential(natsKey)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	nc, err := nats.Connect(os.Getenv("PEDIGREE_NATS"), cred)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -60,7 +71,13 @@ func runChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	p, err := New(Config{JS: js, NC: nc, Store: store, Ledger: l, Logger: quiet, Consumer: "crash", BatchSize: 64, GenesisKey: genesisKey})
+	_, nodeKey, err := envelope.GenerateKey()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	p, err := New(Config{JS: js, NC: nc, Store: store, Ledger: l, Logger: quiet, NodeKey: nodeKey, Consumer: "crash", BatchSize: 64,
+		GenesisKey: genesisKey})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -188,8 +205,14 @@ func TestCrashSafety(t *testing.T) {
 
 func startChild(t *testing.T, w *world, dir string) *exec.Cmd {
 	t.Helper()
+	keyFile := filepath.Join(dir, "nats.key")
+	if _, err := os.Stat(keyFile); err != nil {
+		if err := envelope.WriteKeyFile(keyFile, w.natsKey); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "PEDIGREE_INGEST_CHILD=1", "PEDIGREE_NATS="+w.nats.ClientURL(), "PEDIGREE_DIR="+dir,
+	cmd.Env = append(os.Environ(), "PEDIGREE_INGEST_CHILD=1", "PEDIGREE_NATS="+w.nats.ClientURL(), "PEDIGREE_NATS_KEY="+keyFile, "PEDIGREE_DIR="+dir,
 		"PEDIGREE_GENESIS_KEY="+hex.EncodeToString(w.nodeKey.Public().(ed25519.PublicKey)))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -48,6 +48,9 @@ type Config struct {
 	Store  *state.Store
 	Ledger *ledger.Log
 	Logger *slog.Logger
+	// NodeKey signs the batch receipts and alert notices the pipeline
+	// publishes (required).
+	NodeKey ed25519.PrivateKey
 	// Registerer receives the pipeline's metrics; nil means none.
 	Registerer prometheus.Registerer
 	// Consumer is the durable consumer name; default DefaultConsumer.
@@ -74,6 +77,7 @@ type Pipeline struct {
 	ids   *idFilter
 	keys  envelope.Keys // signers' keys, decompressed for batch checks
 	m     *metrics
+	feed  alertFanout
 
 	mu      sync.Mutex
 	applied uint64        // last stream sequence committed
@@ -84,6 +88,9 @@ type Pipeline struct {
 func New(cfg Config) (*Pipeline, error) {
 	if cfg.JS == nil || cfg.NC == nil || cfg.Store == nil || cfg.Ledger == nil || cfg.Logger == nil {
 		return nil, errors.New("ingest: JS, NC, Store, Ledger and Logger are required")
+	}
+	if len(cfg.NodeKey) != ed25519.PrivateKeySize {
+		return nil, errors.New("ingest: NodeKey: an Ed25519 private key is required")
 	}
 	if len(cfg.GenesisKey) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("ingest: GenesisKey: required, an Ed25519 public key of %d bytes, got %d", ed25519.PublicKeySize, len(cfg.GenesisKey))

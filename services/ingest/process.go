@@ -49,10 +49,7 @@ type record struct {
 	it    *item
 	entry *pb.LedgerEntry // without its envelope, which is it.data
 	data  []byte          // the entry's deterministic encoding
-	pub   []byte          // the same without the envelope: the outcome a writer waits for
-	alert [][]byte        // the encoded alerts of the entry's outcomes, in order
-
-	subject string // where pub is published
+	pub   []byte          // the same without the envelope: what a result notice carries
 }
 
 // batchWork is one consumed batch: built by the sequential pass, then

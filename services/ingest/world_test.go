@@ -18,6 +18,7 @@ import (
 	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/ledger"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/natsauth"
 	"github.com/pedigree-project/pedigree/services/natsbus"
 	"github.com/pedigree-project/pedigree/services/state"
 )
@@ -58,6 +59,7 @@ type world struct {
 	js      jetstream.JetStream
 	n       *node
 	nodeKey ed25519.PrivateKey
+	natsKey ed25519.PrivateKey // the node's NATS credential
 	keys    map[string]ed25519.PrivateKey
 	clock   time.Time
 }
@@ -83,12 +85,21 @@ func newBareWorld(t testing.TB, cfg natsbus.EmbeddedConfig) *world {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cfg.StoreDir, cfg.Listen = filepath.Join(t.TempDir(), "nats"), "127.0.0.1:0"
+	_, natsKey, _ := envelope.GenerateKey()
+	var err error
+	if cfg.Auth, err = natsauth.NewEmbedded(nil, []ed25519.PublicKey{natsKey.Public().(ed25519.PublicKey)}, natsauth.Limits{}, quiet, nil); err != nil {
+		t.Fatal(err)
+	}
 	emb, err := natsbus.StartEmbedded(ctx, cfg, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(emb.Shutdown)
-	nc, err := emb.Connect("test")
+	cred, err := natsauth.Credential(natsKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := emb.Connect("test", cred)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +112,7 @@ func newBareWorld(t testing.TB, cfg natsbus.EmbeddedConfig) *world {
 		t.Fatal(err)
 	}
 	_, nodeKey, _ := envelope.GenerateKey()
-	w := &world{t: t, nats: emb, nc: nc, js: js, nodeKey: nodeKey, keys: map[string]ed25519.PrivateKey{},
+	w := &world{t: t, nats: emb, nc: nc, js: js, nodeKey: nodeKey, natsKey: natsKey, keys: map[string]ed25519.PrivateKey{},
 		clock: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
 	return w
 }
@@ -129,7 +140,7 @@ func (w *world) startNodeTrusting(consumer, dir string, batchSize int, genesisKe
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	p, err := New(Config{JS: w.js, NC: w.nc, Store: store, Ledger: l, Logger: quiet, Consumer: consumer, BatchSize: batchSize,
+	p, err := New(Config{JS: w.js, NC: w.nc, Store: store, Ledger: l, Logger: quiet, NodeKey: w.nodeKey, Consumer: consumer, BatchSize: batchSize,
 		GenesisKey: genesisKey})
 	if err != nil {
 		w.t.Fatal(err)
@@ -399,7 +410,18 @@ func (w *world) count(f *alertFeed, code string) int {
 	for {
 		select {
 		case m := <-f.ch:
-			f.codes[m.Subject[len(natsbus.AlertSubjectPrefix):]]++
+			keys, err := envelope.NewNodeKeys(w.nodeKey.Public().(ed25519.PublicKey))
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			st, err := envelope.OpenAlert(m.Data, keys)
+			if err != nil {
+				w.t.Fatalf("alert on %s: %v", m.Subject, err)
+			}
+			if want := natsbus.AlertSubject(st.GetAlert().GetPartyGln(), alertCode(st.GetAlert().GetCode())); m.Subject != want {
+				w.t.Fatalf("alert %s published on %s, want %s", st.GetAlert().GetAlertId(), m.Subject, want)
+			}
+			f.codes[alertCode(st.GetAlert().GetCode())]++
 		default:
 			return f.codes[code]
 		}

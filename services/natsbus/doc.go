@@ -10,5 +10,7 @@
 //   - The DEADLETTER stream (pedigree.deadletter) keeps every message the
 //     ledger node could not decode or authenticate, with the reason.
 //   - An embedded server stores JetStream data under its own directory and,
-//     unless told otherwise, listens for clients on loopback only.
+//     unless told otherwise, listens for clients on loopback only. It takes
+//     no anonymous client: every connection, in-process ones included, is
+//     decided by the authenticator it is given (package natsauth).
 package natsbus

@@ -1,7 +1,9 @@
 package natsbus
 
 import (
+	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,8 +28,21 @@ type EmbeddedConfig struct {
 	SyncInterval time.Duration
 	// SyncAlways fsyncs every write (slowest, safest).
 	SyncAlways bool
-	// MaxPayload is the largest message in bytes; 0 means 8 MiB.
+	// MaxPayload is the largest message in bytes; 0 means DefaultMaxPayload.
 	MaxPayload int32
+	// MaxSubscriptions bounds the subscriptions of one connection; 0
+	// means DefaultMaxSubscriptions.
+	MaxSubscriptions int
+	// MaxPending bounds the bytes queued for one slow consumer before the
+	// server closes it; 0 means DefaultMaxPending.
+	MaxPending int64
+	// Auth decides every client connection (required: the server takes no
+	// anonymous clients). It is called with a nonce presented to every
+	// client, so that NKey signatures can be checked.
+	Auth server.Authentication
+	// TLS, when not nil, is required of every client on the client port
+	// (in-process connections need none).
+	TLS *tls.Config
 }
 
 // Embedded is a running embedded NATS server with JetStream.
@@ -35,8 +50,13 @@ type Embedded struct {
 	srv *server.Server
 }
 
-// DefaultMaxPayload is the largest message the embedded server takes.
-const DefaultMaxPayload = 8 << 20
+// Defaults of EmbeddedConfig: a write is at most DefaultMaxMsgSize, and a
+// dead letter adds its reason to one.
+const (
+	DefaultMaxPayload       = DefaultMaxMsgSize + 64<<10
+	DefaultMaxSubscriptions = 1024
+	DefaultMaxPending       = 16 << 20
+)
 
 // StartEmbedded starts a NATS server with JetStream in this process and
 // waits until it accepts connections.
@@ -44,17 +64,26 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, logger *slog.Logger)
 	if cfg.StoreDir == "" {
 		return nil, errors.New("natsbus: embedded server needs a store directory")
 	}
-	opts := &server.Options{
-		ServerName:   "pedigree",
-		JetStream:    true,
-		StoreDir:     filepath.Clean(cfg.StoreDir),
-		NoSigs:       true,
-		MaxPayload:   cfg.MaxPayload,
-		SyncInterval: cfg.SyncInterval,
-		SyncAlways:   cfg.SyncAlways,
+	if cfg.Auth == nil {
+		return nil, errors.New("natsbus: embedded server needs an authenticator")
 	}
-	if opts.MaxPayload == 0 {
-		opts.MaxPayload = DefaultMaxPayload
+	opts := &server.Options{
+		ServerName:                 "pedigree",
+		JetStream:                  true,
+		StoreDir:                   filepath.Clean(cfg.StoreDir),
+		NoSigs:                     true,
+		MaxPayload:                 cmp.Or(cfg.MaxPayload, DefaultMaxPayload),
+		MaxSubs:                    cmp.Or(cfg.MaxSubscriptions, DefaultMaxSubscriptions),
+		MaxPending:                 cmp.Or(cfg.MaxPending, DefaultMaxPending),
+		SyncInterval:               cfg.SyncInterval,
+		SyncAlways:                 cfg.SyncAlways,
+		CustomClientAuthentication: cfg.Auth,
+		AlwaysEnableNonce:          true,
+		NoAuthUser:                 "",
+	}
+	if cfg.TLS != nil {
+		opts.TLSConfig, opts.TLS, opts.TLSVerify = cfg.TLS, true, cfg.TLS.ClientAuth == tls.RequireAndVerifyClientCert
+		opts.TLSTimeout = 5
 	}
 	if cfg.Listen == "" {
 		opts.DontListen = true
@@ -94,6 +123,9 @@ func (e *Embedded) Connect(name string, opts ...nats.Option) (*nats.Conn, error)
 	}
 	return nc, nil
 }
+
+// Server is the running server (for connection listings and disconnects).
+func (e *Embedded) Server() *server.Server { return e.srv }
 
 // ClientURL is the URL external clients use, or "" when the server has no
 // client port.

@@ -17,27 +17,40 @@ const (
 	DeadLetterStream = "DEADLETTER"
 	// DeadLetterSubject is the subject of DeadLetterStream.
 	DeadLetterSubject = "pedigree.deadletter"
-	// AlertSubjectPrefix is followed by the alert code.
+	// AlertSubjectPrefix is followed by the GLN of the party whose scan
+	// raised the alert and the alert code; each message is a node-signed
+	// AlertStatement (envelope.OpenAlert).
 	AlertSubjectPrefix = "pedigree.alert."
+	// AlertSubjects matches every alert: what regulators follow.
+	AlertSubjects = AlertSubjectPrefix + ">"
 	// CheckpointSubject carries every signed checkpoint.
 	CheckpointSubject = "pedigree.checkpoint"
-	// ResultSubjectPrefix is followed by the event ID; the outcome of that
-	// event is published there for writers that wait for it.
+	// ResultSubjectPrefix is followed by the party GLN and a hash of the
+	// message ID; the node-signed outcome of that write (a ResultNotice,
+	// envelope.OpenResult) is published there for senders that wait for it.
 	ResultSubjectPrefix = "pedigree.result."
 )
 
 // ScanSubject returns the subject a party publishes its writes on.
 func ScanSubject(partyGLN string) string { return ScanSubjectPrefix + partyGLN }
 
-// ResultSubject returns the subject on which the outcome of the write with
-// message ID id (an event ID or envelope ID) is published:
-// pedigree.result.<hex SHA-256 of id>. Event IDs contain characters that
-// NATS subjects cannot carry, hence the hash.
-func ResultSubject(id string) string {
+// ResultSubject returns the subject on which the outcome of the write
+// party published with message ID id (an event ID or envelope ID) is
+// published: pedigree.result.<party GLN>.<hex SHA-256 of id>. Event IDs
+// contain characters that NATS subjects cannot carry, hence the hash; the
+// GLN lets a party subscribe to its own outcomes and to no one else's.
+func ResultSubject(party, id string) string {
 	sum := sha256.Sum256([]byte(id))
-	return ResultSubjectPrefix + hex.EncodeToString(sum[:])
+	return ResultSubjectPrefix + party + "." + hex.EncodeToString(sum[:])
 }
 
+// ResultSubjects returns the filter of every outcome of party's writes.
+func ResultSubjects(party string) string { return ResultSubjectPrefix + party + ".>" }
+
 // AlertSubject returns the subject of alerts with code (e.g.
-// "CLONE_SUSPECTED").
-func AlertSubject(code string) string { return AlertSubjectPrefix + code }
+// "CLONE_SUSPECTED") raised by party's scans.
+func AlertSubject(party, code string) string { return AlertSubjectPrefix + party + "." + code }
+
+// PartyAlertSubjects returns the filter of every alert raised by party's
+// scans.
+func PartyAlertSubjects(party string) string { return AlertSubjectPrefix + party + ".>" }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pedigree-project/pedigree/scanners/gs1"
+	"github.com/pedigree-project/pedigree/services/natsauth"
 )
 
 // Config configures a node. The zero value is not valid; start from
@@ -28,6 +29,26 @@ type Config struct {
 	NATSSyncInterval time.Duration
 	// NATSSyncAlways makes the embedded JetStream fsync every write.
 	NATSSyncAlways bool
+	// NATSLimits bound what each party may do on NATS (zero: defaults).
+	NATSLimits natsauth.Limits
+	// NATSSweepInterval is how often the embedded server's connections are
+	// checked against the registry and their rates (0: one second).
+	NATSSweepInterval time.Duration
+	// NATSTLS: for the embedded server, the certificate its client port
+	// requires TLS with (and, with a CA, the client certificates it
+	// requires); for an external server, the CA that checks it and the
+	// node's client certificate.
+	NATSTLS TLSFiles
+	// NATSCreds is a NATS credentials file for the node's connection to an
+	// external server whose operator issued one; empty: the node's own
+	// NATS key (DATA/keys/nats.key).
+	NATSCreds string
+	// NATSCalloutIssuer, with an external server, is the NKey seed file of
+	// the account that signs the users the node's auth callout admits;
+	// empty: the node serves no auth callout.
+	NATSCalloutIssuer string
+	// NATSCalloutAccount is the account callout users are placed in.
+	NATSCalloutAccount string
 	// StreamReplicas is the replica count of the streams (external
 	// clusters: 3 or 5).
 	StreamReplicas int
@@ -76,6 +97,7 @@ func DefaultConfig() Config {
 		AdminName:          "Pedigree administrator",
 		ShutdownTimeout:    4 * time.Second,
 		CheckpointInterval: time.Second,
+		NATSCalloutAccount: natsauth.DefaultCalloutAccount,
 	}
 }
 

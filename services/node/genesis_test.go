@@ -33,9 +33,24 @@ func TestJoiningNodeNeedsTheGenesisKey(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := testConfig(t.TempDir())
-	cfg.NATSURL = first.NATSURL()
-	n, err := Start(ctx, cfg, quiet)
+	// The second node connects to the first one's embedded NATS server
+	// with the first node's NATS key, which that server admits.
+	natsKey, err := os.ReadFile(filepath.Join(dirA, KeysDir, NATSKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	joiner := func() Config {
+		cfg := testConfig(t.TempDir())
+		cfg.NATSURL = first.NATSURL()
+		if err := os.MkdirAll(filepath.Join(cfg.DataDir, KeysDir), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(cfg.DataDir, KeysDir, NATSKeyFile), natsKey, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	n, err := Start(ctx, joiner(), quiet)
 	if err == nil {
 		shutdown(t, n)
 		t.Fatal("a node trusting only its own key started on another node's ledger")
@@ -45,8 +60,7 @@ func TestJoiningNodeNeedsTheGenesisKey(t *testing.T) {
 		t.Fatalf("Start: %v, want ErrUntrustedGenesis naming key %s", err, firstKey)
 	}
 
-	cfg = testConfig(t.TempDir())
-	cfg.NATSURL = first.NATSURL()
+	cfg := joiner()
 	cfg.GenesisKeyFile = filepath.Join(dirA, KeysDir, NodePublicKeyFile)
 	token, err := os.ReadFile(filepath.Join(dirA, AdminTokenFile))
 	if err != nil {

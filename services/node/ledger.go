@@ -52,19 +52,23 @@ func (n *Node) openLedger() error {
 func (n *Node) startBackground() error {
 	var err error
 	n.pipeline, err = ingest.New(ingest.Config{
-		JS: n.js, NC: n.nc, Store: n.store, Ledger: n.ledger, Logger: n.logger,
+		JS: n.js, NC: n.nc, Store: n.store, Ledger: n.ledger, Logger: n.logger, NodeKey: n.nodeKey,
 		Registerer: n.tel.Registry, Consumer: "ledger-" + n.nodeKeyID, GenesisKey: n.genesisKey,
 	})
 	if err != nil {
 		return err
 	}
-	n.submitter, err = submit.New(n.js, n.nc, ingest.NodeSignerPrefix+n.nodeName, n.nodeKey, n.lookupEntry)
+	n.submitter, err = submit.New(n.js, ingest.NodeSignerPrefix+n.nodeName, n.nodeKey, n.lookupEntry, n.pipeline.WaitApplied)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stopBg = cancel
-	n.bg.Add(2)
+	n.bg.Add(3)
+	go func() {
+		defer n.bg.Done()
+		n.runNATSAuth(ctx)
+	}()
 	n.ingestDone = make(chan struct{})
 	go func() {
 		defer n.bg.Done()

@@ -30,6 +30,7 @@ import (
 	"github.com/pedigree-project/pedigree/services/gateway"
 	"github.com/pedigree-project/pedigree/services/ingest"
 	"github.com/pedigree-project/pedigree/services/ledgersvc"
+	"github.com/pedigree-project/pedigree/services/natsauth"
 	"github.com/pedigree-project/pedigree/services/natsbus"
 	"github.com/pedigree-project/pedigree/services/provenance"
 	"github.com/pedigree-project/pedigree/services/registry"
@@ -51,6 +52,8 @@ type Node struct {
 	bg       sync.WaitGroup
 	stopBg   context.CancelFunc
 	embedded *natsbus.Embedded
+	natsAuth *natsauth.Embedded
+	callout  *natsauth.Callout
 	nc       *nats.Conn
 	js       jetstream.JetStream
 
@@ -128,35 +131,6 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err e
 	return n, nil
 }
 
-func (n *Node) startNATS(ctx context.Context) error {
-	var err error
-	if n.cfg.NATSURL != "" {
-		n.nc, err = nats.Connect(n.cfg.NATSURL, nats.Name("pedigree-node"), nats.MaxReconnects(-1))
-		if err != nil {
-			return fmt.Errorf("node: connect to NATS at %s: %w", n.cfg.NATSURL, err)
-		}
-	} else {
-		n.embedded, err = natsbus.StartEmbedded(ctx, natsbus.EmbeddedConfig{
-			StoreDir:     filepath.Join(n.cfg.DataDir, "nats"),
-			Listen:       n.cfg.NATSListen,
-			SyncInterval: n.cfg.NATSSyncInterval,
-			SyncAlways:   n.cfg.NATSSyncAlways,
-		}, n.logger)
-		if err != nil {
-			return err
-		}
-		if n.nc, err = n.embedded.Connect("pedigree-node"); err != nil {
-			return err
-		}
-	}
-	if n.js, err = jetstream.New(n.nc); err != nil {
-		return fmt.Errorf("node: jetstream: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	return natsbus.EnsureStreams(ctx, n.js, natsbus.StreamLimits{Replicas: n.cfg.StreamReplicas})
-}
-
 func (n *Node) startGRPC() error {
 	authn, err := auth.NewAuthenticator(n.store)
 	if err != nil {
@@ -195,7 +169,7 @@ func (n *Node) startGRPC() error {
 	pb.RegisterRegistryServiceServer(n.grpcServer, registrySvc)
 	pb.RegisterVerificationServiceServer(n.grpcServer, verificationSvc)
 	pb.RegisterCaptureServiceServer(n.grpcServer, captureSvc)
-	provenanceSvc, err := provenance.New(w, n.ledger, n.nc)
+	provenanceSvc, err := provenance.New(w, n.ledger, n.pipeline.SubscribeAlerts)
 	if err != nil {
 		return err
 	}

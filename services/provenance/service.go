@@ -3,39 +3,43 @@ package provenance
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/pedigree-project/pedigree/ledger"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/apierr"
 	"github.com/pedigree-project/pedigree/services/auth"
 	"github.com/pedigree-project/pedigree/services/disclose"
-	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/services/ingest"
 	"github.com/pedigree-project/pedigree/services/writer"
 )
 
 // Service implements pb.ProvenanceServiceServer.
 type Service struct {
 	pb.UnimplementedProvenanceServiceServer
-	w   *writer.Writer
-	log *ledger.Log
-	nc  *nats.Conn
+	w      *writer.Writer
+	log    *ledger.Log
+	alerts func(buffer int) *ingest.AlertFeed
 }
 
 var _ pb.ProvenanceServiceServer = (*Service)(nil)
 
 // New returns the service.
-func New(w *writer.Writer, log *ledger.Log, nc *nats.Conn) (*Service, error) {
-	if w == nil || log == nil || nc == nil {
+//
+// alerts subscribes to the alerts of entries this node's ledger commits
+// (ingest.Pipeline.SubscribeAlerts): the live feed relays those, never a
+// message from the bus.
+func New(w *writer.Writer, log *ledger.Log, alerts func(buffer int) *ingest.AlertFeed) (*Service, error) {
+	if w == nil || log == nil || alerts == nil {
 		return nil, errors.New("provenance: writer, ledger and NATS connection are required")
 	}
-	return &Service{w: w, log: log, nc: nc}, nil
+	return &Service{w: w, log: log, alerts: alerts}, nil
 }
 
 func (s *Service) logger() *slog.Logger { return s.w.Logger() }
@@ -216,17 +220,10 @@ func (s *Service) WatchAlerts(req *pb.WatchAlertsRequest, stream pb.ProvenanceSe
 	for _, c := range req.GetCodes() {
 		want[c] = true
 	}
-	ch := make(chan *nats.Msg, 1024)
-	sub, err := s.nc.ChanSubscribe(natsbus.AlertSubjectPrefix+">", ch)
-	if err != nil {
-		return s.fail(ctx, err)
-	}
-	defer sub.Unsubscribe()
+	feed := s.alerts(alertFeedBuffer)
+	defer feed.Cancel()
 	// Headers go out once the subscription is live: a client that has them
-	// misses no alert raised afterwards.
-	if err := s.nc.Flush(); err != nil {
-		return s.fail(ctx, err)
-	}
+	// misses no alert committed afterwards.
 	if err := stream.SendHeader(metadata.MD{}); err != nil {
 		return err
 	}
@@ -234,11 +231,10 @@ func (s *Service) WatchAlerts(req *pb.WatchAlertsRequest, stream pb.ProvenanceSe
 		select {
 		case <-ctx.Done():
 			return nil
-		case m := <-ch:
-			a := &pb.Alert{}
-			if err := proto.Unmarshal(m.Data, a); err != nil {
-				s.logger().WarnContext(ctx, "undecodable alert on the feed", "subject", m.Subject)
-				continue
+		case a, ok := <-feed.C:
+			if !ok {
+				return s.fail(ctx, &apierr.Error{Code: codes.ResourceExhausted,
+					Msg: fmt.Sprintf("the alert feed fell more than %d alerts behind; list the alerts raised since the last one received, then watch again", alertFeedBuffer)})
 			}
 			if len(want) > 0 && !want[a.GetCode()] {
 				continue
@@ -249,6 +245,10 @@ func (s *Service) WatchAlerts(req *pb.WatchAlertsRequest, stream pb.ProvenanceSe
 		}
 	}
 }
+
+// alertFeedBuffer is how many alerts a watcher may fall behind before its
+// feed ends with ResourceExhausted.
+const alertFeedBuffer = 4096
 
 // now is the service's clock for effective statuses.
 func (s *Service) now() time.Time { return s.w.Now() }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
@@ -27,25 +26,31 @@ const (
 	errCodeInsufficientResources jetstream.ErrorCode = 10023
 )
 
-// Lookup finds the ledger entry that recorded a message ID, for writes the
-// stream had already taken.
+// Lookup finds the ledger entry that recorded a message ID, without its
+// envelope bytes.
 type Lookup func(ctx context.Context, msgID string) (*pb.LedgerEntry, bool, error)
+
+// WaitApplied blocks until this node's ledger has applied stream sequence
+// seq, or ctx ends.
+type WaitApplied func(ctx context.Context, seq uint64) error
 
 // Submitter publishes node-signed envelopes.
 type Submitter struct {
 	js     jetstream.JetStream
-	nc     *nats.Conn
 	key    ed25519.PrivateKey
 	signer string
 	lookup Lookup
+	wait   WaitApplied
 }
 
-// New returns a Submitter signing as signer ("node:<name>") with key.
-func New(js jetstream.JetStream, nc *nats.Conn, signer string, key ed25519.PrivateKey, lookup Lookup) (*Submitter, error) {
-	if js == nil || nc == nil || len(key) != ed25519.PrivateKeySize || signer == "" || lookup == nil {
-		return nil, errors.New("submit: JetStream, connection, signer, key and lookup are required")
+// New returns a Submitter signing as signer ("node:<name>") with key. It
+// learns outcomes from this node's own ledger (wait, then lookup), never
+// from NATS, so no message on the bus can forge one.
+func New(js jetstream.JetStream, signer string, key ed25519.PrivateKey, lookup Lookup, wait WaitApplied) (*Submitter, error) {
+	if js == nil || len(key) != ed25519.PrivateKeySize || signer == "" || lookup == nil || wait == nil {
+		return nil, errors.New("submit: JetStream, signer, key, lookup and wait are required")
 	}
-	return &Submitter{js: js, nc: nc, key: key, signer: signer, lookup: lookup}, nil
+	return &Submitter{js: js, key: key, signer: signer, lookup: lookup, wait: wait}, nil
 }
 
 // Result is what became of a write.
@@ -65,7 +70,8 @@ type Result struct {
 const DefaultWait = 10 * time.Second
 
 // Submit seals env, publishes it and, with wait, returns the ledger's
-// entry for it.
+// entry for it once this node's ledger has applied the stream sequence
+// JetStream acknowledged (for a retry, the sequence of the first copy).
 func (s *Submitter) Submit(ctx context.Context, env *pb.Envelope, wait bool) (Result, error) {
 	wire, err := envelope.Seal(env, s.signer, s.key)
 	if err != nil {
@@ -76,14 +82,6 @@ func (s *Submitter) Submit(ctx context.Context, env *pb.Envelope, wait bool) (Re
 		return Result{}, err
 	}
 	res := Result{MsgID: envelope.MsgID(env, body)}
-	var sub *nats.Subscription
-	ch := make(chan *nats.Msg, 1)
-	if wait {
-		if sub, err = s.nc.ChanSubscribe(natsbus.ResultSubject(res.MsgID), ch); err != nil {
-			return res, fmt.Errorf("submit: subscribe to outcome: %w", err)
-		}
-		defer sub.Unsubscribe()
-	}
 	msg := nats.NewMsg(natsbus.ScanSubject(env.GetPartyGln()))
 	msg.Data = wire
 	msg.Header.Set(jetstream.MsgIDHeader, res.MsgID)
@@ -101,47 +99,17 @@ func (s *Submitter) Submit(ctx context.Context, env *pb.Envelope, wait bool) (Re
 	}
 	wctx, cancel := context.WithTimeout(ctx, DefaultWait)
 	defer cancel()
-	if res.Duplicate {
-		return s.await(wctx, res, ch)
+	if err := s.wait(wctx, res.Sequence); err != nil {
+		return res, fmt.Errorf("submit: no outcome for stream sequence %d within %s: %w", res.Sequence, DefaultWait, err)
 	}
-	select {
-	case m := <-ch:
-		entry := &pb.LedgerEntry{}
-		if err := proto.Unmarshal(m.Data, entry); err != nil {
-			return res, fmt.Errorf("submit: decode outcome: %w", err)
-		}
-		res.Entry = entry
-		return res, nil
-	case <-wctx.Done():
-		return res, fmt.Errorf("submit: no outcome for stream sequence %d within %s: %w", res.Sequence, DefaultWait, wctx.Err())
+	entry, ok, err := s.lookup(wctx, res.MsgID)
+	if err != nil {
+		return res, fmt.Errorf("submit: outcome of %s: %w", res.MsgID, err)
 	}
-}
-
-// await answers a retried write: from the outcome if it is still to come,
-// or from the ledger if it was recorded before.
-func (s *Submitter) await(ctx context.Context, res Result, ch chan *nats.Msg) (Result, error) {
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		entry, ok, err := s.lookup(ctx, res.MsgID)
-		if err != nil {
-			return res, err
-		}
-		if ok {
-			res.Entry = entry
-			return res, nil
-		}
-		select {
-		case m := <-ch:
-			entry := &pb.LedgerEntry{}
-			if err := proto.Unmarshal(m.Data, entry); err != nil {
-				return res, fmt.Errorf("submit: decode outcome: %w", err)
-			}
-			res.Entry = entry
-			return res, nil
-		case <-tick.C:
-		case <-ctx.Done():
-			return res, fmt.Errorf("submit: no outcome for retried write %s: %w", res.MsgID, ctx.Err())
-		}
+	if !ok {
+		return res, fmt.Errorf("submit: stream sequence %d is applied but no ledger entry records %s: the node refused the message (see the %s stream)",
+			res.Sequence, res.MsgID, natsbus.DeadLetterStream)
 	}
+	res.Entry = entry
+	return res, nil
 }

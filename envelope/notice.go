@@ -1,0 +1,223 @@
+package envelope
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+	"golang.org/x/mod/sumdb/tlog"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+)
+
+// NoticeKind names what a node signs. Each kind has its own context string
+// in front of the signed bytes, so that a signature over one kind never
+// verifies as another, nor as an envelope.
+type NoticeKind string
+
+// The statements a node signs.
+const (
+	// KindReceipt is a BatchReceipt: a batch of entries is durable.
+	KindReceipt NoticeKind = "pedigree batch receipt v1\n"
+	// KindAlert is an AlertStatement: a committed entry raised an alert.
+	KindAlert NoticeKind = "pedigree alert v1\n"
+)
+
+// ErrUntrusted reports a notice that is not signed by a trusted node key,
+// or whose proof does not bind it to what it claims to answer.
+var ErrUntrusted = errors.New("envelope: notice not proven by a trusted node key")
+
+// NodeKeys are the node keys whose notices are believed, by key ID.
+type NodeKeys map[string]ed25519.PublicKey
+
+// NewNodeKeys returns the set of keys pubs.
+func NewNodeKeys(pubs ...ed25519.PublicKey) (NodeKeys, error) {
+	k := make(NodeKeys, len(pubs))
+	for _, pub := range pubs {
+		if len(pub) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("envelope: node key: want %d bytes, got %d", ed25519.PublicKeySize, len(pub))
+		}
+		k[KeyID(pub)] = pub
+	}
+	return k, nil
+}
+
+// SignNotice signs body as a statement of kind with a node key.
+func SignNotice(kind NoticeKind, body []byte, priv ed25519.PrivateKey) *pb.SignedNotice {
+	return &pb.SignedNotice{
+		Body:      body,
+		KeyId:     KeyID(priv.Public().(ed25519.PublicKey)),
+		Signature: voi.Sign(voi.PrivateKey(priv), noticeMessage(kind, body)),
+	}
+}
+
+// OpenNotice returns the body of n once its signature verifies, as a
+// statement of kind, with one of keys.
+func OpenNotice(kind NoticeKind, n *pb.SignedNotice, keys NodeKeys) ([]byte, error) {
+	pub, ok := keys[n.GetKeyId()]
+	if !ok {
+		return nil, fmt.Errorf("%w: key %q is not a trusted node key", ErrUntrusted, n.GetKeyId())
+	}
+	if !VerifySignature(pub, noticeMessage(kind, n.GetBody()), n.GetSignature()) {
+		return nil, fmt.Errorf("%w: signature does not verify with node key %s", ErrUntrusted, n.GetKeyId())
+	}
+	return n.GetBody(), nil
+}
+
+func noticeMessage(kind NoticeKind, body []byte) []byte {
+	msg := make([]byte, 0, len(kind)+len(body))
+	return append(append(msg, kind...), body...)
+}
+
+// LeafHash returns the RFC 6962 leaf hash of a ledger entry's bytes,
+// SHA-256(0x00 ‖ entry): the hash the ledger's tree and batch receipts use.
+func LeafHash(entry []byte) tlog.Hash { return tlog.RecordHash(entry) }
+
+// BatchTree is the RFC 6962 Merkle tree over the leaf hashes of one batch
+// of entries, held in memory to sign its root once and prove each entry.
+type BatchTree struct {
+	n      int64
+	stored memHashes
+}
+
+// NewBatchTree builds the tree over leaves, in order.
+func NewBatchTree(leaves []tlog.Hash) (*BatchTree, error) {
+	t := &BatchTree{n: int64(len(leaves)), stored: make(memHashes, 0, 2*len(leaves))}
+	for i, leaf := range leaves {
+		hs, err := tlog.StoredHashesForRecordHash(int64(i), leaf, t.stored)
+		if err != nil {
+			return nil, fmt.Errorf("envelope: batch tree: %w", err)
+		}
+		t.stored = append(t.stored, hs...)
+	}
+	return t, nil
+}
+
+// Root returns the tree's root hash.
+func (t *BatchTree) Root() (tlog.Hash, error) { return tlog.TreeHash(t.n, t.stored) }
+
+// Proof returns the inclusion proof of leaf i.
+func (t *BatchTree) Proof(i int) ([][]byte, error) {
+	p, err := tlog.ProveRecord(t.n, int64(i), t.stored)
+	if err != nil {
+		return nil, fmt.Errorf("envelope: batch proof: %w", err)
+	}
+	out := make([][]byte, len(p))
+	for k := range p {
+		out[k] = p[k][:]
+	}
+	return out, nil
+}
+
+// memHashes is a tlog.HashReader over stored hashes in memory.
+type memHashes []tlog.Hash
+
+func (m memHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		if x < 0 || x >= int64(len(m)) {
+			return nil, fmt.Errorf("hash %d not stored", x)
+		}
+		out[i] = m[x]
+	}
+	return out, nil
+}
+
+// SpliceEntry returns the ledger encoding of an entry from its encoding
+// without its envelope field (what a ResultNotice carries) and the signed
+// envelope bytes: the envelope (field 2) goes after the index (field 1),
+// where the ledger's encoding puts it, and before every other field.
+func SpliceEntry(withoutEnvelope, signedEnvelope []byte) ([]byte, error) {
+	at := 0
+	if num, typ, n := protowire.ConsumeTag(withoutEnvelope); n > 0 && num == 1 && typ == protowire.VarintType {
+		_, m := protowire.ConsumeVarint(withoutEnvelope[n:])
+		if m < 0 {
+			return nil, errors.New("envelope: entry: truncated index")
+		}
+		at = n + m
+	}
+	out := make([]byte, 0, len(withoutEnvelope)+len(signedEnvelope)+8)
+	out = append(out, withoutEnvelope[:at]...)
+	if len(signedEnvelope) > 0 {
+		out = protowire.AppendTag(out, 2, protowire.BytesType)
+		out = protowire.AppendBytes(out, signedEnvelope)
+	}
+	return append(out, withoutEnvelope[at:]...), nil
+}
+
+// Result is a verified ResultNotice.
+type Result struct {
+	// Entry is the ledger entry that recorded the write, with its envelope.
+	Entry *pb.LedgerEntry
+	// Receipt is the node-signed receipt of the batch it was committed in.
+	Receipt *pb.BatchReceipt
+	// KeyID is the node key that signed the receipt.
+	KeyID string
+}
+
+// OpenResult checks a ResultNotice (the bytes published on a result
+// subject) against the signed envelope the sender published (wire) and
+// returns the ledger entry it proves. It fails with ErrUntrusted unless a
+// key of keys signed the batch receipt and the entry, rebuilt with wire as
+// its envelope, is in the receipt's tree at its index: a forged or
+// misrouted notice, or one for other bytes, is never believed.
+func OpenResult(data, wire []byte, keys NodeKeys) (*Result, error) {
+	n := &pb.ResultNotice{}
+	if err := proto.Unmarshal(data, n); err != nil {
+		return nil, fmt.Errorf("%w: not a ResultNotice: %v", ErrUntrusted, err)
+	}
+	body, err := OpenNotice(KindReceipt, n.GetReceipt(), keys)
+	if err != nil {
+		return nil, err
+	}
+	rc := &pb.BatchReceipt{}
+	if err := proto.Unmarshal(body, rc); err != nil || len(rc.GetRootHash()) != tlog.HashSize || rc.GetCount() == 0 {
+		return nil, fmt.Errorf("%w: malformed batch receipt", ErrUntrusted)
+	}
+	full, err := SpliceEntry(n.GetEntry(), wire)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUntrusted, err)
+	}
+	entry := &pb.LedgerEntry{}
+	if err := proto.Unmarshal(full, entry); err != nil {
+		return nil, fmt.Errorf("%w: entry: %v", ErrUntrusted, err)
+	}
+	pos := entry.GetIndex() - rc.GetFirstIndex()
+	if entry.GetIndex() < rc.GetFirstIndex() || pos >= rc.GetCount() || !bytes.Equal(entry.GetEnvelope(), wire) {
+		return nil, fmt.Errorf("%w: entry %d is not in the receipt's batch", ErrUntrusted, entry.GetIndex())
+	}
+	proof := make(tlog.RecordProof, len(n.GetProof()))
+	for i, h := range n.GetProof() {
+		if len(h) != tlog.HashSize {
+			return nil, fmt.Errorf("%w: proof hash %d: want %d bytes", ErrUntrusted, i, tlog.HashSize)
+		}
+		copy(proof[i][:], h)
+	}
+	if err := tlog.CheckRecord(proof, int64(rc.GetCount()), tlog.Hash(rc.GetRootHash()), int64(pos), LeafHash(full)); err != nil {
+		return nil, fmt.Errorf("%w: entry %d: %v", ErrUntrusted, entry.GetIndex(), err)
+	}
+	return &Result{Entry: entry, Receipt: rc, KeyID: n.GetReceipt().GetKeyId()}, nil
+}
+
+// OpenAlert checks an alert notice (the bytes published on an alert
+// subject) and returns the statement once a key of keys signed it.
+func OpenAlert(data []byte, keys NodeKeys) (*pb.AlertStatement, error) {
+	n := &pb.SignedNotice{}
+	if err := proto.Unmarshal(data, n); err != nil {
+		return nil, fmt.Errorf("%w: not a SignedNotice: %v", ErrUntrusted, err)
+	}
+	body, err := OpenNotice(KindAlert, n, keys)
+	if err != nil {
+		return nil, err
+	}
+	st := &pb.AlertStatement{}
+	if err := proto.Unmarshal(body, st); err != nil || len(st.GetEnvelopeSha256()) != sha256.Size || st.GetAlert() == nil {
+		return nil, fmt.Errorf("%w: malformed alert statement", ErrUntrusted)
+	}
+	return st, nil
+}

@@ -1,0 +1,163 @@
+package natsauth
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// CalloutSubject is where a NATS server asks who a connecting client is
+// (NATS auth callout).
+const CalloutSubject = "$SYS.REQ.USER.AUTH"
+
+// Defaults of CalloutConfig.
+const (
+	// DefaultCalloutAccount is the account the node and the parties share
+	// on an external cluster (see deploy/nats-cluster).
+	DefaultCalloutAccount = "PEDIGREE"
+	// DefaultCalloutTTL is how long a user the callout admits stays
+	// connected before the server asks again: the longest a revoked key
+	// keeps a connection on an external cluster.
+	DefaultCalloutTTL = time.Minute
+)
+
+// CalloutConfig configures a Callout.
+type CalloutConfig struct {
+	// Registry decides who parties are.
+	Registry Registry
+	// IssuerSeedFile holds the NKey seed ("SA…") of the account named as
+	// the auth callout's issuer in the server's configuration.
+	IssuerSeedFile string
+	// Account is the account admitted users are placed in.
+	Account string
+	// TTL bounds each admitted user's connection; 0 means DefaultCalloutTTL.
+	TTL time.Duration
+	// Limits bound each party.
+	Limits Limits
+	// Logger and Metrics (nil: none).
+	Logger  *slog.Logger
+	Metrics prometheus.Registerer
+	// Now is the clock of the user JWTs; nil means time.Now.
+	Now func() time.Time
+}
+
+// Callout answers an external NATS server's auth callout requests with
+// the same decision as the embedded server's hook: a user JWT, signed by
+// the issuer account, carrying the party's permissions and limits.
+type Callout struct {
+	cfg    CalloutConfig
+	issuer nkeys.KeyPair
+	log    *slog.Logger
+	m      *metrics
+	sub    *nats.Subscription
+}
+
+// NewCallout reads the issuer seed and returns a Callout.
+func NewCallout(cfg CalloutConfig) (*Callout, error) {
+	if cfg.Registry == nil || cfg.Logger == nil || cfg.IssuerSeedFile == "" {
+		return nil, errors.New("natsauth: callout needs a registry, a logger and an issuer seed file")
+	}
+	seed, err := os.ReadFile(cfg.IssuerSeedFile)
+	if err != nil {
+		return nil, fmt.Errorf("natsauth: callout issuer: %w", err)
+	}
+	kp, err := nkeys.FromSeed([]byte(strings.TrimSpace(string(seed))))
+	if err != nil {
+		return nil, fmt.Errorf("natsauth: callout issuer %s: %w", cfg.IssuerSeedFile, err)
+	}
+	if pub, err := kp.PublicKey(); err != nil || !nkeys.IsValidPublicAccountKey(pub) {
+		return nil, fmt.Errorf("natsauth: callout issuer %s: want an account seed (SA…)", cfg.IssuerSeedFile)
+	}
+	if cfg.Account == "" {
+		cfg.Account = DefaultCalloutAccount
+	}
+	if cfg.TTL <= 0 {
+		cfg.TTL = DefaultCalloutTTL
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.Limits = cfg.Limits.withDefaults()
+	m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	return &Callout{cfg: cfg, issuer: kp, log: cfg.Logger.With("component", "nats-auth-callout"), m: m}, nil
+}
+
+// Serve answers callout requests on nc (a connection of a user the
+// server's auth_callout lists in auth_users) until nc closes or Stop.
+func (c *Callout) Serve(nc *nats.Conn) error {
+	sub, err := nc.Subscribe(CalloutSubject, func(m *nats.Msg) {
+		defer func() {
+			if r := recover(); r != nil {
+				c.log.Error("auth callout handler panicked", "panic", r)
+			}
+		}()
+		resp, err := c.answer(m.Data)
+		if err != nil {
+			c.log.Warn("auth callout: cannot answer", "err", err)
+			return
+		}
+		if err := m.Respond([]byte(resp)); err != nil {
+			c.log.Warn("auth callout: respond", "err", err)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("natsauth: serve auth callout: %w", err)
+	}
+	c.sub = sub
+	return nil
+}
+
+// Stop stops answering.
+func (c *Callout) Stop() {
+	if c.sub != nil {
+		_ = c.sub.Unsubscribe()
+	}
+}
+
+// answer decides one request (a JWT the server signed) and returns the
+// response JWT: the admitted user, or the refusal.
+func (c *Callout) answer(req []byte) (string, error) {
+	rc, err := jwt.DecodeAuthorizationRequestClaims(string(req))
+	if err != nil {
+		return "", fmt.Errorf("decode request: %w", err)
+	}
+	resp := jwt.NewAuthorizationResponseClaims(rc.UserNkey)
+	if resp == nil {
+		return "", errors.New("request without a user nkey")
+	}
+	resp.Audience = rc.Server.ID
+	opts := rc.ConnectOptions
+	g, derr := decide(c.cfg.Registry, nil, opts.Nkey, opts.SignedNonce, []byte(rc.ClientInformation.Nonce))
+	if derr != nil {
+		c.m.refused.Inc()
+		c.log.Info("NATS connection refused", "host", rc.ClientInformation.Host, "name", opts.Name, "reason", derr)
+		resp.Error = "not authorized"
+		return resp.Encode(c.issuer)
+	}
+	uc := jwt.NewUserClaims(rc.UserNkey)
+	uc.Name = g.User
+	uc.Audience = c.cfg.Account
+	uc.Expires = c.cfg.Now().Add(c.cfg.TTL).Unix()
+	uc.Pub.Allow.Add(g.Publish...)
+	uc.Sub.Allow.Add(g.Subscribe...)
+	uc.Limits.Payload = int64(c.cfg.Limits.MaxPayload)
+	uc.Limits.Subs = int64(c.cfg.Limits.MaxSubscriptions)
+	user, err := uc.Encode(c.issuer)
+	if err != nil {
+		return "", fmt.Errorf("encode user: %w", err)
+	}
+	c.m.accepted.Inc()
+	resp.Jwt = user
+	return resp.Encode(c.issuer)
+}

@@ -1,0 +1,114 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/services/natsauth"
+	"github.com/pedigree-project/pedigree/services/natsbus"
+)
+
+// NATSKeyFile is the node's own NATS credential under DATA/keys: an
+// Ed25519 key used as its user NKey, created on first start (mode 0600).
+const NATSKeyFile = "nats.key"
+
+// startNATS starts the embedded server, which authenticates every client
+// from the registry, or connects to an external one, and declares the
+// streams. The node's own connection authenticates with its NATS key.
+func (n *Node) startNATS(ctx context.Context) error {
+	key, err := envelope.LoadOrCreateKeyFile(filepath.Join(n.cfg.DataDir, KeysDir, NATSKeyFile))
+	if err != nil {
+		return fmt.Errorf("node: NATS key: %w", err)
+	}
+	cred, err := natsauth.Credential(key)
+	if err != nil {
+		return err
+	}
+	if n.cfg.NATSURL != "" {
+		if err := n.connectExternal(cred); err != nil {
+			return err
+		}
+	} else {
+		n.natsAuth, err = natsauth.NewEmbedded(n.store, []ed25519.PublicKey{key.Public().(ed25519.PublicKey)},
+			n.cfg.NATSLimits, n.logger, n.tel.Registry)
+		if err != nil {
+			return err
+		}
+		tlsCfg, err := n.cfg.NATSTLS.server()
+		if err != nil {
+			return err
+		}
+		n.embedded, err = natsbus.StartEmbedded(ctx, natsbus.EmbeddedConfig{
+			StoreDir:     filepath.Join(n.cfg.DataDir, "nats"),
+			Listen:       n.cfg.NATSListen,
+			SyncInterval: n.cfg.NATSSyncInterval,
+			SyncAlways:   n.cfg.NATSSyncAlways,
+			MaxPayload:   n.natsAuth.Limits().MaxPayload,
+			Auth:         n.natsAuth,
+			TLS:          tlsCfg,
+		}, n.logger)
+		if err != nil {
+			return err
+		}
+		if n.nc, err = n.embedded.Connect("pedigree-node", cred); err != nil {
+			return err
+		}
+	}
+	if n.js, err = jetstream.New(n.nc); err != nil {
+		return fmt.Errorf("node: jetstream: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return natsbus.EnsureStreams(ctx, n.js, natsbus.StreamLimits{Replicas: n.cfg.StreamReplicas})
+}
+
+// connectExternal connects to an external server or cluster: with a
+// credentials file when the cluster's operator issued one, otherwise with
+// the node's NATS key (which the cluster's configuration must list, see
+// deploy/), over TLS when configured; and serves the cluster's auth
+// callout when an issuer key is configured.
+func (n *Node) connectExternal(cred nats.Option) error {
+	opts := []nats.Option{nats.Name("pedigree-node"), nats.MaxReconnects(-1)}
+	if n.cfg.NATSCreds != "" {
+		opts = append(opts, nats.UserCredentials(n.cfg.NATSCreds))
+	} else {
+		opts = append(opts, cred)
+	}
+	tlsOpts, err := n.cfg.NATSTLS.client()
+	if err != nil {
+		return err
+	}
+	opts = append(opts, tlsOpts...)
+	if n.nc, err = nats.Connect(n.cfg.NATSURL, opts...); err != nil {
+		return fmt.Errorf("node: connect to NATS at %s: %w", n.cfg.NATSURL, err)
+	}
+	if n.cfg.NATSCalloutIssuer == "" {
+		return nil
+	}
+	n.callout, err = natsauth.NewCallout(natsauth.CalloutConfig{
+		Registry: n.store, IssuerSeedFile: n.cfg.NATSCalloutIssuer, Account: n.cfg.NATSCalloutAccount,
+		Limits: n.cfg.NATSLimits, Logger: n.logger, Metrics: n.tel.Registry,
+	})
+	if err != nil {
+		return err
+	}
+	return n.callout.Serve(n.nc)
+}
+
+// runNATSAuth sweeps the embedded server's connections until ctx ends.
+func (n *Node) runNATSAuth(ctx context.Context) {
+	if n.natsAuth != nil {
+		n.natsAuth.Run(ctx, n.embedded.Server(), n.cfg.NATSSweepInterval)
+	}
+}
+
+// NATSAuth is the embedded server's authenticator, nil with an external
+// server.
+func (n *Node) NATSAuth() *natsauth.Embedded { return n.natsAuth }

@@ -13,19 +13,14 @@ import (
 	"time"
 )
 
-// TestTokenCommands issues, lists and revokes a party's own tokens from the
-// CLI against a real server.
-func TestTokenCommands(t *testing.T) {
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+// serveForCLI starts `pedigree serve` on dir (stopped when the test ends)
+// and returns a function that runs the CLI against it with a token, giving
+// its output and exit status.
+func serveForCLI(ctx context.Context, t *testing.T, dir string) func(token string, args ...string) (string, int) {
+	t.Helper()
 	srv, addr := startServe(ctx, t, dir)
-	defer func() { _ = srv.Process.Signal(syscall.SIGTERM); _ = srv.Wait() }()
-	admin, err := os.ReadFile(filepath.Join(dir, "admin.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := func(token string, args ...string) (string, int) {
+	t.Cleanup(func() { _ = srv.Process.Signal(syscall.SIGTERM); _ = srv.Wait() })
+	return func(token string, args ...string) (string, int) {
 		t.Helper()
 		cmd := pedigreeCmd(ctx, t, args...)
 		cmd.Env = append(cmd.Env, "PEDIGREE_SERVER="+addr, "PEDIGREE_TOKEN="+strings.TrimSpace(token))
@@ -38,6 +33,19 @@ func TestTokenCommands(t *testing.T) {
 			t.Fatalf("%v: %v", args, err)
 		}
 		return string(out), 0
+	}
+}
+
+// TestTokenCommands issues, lists and revokes a party's own tokens from the
+// CLI against a real server.
+func TestTokenCommands(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	run := serveForCLI(ctx, t, dir)
+	admin, err := os.ReadFile(filepath.Join(dir, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
 	}
 	tokenOf := regexp.MustCompile(`token \(shown once, keep it secret\): (\S+)`)
 	idOf := regexp.MustCompile(`token ID: ([0-9a-f]{16})`)

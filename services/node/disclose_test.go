@@ -15,6 +15,22 @@ import (
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
+// commissionBatch registers the product apiGTIN as mfr's, its batch lot
+// (expiry 281200), and commissions serials in it.
+func commissionBatch(t *testing.T, mfr *client.Client, lot string, serials ...string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := mfr.Post(ctx, "/v1/products", &pb.Product{Gtin: apiGTIN, Name: "Paracetamol"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := mfr.Post(ctx, "/v1/products/"+apiGTIN+"/batches", &pb.Batch{Lot: lot, Expiry: "281200"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := mfr.Post(ctx, "/v1/products/"+apiGTIN+"/batches/"+lot+":commission", &pb.CommissionSerialsRequest{Serials: serials}, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // mustNotName fails when the JSON of m names any of glns.
 func mustNotName(t *testing.T, what string, m proto.Message, glns ...string) {
 	t.Helper()
@@ -46,15 +62,7 @@ func TestVerifyDoesNotTellWhoHoldsThePack(t *testing.T) {
 	other := a.as(a.party(apiPh2, pb.Role_ROLE_PHARMACY))
 	reg := a.as(a.party("4000007000009", pb.Role_ROLE_REGULATOR))
 
-	if err := mfr.Post(ctx, "/v1/products", &pb.Product{Gtin: apiGTIN, Name: "Paracetamol"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := mfr.Post(ctx, "/v1/products/"+apiGTIN+"/batches", &pb.Batch{Lot: "L1", Expiry: "281200"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := mfr.Post(ctx, "/v1/products/"+apiGTIN+"/batches/L1:commission", &pb.CommissionSerialsRequest{Serials: []string{"S1", "S2"}}, nil); err != nil {
-		t.Fatal(err)
-	}
+	commissionBatch(t, mfr, "L1", "S1", "S2")
 	pk := func(s string) *pb.Epc { return &pb.Epc{Id: &pb.Epc_Pack{Pack: &pb.PackCode{Gtin: apiGTIN, Serial: s}}} }
 	clock := time.Now().Add(-time.Hour)
 	at := func() *timestamppb.Timestamp { clock = clock.Add(time.Minute); return timestamppb.New(clock) }

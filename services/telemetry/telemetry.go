@@ -21,6 +21,7 @@ type Telemetry struct {
 	logger   *slog.Logger
 	grpcReqs *prometheus.HistogramVec
 	httpReqs *prometheus.HistogramVec
+	panics   *prometheus.CounterVec
 }
 
 // New returns Telemetry with Go runtime and process collectors registered.
@@ -40,8 +41,12 @@ func New(logger *slog.Logger) *Telemetry {
 			Help:    "Latency of HTTP requests by route class and status.",
 			Buckets: latencyBuckets,
 		}, []string{"method", "status"}),
+		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pedigree_panics_recovered_total",
+			Help: "Panics recovered while serving a request, by where (grpc_unary, grpc_stream, http).",
+		}, []string{"where"}),
 	}
-	reg.MustRegister(t.grpcReqs, t.httpReqs)
+	reg.MustRegister(t.grpcReqs, t.httpReqs, t.panics)
 	return t
 }
 

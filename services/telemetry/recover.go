@@ -18,6 +18,7 @@ const (
 	WhereGRPCUnary  = "grpc_unary"
 	WhereGRPCStream = "grpc_stream"
 	WhereHTTP       = "http"
+	WhereGRPCTap    = "grpc_tap"
 )
 
 // internalJSON is what an HTTP caller gets for a recovered panic: the
@@ -34,7 +35,7 @@ const maxPanicText = 256
 func (t *Telemetry) RecoverUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			t.recovered(ctx, WhereGRPCUnary, info.FullMethod, v)
+			t.Recovered(ctx, WhereGRPCUnary, info.FullMethod, v)
 			resp, err = nil, status.Error(codes.Internal, "internal error")
 		}
 	}()
@@ -45,7 +46,7 @@ func (t *Telemetry) RecoverUnary(ctx context.Context, req any, info *grpc.UnaryS
 func (t *Telemetry) RecoverStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			t.recovered(ss.Context(), WhereGRPCStream, info.FullMethod, v)
+			t.Recovered(ss.Context(), WhereGRPCStream, info.FullMethod, v)
 			err = status.Error(codes.Internal, "internal error")
 		}
 	}()
@@ -67,7 +68,7 @@ func (t *Telemetry) RecoverHTTP(next http.Handler) http.Handler {
 			if v == http.ErrAbortHandler {
 				panic(v) // a deliberate abort, not a fault
 			}
-			t.recovered(r.Context(), WhereHTTP, r.Method+" "+r.URL.Path, v)
+			t.Recovered(r.Context(), WhereHTTP, r.Method+" "+r.URL.Path, v)
 			if tw.wrote {
 				panic(http.ErrAbortHandler)
 			}
@@ -84,9 +85,10 @@ func (t *Telemetry) RecoverHTTP(next http.Handler) http.Handler {
 	})
 }
 
-// recovered logs and counts a recovered panic: where, what was called,
-// the panic value (bounded) and the stack; never the request.
-func (t *Telemetry) recovered(ctx context.Context, where, what string, v any) {
+// Recovered logs and counts a panic recovered elsewhere (where: one of
+// the Where constants): what was called, the panic value (bounded) and the
+// stack; never the request.
+func (t *Telemetry) Recovered(ctx context.Context, where, what string, v any) {
 	t.panics.WithLabelValues(where).Inc()
 	msg := fmt.Sprint(v)
 	if len(msg) > maxPanicText {

@@ -67,7 +67,7 @@ func New(addr, token string, opts ...Option) (*Client, error) {
 		http: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
 			MaxIdleConnsPerHost: 64,
 			IdleConnTimeout:     90 * time.Second,
-			TLSClientConfig:     o.tls,
+			TLSClientConfig:     o.tls.Clone(), // the transport adds to it
 			ForceAttemptHTTP2:   o.tls != nil,
 		}},
 	}, nil

@@ -34,6 +34,12 @@ func (g *guard) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 			var err error
 			p, err = g.cfg.Authenticator.Authenticate(metadata.NewIncomingContext(r.Context(), metadata.MD{"authorization": vals}))
 			if err != nil && !rt.public {
+				// Charged to the address: flooding without a token, or
+				// guessing tokens, meets the budget of anonymous callers.
+				if secs, lerr := g.cfg.Limits.Admit(rt.method, "", r.RemoteAddr); lerr != nil {
+					w.Header().Set("Retry-After", secs)
+					err = lerr
+				}
 				g.fail(w, r, err)
 				return
 			}

@@ -80,3 +80,12 @@ func cut(key string) (verb, tmpl string, ok bool) {
 	}
 	return "", key, false
 }
+
+func TestRetryAfterBecomesTheStandardHeader(t *testing.T) {
+	if h, ok := outgoingHeader("retry-after"); !ok || h != "Retry-After" {
+		t.Errorf("retry-after → %q %v", h, ok)
+	}
+	if h, ok := outgoingHeader("x-other"); !ok || h != runtime.MetadataHeaderPrefix+"x-other" {
+		t.Errorf("x-other → %q %v, want the gateway's default", h, ok)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
@@ -80,7 +81,7 @@ func (t *Telemetry) observeGRPC(ctx context.Context, method string, start time.T
 	code := status.Code(err)
 	t.grpcReqs.WithLabelValues(method, code.String()).Observe(d.Seconds())
 	level := slog.LevelDebug
-	if err != nil {
+	if err != nil && code != codes.ResourceExhausted { // a flood refused must not flood the log
 		level = slog.LevelInfo
 	}
 	if t.logger.Enabled(ctx, level) { // spares the attributes of a line not written
@@ -96,7 +97,11 @@ func (t *Telemetry) HTTPMiddleware(next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r)
 		d := time.Since(start)
 		t.httpReqs.WithLabelValues(r.Method, strconv.Itoa(rec.status)).Observe(d.Seconds())
-		t.logger.LogAttrs(r.Context(), slog.LevelInfo, "http",
+		level := slog.LevelInfo
+		if rec.status == http.StatusTooManyRequests { // a flood refused must not flood the log
+			level = slog.LevelDebug
+		}
+		t.logger.LogAttrs(r.Context(), level, "http",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status), slog.Duration("latency", d))
 	})

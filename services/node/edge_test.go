@@ -22,6 +22,18 @@ import (
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
+// plainConn is a plaintext gRPC connection to n, closed at the end of
+// the test.
+func plainConn(t *testing.T, n *Node) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(n.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
 // send makes one HTTP request with body (nil for none) and returns the
 // response with its body read.
 func send(t *testing.T, method, url, token string, body io.Reader, length int64) (*http.Response, []byte) {
@@ -94,17 +106,13 @@ func TestAFloodFromOnePartyIsRefusedWhileOthersPass(t *testing.T) {
 
 	// The same budget over gRPC: refused with a retry-after header, while
 	// a third party passes.
-	conn, err := grpc.NewClient(n.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := plainConn(t, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	vc := pb.NewVerificationServiceClient(conn)
 	req := &pb.VerifyPackRequest{Pack: &pb.PackInput{Code: &pb.PackCode{Gtin: apiGTIN, Serial: "S1"}}}
 	var hdr metadata.MD
-	_, err = vc.VerifyPack(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+flooder), req, grpc.Header(&hdr))
+	_, err := vc.VerifyPack(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+flooder), req, grpc.Header(&hdr))
 	if status.Code(err) != codes.ResourceExhausted || len(hdr.Get("retry-after")) != 1 {
 		t.Fatalf("verify over gRPC by the flooding party: %v, header %v; want ResourceExhausted with retry-after", err, hdr)
 	}
@@ -247,11 +255,7 @@ func TestGRPCCallsWithoutATokenAreRefusedBeforeTheirMessageIsRead(t *testing.T) 
 	n := startNode(t, cfg)
 	defer shutdown(t, n)
 	token := (&api{t: t, n: n}).adminToken()
-	conn, err := grpc.NewClient(n.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := plainConn(t, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	vc := pb.NewVerificationServiceClient(conn)
@@ -312,11 +316,7 @@ func TestTheAlertFeedOutlivesTheWriteTimeout(t *testing.T) {
 	elapsed := time.NewTimer(3 * writeTimeout)
 	<-elapsed.C
 
-	conn, err := grpc.NewClient(n.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := plainConn(t, n)
 	vc := pb.NewVerificationServiceClient(conn)
 	pctx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+pharmacy)
 	// Each dispense of an unknown product raises an alert; the feed may

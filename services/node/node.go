@@ -292,15 +292,7 @@ func (n *Node) startHTTP(ctx context.Context) error {
 	if n.httpLis, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("node: HTTP listen on %s: %w", n.cfg.HTTPAddr, err)
 	}
-	n.httpServer = &http.Server{
-		Handler:           n.tel.RecoverHTTP(handler),
-		ReadHeaderTimeout: e.HTTPReadHeaderTimeout,
-		ReadTimeout:       e.HTTPReadTimeout,
-		WriteTimeout:      e.HTTPWriteTimeout,
-		IdleTimeout:       e.HTTPIdleTimeout,
-		MaxHeaderBytes:    e.HTTPMaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(n.logger.Handler(), slog.LevelWarn),
-	}
+	n.httpServer = n.newHTTPServer(handler)
 	if n.tls != nil {
 		n.httpServer.TLSConfig = n.tls.Clone()
 	}
@@ -311,8 +303,17 @@ func (n *Node) startHTTP(ctx context.Context) error {
 	if n.metricsLis, err = net.Listen("tcp", n.cfg.MetricsAddr); err != nil {
 		return fmt.Errorf("node: metrics listen on %s: %w", n.cfg.MetricsAddr, err)
 	}
-	n.metricsSrv = &http.Server{
-		Handler:           n.tel.RecoverHTTP(gateway.NewMetrics(n.tel.MetricsHandler(), n.Ready)),
+	n.metricsSrv = n.newHTTPServer(gateway.NewMetrics(n.tel.MetricsHandler(), n.Ready))
+	n.serveHTTP(n.metricsSrv, n.metricsLis, false)
+	return nil
+}
+
+// newHTTPServer returns a server of h, panics recovered, with the edge's
+// timeouts and header bound.
+func (n *Node) newHTTPServer(h http.Handler) *http.Server {
+	e := n.cfg.Edge
+	return &http.Server{
+		Handler:           n.tel.RecoverHTTP(h),
 		ReadHeaderTimeout: e.HTTPReadHeaderTimeout,
 		ReadTimeout:       e.HTTPReadTimeout,
 		WriteTimeout:      e.HTTPWriteTimeout,
@@ -320,8 +321,6 @@ func (n *Node) startHTTP(ctx context.Context) error {
 		MaxHeaderBytes:    e.HTTPMaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(n.logger.Handler(), slog.LevelWarn),
 	}
-	n.serveHTTP(n.metricsSrv, n.metricsLis, false)
-	return nil
 }
 
 // serveHTTP serves srv on lis (with srv.TLSConfig when useTLS) until it

@@ -216,8 +216,8 @@ func (l *Limits) admitCall(ctx context.Context, rates bool, method string, setMD
 		party = p.Party.GetGln()
 	}
 	if rates {
-		var addr string
-		if pr, ok := peer.FromContext(ctx); ok && pr.Addr != nil {
+		var addr string // only callers without a token are charged by address
+		if pr, ok := peer.FromContext(ctx); ok && pr.Addr != nil && party == "" {
 			addr = pr.Addr.String()
 		}
 		if secs, err := l.Admit(method, party, addr); err != nil {

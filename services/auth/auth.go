@@ -135,6 +135,9 @@ func (a *Authenticator) isPublic(method string) bool {
 	return a.public[method] || strings.HasPrefix(method, "/grpc.reflection.")
 }
 
+// IsPublic reports whether a full gRPC method name needs no token.
+func (a *Authenticator) IsPublic(method string) bool { return a.isPublic(method) }
+
 // Authenticate resolves the bearer token in ctx's metadata.
 func (a *Authenticator) Authenticate(ctx context.Context) (*Principal, error) {
 	md, _ := metadata.FromIncomingContext(ctx)

@@ -97,6 +97,10 @@ type Target struct {
 	// Token is an admin API token: the run registers its own parties,
 	// product and batch with it.
 	Token string
+	// MetricsAddr is its metrics listener (host:port), whose
+	// process_resident_memory_bytes gives the peak RSS; empty leaves the
+	// peak RSS out.
+	MetricsAddr string
 }
 
 // External reports whether t names a running server.
@@ -157,8 +161,8 @@ func (c Config) withDefaults() (Config, error) {
 	if t.External() && (t.GRPCAddr == "" || t.NATSURL == "" || t.Token == "") {
 		errs = append(errs, errors.New("server: a running server also needs its gRPC address, its NATS URL and an admin token"))
 	}
-	if !t.External() && (t.GRPCAddr != "" || t.NATSURL != "" || t.Token != "") {
-		errs = append(errs, errors.New("grpc, nats, token: apply to a running server; give its HTTP address too"))
+	if !t.External() && (t.GRPCAddr != "" || t.NATSURL != "" || t.Token != "" || t.MetricsAddr != "") {
+		errs = append(errs, errors.New("grpc, nats, token, metrics: apply to a running server; give its HTTP address too"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return c, err

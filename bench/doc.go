@@ -99,8 +99,8 @@
 //   - Peak RSS: for the embedded server, VmHWM of the process (server and
 //     load generator together), at the end of commissioning (before any
 //     signed envelopes are held) and at the end; for a running server, the
-//     largest process_resident_memory_bytes its /metrics reported, sampled
-//     every second.
+//     largest process_resident_memory_bytes its metrics listener's
+//     /metrics reported, sampled every second (Target.MetricsAddr).
 //
 // The report also gives runtime.NumCPU, GOMAXPROCS, the Go version and the
 // load average at the start and the end: on a shared machine the figures

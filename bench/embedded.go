@@ -26,7 +26,9 @@ type embedded struct {
 
 // startEmbedded starts a node with the defaults of `pedigree serve` on a
 // new temporary directory, listening on free loopback ports (NATS
-// included: the benchmark publishes over TCP, as scanners do).
+// included: the benchmark publishes over TCP, as scanners do), except
+// that its rate limits are off: one pharmacy verifies at the rate the
+// whole node is measured at, far past a party's budget.
 func startEmbedded(ctx context.Context, logger *slog.Logger) (*embedded, Target, error) {
 	dir, err := os.MkdirTemp("", "pedigree-bench-")
 	if err != nil {
@@ -35,6 +37,7 @@ func startEmbedded(ctx context.Context, logger *slog.Logger) (*embedded, Target,
 	cfg := node.DefaultConfig()
 	cfg.DataDir = dir
 	cfg.GRPCAddr, cfg.HTTPAddr, cfg.NATSListen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Edge = cfg.Edge.Unlimited()
 	n, err := node.Start(ctx, cfg, logger)
 	if err != nil {
 		_ = os.RemoveAll(dir)

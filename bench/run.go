@@ -116,8 +116,10 @@ func (r *runner) connect(ctx context.Context) error {
 		if err := ready(ctx, r.target.HTTPAddr); err != nil {
 			return err
 		}
-		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		r.sampler, r.stopSampl = startRSSSampler(sctx, r.target.HTTPAddr, time.Second), cancel
+		if r.target.MetricsAddr != "" {
+			sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+			r.sampler, r.stopSampl = startRSSSampler(sctx, r.target.MetricsAddr, time.Second), cancel
+		}
 	} else {
 		r.res.Server = "embedded"
 		r.progress("starting an embedded server")
@@ -299,6 +301,9 @@ func (r *runner) peak() int64 {
 	if r.srv != nil {
 		return peakRSS()
 	}
+	if r.sampler == nil {
+		return 0
+	}
 	return r.sampler.peak.Load()
 }
 
@@ -309,9 +314,13 @@ func (r *runner) finish(ctx context.Context) error {
 	events := int64(res.Commission.Serials + res.Ingest.Events + res.IngestCaptures.Events +
 		res.Verify.Background.Events + res.Dispense.Count)
 	if r.srv == nil {
-		r.stopSampl()
-		res.Memory.PeakRSSBytes = r.sampler.wait()
-		res.Memory.Source = "process_resident_memory_bytes of the server's /metrics, sampled every second"
+		if r.sampler != nil {
+			r.stopSampl()
+			res.Memory.PeakRSSBytes = r.sampler.wait()
+			res.Memory.Source = "process_resident_memory_bytes of the server's /metrics, sampled every second"
+		} else {
+			res.NotMeasured = append(res.NotMeasured, "peak RSS: it needs the server's metrics listener (--metrics)")
+		}
 		res.NotMeasured = append(res.NotMeasured,
 			"ledger verify and disk per event: they need the data directory of a stopped server (run without --server)")
 		return nil

@@ -101,8 +101,8 @@ type rssSampler struct {
 	done chan struct{}
 }
 
-func startRSSSampler(ctx context.Context, httpAddr string, every time.Duration) *rssSampler {
-	s := &rssSampler{url: "http://" + httpAddr + "/metrics", http: &http.Client{Timeout: 5 * time.Second}, done: make(chan struct{})}
+func startRSSSampler(ctx context.Context, metricsAddr string, every time.Duration) *rssSampler {
+	s := &rssSampler{url: "http://" + metricsAddr + "/metrics", http: &http.Client{Timeout: 5 * time.Second}, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		t := time.NewTicker(every)

@@ -3,12 +3,15 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -23,15 +26,36 @@ type Client struct {
 	http  *http.Client
 }
 
+// Option configures a Client.
+type Option func(*options)
+
+type options struct {
+	tls *tls.Config
+}
+
+// WithTLS makes the client speak HTTPS with cfg (see TLSConfig); an
+// address without a scheme then means https://.
+func WithTLS(cfg *tls.Config) Option {
+	return func(o *options) { o.tls = cfg }
+}
+
 // New returns a client of the server at addr ("127.0.0.1:8080" or
 // "http://host:8080") authenticating with token (may be empty for public
 // endpoints).
-func New(addr, token string) (*Client, error) {
+func New(addr, token string, opts ...Option) (*Client, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if addr == "" {
 		return nil, errors.New("client: server address is empty (set --server or PEDIGREE_SERVER)")
 	}
 	if !strings.Contains(addr, "://") {
-		addr = "http://" + addr
+		if o.tls != nil {
+			addr = "https://" + addr
+		} else {
+			addr = "http://" + addr
+		}
 	}
 	u, err := url.Parse(addr)
 	if err != nil || u.Host == "" {
@@ -43,8 +67,38 @@ func New(addr, token string) (*Client, error) {
 		http: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
 			MaxIdleConnsPerHost: 64,
 			IdleConnTimeout:     90 * time.Second,
+			TLSClientConfig:     o.tls.Clone(), // the transport adds to it
+			ForceAttemptHTTP2:   o.tls != nil,
 		}},
 	}, nil
+}
+
+// TLSConfig returns the TLS configuration of a client that trusts the CAs
+// in the PEM file caFile (empty: the system's) and, given certFile and
+// keyFile, presents that certificate (servers that require mutual TLS).
+func TLSConfig(caFile, certFile, keyFile string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("client: TLS CA: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("client: TLS CA %s: no PEM certificate in it", caFile)
+		}
+	}
+	if (certFile == "") != (keyFile == "") {
+		return nil, errors.New("client: TLS client certificate: give both the certificate and its key")
+	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("client: TLS client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
 }
 
 // Error is a non-2xx answer.

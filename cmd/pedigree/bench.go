@@ -36,7 +36,9 @@ after commissioning. In order:
 
 With --server (plus --grpc, --nats and an admin --token) it measures a running server
 instead; the audit and the disk figures then need its data directory and are left
-out. The run registers its own manufacturer, pharmacies, product and batch (GS1
+out, and the peak RSS needs its metrics listener (--metrics). Its rate limits must
+allow the run (one pharmacy verifies at --verify-rate): start it with --read-rate 0
+--write-rate 0 --public-rate 0 --bulk-per-party 0; the embedded server has them off. The run registers its own manufacturer, pharmacies, product and batch (GS1
 demonstration range 952), so it can share a server with other data.
 
 Prints a table with the design's targets, or JSON with --json. Progress goes to
@@ -44,17 +46,17 @@ standard error.`,
 		Example: `  pedigree bench
   pedigree bench --duration 10m --json > bench.json
   pedigree bench --phases verify --commission 200000
-  pedigree bench --server 127.0.0.1:8080 --grpc 127.0.0.1:7070 --nats nats://127.0.0.1:4222 --token "$(cat pedigree-data/admin.token)"`,
+  pedigree bench --server 127.0.0.1:8080 --grpc 127.0.0.1:7070 --nats nats://127.0.0.1:4222 --metrics 127.0.0.1:9090 --token "$(cat pedigree-data/admin.token)"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger, err := root.newLogger(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			if t := &cfg.Target; t.HTTPAddr == "" && (t.GRPCAddr != "" || t.NATSURL != "" || t.Token != "") {
+			if t := &cfg.Target; t.HTTPAddr == "" && (t.GRPCAddr != "" || t.NATSURL != "" || t.Token != "" || t.MetricsAddr != "") {
 				// Often set in the environment for the other commands.
-				fmt.Fprintln(cmd.ErrOrStderr(), "bench: no --server: --grpc, --nats and --token are ignored; starting an embedded server")
-				t.GRPCAddr, t.NATSURL, t.Token = "", "", ""
+				fmt.Fprintln(cmd.ErrOrStderr(), "bench: no --server: --grpc, --nats, --token and --metrics are ignored; starting an embedded server")
+				t.GRPCAddr, t.NATSURL, t.Token, t.MetricsAddr = "", "", "", ""
 			}
 			cfg.Logger, cfg.Progress = logger, cmd.ErrOrStderr()
 			res, err := bench.Run(cmd.Context(), cfg)
@@ -77,6 +79,7 @@ standard error.`,
 	f.StringVar(&cfg.Target.GRPCAddr, "grpc", "", "with --server: its gRPC address")
 	f.StringVar(&cfg.Target.NATSURL, "nats", "", "with --server: the NATS URL its ledger consumes from")
 	f.StringVar(&cfg.Target.Token, "token", "", "with --server: an admin API token")
+	f.StringVar(&cfg.Target.MetricsAddr, "metrics", "", "with --server: its metrics listener (host:port), for its peak RSS")
 	f.BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	return cmd
 }

@@ -16,6 +16,9 @@ type clientOptions struct {
 	server string
 	token  string
 	json   bool
+	// TLS: the CA that signed the server's certificate, and a client
+	// certificate for servers that require one.
+	tlsCA, tlsCert, tlsKey string
 }
 
 func addClientFlags(cmd *cobra.Command, o *clientOptions) {
@@ -23,10 +26,20 @@ func addClientFlags(cmd *cobra.Command, o *clientOptions) {
 	f.StringVar(&o.server, "server", "127.0.0.1:8080", "HTTP address of the Pedigree server (as `serve` prints it)")
 	f.StringVar(&o.token, "token", "", "API token (Bearer); see DATA/admin.token for the admin's")
 	f.BoolVar(&o.json, "json", false, "print JSON instead of text")
+	f.StringVar(&o.tlsCA, "tls-ca", "", "PEM file of the CA that signed the server's certificate: speak HTTPS (empty: plain HTTP, or https:// in --server with the system's CAs)")
+	f.StringVar(&o.tlsCert, "tls-client-cert", "", "PEM file of a client certificate, for servers that require one (with --tls-client-key)")
+	f.StringVar(&o.tlsKey, "tls-client-key", "", "PEM file of the client certificate's key")
 }
 
 func (o *clientOptions) client() (*client.Client, error) {
-	return client.New(o.server, o.token)
+	if o.tlsCA == "" && o.tlsCert == "" && o.tlsKey == "" {
+		return client.New(o.server, o.token)
+	}
+	cfg, err := client.TLSConfig(o.tlsCA, o.tlsCert, o.tlsKey)
+	if err != nil {
+		return nil, err
+	}
+	return client.New(o.server, o.token, client.WithTLS(cfg))
 }
 
 // printJSON writes m as indented canonical JSON.

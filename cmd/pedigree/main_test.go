@@ -39,7 +39,7 @@ var httpLine = regexp.MustCompile(`HTTP:\s+http://(\S+)`)
 // its HTTP address once it prints that it is serving.
 func startServe(ctx context.Context, t *testing.T, dir string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := pedigreeCmd(ctx, t, "serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--nats-listen", "")
+	cmd := pedigreeCmd(ctx, t, "serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--nats-listen", "", "--metrics", "127.0.0.1:0")
 	cmd.Env = append(cmd.Env, "PEDIGREE_DATA="+dir, "PEDIGREE_LOG_FORMAT=json")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

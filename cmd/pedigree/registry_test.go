@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -21,25 +18,10 @@ func TestPharmacyDayFromTheCLI(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	srv, addr := startServe(ctx, t, dir)
-	defer func() { _ = srv.Process.Signal(syscall.SIGTERM); _ = srv.Wait() }()
+	run := serveForCLI(ctx, t, dir)
 	adminToken, err := os.ReadFile(filepath.Join(dir, "admin.token"))
 	if err != nil {
 		t.Fatal(err)
-	}
-	run := func(token string, args ...string) (string, int) {
-		t.Helper()
-		cmd := pedigreeCmd(ctx, t, args...)
-		cmd.Env = append(cmd.Env, "PEDIGREE_SERVER="+addr, "PEDIGREE_TOKEN="+strings.TrimSpace(token))
-		out, err := cmd.CombinedOutput()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return string(out), ee.ExitCode()
-		}
-		if err != nil {
-			t.Fatalf("%v: %v", args, err)
-		}
-		return string(out), 0
 	}
 	tokenOf := regexp.MustCompile(`token \(shown once, keep it secret\): (\S+)`)
 	out, code := run(string(adminToken), "party", "create", "--gln", "4000001000005", "--name", "Pharma AG", "--role", "manufacturer")

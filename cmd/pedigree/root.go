@@ -45,6 +45,7 @@ flag's name in upper case with dashes as underscores (--data: PEDIGREE_DATA).`,
 		newWriteCommand("dispense", "Dispense a pack (supply it to the public); prints the ledger's outcome"),
 		newWriteCommand("decommission", "Decommission a pack for a reason (destroyed, stolen, sample, …)"),
 		newWriteCommand("undo", "Undo a decommission (same party and location, within 10 days)"), newBarcodeCommand(), newScanCommand(opts),
+		newTokenCommand(),
 		newBenchCommand(opts), newSimulateCommand())
 	return root
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -18,8 +19,15 @@ func newServeCommand(root *rootOptions) *cobra.Command {
 		Short: "Run a Pedigree node: embedded NATS JetStream, Pebble, gRPC and HTTP",
 		Long: `Run a Pedigree node. With no flags it runs everything in one process: an
 embedded NATS server with JetStream (stored under --data, clients on --nats-listen),
-Pebble under --data, gRPC on --grpc and the REST API, health, metrics and OpenAPI
-document on --http. With --nats it uses an external NATS server or cluster instead.
+Pebble under --data, gRPC on --grpc and the REST API, health and OpenAPI document
+on --http; metrics and readiness reasons on --metrics, for operators. With --nats it
+uses an external NATS server or cluster instead.
+
+Every caller meets the edge first: tokens are checked before a request's body is
+read, bodies are bounded (--max-body, --max-bulk-body), each party has a budget of
+reads and writes a second (--read-rate, --write-rate; over it: HTTP 429 or gRPC
+RESOURCE_EXHAUSTED with Retry-After), and --tls-cert, --tls-key (and --tls-client-ca
+for mutual TLS) make both ports speak TLS.
 
 The first start on an empty data directory creates an admin party and writes its
 API token to DATA/admin.token (mode 0600). SIGINT or SIGTERM stops the node cleanly.
@@ -29,6 +37,9 @@ simulate), prints what was detected and what to try next, and keeps serving; it
 logs warnings and errors only, unless --log-level says otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if demo && cfg.Edge.TLSCert != "" {
+				return errors.New("demo: plays over plain HTTP; leave out --tls-cert")
+			}
 			if demo && !cmd.Flag("log-level").Changed {
 				root.logLevel = "warn" // a log line per request would bury the demo's report
 			}
@@ -41,8 +52,15 @@ logs warnings and errors only, unless --log-level says otherwise.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "Pedigree is serving.\n  gRPC:  %s\n  HTTP:  http://%s (REST under /v1/, /healthz, /readyz, /metrics, /openapi.json)\n",
-				n.GRPCAddr(), n.HTTPAddr())
+			scheme := "http"
+			if cfg.Edge.TLSCert != "" {
+				scheme = "https"
+			}
+			fmt.Fprintf(out, "Pedigree is serving.\n  gRPC:  %s\n  HTTP:  %s://%s (REST under /v1/, /healthz, /readyz, /openapi.json)\n",
+				n.GRPCAddr(), scheme, n.HTTPAddr())
+			if m := n.MetricsAddr(); m != "" {
+				fmt.Fprintf(out, "  Metrics: http://%s/metrics (and /readyz with the reason)\n", m)
+			}
 			if u := n.NATSURL(); u != "" {
 				fmt.Fprintf(out, "  NATS:  %s\n", u)
 			}
@@ -58,7 +76,7 @@ logs warnings and errors only, unless --log-level says otherwise.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (Pebble, JetStream, keys, admin token)")
 	f.StringVar(&cfg.GRPCAddr, "grpc", cfg.GRPCAddr, "gRPC listen address")
-	f.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "HTTP listen address (REST, health, metrics, OpenAPI)")
+	f.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "HTTP listen address (REST, health, OpenAPI)")
 	f.StringVar(&cfg.NATSURL, "nats", cfg.NATSURL, "external NATS URL (nats://host:4222); empty runs an embedded server")
 	f.StringVar(&cfg.NATSListen, "nats-listen", cfg.NATSListen, "embedded NATS client address; empty for in-process only")
 	f.DurationVar(&cfg.NATSSyncInterval, "nats-sync-interval", cfg.NATSSyncInterval, "embedded JetStream fsync interval (0: server default)")
@@ -76,6 +94,9 @@ logs warnings and errors only, unless --log-level says otherwise.`,
 	f.StringVar(&cfg.AdminGLN, "admin-gln", cfg.AdminGLN, "GLN of the admin party created on first start")
 	f.StringVar(&cfg.AdminName, "admin-name", cfg.AdminName, "name of the admin party created on first start")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a graceful shutdown may take")
+	f.StringVar(&cfg.GenesisKeyFile, "genesis-key", cfg.GenesisKeyFile,
+		"public key file of the node that started the ledger this node joins (its DATA/keys/node.pub); empty: this node's own key")
+	addEdgeFlags(f, &cfg)
 	f.BoolVar(&demo, "demo", false, "play a small simulated market against the node, print what to try next, keep serving")
 	return cmd
 }

@@ -47,6 +47,9 @@ legitimate traffic raised no alert, 3 when not, 1 on errors.`,
   pedigree simulate --token "$TOKEN" --nats nats://127.0.0.1:4222`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if co.tlsCA != "" || co.tlsCert != "" {
+				return errors.New("simulate: speaks plain HTTP only; --tls-ca and --tls-client-cert do not apply")
+			}
 			cfg.Server, cfg.Token = co.server, co.token
 			rep, err := simulate.Run(cmd.Context(), cfg, cmd.ErrOrStderr())
 			if err != nil {

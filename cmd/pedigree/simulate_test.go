@@ -26,7 +26,7 @@ func TestServeDemoThenSimulate(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	srv := pedigreeCmd(ctx, t, "serve", "--demo", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0")
+	srv := pedigreeCmd(ctx, t, "serve", "--demo", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0")
 	srv.Env = append(srv.Env, "PEDIGREE_DATA="+dir, "PEDIGREE_LOG_FORMAT=json")
 	stdout, err := srv.StdoutPipe()
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -82,6 +83,10 @@ type Lookup interface {
 
 // Authenticator checks bearer tokens on gRPC calls.
 type Authenticator struct {
+	// Now is the clock a token's expiry is compared with, at every
+	// request; set it before the first request (default time.Now).
+	Now func() time.Time
+
 	lookup Lookup
 	public map[string]bool
 
@@ -92,10 +97,12 @@ type Authenticator struct {
 	principals map[[32]byte]resolved
 }
 
-// resolved is a cached principal and the generation it was resolved in.
+// resolved is a cached principal, the generation it was resolved in and
+// its token's credential (for the expiry).
 type resolved struct {
-	gen uint64
-	p   *Principal
+	gen  uint64
+	p    *Principal
+	cred state.Credential
 }
 
 // maxPrincipals bounds the principal cache; past it the cache starts
@@ -121,12 +128,15 @@ func NewAuthenticator(lookup Lookup) (*Authenticator, error) {
 	for _, m := range publicMethods {
 		pub[m] = true
 	}
-	return &Authenticator{lookup: lookup, public: pub, principals: map[[32]byte]resolved{}}, nil
+	return &Authenticator{Now: time.Now, lookup: lookup, public: pub, principals: map[[32]byte]resolved{}}, nil
 }
 
 func (a *Authenticator) isPublic(method string) bool {
 	return a.public[method] || strings.HasPrefix(method, "/grpc.reflection.")
 }
+
+// IsPublic reports whether a full gRPC method name needs no token.
+func (a *Authenticator) IsPublic(method string) bool { return a.isPublic(method) }
 
 // Authenticate resolves the bearer token in ctx's metadata.
 func (a *Authenticator) Authenticate(ctx context.Context) (*Principal, error) {
@@ -142,37 +152,50 @@ func (a *Authenticator) Authenticate(ctx context.Context) (*Principal, error) {
 	return a.resolve(state.TokenHash(strings.TrimSpace(token)))
 }
 
-// resolve returns the principal of a token's hash: a cached one if no
-// token or party may have changed since it was resolved. The Principal is
-// shared between the calls that present the token and MUST NOT be
-// modified.
+// resolve returns the principal of a token's hash, unless the token has
+// expired by the clock now: a cached one if no token or party may have
+// changed since it was resolved. The Principal is shared between the
+// calls that present the token and MUST NOT be modified.
 func (a *Authenticator) resolve(hash [32]byte) (*Principal, error) {
+	r, err := a.resolveCached(hash)
+	if err != nil {
+		return nil, err
+	}
+	if r.cred.ExpiredAt(a.Now()) {
+		return nil, status.Errorf(codes.Unauthenticated, "authorization: the token expired at %s", r.cred.Expires.UTC().Format(time.RFC3339Nano))
+	}
+	return r.p, nil
+}
+
+// resolveCached resolves a token's hash, from the cache when no token or
+// party may have changed since it was resolved.
+func (a *Authenticator) resolveCached(hash [32]byte) (resolved, error) {
 	gen := a.lookup.CacheGeneration()
 	a.mu.RLock()
 	r, ok := a.principals[hash]
 	a.mu.RUnlock()
 	if ok && r.gen == gen {
-		return r.p, nil
+		return r, nil
 	}
 	cred, err := a.lookup.Token(hash)
 	if errors.Is(err, state.ErrNotFound) {
-		return nil, status.Error(codes.Unauthenticated, "authorization: unknown or revoked token")
+		return r, status.Error(codes.Unauthenticated, "authorization: unknown or revoked token")
 	}
 	if err != nil {
-		return nil, status.Error(codes.Internal, "authorization: token lookup failed")
+		return r, status.Error(codes.Internal, "authorization: token lookup failed")
 	}
 	party, err := a.lookup.Party(cred.PartyGLN)
 	if err != nil {
-		return nil, status.Error(codes.Unauthenticated, "authorization: token's party is not registered")
+		return r, status.Error(codes.Unauthenticated, "authorization: token's party is not registered")
 	}
-	p := &Principal{Party: party, TokenID: TokenIDString(cred.TokenID)}
+	r = resolved{gen: gen, p: &Principal{Party: party, TokenID: TokenIDString(cred.TokenID)}, cred: cred}
 	a.mu.Lock()
 	if len(a.principals) >= maxPrincipals {
 		a.principals = map[[32]byte]resolved{}
 	}
-	a.principals[hash] = resolved{gen: gen, p: p}
+	a.principals[hash] = r
 	a.mu.Unlock()
-	return p, nil
+	return r, nil
 }
 
 // authenticateCall authenticates unless the method is public. On public

@@ -8,5 +8,8 @@
 //     public (health, reflection, and the ledger's checkpoint and proofs,
 //     which anyone may verify). A missing or unknown token is
 //     Unauthenticated (HTTP 401); authorization (403) is the services' job.
+//   - A token may carry an expiry: from that instant on (by the
+//     Authenticator's clock, at every request, cached principals
+//     included) it is Unauthenticated with a message saying it expired.
 //   - Tokens and keys are never logged.
 package auth

@@ -3,8 +3,10 @@ package ingest
 import (
 	"crypto/ed25519"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
@@ -57,7 +59,8 @@ func signingKey(o *overlay, op *envelope.Opened) (keyRecord, bool, error) {
 		return keyRecord{}, false, reject("keyId: want 16 lowercase hex digits, got %q", se.GetKeyId())
 	}
 	if g := op.Envelope.GetGenesis(); g != nil {
-		// Trust on first use: the genesis names the key that signs it.
+		// The genesis names the key that signs it; authenticate then
+		// checks that it is the key this node trusts for a genesis.
 		pub := ed25519.PublicKey(g.GetNodeKey().GetPublicKey())
 		if len(pub) != ed25519.PublicKeySize || envelope.KeyID(pub) != se.GetKeyId() {
 			return keyRecord{}, true, reject("genesis: not signed by the node key it registers")
@@ -81,8 +84,38 @@ func signingKey(o *overlay, op *envelope.Opened) (keyRecord, bool, error) {
 	return k, false, nil
 }
 
-// authenticate checks op's signature and binds it to a party.
-func authenticate(o *overlay, op *envelope.Opened, subject string, early *sigCheck, ledgerEmpty bool) (principal, error) {
+// ErrUntrustedGenesis reports a genesis, the first envelope of a ledger,
+// signed by another key than the one the node trusts for it
+// (Config.GenesisKey). The genesis goes to the dead-letter stream, and once
+// its batch is committed the pipeline stops with this error (wrapped in an
+// *UntrustedGenesisError), so that an operator learns of it before the
+// node goes on: a node must neither start a ledger of its own beside a
+// ledger another key started nor drop that ledger's entries unnoticed. A
+// restart resumes after the refused genesis.
+var ErrUntrustedGenesis = errors.New("ingest: genesis signed by an untrusted key")
+
+// UntrustedGenesisError says which key signed a refused genesis and which
+// one the node trusts.
+type UntrustedGenesisError struct {
+	// Seq is the genesis's stream sequence.
+	Seq uint64
+	// KeyID is the ID of the key that signed it, Name the node name the
+	// genesis gives that key.
+	KeyID, Name string
+	// Want is the ID of the trusted genesis key.
+	Want string
+}
+
+func (e *UntrustedGenesisError) Error() string {
+	return fmt.Sprintf("genesis: signed by key %s (node %q), but the trusted genesis key is %s", e.KeyID, e.Name, e.Want)
+}
+
+// Unwrap makes the error match ErrUntrustedGenesis.
+func (e *UntrustedGenesisError) Unwrap() error { return ErrUntrustedGenesis }
+
+// authenticate checks op's signature and binds it to a party. A genesis
+// must be signed by genesisKey.
+func authenticate(o *overlay, op *envelope.Opened, subject string, early *sigCheck, ledgerEmpty bool, genesisKey ed25519.PublicKey) (principal, error) {
 	se, env := op.Signed, op.Envelope
 	key, node, err := signingKey(o, op)
 	if err != nil {
@@ -100,6 +133,9 @@ func authenticate(o *overlay, op *envelope.Opened, subject string, early *sigChe
 	if g := env.GetGenesis(); g != nil {
 		if !ledgerEmpty {
 			return principal{}, reject("genesis: the ledger already has entries")
+		}
+		if !key.pub.Equal(genesisKey) {
+			return principal{}, &UntrustedGenesisError{KeyID: se.GetKeyId(), Name: clip(g.GetNodeKey().GetName(), 64), Want: envelope.KeyID(genesisKey)}
 		}
 		if env.GetPartyGln() != g.GetAdmin().GetGln() {
 			return principal{}, reject("genesis: partyGln must be the admin's GLN")
@@ -141,4 +177,15 @@ func authenticate(o *overlay, op *envelope.Opened, subject string, early *sigChe
 		return principal{}, reject("subject: %q, but party %s publishes on %q", subject, se.GetSigner(), want)
 	}
 	return principal{method: pb.AuthMethod_AUTH_METHOD_PARTY_SIGNATURE, party: se.GetSigner(), credential: se.GetKeyId()}, nil
+}
+
+// clip cuts s to at most n bytes, on a rune boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -3,6 +3,8 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -33,9 +35,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// runChild runs a pipeline on PEDIGREE_DIR against PEDIGREE_NATS until it
-// is killed.
+// runChild runs a pipeline on PEDIGREE_DIR against PEDIGREE_NATS, trusting
+// the genesis key PEDIGREE_GENESIS_KEY (hex), until it is killed.
 func runChild() int {
+	genesisKey, err := hex.DecodeString(os.Getenv("PEDIGREE_GENESIS_KEY"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
 	natsKey, err := envelope.ReadKeyFile(os.Getenv("PEDIGREE_NATS_KEY"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -69,7 +76,8 @@ func runChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	p, err := New(Config{JS: js, NC: nc, Store: store, Ledger: l, Logger: quiet, NodeKey: nodeKey, Consumer: "crash", BatchSize: 64})
+	p, err := New(Config{JS: js, NC: nc, Store: store, Ledger: l, Logger: quiet, NodeKey: nodeKey, Consumer: "crash", BatchSize: 64,
+		GenesisKey: genesisKey})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -204,7 +212,8 @@ func startChild(t *testing.T, w *world, dir string) *exec.Cmd {
 		}
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "PEDIGREE_INGEST_CHILD=1", "PEDIGREE_NATS="+w.nats.ClientURL(), "PEDIGREE_NATS_KEY="+keyFile, "PEDIGREE_DIR="+dir)
+	cmd.Env = append(os.Environ(), "PEDIGREE_INGEST_CHILD=1", "PEDIGREE_NATS="+w.nats.ClientURL(), "PEDIGREE_NATS_KEY="+keyFile, "PEDIGREE_DIR="+dir,
+		"PEDIGREE_GENESIS_KEY="+hex.EncodeToString(w.nodeKey.Public().(ed25519.PublicKey)))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

@@ -23,6 +23,11 @@
 //     stream and on its own content and stream record time: never on the
 //     node's clock, map iteration order or batch boundaries. Two nodes that
 //     consume the same stream reach the same ledger, byte for byte.
+//   - The genesis, the ledger's first entry, must be signed by the key the
+//     node is configured to trust (Config.GenesisKey). Another key's
+//     genesis is a dead letter naming both keys, and the pipeline stops
+//     after committing it (ErrUntrustedGenesis): a node never replays, nor
+//     silently starts beside, a ledger whose origin it was not told.
 //
 // Pipelining (commit.go). While batch N commits, batch N+1 is built:
 // decoded, its signatures checked and its events converted on all cores

@@ -3,6 +3,7 @@ package ingest
 import (
 	"crypto/ed25519"
 	"errors"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -20,10 +21,14 @@ type keyRecord struct {
 }
 
 type tokenRecord struct {
-	gln    string
-	id     [8]byte
-	hash   [32]byte
-	revoke bool
+	gln     string
+	id      [8]byte
+	hash    [32]byte
+	revoke  bool
+	expires time.Time // issue: zero when it never expires
+	at      time.Time // record time of the entry that issued or revoked it
+	index   uint64    // ledger index of that entry
+	nodeKey string    // issue: key ID of the node that issued it on its own authority
 }
 
 type alertRef struct {
@@ -163,6 +168,24 @@ func (o *overlay) tokenValid(gln string, id [8]byte) bool {
 	return err == nil
 }
 
+// tokenKnown reports whether the party ever held a token with id, revoked
+// or not: a token ID is never issued twice.
+func (o *overlay) tokenKnown(gln string, id [8]byte) bool {
+	if o.tokenValid(gln, id) {
+		return true
+	}
+	for _, c := range [...]*credOverlay{o.cred, o.prevCred()} {
+		if _, found := c.token(gln, id); found {
+			return true
+		}
+	}
+	_, err := o.store.TokenInfo(gln, id)
+	if err != nil && !isNotFound(err) {
+		o.fail(err)
+	}
+	return err == nil
+}
+
 func (o *overlay) putPartyKey(id [8]byte, gln string, pub ed25519.PublicKey) {
 	c := o.creds()
 	c.partyKeys[id] = keyRecord{owner: gln, pub: pub}
@@ -232,18 +255,12 @@ func (o *overlay) flushCreds(b *pebble.Batch) error {
 	for i, t := range c.tokens {
 		var err error
 		if t.revoke {
-			h, found := issuedBefore(c.tokens[:i], t)
-			if pc := o.prevCred(); !found && pc != nil {
-				h, found = issuedBefore(pc.tokens, t)
-			}
-			if !found {
-				h, err = o.store.TokenHashOf(t.gln, t.id)
-			}
-			if err == nil {
-				err = state.DeleteToken(b, t.gln, t.id, h)
-			}
+			err = o.flushRevoke(b, c.tokens[:i], t)
 		} else {
-			err = state.PutToken(b, t.hash, t.id, t.gln)
+			err = state.PutTokenUntil(b, t.hash, t.id, t.gln, t.expires)
+			if err == nil {
+				err = state.PutTokenInfo(b, t.gln, t.id, t.info())
+			}
 		}
 		if err != nil {
 			return err
@@ -257,12 +274,37 @@ func (o *overlay) flushCreds(b *pebble.Batch) error {
 	return nil
 }
 
-// issuedBefore finds the hash of a token issued earlier in the same batch.
-func issuedBefore(earlier []tokenRecord, t tokenRecord) ([32]byte, bool) {
-	for i := len(earlier) - 1; i >= 0; i-- {
-		if e := earlier[i]; e.gln == t.gln && e.id == t.id && !e.revoke {
-			return e.hash, true
+// flushRevoke writes the revocation t into b: the credential goes, the
+// token's record stays with the revocation's time and entry. earlier are
+// the batch's token changes before t.
+func (o *overlay) flushRevoke(b *pebble.Batch, earlier []tokenRecord, t tokenRecord) error {
+	e, found := issuedBefore(earlier, t)
+	if pc := o.prevCred(); !found && pc != nil {
+		e, found = issuedBefore(pc.tokens, t)
+	}
+	h, info := e.hash, e.info()
+	if !found {
+		var err error
+		if h, err = o.store.TokenHashOf(t.gln, t.id); err != nil {
+			return err
+		}
+		if info, err = o.store.TokenInfo(t.gln, t.id); err != nil {
+			return err
 		}
 	}
-	return [32]byte{}, false
+	if err := state.DeleteToken(b, t.gln, t.id, h); err != nil {
+		return err
+	}
+	info.RevokeTime, info.RevokeLedgerIndex = timestamp(t.at), t.index
+	return state.PutTokenInfo(b, t.gln, t.id, info)
+}
+
+// issuedBefore finds a token issued earlier in the same batch.
+func issuedBefore(earlier []tokenRecord, t tokenRecord) (tokenRecord, bool) {
+	for i := len(earlier) - 1; i >= 0; i-- {
+		if e := earlier[i]; e.gln == t.gln && e.id == t.id && !e.revoke {
+			return e, true
+		}
+	}
+	return tokenRecord{}, false
 }

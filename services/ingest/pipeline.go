@@ -63,6 +63,10 @@ type Config struct {
 	// FillWait is how long to wait for more messages after the first;
 	// default DefaultFillWait.
 	FillWait time.Duration
+	// GenesisKey is the only key whose genesis starts the ledger
+	// (required): the node's own key, or the key of the node that started
+	// the ledger this one joins. See ErrUntrustedGenesis.
+	GenesisKey ed25519.PublicKey
 }
 
 // Pipeline consumes the SCANS stream into the ledger.
@@ -87,6 +91,9 @@ func New(cfg Config) (*Pipeline, error) {
 	}
 	if len(cfg.NodeKey) != ed25519.PrivateKeySize {
 		return nil, errors.New("ingest: NodeKey: an Ed25519 private key is required")
+	}
+	if len(cfg.GenesisKey) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("ingest: GenesisKey: required, an Ed25519 public key of %d bytes, got %d", ed25519.PublicKeySize, len(cfg.GenesisKey))
 	}
 	if cfg.Consumer == "" {
 		cfg.Consumer = DefaultConsumer
@@ -258,11 +265,20 @@ func (p *Pipeline) consumeWith(ctx context.Context, iter jetstream.MessagesConte
 				p.log.Warn("ack", "err", err)
 			}
 		} else {
-			if _, err := wr.submit(ctx, items, last); err != nil {
+			w, err := wr.submit(ctx, items, last)
+			if err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
 				return err
+			}
+			if w.untrusted != nil {
+				// Stop once the dead letter is committed (errors.Is
+				// ErrUntrustedGenesis).
+				if err := wr.wait(); err != nil {
+					return err
+				}
+				return fmt.Errorf("ingest: stream sequence %d: %w", w.untrusted.Seq, w.untrusted)
 			}
 			expected = items[len(items)-1].seq + 1
 		}

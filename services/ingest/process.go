@@ -79,6 +79,9 @@ type batchWork struct {
 	done    chan struct{} // closed when the batch is published, or its commit failed
 	err     error         // why the commit failed, once durable is closed
 	size    int           // bytes of the committed Pebble batch
+
+	// untrusted is the last genesis the batch refused for its key.
+	untrusted *UntrustedGenesisError
 }
 
 // packLog is an entry of the pack log index.
@@ -135,7 +138,11 @@ func (p *Pipeline) handle(w *batchWork, it *item) {
 		return
 	}
 	ledgerEmpty := w.next == 0
-	who, err := authenticate(w.o, it.op, it.subject, it.early, ledgerEmpty)
+	who, err := authenticate(w.o, it.op, it.subject, it.early, ledgerEmpty, p.cfg.GenesisKey)
+	if ug := (*UntrustedGenesisError)(nil); errors.As(err, &ug) {
+		ug.Seq = it.seq
+		w.untrusted = ug
+	}
 	if err != nil {
 		w.dead = append(w.dead, deadLetter{it, "authenticate: " + err.Error()})
 		return

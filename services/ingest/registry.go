@@ -76,7 +76,7 @@ func checkToken(field string, id string, hash []byte) ([8]byte, [32]byte, error)
 }
 
 // registerParty adds a party with its keys and first token.
-func (o *overlay) registerParty(actor *pb.Party, p *pb.Party, tokenID [8]byte, hash [32]byte) *pb.Outcome {
+func (o *overlay) registerParty(p *pb.Party, tok tokenRecord) *pb.Outcome {
 	if o.party(p.GetGln()) != nil {
 		return refused("party %s is already registered", p.GetGln())
 	}
@@ -89,7 +89,7 @@ func (o *overlay) registerParty(actor *pb.Party, p *pb.Party, tokenID [8]byte, h
 	for _, k := range p.GetPublicKeys() {
 		o.putPartyKey(keyID(k), p.GetGln(), ed25519.PublicKey(k))
 	}
-	o.putToken(tokenRecord{gln: p.GetGln(), id: tokenID, hash: hash})
+	o.putToken(tok)
 	return applied()
 }
 
@@ -118,7 +118,7 @@ func (o *overlay) applyMasterData(env *pb.Envelope, who principal, index uint64,
 		if err := checkText("genesis.nodeKey.name", g.GetNodeKey().GetName(), 1, 64); err != nil {
 			return nil, err
 		}
-		out := o.registerParty(nil, g.GetAdmin(), tid, h)
+		out := o.registerParty(g.GetAdmin(), issued(g.GetAdmin().GetGln(), tid, h, who, index, recordTime))
 		if out.GetApplied() {
 			pub := g.GetNodeKey().GetPublicKey()
 			o.putNodeKey(keyID(pub), g.GetNodeKey().GetName(), ed25519.PublicKey(pub))
@@ -153,7 +153,7 @@ func (o *overlay) applyMasterData(env *pb.Envelope, who principal, index uint64,
 		if body.Party.GetParty().GetRole() == pb.Role_ROLE_ADMIN && actor.GetRole() != pb.Role_ROLE_ADMIN {
 			return refused("only an admin may register another admin"), nil
 		}
-		return o.registerParty(actor, body.Party.GetParty(), tid, h), nil
+		return o.registerParty(body.Party.GetParty(), issued(body.Party.GetParty().GetGln(), tid, h, who, index, recordTime)), nil
 
 	case *pb.Envelope_Product:
 		return o.registerProduct(actor, body.Product)
@@ -162,34 +162,7 @@ func (o *overlay) applyMasterData(env *pb.Envelope, who principal, index uint64,
 		return o.registerBatch(actor, body.Batch, recordTime)
 
 	case *pb.Envelope_Token:
-		t := body.Token
-		target := o.party(t.GetPartyGln())
-		if target == nil {
-			return refused("token.partyGln: party %q is not registered", t.GetPartyGln()), nil
-		}
-		if actor.GetGln() != target.GetGln() && actor.GetRole() != pb.Role_ROLE_ADMIN {
-			return refused("a party manages its own tokens; an admin manages anyone's"), nil
-		}
-		if t.GetRevoke() {
-			tid, ok := parseKeyID(t.GetTokenId())
-			if !ok {
-				return nil, invalid("token.tokenId", "16 lowercase hex digits, got %q", t.GetTokenId())
-			}
-			if !o.tokenValid(target.GetGln(), tid) {
-				return refused("token %s of %s is unknown or already revoked", t.GetTokenId(), target.GetGln()), nil
-			}
-			o.putToken(tokenRecord{gln: target.GetGln(), id: tid, revoke: true})
-			return applied(), nil
-		}
-		tid, h, err := checkToken("token.token", t.GetTokenId(), t.GetTokenHash())
-		if err != nil {
-			return nil, err
-		}
-		if o.tokenValid(target.GetGln(), tid) {
-			return refused("token %s already exists", t.GetTokenId()), nil
-		}
-		o.putToken(tokenRecord{gln: target.GetGln(), id: tid, hash: h})
-		return applied(), nil
+		return o.changeToken(actor, body.Token, who, index, recordTime)
 
 	case *pb.Envelope_Key:
 		k := body.Key

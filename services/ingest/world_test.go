@@ -72,6 +72,16 @@ func newWorld(t testing.TB) *world { return newWorldWith(t, natsbus.EmbeddedConf
 // directory and address are the world's).
 func newWorldWith(t testing.TB, cfg natsbus.EmbeddedConfig) *world {
 	t.Helper()
+	w := newBareWorld(t, cfg)
+	w.n = w.startNode("ledger-a", t.TempDir())
+	w.genesis()
+	return w
+}
+
+// newBareWorld starts the world's NATS server with cfg and its streams, but
+// no node, and publishes nothing.
+func newBareWorld(t testing.TB, cfg natsbus.EmbeddedConfig) *world {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cfg.StoreDir, cfg.Listen = filepath.Join(t.TempDir(), "nats"), "127.0.0.1:0"
@@ -104,8 +114,6 @@ func newWorldWith(t testing.TB, cfg natsbus.EmbeddedConfig) *world {
 	_, nodeKey, _ := envelope.GenerateKey()
 	w := &world{t: t, nats: emb, nc: nc, js: js, nodeKey: nodeKey, natsKey: natsKey, keys: map[string]ed25519.PrivateKey{},
 		clock: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
-	w.n = w.startNode("ledger-a", t.TempDir())
-	w.genesis()
 	return w
 }
 
@@ -114,6 +122,13 @@ func (w *world) startNode(consumer, dir string) *node { return w.startNodeWith(c
 // startNodeWith starts a node consuming at most batchSize messages per
 // batch (0: the default).
 func (w *world) startNodeWith(consumer, dir string, batchSize int) *node {
+	w.t.Helper()
+	return w.startNodeTrusting(consumer, dir, batchSize, w.nodeKey.Public().(ed25519.PublicKey))
+}
+
+// startNodeTrusting starts a node that accepts a genesis signed by
+// genesisKey only.
+func (w *world) startNodeTrusting(consumer, dir string, batchSize int, genesisKey ed25519.PublicKey) *node {
 	w.t.Helper()
 	opts := ledger.PebbleOptions()
 	opts.Logger = quietPebble{}
@@ -125,7 +140,8 @@ func (w *world) startNodeWith(consumer, dir string, batchSize int) *node {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	p, err := New(Config{JS: w.js, NC: w.nc, Store: store, Ledger: l, Logger: quiet, NodeKey: w.nodeKey, Consumer: consumer, BatchSize: batchSize})
+	p, err := New(Config{JS: w.js, NC: w.nc, Store: store, Ledger: l, Logger: quiet, NodeKey: w.nodeKey, Consumer: consumer, BatchSize: batchSize,
+		GenesisKey: genesisKey})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -213,14 +229,18 @@ func (w *world) entryOf(n *node, msgID string) *pb.LedgerEntry {
 	return entry
 }
 
-func (w *world) genesis() {
-	w.t.Helper()
-	pub := w.nodeKey.Public().(ed25519.PublicKey)
-	env := &pb.Envelope{PartyGln: adminGLN, Body: &pb.Envelope_Genesis{Genesis: &pb.Genesis{
+// genesisOf is the genesis envelope of a node with key pub.
+func genesisOf(name string, pub ed25519.PublicKey) *pb.Envelope {
+	return &pb.Envelope{PartyGln: adminGLN, Body: &pb.Envelope_Genesis{Genesis: &pb.Genesis{
 		Admin:     &pb.Party{Gln: adminGLN, Name: "Admin", Role: pb.Role_ROLE_ADMIN},
 		TokenHash: make([]byte, 32), TokenId: "0000000000000001",
-		NodeKey: &pb.NodeKey{Name: "test-node", PublicKey: pub},
+		NodeKey: &pb.NodeKey{Name: name, PublicKey: pub},
 	}}}
+}
+
+func (w *world) genesis() {
+	w.t.Helper()
+	env := genesisOf("test-node", w.nodeKey.Public().(ed25519.PublicKey))
 	e := w.send(NodeSignerPrefix+"test-node", w.nodeKey, env)
 	if e == nil || !e.GetOutcomes()[0].GetApplied() {
 		w.t.Fatalf("genesis not applied: %v", e)

@@ -127,7 +127,7 @@ func TestRegistryAndVerificationThroughRealServers(t *testing.T) {
 	wantStatus(t, "commission someone else's", a.as(mfr2).Post(ctx, "/v1/products/"+apiGTIN+"/batches/LOT42:commission", &pb.CommissionSerialsRequest{Count: 1}, nil), http.StatusForbidden, "belongs")
 	wantStatus(t, "commission a known serial", a.as(mfr).Post(ctx, "/v1/products/"+apiGTIN+"/batches/LOT42:commission", &pb.CommissionSerialsRequest{Serials: []string{"SN-A"}}, nil), http.StatusBadRequest, "SN-A")
 	batch := &pb.GetBatchResponse{}
-	if err := a.as(pharm).Get(ctx, "/v1/products/"+apiGTIN+"/batches/LOT42", batch); err != nil || batch.GetBatch().GetCommissioned() != 7 {
+	if err := a.as(mfr).Get(ctx, "/v1/products/"+apiGTIN+"/batches/LOT42", batch); err != nil || batch.GetBatch().GetCommissioned() != 7 {
 		t.Fatalf("batch after commissioning: %v %v, want 7 commissioned", batch, err)
 	}
 

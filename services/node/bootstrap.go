@@ -3,8 +3,7 @@ package node
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -29,6 +28,9 @@ const bootstrapTimeout = 60 * time.Second
 // bootstrapAdmin makes sure the admin party exists and that DATA/admin.token
 // holds a token that resolves to it. Both go through the stream like every
 // write: the genesis envelope on a new ledger, a token reissue otherwise.
+// A reissue revokes, in the same ledger entry, the admin tokens this node
+// issued before (and those of unknown origin), so that a leaked old token
+// file stops working.
 func (n *Node) bootstrapAdmin(ctx context.Context) error {
 	cfg := n.cfg
 	n.adminTokenPath = filepath.Join(cfg.DataDir, AdminTokenFile)
@@ -36,50 +38,62 @@ func (n *Node) bootstrapAdmin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if token != "" {
-		if cred, err := n.store.Token(state.TokenHash(token)); err == nil && cred.PartyGLN == cfg.AdminGLN {
-			n.logger.Info("admin token reused", "path", n.adminTokenPath)
-			return nil
-		}
+	if token != "" && n.adminTokenWorks(token) {
+		n.logger.Info("admin token reused", "path", n.adminTokenPath)
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, bootstrapTimeout)
 	defer cancel()
-	if err := n.catchUp(ctx); err != nil {
-		return err
-	}
-	var id [8]byte
-	if _, err := rand.Read(id[:]); err != nil {
-		return fmt.Errorf("node: token id: %w", err)
-	}
-	if !auth.WellFormed(token) {
-		if token, id, err = auth.NewToken(); err != nil {
-			return err
+	go func() { // the pipeline stopped: nothing will be applied
+		select {
+		case <-n.ingestDone:
+			cancel()
+		case <-ctx.Done():
 		}
-	} else if cred, err := n.store.Token(state.TokenHash(token)); err == nil && cred.PartyGLN == cfg.AdminGLN {
+	}()
+	if err := n.catchUp(ctx); err != nil {
+		return n.ingestStopped(err)
+	}
+	if token != "" && n.adminTokenWorks(token) {
 		// Caught up: the token in the file is the one the ledger holds.
 		n.logger.Info("admin token reused", "path", n.adminTokenPath)
 		return nil
+	}
+	// Always a new token: the file's may have been revoked because it
+	// leaked, and its hash is unknown once revoked.
+	token, id, err := auth.NewToken()
+	if err != nil {
+		return err
 	}
 	hash := state.TokenHash(token)
 	env := &pb.Envelope{PartyGln: cfg.AdminGLN}
 	_, err = n.store.Party(cfg.AdminGLN)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
-		pub := n.nodeKey.Public().(ed25519.PublicKey)
+		if pub := n.nodeKey.Public().(ed25519.PublicKey); !pub.Equal(n.genesisKey) {
+			return fmt.Errorf("node: the ledger has no genesis, and this node may not write one: its genesis key is %s, not this node's key %s; "+
+				"start the node whose key that is first", envelope.KeyID(n.genesisKey), n.nodeKeyID)
+		}
 		env.Body = &pb.Envelope_Genesis{Genesis: &pb.Genesis{
 			Admin:     &pb.Party{Gln: cfg.AdminGLN, Name: cfg.AdminName, Role: pb.Role_ROLE_ADMIN},
 			TokenHash: hash[:], TokenId: auth.TokenIDString(id),
-			NodeKey: &pb.NodeKey{Name: n.nodeName, PublicKey: pub},
+			NodeKey: &pb.NodeKey{Name: n.nodeName, PublicKey: n.nodeKey.Public().(ed25519.PublicKey)},
 		}}
 	case err != nil:
 		return err
 	default:
-		n.logger.Warn("admin token file missing or stale; issuing a new admin token", "path", n.adminTokenPath)
-		env.Body = &pb.Envelope_Token{Token: &pb.TokenChange{PartyGln: cfg.AdminGLN, TokenId: auth.TokenIDString(id), TokenHash: hash[:]}}
+		old, err := n.oldAdminTokens()
+		if err != nil {
+			return err
+		}
+		n.logger.Warn("admin token file missing or stale; issuing a new admin token and revoking the old ones",
+			"path", n.adminTokenPath, "revoked", old)
+		env.Body = &pb.Envelope_Token{Token: &pb.TokenChange{PartyGln: cfg.AdminGLN, TokenId: auth.TokenIDString(id), TokenHash: hash[:],
+			RevokeTokenIds: old}}
 	}
 	res, err := n.submitter.Submit(ctx, env, true)
 	if err != nil {
-		return fmt.Errorf("node: bootstrap the admin party: %w", err)
+		return n.ingestStopped(fmt.Errorf("node: bootstrap the admin party: %w", err))
 	}
 	if out := res.Entry.GetOutcomes(); len(out) != 1 || !out[0].GetApplied() {
 		return fmt.Errorf("node: bootstrap the admin party was refused: %s (is this stream shared with a ledger another node started?)", outcomeReason(res.Entry))
@@ -89,6 +103,55 @@ func (n *Node) bootstrapAdmin(ctx context.Context) error {
 	}
 	n.logger.Info("admin party ready; its API token is in the token file", "gln", cfg.AdminGLN, "path", n.adminTokenPath)
 	return nil
+}
+
+// adminTokenWorks reports whether token authenticates the admin party now.
+func (n *Node) adminTokenWorks(token string) bool {
+	cred, err := n.store.Token(state.TokenHash(token))
+	return err == nil && cred.PartyGLN == n.cfg.AdminGLN && !cred.ExpiredAt(n.now())
+}
+
+// ingestStopped returns the pipeline's error in place of err when the
+// pipeline has stopped (the reason a bootstrap step could not finish).
+func (n *Node) ingestStopped(err error) error {
+	if perr := n.ingestErr.Load(); perr != nil {
+		return fmt.Errorf("node: ledger ingest stopped: %w", *perr)
+	}
+	return err
+}
+
+// maxRevokedAtReissue is how many old admin tokens one reissue revokes
+// (the ledger's bound on a token change).
+const maxRevokedAtReissue = 16
+
+// oldAdminTokens lists the unrevoked tokens of the admin party that this
+// node issued on its own authority (the genesis, earlier reissues), or
+// whose origin is unknown (issued before the node kept token records):
+// the tokens a reissue revokes. Tokens issued through the API, and those
+// another node issued, are left alone.
+func (n *Node) oldAdminTokens() ([]string, error) {
+	var ids []string
+	var after *[8]byte
+	for {
+		page, err := n.store.ListTokens(n.cfg.AdminGLN, after, 1000)
+		if err != nil {
+			return nil, fmt.Errorf("node: admin tokens: %w", err)
+		}
+		for _, t := range page {
+			legacy := t.GetCreateTime() == nil && t.GetNodeKeyId() == ""
+			if t.GetRevokeTime() == nil && (legacy || t.GetNodeKeyId() == n.nodeKeyID) && len(ids) < maxRevokedAtReissue {
+				ids = append(ids, t.GetTokenId())
+			}
+		}
+		if len(page) < 1000 {
+			return ids, nil
+		}
+		var last [8]byte
+		if _, err := hex.Decode(last[:], []byte(page[len(page)-1].GetTokenId())); err != nil {
+			return nil, fmt.Errorf("node: admin tokens: %w", err)
+		}
+		after = &last
+	}
 }
 
 func outcomeReason(e *pb.LedgerEntry) string {
@@ -150,29 +213,18 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return nil
 }
 
-// NodePublicKeyFile is the name, under DATA/keys, of the file holding the
-// node key's public half: one line of standard base64, the format `pedigree
-// scan --new-key` prints and `pedigree scan --node-key` reads. Scanners
-// check the node-signed outcomes and alerts on NATS with it.
-const NodePublicKeyFile = "node.pub"
-
 // loadNodeKey reads or creates DATA/keys/node.key, the key this node signs
-// API-submitted envelopes and its notices with, and writes its public half
-// to DATA/keys/node.pub.
+// API-submitted envelopes with.
 func (n *Node) loadNodeKey() error {
 	key, err := envelope.LoadOrCreateKeyFile(filepath.Join(n.cfg.DataDir, KeysDir, "node.key"))
 	if err != nil {
 		return fmt.Errorf("node: node key: %w", err)
 	}
-	pub := base64.StdEncoding.EncodeToString(key.Public().(ed25519.PublicKey)) + "\n"
-	pubPath := filepath.Join(n.cfg.DataDir, KeysDir, NodePublicKeyFile)
-	if old, err := os.ReadFile(pubPath); err != nil || string(old) != pub {
-		if err := writeFileAtomic(pubPath, []byte(pub), 0o644); err != nil {
-			return fmt.Errorf("node: node public key: %w", err)
-		}
-	}
 	n.nodeKey = key
 	n.nodeKeyID = envelope.KeyID(key.Public().(ed25519.PublicKey))
 	n.nodeName = "node-" + n.nodeKeyID
-	return nil
+	if err := n.writePublicKeyFile(key.Public().(ed25519.PublicKey)); err != nil {
+		return err
+	}
+	return n.loadGenesisKey()
 }

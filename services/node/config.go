@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pedigree-project/pedigree/scanners/gs1"
+	"github.com/pedigree-project/pedigree/services/edge"
 	"github.com/pedigree-project/pedigree/services/natsauth"
 )
 
@@ -18,6 +19,12 @@ type Config struct {
 	GRPCAddr string
 	// HTTPAddr is the HTTP listen address; port 0 picks a free port.
 	HTTPAddr string
+	// MetricsAddr is the operator listener's address (/metrics, and
+	// /readyz with the reason); empty turns it off.
+	MetricsAddr string
+	// Edge bounds the request edge: body sizes, timeouts, keepalive, TLS,
+	// rate limits.
+	Edge edge.Config
 	// NATSURL, when set, is an external NATS server or cluster to use
 	// instead of the embedded one.
 	NATSURL string
@@ -65,6 +72,14 @@ type Config struct {
 	AdminName string
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout time.Duration
+	// GenesisKeyFile names the public key file (ReadPublicKeyFile) of the
+	// only key whose genesis starts the ledger: that of the node that
+	// started the ledger this node joins. Empty: this node's own key.
+	GenesisKeyFile string
+
+	// now is the clock of token expiry and default event times; nil:
+	// time.Now. Tests set it.
+	now func() time.Time
 }
 
 // Defaults.
@@ -72,12 +87,18 @@ const (
 	DefaultGRPCAddr   = "127.0.0.1:7070"
 	DefaultHTTPAddr   = "127.0.0.1:8080"
 	DefaultNATSListen = "127.0.0.1:4222"
+	// DefaultMetricsAddr is the operator listener of `pedigree serve`:
+	// loopback only, so that metrics and readiness reasons stay private.
+	DefaultMetricsAddr = "127.0.0.1:9090"
 	// DefaultAdminGLN is a GLN under GS1's prefix 952, reserved for
 	// demonstrations; set a real one in production.
 	DefaultAdminGLN = "9520000000004"
 )
 
-// DefaultConfig returns the configuration of `pedigree serve` with no flags.
+// DefaultConfig returns the configuration of `pedigree serve` with no
+// flags, except that the operator listener is off (MetricsAddr empty): a
+// fixed port would collide between the nodes of tests and benchmarks; serve
+// sets DefaultMetricsAddr.
 func DefaultConfig() Config {
 	return Config{
 		DataDir:            "./pedigree-data",
@@ -90,6 +111,7 @@ func DefaultConfig() Config {
 		ShutdownTimeout:    4 * time.Second,
 		CheckpointInterval: time.Second,
 		NATSCalloutAccount: natsauth.DefaultCalloutAccount,
+		Edge:               edge.DefaultConfig(),
 	}
 }
 
@@ -119,6 +141,9 @@ func (c Config) validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown-timeout: must be positive"))
+	}
+	if err := c.Edge.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

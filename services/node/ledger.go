@@ -53,7 +53,7 @@ func (n *Node) startBackground() error {
 	var err error
 	n.pipeline, err = ingest.New(ingest.Config{
 		JS: n.js, NC: n.nc, Store: n.store, Ledger: n.ledger, Logger: n.logger, NodeKey: n.nodeKey,
-		Registerer: n.tel.Registry, Consumer: "ledger-" + n.nodeKeyID,
+		Registerer: n.tel.Registry, Consumer: "ledger-" + n.nodeKeyID, GenesisKey: n.genesisKey,
 	})
 	if err != nil {
 		return err
@@ -69,8 +69,10 @@ func (n *Node) startBackground() error {
 		defer n.bg.Done()
 		n.runNATSAuth(ctx)
 	}()
+	n.ingestDone = make(chan struct{})
 	go func() {
 		defer n.bg.Done()
+		defer close(n.ingestDone)
 		if err := n.pipeline.Run(ctx); err != nil {
 			n.logger.Error("ledger ingest stopped; the node is not ready", "err", err)
 			n.ingestErr.Store(&err)

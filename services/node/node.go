@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,15 +19,19 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/pedigree-project/pedigree/ledger"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/auth"
 	"github.com/pedigree-project/pedigree/services/capture"
+	"github.com/pedigree-project/pedigree/services/edge"
 	"github.com/pedigree-project/pedigree/services/gateway"
 	"github.com/pedigree-project/pedigree/services/ingest"
 	"github.com/pedigree-project/pedigree/services/ledgersvc"
@@ -60,17 +65,27 @@ type Node struct {
 	grpcServer *grpc.Server
 	grpcLis    net.Listener
 	health     *health.Server
+	gwServer   *grpc.Server // the gateway's in-process gRPC server
+	gwLis      *bufconn.Listener
 	gwConn     *grpc.ClientConn
 	httpServer *http.Server
 	httpLis    net.Listener
+	metricsSrv *http.Server
+	metricsLis net.Listener
+	authn      *auth.Authenticator
+	limits     *edge.Limits
+	tls        *tls.Config // nil: plaintext
 
-	nodeKey   ed25519.PrivateKey
-	nodeKeyID string
-	nodeName  string
-	pipeline  *ingest.Pipeline
-	submitter *submit.Submitter
-	ingestErr atomic.Pointer[error]
+	nodeKey    ed25519.PrivateKey
+	nodeKeyID  string
+	nodeName   string
+	genesisKey ed25519.PublicKey
+	pipeline   *ingest.Pipeline
+	submitter  *submit.Submitter
+	ingestErr  atomic.Pointer[error]
+	ingestDone chan struct{} // closed when the pipeline has stopped
 
+	now            func() time.Time
 	adminTokenPath string
 	stopping       atomic.Bool
 	serveErr       chan error
@@ -85,10 +100,14 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err e
 	if logger == nil {
 		return nil, errors.New("node: nil logger")
 	}
-	n = &Node{cfg: cfg, logger: logger, tel: telemetry.New(logger), serveErr: make(chan error, 2)}
+	n = &Node{cfg: cfg, logger: logger, tel: telemetry.New(logger), serveErr: make(chan error, 4), now: cfg.now}
+	if n.now == nil {
+		n.now = time.Now
+	}
+	started := n // a failed Start returns a nil *Node
 	defer func() {
 		if err != nil {
-			n.close(context.Background())
+			started.close(context.Background())
 		}
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -120,23 +139,56 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err e
 	if err := n.startHTTP(ctx); err != nil {
 		return nil, err
 	}
-	logger.Info("pedigree node serving", "grpc", n.GRPCAddr(), "http", n.HTTPAddr(), "nats", n.NATSURL(), "data", cfg.DataDir)
+	logger.Info("pedigree node serving", "grpc", n.GRPCAddr(), "http", n.HTTPAddr(), "metrics", n.MetricsAddr(),
+		"tls", n.tls != nil, "nats", n.NATSURL(), "data", cfg.DataDir)
 	return n, nil
 }
 
 func (n *Node) startGRPC() error {
-	authn, err := auth.NewAuthenticator(n.store)
-	if err != nil {
+	var err error
+	if n.authn, err = auth.NewAuthenticator(n.store); err != nil {
 		return err
 	}
-	n.grpcServer = grpc.NewServer(
+	n.authn.Now = n.now
+	if n.limits, err = edge.NewLimits(n.cfg.Edge, n.tel.Registry); err != nil {
+		return err
+	}
+	if n.tls, err = edge.ServerTLS(n.cfg.Edge); err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	e := n.cfg.Edge
+	opts := []grpc.ServerOption{
 		// Calls run on reused goroutines whose stacks have grown already,
 		// rather than on a new goroutine per call that grows its stack
 		// again (runtime.newstack was a quarter of a verification's CPU).
 		// With every worker busy, a call gets its own goroutine as before.
 		grpc.NumStreamWorkers(streamWorkers()),
-		grpc.ChainUnaryInterceptor(n.tel.UnaryInterceptor, authn.UnaryInterceptor),
-		grpc.ChainStreamInterceptor(n.tel.StreamInterceptor, authn.StreamInterceptor),
+		grpc.MaxRecvMsgSize(int(e.MaxBulkBody)),
+		grpc.MaxConcurrentStreams(e.GRPCMaxStreams),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: e.GRPCKeepaliveMinTime, PermitWithoutStream: e.GRPCKeepalivePermitWithoutStream}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: e.GRPCMaxConnectionIdle, Time: e.GRPCKeepaliveTime, Timeout: e.GRPCKeepaliveTimeout}),
+		grpc.ConnectionTimeout(e.GRPCConnectionTimeout),
+		// A call needing a token is refused before its message is read.
+		grpc.InTapHandle(edge.AuthTap(n.authn, func(ctx context.Context, method string, v any) {
+			n.tel.Recovered(ctx, telemetry.WhereGRPCTap, method, v)
+		})),
+		// Recovery first, so that no panic escapes the other interceptors.
+		grpc.ChainUnaryInterceptor(n.tel.RecoverUnary, n.tel.UnaryInterceptor, n.authn.UnaryInterceptor, n.limits.UnaryInterceptor(true)),
+		grpc.ChainStreamInterceptor(n.tel.RecoverStream, n.tel.StreamInterceptor, n.authn.StreamInterceptor, n.limits.StreamInterceptor(true)),
+	}
+	if n.tls != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(n.tls.Clone())))
+	}
+	n.grpcServer = grpc.NewServer(opts...)
+	// The gateway reaches the services through a server of its own, in
+	// memory: whatever TLS the public port wants, and without the budgets,
+	// which the HTTP front has charged before reading each body. Tokens
+	// are still checked, and bulk calls still capped, here.
+	n.gwServer = grpc.NewServer(
+		grpc.NumStreamWorkers(streamWorkers()),
+		grpc.MaxRecvMsgSize(int(e.MaxBulkBody)),
+		grpc.ChainUnaryInterceptor(n.tel.RecoverUnary, n.tel.UnaryInterceptor, n.authn.UnaryInterceptor, n.limits.UnaryInterceptor(false)),
+		grpc.ChainStreamInterceptor(n.tel.RecoverStream, n.tel.StreamInterceptor, n.authn.StreamInterceptor, n.limits.StreamInterceptor(false)),
 	)
 	n.health = health.NewServer()
 	healthpb.RegisterHealthServer(n.grpcServer, n.health)
@@ -145,6 +197,7 @@ func (n *Node) startGRPC() error {
 	if err != nil {
 		return err
 	}
+	w.Now = n.now
 	registrySvc, err := registry.New(w)
 	if err != nil {
 		return err
@@ -157,19 +210,21 @@ func (n *Node) startGRPC() error {
 	if err != nil {
 		return err
 	}
-	pb.RegisterRegistryServiceServer(n.grpcServer, registrySvc)
-	pb.RegisterVerificationServiceServer(n.grpcServer, verificationSvc)
-	pb.RegisterCaptureServiceServer(n.grpcServer, captureSvc)
 	provenanceSvc, err := provenance.New(w, n.ledger, n.pipeline.SubscribeAlerts)
 	if err != nil {
 		return err
 	}
-	pb.RegisterProvenanceServiceServer(n.grpcServer, provenanceSvc)
 	ledgerSvc, err := ledgersvc.New(n.ledger, n.logger)
 	if err != nil {
 		return err
 	}
-	pb.RegisterLedgerServiceServer(n.grpcServer, ledgerSvc)
+	for _, s := range []*grpc.Server{n.grpcServer, n.gwServer} {
+		pb.RegisterRegistryServiceServer(s, registrySvc)
+		pb.RegisterVerificationServiceServer(s, verificationSvc)
+		pb.RegisterCaptureServiceServer(s, captureSvc)
+		pb.RegisterProvenanceServiceServer(s, provenanceSvc)
+		pb.RegisterLedgerServiceServer(s, ledgerSvc)
+	}
 	for name := range n.grpcServer.GetServiceInfo() {
 		n.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
@@ -178,9 +233,15 @@ func (n *Node) startGRPC() error {
 	if n.grpcLis, err = net.Listen("tcp", n.cfg.GRPCAddr); err != nil {
 		return fmt.Errorf("node: gRPC listen on %s: %w", n.cfg.GRPCAddr, err)
 	}
+	n.gwLis = bufconn.Listen(gatewayBuffer)
 	go func() { n.serveErr <- n.grpcServer.Serve(n.grpcLis) }()
+	go func() { n.serveErr <- n.gwServer.Serve(n.gwLis) }()
 	return nil
 }
+
+// gatewayBuffer is the in-memory buffer of each direction of each of the
+// gateway's connections to its gRPC server.
+const gatewayBuffer = 1 << 20
 
 // streamWorkers is the number of goroutines the gRPC server keeps for
 // calls: enough for the bursts of calls in flight at once that a busy
@@ -191,15 +252,22 @@ func streamWorkers() uint32 { return uint32(max(64, 8*runtime.GOMAXPROCS(0))) }
 
 func (n *Node) startHTTP(ctx context.Context) error {
 	var err error
-	n.gwConn, err = grpc.NewClient(n.grpcLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	n.gwConn, err = grpc.NewClient("passthrough:///gateway",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return n.gwLis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return fmt.Errorf("node: gateway client: %w", err)
 	}
+	e := n.cfg.Edge
 	handler, err := gateway.New(ctx, gateway.Config{
-		Conn:       n.gwConn,
-		Ready:      n.Ready,
-		Metrics:    n.tel.MetricsHandler(),
-		Middleware: n.tel.HTTPMiddleware,
+		Conn:          n.gwConn,
+		Ready:         n.Ready,
+		Authenticator: n.authn,
+		Limits:        n.limits,
+		MaxBody:       e.MaxBody,
+		MaxBulkBody:   e.MaxBulkBody,
+		Middleware:    n.tel.HTTPMiddleware,
+		Logger:        n.logger,
 	})
 	if err != nil {
 		return err
@@ -207,17 +275,51 @@ func (n *Node) startHTTP(ctx context.Context) error {
 	if n.httpLis, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("node: HTTP listen on %s: %w", n.cfg.HTTPAddr, err)
 	}
-	n.httpServer = &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
+	n.httpServer = n.newHTTPServer(handler)
+	if n.tls != nil {
+		n.httpServer.TLSConfig = n.tls.Clone()
+	}
+	n.serveHTTP(n.httpServer, n.httpLis, n.tls != nil)
+	if n.cfg.MetricsAddr == "" {
+		return nil
+	}
+	if n.metricsLis, err = net.Listen("tcp", n.cfg.MetricsAddr); err != nil {
+		return fmt.Errorf("node: metrics listen on %s: %w", n.cfg.MetricsAddr, err)
+	}
+	n.metricsSrv = n.newHTTPServer(gateway.NewMetrics(n.tel.MetricsHandler(), n.Ready))
+	n.serveHTTP(n.metricsSrv, n.metricsLis, false)
+	return nil
+}
+
+// newHTTPServer returns a server of h, panics recovered, with the edge's
+// timeouts and header bound.
+func (n *Node) newHTTPServer(h http.Handler) *http.Server {
+	e := n.cfg.Edge
+	return &http.Server{
+		Handler:           n.tel.RecoverHTTP(h),
+		ReadHeaderTimeout: e.HTTPReadHeaderTimeout,
+		ReadTimeout:       e.HTTPReadTimeout,
+		WriteTimeout:      e.HTTPWriteTimeout,
+		IdleTimeout:       e.HTTPIdleTimeout,
+		MaxHeaderBytes:    e.HTTPMaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(n.logger.Handler(), slog.LevelWarn),
 	}
+}
+
+// serveHTTP serves srv on lis (with srv.TLSConfig when useTLS) until it
+// is shut down.
+func (n *Node) serveHTTP(srv *http.Server, lis net.Listener, useTLS bool) {
 	go func() {
-		if err := n.httpServer.Serve(n.httpLis); !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if useTLS {
+			err = srv.ServeTLS(lis, "", "")
+		} else {
+			err = srv.Serve(lis)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
 			n.serveErr <- err
 		}
 	}()
-	return nil
 }
 
 // Ready returns nil when NATS, the streams and Pebble answer.
@@ -250,6 +352,15 @@ func (n *Node) GRPCAddr() string { return n.grpcLis.Addr().String() }
 
 // HTTPAddr is the address the HTTP server listens on.
 func (n *Node) HTTPAddr() string { return n.httpLis.Addr().String() }
+
+// MetricsAddr is the address of the operator listener (/metrics, /readyz
+// with the reason), or "" when it is off.
+func (n *Node) MetricsAddr() string {
+	if n.metricsLis == nil {
+		return ""
+	}
+	return n.metricsLis.Addr().String()
+}
 
 // NATSURL is the URL scanners publish to, or "" when the embedded server has
 // no client port.
@@ -294,18 +405,23 @@ func (n *Node) close(ctx context.Context) error {
 	if n.health != nil {
 		n.health.Shutdown()
 	}
-	if n.httpServer != nil {
-		if err := n.httpServer.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("node: HTTP shutdown: %w", err))
+	for name, srv := range map[string]*http.Server{"HTTP": n.httpServer, "metrics": n.metricsSrv} {
+		if srv != nil {
+			if err := srv.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("node: %s shutdown: %w", name, err))
+			}
 		}
 	}
-	if n.grpcServer != nil {
+	for _, srv := range []*grpc.Server{n.grpcServer, n.gwServer} {
+		if srv == nil {
+			continue
+		}
 		stopped := make(chan struct{})
-		go func() { n.grpcServer.GracefulStop(); close(stopped) }()
+		go func() { srv.GracefulStop(); close(stopped) }()
 		select {
 		case <-stopped:
 		case <-ctx.Done():
-			n.grpcServer.Stop()
+			srv.Stop()
 			<-stopped
 		}
 	}

@@ -30,6 +30,7 @@ func testConfig(dir string) Config {
 	cfg.GRPCAddr = "127.0.0.1:0"
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.NATSListen = "127.0.0.1:0"
+	cfg.MetricsAddr = "127.0.0.1:0"
 	return cfg
 }
 
@@ -123,8 +124,8 @@ func TestNodeServesHealthReflectionHTTPAndRestartsWithSameToken(t *testing.T) {
 	if code, body := httpGet(t, base+"/healthz", nil); code != 200 {
 		t.Errorf("/healthz = %d %s", code, body)
 	}
-	if code, body := httpGet(t, base+"/readyz", nil); code != 200 {
-		t.Errorf("/readyz = %d %s", code, body)
+	if code, body := httpGet(t, base+"/readyz", nil); code != 200 || string(body) != "ready\n" {
+		t.Errorf("/readyz = %d %q, want 200 \"ready\"", code, body)
 	}
 	code, body := httpGet(t, base+"/openapi.json", nil)
 	var doc struct {
@@ -158,9 +159,17 @@ func TestNodeServesHealthReflectionHTTPAndRestartsWithSameToken(t *testing.T) {
 	if err := json.Unmarshal(body, &cp); code != 200 || err != nil || !strings.HasPrefix(cp.Note, "pedigree/ledger/") || cp.VerifierKey == "" {
 		t.Errorf("GET /v1/ledger/checkpoint on a new node = %d %s, want a signed checkpoint", code, body)
 	}
-	code, body = httpGet(t, base+"/metrics", nil)
+	// Metrics and the reasons a node is not ready are for operators: on
+	// their own listener, not on the public port.
+	code, body = httpGet(t, "http://"+n.MetricsAddr()+"/metrics", nil)
 	if code != 200 || !strings.Contains(string(body), "pedigree_http_request_duration_seconds") || !strings.Contains(string(body), "pedigree_grpc_request_duration_seconds") {
 		t.Errorf("/metrics = %d, missing pedigree request histograms", code)
+	}
+	if code, _ := httpGet(t, base+"/metrics", nil); code != http.StatusNotFound {
+		t.Errorf("/metrics on the public port = %d, want 404", code)
+	}
+	if code, body := httpGet(t, "http://"+n.MetricsAddr()+"/readyz", nil); code != 200 || string(body) != "ready\n" {
+		t.Errorf("/readyz on the metrics listener = %d %q", code, body)
 	}
 
 	md := metadata.Pairs("authorization", "Bearer not-a-token")

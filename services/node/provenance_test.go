@@ -54,16 +54,8 @@ func TestPackHistoryWithProofs(t *testing.T) {
 	other := a.as(a.party(apiPh2, pb.Role_ROLE_PHARMACY))
 	regulator := a.as(a.party("4000007000009", pb.Role_ROLE_REGULATOR))
 
-	if err := mfr.Post(ctx, "/v1/products", &pb.Product{Gtin: apiGTIN, Name: "Paracetamol"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := mfr.Post(ctx, "/v1/products/"+apiGTIN+"/batches", &pb.Batch{Lot: "L1", Expiry: "281200"}, nil); err != nil {
-		t.Fatal(err)
-	}
 	serials := []string{"P1", "P2", "P3", "P4"}
-	if err := mfr.Post(ctx, "/v1/products/"+apiGTIN+"/batches/L1:commission", &pb.CommissionSerialsRequest{Serials: serials}, nil); err != nil {
-		t.Fatal(err)
-	}
+	commissionBatch(t, mfr, "L1", serials...)
 	pk := func(s string) *pb.Epc { return &pb.Epc{Id: &pb.Epc_Pack{Pack: &pb.PackCode{Gtin: apiGTIN, Serial: s}}} }
 	box := func(s string) *pb.Epc { return &pb.Epc{Id: &pb.Epc_Sscc{Sscc: s}} }
 	clock := time.Now().Add(-time.Hour)

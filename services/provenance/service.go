@@ -15,6 +15,7 @@ import (
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/apierr"
 	"github.com/pedigree-project/pedigree/services/auth"
+	"github.com/pedigree-project/pedigree/services/disclose"
 	"github.com/pedigree-project/pedigree/services/ingest"
 	"github.com/pedigree-project/pedigree/services/writer"
 )
@@ -98,7 +99,7 @@ func (s *Service) ListAlerts(ctx context.Context, req *pb.ListAlertsRequest) (*p
 				resp.NextPageToken = resp.Alerts[size-1].GetAlertId()
 				return false
 			}
-			resp.Alerts = append(resp.Alerts, a)
+			resp.Alerts = append(resp.Alerts, s.disclosed(p, a))
 		}
 		return true
 	})
@@ -106,6 +107,22 @@ func (s *Service) ListAlerts(ctx context.Context, req *pb.ListAlertsRequest) (*p
 		return nil, s.fail(ctx, err)
 	}
 	return resp, nil
+}
+
+// disclosed is an alert as the caller may read it (package disclose): a
+// party reads the alerts its own scans raised, but not the other parties
+// they name (who holds or dispensed the pack), unless it is the product's
+// manufacturer.
+func (s *Service) disclosed(p *auth.Principal, a *pb.Alert) *pb.Alert {
+	if authority(p) {
+		return a
+	}
+	if gtin := a.GetEpc().GetPack().GetGtin(); gtin != "" {
+		if prod, err := s.w.Store().Product(gtin); err == nil && prod.GetManufacturerGln() == p.Party.GetGln() {
+			return a
+		}
+	}
+	return disclose.Alert(a)
 }
 
 func matches(a *pb.Alert, req *pb.ListAlertsRequest, party string) bool {
@@ -159,7 +176,7 @@ func (s *Service) GetAlert(ctx context.Context, req *pb.GetAlertRequest) (*pb.Ge
 	if !authority(p) && a.GetPartyGln() != p.Party.GetGln() {
 		return nil, s.fail(ctx, apierr.Denied("alert %s was raised by another party's scan", req.GetAlertId()))
 	}
-	return &pb.GetAlertResponse{Alert: a}, nil
+	return &pb.GetAlertResponse{Alert: s.disclosed(p, a)}, nil
 }
 
 // ReviewAlert records an investigation step on the ledger.

@@ -23,15 +23,17 @@ func (s *Service) TraceBatch(ctx context.Context, req *pb.TraceBatchRequest) (*p
 		return nil, s.fail(ctx, err)
 	}
 	store := s.w.Store()
-	batch, err := store.Batch(req.GetGtin(), req.GetLot())
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
+	// Who may see the trace is decided first, so that nobody else learns
+	// even whether the batch exists.
 	if !authority(p) {
 		prod, err := store.Product(req.GetGtin())
 		if err != nil || prod.GetManufacturerGln() != p.Party.GetGln() {
 			return nil, s.fail(ctx, apierr.Denied("batch traces are shown to regulators and to the product's manufacturer"))
 		}
+	}
+	batch, err := store.Batch(req.GetGtin(), req.GetLot())
+	if err != nil {
+		return nil, s.fail(ctx, err)
 	}
 	lb := lifecycle.Batch{GTIN: batch.GetGtin(), Lot: batch.GetLot(), Expiry: batch.GetExpiry(), Recalled: batch.GetRecalled(), Withdrawn: batch.GetWithdrawn()}
 	view := store.NewView()

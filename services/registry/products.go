@@ -15,6 +15,7 @@ import (
 	"github.com/pedigree-project/pedigree/scanners/gs1"
 	"github.com/pedigree-project/pedigree/services/apierr"
 	"github.com/pedigree-project/pedigree/services/auth"
+	"github.com/pedigree-project/pedigree/services/disclose"
 	"github.com/pedigree-project/pedigree/services/ingest"
 	"github.com/pedigree-project/pedigree/services/writer"
 )
@@ -127,11 +128,21 @@ func (s *Service) CreateBatch(ctx context.Context, req *pb.CreateBatchRequest) (
 	return &pb.CreateBatchResponse{Batch: out}, nil
 }
 
-// GetBatch returns a batch.
+// GetBatch returns a batch; the count of serials commissioned only to the
+// product's manufacturer, regulators and admins.
 func (s *Service) GetBatch(ctx context.Context, req *pb.GetBatchRequest) (*pb.GetBatchResponse, error) {
+	p, err := writer.Caller(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
 	b, err := s.w.Store().Batch(req.GetGtin(), req.GetLot())
 	if err != nil {
 		return nil, s.fail(ctx, err)
+	}
+	if !isAuthority(p) {
+		if prod, err := s.w.Store().Product(req.GetGtin()); err != nil || prod.GetManufacturerGln() != p.Party.GetGln() {
+			b = disclose.Batch(b)
+		}
 	}
 	return &pb.GetBatchResponse{Batch: b}, nil
 }

@@ -153,53 +153,6 @@ func (s *Service) AddPartyKey(ctx context.Context, req *pb.AddPartyKeyRequest) (
 	return &pb.AddPartyKeyResponse{KeyId: envelope.KeyID(req.GetPublicKey())}, nil
 }
 
-// CreateToken issues another API token.
-func (s *Service) CreateToken(ctx context.Context, req *pb.CreateTokenRequest) (*pb.CreateTokenResponse, error) {
-	p, err := writer.Caller(ctx)
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	if err := selfOrAdmin(p, req.GetGln()); err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	token, id, err := auth.NewToken()
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	hash := state.TokenHash(token)
-	env := writer.Envelope(p)
-	env.Body = &pb.Envelope_Token{Token: &pb.TokenChange{PartyGln: req.GetGln(), TokenId: auth.TokenIDString(id), TokenHash: hash[:]}}
-	res, err := s.w.Submit(ctx, env, true)
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	if _, err := writer.Outcome(res); err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	return &pb.CreateTokenResponse{Token: token, TokenId: auth.TokenIDString(id)}, nil
-}
-
-// RevokeToken revokes an API token.
-func (s *Service) RevokeToken(ctx context.Context, req *pb.RevokeTokenRequest) (*pb.RevokeTokenResponse, error) {
-	p, err := writer.Caller(ctx)
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	if err := selfOrAdmin(p, req.GetGln()); err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	env := writer.Envelope(p)
-	env.Body = &pb.Envelope_Token{Token: &pb.TokenChange{PartyGln: req.GetGln(), TokenId: req.GetTokenId(), Revoke: true}}
-	res, err := s.w.Submit(ctx, env, true)
-	if err != nil {
-		return nil, s.fail(ctx, prefix(err, "token."))
-	}
-	if _, err := writer.Outcome(res); err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	return &pb.RevokeTokenResponse{}, nil
-}
-
 func roleWord(r pb.Role) string {
 	return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(r.String(), "ROLE_"), "_", " "))
 }

@@ -10,7 +10,7 @@ import "encoding/binary"
 // Prefixes 0x01–0x0F belong to the ledger package (see ledger/keys.go).
 //
 //	0x10 party     | GLN (13)                            → Party (protobuf)
-//	0x11 token     | SHA-256 of the token (32)           → token ID (8) | GLN (13)
+//	0x11 token     | SHA-256 of the token (32)           → token ID (8) | GLN (13) [| expiry, Unix ms (u64)]
 //	0x12 tokenid   | GLN (13) | token ID (8)             → SHA-256 of the token (32)
 //	0x13 partykey  | key ID (8)                          → GLN (13) | Ed25519 public key (32)
 //	0x14 product   | GTIN (14)                           → Product (protobuf)
@@ -24,6 +24,8 @@ import "encoding/binary"
 //	0x1C member    | object | index (u64)                → SSCC the object entered, or empty when it left
 //	                 (object = 'p' | GTIN | len | serial, or 'c' | SSCC)
 //	0x1D nodekey   | key ID (8)                          → Ed25519 public key (32) | node name
+//	0x1E tokeninfo | GLN (13) | token ID (8)             → TokenInfo (protobuf): issue, expiry, revocation;
+//	                 kept after revocation (0x11 and 0x12 are deleted then)
 //	0x1F meta      | 0x01                                → last applied stream sequence (u64)
 const (
 	prefixParty     byte = 0x10
@@ -40,6 +42,7 @@ const (
 	prefixContLog   byte = 0x1B
 	prefixMember    byte = 0x1C
 	prefixNodeKey   byte = 0x1D
+	prefixTokenInfo byte = 0x1E
 	prefixMeta      byte = 0x1F
 
 	metaAppliedSeq byte = 0x01
@@ -55,6 +58,11 @@ func tokenKey(hash [32]byte) []byte {
 
 func tokenIDKey(gln string, id [8]byte) []byte {
 	k := append([]byte{prefixTokenID}, gln...)
+	return append(k, id[:]...)
+}
+
+func tokenInfoKey(gln string, id [8]byte) []byte {
+	k := append([]byte{prefixTokenInfo}, gln...)
 	return append(k, id[:]...)
 }
 

@@ -2,9 +2,11 @@ package state
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
@@ -90,12 +92,22 @@ type Credential struct {
 	TokenID [8]byte
 	// PartyGLN is the token's party.
 	PartyGLN string
+	// Expires is the instant from which the token no longer works; zero:
+	// never.
+	Expires time.Time
+}
+
+// ExpiredAt reports whether the credential no longer works at now: from
+// its expiry instant on.
+func (c Credential) ExpiredAt(now time.Time) bool {
+	return !c.Expires.IsZero() && !now.Before(c.Expires)
 }
 
 // TokenHash is the stored form of an API token.
 func TokenHash(token string) [32]byte { return sha256.Sum256([]byte(token)) }
 
-// Token resolves an API token's hash, or returns ErrNotFound.
+// Token resolves an API token's hash, or returns ErrNotFound. An expired
+// token still resolves: the caller compares Expires with its clock.
 func (s *Store) Token(hash [32]byte) (Credential, error) {
 	return readThrough(s, tokensOf, hash, (*Store).readToken)
 }
@@ -109,18 +121,32 @@ func (s *Store) readToken(hash [32]byte) (Credential, error) {
 		return Credential{}, fmt.Errorf("state: read token: %w", err)
 	}
 	defer closer.Close()
-	if len(v) != 8+13 {
-		return Credential{}, fmt.Errorf("state: token record has %d bytes, want 21", len(v))
+	if len(v) != 8+13 && len(v) != 8+13+8 {
+		return Credential{}, fmt.Errorf("state: token record has %d bytes, want 21 or 29", len(v))
 	}
 	var c Credential
 	copy(c.TokenID[:], v[:8])
-	c.PartyGLN = string(v[8:])
+	c.PartyGLN = string(v[8:21])
+	if len(v) == 29 {
+		c.Expires = time.UnixMilli(int64(binary.BigEndian.Uint64(v[21:]))).UTC()
+	}
 	return c, nil
 }
 
-// PutToken records a token's hash for a party into b.
+// PutToken records a token's hash for a party into b: a token that never
+// expires.
 func PutToken(b *pebble.Batch, hash [32]byte, id [8]byte, gln string) error {
+	return PutTokenUntil(b, hash, id, gln, time.Time{})
+}
+
+// PutTokenUntil records a token's hash for a party into b, with the
+// instant from which it no longer works (zero: never; kept to the
+// millisecond).
+func PutTokenUntil(b *pebble.Batch, hash [32]byte, id [8]byte, gln string, expires time.Time) error {
 	v := append(id[:], gln...)
+	if !expires.IsZero() {
+		v = binary.BigEndian.AppendUint64(v, uint64(expires.UnixMilli()))
+	}
 	if err := b.Set(tokenKey(hash), v, nil); err != nil {
 		return fmt.Errorf("state: write token: %w", err)
 	}

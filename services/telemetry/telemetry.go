@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
@@ -21,6 +22,7 @@ type Telemetry struct {
 	logger   *slog.Logger
 	grpcReqs *prometheus.HistogramVec
 	httpReqs *prometheus.HistogramVec
+	panics   *prometheus.CounterVec
 }
 
 // New returns Telemetry with Go runtime and process collectors registered.
@@ -40,8 +42,12 @@ func New(logger *slog.Logger) *Telemetry {
 			Help:    "Latency of HTTP requests by route class and status.",
 			Buckets: latencyBuckets,
 		}, []string{"method", "status"}),
+		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pedigree_panics_recovered_total",
+			Help: "Panics recovered while serving a request, by where (grpc_unary, grpc_stream, http).",
+		}, []string{"where"}),
 	}
-	reg.MustRegister(t.grpcReqs, t.httpReqs)
+	reg.MustRegister(t.grpcReqs, t.httpReqs, t.panics)
 	return t
 }
 
@@ -75,7 +81,7 @@ func (t *Telemetry) observeGRPC(ctx context.Context, method string, start time.T
 	code := status.Code(err)
 	t.grpcReqs.WithLabelValues(method, code.String()).Observe(d.Seconds())
 	level := slog.LevelDebug
-	if err != nil {
+	if err != nil && code != codes.ResourceExhausted { // a flood refused must not flood the log
 		level = slog.LevelInfo
 	}
 	if t.logger.Enabled(ctx, level) { // spares the attributes of a line not written
@@ -91,7 +97,11 @@ func (t *Telemetry) HTTPMiddleware(next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r)
 		d := time.Since(start)
 		t.httpReqs.WithLabelValues(r.Method, strconv.Itoa(rec.status)).Observe(d.Seconds())
-		t.logger.LogAttrs(r.Context(), slog.LevelInfo, "http",
+		level := slog.LevelInfo
+		if rec.status == http.StatusTooManyRequests { // a flood refused must not flood the log
+			level = slog.LevelDebug
+		}
+		t.logger.LogAttrs(r.Context(), level, "http",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status), slog.Duration("latency", d))
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/pedigree-project/pedigree/scanners/gs1"
 	"github.com/pedigree-project/pedigree/services/apierr"
 	"github.com/pedigree-project/pedigree/services/auth"
+	"github.com/pedigree-project/pedigree/services/disclose"
 	"github.com/pedigree-project/pedigree/services/state"
 	"github.com/pedigree-project/pedigree/services/writer"
 )
@@ -82,24 +84,59 @@ func (s *Service) VerifyPack(ctx context.Context, req *pb.VerifyPackRequest) (*p
 	}
 	// The answer shows the records the rules read.
 	resp := &pb.VerifyPackResponse{Scanned: code, Status: pb.PackStatus(r.Status), Dispensable: r.Dispensable, Reason: r.Reason}
+	var manufacturer string
 	if prod, ok := view.ProductRecord(code.GetGtin()); ok {
 		resp.Product = prod
-	}
-	if pk, ok := view.PackRecord(code.GetGtin(), code.GetSerial()); ok {
-		if b, ok := view.BatchRecord(pk.GTIN, pk.Lot); ok {
-			resp.Batch = b
-		}
-		if mayReadPack(p, pk) {
-			resp.Pack = state.PackProto(pk)
-		}
+		manufacturer = prod.GetManufacturerGln()
 	}
 	for _, a := range r.Alerts {
 		resp.Alerts = append(resp.Alerts, alertOf(a, ev, p.Party.GetGln(), loc, at))
+	}
+	pk, known := view.PackRecord(code.GetGtin(), code.GetSerial())
+	custody := pk.Custody
+	if known {
+		if b, ok := view.BatchRecord(pk.GTIN, pk.Lot); ok {
+			resp.Batch = b
+		}
+		custody, _ = lifecycle.EffectiveCustody(view, pk.Custody, pk.Parent)
+		resp.Pack = state.PackProto(pk)
+	}
+	if view.Err != nil {
+		return nil, s.fail(ctx, view.Err)
+	}
+	if !disclose.Entitled(p.Party, manufacturer, custody.Custodian, pk.Decommission.Party) {
+		minimise(resp, custody)
 	}
 	if len(r.Alerts) > 0 {
 		s.recordVerification(ctx, p, code, loc, at)
 	}
 	return resp, nil
+}
+
+// minimise redacts a verification answer for a caller that is not
+// entitled to know who holds or held the pack (package disclose): the
+// status and whether it may be supplied, without the pack's record, the
+// batch's volume, or any other party's name in the reason and alerts.
+func minimise(resp *pb.VerifyPackResponse, custody lifecycle.Custody) {
+	orig := resp.GetAlerts()
+	resp.Pack = nil
+	resp.Batch = disclose.Batch(resp.GetBatch())
+	resp.Alerts = disclose.Alerts(orig)
+	reason := disclose.Reason(resp.GetReason(), orig)
+	switch st := resp.GetStatus(); {
+	case reason != resp.GetReason() || reason == "":
+		// Redacted, or none.
+	case slices.ContainsFunc(orig, func(a *pb.Alert) bool { return a.GetMessage() == reason }):
+		// The message of an alert that names no party.
+	case st == pb.PackStatus_PACK_STATUS_RECALLED || st == pb.PackStatus_PACK_STATUS_WITHDRAWN || st == pb.PackStatus_PACK_STATUS_EXPIRED:
+		// The batch's status: names the lot, GTIN and expiry only.
+	case custody.Transit.InTransit():
+		// Names the shipper and the consignee.
+		reason = "pack is in transit: it must be received before it is supplied"
+	default:
+		reason = "pack may not be supplied"
+	}
+	resp.Reason = reason
 }
 
 // recordVerification puts the inspecting event on the stream so that the
@@ -112,14 +149,6 @@ func (s *Service) recordVerification(ctx context.Context, p *auth.Principal, cod
 	if _, err := s.w.Submit(ctx, env, false); err != nil {
 		s.w.Logger().WarnContext(ctx, "record verification alerts", "err", err)
 	}
-}
-
-func mayReadPack(p *auth.Principal, pk lifecycle.Pack) bool {
-	switch p.Party.GetRole() {
-	case pb.Role_ROLE_ADMIN, pb.Role_ROLE_REGULATOR:
-		return true
-	}
-	return pk.Custodian == p.Party.GetGln()
 }
 
 func alertOf(a lifecycle.Alert, ev *lifecycle.Event, party, loc string, at *timestamppb.Timestamp) *pb.Alert {
@@ -166,10 +195,31 @@ func (s *Service) write(ctx context.Context, p *auth.Principal, events []*pb.Sca
 		return nil, fmt.Errorf("verification: ledger entry %d has %d outcomes for %d events", res.Entry.GetIndex(), len(outs), len(events))
 	}
 	out := make([]*pb.DecommissionPackResponse, len(events))
-	for i := range events {
-		out[i] = &pb.DecommissionPackResponse{EventId: ids[i], LedgerIndex: res.Entry.GetIndex(), Outcome: outs[i]}
+	for i, ev := range events {
+		o := outs[i]
+		if !s.ownsProduct(p, ev) {
+			o = disclose.Outcome(o)
+		}
+		out[i] = &pb.DecommissionPackResponse{EventId: ids[i], LedgerIndex: res.Entry.GetIndex(), Outcome: o}
 	}
 	return out, nil
+}
+
+// ownsProduct reports whether the caller may read a write's outcome
+// unredacted (package disclose): a regulator, an admin, or the
+// manufacturer of the product of the event's pack. The outcome of a
+// refused write names the party that holds or dispensed the pack.
+func (s *Service) ownsProduct(p *auth.Principal, ev *pb.ScanEvent) bool {
+	if disclose.Authority(p.Party) {
+		return true
+	}
+	for _, epc := range ev.GetEpcs() {
+		prod, err := s.w.Store().Product(epc.GetPack().GetGtin())
+		if err != nil || prod.GetManufacturerGln() != p.Party.GetGln() {
+			return false
+		}
+	}
+	return len(ev.GetEpcs()) > 0
 }
 
 func (s *Service) single(ctx context.Context, p *auth.Principal, in *pb.PackInput, step pb.BizStep, disp pb.Disposition, locGLN string, ts *timestamppb.Timestamp, id string) (*pb.DecommissionPackResponse, error) {

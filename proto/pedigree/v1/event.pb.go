@@ -870,9 +870,19 @@ type TokenChange struct {
 	// SHA-256 of the token; empty when revoking.
 	TokenHash []byte `protobuf:"bytes,2,opt,name=token_hash,json=tokenHash,proto3" json:"token_hash,omitempty"`
 	// True to revoke.
-	Revoke        bool `protobuf:"varint,3,opt,name=revoke,proto3" json:"revoke,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Revoke bool `protobuf:"varint,3,opt,name=revoke,proto3" json:"revoke,omitempty"`
+	// When an issued token stops working (the API refuses it from this
+	// instant on); unset: never. Issue only; it must be after the entry's
+	// record time.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// Tokens of the same party revoked by the same change, issue only, each
+	// 16 lowercase hex digits, at most 16: the admin token reissued when a
+	// node starts without its token file revokes the tokens that node issued
+	// before, so that a leaked old token stops working when the new one is
+	// issued.
+	RevokeTokenIds []string `protobuf:"bytes,6,rep,name=revoke_token_ids,json=revokeTokenIds,proto3" json:"revoke_token_ids,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *TokenChange) Reset() {
@@ -931,6 +941,20 @@ func (x *TokenChange) GetRevoke() bool {
 		return x.Revoke
 	}
 	return false
+}
+
+func (x *TokenChange) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *TokenChange) GetRevokeTokenIds() []string {
+	if x != nil {
+		return x.RevokeTokenIds
+	}
+	return nil
 }
 
 // PartyKey adds an Ed25519 public key with which a party signs events it
@@ -1529,13 +1553,16 @@ const file_pedigree_v1_event_proto_rawDesc = "" +
 	"\x05party\x18\x01 \x01(\v2\x12.pedigree.v1.PartyR\x05party\x12\x1d\n" +
 	"\n" +
 	"token_hash\x18\x02 \x01(\fR\ttokenHash\x12\x19\n" +
-	"\btoken_id\x18\x03 \x01(\tR\atokenId\"|\n" +
+	"\btoken_id\x18\x03 \x01(\tR\atokenId\"\xe3\x01\n" +
 	"\vTokenChange\x12\x1b\n" +
 	"\tparty_gln\x18\x04 \x01(\tR\bpartyGln\x12\x19\n" +
 	"\btoken_id\x18\x01 \x01(\tR\atokenId\x12\x1d\n" +
 	"\n" +
 	"token_hash\x18\x02 \x01(\fR\ttokenHash\x12\x16\n" +
-	"\x06revoke\x18\x03 \x01(\bR\x06revoke\"F\n" +
+	"\x06revoke\x18\x03 \x01(\bR\x06revoke\x12;\n" +
+	"\vexpire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12(\n" +
+	"\x10revoke_token_ids\x18\x06 \x03(\tR\x0erevokeTokenIds\"F\n" +
 	"\bPartyKey\x12\x1b\n" +
 	"\tparty_gln\x18\x02 \x01(\tR\bpartyGln\x12\x1d\n" +
 	"\n" +
@@ -1650,15 +1677,16 @@ var file_pedigree_v1_event_proto_depIdxs = []int32{
 	15, // 21: pedigree.v1.Envelope.node_key:type_name -> pedigree.v1.NodeKey
 	1,  // 22: pedigree.v1.Capture.events:type_name -> pedigree.v1.ScanEvent
 	11, // 23: pedigree.v1.PartyRegistration.party:type_name -> pedigree.v1.Party
-	24, // 24: pedigree.v1.Party.role:type_name -> pedigree.v1.Role
-	11, // 25: pedigree.v1.Genesis.admin:type_name -> pedigree.v1.Party
-	15, // 26: pedigree.v1.Genesis.node_key:type_name -> pedigree.v1.NodeKey
-	25, // 27: pedigree.v1.AlertReview.status:type_name -> pedigree.v1.AlertStatus
-	28, // [28:28] is the sub-list for method output_type
-	28, // [28:28] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	21, // 24: pedigree.v1.TokenChange.expire_time:type_name -> google.protobuf.Timestamp
+	24, // 25: pedigree.v1.Party.role:type_name -> pedigree.v1.Role
+	11, // 26: pedigree.v1.Genesis.admin:type_name -> pedigree.v1.Party
+	15, // 27: pedigree.v1.Genesis.node_key:type_name -> pedigree.v1.NodeKey
+	25, // 28: pedigree.v1.AlertReview.status:type_name -> pedigree.v1.AlertStatus
+	29, // [29:29] is the sub-list for method output_type
+	29, // [29:29] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_pedigree_v1_event_proto_init() }

@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -22,6 +23,63 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// TokenStatus says whether a token works now.
+type TokenStatus int32
+
+const (
+	// Not set.
+	TokenStatus_TOKEN_STATUS_UNSPECIFIED TokenStatus = 0
+	// The token authenticates requests.
+	TokenStatus_TOKEN_STATUS_ACTIVE TokenStatus = 1
+	// Its expiry time has passed.
+	TokenStatus_TOKEN_STATUS_EXPIRED TokenStatus = 2
+	// It was revoked.
+	TokenStatus_TOKEN_STATUS_REVOKED TokenStatus = 3
+)
+
+// Enum value maps for TokenStatus.
+var (
+	TokenStatus_name = map[int32]string{
+		0: "TOKEN_STATUS_UNSPECIFIED",
+		1: "TOKEN_STATUS_ACTIVE",
+		2: "TOKEN_STATUS_EXPIRED",
+		3: "TOKEN_STATUS_REVOKED",
+	}
+	TokenStatus_value = map[string]int32{
+		"TOKEN_STATUS_UNSPECIFIED": 0,
+		"TOKEN_STATUS_ACTIVE":      1,
+		"TOKEN_STATUS_EXPIRED":     2,
+		"TOKEN_STATUS_REVOKED":     3,
+	}
+)
+
+func (x TokenStatus) Enum() *TokenStatus {
+	p := new(TokenStatus)
+	*p = x
+	return p
+}
+
+func (x TokenStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TokenStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_pedigree_v1_registry_proto_enumTypes[0].Descriptor()
+}
+
+func (TokenStatus) Type() protoreflect.EnumType {
+	return &file_pedigree_v1_registry_proto_enumTypes[0]
+}
+
+func (x TokenStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TokenStatus.Descriptor instead.
+func (TokenStatus) EnumDescriptor() ([]byte, []int) {
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{0}
+}
 
 // CreatePartyRequest registers a party.
 type CreatePartyRequest struct {
@@ -439,8 +497,14 @@ func (x *AddPartyKeyResponse) GetKeyId() string {
 // CreateTokenRequest issues an API token.
 type CreateTokenRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// GLN of the party.
-	Gln           string `protobuf:"bytes,1,opt,name=gln,proto3" json:"gln,omitempty"`
+	// GLN of the party; empty (the /v1/tokens form): the caller's own.
+	Gln string `protobuf:"bytes,1,opt,name=gln,proto3" json:"gln,omitempty"`
+	// When the token stops working, optional: in the future and at most
+	// ten years ahead. Exclusive with expires_in.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// How long the token works from the time the node takes the request,
+	// optional: one second to ten years. Exclusive with expire_time.
+	ExpiresIn     *durationpb.Duration `protobuf:"bytes,3,opt,name=expires_in,json=expiresIn,proto3" json:"expires_in,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -482,13 +546,29 @@ func (x *CreateTokenRequest) GetGln() string {
 	return ""
 }
 
+func (x *CreateTokenRequest) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *CreateTokenRequest) GetExpiresIn() *durationpb.Duration {
+	if x != nil {
+		return x.ExpiresIn
+	}
+	return nil
+}
+
 // CreateTokenResponse returns the new token, once.
 type CreateTokenResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The token; only its hash is stored.
 	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
 	// Token ID.
-	TokenId       string `protobuf:"bytes,2,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
+	TokenId string `protobuf:"bytes,2,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
+	// When it stops working; unset: never.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -537,10 +617,259 @@ func (x *CreateTokenResponse) GetTokenId() string {
 	return ""
 }
 
+func (x *CreateTokenResponse) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+// ListTokensRequest names the party whose tokens to list.
+type ListTokensRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// GLN of the party; empty (the /v1/tokens form): the caller's own.
+	Gln string `protobuf:"bytes,1,opt,name=gln,proto3" json:"gln,omitempty"`
+	// At most this many, 1–1,000; 0 means 100.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Opaque token from a previous response.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTokensRequest) Reset() {
+	*x = ListTokensRequest{}
+	mi := &file_pedigree_v1_registry_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTokensRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTokensRequest) ProtoMessage() {}
+
+func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pedigree_v1_registry_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTokensRequest.ProtoReflect.Descriptor instead.
+func (*ListTokensRequest) Descriptor() ([]byte, []int) {
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListTokensRequest) GetGln() string {
+	if x != nil {
+		return x.Gln
+	}
+	return ""
+}
+
+func (x *ListTokensRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListTokensRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListTokensResponse is one page of a party's tokens.
+type ListTokensResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tokens in token ID order.
+	Tokens []*TokenInfo `protobuf:"bytes,1,rep,name=tokens,proto3" json:"tokens,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTokensResponse) Reset() {
+	*x = ListTokensResponse{}
+	mi := &file_pedigree_v1_registry_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTokensResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTokensResponse) ProtoMessage() {}
+
+func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pedigree_v1_registry_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTokensResponse.ProtoReflect.Descriptor instead.
+func (*ListTokensResponse) Descriptor() ([]byte, []int) {
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListTokensResponse) GetTokens() []*TokenInfo {
+	if x != nil {
+		return x.Tokens
+	}
+	return nil
+}
+
+func (x *ListTokensResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// TokenInfo describes an API token: never the token or its hash.
+type TokenInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Token ID, 16 lowercase hex digits.
+	TokenId string `protobuf:"bytes,1,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
+	// GLN of the party whose token it is.
+	PartyGln string `protobuf:"bytes,2,opt,name=party_gln,json=partyGln,proto3" json:"party_gln,omitempty"`
+	// Record time of the ledger entry that issued it (unset for tokens
+	// issued before the node kept token records).
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it stops working; unset: never.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// Record time of the ledger entry that revoked it; unset while it is not
+	// revoked.
+	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	// Ledger index of the entry that issued it.
+	CreateLedgerIndex uint64 `protobuf:"varint,6,opt,name=create_ledger_index,json=createLedgerIndex,proto3" json:"create_ledger_index,omitempty"`
+	// Ledger index of the entry that revoked it, when revoked.
+	RevokeLedgerIndex uint64 `protobuf:"varint,7,opt,name=revoke_ledger_index,json=revokeLedgerIndex,proto3" json:"revoke_ledger_index,omitempty"`
+	// Key ID of the node that issued it on its own authority (the genesis
+	// and the admin token reissued when a node starts without its token
+	// file); empty for tokens issued through the API.
+	NodeKeyId string `protobuf:"bytes,8,opt,name=node_key_id,json=nodeKeyId,proto3" json:"node_key_id,omitempty"`
+	// Whether it works at the time of the answer.
+	Status        TokenStatus `protobuf:"varint,9,opt,name=status,proto3,enum=pedigree.v1.TokenStatus" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TokenInfo) Reset() {
+	*x = TokenInfo{}
+	mi := &file_pedigree_v1_registry_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TokenInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TokenInfo) ProtoMessage() {}
+
+func (x *TokenInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_pedigree_v1_registry_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TokenInfo.ProtoReflect.Descriptor instead.
+func (*TokenInfo) Descriptor() ([]byte, []int) {
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *TokenInfo) GetTokenId() string {
+	if x != nil {
+		return x.TokenId
+	}
+	return ""
+}
+
+func (x *TokenInfo) GetPartyGln() string {
+	if x != nil {
+		return x.PartyGln
+	}
+	return ""
+}
+
+func (x *TokenInfo) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *TokenInfo) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *TokenInfo) GetRevokeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokeTime
+	}
+	return nil
+}
+
+func (x *TokenInfo) GetCreateLedgerIndex() uint64 {
+	if x != nil {
+		return x.CreateLedgerIndex
+	}
+	return 0
+}
+
+func (x *TokenInfo) GetRevokeLedgerIndex() uint64 {
+	if x != nil {
+		return x.RevokeLedgerIndex
+	}
+	return 0
+}
+
+func (x *TokenInfo) GetNodeKeyId() string {
+	if x != nil {
+		return x.NodeKeyId
+	}
+	return ""
+}
+
+func (x *TokenInfo) GetStatus() TokenStatus {
+	if x != nil {
+		return x.Status
+	}
+	return TokenStatus_TOKEN_STATUS_UNSPECIFIED
+}
+
 // RevokeTokenRequest revokes an API token.
 type RevokeTokenRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// GLN of the party.
+	// GLN of the party; empty (the /v1/tokens/{token_id} form): the
+	// caller's own.
 	Gln string `protobuf:"bytes,1,opt,name=gln,proto3" json:"gln,omitempty"`
 	// Token ID, 16 lowercase hex digits.
 	TokenId       string `protobuf:"bytes,2,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
@@ -550,7 +879,7 @@ type RevokeTokenRequest struct {
 
 func (x *RevokeTokenRequest) Reset() {
 	*x = RevokeTokenRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[10]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -562,7 +891,7 @@ func (x *RevokeTokenRequest) String() string {
 func (*RevokeTokenRequest) ProtoMessage() {}
 
 func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[10]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -575,7 +904,7 @@ func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{10}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RevokeTokenRequest) GetGln() string {
@@ -601,7 +930,7 @@ type RevokeTokenResponse struct {
 
 func (x *RevokeTokenResponse) Reset() {
 	*x = RevokeTokenResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[11]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -613,7 +942,7 @@ func (x *RevokeTokenResponse) String() string {
 func (*RevokeTokenResponse) ProtoMessage() {}
 
 func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[11]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -626,7 +955,7 @@ func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenResponse.ProtoReflect.Descriptor instead.
 func (*RevokeTokenResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{11}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{14}
 }
 
 // CreateProductRequest registers a product.
@@ -640,7 +969,7 @@ type CreateProductRequest struct {
 
 func (x *CreateProductRequest) Reset() {
 	*x = CreateProductRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[12]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -652,7 +981,7 @@ func (x *CreateProductRequest) String() string {
 func (*CreateProductRequest) ProtoMessage() {}
 
 func (x *CreateProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[12]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -665,7 +994,7 @@ func (x *CreateProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProductRequest.ProtoReflect.Descriptor instead.
 func (*CreateProductRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{12}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateProductRequest) GetProduct() *Product {
@@ -686,7 +1015,7 @@ type CreateProductResponse struct {
 
 func (x *CreateProductResponse) Reset() {
 	*x = CreateProductResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[13]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -698,7 +1027,7 @@ func (x *CreateProductResponse) String() string {
 func (*CreateProductResponse) ProtoMessage() {}
 
 func (x *CreateProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[13]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -711,7 +1040,7 @@ func (x *CreateProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProductResponse.ProtoReflect.Descriptor instead.
 func (*CreateProductResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{13}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateProductResponse) GetProduct() *Product {
@@ -732,7 +1061,7 @@ type GetProductRequest struct {
 
 func (x *GetProductRequest) Reset() {
 	*x = GetProductRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[14]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -744,7 +1073,7 @@ func (x *GetProductRequest) String() string {
 func (*GetProductRequest) ProtoMessage() {}
 
 func (x *GetProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[14]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -757,7 +1086,7 @@ func (x *GetProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProductRequest.ProtoReflect.Descriptor instead.
 func (*GetProductRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{14}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetProductRequest) GetGtin() string {
@@ -778,7 +1107,7 @@ type GetProductResponse struct {
 
 func (x *GetProductResponse) Reset() {
 	*x = GetProductResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[15]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -790,7 +1119,7 @@ func (x *GetProductResponse) String() string {
 func (*GetProductResponse) ProtoMessage() {}
 
 func (x *GetProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[15]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -803,7 +1132,7 @@ func (x *GetProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProductResponse.ProtoReflect.Descriptor instead.
 func (*GetProductResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{15}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetProductResponse) GetProduct() *Product {
@@ -828,7 +1157,7 @@ type ListProductsRequest struct {
 
 func (x *ListProductsRequest) Reset() {
 	*x = ListProductsRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[16]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -840,7 +1169,7 @@ func (x *ListProductsRequest) String() string {
 func (*ListProductsRequest) ProtoMessage() {}
 
 func (x *ListProductsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[16]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -853,7 +1182,7 @@ func (x *ListProductsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductsRequest.ProtoReflect.Descriptor instead.
 func (*ListProductsRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{16}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListProductsRequest) GetPageSize() int32 {
@@ -890,7 +1219,7 @@ type ListProductsResponse struct {
 
 func (x *ListProductsResponse) Reset() {
 	*x = ListProductsResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[17]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +1231,7 @@ func (x *ListProductsResponse) String() string {
 func (*ListProductsResponse) ProtoMessage() {}
 
 func (x *ListProductsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[17]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +1244,7 @@ func (x *ListProductsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductsResponse.ProtoReflect.Descriptor instead.
 func (*ListProductsResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{17}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListProductsResponse) GetProducts() []*Product {
@@ -945,7 +1274,7 @@ type CreateBatchRequest struct {
 
 func (x *CreateBatchRequest) Reset() {
 	*x = CreateBatchRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[18]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -957,7 +1286,7 @@ func (x *CreateBatchRequest) String() string {
 func (*CreateBatchRequest) ProtoMessage() {}
 
 func (x *CreateBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[18]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -970,7 +1299,7 @@ func (x *CreateBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateBatchRequest.ProtoReflect.Descriptor instead.
 func (*CreateBatchRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{18}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CreateBatchRequest) GetGtin() string {
@@ -998,7 +1327,7 @@ type CreateBatchResponse struct {
 
 func (x *CreateBatchResponse) Reset() {
 	*x = CreateBatchResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[19]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1010,7 +1339,7 @@ func (x *CreateBatchResponse) String() string {
 func (*CreateBatchResponse) ProtoMessage() {}
 
 func (x *CreateBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[19]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1023,7 +1352,7 @@ func (x *CreateBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateBatchResponse.ProtoReflect.Descriptor instead.
 func (*CreateBatchResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{19}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CreateBatchResponse) GetBatch() *Batch {
@@ -1046,7 +1375,7 @@ type GetBatchRequest struct {
 
 func (x *GetBatchRequest) Reset() {
 	*x = GetBatchRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[20]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1058,7 +1387,7 @@ func (x *GetBatchRequest) String() string {
 func (*GetBatchRequest) ProtoMessage() {}
 
 func (x *GetBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[20]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1071,7 +1400,7 @@ func (x *GetBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBatchRequest.ProtoReflect.Descriptor instead.
 func (*GetBatchRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{20}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetBatchRequest) GetGtin() string {
@@ -1099,7 +1428,7 @@ type GetBatchResponse struct {
 
 func (x *GetBatchResponse) Reset() {
 	*x = GetBatchResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[21]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1111,7 +1440,7 @@ func (x *GetBatchResponse) String() string {
 func (*GetBatchResponse) ProtoMessage() {}
 
 func (x *GetBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[21]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1124,7 +1453,7 @@ func (x *GetBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBatchResponse.ProtoReflect.Descriptor instead.
 func (*GetBatchResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{21}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetBatchResponse) GetBatch() *Batch {
@@ -1157,7 +1486,7 @@ type CommissionSerialsRequest struct {
 
 func (x *CommissionSerialsRequest) Reset() {
 	*x = CommissionSerialsRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[22]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1169,7 +1498,7 @@ func (x *CommissionSerialsRequest) String() string {
 func (*CommissionSerialsRequest) ProtoMessage() {}
 
 func (x *CommissionSerialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[22]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1182,7 +1511,7 @@ func (x *CommissionSerialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommissionSerialsRequest.ProtoReflect.Descriptor instead.
 func (*CommissionSerialsRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{22}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CommissionSerialsRequest) GetGtin() string {
@@ -1236,7 +1565,7 @@ type CommissionSerialsResponse struct {
 
 func (x *CommissionSerialsResponse) Reset() {
 	*x = CommissionSerialsResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[23]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1248,7 +1577,7 @@ func (x *CommissionSerialsResponse) String() string {
 func (*CommissionSerialsResponse) ProtoMessage() {}
 
 func (x *CommissionSerialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[23]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1261,7 +1590,7 @@ func (x *CommissionSerialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommissionSerialsResponse.ProtoReflect.Descriptor instead.
 func (*CommissionSerialsResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{23}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CommissionSerialsResponse) GetCommissioned() uint64 {
@@ -1300,7 +1629,7 @@ type StreamCommissionSerialsRequest struct {
 
 func (x *StreamCommissionSerialsRequest) Reset() {
 	*x = StreamCommissionSerialsRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[24]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1312,7 +1641,7 @@ func (x *StreamCommissionSerialsRequest) String() string {
 func (*StreamCommissionSerialsRequest) ProtoMessage() {}
 
 func (x *StreamCommissionSerialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[24]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1325,7 +1654,7 @@ func (x *StreamCommissionSerialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamCommissionSerialsRequest.ProtoReflect.Descriptor instead.
 func (*StreamCommissionSerialsRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{24}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *StreamCommissionSerialsRequest) GetGtin() string {
@@ -1360,7 +1689,7 @@ type StreamCommissionSerialsResponse struct {
 
 func (x *StreamCommissionSerialsResponse) Reset() {
 	*x = StreamCommissionSerialsResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[25]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1372,7 +1701,7 @@ func (x *StreamCommissionSerialsResponse) String() string {
 func (*StreamCommissionSerialsResponse) ProtoMessage() {}
 
 func (x *StreamCommissionSerialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[25]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1385,7 +1714,7 @@ func (x *StreamCommissionSerialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamCommissionSerialsResponse.ProtoReflect.Descriptor instead.
 func (*StreamCommissionSerialsResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{25}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *StreamCommissionSerialsResponse) GetCommissioned() uint64 {
@@ -1410,7 +1739,7 @@ type RecallBatchRequest struct {
 
 func (x *RecallBatchRequest) Reset() {
 	*x = RecallBatchRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[26]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1422,7 +1751,7 @@ func (x *RecallBatchRequest) String() string {
 func (*RecallBatchRequest) ProtoMessage() {}
 
 func (x *RecallBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[26]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1435,7 +1764,7 @@ func (x *RecallBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallBatchRequest.ProtoReflect.Descriptor instead.
 func (*RecallBatchRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{26}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RecallBatchRequest) GetGtin() string {
@@ -1470,7 +1799,7 @@ type RecallBatchResponse struct {
 
 func (x *RecallBatchResponse) Reset() {
 	*x = RecallBatchResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[27]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1482,7 +1811,7 @@ func (x *RecallBatchResponse) String() string {
 func (*RecallBatchResponse) ProtoMessage() {}
 
 func (x *RecallBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[27]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1495,7 +1824,7 @@ func (x *RecallBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallBatchResponse.ProtoReflect.Descriptor instead.
 func (*RecallBatchResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{27}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RecallBatchResponse) GetOutcome() *Outcome {
@@ -1520,7 +1849,7 @@ type WithdrawBatchRequest struct {
 
 func (x *WithdrawBatchRequest) Reset() {
 	*x = WithdrawBatchRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[28]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1532,7 +1861,7 @@ func (x *WithdrawBatchRequest) String() string {
 func (*WithdrawBatchRequest) ProtoMessage() {}
 
 func (x *WithdrawBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[28]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1545,7 +1874,7 @@ func (x *WithdrawBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawBatchRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawBatchRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{28}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *WithdrawBatchRequest) GetGtin() string {
@@ -1580,7 +1909,7 @@ type WithdrawBatchResponse struct {
 
 func (x *WithdrawBatchResponse) Reset() {
 	*x = WithdrawBatchResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[29]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1592,7 +1921,7 @@ func (x *WithdrawBatchResponse) String() string {
 func (*WithdrawBatchResponse) ProtoMessage() {}
 
 func (x *WithdrawBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[29]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1605,7 +1934,7 @@ func (x *WithdrawBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawBatchResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawBatchResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{29}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *WithdrawBatchResponse) GetOutcome() *Outcome {
@@ -1619,7 +1948,7 @@ var File_pedigree_v1_registry_proto protoreflect.FileDescriptor
 
 const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x1apedigree/v1/registry.proto\x12\vpedigree.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17pedigree/v1/event.proto\x1a\x18pedigree/v1/record.proto\">\n" +
+	"\x1apedigree/v1/registry.proto\x12\vpedigree.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17pedigree/v1/event.proto\x1a\x18pedigree/v1/record.proto\">\n" +
 	"\x12CreatePartyRequest\x12(\n" +
 	"\x05party\x18\x01 \x01(\v2\x12.pedigree.v1.PartyR\x05party\"p\n" +
 	"\x13CreatePartyResponse\x12(\n" +
@@ -1642,12 +1971,39 @@ const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"\n" +
 	"public_key\x18\x02 \x01(\fR\tpublicKey\",\n" +
 	"\x13AddPartyKeyResponse\x12\x15\n" +
-	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"&\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"\x9d\x01\n" +
 	"\x12CreateTokenRequest\x12\x10\n" +
-	"\x03gln\x18\x01 \x01(\tR\x03gln\"F\n" +
+	"\x03gln\x18\x01 \x01(\tR\x03gln\x12;\n" +
+	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x128\n" +
+	"\n" +
+	"expires_in\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\texpiresIn\"\x83\x01\n" +
 	"\x13CreateTokenResponse\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x19\n" +
-	"\btoken_id\x18\x02 \x01(\tR\atokenId\"A\n" +
+	"\btoken_id\x18\x02 \x01(\tR\atokenId\x12;\n" +
+	"\vexpire_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\"a\n" +
+	"\x11ListTokensRequest\x12\x10\n" +
+	"\x03gln\x18\x01 \x01(\tR\x03gln\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"l\n" +
+	"\x12ListTokensResponse\x12.\n" +
+	"\x06tokens\x18\x01 \x03(\v2\x16.pedigree.v1.TokenInfoR\x06tokens\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xac\x03\n" +
+	"\tTokenInfo\x12\x19\n" +
+	"\btoken_id\x18\x01 \x01(\tR\atokenId\x12\x1b\n" +
+	"\tparty_gln\x18\x02 \x01(\tR\bpartyGln\x12;\n" +
+	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12;\n" +
+	"\vrevoke_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"revokeTime\x12.\n" +
+	"\x13create_ledger_index\x18\x06 \x01(\x04R\x11createLedgerIndex\x12.\n" +
+	"\x13revoke_ledger_index\x18\a \x01(\x04R\x11revokeLedgerIndex\x12\x1e\n" +
+	"\vnode_key_id\x18\b \x01(\tR\tnodeKeyId\x120\n" +
+	"\x06status\x18\t \x01(\x0e2\x18.pedigree.v1.TokenStatusR\x06status\"A\n" +
 	"\x12RevokeTokenRequest\x12\x10\n" +
 	"\x03gln\x18\x01 \x01(\tR\x03gln\x12\x19\n" +
 	"\btoken_id\x18\x02 \x01(\tR\atokenId\"\x15\n" +
@@ -1706,14 +2062,23 @@ const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"\x03lot\x18\x02 \x01(\tR\x03lot\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"G\n" +
 	"\x15WithdrawBatchResponse\x12.\n" +
-	"\aoutcome\x18\x01 \x01(\v2\x14.pedigree.v1.OutcomeR\aoutcome2\xa3\x0e\n" +
+	"\aoutcome\x18\x01 \x01(\v2\x14.pedigree.v1.OutcomeR\aoutcome*x\n" +
+	"\vTokenStatus\x12\x1c\n" +
+	"\x18TOKEN_STATUS_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13TOKEN_STATUS_ACTIVE\x10\x01\x12\x18\n" +
+	"\x14TOKEN_STATUS_EXPIRED\x10\x02\x12\x18\n" +
+	"\x14TOKEN_STATUS_REVOKED\x10\x032\xce\x0f\n" +
 	"\x0fRegistryService\x12l\n" +
 	"\vCreateParty\x12\x1f.pedigree.v1.CreatePartyRequest\x1a .pedigree.v1.CreatePartyResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x05party\"\v/v1/parties\x12b\n" +
 	"\bGetParty\x12\x1c.pedigree.v1.GetPartyRequest\x1a\x1d.pedigree.v1.GetPartyResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/parties/{gln}\x12e\n" +
 	"\vListParties\x12\x1f.pedigree.v1.ListPartiesRequest\x1a .pedigree.v1.ListPartiesResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/parties\x12s\n" +
-	"\vAddPartyKey\x12\x1f.pedigree.v1.AddPartyKeyRequest\x1a .pedigree.v1.AddPartyKeyResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/parties/{gln}/keys\x12u\n" +
-	"\vCreateToken\x12\x1f.pedigree.v1.CreateTokenRequest\x1a .pedigree.v1.CreateTokenResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/parties/{gln}/tokens\x12}\n" +
-	"\vRevokeToken\x12\x1f.pedigree.v1.RevokeTokenRequest\x1a .pedigree.v1.RevokeTokenResponse\"+\x82\xd3\xe4\x93\x02%*#/v1/parties/{gln}/tokens/{token_id}\x12u\n" +
+	"\vAddPartyKey\x12\x1f.pedigree.v1.AddPartyKeyRequest\x1a .pedigree.v1.AddPartyKeyResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/parties/{gln}/keys\x12\x86\x01\n" +
+	"\vCreateToken\x12\x1f.pedigree.v1.CreateTokenRequest\x1a .pedigree.v1.CreateTokenResponse\"4\x82\xd3\xe4\x93\x02.:\x01*Z\x0f:\x01*\"\n" +
+	"/v1/tokens\"\x18/v1/parties/{gln}/tokens\x12}\n" +
+	"\n" +
+	"ListTokens\x12\x1e.pedigree.v1.ListTokensRequest\x1a\x1f.pedigree.v1.ListTokensResponse\".\x82\xd3\xe4\x93\x02(Z\f\x12\n" +
+	"/v1/tokens\x12\x18/v1/parties/{gln}/tokens\x12\x96\x01\n" +
+	"\vRevokeToken\x12\x1f.pedigree.v1.RevokeTokenRequest\x1a .pedigree.v1.RevokeTokenResponse\"D\x82\xd3\xe4\x93\x02>Z\x17*\x15/v1/tokens/{token_id}*#/v1/parties/{gln}/tokens/{token_id}\x12u\n" +
 	"\rCreateProduct\x12!.pedigree.v1.CreateProductRequest\x1a\".pedigree.v1.CreateProductResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\aproduct\"\f/v1/products\x12j\n" +
 	"\n" +
 	"GetProduct\x12\x1e.pedigree.v1.GetProductRequest\x1a\x1f.pedigree.v1.GetProductResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/products/{gtin}\x12i\n" +
@@ -1737,94 +2102,110 @@ func file_pedigree_v1_registry_proto_rawDescGZIP() []byte {
 	return file_pedigree_v1_registry_proto_rawDescData
 }
 
-var file_pedigree_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_pedigree_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_pedigree_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_pedigree_v1_registry_proto_goTypes = []any{
-	(*CreatePartyRequest)(nil),              // 0: pedigree.v1.CreatePartyRequest
-	(*CreatePartyResponse)(nil),             // 1: pedigree.v1.CreatePartyResponse
-	(*GetPartyRequest)(nil),                 // 2: pedigree.v1.GetPartyRequest
-	(*GetPartyResponse)(nil),                // 3: pedigree.v1.GetPartyResponse
-	(*ListPartiesRequest)(nil),              // 4: pedigree.v1.ListPartiesRequest
-	(*ListPartiesResponse)(nil),             // 5: pedigree.v1.ListPartiesResponse
-	(*AddPartyKeyRequest)(nil),              // 6: pedigree.v1.AddPartyKeyRequest
-	(*AddPartyKeyResponse)(nil),             // 7: pedigree.v1.AddPartyKeyResponse
-	(*CreateTokenRequest)(nil),              // 8: pedigree.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),             // 9: pedigree.v1.CreateTokenResponse
-	(*RevokeTokenRequest)(nil),              // 10: pedigree.v1.RevokeTokenRequest
-	(*RevokeTokenResponse)(nil),             // 11: pedigree.v1.RevokeTokenResponse
-	(*CreateProductRequest)(nil),            // 12: pedigree.v1.CreateProductRequest
-	(*CreateProductResponse)(nil),           // 13: pedigree.v1.CreateProductResponse
-	(*GetProductRequest)(nil),               // 14: pedigree.v1.GetProductRequest
-	(*GetProductResponse)(nil),              // 15: pedigree.v1.GetProductResponse
-	(*ListProductsRequest)(nil),             // 16: pedigree.v1.ListProductsRequest
-	(*ListProductsResponse)(nil),            // 17: pedigree.v1.ListProductsResponse
-	(*CreateBatchRequest)(nil),              // 18: pedigree.v1.CreateBatchRequest
-	(*CreateBatchResponse)(nil),             // 19: pedigree.v1.CreateBatchResponse
-	(*GetBatchRequest)(nil),                 // 20: pedigree.v1.GetBatchRequest
-	(*GetBatchResponse)(nil),                // 21: pedigree.v1.GetBatchResponse
-	(*CommissionSerialsRequest)(nil),        // 22: pedigree.v1.CommissionSerialsRequest
-	(*CommissionSerialsResponse)(nil),       // 23: pedigree.v1.CommissionSerialsResponse
-	(*StreamCommissionSerialsRequest)(nil),  // 24: pedigree.v1.StreamCommissionSerialsRequest
-	(*StreamCommissionSerialsResponse)(nil), // 25: pedigree.v1.StreamCommissionSerialsResponse
-	(*RecallBatchRequest)(nil),              // 26: pedigree.v1.RecallBatchRequest
-	(*RecallBatchResponse)(nil),             // 27: pedigree.v1.RecallBatchResponse
-	(*WithdrawBatchRequest)(nil),            // 28: pedigree.v1.WithdrawBatchRequest
-	(*WithdrawBatchResponse)(nil),           // 29: pedigree.v1.WithdrawBatchResponse
-	(*Party)(nil),                           // 30: pedigree.v1.Party
-	(*Product)(nil),                         // 31: pedigree.v1.Product
-	(*Batch)(nil),                           // 32: pedigree.v1.Batch
-	(*timestamppb.Timestamp)(nil),           // 33: google.protobuf.Timestamp
-	(*Outcome)(nil),                         // 34: pedigree.v1.Outcome
+	(TokenStatus)(0),                        // 0: pedigree.v1.TokenStatus
+	(*CreatePartyRequest)(nil),              // 1: pedigree.v1.CreatePartyRequest
+	(*CreatePartyResponse)(nil),             // 2: pedigree.v1.CreatePartyResponse
+	(*GetPartyRequest)(nil),                 // 3: pedigree.v1.GetPartyRequest
+	(*GetPartyResponse)(nil),                // 4: pedigree.v1.GetPartyResponse
+	(*ListPartiesRequest)(nil),              // 5: pedigree.v1.ListPartiesRequest
+	(*ListPartiesResponse)(nil),             // 6: pedigree.v1.ListPartiesResponse
+	(*AddPartyKeyRequest)(nil),              // 7: pedigree.v1.AddPartyKeyRequest
+	(*AddPartyKeyResponse)(nil),             // 8: pedigree.v1.AddPartyKeyResponse
+	(*CreateTokenRequest)(nil),              // 9: pedigree.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),             // 10: pedigree.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),               // 11: pedigree.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),              // 12: pedigree.v1.ListTokensResponse
+	(*TokenInfo)(nil),                       // 13: pedigree.v1.TokenInfo
+	(*RevokeTokenRequest)(nil),              // 14: pedigree.v1.RevokeTokenRequest
+	(*RevokeTokenResponse)(nil),             // 15: pedigree.v1.RevokeTokenResponse
+	(*CreateProductRequest)(nil),            // 16: pedigree.v1.CreateProductRequest
+	(*CreateProductResponse)(nil),           // 17: pedigree.v1.CreateProductResponse
+	(*GetProductRequest)(nil),               // 18: pedigree.v1.GetProductRequest
+	(*GetProductResponse)(nil),              // 19: pedigree.v1.GetProductResponse
+	(*ListProductsRequest)(nil),             // 20: pedigree.v1.ListProductsRequest
+	(*ListProductsResponse)(nil),            // 21: pedigree.v1.ListProductsResponse
+	(*CreateBatchRequest)(nil),              // 22: pedigree.v1.CreateBatchRequest
+	(*CreateBatchResponse)(nil),             // 23: pedigree.v1.CreateBatchResponse
+	(*GetBatchRequest)(nil),                 // 24: pedigree.v1.GetBatchRequest
+	(*GetBatchResponse)(nil),                // 25: pedigree.v1.GetBatchResponse
+	(*CommissionSerialsRequest)(nil),        // 26: pedigree.v1.CommissionSerialsRequest
+	(*CommissionSerialsResponse)(nil),       // 27: pedigree.v1.CommissionSerialsResponse
+	(*StreamCommissionSerialsRequest)(nil),  // 28: pedigree.v1.StreamCommissionSerialsRequest
+	(*StreamCommissionSerialsResponse)(nil), // 29: pedigree.v1.StreamCommissionSerialsResponse
+	(*RecallBatchRequest)(nil),              // 30: pedigree.v1.RecallBatchRequest
+	(*RecallBatchResponse)(nil),             // 31: pedigree.v1.RecallBatchResponse
+	(*WithdrawBatchRequest)(nil),            // 32: pedigree.v1.WithdrawBatchRequest
+	(*WithdrawBatchResponse)(nil),           // 33: pedigree.v1.WithdrawBatchResponse
+	(*Party)(nil),                           // 34: pedigree.v1.Party
+	(*timestamppb.Timestamp)(nil),           // 35: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),             // 36: google.protobuf.Duration
+	(*Product)(nil),                         // 37: pedigree.v1.Product
+	(*Batch)(nil),                           // 38: pedigree.v1.Batch
+	(*Outcome)(nil),                         // 39: pedigree.v1.Outcome
 }
 var file_pedigree_v1_registry_proto_depIdxs = []int32{
-	30, // 0: pedigree.v1.CreatePartyRequest.party:type_name -> pedigree.v1.Party
-	30, // 1: pedigree.v1.CreatePartyResponse.party:type_name -> pedigree.v1.Party
-	30, // 2: pedigree.v1.GetPartyResponse.party:type_name -> pedigree.v1.Party
-	30, // 3: pedigree.v1.ListPartiesResponse.parties:type_name -> pedigree.v1.Party
-	31, // 4: pedigree.v1.CreateProductRequest.product:type_name -> pedigree.v1.Product
-	31, // 5: pedigree.v1.CreateProductResponse.product:type_name -> pedigree.v1.Product
-	31, // 6: pedigree.v1.GetProductResponse.product:type_name -> pedigree.v1.Product
-	31, // 7: pedigree.v1.ListProductsResponse.products:type_name -> pedigree.v1.Product
-	32, // 8: pedigree.v1.CreateBatchRequest.batch:type_name -> pedigree.v1.Batch
-	32, // 9: pedigree.v1.CreateBatchResponse.batch:type_name -> pedigree.v1.Batch
-	32, // 10: pedigree.v1.GetBatchResponse.batch:type_name -> pedigree.v1.Batch
-	33, // 11: pedigree.v1.CommissionSerialsRequest.event_time:type_name -> google.protobuf.Timestamp
-	34, // 12: pedigree.v1.RecallBatchResponse.outcome:type_name -> pedigree.v1.Outcome
-	34, // 13: pedigree.v1.WithdrawBatchResponse.outcome:type_name -> pedigree.v1.Outcome
-	0,  // 14: pedigree.v1.RegistryService.CreateParty:input_type -> pedigree.v1.CreatePartyRequest
-	2,  // 15: pedigree.v1.RegistryService.GetParty:input_type -> pedigree.v1.GetPartyRequest
-	4,  // 16: pedigree.v1.RegistryService.ListParties:input_type -> pedigree.v1.ListPartiesRequest
-	6,  // 17: pedigree.v1.RegistryService.AddPartyKey:input_type -> pedigree.v1.AddPartyKeyRequest
-	8,  // 18: pedigree.v1.RegistryService.CreateToken:input_type -> pedigree.v1.CreateTokenRequest
-	10, // 19: pedigree.v1.RegistryService.RevokeToken:input_type -> pedigree.v1.RevokeTokenRequest
-	12, // 20: pedigree.v1.RegistryService.CreateProduct:input_type -> pedigree.v1.CreateProductRequest
-	14, // 21: pedigree.v1.RegistryService.GetProduct:input_type -> pedigree.v1.GetProductRequest
-	16, // 22: pedigree.v1.RegistryService.ListProducts:input_type -> pedigree.v1.ListProductsRequest
-	18, // 23: pedigree.v1.RegistryService.CreateBatch:input_type -> pedigree.v1.CreateBatchRequest
-	20, // 24: pedigree.v1.RegistryService.GetBatch:input_type -> pedigree.v1.GetBatchRequest
-	22, // 25: pedigree.v1.RegistryService.CommissionSerials:input_type -> pedigree.v1.CommissionSerialsRequest
-	24, // 26: pedigree.v1.RegistryService.StreamCommissionSerials:input_type -> pedigree.v1.StreamCommissionSerialsRequest
-	26, // 27: pedigree.v1.RegistryService.RecallBatch:input_type -> pedigree.v1.RecallBatchRequest
-	28, // 28: pedigree.v1.RegistryService.WithdrawBatch:input_type -> pedigree.v1.WithdrawBatchRequest
-	1,  // 29: pedigree.v1.RegistryService.CreateParty:output_type -> pedigree.v1.CreatePartyResponse
-	3,  // 30: pedigree.v1.RegistryService.GetParty:output_type -> pedigree.v1.GetPartyResponse
-	5,  // 31: pedigree.v1.RegistryService.ListParties:output_type -> pedigree.v1.ListPartiesResponse
-	7,  // 32: pedigree.v1.RegistryService.AddPartyKey:output_type -> pedigree.v1.AddPartyKeyResponse
-	9,  // 33: pedigree.v1.RegistryService.CreateToken:output_type -> pedigree.v1.CreateTokenResponse
-	11, // 34: pedigree.v1.RegistryService.RevokeToken:output_type -> pedigree.v1.RevokeTokenResponse
-	13, // 35: pedigree.v1.RegistryService.CreateProduct:output_type -> pedigree.v1.CreateProductResponse
-	15, // 36: pedigree.v1.RegistryService.GetProduct:output_type -> pedigree.v1.GetProductResponse
-	17, // 37: pedigree.v1.RegistryService.ListProducts:output_type -> pedigree.v1.ListProductsResponse
-	19, // 38: pedigree.v1.RegistryService.CreateBatch:output_type -> pedigree.v1.CreateBatchResponse
-	21, // 39: pedigree.v1.RegistryService.GetBatch:output_type -> pedigree.v1.GetBatchResponse
-	23, // 40: pedigree.v1.RegistryService.CommissionSerials:output_type -> pedigree.v1.CommissionSerialsResponse
-	25, // 41: pedigree.v1.RegistryService.StreamCommissionSerials:output_type -> pedigree.v1.StreamCommissionSerialsResponse
-	27, // 42: pedigree.v1.RegistryService.RecallBatch:output_type -> pedigree.v1.RecallBatchResponse
-	29, // 43: pedigree.v1.RegistryService.WithdrawBatch:output_type -> pedigree.v1.WithdrawBatchResponse
-	29, // [29:44] is the sub-list for method output_type
-	14, // [14:29] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	34, // 0: pedigree.v1.CreatePartyRequest.party:type_name -> pedigree.v1.Party
+	34, // 1: pedigree.v1.CreatePartyResponse.party:type_name -> pedigree.v1.Party
+	34, // 2: pedigree.v1.GetPartyResponse.party:type_name -> pedigree.v1.Party
+	34, // 3: pedigree.v1.ListPartiesResponse.parties:type_name -> pedigree.v1.Party
+	35, // 4: pedigree.v1.CreateTokenRequest.expire_time:type_name -> google.protobuf.Timestamp
+	36, // 5: pedigree.v1.CreateTokenRequest.expires_in:type_name -> google.protobuf.Duration
+	35, // 6: pedigree.v1.CreateTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	13, // 7: pedigree.v1.ListTokensResponse.tokens:type_name -> pedigree.v1.TokenInfo
+	35, // 8: pedigree.v1.TokenInfo.create_time:type_name -> google.protobuf.Timestamp
+	35, // 9: pedigree.v1.TokenInfo.expire_time:type_name -> google.protobuf.Timestamp
+	35, // 10: pedigree.v1.TokenInfo.revoke_time:type_name -> google.protobuf.Timestamp
+	0,  // 11: pedigree.v1.TokenInfo.status:type_name -> pedigree.v1.TokenStatus
+	37, // 12: pedigree.v1.CreateProductRequest.product:type_name -> pedigree.v1.Product
+	37, // 13: pedigree.v1.CreateProductResponse.product:type_name -> pedigree.v1.Product
+	37, // 14: pedigree.v1.GetProductResponse.product:type_name -> pedigree.v1.Product
+	37, // 15: pedigree.v1.ListProductsResponse.products:type_name -> pedigree.v1.Product
+	38, // 16: pedigree.v1.CreateBatchRequest.batch:type_name -> pedigree.v1.Batch
+	38, // 17: pedigree.v1.CreateBatchResponse.batch:type_name -> pedigree.v1.Batch
+	38, // 18: pedigree.v1.GetBatchResponse.batch:type_name -> pedigree.v1.Batch
+	35, // 19: pedigree.v1.CommissionSerialsRequest.event_time:type_name -> google.protobuf.Timestamp
+	39, // 20: pedigree.v1.RecallBatchResponse.outcome:type_name -> pedigree.v1.Outcome
+	39, // 21: pedigree.v1.WithdrawBatchResponse.outcome:type_name -> pedigree.v1.Outcome
+	1,  // 22: pedigree.v1.RegistryService.CreateParty:input_type -> pedigree.v1.CreatePartyRequest
+	3,  // 23: pedigree.v1.RegistryService.GetParty:input_type -> pedigree.v1.GetPartyRequest
+	5,  // 24: pedigree.v1.RegistryService.ListParties:input_type -> pedigree.v1.ListPartiesRequest
+	7,  // 25: pedigree.v1.RegistryService.AddPartyKey:input_type -> pedigree.v1.AddPartyKeyRequest
+	9,  // 26: pedigree.v1.RegistryService.CreateToken:input_type -> pedigree.v1.CreateTokenRequest
+	11, // 27: pedigree.v1.RegistryService.ListTokens:input_type -> pedigree.v1.ListTokensRequest
+	14, // 28: pedigree.v1.RegistryService.RevokeToken:input_type -> pedigree.v1.RevokeTokenRequest
+	16, // 29: pedigree.v1.RegistryService.CreateProduct:input_type -> pedigree.v1.CreateProductRequest
+	18, // 30: pedigree.v1.RegistryService.GetProduct:input_type -> pedigree.v1.GetProductRequest
+	20, // 31: pedigree.v1.RegistryService.ListProducts:input_type -> pedigree.v1.ListProductsRequest
+	22, // 32: pedigree.v1.RegistryService.CreateBatch:input_type -> pedigree.v1.CreateBatchRequest
+	24, // 33: pedigree.v1.RegistryService.GetBatch:input_type -> pedigree.v1.GetBatchRequest
+	26, // 34: pedigree.v1.RegistryService.CommissionSerials:input_type -> pedigree.v1.CommissionSerialsRequest
+	28, // 35: pedigree.v1.RegistryService.StreamCommissionSerials:input_type -> pedigree.v1.StreamCommissionSerialsRequest
+	30, // 36: pedigree.v1.RegistryService.RecallBatch:input_type -> pedigree.v1.RecallBatchRequest
+	32, // 37: pedigree.v1.RegistryService.WithdrawBatch:input_type -> pedigree.v1.WithdrawBatchRequest
+	2,  // 38: pedigree.v1.RegistryService.CreateParty:output_type -> pedigree.v1.CreatePartyResponse
+	4,  // 39: pedigree.v1.RegistryService.GetParty:output_type -> pedigree.v1.GetPartyResponse
+	6,  // 40: pedigree.v1.RegistryService.ListParties:output_type -> pedigree.v1.ListPartiesResponse
+	8,  // 41: pedigree.v1.RegistryService.AddPartyKey:output_type -> pedigree.v1.AddPartyKeyResponse
+	10, // 42: pedigree.v1.RegistryService.CreateToken:output_type -> pedigree.v1.CreateTokenResponse
+	12, // 43: pedigree.v1.RegistryService.ListTokens:output_type -> pedigree.v1.ListTokensResponse
+	15, // 44: pedigree.v1.RegistryService.RevokeToken:output_type -> pedigree.v1.RevokeTokenResponse
+	17, // 45: pedigree.v1.RegistryService.CreateProduct:output_type -> pedigree.v1.CreateProductResponse
+	19, // 46: pedigree.v1.RegistryService.GetProduct:output_type -> pedigree.v1.GetProductResponse
+	21, // 47: pedigree.v1.RegistryService.ListProducts:output_type -> pedigree.v1.ListProductsResponse
+	23, // 48: pedigree.v1.RegistryService.CreateBatch:output_type -> pedigree.v1.CreateBatchResponse
+	25, // 49: pedigree.v1.RegistryService.GetBatch:output_type -> pedigree.v1.GetBatchResponse
+	27, // 50: pedigree.v1.RegistryService.CommissionSerials:output_type -> pedigree.v1.CommissionSerialsResponse
+	29, // 51: pedigree.v1.RegistryService.StreamCommissionSerials:output_type -> pedigree.v1.StreamCommissionSerialsResponse
+	31, // 52: pedigree.v1.RegistryService.RecallBatch:output_type -> pedigree.v1.RecallBatchResponse
+	33, // 53: pedigree.v1.RegistryService.WithdrawBatch:output_type -> pedigree.v1.WithdrawBatchResponse
+	38, // [38:54] is the sub-list for method output_type
+	22, // [22:38] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_pedigree_v1_registry_proto_init() }
@@ -1839,13 +2220,14 @@ func file_pedigree_v1_registry_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pedigree_v1_registry_proto_rawDesc), len(file_pedigree_v1_registry_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   30,
+			NumEnums:      1,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_pedigree_v1_registry_proto_goTypes,
 		DependencyIndexes: file_pedigree_v1_registry_proto_depIdxs,
+		EnumInfos:         file_pedigree_v1_registry_proto_enumTypes,
 		MessageInfos:      file_pedigree_v1_registry_proto_msgTypes,
 	}.Build()
 	File_pedigree_v1_registry_proto = out.File

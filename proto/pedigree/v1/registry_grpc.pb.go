@@ -24,6 +24,7 @@ const (
 	RegistryService_ListParties_FullMethodName             = "/pedigree.v1.RegistryService/ListParties"
 	RegistryService_AddPartyKey_FullMethodName             = "/pedigree.v1.RegistryService/AddPartyKey"
 	RegistryService_CreateToken_FullMethodName             = "/pedigree.v1.RegistryService/CreateToken"
+	RegistryService_ListTokens_FullMethodName              = "/pedigree.v1.RegistryService/ListTokens"
 	RegistryService_RevokeToken_FullMethodName             = "/pedigree.v1.RegistryService/RevokeToken"
 	RegistryService_CreateProduct_FullMethodName           = "/pedigree.v1.RegistryService/CreateProduct"
 	RegistryService_GetProduct_FullMethodName              = "/pedigree.v1.RegistryService/GetProduct"
@@ -53,9 +54,13 @@ type RegistryServiceClient interface {
 	ListParties(ctx context.Context, in *ListPartiesRequest, opts ...grpc.CallOption) (*ListPartiesResponse, error)
 	// Adds an Ed25519 public key to a party (the party itself or an admin).
 	AddPartyKey(ctx context.Context, in *AddPartyKeyRequest, opts ...grpc.CallOption) (*AddPartyKeyResponse, error)
-	// Issues another API token for a party (the party itself or an admin).
+	// Issues another API token for a party (the party itself or an admin),
+	// optionally with an expiry.
 	CreateToken(ctx context.Context, in *CreateTokenRequest, opts ...grpc.CallOption) (*CreateTokenResponse, error)
-	// Revokes an API token.
+	// Lists a party's API tokens, revoked and expired ones included (never
+	// the token or its hash): the party itself or an admin.
+	ListTokens(ctx context.Context, in *ListTokensRequest, opts ...grpc.CallOption) (*ListTokensResponse, error)
+	// Revokes an API token: the party itself or an admin.
 	RevokeToken(ctx context.Context, in *RevokeTokenRequest, opts ...grpc.CallOption) (*RevokeTokenResponse, error)
 	// Registers a product. Manufacturers register their own products only.
 	CreateProduct(ctx context.Context, in *CreateProductRequest, opts ...grpc.CallOption) (*CreateProductResponse, error)
@@ -133,6 +138,16 @@ func (c *registryServiceClient) CreateToken(ctx context.Context, in *CreateToken
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CreateTokenResponse)
 	err := c.cc.Invoke(ctx, RegistryService_CreateToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *registryServiceClient) ListTokens(ctx context.Context, in *ListTokensRequest, opts ...grpc.CallOption) (*ListTokensResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTokensResponse)
+	err := c.cc.Invoke(ctx, RegistryService_ListTokens_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -259,9 +274,13 @@ type RegistryServiceServer interface {
 	ListParties(context.Context, *ListPartiesRequest) (*ListPartiesResponse, error)
 	// Adds an Ed25519 public key to a party (the party itself or an admin).
 	AddPartyKey(context.Context, *AddPartyKeyRequest) (*AddPartyKeyResponse, error)
-	// Issues another API token for a party (the party itself or an admin).
+	// Issues another API token for a party (the party itself or an admin),
+	// optionally with an expiry.
 	CreateToken(context.Context, *CreateTokenRequest) (*CreateTokenResponse, error)
-	// Revokes an API token.
+	// Lists a party's API tokens, revoked and expired ones included (never
+	// the token or its hash): the party itself or an admin.
+	ListTokens(context.Context, *ListTokensRequest) (*ListTokensResponse, error)
+	// Revokes an API token: the party itself or an admin.
 	RevokeToken(context.Context, *RevokeTokenRequest) (*RevokeTokenResponse, error)
 	// Registers a product. Manufacturers register their own products only.
 	CreateProduct(context.Context, *CreateProductRequest) (*CreateProductResponse, error)
@@ -309,6 +328,9 @@ func (UnimplementedRegistryServiceServer) AddPartyKey(context.Context, *AddParty
 }
 func (UnimplementedRegistryServiceServer) CreateToken(context.Context, *CreateTokenRequest) (*CreateTokenResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateToken not implemented")
+}
+func (UnimplementedRegistryServiceServer) ListTokens(context.Context, *ListTokensRequest) (*ListTokensResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTokens not implemented")
 }
 func (UnimplementedRegistryServiceServer) RevokeToken(context.Context, *RevokeTokenRequest) (*RevokeTokenResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokeToken not implemented")
@@ -447,6 +469,24 @@ func _RegistryService_CreateToken_Handler(srv interface{}, ctx context.Context, 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(RegistryServiceServer).CreateToken(ctx, req.(*CreateTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RegistryService_ListTokens_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTokensRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).ListTokens(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_ListTokens_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).ListTokens(ctx, req.(*ListTokensRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -646,6 +686,10 @@ var RegistryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateToken",
 			Handler:    _RegistryService_CreateToken_Handler,
+		},
+		{
+			MethodName: "ListTokens",
+			Handler:    _RegistryService_ListTokens_Handler,
 		},
 		{
 			MethodName: "RevokeToken",

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/time/rate"
 
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
@@ -115,6 +116,7 @@ type Client struct {
 	js      jetstream.JetStream
 	q       *queue
 	sub     *nats.Subscription
+	limit   *rate.Limiter // publications per second
 
 	untrusted atomic.Uint64
 	callback  sync.Mutex   // one OnOutcome call at a time
@@ -160,6 +162,7 @@ func New(ctx context.Context, cfg Config) (_ *Client, err error) {
 		cfg: cfg, log: log, builder: b, subject: natsbus.ScanSubject(cfg.PartyGLN), q: q,
 		life: life, stop: stop, changed: make(chan struct{}), tracks: newTracking(),
 		wake: make(chan struct{}, 1), done: make(chan struct{}), wipe: func() {},
+		limit: rate.NewLimiter(rate.Limit(cfg.MaxPublishRate), max(1, int(cfg.MaxPublishRate/10))),
 	}
 	defer func() {
 		if err != nil {

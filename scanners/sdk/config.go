@@ -42,6 +42,11 @@ const (
 	// DefaultMaxInFlight is how many messages may await their outcome at
 	// once; the forwarder publishes no more until some are answered.
 	DefaultMaxInFlight = 1024
+	// DefaultMaxPublishRate bounds the messages a Client publishes per
+	// second, first copies and copies sent again: half of what a node lets
+	// one party publish (natsauth.DefaultPublishRate) before it cuts the
+	// party off, so that a scanner draining a long queue stays connected.
+	DefaultMaxPublishRate = 1000
 	// DefaultKeepOutcomes is how many verified outcomes the Client keeps
 	// for Outcome after their messages left the queue.
 	DefaultKeepOutcomes = 4096
@@ -134,6 +139,8 @@ type Config struct {
 	OutcomeTimeout, MaxOutcomeTimeout time.Duration
 	// MaxInFlight bounds the messages awaiting their outcome.
 	MaxInFlight int
+	// MaxPublishRate bounds the messages published per second.
+	MaxPublishRate float64
 	// KeepOutcomes is how many outcomes of messages that left the queue
 	// Outcome still returns.
 	KeepOutcomes int
@@ -169,8 +176,8 @@ func (c Config) withDefaults() (Config, error) {
 			errs = append(errs, fmt.Errorf("durations: must not be negative, got %v", d))
 		}
 	}
-	if c.SegmentSize < 0 || c.MaxMsgSize < 0 || c.MaxInFlight < 0 || c.KeepOutcomes < 0 {
-		errs = append(errs, errors.New("SegmentSize, MaxMsgSize, MaxInFlight, KeepOutcomes: must not be negative"))
+	if c.SegmentSize < 0 || c.MaxMsgSize < 0 || c.MaxInFlight < 0 || c.KeepOutcomes < 0 || !(c.MaxPublishRate >= 0) {
+		errs = append(errs, errors.New("SegmentSize, MaxMsgSize, MaxInFlight, KeepOutcomes, MaxPublishRate: must not be negative"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return c, fmt.Errorf("sdk: config: %w", err)
@@ -191,6 +198,9 @@ func (c Config) withDefaults() (Config, error) {
 	c.MaxOutcomeTimeout = max(c.MaxOutcomeTimeout, c.OutcomeTimeout)
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.MaxPublishRate == 0 {
+		c.MaxPublishRate = DefaultMaxPublishRate
 	}
 	if c.KeepOutcomes == 0 {
 		c.KeepOutcomes = DefaultKeepOutcomes

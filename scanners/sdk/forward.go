@@ -17,6 +17,9 @@ import (
 
 // publishOnce publishes r and waits at most AckTimeout for its PubAck.
 func (c *Client) publishOnce(ctx context.Context, r *record) (*jetstream.PubAck, error) {
+	if err := c.limit.Wait(ctx); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.AckTimeout)
 	defer cancel()
 	msg := &nats.Msg{Subject: r.subject, Data: r.data, Header: nats.Header{}}

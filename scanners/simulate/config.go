@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/pedigree-project/pedigree/envelope"
 )
 
 // Defaults of Config: a small market that runs in a few seconds against a
@@ -44,9 +46,13 @@ type Config struct {
 	Token string
 	// NATSURL, when set, makes the scans go to NATS JetStream as envelopes
 	// signed by each party's own key (scanners/sdk) instead of through the
-	// Capture and Verification APIs. Master data and the recall still go
-	// through the Registry API.
+	// Capture and Verification APIs: each party connects on its own, logged
+	// in with its key, and believes only outcomes NodeKeys signed. Master
+	// data and the recall still go through the Registry API.
 	NATSURL string
+	// NodeKeys are the node keys whose signed outcomes the parties believe
+	// (DATA/keys/node.pub); required with NATSURL.
+	NodeKeys envelope.NodeKeys
 	// Seed decides everything: identifiers, the market, the flows and the
 	// trouble injected.
 	Seed uint64
@@ -74,6 +80,9 @@ func (c Config) validate() error {
 	var errs []error
 	if c.Server == "" {
 		errs = append(errs, errors.New("server: required"))
+	}
+	if c.NATSURL != "" && len(c.NodeKeys) == 0 {
+		errs = append(errs, errors.New("node key: required with NATS: outcomes are believed only when a node key signed them (DATA/keys/node.pub)"))
 	}
 	if c.Token == "" {
 		errs = append(errs, errors.New("token: an admin token is required to register the market's parties"))

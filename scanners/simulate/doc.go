@@ -26,7 +26,8 @@
 // counts as detected when one of its scans raises the expected alert (or, for
 // expired and recalled packs, is refused with that status and no alert), as
 // the API answered it or, in NATS mode, as the ledger published it on
-// pedigree.result.<hash of the event ID>. Every alert on a legitimate scan
+// pedigree.result.<party GLN>.<hash of the event ID>, signed by the node
+// (the scanner SDK believes nothing else). Every alert on a legitimate scan
 // counts as a false alert.
 //
 // Invariants:
@@ -47,7 +48,8 @@
 //     against the server (the first free one), so reruns never collide.
 //   - Each party speaks with its own credentials: an API token (registered
 //     by the admin token the caller gives) and, in NATS mode, an Ed25519
-//     key registered with the party and used by the scanner SDK.
+//     key registered with the party, with which the party's own NATS
+//     connection logs in (NKey) and the scanner SDK signs its scans.
 //   - No package-level mutable state: Run may be called concurrently.
 //
 // What it leaves out, and why: the undo of a mistaken dispense. The ledger

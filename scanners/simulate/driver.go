@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -18,7 +17,6 @@ import (
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/scanners/sdk"
-	"github.com/pedigree-project/pedigree/services/natsbus"
 )
 
 // driver sends one step to the node and returns its answer. It is safe for
@@ -188,27 +186,22 @@ func retryable(err error) bool {
 }
 
 // natsDriver publishes every scan as an envelope signed by the acting
-// party's key, through that party's scanner SDK client, and reads the
-// ledger's outcome from pedigree.result.<hash of the event ID>. The recall
-// is not a scan: it goes through the Registry API.
+// party's key, through that party's scanner SDK client, which connects as
+// the party and waits for the ledger's outcome signed by the node. The
+// recall is not a scan: it goes through the Registry API.
 type natsDriver struct {
 	api apiDriver
-	nc  *nats.Conn
 	dir string
 	all []*party
 }
 
 var _ driver = (*natsDriver)(nil)
 
-// newNATSDriver connects to url and opens one scanner client per party,
-// each with its store-and-forward queue in a temporary directory.
-func newNATSDriver(ctx context.Context, url string, parties []*party) (_ *natsDriver, err error) {
-	nc, err := nats.Connect(url, nats.Name("pedigree-simulate"), nats.MaxReconnects(-1),
-		nats.RetryOnFailedConnect(true), nats.ReconnectBufSize(-1))
-	if err != nil {
-		return nil, fmt.Errorf("simulate: connect to NATS at %s: %w", url, err)
-	}
-	d := &natsDriver{nc: nc}
+// newNATSDriver opens one scanner client per party, each with its own
+// connection to url (logged in with the party's key) and its
+// store-and-forward queue in a temporary directory.
+func newNATSDriver(ctx context.Context, url string, nodeKeys envelope.NodeKeys, parties []*party) (_ *natsDriver, err error) {
+	d := &natsDriver{}
 	defer func() {
 		if err != nil {
 			_ = d.close()
@@ -218,7 +211,10 @@ func newNATSDriver(ctx context.Context, url string, parties []*party) (_ *natsDr
 		return nil, fmt.Errorf("simulate: queue directory: %w", err)
 	}
 	for _, p := range parties {
-		p.scanner, err = sdk.New(ctx, sdk.Config{Conn: nc, PartyGLN: p.gln, Key: p.key, QueueDir: filepath.Join(d.dir, p.gln)})
+		p.scanner, err = sdk.New(ctx, sdk.Config{
+			NATSURL: url, PartyGLN: p.gln, Key: p.key, NodeKeys: nodeKeys,
+			QueueDir: filepath.Join(d.dir, p.gln), Name: "pedigree-simulate " + p.gln,
+		})
 		if err != nil {
 			return nil, fmt.Errorf("simulate: scanner of %s: %w", p.gln, err)
 		}
@@ -232,7 +228,6 @@ func (d *natsDriver) close() error {
 	for _, p := range d.all {
 		errs = append(errs, p.scanner.Close())
 	}
-	d.nc.Close()
 	if d.dir != "" {
 		errs = append(errs, os.RemoveAll(d.dir))
 	}
@@ -250,14 +245,6 @@ func (d *natsDriver) do(ctx context.Context, s *step) (result, error) {
 	if ev.EventId, err = envelope.EventID(ev, s.actor.gln); err != nil {
 		return result{}, err
 	}
-	// Subscribe before publishing, on the connection the scanner publishes
-	// on: the server sees the subscription before the scan.
-	ch := make(chan *nats.Msg, 1)
-	sub, err := d.nc.ChanSubscribe(natsbus.ResultSubject(s.actor.gln, ev.EventId), ch)
-	if err != nil {
-		return result{}, fmt.Errorf("subscribe to the outcome: %w", err)
-	}
-	defer func() { _ = sub.Unsubscribe() }()
 	rc, err := s.actor.scanner.Send(ctx, ev)
 	if err != nil {
 		return result{}, err
@@ -265,23 +252,22 @@ func (d *natsDriver) do(ctx context.Context, s *step) (result, error) {
 	if rc.Duplicate {
 		return result{}, fmt.Errorf("event %s was already on the stream", ev.EventId)
 	}
-	select {
-	case m := <-ch:
-		entry := &pb.LedgerEntry{}
-		if err := proto.Unmarshal(m.Data, entry); err != nil {
-			return result{}, fmt.Errorf("decode the outcome: %w", err)
-		}
-		if len(entry.GetOutcomes()) != 1 {
-			return result{}, fmt.Errorf("ledger entry %d has %d outcomes, want 1", entry.GetIndex(), len(entry.GetOutcomes()))
-		}
-		o := entry.GetOutcomes()[0]
-		r := fromOutcome(o, entry.GetIndex())
-		r.indexed = true
-		if s.op == opVerify {
-			r.dispensable = o.GetApplied() && o.GetReason() == ""
-		}
-		return r, nil
-	case <-ctx.Done():
-		return result{}, fmt.Errorf("no outcome for event %s (%s): %w", ev.EventId, rc.Status, ctx.Err())
+	out, err := s.actor.scanner.Outcome(ctx, rc.MsgID)
+	if err != nil {
+		return result{}, fmt.Errorf("no outcome for event %s (%s): %w", ev.EventId, rc.Status, err)
 	}
+	entry := out.Entry
+	if len(entry.GetOutcomes()) != 1 {
+		return result{}, fmt.Errorf("ledger entry %d has %d outcomes, want 1", entry.GetIndex(), len(entry.GetOutcomes()))
+	}
+	o := entry.GetOutcomes()[0]
+	if o.GetDuplicate() {
+		return result{}, fmt.Errorf("event %s was already on the ledger: %s", ev.EventId, o.GetReason())
+	}
+	r := fromOutcome(o, entry.GetIndex())
+	r.indexed = true
+	if s.op == opVerify {
+		r.dispensable = o.GetApplied() && o.GetReason() == ""
+	}
+	return r, nil
 }

@@ -58,7 +58,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	}
 	var d driver = apiDriver{}
 	if cfg.NATSURL != "" {
-		nd, err := newNATSDriver(ctx, cfg.NATSURL, parties)
+		nd, err := newNATSDriver(ctx, cfg.NATSURL, cfg.NodeKeys, parties)
 		if err != nil {
 			return nil, err
 		}

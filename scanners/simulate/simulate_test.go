@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/scanners/simulate"
 	"github.com/pedigree-project/pedigree/services/node"
 )
@@ -39,6 +40,15 @@ func startNode(t *testing.T) (*node.Node, string) {
 		t.Fatal(err)
 	}
 	return n, strings.TrimSpace(string(token))
+}
+
+func nodeKeys(t *testing.T, n *node.Node) envelope.NodeKeys {
+	t.Helper()
+	k, err := envelope.NewNodeKeys(n.NodeKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 // logWriter sends the simulator's progress lines to the test log.
@@ -129,6 +139,7 @@ func TestSmallMarketOverNATS(t *testing.T) {
 	defer cancel()
 	cfg := smallMarket(n.HTTPAddr(), token)
 	cfg.NATSURL = n.NATSURL()
+	cfg.NodeKeys = nodeKeys(t, n)
 	cfg.Packs = 200
 	rep, err := simulate.Run(ctx, cfg, logWriter{t})
 	if err != nil {
@@ -154,5 +165,10 @@ func TestConfigIsChecked(t *testing.T) {
 	_, err := simulate.Run(context.Background(), cfg, nil)
 	if err == nil || !strings.Contains(err.Error(), "pharmacies") || !strings.Contains(err.Error(), "packs") {
 		t.Fatalf("Run with 1 pharmacy and 10 packs: %v, want errors naming pharmacies and packs", err)
+	}
+	cfg = smallMarket("127.0.0.1:1", "token")
+	cfg.NATSURL = "nats://127.0.0.1:1"
+	if _, err := simulate.Run(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), "node key") {
+		t.Fatalf("Run over NATS without a node key: %v, want an error naming the node key", err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/pedigree-project/pedigree/envelope"
 )
 
 // Defaults of Config.
@@ -101,6 +103,16 @@ type Target struct {
 	// process_resident_memory_bytes gives the peak RSS; empty leaves the
 	// peak RSS out.
 	MetricsAddr string
+	// NodeKeys are the node keys whose signed outcomes the run believes
+	// (the server's DATA/keys/node.pub). Required with a running server;
+	// the embedded one's is known.
+	NodeKeys envelope.NodeKeys
+	// NATSAdminKeyFile is the running server's own NATS key
+	// (DATA/keys/nats.key): with it the run publishes into a scratch
+	// stream (the raw publish figures) and reads the SCANS stream's size;
+	// without it those figures are not measured. Pharmacies always publish
+	// with their own keys.
+	NATSAdminKeyFile string
 }
 
 // External reports whether t names a running server.
@@ -158,11 +170,11 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	t := c.Target
-	if t.External() && (t.GRPCAddr == "" || t.NATSURL == "" || t.Token == "") {
-		errs = append(errs, errors.New("server: a running server also needs its gRPC address, its NATS URL and an admin token"))
+	if t.External() && (t.GRPCAddr == "" || t.NATSURL == "" || t.Token == "" || len(t.NodeKeys) == 0) {
+		errs = append(errs, errors.New("server: a running server also needs its gRPC address, its NATS URL, an admin token and its node key"))
 	}
-	if !t.External() && (t.GRPCAddr != "" || t.NATSURL != "" || t.Token != "" || t.MetricsAddr != "") {
-		errs = append(errs, errors.New("grpc, nats, token, metrics: apply to a running server; give its HTTP address too"))
+	if !t.External() && (t.GRPCAddr != "" || t.NATSURL != "" || t.Token != "" || t.MetricsAddr != "" || len(t.NodeKeys) > 0 || t.NATSAdminKeyFile != "") {
+		errs = append(errs, errors.New("grpc, nats, token, metrics, node key, NATS admin key: apply to a running server; give its HTTP address too"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return c, err

@@ -33,15 +33,21 @@
 //
 //   - Ingest (events/s, and its ratio to the raw rate): the same signed
 //     single-pack dispense envelopes (each pack commissioned, never
-//     dispensed before) published on pedigree.scan.<pharmacy GLN> until the
-//     ledger node has authenticated, validated, deduplicated, applied the
-//     rules to and committed every one. Completion is exact: every 1,000th
-//     message, and the last, is a marker whose pedigree.result subject is
-//     subscribed to before it is published; the ledger commits in stream
-//     order and publishes an outcome only after the commit, so the last
-//     marker's outcome is the moment the last event was committed. Markers
-//     also bound the backlog (at most 16 outstanding), and each must report
-//     every event applied. Then again with captures of CaptureSize events
+//     dispensed before) published on pedigree.scan.<pharmacy GLN>, each
+//     pharmacy on its own NATS connection logged in with its key (as
+//     scanners do), until the ledger node has authenticated, validated,
+//     deduplicated, applied the rules to and committed every one.
+//     Completion is exact: every 1,000th message, and the last of each
+//     pharmacy, is a marker whose pedigree.result.<GLN>.<hash> subject is
+//     subscribed to before it is published; a connection's messages reach
+//     the stream in order, the ledger commits in stream order and
+//     publishes an outcome only after the commit, so the last markers'
+//     outcomes are the moment the last event was committed. A marker's
+//     outcome counts only once it verifies with the node key
+//     (envelope.OpenResult: node-signed receipt, inclusion proof, the
+//     marker's own bytes); only markers are checked, which keeps the load
+//     generator's cost per event unchanged. Markers also bound the backlog
+//     (at most 16 outstanding), and each must report every event applied. Then again with captures of CaptureSize events
 //     under one signature: the single-event figure is bound by the
 //     signature checks (~11 µs per signature, checked in batches, on the
 //     reference machine) and JetStream's own cost per message, the capture
@@ -101,6 +107,16 @@
 //     signed envelopes are held) and at the end; for a running server, the
 //     largest process_resident_memory_bytes its metrics listener's
 //     /metrics reported, sampled every second (Target.MetricsAddr).
+//
+// NATS. Pharmacies publish with their own keys, under the limits the node
+// sets every party (natsauth): the embedded server lifts the per-party
+// publish rate, as it lifts the API's budgets; a running server must allow
+// the pharmacies the ingest rate (--nats-publish-rate). The raw publish
+// phase's scratch stream and the SCANS stream's size need the node's own
+// NATS key (DATA/keys/nats.key: the embedded server's, or
+// Target.NATSAdminKeyFile); without it those figures are not measured.
+// Outcomes are believed only when signed by Target.NodeKeys (the embedded
+// server's own key).
 //
 // The report also gives runtime.NumCPU, GOMAXPROCS, the Go version and the
 // load average at the start and the end: on a shared machine the figures

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/ledger"
 	"github.com/pedigree-project/pedigree/services/node"
 )
@@ -38,6 +40,7 @@ func startEmbedded(ctx context.Context, logger *slog.Logger) (*embedded, Target,
 	cfg.DataDir = dir
 	cfg.GRPCAddr, cfg.HTTPAddr, cfg.NATSListen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Edge = cfg.Edge.Unlimited()
+	cfg.NATSLimits.PublishRate = math.MaxFloat64 // and so is a pharmacy's NATS publish rate
 	n, err := node.Start(ctx, cfg, logger)
 	if err != nil {
 		_ = os.RemoveAll(dir)
@@ -49,7 +52,13 @@ func startEmbedded(ctx context.Context, logger *slog.Logger) (*embedded, Target,
 		e.remove()
 		return nil, Target{}, fmt.Errorf("bench: admin token: %w", err)
 	}
-	return e, Target{HTTPAddr: n.HTTPAddr(), GRPCAddr: n.GRPCAddr(), NATSURL: n.NATSURL(), Token: strings.TrimSpace(string(token))}, nil
+	keys, err := envelope.NewNodeKeys(n.NodeKey())
+	if err != nil {
+		e.remove()
+		return nil, Target{}, err
+	}
+	return e, Target{HTTPAddr: n.HTTPAddr(), GRPCAddr: n.GRPCAddr(), NATSURL: n.NATSURL(), Token: strings.TrimSpace(string(token)),
+		NodeKeys: keys, NATSAdminKeyFile: filepath.Join(dir, node.KeysDir, node.NATSKeyFile)}, nil
 }
 
 // stop shuts the node down.

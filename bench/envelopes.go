@@ -15,6 +15,7 @@ import (
 
 // message is one signed envelope ready to publish.
 type message struct {
+	party   string // the pharmacy's GLN
 	subject string // pedigree.scan.<pharmacy GLN>
 	msgID   string // Nats-Msg-Id: the event ID, or the envelope ID of a capture
 	data    []byte // the SignedEnvelope
@@ -97,5 +98,5 @@ func (w *world) dispenseEnvelope(b *sdk.Builder, p, from, to int) (message, erro
 	if err != nil {
 		return message{}, err
 	}
-	return message{subject: natsbus.ScanSubject(ph.gln), msgID: envelope.MsgID(env, body), data: wire, events: len(events)}, nil
+	return message{party: ph.gln, subject: natsbus.ScanSubject(ph.gln), msgID: envelope.MsgID(env, body), data: wire, events: len(events)}, nil
 }

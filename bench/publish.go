@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/natsbus"
@@ -173,79 +171,103 @@ type ingestOptions struct {
 // markerTimeout bounds the wait for one marker's outcome.
 const markerTimeout = time.Minute
 
-// ingest publishes msgs in order on the SCANS subjects until they run out
-// or dur has passed, and returns once the ledger has committed every one.
+// ingest publishes msgs in order on the SCANS subjects, each on its
+// pharmacy's own connection, until they run out or dur has passed, and
+// returns once the ledger has committed every one.
 //
-// Every window-th message, and the last one, is a marker: its result
-// subject (pedigree.result.<hash of its message ID>) is subscribed to
-// before it is published. The ledger commits the stream in order and
-// publishes an outcome only after the commit, so a marker's outcome means
-// that it and everything published before it are committed. Publishing
-// waits while `markers` markers are outstanding, which keeps the backlog
-// bounded (a ledger slower than the stream otherwise leaves minutes of
-// work behind a timed phase). The phase ends at the last marker's outcome,
-// exactly; each marker's outcome must say "applied", so refused or
+// Every window-th message, and the last one of each pharmacy, is a marker:
+// its result subject (pedigree.result.<GLN>.<hash of its message ID>) is
+// subscribed to before it is published. One connection's messages reach
+// the stream in the order published; the ledger commits the stream in
+// order and publishes an outcome only after the commit, so a marker's
+// node-signed outcome means that it and everything its pharmacy published
+// before it are committed. Publishing waits while `markers` markers are
+// outstanding, which keeps the backlog bounded (a ledger slower than the
+// stream otherwise leaves minutes of work behind a timed phase). When dur
+// has passed, the next message of each pharmacy is its last, a marker; the
+// phase ends at the last of their outcomes, exactly. Each marker's outcome
+// must verify with the node keys and say "applied", so refused or
 // dead-lettered events fail the phase instead of inflating the figure.
-func ingest(ctx context.Context, nc *nats.Conn, msgs []message, o ingestOptions) (Throughput, error) {
-	pub, err := newAsyncPub(nc)
+func ingest(ctx context.Context, b *bus, msgs []message, o ingestOptions) (Throughput, error) {
+	pubs := make(map[string]*asyncPub, len(b.party))
+	for gln, nc := range b.party {
+		p, err := newAsyncPub(nc)
+		if err != nil {
+			return Throughput{}, err
+		}
+		pubs[gln] = p
+	}
+	scans, err := b.scans(ctx)
 	if err != nil {
 		return Throughput{}, err
 	}
-	scans, err := pub.js.Stream(ctx, natsbus.ScanStream)
-	if err != nil {
-		return Throughput{}, fmt.Errorf("bench: stream %s: %w", natsbus.ScanStream, err)
+	var before jetstream.StreamState
+	if scans != nil {
+		before = scans.CachedInfo().State
 	}
-	before := scans.CachedInfo().State
+	final := map[string]int{} // index of each pharmacy's last message
+	for i, m := range msgs {
+		final[m.party] = i
+	}
 	var pending []marker
 	defer func() {
 		for _, m := range pending {
 			_ = m.sub.Unsubscribe()
 		}
 	}()
-	var first, last *pb.LedgerEntry
-	firstPos := 0
+	var last *pb.LedgerEntry
+	ignored := 0
 	await := func() error {
-		e, err := awaitMarker(pending[0].sub)
+		res, err := awaitMarker(pending[0].sub, pending[0].wire, b.keys, &ignored)
 		if err != nil {
 			return err
 		}
-		if first == nil {
-			first, firstPos = e, pending[0].pos
+		if e := res.Entry; last == nil || e.GetIndex() > last.GetIndex() {
+			last = e
 		}
-		last = e
 		pending = pending[1:]
 		return nil
 	}
 	start := time.Now()
 	deadline := start.Add(o.dur)
-	n, events := 0, 0
+	n, sent, events := 0, 0, 0
+	ending, ended := false, map[string]bool{}
 	for n < len(msgs) && ctx.Err() == nil {
 		m := msgs[n]
-		last := n == len(msgs)-1 || !time.Now().Before(deadline)
-		if last || (n+1)%o.window == 0 {
+		ending = ending || !time.Now().Before(deadline)
+		if ended[m.party] {
+			n++ // its last message is out: the others' follow
+			continue
+		}
+		lastOfParty := ending || final[m.party] == n
+		if lastOfParty || (n+1)%o.window == 0 {
 			for len(pending) >= o.markers {
 				if err := await(); err != nil {
 					return Throughput{}, err
 				}
 			}
-			sub, err := nc.SubscribeSync(natsbus.ResultSubject(strings.TrimPrefix(m.subject, natsbus.ScanSubjectPrefix), m.msgID))
+			sub, err := b.party[m.party].SubscribeSync(natsbus.ResultSubject(m.party, m.msgID))
 			if err != nil {
 				return Throughput{}, fmt.Errorf("bench: subscribe to an outcome: %w", err)
 			}
-			pending = append(pending, marker{sub, n})
+			pending = append(pending, marker{sub: sub, wire: m.data})
 		}
 		if o.rate > 0 {
 			if d := time.Until(start.Add(time.Duration(float64(events) / o.rate * float64(time.Second)))); d > 0 {
 				time.Sleep(d)
 			}
 		}
-		if err := pub.publish(ctx, m.subject, m.msgID, m.data); err != nil {
+		if err := pubs[m.party].publish(ctx, m.subject, m.msgID, m.data); err != nil {
 			return Throughput{}, err
 		}
 		n++
+		sent++
 		events += m.events
-		if last {
-			break
+		if lastOfParty {
+			ended[m.party] = true
+			if len(ended) == len(final) {
+				break
+			}
 		}
 	}
 	for len(pending) > 0 {
@@ -256,46 +278,34 @@ func ingest(ctx context.Context, nc *nats.Conn, msgs []message, o ingestOptions)
 	end := time.Now()
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if err := pub.wait(wctx); err != nil {
-		return Throughput{}, err
+	for _, p := range pubs {
+		if err := p.wait(wctx); err != nil {
+			return Throughput{}, err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return Throughput{}, err
 	}
-	t := throughput(n, events, end.Sub(start))
-	if first != nil {
-		t.FirstIndex, t.LastIndex = first.GetIndex()-uint64(firstPos), last.GetIndex()
+	if ignored > 0 {
+		return Throughput{}, fmt.Errorf("bench: %d messages on the markers' result subjects did not verify with the node keys", ignored)
 	}
-	if info, err := scans.Info(wctx); err == nil && info.State.Msgs > before.Msgs {
-		t.StreamBytesPerMessage = float64(info.State.Bytes-before.Bytes) / float64(info.State.Msgs-before.Msgs)
+	t := throughput(sent, events, end.Sub(start))
+	if last != nil && last.GetIndex()+1 >= uint64(sent) {
+		// The phase's entries end at the last marker's: each message is
+		// one entry, whatever order the pharmacies' connections interleave.
+		t.FirstIndex, t.LastIndex = last.GetIndex()+1-uint64(sent), last.GetIndex()
+	}
+	if scans != nil {
+		if info, err := scans.Info(wctx); err == nil && info.State.Msgs > before.Msgs {
+			t.StreamBytesPerMessage = float64(info.State.Bytes-before.Bytes) / float64(info.State.Msgs-before.Msgs)
+		}
 	}
 	return t, nil
 }
 
 // marker is a message whose outcome is awaited: its result subscription
-// and its position in the phase.
+// and its signed envelope, which the outcome must prove.
 type marker struct {
-	sub *nats.Subscription
-	pos int
-}
-
-// awaitMarker waits for the ledger's outcome on sub and checks that every
-// event was applied.
-func awaitMarker(sub *nats.Subscription) (*pb.LedgerEntry, error) {
-	defer func() { _ = sub.Unsubscribe() }()
-	msg, err := sub.NextMsg(markerTimeout)
-	if err != nil {
-		return nil, fmt.Errorf("bench: no ledger outcome on %s within %s (refused into %s?): %w",
-			sub.Subject, markerTimeout, natsbus.DeadLetterStream, err)
-	}
-	entry := &pb.LedgerEntry{}
-	if err := proto.Unmarshal(msg.Data, entry); err != nil {
-		return nil, fmt.Errorf("bench: outcome on %s: %w", sub.Subject, err)
-	}
-	for i, out := range entry.GetOutcomes() {
-		if !out.GetApplied() || out.GetDuplicate() {
-			return nil, fmt.Errorf("bench: ledger entry %d, event %d not applied: %s", entry.GetIndex(), i, out.GetReason())
-		}
-	}
-	return entry, nil
+	sub  *nats.Subscription
+	wire []byte
 }

@@ -139,17 +139,25 @@ func ratio(a, b float64) float64 {
 func (r *Result) figures() []Figure {
 	const ms = 1000.0
 	f := []Figure{figAtLeast("commissioning", r.Commission.SerialsPerS, "serials/s", 100_000, "100,000 (1M in 10 s)")}
+	// The raw figures are left out when the run could not publish into a
+	// scratch stream (NotMeasured says so).
 	if r.Settings.ran(PhaseIngest) {
-		f = append(f,
-			fig("raw JetStream publish, 1 event/msg", r.Raw.MessagesPerS, "msgs/s"),
-			figAtLeast("ingest, 1 event/envelope", r.Ingest.EventsPerS, "events/s", 100_000, "100,000"),
-			figAtLeast("ingest ÷ raw, 1 event/envelope", ratio(r.Ingest.EventsPerS, r.Raw.EventsPerS), "ratio", 0.7, "0.7"))
+		if r.Raw.Messages > 0 {
+			f = append(f, fig("raw JetStream publish, 1 event/msg", r.Raw.MessagesPerS, "msgs/s"))
+		}
+		f = append(f, figAtLeast("ingest, 1 event/envelope", r.Ingest.EventsPerS, "events/s", 100_000, "100,000"))
+		if r.Raw.Messages > 0 {
+			f = append(f, figAtLeast("ingest ÷ raw, 1 event/envelope", ratio(r.Ingest.EventsPerS, r.Raw.EventsPerS), "ratio", 0.7, "0.7"))
+		}
 	}
 	if r.Settings.ran(PhaseCaptures) {
-		f = append(f,
-			fig(fmt.Sprintf("raw JetStream publish, %d events/msg", CaptureSize), r.RawCaptures.EventsPerS, "events/s"),
-			fig(fmt.Sprintf("ingest, %d events/envelope", CaptureSize), r.IngestCaptures.EventsPerS, "events/s"),
-			fig(fmt.Sprintf("ingest ÷ raw, %d events/envelope", CaptureSize), ratio(r.IngestCaptures.EventsPerS, r.RawCaptures.EventsPerS), "ratio"))
+		if r.RawCaptures.Messages > 0 {
+			f = append(f, fig(fmt.Sprintf("raw JetStream publish, %d events/msg", CaptureSize), r.RawCaptures.EventsPerS, "events/s"))
+		}
+		f = append(f, fig(fmt.Sprintf("ingest, %d events/envelope", CaptureSize), r.IngestCaptures.EventsPerS, "events/s"))
+		if r.RawCaptures.Messages > 0 {
+			f = append(f, fig(fmt.Sprintf("ingest ÷ raw, %d events/envelope", CaptureSize), ratio(r.IngestCaptures.EventsPerS, r.RawCaptures.EventsPerS), "ratio"))
+		}
 	}
 	if r.Settings.ran(PhaseVerify) {
 		f = append(f,

@@ -7,11 +7,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pedigree-project/pedigree/bench"
+	"github.com/pedigree-project/pedigree/scanners/sdk"
 )
 
 func newBenchCommand(root *rootOptions) *cobra.Command {
 	cfg := bench.DefaultConfig()
 	var asJSON bool
+	var nodeKey string
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure a server against the design's figures: ingest, verify, dispense, commissioning, audit, proofs, disk, memory",
@@ -34,29 +36,41 @@ after commissioning. In order:
   audit           ledger verify on the stopped server's data; disk bytes per event;
                   peak RSS
 
-With --server (plus --grpc, --nats and an admin --token) it measures a running server
-instead; the audit and the disk figures then need its data directory and are left
-out, and the peak RSS needs its metrics listener (--metrics). Its rate limits must
-allow the run (one pharmacy verifies at --verify-rate): start it with --read-rate 0
---write-rate 0 --public-rate 0 --bulk-per-party 0; the embedded server has them off. The run registers its own manufacturer, pharmacies, product and batch (GS1
-demonstration range 952), so it can share a server with other data.
+With --server (plus --grpc, --nats, an admin --token and the node's public key,
+--node-key DATA/keys/node.pub, which outcomes must be signed with) it measures a
+running server instead; the audit and the disk figures then need its data directory
+and are left out, the peak RSS needs its metrics listener (--metrics), and the raw
+publish figures the node's NATS key (--nats-admin-key DATA/keys/nats.key). Its rate
+limits must allow the run (one pharmacy verifies at --verify-rate and publishes at the
+ingest rate): start it with --read-rate 0 --write-rate 0 --public-rate 0
+--bulk-per-party 0 and a --nats-publish-rate above the ingest rate; the embedded
+server has them off. The run registers its own manufacturer, pharmacies (each
+publishing with its own key), product and batch (GS1 demonstration range 952), so it
+can share a server with other data.
 
 Prints a table with the design's targets, or JSON with --json. Progress goes to
 standard error.`,
 		Example: `  pedigree bench
   pedigree bench --duration 10m --json > bench.json
   pedigree bench --phases verify --commission 200000
-  pedigree bench --server 127.0.0.1:8080 --grpc 127.0.0.1:7070 --nats nats://127.0.0.1:4222 --metrics 127.0.0.1:9090 --token "$(cat pedigree-data/admin.token)"`,
+  pedigree bench --server 127.0.0.1:8080 --grpc 127.0.0.1:7070 --nats nats://127.0.0.1:4222 --metrics 127.0.0.1:9090 \
+      --token "$(cat pedigree-data/admin.token)" --node-key pedigree-data/keys/node.pub --nats-admin-key pedigree-data/keys/nats.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger, err := root.newLogger(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			if t := &cfg.Target; t.HTTPAddr == "" && (t.GRPCAddr != "" || t.NATSURL != "" || t.Token != "" || t.MetricsAddr != "") {
+			if t := &cfg.Target; t.HTTPAddr == "" && (t.GRPCAddr != "" || t.NATSURL != "" || t.Token != "" || t.MetricsAddr != "" ||
+				nodeKey != "" || t.NATSAdminKeyFile != "") {
 				// Often set in the environment for the other commands.
-				fmt.Fprintln(cmd.ErrOrStderr(), "bench: no --server: --grpc, --nats, --token and --metrics are ignored; starting an embedded server")
-				t.GRPCAddr, t.NATSURL, t.Token, t.MetricsAddr = "", "", "", ""
+				fmt.Fprintln(cmd.ErrOrStderr(), "bench: no --server: --grpc, --nats, --token, --metrics, --node-key and --nats-admin-key are ignored; starting an embedded server")
+				t.GRPCAddr, t.NATSURL, t.Token, t.MetricsAddr, t.NATSAdminKeyFile, nodeKey = "", "", "", "", "", ""
+			}
+			if nodeKey != "" {
+				if cfg.Target.NodeKeys, err = sdk.ReadNodeKeys(nodeKey); err != nil {
+					return fmt.Errorf("--node-key: %w", err)
+				}
 			}
 			cfg.Logger, cfg.Progress = logger, cmd.ErrOrStderr()
 			res, err := bench.Run(cmd.Context(), cfg)
@@ -80,6 +94,8 @@ standard error.`,
 	f.StringVar(&cfg.Target.NATSURL, "nats", "", "with --server: the NATS URL its ledger consumes from")
 	f.StringVar(&cfg.Target.Token, "token", "", "with --server: an admin API token")
 	f.StringVar(&cfg.Target.MetricsAddr, "metrics", "", "with --server: its metrics listener (host:port), for its peak RSS")
+	f.StringVar(&nodeKey, "node-key", "", "with --server: its node public key file (DATA/keys/node.pub); outcomes must be signed with it")
+	f.StringVar(&cfg.Target.NATSAdminKeyFile, "nats-admin-key", "", "with --server: its NATS key file (DATA/keys/nats.key), for the raw publish figures")
 	f.BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	return cmd
 }

@@ -119,6 +119,7 @@ type Client struct {
 	limit   *rate.Limiter // publications per second
 
 	untrusted atomic.Uint64
+	everUp    atomic.Bool // the connection was up once: until then Send waits for it
 	callback  sync.Mutex   // one OnOutcome call at a time
 	handling  sync.RWMutex // held (read) by the result handler; Close takes it to wait for it
 
@@ -191,6 +192,7 @@ func New(ctx context.Context, cfg Config) (_ *Client, err error) {
 		return nil, fmt.Errorf("sdk: subscribe to the party's outcomes: %w", err)
 	}
 	c.status = c.nc.StatusChanged(nats.CONNECTED)
+	c.everUp.Store(c.Connected())
 	go c.forward()
 	return c, nil
 }
@@ -204,10 +206,11 @@ func (c *Client) Builder() *Builder { return c.builder }
 // subject. It sets the event ID of every event that has none (the CBV 2.0
 // event hash).
 //
-// When nothing queued before it is still waiting for JetStream and NATS is
-// connected, Send waits up to Config.PublishTimeout (or until ctx ends)
-// for JetStream's acknowledgement and returns Published; otherwise, or if
-// the acknowledgement does not come in time, it returns Queued. Either
+// When nothing queued before it is still waiting for JetStream, and NATS
+// is connected or the Client's first connection is still being made, Send
+// waits up to Config.PublishTimeout (or until ctx ends) for JetStream's
+// acknowledgement and returns Published; otherwise, or if the
+// acknowledgement does not come in time, it returns Queued. Either
 // way the capture stays in the queue until its node-signed outcome
 // arrives: Outcome(ctx, receipt.MsgID) waits for it. An error means that
 // nothing was queued (an invalid event, a message that is too large, a
@@ -235,7 +238,7 @@ func (c *Client) Send(ctx context.Context, events ...*pb.ScanEvent) (Receipt, er
 	t, first := c.tracks.sent(rec)
 	c.mu.Unlock()
 	c.kick()
-	if !first || !c.Connected() {
+	if !first || (!c.Connected() && c.everUp.Load()) {
 		return rc, nil
 	}
 	timer := time.NewTimer(c.cfg.PublishTimeout)

@@ -261,7 +261,10 @@ func TestNextClientSendsWhatAClosedOneLeftQueued(t *testing.T) {
 	queueDir := t.TempDir()
 	w.proxy.down()
 
-	c := w.client(ctx, queueDir)
+	// Never connected: the first Send waits PublishTimeout for a connection.
+	cfg := w.config(queueDir)
+	cfg.PublishTimeout = 100 * time.Millisecond
+	c := w.clientWith(ctx, cfg)
 	var want []string
 	for i := range 5 {
 		rc, err := c.Send(ctx, commission(t, c, i))
@@ -279,7 +282,7 @@ func TestNextClientSendsWhatAClosedOneLeftQueued(t *testing.T) {
 
 	w.proxy.up()
 	answered := make(chan string, 10)
-	cfg := w.config(queueDir)
+	cfg = w.config(queueDir)
 	cfg.OnOutcome = func(o *sdk.Outcome) {
 		if !o.Refused() {
 			answered <- o.MsgID
@@ -313,7 +316,9 @@ func TestTornQueueTailIsTruncatedAndDoesNotBlock(t *testing.T) {
 	w := newWorld(ctx, t)
 	queueDir := t.TempDir()
 	w.proxy.down()
-	c := w.client(ctx, queueDir)
+	cfg := w.config(queueDir)
+	cfg.PublishTimeout = 100 * time.Millisecond
+	c := w.clientWith(ctx, cfg)
 	var want []string
 	for i := range 3 {
 		rc, err := c.Send(ctx, commission(t, c, i))

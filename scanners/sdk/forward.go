@@ -44,6 +44,7 @@ func (c *Client) forward() {
 			c.pause(time.Time{})
 			continue
 		}
+		c.everUp.Store(true)
 		c.mu.Lock()
 		t := c.tracks.due(time.Now())
 		if t == nil && held != nil && held.outcome != nil {

@@ -270,7 +270,12 @@ func (w *world) config(queueDir string) sdk.Config {
 
 func (w *world) client(ctx context.Context, queueDir string) *sdk.Client {
 	w.t.Helper()
-	c, err := sdk.New(ctx, w.config(queueDir))
+	return w.clientWith(ctx, w.config(queueDir))
+}
+
+func (w *world) clientWith(ctx context.Context, cfg sdk.Config) *sdk.Client {
+	w.t.Helper()
+	c, err := sdk.New(ctx, cfg)
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,8 +27,10 @@ type scanOptions struct {
 	batch                     int
 	batchWait                 time.Duration
 	keyFile, newKey, party    string
+	nodeKey                   string
 	gs                        string
 	natsURL, queueDir         string
+	natsCA, natsCert, natsKey string
 	publishTimeout, drainWait time.Duration
 	json                      bool
 }
@@ -36,23 +39,30 @@ func newScanCommand(root *rootOptions) *cobra.Command {
 	o := &scanOptions{}
 	cmd := &cobra.Command{
 		Use:   "scan --step STEP --party GLN --key FILE [barcode]",
-		Short: "Send scan events, signed with the party's key, straight to NATS JetStream",
+		Short: "Send scan events, signed with the party's key, straight to NATS JetStream, and print the ledger's answers",
 		Long: `Send one scan event for the barcode given, or, with no barcode, one per line of
 standard input as a keyboard-wedge scanner types them. Empty lines are skipped; a line
 that is not a valid GS1 barcode is reported on standard error and skipped. Each
 barcode is a pack (GTIN + serial) or a case or pallet (SSCC), in any GS1 form.
 
 Events are signed with the party's Ed25519 key (--key, a PKCS #8 PEM file; make one
-with --new-key and register its public key with the node) and published on
-pedigree.scan.<party GLN>. When NATS cannot be reached they are kept in a local queue
-(--queue) and sent, in order, by the next pedigree scan that can reach it.
+with --new-key and have the node's admin register its public key) and published on
+pedigree.scan.<party GLN>; the connection logs in to NATS with the same key (NKey),
+over TLS with --nats-ca. Each event stays in a local queue (--queue) until the
+ledger's answer, signed by the node key (--node-key, the node's DATA/keys/node.pub),
+has arrived and verified: when NATS cannot be reached, or the answer does not come,
+the next pedigree scan with that queue sends it again.
 
-Prints one line per event: its event ID and "published" or "queued". Exits non-zero
-if any line was refused.`,
-		Example: `  pedigree scan --new-key party.key
-  pedigree scan --step dispensing --party 4098765000003 --key party.key '(01)09506000134352(21)S1(10)LOT1(17)281231'
-  pedigree scan --step packing --parent 340123450000000000 --batch 50 --party 4012345000009 --key mfr.key < cases.txt
-  pedigree scan --step decommissioning --reason stolen --party 4023456000000 --key whs.key`,
+Prints one line per event once its answer arrives: its event ID and "applied",
+"refused: <reason>" or "duplicate: <reason>", and an "ALERT" line per alert it
+raised; "queued" for an event still without answer at exit (after --drain-wait
+while NATS is connected). Exits 3 if the ledger refused an event, 1 if a line was
+refused or on errors.`,
+		Example: `  pedigree scan --new-key party.key      # then: pedigree party create ... --public-key-file party.key.pub
+  pedigree scan --step dispensing --party 4098765000003 --key party.key --node-key node.pub '(01)09506000134352(21)S1(10)LOT1(17)281231'
+  pedigree scan --step packing --parent 340123450000000000 --batch 50 --party 4012345000009 --key mfr.key --node-key node.pub < cases.txt
+  pedigree scan --step decommissioning --reason stolen --party 4023456000000 --key whs.key --node-key node.pub \
+      --nats tls://pedigree.example.net:4222 --nats-ca nats-ca.pem`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.newKey != "" {
@@ -71,32 +81,52 @@ if any line was refused.`,
 	f.IntVar(&o.batch, "batch", 1, "send up to N events per signed capture (1–1000)")
 	f.DurationVar(&o.batchWait, "batch-wait", 2*time.Second, "send a partial batch when no line arrives for this long")
 	f.StringVar(&o.keyFile, "key", "", "the party's Ed25519 private key (PKCS #8 PEM)")
-	f.StringVar(&o.newKey, "new-key", "", "write a new key to FILE, print its public key and key ID, and exit")
+	f.StringVar(&o.newKey, "new-key", "", "write a new key to FILE and its public key to FILE.pub, print the public key and key ID, and exit")
 	f.StringVar(&o.party, "party", "", "GLN of the party that scans")
+	f.StringVar(&o.nodeKey, "node-key", "", "the node's public key file (DATA/keys/node.pub on the node): answers are believed only when signed with it")
 	f.StringVar(&o.natsURL, "nats", "nats://127.0.0.1:4222", "NATS server URL")
+	f.StringVar(&o.natsCA, "nats-ca", "", "PEM file of the CA that signed the NATS server's certificate: connect with TLS")
+	f.StringVar(&o.natsCert, "nats-cert", "", "PEM client certificate, for a NATS server that requires one (with --nats-key)")
+	f.StringVar(&o.natsKey, "nats-key", "", "PEM key of --nats-cert")
 	f.StringVar(&o.queueDir, "queue", "", "store-and-forward queue directory (default: the user cache directory)")
 	f.DurationVar(&o.publishTimeout, "publish-timeout", sdk.DefaultPublishTimeout, "how long to try publishing before queueing")
-	f.DurationVar(&o.drainWait, "drain-wait", 10*time.Second, "at exit, how long to wait for queued events while NATS is connected")
+	f.DurationVar(&o.drainWait, "drain-wait", 10*time.Second, "at exit, how long to wait for the answers still to come while NATS is connected")
 	f.StringVar(&o.gs, "gs", "", "a character the scanner types in place of GS (ASCII 29), e.g. '|' or '^'")
 	f.BoolVar(&o.json, "json", false, "print JSON lines instead of text")
 	return cmd
 }
 
-// writeNewKey makes a key file and prints what the node needs to register
-// it.
+// writeNewKey makes a key file, and beside it the public key file the
+// node's admin registers (party create --public-key-file).
 func writeNewKey(w io.Writer, path string, asJSON bool) error {
 	pub, priv, err := envelope.GenerateKey()
 	if err != nil {
 		return err
 	}
+	b64 := base64.StdEncoding.EncodeToString(pub)
+	pubPath := path + ".pub"
+	if _, err := os.Lstat(pubPath); err == nil {
+		return fmt.Errorf("--new-key: %s exists", pubPath)
+	}
 	if err := envelope.WriteKeyFile(path, priv); err != nil {
 		return err
 	}
-	b64 := base64.StdEncoding.EncodeToString(pub)
-	if asJSON {
-		return json.NewEncoder(w).Encode(map[string]string{"key_file": path, "public_key": b64, "key_id": envelope.KeyID(pub)})
+	f, err := os.OpenFile(pubPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("--new-key: %w", err)
 	}
-	_, err = fmt.Fprintf(w, "Wrote %s (keep it secret).\nPublic key: %s\nKey ID:     %s\n", path, b64, envelope.KeyID(pub))
+	_, err = fmt.Fprintln(f, b64)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("--new-key: write %s: %w", pubPath, err)
+	}
+	if asJSON {
+		return json.NewEncoder(w).Encode(map[string]string{"key_file": path, "public_key_file": pubPath, "public_key": b64, "key_id": envelope.KeyID(pub)})
+	}
+	_, err = fmt.Fprintf(w, "Wrote %s (keep it secret) and %s (for the node's admin: party create --public-key-file).\nPublic key: %s\nKey ID:     %s\n",
+		path, pubPath, b64, envelope.KeyID(pub))
 	return err
 }
 
@@ -130,6 +160,12 @@ func (o *scanOptions) details() (pb.BizStep, sdk.Details, error) {
 	if o.party == "" || o.keyFile == "" {
 		return 0, d, errors.New("--party and --key are required")
 	}
+	if o.nodeKey == "" {
+		return 0, d, errors.New("--node-key is required: the node's public key (DATA/keys/node.pub), which its answers must be signed with")
+	}
+	if (o.natsCert == "") != (o.natsKey == "") {
+		return 0, d, errors.New("--nats-cert and --nats-key go together")
+	}
 	if o.gs != "" {
 		if err := checkGSStandIn(o.gs); err != nil {
 			return 0, d, err
@@ -158,15 +194,21 @@ func (o *scanOptions) run(cmd *cobra.Command, root *rootOptions, args []string) 
 		}
 		o.queueDir = filepath.Join(cache, "pedigree", "queue", o.party)
 	}
+	nodeKeys, err := sdk.ReadNodeKeys(o.nodeKey)
+	if err != nil {
+		return fmt.Errorf("--node-key: %w", err)
+	}
 	ctx := cmd.Context()
+	s := &scanSession{opts: o, step: step, details: details, out: cmd.OutOrStdout(), errw: cmd.ErrOrStderr(), answered: map[string]bool{}}
 	c, err := sdk.New(ctx, sdk.Config{
-		NATSURL: o.natsURL, PartyGLN: o.party, Key: key, QueueDir: o.queueDir, Logger: logger,
-		PublishTimeout: o.publishTimeout, Name: "pedigree scan",
+		NATSURL: o.natsURL, TLSCAFile: o.natsCA, TLSCertFile: o.natsCert, TLSKeyFile: o.natsKey,
+		PartyGLN: o.party, Key: key, NodeKeys: nodeKeys, QueueDir: o.queueDir, Logger: logger,
+		PublishTimeout: o.publishTimeout, Name: "pedigree scan", OnOutcome: s.answer,
 	})
 	if err != nil {
 		return err
 	}
-	s := &scanSession{opts: o, client: c, step: step, details: details, out: cmd.OutOrStdout(), errw: cmd.ErrOrStderr()}
+	s.client = c
 	if len(args) == 1 {
 		err = s.line(ctx, args[0])
 		if err == nil {
@@ -175,10 +217,17 @@ func (o *scanOptions) run(cmd *cobra.Command, root *rootOptions, args []string) 
 	} else {
 		err = s.stream(ctx, cmd.InOrStdin())
 	}
-	return errors.Join(err, s.finish(ctx, key.Public().(ed25519.PublicKey)))
+	if err = errors.Join(err, s.finish(ctx, key.Public().(ed25519.PublicKey))); err != nil {
+		return err
+	}
+	if s.refusedEvents > 0 {
+		return exitCode(3) // the lines above say which and why
+	}
+	return nil
 }
 
-// scanSession turns barcodes into events and sends them in batches.
+// scanSession turns barcodes into events, sends them in batches and
+// prints the ledger's answers as they come.
 type scanSession struct {
 	opts      *scanOptions
 	client    *sdk.Client
@@ -187,7 +236,13 @@ type scanSession struct {
 	out, errw io.Writer
 	batch     []*pb.ScanEvent
 	lines     int // lines read, empty ones included
-	refused   int
+	refused   int // lines that could not be made into events
+
+	mu            sync.Mutex // guards what follows, and out
+	sent          []sdk.Receipt
+	answered      map[string]bool // message IDs whose answer was printed
+	refusedEvents int             // events the ledger refused
+	printErr      error
 }
 
 // line makes the event of one barcode and adds it to the batch, sending
@@ -229,17 +284,10 @@ func (s *scanSession) flush(ctx context.Context) error {
 	if err != nil {
 		return &sendError{err}
 	}
-	for _, id := range rc.EventIDs {
-		if s.opts.json {
-			err = json.NewEncoder(s.out).Encode(map[string]string{"event_id": id, "status": rc.Status.String()})
-		} else {
-			_, err = fmt.Fprintf(s.out, "%s %s\n", id, rc.Status)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sent = append(s.sent, rc)
+	return s.printErr
 }
 
 // sendError is a failure to send or queue: it stops the session, unlike a
@@ -322,17 +370,29 @@ func (s *scanSession) refusedError() error {
 	return fmt.Errorf("%d of %d lines refused (see above); the others were sent", s.refused, s.lines)
 }
 
-// finish gives queued events a moment to go out while NATS is connected,
-// says what is left, and closes the client.
+// finish gives the answers still to come a moment while NATS is
+// connected, closes the client, prints "queued" for the events still
+// without answer and says where they are.
 func (s *scanSession) finish(ctx context.Context, pub ed25519.PublicKey) error {
 	if s.client.Pending() > 0 && s.client.Connected() && s.opts.drainWait > 0 {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.drainWait)
 		_ = s.client.Flush(wctx)
 		cancel()
 	}
-	if n := s.client.Pending(); n > 0 {
-		fmt.Fprintf(s.errw, "%d events are queued in %s; the next pedigree scan with --party %s sends them (key ID %s).\n",
-			n, s.opts.queueDir, s.opts.party, envelope.KeyID(pub))
+	pending := s.client.Pending()
+	err := s.client.Close() // no answer comes after this
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rc := range s.sent {
+		if !s.answered[rc.MsgID] {
+			for _, id := range rc.EventIDs {
+				s.print(scanAnswer{EventID: id, Status: "queued"})
+			}
+		}
 	}
-	return s.client.Close()
+	if pending > 0 {
+		fmt.Fprintf(s.errw, "%d events are queued in %s until the ledger answers them; the next pedigree scan with --party %s sends them (key ID %s).\n",
+			pending, s.opts.queueDir, s.opts.party, envelope.KeyID(pub))
+	}
+	return errors.Join(err, s.printErr)
 }

@@ -6,54 +6,127 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
-	"log/slog"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/pedigree-project/pedigree/envelope"
-	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
-	"github.com/pedigree-project/pedigree/services/natsbus"
 )
 
-const scanParty = "4098765000003"
+const (
+	scanParty = "4098765000003" // a manufacturer
+	scanGTIN  = "09506000134352"
+)
 
-// scanNATS starts an embedded NATS server with the streams on addr and
-// returns its URL and the SCANS stream.
-func scanNATS(ctx context.Context, t *testing.T, addr string) (string, jetstream.Stream) {
-	t.Helper()
-	e, err := natsbus.StartEmbedded(ctx, natsbus.EmbeddedConfig{StoreDir: t.TempDir(), Listen: addr}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := e.Connect("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close(); e.Shutdown() })
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := natsbus.EnsureStreams(ctx, js, natsbus.StreamLimits{}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := js.Stream(ctx, natsbus.ScanStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e.ClientURL(), s
+// scanServer is `pedigree serve` with its NATS client port on a known
+// address, run as a scanner's node would be.
+type scanServer struct {
+	t        *testing.T
+	dir      string
+	natsAddr string
+	cmd      *exec.Cmd
+	http     string
 }
 
-// newScanKey runs `pedigree scan --new-key` and returns the key file and
-// the public key it printed.
-func newScanKey(ctx context.Context, t *testing.T) (string, ed25519.PublicKey) {
+// freeNATSAddr returns a loopback address nothing listens on.
+func freeNATSAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// start runs the server and waits until it prints its addresses.
+func (s *scanServer) start(ctx context.Context) {
+	s.t.Helper()
+	s.cmd = pedigreeCmd(ctx, s.t, "serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--nats-listen", s.natsAddr, "--metrics", "127.0.0.1:0")
+	s.cmd.Env = append(s.cmd.Env, "PEDIGREE_DATA="+s.dir, "PEDIGREE_LOG_FORMAT=json")
+	stdout, err := s.cmd.StdoutPipe()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.cmd.Stderr = io.Discard
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if m := httpLine.FindStringSubmatch(sc.Text()); m != nil {
+			s.http = m[1]
+		}
+		if strings.Contains(sc.Text(), "NATS:") {
+			go func() { _, _ = io.Copy(io.Discard, stdout) }()
+			s.t.Cleanup(s.stop)
+			return
+		}
+	}
+	_ = s.cmd.Process.Kill()
+	s.t.Fatalf("serve exited without printing its addresses: %v", s.cmd.Wait())
+}
+
+func (s *scanServer) stop() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+// nodeKey is the node's public key file: what a scanner is given.
+func (s *scanServer) nodeKey() string { return filepath.Join(s.dir, "keys", "node.pub") }
+
+// as runs the CLI against the server with token; it fails the test unless
+// the command succeeds.
+func (s *scanServer) as(ctx context.Context, token string, args ...string) string {
+	s.t.Helper()
+	out, errOut, ok := runPedigree(ctx, s.t, "", []string{"PEDIGREE_SERVER=" + s.http, "PEDIGREE_TOKEN=" + token}, args...)
+	if !ok {
+		s.t.Fatalf("%v: %s%s", args, out, errOut)
+	}
+	return out
+}
+
+// adminToken reads the admin's API token.
+func (s *scanServer) adminToken() string {
+	s.t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.dir, "admin.token"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+var partyToken = regexp.MustCompile(`token \(shown once, keep it secret\): (\S+)`)
+
+// register follows the README: the admin registers the scanner's party
+// with the public key file `scan --new-key` wrote, and the party registers
+// its product and a lot of it.
+func (s *scanServer) register(ctx context.Context, pubFile string) {
+	s.t.Helper()
+	out := s.as(ctx, s.adminToken(), "party", "create", "--gln", scanParty, "--name", "Scanner AG", "--role", "manufacturer", "--public-key-file", pubFile)
+	m := partyToken.FindStringSubmatch(out)
+	if m == nil {
+		s.t.Fatalf("party create printed %q", out)
+	}
+	s.as(ctx, m[1], "product", "create", "--gtin", scanGTIN, "--name", "Paracetamol 500 mg")
+	s.as(ctx, m[1], "batch", "create", scanGTIN, "--lot", "LOT1", "--expiry", "281231")
+}
+
+// newScanKey runs `pedigree scan --new-key` and returns the key file, the
+// public key file and the public key it printed.
+func newScanKey(ctx context.Context, t *testing.T) (string, string, ed25519.PublicKey) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "party.key")
 	out, errOut, ok := runPedigree(ctx, t, "", nil, "scan", "--new-key", path, "--json")
@@ -65,173 +138,162 @@ func newScanKey(ctx context.Context, t *testing.T) (string, ed25519.PublicKey) {
 		t.Fatalf("--new-key output %q: %v", out, err)
 	}
 	pub, err := base64.StdEncoding.DecodeString(k["public_key"])
-	if err != nil || len(pub) != ed25519.PublicKeySize || envelope.KeyID(pub) != k["key_id"] {
+	if err != nil || len(pub) != ed25519.PublicKeySize || envelope.KeyID(pub) != k["key_id"] || k["public_key_file"] != path+".pub" {
 		t.Fatalf("--new-key printed %v", k)
 	}
 	priv, err := envelope.ReadKeyFile(path)
 	if err != nil || !priv.Public().(ed25519.PublicKey).Equal(ed25519.PublicKey(pub)) {
 		t.Fatalf("key file does not hold the printed key: %v", err)
 	}
+	if b, err := os.ReadFile(path + ".pub"); err != nil || strings.TrimSpace(string(b)) != k["public_key"] {
+		t.Fatalf("public key file holds %q (%v), want the printed key", b, err)
+	}
 	if _, errOut, ok := runPedigree(ctx, t, "", nil, "scan", "--new-key", path); ok {
 		t.Fatal("--new-key overwrote an existing key file")
 	} else if !strings.Contains(errOut, "exists") {
 		t.Errorf("overwrite refused with %q", errOut)
 	}
-	return path, pub
+	return path, path + ".pub", pub
 }
 
-var scanLine = regexp.MustCompile(`^(ni:///sha-256;[0-9a-f]{64}\?ver=CBV2\.0) (published|queued)$`)
-
-// scanOutput parses the lines `pedigree scan` prints.
-func scanOutput(t *testing.T, out string) (ids, statuses []string) {
+// scanWorld is a running server with the scanner's party registered.
+func scanWorld(ctx context.Context, t *testing.T) (*scanServer, string) {
 	t.Helper()
+	keyFile, pubFile, _ := newScanKey(ctx, t)
+	s := &scanServer{t: t, dir: t.TempDir(), natsAddr: freeNATSAddr(t)}
+	s.start(ctx)
+	s.register(ctx, pubFile)
+	return s, keyFile
+}
+
+// scanArgs are the flags every scan of the tests gives.
+func (s *scanServer) scanArgs(keyFile, queue string) []string {
+	return []string{"--party", scanParty, "--key", keyFile, "--node-key", s.nodeKey(), "--nats", "nats://" + s.natsAddr, "--queue", queue}
+}
+
+// answers parses the JSON lines of `pedigree scan --json`.
+func answers(t *testing.T, out string) []scanAnswer {
+	t.Helper()
+	var as []scanAnswer
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		m := scanLine.FindStringSubmatch(l)
-		if m == nil {
-			t.Fatalf("unexpected output line %q", l)
+		var a scanAnswer
+		if err := json.Unmarshal([]byte(l), &a); err != nil || a.EventID == "" {
+			t.Fatalf("output line %q: %v", l, err)
 		}
-		ids, statuses = append(ids, m[1]), append(statuses, m[2])
+		as = append(as, a)
 	}
-	return ids, statuses
+	return as
 }
 
-// streamEvents returns the events in the SCANS stream and the number of
-// messages, checking the subject, Nats-Msg-Id and signature of each.
-func streamEvents(ctx context.Context, t *testing.T, s jetstream.Stream, pub ed25519.PublicKey) (events []*pb.ScanEvent, msgs int) {
-	t.Helper()
-	info, err := s.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for seq := uint64(1); seq <= info.State.LastSeq; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m.Subject != "pedigree.scan."+scanParty {
-			t.Errorf("message %d on subject %q", seq, m.Subject)
-		}
-		o, err := envelope.Open(m.Data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !o.Verify(pub) {
-			t.Errorf("message %d: signature does not verify with the printed public key", seq)
-		}
-		if got, want := m.Header.Get(jetstream.MsgIDHeader), envelope.MsgID(o.Envelope, o.Signed.GetEnvelope()); got != want {
-			t.Errorf("message %d: Nats-Msg-Id %q, want %q", seq, got, want)
-		}
-		events = append(events, o.Envelope.GetCapture().GetEvents()...)
-		msgs++
-	}
-	return events, msgs
-}
+func pack(serial string) string { return "(01)" + scanGTIN + "(17)281231(10)LOT1(21)" + serial }
 
-func TestScanSendsOneSignedEvent(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+func TestScanSendsOneEventAndPrintsTheSignedAnswer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	url, stream := scanNATS(ctx, t, "127.0.0.1:0")
-	keyFile, pub := newScanKey(ctx, t)
-
-	out, errOut, ok := runPedigree(ctx, t, "", []string{"PEDIGREE_NATS=" + url},
-		"scan", "--step", "dispensing", "--party", scanParty, "--key", keyFile, "--queue", t.TempDir(),
-		"(01)09506000134352(17)281231(10)LOT1(21)S1")
+	s, keyFile := scanWorld(ctx, t)
+	out, errOut, ok := runPedigree(ctx, t, "", nil,
+		append([]string{"scan", "--step", "commissioning"}, append(s.scanArgs(keyFile, t.TempDir()), pack("S1"))...)...)
 	if !ok {
 		t.Fatalf("scan failed: %s", errOut)
 	}
-	ids, statuses := scanOutput(t, out)
-	if len(ids) != 1 || statuses[0] != "published" {
-		t.Fatalf("output %q", out)
+	m := regexp.MustCompile(`^(ni:///sha-256;[0-9a-f]{64}\?ver=CBV2\.0) applied \(ledger entry (\d+)\)\n$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("output %q, want one applied line", out)
 	}
-	events, _ := streamEvents(ctx, t, stream, pub)
-	if len(events) != 1 || events[0].GetEventId() != ids[0] || events[0].GetBizStep() != pb.BizStep_BIZ_STEP_DISPENSING ||
-		events[0].GetEpcs()[0].GetPack().GetSerial() != "S1" || events[0].GetEpcs()[0].GetPack().GetExpiry() != "281231" {
-		t.Fatalf("stream holds %v", events)
+	// The ledger says so too.
+	entry := s.as(ctx, s.adminToken(), "ledger", "entry", m[2])
+	if !strings.Contains(entry, "party      "+scanParty+" (party_signature)") || !strings.Contains(entry, "event "+m[1]+": applied=true") {
+		t.Errorf("ledger entry %s:\n%s", m[2], entry)
 	}
 }
 
 func TestScanReadsLinesSkipsBadOnesAndBatches(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	url, stream := scanNATS(ctx, t, "127.0.0.1:0")
-	keyFile, pub := newScanKey(ctx, t)
+	s, keyFile := scanWorld(ctx, t)
 	input := strings.Join([]string{
-		"(00)340123450000000017",
+		pack("S1"),
 		"",
-		"(01)09506000134353(21)S1", // bad check digit
-		"01095060001343521728123110LOT1|21S2",
-		"  (00)340123450000000024  ",
+		"(01)09506000134353(21)S9", // bad check digit
+		"01" + scanGTIN + "1728123110LOT1|21S2",
+		"  " + pack("S3") + "  ",
 	}, "\n") + "\n"
 	out, errOut, ok := runPedigree(ctx, t, input, nil,
-		"scan", "--step", "shipping", "--to", "4023456000000", "--batch", "2", "--gs", "|",
-		"--party", scanParty, "--key", keyFile, "--nats", url, "--queue", t.TempDir())
+		append([]string{"scan", "--step", "commissioning", "--batch", "2", "--gs", "|", "--json"}, s.scanArgs(keyFile, t.TempDir())...)...)
 	if ok {
 		t.Fatal("exited 0 although a line was refused")
 	}
 	if !strings.Contains(errOut, "line 3:") || !strings.Contains(errOut, "(01)") || !strings.Contains(errOut, "1 of 5 lines refused") {
 		t.Errorf("stderr does not report line 3 and the count: %s", errOut)
 	}
-	ids, statuses := scanOutput(t, out)
-	if len(ids) != 3 || statuses[0] != "published" || statuses[2] != "published" {
-		t.Fatalf("output %q", out)
+	as := answers(t, out)
+	if len(as) != 3 {
+		t.Fatalf("%d answers for 3 events: %q", len(as), out)
 	}
-	events, msgs := streamEvents(ctx, t, stream, pub)
-	if msgs != 2 {
-		t.Errorf("%d messages for 3 events in batches of 2, want 2", msgs)
-	}
-	for i, ev := range events {
-		if ev.GetEventId() != ids[i] || ev.GetBizStep() != pb.BizStep_BIZ_STEP_SHIPPING || ev.GetDestinations()[0].GetGln() != "4023456000000" {
-			t.Errorf("event %d: %v", i, ev)
+	for _, a := range as {
+		if a.Status != "applied" || a.LedgerIndex == nil {
+			t.Errorf("answer %+v, want applied", a)
 		}
 	}
-	if len(events) != 3 || events[0].GetEpcs()[0].GetSscc() != "340123450000000017" || events[1].GetEpcs()[0].GetPack().GetSerial() != "S2" {
-		t.Errorf("events not in input order: %v", events)
+	if *as[0].LedgerIndex != *as[1].LedgerIndex || *as[2].LedgerIndex == *as[0].LedgerIndex {
+		t.Errorf("ledger entries %d %d %d: want the batch of 2 in one entry, the third in another", *as[0].LedgerIndex, *as[1].LedgerIndex, *as[2].LedgerIndex)
 	}
 }
 
-func TestScanQueuesWhileNATSIsDownAndSendsLater(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+func TestScanQueuesWhileTheNodeIsDownAndSendsLater(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	keyFile, pub := newScanKey(ctx, t)
+	s, keyFile := scanWorld(ctx, t)
+	s.stop()
 	queue := t.TempDir()
-	args := []string{"scan", "--step", "decommissioning", "--reason", "stolen", "--party", scanParty, "--key", keyFile,
-		"--nats", "nats://" + addr, "--queue", queue, "--publish-timeout", "500ms"}
+	args := append([]string{"scan", "--step", "commissioning", "--publish-timeout", "300ms"}, s.scanArgs(keyFile, queue)...)
 
-	out, errOut, ok := runPedigree(ctx, t, "", nil, append(args, "(01)09506000134352(21)Q1")...)
+	out, errOut, ok := runPedigree(ctx, t, "", nil, append(args, pack("Q1"))...)
 	if !ok {
-		t.Fatalf("scan with NATS down failed: %s", errOut)
+		t.Fatalf("scan with the node down failed: %s", errOut)
 	}
-	first, statuses := scanOutput(t, out)
-	if statuses[0] != "queued" || !strings.Contains(errOut, "1 events are queued") {
+	if !regexp.MustCompile(`^\S+ queued\n$`).MatchString(out) || !strings.Contains(errOut, "1 events are queued") {
 		t.Fatalf("output %q, stderr %q", out, errOut)
 	}
+	first := strings.Fields(out)[0]
 
-	_, stream := scanNATS(ctx, t, addr)
-	out, errOut, ok = runPedigree(ctx, t, "", nil, append(args, "(01)09506000134352(21)Q2")...)
+	s.start(ctx)
+	out, errOut, ok = runPedigree(ctx, t, "", nil, append(args, "--json", pack("Q2"))...)
 	if !ok {
-		t.Fatalf("scan after NATS came back failed: %s", errOut)
+		t.Fatalf("scan after the node came back failed: %s", errOut)
 	}
-	second, _ := scanOutput(t, out)
-	events, _ := streamEvents(ctx, t, stream, pub)
-	if len(events) != 2 || events[0].GetEventId() != first[0] || events[1].GetEventId() != second[0] {
-		t.Fatalf("stream holds %v, want the queued event then the new one", events)
+	as := answers(t, out)
+	if len(as) != 2 || as[0].EventID != first || as[0].Status != "applied" || as[1].Status != "applied" || *as[0].LedgerIndex >= *as[1].LedgerIndex {
+		t.Fatalf("answers %q, want the queued event applied, then the new one", out)
 	}
-	if events[0].GetDisposition() != pb.Disposition_DISPOSITION_STOLEN {
-		t.Errorf("--reason stolen gave disposition %v", events[0].GetDisposition())
+}
+
+func TestScanExitsThreeWhenTheLedgerRefuses(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	s, keyFile := scanWorld(ctx, t)
+	// A pack never commissioned cannot be decommissioned.
+	cmd := pedigreeCmd(ctx, t, append([]string{"scan", "--step", "decommissioning", "--reason", "stolen"}, append(s.scanArgs(keyFile, t.TempDir()), pack("NEVER"))...)...)
+	out, err := cmd.Output()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Fatalf("scan of a refused event: %v, want exit 3; output %q", err, out)
+	}
+	if !regexp.MustCompile(`^\S+ refused: .+ \(ledger entry \d+\)\n`).Match(out) {
+		t.Fatalf("output %q, want the refusal and its reason", out)
 	}
 }
 
 func TestScanRefusesBadFlags(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	keyFile := filepath.Join(t.TempDir(), "k")
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "k")
 	if err := envelope.WriteKeyFile(keyFile, ed25519.NewKeyFromSeed(make([]byte, 32))); err != nil {
+		t.Fatal(err)
+	}
+	nodeKey := filepath.Join(dir, "node.pub")
+	if err := os.WriteFile(nodeKey, []byte(base64.StdEncoding.EncodeToString(make([]byte, 32))+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	base := []string{"scan", "--party", scanParty, "--key", keyFile, "--nats", "nats://127.0.0.1:1", "--queue", t.TempDir()}
@@ -239,12 +301,15 @@ func TestScanRefusesBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--step", "selling", "x"}, "--step"},
-		{[]string{"--step", "shipping", "(01)09506000134352(21)S1"}, "destination"},
-		{[]string{"--step", "dispensing", "--reason", "stolen", "x"}, "--reason"},
-		{[]string{"--step", "decommissioning", "(01)09506000134352(21)S1"}, "reason"},
-		{[]string{"--step", "packing", "(01)09506000134352(21)S1"}, "parent"},
-		{[]string{"--step", "dispensing", "--batch", "0", "x"}, "--batch"},
+		{[]string{"--node-key", nodeKey, "--step", "selling", "x"}, "--step"},
+		{[]string{"--node-key", nodeKey, "--step", "shipping", pack("S1")}, "destination"},
+		{[]string{"--node-key", nodeKey, "--step", "dispensing", "--reason", "stolen", "x"}, "--reason"},
+		{[]string{"--node-key", nodeKey, "--step", "decommissioning", pack("S1")}, "reason"},
+		{[]string{"--node-key", nodeKey, "--step", "packing", pack("S1")}, "parent"},
+		{[]string{"--node-key", nodeKey, "--step", "dispensing", "--batch", "0", "x"}, "--batch"},
+		{[]string{"--step", "dispensing", pack("S1")}, "--node-key"},
+		{[]string{"--node-key", keyFile, "--step", "dispensing", pack("S1")}, "--node-key"},
+		{[]string{"--node-key", nodeKey, "--nats-cert", "c.pem", "--step", "dispensing", pack("S1")}, "--nats-key"},
 	} {
 		_, errOut, ok := runPedigree(ctx, t, "", nil, append(base, tc.args...)...)
 		if ok || !strings.Contains(errOut, tc.want) {
@@ -254,12 +319,11 @@ func TestScanRefusesBadFlags(t *testing.T) {
 }
 
 func TestScanSendsAPartialBatchWhenTheScannerPauses(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	url, _ := scanNATS(ctx, t, "127.0.0.1:0")
-	keyFile, _ := newScanKey(ctx, t)
-	cmd := pedigreeCmd(ctx, t, "scan", "--step", "inspecting", "--batch", "50", "--batch-wait", "100ms",
-		"--party", scanParty, "--key", keyFile, "--nats", url, "--queue", t.TempDir())
+	s, keyFile := scanWorld(ctx, t)
+	cmd := pedigreeCmd(ctx, t, append([]string{"scan", "--step", "commissioning", "--batch", "50", "--batch-wait", "100ms"},
+		s.scanArgs(keyFile, t.TempDir())...)...)
 	cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -275,15 +339,15 @@ func TestScanSendsAPartialBatchWhenTheScannerPauses(t *testing.T) {
 	defer cmd.Wait()
 	defer stdin.Close()
 	// One scan, then the scanner pauses with stdin still open: the event
-	// must go out without waiting for 49 more.
-	if _, err := io.WriteString(stdin, "(01)09506000134352(21)P1\n"); err != nil {
+	// must go out, and its answer come back, without waiting for 49 more.
+	if _, err := io.WriteString(stdin, pack("P1")+"\n"); err != nil {
 		t.Fatal(err)
 	}
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
 		t.Fatalf("no output line before the deadline: %v", err)
 	}
-	if m := scanLine.FindStringSubmatch(strings.TrimSpace(line)); m == nil || m[2] != "published" {
-		t.Fatalf("output %q", line)
+	if !strings.Contains(line, " applied ") {
+		t.Fatalf("output %q, want the event applied", line)
 	}
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/scanners/sdk"
 	"github.com/pedigree-project/pedigree/scanners/simulate"
 	"github.com/pedigree-project/pedigree/services/node"
 )
@@ -21,6 +23,7 @@ import (
 func newSimulateCommand() *cobra.Command {
 	co := &clientOptions{}
 	cfg := simulate.DefaultConfig()
+	var nodeKey string
 	cmd := &cobra.Command{
 		Use:   "simulate --server ADDR --token ADMIN_TOKEN [--seed N] [--packs K]",
 		Short: "Drive a running node like a real market, with injected trouble, and report what it detected",
@@ -35,7 +38,8 @@ and recalled packs.
 It registers its own parties with the admin token (GLNs, GTINs and SSCCs under GS1's demo
 prefix 952, drawn from the seed; a rerun of a seed against the same server gets fresh ones).
 Scans go through the Capture and Verification APIs, or, with --nats, straight to NATS
-JetStream as envelopes signed by each party's key. Everything is decided by the seed, and
+JetStream as envelopes signed by each party's key, each party on its own connection
+logged in with that key, believing only outcomes signed by --node-key. Everything is decided by the seed, and
 event times come from a simulated clock starting on ` + simulate.Start().Format("2 January 2006") + `.
 
 Prints, per alert code, the cases injected and detected (expired and recalled packs are
@@ -44,13 +48,23 @@ events/s; progress goes to standard error. Exits 0 when every case was detected 
 legitimate traffic raised no alert, 3 when not, 1 on errors.`,
 		Example: `  pedigree simulate --server 127.0.0.1:8080 --token "$(cat pedigree-data/admin.token)"
   pedigree simulate --token "$TOKEN" --seed 7 --packs 20000 --pharmacies 40 --json
-  pedigree simulate --token "$TOKEN" --nats nats://127.0.0.1:4222`,
+  pedigree simulate --token "$TOKEN" --nats nats://127.0.0.1:4222 --node-key pedigree-data/keys/node.pub`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if co.tlsCA != "" || co.tlsCert != "" {
 				return errors.New("simulate: speaks plain HTTP only; --tls-ca and --tls-client-cert do not apply")
 			}
 			cfg.Server, cfg.Token = co.server, co.token
+			if cfg.NATSURL != "" {
+				if nodeKey == "" {
+					return errors.New("simulate: --nats needs --node-key (DATA/keys/node.pub of the node): outcomes are believed only when the node signed them")
+				}
+				keys, err := sdk.ReadNodeKeys(nodeKey)
+				if err != nil {
+					return fmt.Errorf("--node-key: %w", err)
+				}
+				cfg.NodeKeys = keys
+			}
 			rep, err := simulate.Run(cmd.Context(), cfg, cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -72,6 +86,7 @@ legitimate traffic raised no alert, 3 when not, 1 on errors.`,
 	f.IntVar(&cfg.Pharmacies, "pharmacies", cfg.Pharmacies, "number of pharmacies (at least 2)")
 	f.IntVar(&cfg.Packs, "packs", cfg.Packs, "number of packs commissioned")
 	f.StringVar(&cfg.NATSURL, "nats", "", "publish scans as signed envelopes to this NATS server instead of the REST API")
+	f.StringVar(&nodeKey, "node-key", "", "with --nats: the node's public key file (DATA/keys/node.pub) that outcomes must be signed with")
 	f.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "scans in flight at once")
 	return cmd
 }
@@ -111,8 +126,12 @@ func playDemo(ctx context.Context, out io.Writer, n *node.Node) error {
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	keys, err := envelope.NewNodeKeys(n.NodeKey())
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	cfg := simulate.DefaultConfig()
-	cfg.Server, cfg.Token, cfg.Packs = n.HTTPAddr(), strings.TrimSpace(string(token)), demoPacks
+	cfg.Server, cfg.Token, cfg.Packs, cfg.NodeKeys = n.HTTPAddr(), strings.TrimSpace(string(token)), demoPacks, keys
 	fmt.Fprintf(out, "\nPlaying a small simulated market against this node (pedigree simulate --packs %d)…\n\n", demoPacks)
 	rep, err := simulate.Run(ctx, cfg, io.Discard)
 	if err != nil {
@@ -153,9 +172,11 @@ func printTryNext(out io.Writer, rep *simulate.Report, n *node.Node, tokenPath s
 	fmt.Fprintf(&b, "  curl -s %s '%s/v1/alerts?pageSize=20'\n", auth, base)
 	fmt.Fprintf(&b, "  pedigree alerts --server %s --token \"$TOKEN\"\n", n.HTTPAddr())
 	if u := n.NATSURL(); u != "" {
-		fmt.Fprintf(&b, "  nats --server %s sub 'pedigree.alert.>'      # with the NATS CLI: subject pedigree.alert.<CODE>\n", u)
+		fmt.Fprintf(&b, "  # NATS, logged in as a regulator or admin (its registered key as NKey): pedigree.alert.<party GLN>.<CODE>,\n")
+		fmt.Fprintf(&b, "  # each signed with the node key in %s\n", filepath.Join(filepath.Dir(tokenPath), node.KeysDir, node.NodePublicKeyFile))
+		fmt.Fprintf(&b, "  nats --server %s sub 'pedigree.alert.>'\n", u)
 	} else {
-		fmt.Fprintf(&b, "  # (live alerts are on NATS subjects pedigree.alert.<CODE>; restart with --nats-listen to reach them)\n")
+		fmt.Fprintf(&b, "  # (live alerts are on NATS subjects pedigree.alert.<party GLN>.<CODE>; restart with --nats-listen to reach them)\n")
 	}
 	if s.RecalledGTIN != "" {
 		fmt.Fprintf(&b, "\n  # Where the packs of the recalled lot are now:\n")

@@ -104,6 +104,32 @@ func TestServeDemoThenSimulate(t *testing.T) {
 		t.Errorf("simulate after the demo: run %d, %d false alerts, %d rows; want run 1, none, rows", rep.Run, rep.FalseAlerts, len(rep.Trouble))
 	}
 
+	// The same over NATS: each party logs in with its key and believes
+	// only answers signed with the node key the server wrote.
+	natsURL := regexp.MustCompile(`NATS:\s+(nats://\S+)`).FindStringSubmatch(text)
+	if natsURL == nil {
+		t.Fatal("serve printed no NATS address")
+	}
+	sim = pedigreeCmd(ctx, t, "simulate", "--packs", "150", "--pharmacies", "3", "--json", "--nats", natsURL[1])
+	sim.Env = append(sim.Env, "PEDIGREE_SERVER="+addr[1], "PEDIGREE_TOKEN="+strings.TrimSpace(string(token)))
+	if out, err := sim.CombinedOutput(); err == nil || !strings.Contains(string(out), "--node-key") {
+		t.Fatalf("simulate --nats without --node-key: %v %s, want a refusal naming --node-key", err, out)
+	}
+	sim = pedigreeCmd(ctx, t, "simulate", "--packs", "150", "--pharmacies", "3", "--json", "--nats", natsURL[1],
+		"--node-key", filepath.Join(dir, "keys", "node.pub"))
+	sim.Env = append(sim.Env, "PEDIGREE_SERVER="+addr[1], "PEDIGREE_TOKEN="+strings.TrimSpace(string(token)))
+	sim.Stderr = io.Discard
+	if js, err = sim.Output(); err != nil {
+		t.Fatalf("simulate --nats: %v\n%s", err, js)
+	}
+	var overNATS struct {
+		Mode        string `json:"mode"`
+		FalseAlerts int    `json:"false_alerts"`
+	}
+	if err := json.Unmarshal(js, &overNATS); err != nil || overNATS.Mode != "nats" || overNATS.FalseAlerts != 0 {
+		t.Errorf("simulate --nats: mode %q, %d false alerts (%v); want nats, none", overNATS.Mode, overNATS.FalseAlerts, err)
+	}
+
 	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

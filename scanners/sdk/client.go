@@ -119,7 +119,7 @@ type Client struct {
 	limit   *rate.Limiter // publications per second
 
 	untrusted atomic.Uint64
-	everUp    atomic.Bool // the connection was up once: until then Send waits for it
+	everUp    atomic.Bool  // the connection was up once: until then Send waits for it
 	callback  sync.Mutex   // one OnOutcome call at a time
 	handling  sync.RWMutex // held (read) by the result handler; Close takes it to wait for it
 

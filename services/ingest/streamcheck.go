@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -194,7 +195,7 @@ func (sl streamLedger) entryFrom(ctx context.Context, seq uint64) (uint64, entry
 	lo, hi := uint64(0), min(size, max(seq, 1)-1)
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		f, err := sl.fields(ctx, mid)
+		f, err := sl.fields(ctx, mid, false)
 		if err != nil {
 			return 0, entryFields{}, err
 		}
@@ -207,16 +208,27 @@ func (sl streamLedger) entryFrom(ctx context.Context, seq uint64) (uint64, entry
 	if lo == size {
 		return size, entryFields{}, nil
 	}
-	f, err := sl.fields(ctx, lo)
+	f, err := sl.fields(ctx, lo, true)
 	return lo, f, err
 }
 
-func (sl streamLedger) fields(ctx context.Context, i uint64) (entryFields, error) {
-	e, err := sl.lg.Entry(ctx, i)
-	if err != nil {
-		return entryFields{}, fmt.Errorf("ingest: read ledger entry %d: %w", i, err)
-	}
-	f, err := parseEntryFields(e.Data)
+// fields reads entry i's entryFields, its envelope only withEnv. The
+// search reads a few dozen entries, some of them large captures: they are
+// read in place, and only the envelope of the entry found is copied.
+func (sl streamLedger) fields(ctx context.Context, i uint64, withEnv bool) (entryFields, error) {
+	var f entryFields
+	err := sl.lg.Entries(ctx, i, i+1, func(e ledger.Entry) error {
+		var err error
+		if f, err = parseEntryFields(e.Data); err != nil {
+			return err
+		}
+		if withEnv {
+			f.env = bytes.Clone(f.env)
+		} else {
+			f.env = nil
+		}
+		return nil
+	})
 	if err != nil {
 		return entryFields{}, fmt.Errorf("ingest: ledger entry %d: %w", i, err)
 	}

@@ -171,6 +171,10 @@ func (p *Pipeline) setApplied(seq uint64) {
 // from the next sequence the ledger needs.
 var errGap = errors.New("ingest: gap in delivered stream sequences")
 
+// errRestart reports a consumer that went away: consumption restarts,
+// after checking the stream again.
+var errRestart = errors.New("ingest: the consumer was deleted")
+
 // Run consumes until ctx ends (returning nil) or the node cannot go on
 // (returning the error; unacknowledged messages are redelivered after a
 // restart). Every (re)start of consumption first compares the stream with
@@ -201,7 +205,7 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if !errors.Is(err, errGap) {
+		if !errors.Is(err, errGap) && !errors.Is(err, errRestart) {
 			return err
 		}
 		p.log.Info("restarting consumption at the next sequence the ledger needs", "seq", p.Applied()+1)
@@ -258,6 +262,11 @@ func (p *Pipeline) consumeWith(ctx context.Context, iter jetstream.MessagesConte
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
+			}
+			if errors.Is(err, jetstream.ErrConsumerDeleted) {
+				// Its stream was deleted, or someone deleted it: start
+				// again, after checking the stream.
+				return fmt.Errorf("%w: %w", errRestart, err)
 			}
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return fmt.Errorf("ingest: consumer closed: %w", err)
@@ -353,4 +362,22 @@ func (p *Pipeline) checkStream(ctx context.Context) error {
 	}
 	p.log.Info("the stream holds what the ledger committed", "applied", applied, "compared", n)
 	return nil
+}
+
+// CheckStream compares the stream with what the ledger committed, up to
+// the applied sequence store holds, as a pipeline does before it
+// consumes. It returns a *StreamError (ErrStreamBehind, ErrStreamDiverged)
+// when the stream lost or changed messages the ledger applied. A node
+// calls it before anyone may publish (scanners reconnecting after a power
+// loss would take sequences the ledger already applied).
+func CheckStream(ctx context.Context, js jetstream.JetStream, store *state.Store, lg *ledger.Log) error {
+	if js == nil || store == nil || lg == nil {
+		return errors.New("ingest: check stream: JetStream, store and ledger are required")
+	}
+	applied, err := store.AppliedSeq()
+	if err != nil {
+		return err
+	}
+	_, err = checkStream(ctx, js, streamLedger{lg: lg, st: store}, applied)
+	return err
 }

@@ -87,6 +87,8 @@ func Recover(ctx context.Context, cfg RecoverConfig) (RecoverReport, error) {
 		return rep, fmt.Errorf("ingest: recover: %w", err)
 	case se.Diverged != nil:
 		return rep, fmt.Errorf("ingest: recover: refusing to republish into a stream that holds other messages than the ledger: %w", err)
+	case se.Absent:
+		return rep, fmt.Errorf("ingest: recover: stream %s does not exist: create it first (natsbus.EnsureStreams)", natsbus.ScanStream)
 	}
 	rep.StreamLast = se.Last
 	r := &recoverer{cfg: cfg, sl: sl, rep: &rep}

@@ -55,6 +55,8 @@ type StreamError struct {
 	// First and Last are the stream's first and last sequences; First is 0
 	// when the stream holds no message.
 	First, Last uint64
+	// Absent is true when the stream does not exist.
+	Absent bool
 	// Diverged is the first compared sequence whose message differs from
 	// the ledger's, or nil.
 	Diverged *Divergence
@@ -108,10 +110,14 @@ func (e *StreamError) Error() string {
 			" rebuild the stream from the ledger (docs/operations.md)")
 		return b.String()
 	}
-	fmt.Fprintf(&b, "%v: stream %s ends at sequence %d and the ledger applied up to %d: the stream lost %d messages"+
+	ends := fmt.Sprintf("ends at sequence %d", e.Last)
+	if e.Absent {
+		ends = "does not exist"
+	}
+	fmt.Fprintf(&b, "%v: stream %s %s and the ledger applied up to %d: the stream lost %d messages"+
 		" it had acknowledged (a power loss within JetStream's sync interval, or a stream recreated). The ledger holds"+
 		" them: stop the node, run `pedigree recover --data DATA` to republish them, then start the node (docs/operations.md)",
-		ErrStreamBehind, e.Stream, e.Last, e.Applied, e.Applied-e.Last)
+		ErrStreamBehind, e.Stream, ends, e.Applied, e.Applied-e.Last)
 	return b.String()
 }
 
@@ -326,6 +332,9 @@ func deadLetterSum(subject string, data []byte) [32]byte {
 // messages compared.
 func checkStream(ctx context.Context, js jetstream.JetStream, sl streamLedger, applied uint64) (compared int, err error) {
 	st, err := js.Stream(ctx, natsbus.ScanStream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) && applied > 0 {
+		return 0, &StreamError{Stream: natsbus.ScanStream, Applied: applied, Absent: true}
+	}
 	if err != nil {
 		return 0, fmt.Errorf("ingest: stream %s: %w", natsbus.ScanStream, err)
 	}

@@ -106,6 +106,10 @@ func TestRecoverCommand(t *testing.T) {
 	}
 	size, root := ledgerRoot(ctx, t, dir)
 	truncateStream(t, dir)
+	_, serveErr, served := runPedigree(ctx, t, "", nil, "serve", "--data", dir, "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0")
+	if served || !strings.Contains(serveErr, "the stream is behind the ledger") || !strings.Contains(serveErr, "pedigree recover --data") {
+		t.Fatalf("serve after the loss: %s; want it to refuse and say what to run", serveErr)
+	}
 
 	out, errOut, ok := runPedigree(ctx, t, "", nil, "recover", "--data", dir)
 	if !ok {

@@ -151,16 +151,17 @@ func (p *Pipeline) WaitApplied(ctx context.Context, seq uint64) error {
 // setStopped records why Run failed (nil when it runs again) and wakes
 // WaitApplied.
 func (p *Pipeline) setStopped(err error) {
-	p.mu.Lock()
-	p.stopped = err
-	close(p.changed)
-	p.changed = make(chan struct{})
-	p.mu.Unlock()
+	p.update(func() { p.stopped = err })
 }
 
 func (p *Pipeline) setApplied(seq uint64) {
+	p.update(func() { p.applied = seq })
+}
+
+// update runs set under the lock and wakes WaitApplied.
+func (p *Pipeline) update(set func()) {
 	p.mu.Lock()
-	p.applied = seq
+	set()
 	close(p.changed)
 	p.changed = make(chan struct{})
 	p.mu.Unlock()

@@ -31,30 +31,6 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// streamMessages reads every message of stream name.
-func (w *world) streamMessages(name string) []jetstream.RawStreamMsg {
-	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, err := w.js.Stream(ctx, name)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	var out []jetstream.RawStreamMsg
-	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
-		m, err := st.GetMsg(ctx, seq)
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		out = append(out, *m)
-	}
-	return out
-}
-
 // recreateStream deletes stream name and recreates it (as the node does)
 // holding msgs, with their subjects, data and message IDs.
 func (w *world) recreateStream(name string, msgs []jetstream.RawStreamMsg) {

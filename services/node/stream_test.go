@@ -54,7 +54,7 @@ func TestNodeStopsWhenItsStreamIsReplaced(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	url := "http://" + n.HTTPAddr() + "/readyz"
+	url := "http://" + n.MetricsAddr() + "/readyz" // the operator's, with the reason
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {

@@ -87,6 +87,8 @@ func (e *StreamError) Is(target error) bool {
 	return (target == ErrStreamBehind && e.Last < e.Applied) || (target == ErrStreamDiverged && e.Diverged != nil)
 }
 
+// Error says what differs (SHA-256 prefixes of both sides) and what the
+// operator must do.
 func (e *StreamError) Error() string {
 	var b strings.Builder
 	if d := e.Diverged; d != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math/bits"
 
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 	"golang.org/x/mod/sumdb/tlog"
@@ -79,53 +80,57 @@ func noticeMessage(kind NoticeKind, body []byte) []byte {
 func LeafHash(entry []byte) tlog.Hash { return tlog.RecordHash(entry) }
 
 // BatchTree is the RFC 6962 Merkle tree over the leaf hashes of one batch
-// of entries, held in memory to sign its root once and prove each entry.
+// of entries, built in memory once, with every leaf's inclusion proof, so
+// that its root is signed once and each entry proven from it.
 type BatchTree struct {
-	n      int64
-	stored memHashes
+	root   tlog.Hash
+	proofs [][]tlog.Hash
 }
 
-// NewBatchTree builds the tree over leaves, in order.
+// NewBatchTree builds the tree over leaves, in order (at least one).
 func NewBatchTree(leaves []tlog.Hash) (*BatchTree, error) {
-	t := &BatchTree{n: int64(len(leaves)), stored: make(memHashes, 0, 2*len(leaves))}
-	for i, leaf := range leaves {
-		hs, err := tlog.StoredHashesForRecordHash(int64(i), leaf, t.stored)
-		if err != nil {
-			return nil, fmt.Errorf("envelope: batch tree: %w", err)
-		}
-		t.stored = append(t.stored, hs...)
+	if len(leaves) == 0 {
+		return nil, errors.New("envelope: batch tree: no leaves")
 	}
+	t := &BatchTree{proofs: make([][]tlog.Hash, len(leaves))}
+	depth := bits.Len(uint(len(leaves) - 1))
+	for i := range t.proofs {
+		t.proofs[i] = make([]tlog.Hash, 0, depth)
+	}
+	t.root = t.build(leaves, 0)
 	return t, nil
 }
 
-// Root returns the tree's root hash.
-func (t *BatchTree) Root() (tlog.Hash, error) { return tlog.TreeHash(t.n, t.stored) }
-
-// Proof returns the inclusion proof of leaf i.
-func (t *BatchTree) Proof(i int) ([][]byte, error) {
-	p, err := tlog.ProveRecord(t.n, int64(i), t.stored)
-	if err != nil {
-		return nil, fmt.Errorf("envelope: batch proof: %w", err)
+// build returns the RFC 6962 hash of leaves (which start at index lo of
+// the batch) and appends to each leaf's proof its siblings in this
+// subtree, from the bottom up: RFC 6962's PATH, for every leaf at once.
+func (t *BatchTree) build(leaves []tlog.Hash, lo int) tlog.Hash {
+	n := len(leaves)
+	if n == 1 {
+		return leaves[0]
 	}
+	k := 1 << (bits.Len(uint(n-1)) - 1) // the largest power of two below n
+	left, right := t.build(leaves[:k], lo), t.build(leaves[k:], lo+k)
+	for i := lo; i < lo+k; i++ {
+		t.proofs[i] = append(t.proofs[i], right)
+	}
+	for i := lo + k; i < lo+n; i++ {
+		t.proofs[i] = append(t.proofs[i], left)
+	}
+	return tlog.NodeHash(left, right)
+}
+
+// Root returns the tree's root hash.
+func (t *BatchTree) Root() tlog.Hash { return t.root }
+
+// Proof returns the inclusion proof of leaf i, from the leaf up.
+func (t *BatchTree) Proof(i int) [][]byte {
+	p := t.proofs[i]
 	out := make([][]byte, len(p))
 	for k := range p {
 		out[k] = p[k][:]
 	}
-	return out, nil
-}
-
-// memHashes is a tlog.HashReader over stored hashes in memory.
-type memHashes []tlog.Hash
-
-func (m memHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(indexes))
-	for i, x := range indexes {
-		if x < 0 || x >= int64(len(m)) {
-			return nil, fmt.Errorf("hash %d not stored", x)
-		}
-		out[i] = m[x]
-	}
-	return out, nil
+	return out
 }
 
 // SpliceEntry returns the ledger encoding of an entry from its encoding

@@ -107,7 +107,19 @@ func newPartyCommand() *cobra.Command {
 		},
 	}
 	addClientFlags(list, lco)
-	cmd.AddCommand(create, get, list)
+	rco := &clientOptions{}
+	revoke := &cobra.Command{
+		Use: "revoke-key GLN KEY_ID", Short: "Revoke one of a party's signing keys (its NATS connections close within a second)",
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			resp := &pb.RevokePartyKeyResponse{}
+			return call(cmd, rco, "DELETE", "/v1/parties/"+url.PathEscape(args[0])+"/keys/"+url.PathEscape(args[1]), nil, resp, func(w io.Writer) {
+				fmt.Fprintf(w, "key %s of %s revoked (ledger index %d)\n", args[1], args[0], resp.GetLedgerIndex())
+			})
+		},
+	}
+	addClientFlags(revoke, rco)
+	cmd.AddCommand(create, get, list, revoke)
 	return cmd
 }
 

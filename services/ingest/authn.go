@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -166,6 +167,9 @@ func authenticate(o *overlay, op *envelope.Opened, subject string, early *sigChe
 	}
 	if key.owner != se.GetSigner() {
 		return principal{}, reject("signer %q: key %s belongs to another party", se.GetSigner(), se.GetKeyId())
+	}
+	if !slices.ContainsFunc(o.party(key.owner).GetPublicKeys(), func(k []byte) bool { return key.pub.Equal(ed25519.PublicKey(k)) }) {
+		return principal{}, reject("signer %q: key %s was revoked", se.GetSigner(), se.GetKeyId())
 	}
 	if env.GetPartyGln() != se.GetSigner() {
 		return principal{}, reject("partyGln: %q differs from the signer %q", env.GetPartyGln(), se.GetSigner())

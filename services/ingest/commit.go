@@ -248,7 +248,7 @@ func (p *Pipeline) commit(ctx context.Context, w *batchWork) error {
 		p.cfg.Ledger.Abort(pending)
 		return fmt.Errorf("ingest: internal error: batch built for ledger index %d, staged at %d", w.first, pending.First())
 	}
-	err = state.PutAppliedSeq(w.b, w.lastSeq)
+	err = errors.Join(state.PutAppliedSeq(w.b, w.lastSeq), putDeadLetterSums(w.b, w.dead))
 	if err == nil {
 		err = w.b.Commit(pebble.Sync)
 	}

@@ -19,6 +19,12 @@
 //     acknowledged) has a sequence at or below it and is skipped: nothing is
 //     appended twice. Independently, an event ID already on the ledger is
 //     recorded as a duplicate and changes nothing.
+//   - Before it consumes, every time, the node compares the stream with what
+//     the ledger committed (streamcheck.go) and refuses a stream that ends
+//     before the applied sequence (ErrStreamBehind: JetStream lost
+//     acknowledged messages it had not synced) or that holds other messages
+//     at applied sequences (ErrStreamDiverged). Recover republishes from
+//     the ledger what a stream lost (pedigree recover).
 //   - The outcome of a message depends only on the messages before it in the
 //     stream and on its own content and stream record time: never on the
 //     node's clock, map iteration order or batch boundaries. Two nodes that

@@ -81,7 +81,8 @@ type Pipeline struct {
 
 	mu      sync.Mutex
 	applied uint64        // last stream sequence committed
-	changed chan struct{} // closed and replaced after every commit
+	changed chan struct{} // closed and replaced after every commit, and when Run fails
+	stopped error         // why Run failed, until it runs again
 }
 
 // New returns a pipeline; Run starts it.
@@ -126,14 +127,18 @@ func (p *Pipeline) Applied() uint64 {
 	return p.applied
 }
 
-// WaitApplied blocks until stream sequence seq is committed, or ctx ends.
+// WaitApplied blocks until stream sequence seq is committed, or ctx ends,
+// or Run fails (returning its error).
 func (p *Pipeline) WaitApplied(ctx context.Context, seq uint64) error {
 	for {
 		p.mu.Lock()
-		applied, ch := p.applied, p.changed
+		applied, ch, stopped := p.applied, p.changed, p.stopped
 		p.mu.Unlock()
 		if applied >= seq {
 			return nil
+		}
+		if stopped != nil {
+			return fmt.Errorf("ingest: waiting for stream sequence %d (applied %d): consumption stopped: %w", seq, applied, stopped)
 		}
 		select {
 		case <-ch:
@@ -143,9 +148,20 @@ func (p *Pipeline) WaitApplied(ctx context.Context, seq uint64) error {
 	}
 }
 
+// setStopped records why Run failed (nil when it runs again) and wakes
+// WaitApplied.
+func (p *Pipeline) setStopped(err error) {
+	p.update(func() { p.stopped = err })
+}
+
 func (p *Pipeline) setApplied(seq uint64) {
+	p.update(func() { p.applied = seq })
+}
+
+// update runs set under the lock and wakes WaitApplied.
+func (p *Pipeline) update(set func()) {
 	p.mu.Lock()
-	p.applied = seq
+	set()
 	close(p.changed)
 	p.changed = make(chan struct{})
 	p.mu.Unlock()
@@ -156,10 +172,23 @@ func (p *Pipeline) setApplied(seq uint64) {
 // from the next sequence the ledger needs.
 var errGap = errors.New("ingest: gap in delivered stream sequences")
 
+// errRestart reports a consumer that went away: consumption restarts,
+// after checking the stream again.
+var errRestart = errors.New("ingest: the consumer was deleted")
+
 // Run consumes until ctx ends (returning nil) or the node cannot go on
 // (returning the error; unacknowledged messages are redelivered after a
-// restart).
-func (p *Pipeline) Run(ctx context.Context) error {
+// restart). Every (re)start of consumption first compares the stream with
+// what the ledger committed, and Run returns a *StreamError (ErrStreamBehind,
+// ErrStreamDiverged) rather than consume a stream that lost or changed
+// messages the ledger applied.
+func (p *Pipeline) Run(ctx context.Context) (err error) {
+	p.setStopped(nil)
+	defer func() {
+		if err != nil {
+			p.setStopped(err)
+		}
+	}()
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	loaded := make(chan struct{})
 	go func() {
@@ -177,7 +206,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if !errors.Is(err, errGap) {
+		if !errors.Is(err, errGap) && !errors.Is(err, errRestart) {
 			return err
 		}
 		p.log.Info("restarting consumption at the next sequence the ledger needs", "seq", p.Applied()+1)
@@ -190,7 +219,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 // (a consumer left with delivered-but-unacknowledged messages by a crash
 // would otherwise deliver newer messages first).
 func (p *Pipeline) consume(ctx context.Context) error {
-	if err := p.checkStreamNotBehind(ctx); err != nil {
+	if err := p.checkStream(ctx); err != nil {
 		return err
 	}
 	if err := p.cfg.JS.DeleteConsumer(ctx, natsbus.ScanStream, p.cfg.Consumer); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
@@ -234,6 +263,11 @@ func (p *Pipeline) consumeWith(ctx context.Context, iter jetstream.MessagesConte
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
+			}
+			if errors.Is(err, jetstream.ErrConsumerDeleted) {
+				// Its stream was deleted, or someone deleted it: start
+				// again, after checking the stream.
+				return fmt.Errorf("%w: %w", errRestart, err)
 			}
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return fmt.Errorf("ingest: consumer closed: %w", err)
@@ -319,25 +353,32 @@ func itemsOf(msgs []jetstream.Msg, expected uint64) (items []item, last jetstrea
 	return items, last, gap, nil
 }
 
-// ErrStreamBehind reports a stream whose last sequence is below what the
-// ledger already applied: the stream lost acknowledged messages (a power
-// loss within JetStream's fsync interval, or a stream recreated empty).
-// New messages would reuse sequence numbers the ledger treats as done, so
-// the node refuses to consume until an operator restores the stream.
-var ErrStreamBehind = errors.New("ingest: the stream is behind the ledger")
-
-func (p *Pipeline) checkStreamNotBehind(ctx context.Context) error {
-	st, err := p.cfg.JS.Stream(ctx, natsbus.ScanStream)
+// checkStream refuses a stream that is behind the ledger or differs from
+// what it committed (streamcheck.go).
+func (p *Pipeline) checkStream(ctx context.Context) error {
+	applied := p.Applied()
+	n, err := checkStream(ctx, p.cfg.JS, streamLedger{lg: p.cfg.Ledger, st: p.cfg.Store}, applied)
 	if err != nil {
-		return fmt.Errorf("ingest: stream %s: %w", natsbus.ScanStream, err)
+		return err
 	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("ingest: stream %s: %w", natsbus.ScanStream, err)
-	}
-	if applied := p.Applied(); info.State.LastSeq < applied {
-		return fmt.Errorf("%w: stream %s ends at sequence %d, the ledger applied up to %d; restore the stream (or replay it into a new data directory) before consuming",
-			ErrStreamBehind, natsbus.ScanStream, info.State.LastSeq, applied)
-	}
+	p.log.Info("the stream holds what the ledger committed", "applied", applied, "compared", n)
 	return nil
+}
+
+// CheckStream compares the stream with what the ledger committed, up to
+// the applied sequence store holds, as a pipeline does before it
+// consumes. It returns a *StreamError (ErrStreamBehind, ErrStreamDiverged)
+// when the stream lost or changed messages the ledger applied. A node
+// calls it before anyone may publish (scanners reconnecting after a power
+// loss would take sequences the ledger already applied).
+func CheckStream(ctx context.Context, js jetstream.JetStream, store *state.Store, lg *ledger.Log) error {
+	if js == nil || store == nil || lg == nil {
+		return errors.New("ingest: check stream: JetStream, store and ledger are required")
+	}
+	applied, err := store.AppliedSeq()
+	if err != nil {
+		return err
+	}
+	_, err = checkStream(ctx, js, streamLedger{lg: lg, st: store}, applied)
+	return err
 }

@@ -176,6 +176,9 @@ func (o *overlay) applyMasterData(env *pb.Envelope, who principal, index uint64,
 		if actor.GetGln() != target.GetGln() && actor.GetRole() != pb.Role_ROLE_ADMIN {
 			return refused("a party registers its own keys; an admin registers anyone's"), nil
 		}
+		if k.GetRevoke() {
+			return revokeKey(o, target, k), nil
+		}
 		if len(target.GetPublicKeys()) >= maxPartyKeys {
 			return refused("party %s already has %d keys", target.GetGln(), maxPartyKeys), nil
 		}
@@ -317,4 +320,22 @@ func (o *overlay) reviewAlert(actor *pb.Party, r *pb.AlertReview, index uint64, 
 
 func roleWord(r pb.Role) string {
 	return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(r.String(), "ROLE_"), "_", " "))
+}
+
+// revokeKey withdraws one of target's keys: it leaves the party's key list,
+// so envelopes it signs are refused and its NATS connections closed, and
+// stays in the key table, so it is never registered again.
+func revokeKey(o *overlay, target *pb.Party, k *pb.PartyKey) *pb.Outcome {
+	pub := ed25519.PublicKey(k.GetPublicKey())
+	keys := make([][]byte, 0, len(target.GetPublicKeys()))
+	for _, have := range target.GetPublicKeys() {
+		if !pub.Equal(ed25519.PublicKey(have)) {
+			keys = append(keys, have)
+		}
+	}
+	if len(keys) == len(target.GetPublicKeys()) {
+		return refused("key %s is not a current key of party %s", envelope.KeyID(pub), target.GetGln())
+	}
+	o.putParty(&pb.Party{Gln: target.GetGln(), Name: target.GetName(), Role: target.GetRole(), Country: target.GetCountry(), PublicKeys: keys})
+	return applied()
 }

@@ -354,9 +354,15 @@ func (w *world) step(gln string, step pb.BizStep, epcs ...*pb.Epc) *pb.Outcome {
 // deadLetters reads every message of the dead-letter stream.
 func (w *world) deadLetters() []jetstream.RawStreamMsg {
 	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	return w.streamMessages(natsbus.DeadLetterStream)
+}
+
+// streamMessages reads every message of stream name.
+func (w *world) streamMessages(name string) []jetstream.RawStreamMsg {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := w.js.Stream(ctx, natsbus.DeadLetterStream)
+	st, err := w.js.Stream(ctx, name)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -365,7 +371,7 @@ func (w *world) deadLetters() []jetstream.RawStreamMsg {
 		w.t.Fatal(err)
 	}
 	var out []jetstream.RawStreamMsg
-	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
 		m, err := st.GetMsg(ctx, seq)
 		if err != nil {
 			w.t.Fatal(err)

@@ -76,6 +76,14 @@ func (n *Node) startBackground() error {
 		if err := n.pipeline.Run(ctx); err != nil {
 			n.logger.Error("ledger ingest stopped; the node is not ready", "err", err)
 			n.ingestErr.Store(&err)
+			if errors.Is(err, ingest.ErrStreamBehind) || errors.Is(err, ingest.ErrStreamDiverged) {
+				// The node stops: publishes into this stream would take
+				// sequences the ledger already applied.
+				select {
+				case n.serveErr <- fmt.Errorf("ledger ingest: %w", err):
+				default:
+				}
+			}
 		}
 	}()
 	go func() {

@@ -36,6 +36,11 @@ func (n *Node) startNATS(ctx context.Context) error {
 			return err
 		}
 	} else {
+		if n.cfg.NATSListen != "" {
+			if err := n.checkStreamUnlistened(ctx, key, cred); err != nil {
+				return err
+			}
+		}
 		n.natsAuth, err = natsauth.NewEmbedded(n.store, []ed25519.PublicKey{key.Public().(ed25519.PublicKey)},
 			n.cfg.NATSLimits, n.logger, n.tel.Registry)
 		if err != nil {
@@ -66,7 +71,10 @@ func (n *Node) startNATS(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	return natsbus.EnsureStreams(ctx, n.js, natsbus.StreamLimits{Replicas: n.cfg.StreamReplicas})
+	if err := natsbus.EnsureStreams(ctx, n.js, natsbus.StreamLimits{Replicas: n.cfg.StreamReplicas}); err != nil {
+		return err
+	}
+	return checkStream(ctx, n.js, n)
 }
 
 // connectExternal connects to an external server or cluster: with a

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/ingest"
 	"github.com/pedigree-project/pedigree/services/natsauth"
 	"github.com/pedigree-project/pedigree/services/natsbus"
 )
@@ -301,5 +302,64 @@ func TestNATSPartyOverItsRateIsCutOff(t *testing.T) {
 	}
 	if _, err := connectAs(t, n.NATSURL(), apiPh2, keyB); err != nil {
 		t.Fatalf("the other party cannot connect: %v", err)
+	}
+}
+
+func TestNATSRevokedKeyIsDisconnectedAndRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg := testConfig(t.TempDir())
+	cfg.NATSSweepInterval = time.Hour // the test sweeps
+	n := startNode(t, cfg)
+	defer shutdown(t, n)
+	a := &api{t: t, n: n}
+	key := a.keyedParty(apiPharm, pb.Role_ROLE_PHARMACY)
+	pub := key.Public().(ed25519.PublicKey)
+	pa, err := connectAs(t, n.NATSURL(), apiPharm, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead, err := n.js.OrderedConsumer(ctx, natsbus.DeadLetterStream, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	path := "/v1/parties/" + apiPharm + "/keys/" + envelope.KeyID(pub)
+	if err := a.as(a.party(apiPh2, pb.Role_ROLE_PHARMACY)).Do(ctx, "DELETE", path, nil, &pb.RevokePartyKeyResponse{}); err == nil {
+		t.Fatal("another party revoked the pharmacy's key")
+	}
+	resp := &pb.RevokePartyKeyResponse{}
+	if err := a.as(a.adminToken()).Do(ctx, "DELETE", path, nil, resp); err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	n.NATSAuth().Sweep()
+	select {
+	case <-pa.gone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the revoked key's connection is still open")
+	}
+	if _, err := connectAs(t, n.NATSURL(), apiPharm, key); err == nil {
+		t.Fatal("the revoked key connected again")
+	}
+
+	// What the revoked key signs is refused, with the reason kept.
+	env := &pb.Envelope{PartyGln: apiPharm, Body: &pb.Envelope_Capture{Capture: &pb.Capture{Events: []*pb.ScanEvent{{EventId: "urn:uuid:after-revocation"}}}}}
+	wire, err := envelope.Seal(env, apiPharm, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.js.Publish(ctx, natsbus.ScanSubject(apiPharm), wire); err != nil {
+		t.Fatal(err)
+	}
+	m, err := dead.Next(jetstream.FetchMaxWait(10 * time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reason := m.Headers().Get(ingest.HeaderReason); !strings.Contains(reason, "revoked") {
+		t.Fatalf("dead letter reason %q, want the key revoked", reason)
+	}
+	again := &pb.RevokePartyKeyResponse{}
+	if err := a.as(a.adminToken()).Do(ctx, "DELETE", path, nil, again); err != nil || again.GetLedgerIndex() != resp.GetLedgerIndex() {
+		t.Fatalf("the same revocation again: %v, %v; want the first one's answer (ledger index %d)", again, err, resp.GetLedgerIndex())
 	}
 }

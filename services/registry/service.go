@@ -3,8 +3,12 @@ package registry
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
+
+	"google.golang.org/grpc/codes"
 
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
@@ -151,6 +155,38 @@ func (s *Service) AddPartyKey(ctx context.Context, req *pb.AddPartyKeyRequest) (
 		return nil, s.fail(ctx, err)
 	}
 	return &pb.AddPartyKeyResponse{KeyId: envelope.KeyID(req.GetPublicKey())}, nil
+}
+
+// RevokePartyKey withdraws a signing key.
+func (s *Service) RevokePartyKey(ctx context.Context, req *pb.RevokePartyKeyRequest) (*pb.RevokePartyKeyResponse, error) {
+	p, err := writer.Caller(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if err := selfOrAdmin(p, req.GetGln()); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	id, err := hex.DecodeString(req.GetKeyId())
+	if err != nil || len(id) != 8 || strings.ToLower(req.GetKeyId()) != req.GetKeyId() {
+		return nil, s.fail(ctx, apierr.Invalid("keyId", "want 16 lowercase hex digits, got %q", req.GetKeyId()))
+	}
+	owner, pub, err := s.w.Store().PartyKey([8]byte(id))
+	if errors.Is(err, state.ErrNotFound) || (err == nil && owner != req.GetGln()) {
+		return nil, s.fail(ctx, &apierr.Error{Code: codes.NotFound, Msg: fmt.Sprintf("key %s is not a key of party %s", req.GetKeyId(), req.GetGln())})
+	}
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	env := writer.Envelope(p)
+	env.Body = &pb.Envelope_Key{Key: &pb.PartyKey{PartyGln: req.GetGln(), PublicKey: pub, Revoke: true}}
+	res, err := s.w.Submit(ctx, env, true)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if _, err := writer.Outcome(res); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &pb.RevokePartyKeyResponse{LedgerIndex: res.Entry.GetIndex()}, nil
 }
 
 func roleWord(r pb.Role) string {

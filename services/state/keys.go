@@ -27,6 +27,8 @@ import "encoding/binary"
 //	0x1E tokeninfo | GLN (13) | token ID (8)             → TokenInfo (protobuf): issue, expiry, revocation;
 //	                 kept after revocation (0x11 and 0x12 are deleted then)
 //	0x1F meta      | 0x01                                → last applied stream sequence (u64)
+//	0x20 deadseq   | stream sequence (u64)               → SHA-256 of subject and data (32): a message
+//	                 the ledger did not record (dead letter); streamseq.go
 const (
 	prefixParty     byte = 0x10
 	prefixToken     byte = 0x11
@@ -44,6 +46,7 @@ const (
 	prefixNodeKey   byte = 0x1D
 	prefixTokenInfo byte = 0x1E
 	prefixMeta      byte = 0x1F
+	prefixDeadSeq   byte = 0x20
 
 	metaAppliedSeq byte = 0x01
 )

@@ -957,14 +957,19 @@ func (x *TokenChange) GetRevokeTokenIds() []string {
 	return nil
 }
 
-// PartyKey adds an Ed25519 public key with which a party signs events it
-// publishes straight to NATS (the party itself or an admin).
+// PartyKey adds (or, with revoke, withdraws) an Ed25519 public key with
+// which a party signs events it publishes straight to NATS and with which
+// its scanners connect to NATS (the party itself or an admin). A revoked
+// key stays recorded, so it is never registered again; envelopes it signs
+// from then on are refused, and its NATS connections are closed.
 type PartyKey struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// GLN of the party.
 	PartyGln string `protobuf:"bytes,2,opt,name=party_gln,json=partyGln,proto3" json:"party_gln,omitempty"`
 	// Raw Ed25519 public key, 32 bytes.
-	PublicKey     []byte `protobuf:"bytes,1,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	PublicKey []byte `protobuf:"bytes,1,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	// Withdraw the key instead of adding it.
+	Revoke        bool `protobuf:"varint,3,opt,name=revoke,proto3" json:"revoke,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1011,6 +1016,13 @@ func (x *PartyKey) GetPublicKey() []byte {
 		return x.PublicKey
 	}
 	return nil
+}
+
+func (x *PartyKey) GetRevoke() bool {
+	if x != nil {
+		return x.Revoke
+	}
+	return false
 }
 
 // Party is a registered trading partner or authority.
@@ -1562,11 +1574,12 @@ const file_pedigree_v1_event_proto_rawDesc = "" +
 	"\x06revoke\x18\x03 \x01(\bR\x06revoke\x12;\n" +
 	"\vexpire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime\x12(\n" +
-	"\x10revoke_token_ids\x18\x06 \x03(\tR\x0erevokeTokenIds\"F\n" +
+	"\x10revoke_token_ids\x18\x06 \x03(\tR\x0erevokeTokenIds\"^\n" +
 	"\bPartyKey\x12\x1b\n" +
 	"\tparty_gln\x18\x02 \x01(\tR\bpartyGln\x12\x1d\n" +
 	"\n" +
-	"public_key\x18\x01 \x01(\fR\tpublicKey\"\x8f\x01\n" +
+	"public_key\x18\x01 \x01(\fR\tpublicKey\x12\x16\n" +
+	"\x06revoke\x18\x03 \x01(\bR\x06revoke\"\x8f\x01\n" +
 	"\x05Party\x12\x10\n" +
 	"\x03gln\x18\x01 \x01(\tR\x03gln\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12%\n" +

@@ -494,6 +494,107 @@ func (x *AddPartyKeyResponse) GetKeyId() string {
 	return ""
 }
 
+// RevokePartyKeyRequest revokes a signing key.
+type RevokePartyKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// GLN of the party.
+	Gln string `protobuf:"bytes,1,opt,name=gln,proto3" json:"gln,omitempty"`
+	// Key ID, 16 lowercase hex digits.
+	KeyId         string `protobuf:"bytes,2,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokePartyKeyRequest) Reset() {
+	*x = RevokePartyKeyRequest{}
+	mi := &file_pedigree_v1_registry_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokePartyKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokePartyKeyRequest) ProtoMessage() {}
+
+func (x *RevokePartyKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pedigree_v1_registry_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokePartyKeyRequest.ProtoReflect.Descriptor instead.
+func (*RevokePartyKeyRequest) Descriptor() ([]byte, []int) {
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RevokePartyKeyRequest) GetGln() string {
+	if x != nil {
+		return x.Gln
+	}
+	return ""
+}
+
+func (x *RevokePartyKeyRequest) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+// RevokePartyKeyResponse says where the revocation is on the ledger.
+type RevokePartyKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ledger index of the revocation.
+	LedgerIndex   uint64 `protobuf:"varint,1,opt,name=ledger_index,json=ledgerIndex,proto3" json:"ledger_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokePartyKeyResponse) Reset() {
+	*x = RevokePartyKeyResponse{}
+	mi := &file_pedigree_v1_registry_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokePartyKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokePartyKeyResponse) ProtoMessage() {}
+
+func (x *RevokePartyKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pedigree_v1_registry_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokePartyKeyResponse.ProtoReflect.Descriptor instead.
+func (*RevokePartyKeyResponse) Descriptor() ([]byte, []int) {
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RevokePartyKeyResponse) GetLedgerIndex() uint64 {
+	if x != nil {
+		return x.LedgerIndex
+	}
+	return 0
+}
+
 // CreateTokenRequest issues an API token.
 type CreateTokenRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -511,7 +612,7 @@ type CreateTokenRequest struct {
 
 func (x *CreateTokenRequest) Reset() {
 	*x = CreateTokenRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[8]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -523,7 +624,7 @@ func (x *CreateTokenRequest) String() string {
 func (*CreateTokenRequest) ProtoMessage() {}
 
 func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[8]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -536,7 +637,7 @@ func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateTokenRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{8}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateTokenRequest) GetGln() string {
@@ -575,7 +676,7 @@ type CreateTokenResponse struct {
 
 func (x *CreateTokenResponse) Reset() {
 	*x = CreateTokenResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[9]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -587,7 +688,7 @@ func (x *CreateTokenResponse) String() string {
 func (*CreateTokenResponse) ProtoMessage() {}
 
 func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[9]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -600,7 +701,7 @@ func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateTokenResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{9}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateTokenResponse) GetToken() string {
@@ -639,7 +740,7 @@ type ListTokensRequest struct {
 
 func (x *ListTokensRequest) Reset() {
 	*x = ListTokensRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[10]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -651,7 +752,7 @@ func (x *ListTokensRequest) String() string {
 func (*ListTokensRequest) ProtoMessage() {}
 
 func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[10]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -664,7 +765,7 @@ func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListTokensRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{10}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListTokensRequest) GetGln() string {
@@ -701,7 +802,7 @@ type ListTokensResponse struct {
 
 func (x *ListTokensResponse) Reset() {
 	*x = ListTokensResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[11]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -713,7 +814,7 @@ func (x *ListTokensResponse) String() string {
 func (*ListTokensResponse) ProtoMessage() {}
 
 func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[11]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -726,7 +827,7 @@ func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListTokensResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{11}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListTokensResponse) GetTokens() []*TokenInfo {
@@ -774,7 +875,7 @@ type TokenInfo struct {
 
 func (x *TokenInfo) Reset() {
 	*x = TokenInfo{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[12]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -786,7 +887,7 @@ func (x *TokenInfo) String() string {
 func (*TokenInfo) ProtoMessage() {}
 
 func (x *TokenInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[12]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -799,7 +900,7 @@ func (x *TokenInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenInfo.ProtoReflect.Descriptor instead.
 func (*TokenInfo) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{12}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TokenInfo) GetTokenId() string {
@@ -879,7 +980,7 @@ type RevokeTokenRequest struct {
 
 func (x *RevokeTokenRequest) Reset() {
 	*x = RevokeTokenRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[13]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -891,7 +992,7 @@ func (x *RevokeTokenRequest) String() string {
 func (*RevokeTokenRequest) ProtoMessage() {}
 
 func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[13]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -904,7 +1005,7 @@ func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{13}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RevokeTokenRequest) GetGln() string {
@@ -930,7 +1031,7 @@ type RevokeTokenResponse struct {
 
 func (x *RevokeTokenResponse) Reset() {
 	*x = RevokeTokenResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[14]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -942,7 +1043,7 @@ func (x *RevokeTokenResponse) String() string {
 func (*RevokeTokenResponse) ProtoMessage() {}
 
 func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[14]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -955,7 +1056,7 @@ func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenResponse.ProtoReflect.Descriptor instead.
 func (*RevokeTokenResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{14}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{16}
 }
 
 // CreateProductRequest registers a product.
@@ -969,7 +1070,7 @@ type CreateProductRequest struct {
 
 func (x *CreateProductRequest) Reset() {
 	*x = CreateProductRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[15]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -981,7 +1082,7 @@ func (x *CreateProductRequest) String() string {
 func (*CreateProductRequest) ProtoMessage() {}
 
 func (x *CreateProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[15]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -994,7 +1095,7 @@ func (x *CreateProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProductRequest.ProtoReflect.Descriptor instead.
 func (*CreateProductRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{15}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateProductRequest) GetProduct() *Product {
@@ -1015,7 +1116,7 @@ type CreateProductResponse struct {
 
 func (x *CreateProductResponse) Reset() {
 	*x = CreateProductResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[16]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1027,7 +1128,7 @@ func (x *CreateProductResponse) String() string {
 func (*CreateProductResponse) ProtoMessage() {}
 
 func (x *CreateProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[16]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1040,7 +1141,7 @@ func (x *CreateProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProductResponse.ProtoReflect.Descriptor instead.
 func (*CreateProductResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{16}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateProductResponse) GetProduct() *Product {
@@ -1061,7 +1162,7 @@ type GetProductRequest struct {
 
 func (x *GetProductRequest) Reset() {
 	*x = GetProductRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[17]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1073,7 +1174,7 @@ func (x *GetProductRequest) String() string {
 func (*GetProductRequest) ProtoMessage() {}
 
 func (x *GetProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[17]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1086,7 +1187,7 @@ func (x *GetProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProductRequest.ProtoReflect.Descriptor instead.
 func (*GetProductRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{17}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetProductRequest) GetGtin() string {
@@ -1107,7 +1208,7 @@ type GetProductResponse struct {
 
 func (x *GetProductResponse) Reset() {
 	*x = GetProductResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[18]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1119,7 +1220,7 @@ func (x *GetProductResponse) String() string {
 func (*GetProductResponse) ProtoMessage() {}
 
 func (x *GetProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[18]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1132,7 +1233,7 @@ func (x *GetProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProductResponse.ProtoReflect.Descriptor instead.
 func (*GetProductResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{18}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetProductResponse) GetProduct() *Product {
@@ -1157,7 +1258,7 @@ type ListProductsRequest struct {
 
 func (x *ListProductsRequest) Reset() {
 	*x = ListProductsRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[19]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1169,7 +1270,7 @@ func (x *ListProductsRequest) String() string {
 func (*ListProductsRequest) ProtoMessage() {}
 
 func (x *ListProductsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[19]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1182,7 +1283,7 @@ func (x *ListProductsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductsRequest.ProtoReflect.Descriptor instead.
 func (*ListProductsRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{19}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListProductsRequest) GetPageSize() int32 {
@@ -1219,7 +1320,7 @@ type ListProductsResponse struct {
 
 func (x *ListProductsResponse) Reset() {
 	*x = ListProductsResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[20]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1231,7 +1332,7 @@ func (x *ListProductsResponse) String() string {
 func (*ListProductsResponse) ProtoMessage() {}
 
 func (x *ListProductsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[20]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1244,7 +1345,7 @@ func (x *ListProductsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductsResponse.ProtoReflect.Descriptor instead.
 func (*ListProductsResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{20}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListProductsResponse) GetProducts() []*Product {
@@ -1274,7 +1375,7 @@ type CreateBatchRequest struct {
 
 func (x *CreateBatchRequest) Reset() {
 	*x = CreateBatchRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[21]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1286,7 +1387,7 @@ func (x *CreateBatchRequest) String() string {
 func (*CreateBatchRequest) ProtoMessage() {}
 
 func (x *CreateBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[21]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1299,7 +1400,7 @@ func (x *CreateBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateBatchRequest.ProtoReflect.Descriptor instead.
 func (*CreateBatchRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{21}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CreateBatchRequest) GetGtin() string {
@@ -1327,7 +1428,7 @@ type CreateBatchResponse struct {
 
 func (x *CreateBatchResponse) Reset() {
 	*x = CreateBatchResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[22]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1339,7 +1440,7 @@ func (x *CreateBatchResponse) String() string {
 func (*CreateBatchResponse) ProtoMessage() {}
 
 func (x *CreateBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[22]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1352,7 +1453,7 @@ func (x *CreateBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateBatchResponse.ProtoReflect.Descriptor instead.
 func (*CreateBatchResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{22}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CreateBatchResponse) GetBatch() *Batch {
@@ -1375,7 +1476,7 @@ type GetBatchRequest struct {
 
 func (x *GetBatchRequest) Reset() {
 	*x = GetBatchRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[23]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1387,7 +1488,7 @@ func (x *GetBatchRequest) String() string {
 func (*GetBatchRequest) ProtoMessage() {}
 
 func (x *GetBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[23]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1400,7 +1501,7 @@ func (x *GetBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBatchRequest.ProtoReflect.Descriptor instead.
 func (*GetBatchRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{23}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetBatchRequest) GetGtin() string {
@@ -1428,7 +1529,7 @@ type GetBatchResponse struct {
 
 func (x *GetBatchResponse) Reset() {
 	*x = GetBatchResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[24]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1440,7 +1541,7 @@ func (x *GetBatchResponse) String() string {
 func (*GetBatchResponse) ProtoMessage() {}
 
 func (x *GetBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[24]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1453,7 +1554,7 @@ func (x *GetBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBatchResponse.ProtoReflect.Descriptor instead.
 func (*GetBatchResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{24}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetBatchResponse) GetBatch() *Batch {
@@ -1486,7 +1587,7 @@ type CommissionSerialsRequest struct {
 
 func (x *CommissionSerialsRequest) Reset() {
 	*x = CommissionSerialsRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[25]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1498,7 +1599,7 @@ func (x *CommissionSerialsRequest) String() string {
 func (*CommissionSerialsRequest) ProtoMessage() {}
 
 func (x *CommissionSerialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[25]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1511,7 +1612,7 @@ func (x *CommissionSerialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommissionSerialsRequest.ProtoReflect.Descriptor instead.
 func (*CommissionSerialsRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{25}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CommissionSerialsRequest) GetGtin() string {
@@ -1565,7 +1666,7 @@ type CommissionSerialsResponse struct {
 
 func (x *CommissionSerialsResponse) Reset() {
 	*x = CommissionSerialsResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[26]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1577,7 +1678,7 @@ func (x *CommissionSerialsResponse) String() string {
 func (*CommissionSerialsResponse) ProtoMessage() {}
 
 func (x *CommissionSerialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[26]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1590,7 +1691,7 @@ func (x *CommissionSerialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommissionSerialsResponse.ProtoReflect.Descriptor instead.
 func (*CommissionSerialsResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{26}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CommissionSerialsResponse) GetCommissioned() uint64 {
@@ -1629,7 +1730,7 @@ type StreamCommissionSerialsRequest struct {
 
 func (x *StreamCommissionSerialsRequest) Reset() {
 	*x = StreamCommissionSerialsRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[27]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1641,7 +1742,7 @@ func (x *StreamCommissionSerialsRequest) String() string {
 func (*StreamCommissionSerialsRequest) ProtoMessage() {}
 
 func (x *StreamCommissionSerialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[27]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1654,7 +1755,7 @@ func (x *StreamCommissionSerialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamCommissionSerialsRequest.ProtoReflect.Descriptor instead.
 func (*StreamCommissionSerialsRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{27}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *StreamCommissionSerialsRequest) GetGtin() string {
@@ -1689,7 +1790,7 @@ type StreamCommissionSerialsResponse struct {
 
 func (x *StreamCommissionSerialsResponse) Reset() {
 	*x = StreamCommissionSerialsResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[28]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1701,7 +1802,7 @@ func (x *StreamCommissionSerialsResponse) String() string {
 func (*StreamCommissionSerialsResponse) ProtoMessage() {}
 
 func (x *StreamCommissionSerialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[28]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1714,7 +1815,7 @@ func (x *StreamCommissionSerialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamCommissionSerialsResponse.ProtoReflect.Descriptor instead.
 func (*StreamCommissionSerialsResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{28}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *StreamCommissionSerialsResponse) GetCommissioned() uint64 {
@@ -1739,7 +1840,7 @@ type RecallBatchRequest struct {
 
 func (x *RecallBatchRequest) Reset() {
 	*x = RecallBatchRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[29]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1751,7 +1852,7 @@ func (x *RecallBatchRequest) String() string {
 func (*RecallBatchRequest) ProtoMessage() {}
 
 func (x *RecallBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[29]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1764,7 +1865,7 @@ func (x *RecallBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallBatchRequest.ProtoReflect.Descriptor instead.
 func (*RecallBatchRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{29}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RecallBatchRequest) GetGtin() string {
@@ -1799,7 +1900,7 @@ type RecallBatchResponse struct {
 
 func (x *RecallBatchResponse) Reset() {
 	*x = RecallBatchResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[30]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1811,7 +1912,7 @@ func (x *RecallBatchResponse) String() string {
 func (*RecallBatchResponse) ProtoMessage() {}
 
 func (x *RecallBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[30]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1824,7 +1925,7 @@ func (x *RecallBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallBatchResponse.ProtoReflect.Descriptor instead.
 func (*RecallBatchResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{30}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RecallBatchResponse) GetOutcome() *Outcome {
@@ -1849,7 +1950,7 @@ type WithdrawBatchRequest struct {
 
 func (x *WithdrawBatchRequest) Reset() {
 	*x = WithdrawBatchRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[31]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1861,7 +1962,7 @@ func (x *WithdrawBatchRequest) String() string {
 func (*WithdrawBatchRequest) ProtoMessage() {}
 
 func (x *WithdrawBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[31]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1874,7 +1975,7 @@ func (x *WithdrawBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawBatchRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawBatchRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{31}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *WithdrawBatchRequest) GetGtin() string {
@@ -1909,7 +2010,7 @@ type WithdrawBatchResponse struct {
 
 func (x *WithdrawBatchResponse) Reset() {
 	*x = WithdrawBatchResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[32]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1921,7 +2022,7 @@ func (x *WithdrawBatchResponse) String() string {
 func (*WithdrawBatchResponse) ProtoMessage() {}
 
 func (x *WithdrawBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[32]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1934,7 +2035,7 @@ func (x *WithdrawBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawBatchResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawBatchResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{32}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *WithdrawBatchResponse) GetOutcome() *Outcome {
@@ -1971,7 +2072,12 @@ const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"\n" +
 	"public_key\x18\x02 \x01(\fR\tpublicKey\",\n" +
 	"\x13AddPartyKeyResponse\x12\x15\n" +
-	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"\x9d\x01\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"@\n" +
+	"\x15RevokePartyKeyRequest\x12\x10\n" +
+	"\x03gln\x18\x01 \x01(\tR\x03gln\x12\x15\n" +
+	"\x06key_id\x18\x02 \x01(\tR\x05keyId\";\n" +
+	"\x16RevokePartyKeyResponse\x12!\n" +
+	"\fledger_index\x18\x01 \x01(\x04R\vledgerIndex\"\x9d\x01\n" +
 	"\x12CreateTokenRequest\x12\x10\n" +
 	"\x03gln\x18\x01 \x01(\tR\x03gln\x12;\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -2067,12 +2173,13 @@ const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"\x18TOKEN_STATUS_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13TOKEN_STATUS_ACTIVE\x10\x01\x12\x18\n" +
 	"\x14TOKEN_STATUS_EXPIRED\x10\x02\x12\x18\n" +
-	"\x14TOKEN_STATUS_REVOKED\x10\x032\xce\x0f\n" +
+	"\x14TOKEN_STATUS_REVOKED\x10\x032\xd3\x10\n" +
 	"\x0fRegistryService\x12l\n" +
 	"\vCreateParty\x12\x1f.pedigree.v1.CreatePartyRequest\x1a .pedigree.v1.CreatePartyResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x05party\"\v/v1/parties\x12b\n" +
 	"\bGetParty\x12\x1c.pedigree.v1.GetPartyRequest\x1a\x1d.pedigree.v1.GetPartyResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/parties/{gln}\x12e\n" +
 	"\vListParties\x12\x1f.pedigree.v1.ListPartiesRequest\x1a .pedigree.v1.ListPartiesResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/parties\x12s\n" +
-	"\vAddPartyKey\x12\x1f.pedigree.v1.AddPartyKeyRequest\x1a .pedigree.v1.AddPartyKeyResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/parties/{gln}/keys\x12\x86\x01\n" +
+	"\vAddPartyKey\x12\x1f.pedigree.v1.AddPartyKeyRequest\x1a .pedigree.v1.AddPartyKeyResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/parties/{gln}/keys\x12\x82\x01\n" +
+	"\x0eRevokePartyKey\x12\".pedigree.v1.RevokePartyKeyRequest\x1a#.pedigree.v1.RevokePartyKeyResponse\"'\x82\xd3\xe4\x93\x02!*\x1f/v1/parties/{gln}/keys/{key_id}\x12\x86\x01\n" +
 	"\vCreateToken\x12\x1f.pedigree.v1.CreateTokenRequest\x1a .pedigree.v1.CreateTokenResponse\"4\x82\xd3\xe4\x93\x02.:\x01*Z\x0f:\x01*\"\n" +
 	"/v1/tokens\"\x18/v1/parties/{gln}/tokens\x12}\n" +
 	"\n" +
@@ -2103,7 +2210,7 @@ func file_pedigree_v1_registry_proto_rawDescGZIP() []byte {
 }
 
 var file_pedigree_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_pedigree_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_pedigree_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_pedigree_v1_registry_proto_goTypes = []any{
 	(TokenStatus)(0),                        // 0: pedigree.v1.TokenStatus
 	(*CreatePartyRequest)(nil),              // 1: pedigree.v1.CreatePartyRequest
@@ -2114,95 +2221,99 @@ var file_pedigree_v1_registry_proto_goTypes = []any{
 	(*ListPartiesResponse)(nil),             // 6: pedigree.v1.ListPartiesResponse
 	(*AddPartyKeyRequest)(nil),              // 7: pedigree.v1.AddPartyKeyRequest
 	(*AddPartyKeyResponse)(nil),             // 8: pedigree.v1.AddPartyKeyResponse
-	(*CreateTokenRequest)(nil),              // 9: pedigree.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),             // 10: pedigree.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),               // 11: pedigree.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),              // 12: pedigree.v1.ListTokensResponse
-	(*TokenInfo)(nil),                       // 13: pedigree.v1.TokenInfo
-	(*RevokeTokenRequest)(nil),              // 14: pedigree.v1.RevokeTokenRequest
-	(*RevokeTokenResponse)(nil),             // 15: pedigree.v1.RevokeTokenResponse
-	(*CreateProductRequest)(nil),            // 16: pedigree.v1.CreateProductRequest
-	(*CreateProductResponse)(nil),           // 17: pedigree.v1.CreateProductResponse
-	(*GetProductRequest)(nil),               // 18: pedigree.v1.GetProductRequest
-	(*GetProductResponse)(nil),              // 19: pedigree.v1.GetProductResponse
-	(*ListProductsRequest)(nil),             // 20: pedigree.v1.ListProductsRequest
-	(*ListProductsResponse)(nil),            // 21: pedigree.v1.ListProductsResponse
-	(*CreateBatchRequest)(nil),              // 22: pedigree.v1.CreateBatchRequest
-	(*CreateBatchResponse)(nil),             // 23: pedigree.v1.CreateBatchResponse
-	(*GetBatchRequest)(nil),                 // 24: pedigree.v1.GetBatchRequest
-	(*GetBatchResponse)(nil),                // 25: pedigree.v1.GetBatchResponse
-	(*CommissionSerialsRequest)(nil),        // 26: pedigree.v1.CommissionSerialsRequest
-	(*CommissionSerialsResponse)(nil),       // 27: pedigree.v1.CommissionSerialsResponse
-	(*StreamCommissionSerialsRequest)(nil),  // 28: pedigree.v1.StreamCommissionSerialsRequest
-	(*StreamCommissionSerialsResponse)(nil), // 29: pedigree.v1.StreamCommissionSerialsResponse
-	(*RecallBatchRequest)(nil),              // 30: pedigree.v1.RecallBatchRequest
-	(*RecallBatchResponse)(nil),             // 31: pedigree.v1.RecallBatchResponse
-	(*WithdrawBatchRequest)(nil),            // 32: pedigree.v1.WithdrawBatchRequest
-	(*WithdrawBatchResponse)(nil),           // 33: pedigree.v1.WithdrawBatchResponse
-	(*Party)(nil),                           // 34: pedigree.v1.Party
-	(*timestamppb.Timestamp)(nil),           // 35: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),             // 36: google.protobuf.Duration
-	(*Product)(nil),                         // 37: pedigree.v1.Product
-	(*Batch)(nil),                           // 38: pedigree.v1.Batch
-	(*Outcome)(nil),                         // 39: pedigree.v1.Outcome
+	(*RevokePartyKeyRequest)(nil),           // 9: pedigree.v1.RevokePartyKeyRequest
+	(*RevokePartyKeyResponse)(nil),          // 10: pedigree.v1.RevokePartyKeyResponse
+	(*CreateTokenRequest)(nil),              // 11: pedigree.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),             // 12: pedigree.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),               // 13: pedigree.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),              // 14: pedigree.v1.ListTokensResponse
+	(*TokenInfo)(nil),                       // 15: pedigree.v1.TokenInfo
+	(*RevokeTokenRequest)(nil),              // 16: pedigree.v1.RevokeTokenRequest
+	(*RevokeTokenResponse)(nil),             // 17: pedigree.v1.RevokeTokenResponse
+	(*CreateProductRequest)(nil),            // 18: pedigree.v1.CreateProductRequest
+	(*CreateProductResponse)(nil),           // 19: pedigree.v1.CreateProductResponse
+	(*GetProductRequest)(nil),               // 20: pedigree.v1.GetProductRequest
+	(*GetProductResponse)(nil),              // 21: pedigree.v1.GetProductResponse
+	(*ListProductsRequest)(nil),             // 22: pedigree.v1.ListProductsRequest
+	(*ListProductsResponse)(nil),            // 23: pedigree.v1.ListProductsResponse
+	(*CreateBatchRequest)(nil),              // 24: pedigree.v1.CreateBatchRequest
+	(*CreateBatchResponse)(nil),             // 25: pedigree.v1.CreateBatchResponse
+	(*GetBatchRequest)(nil),                 // 26: pedigree.v1.GetBatchRequest
+	(*GetBatchResponse)(nil),                // 27: pedigree.v1.GetBatchResponse
+	(*CommissionSerialsRequest)(nil),        // 28: pedigree.v1.CommissionSerialsRequest
+	(*CommissionSerialsResponse)(nil),       // 29: pedigree.v1.CommissionSerialsResponse
+	(*StreamCommissionSerialsRequest)(nil),  // 30: pedigree.v1.StreamCommissionSerialsRequest
+	(*StreamCommissionSerialsResponse)(nil), // 31: pedigree.v1.StreamCommissionSerialsResponse
+	(*RecallBatchRequest)(nil),              // 32: pedigree.v1.RecallBatchRequest
+	(*RecallBatchResponse)(nil),             // 33: pedigree.v1.RecallBatchResponse
+	(*WithdrawBatchRequest)(nil),            // 34: pedigree.v1.WithdrawBatchRequest
+	(*WithdrawBatchResponse)(nil),           // 35: pedigree.v1.WithdrawBatchResponse
+	(*Party)(nil),                           // 36: pedigree.v1.Party
+	(*timestamppb.Timestamp)(nil),           // 37: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),             // 38: google.protobuf.Duration
+	(*Product)(nil),                         // 39: pedigree.v1.Product
+	(*Batch)(nil),                           // 40: pedigree.v1.Batch
+	(*Outcome)(nil),                         // 41: pedigree.v1.Outcome
 }
 var file_pedigree_v1_registry_proto_depIdxs = []int32{
-	34, // 0: pedigree.v1.CreatePartyRequest.party:type_name -> pedigree.v1.Party
-	34, // 1: pedigree.v1.CreatePartyResponse.party:type_name -> pedigree.v1.Party
-	34, // 2: pedigree.v1.GetPartyResponse.party:type_name -> pedigree.v1.Party
-	34, // 3: pedigree.v1.ListPartiesResponse.parties:type_name -> pedigree.v1.Party
-	35, // 4: pedigree.v1.CreateTokenRequest.expire_time:type_name -> google.protobuf.Timestamp
-	36, // 5: pedigree.v1.CreateTokenRequest.expires_in:type_name -> google.protobuf.Duration
-	35, // 6: pedigree.v1.CreateTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
-	13, // 7: pedigree.v1.ListTokensResponse.tokens:type_name -> pedigree.v1.TokenInfo
-	35, // 8: pedigree.v1.TokenInfo.create_time:type_name -> google.protobuf.Timestamp
-	35, // 9: pedigree.v1.TokenInfo.expire_time:type_name -> google.protobuf.Timestamp
-	35, // 10: pedigree.v1.TokenInfo.revoke_time:type_name -> google.protobuf.Timestamp
+	36, // 0: pedigree.v1.CreatePartyRequest.party:type_name -> pedigree.v1.Party
+	36, // 1: pedigree.v1.CreatePartyResponse.party:type_name -> pedigree.v1.Party
+	36, // 2: pedigree.v1.GetPartyResponse.party:type_name -> pedigree.v1.Party
+	36, // 3: pedigree.v1.ListPartiesResponse.parties:type_name -> pedigree.v1.Party
+	37, // 4: pedigree.v1.CreateTokenRequest.expire_time:type_name -> google.protobuf.Timestamp
+	38, // 5: pedigree.v1.CreateTokenRequest.expires_in:type_name -> google.protobuf.Duration
+	37, // 6: pedigree.v1.CreateTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	15, // 7: pedigree.v1.ListTokensResponse.tokens:type_name -> pedigree.v1.TokenInfo
+	37, // 8: pedigree.v1.TokenInfo.create_time:type_name -> google.protobuf.Timestamp
+	37, // 9: pedigree.v1.TokenInfo.expire_time:type_name -> google.protobuf.Timestamp
+	37, // 10: pedigree.v1.TokenInfo.revoke_time:type_name -> google.protobuf.Timestamp
 	0,  // 11: pedigree.v1.TokenInfo.status:type_name -> pedigree.v1.TokenStatus
-	37, // 12: pedigree.v1.CreateProductRequest.product:type_name -> pedigree.v1.Product
-	37, // 13: pedigree.v1.CreateProductResponse.product:type_name -> pedigree.v1.Product
-	37, // 14: pedigree.v1.GetProductResponse.product:type_name -> pedigree.v1.Product
-	37, // 15: pedigree.v1.ListProductsResponse.products:type_name -> pedigree.v1.Product
-	38, // 16: pedigree.v1.CreateBatchRequest.batch:type_name -> pedigree.v1.Batch
-	38, // 17: pedigree.v1.CreateBatchResponse.batch:type_name -> pedigree.v1.Batch
-	38, // 18: pedigree.v1.GetBatchResponse.batch:type_name -> pedigree.v1.Batch
-	35, // 19: pedigree.v1.CommissionSerialsRequest.event_time:type_name -> google.protobuf.Timestamp
-	39, // 20: pedigree.v1.RecallBatchResponse.outcome:type_name -> pedigree.v1.Outcome
-	39, // 21: pedigree.v1.WithdrawBatchResponse.outcome:type_name -> pedigree.v1.Outcome
+	39, // 12: pedigree.v1.CreateProductRequest.product:type_name -> pedigree.v1.Product
+	39, // 13: pedigree.v1.CreateProductResponse.product:type_name -> pedigree.v1.Product
+	39, // 14: pedigree.v1.GetProductResponse.product:type_name -> pedigree.v1.Product
+	39, // 15: pedigree.v1.ListProductsResponse.products:type_name -> pedigree.v1.Product
+	40, // 16: pedigree.v1.CreateBatchRequest.batch:type_name -> pedigree.v1.Batch
+	40, // 17: pedigree.v1.CreateBatchResponse.batch:type_name -> pedigree.v1.Batch
+	40, // 18: pedigree.v1.GetBatchResponse.batch:type_name -> pedigree.v1.Batch
+	37, // 19: pedigree.v1.CommissionSerialsRequest.event_time:type_name -> google.protobuf.Timestamp
+	41, // 20: pedigree.v1.RecallBatchResponse.outcome:type_name -> pedigree.v1.Outcome
+	41, // 21: pedigree.v1.WithdrawBatchResponse.outcome:type_name -> pedigree.v1.Outcome
 	1,  // 22: pedigree.v1.RegistryService.CreateParty:input_type -> pedigree.v1.CreatePartyRequest
 	3,  // 23: pedigree.v1.RegistryService.GetParty:input_type -> pedigree.v1.GetPartyRequest
 	5,  // 24: pedigree.v1.RegistryService.ListParties:input_type -> pedigree.v1.ListPartiesRequest
 	7,  // 25: pedigree.v1.RegistryService.AddPartyKey:input_type -> pedigree.v1.AddPartyKeyRequest
-	9,  // 26: pedigree.v1.RegistryService.CreateToken:input_type -> pedigree.v1.CreateTokenRequest
-	11, // 27: pedigree.v1.RegistryService.ListTokens:input_type -> pedigree.v1.ListTokensRequest
-	14, // 28: pedigree.v1.RegistryService.RevokeToken:input_type -> pedigree.v1.RevokeTokenRequest
-	16, // 29: pedigree.v1.RegistryService.CreateProduct:input_type -> pedigree.v1.CreateProductRequest
-	18, // 30: pedigree.v1.RegistryService.GetProduct:input_type -> pedigree.v1.GetProductRequest
-	20, // 31: pedigree.v1.RegistryService.ListProducts:input_type -> pedigree.v1.ListProductsRequest
-	22, // 32: pedigree.v1.RegistryService.CreateBatch:input_type -> pedigree.v1.CreateBatchRequest
-	24, // 33: pedigree.v1.RegistryService.GetBatch:input_type -> pedigree.v1.GetBatchRequest
-	26, // 34: pedigree.v1.RegistryService.CommissionSerials:input_type -> pedigree.v1.CommissionSerialsRequest
-	28, // 35: pedigree.v1.RegistryService.StreamCommissionSerials:input_type -> pedigree.v1.StreamCommissionSerialsRequest
-	30, // 36: pedigree.v1.RegistryService.RecallBatch:input_type -> pedigree.v1.RecallBatchRequest
-	32, // 37: pedigree.v1.RegistryService.WithdrawBatch:input_type -> pedigree.v1.WithdrawBatchRequest
-	2,  // 38: pedigree.v1.RegistryService.CreateParty:output_type -> pedigree.v1.CreatePartyResponse
-	4,  // 39: pedigree.v1.RegistryService.GetParty:output_type -> pedigree.v1.GetPartyResponse
-	6,  // 40: pedigree.v1.RegistryService.ListParties:output_type -> pedigree.v1.ListPartiesResponse
-	8,  // 41: pedigree.v1.RegistryService.AddPartyKey:output_type -> pedigree.v1.AddPartyKeyResponse
-	10, // 42: pedigree.v1.RegistryService.CreateToken:output_type -> pedigree.v1.CreateTokenResponse
-	12, // 43: pedigree.v1.RegistryService.ListTokens:output_type -> pedigree.v1.ListTokensResponse
-	15, // 44: pedigree.v1.RegistryService.RevokeToken:output_type -> pedigree.v1.RevokeTokenResponse
-	17, // 45: pedigree.v1.RegistryService.CreateProduct:output_type -> pedigree.v1.CreateProductResponse
-	19, // 46: pedigree.v1.RegistryService.GetProduct:output_type -> pedigree.v1.GetProductResponse
-	21, // 47: pedigree.v1.RegistryService.ListProducts:output_type -> pedigree.v1.ListProductsResponse
-	23, // 48: pedigree.v1.RegistryService.CreateBatch:output_type -> pedigree.v1.CreateBatchResponse
-	25, // 49: pedigree.v1.RegistryService.GetBatch:output_type -> pedigree.v1.GetBatchResponse
-	27, // 50: pedigree.v1.RegistryService.CommissionSerials:output_type -> pedigree.v1.CommissionSerialsResponse
-	29, // 51: pedigree.v1.RegistryService.StreamCommissionSerials:output_type -> pedigree.v1.StreamCommissionSerialsResponse
-	31, // 52: pedigree.v1.RegistryService.RecallBatch:output_type -> pedigree.v1.RecallBatchResponse
-	33, // 53: pedigree.v1.RegistryService.WithdrawBatch:output_type -> pedigree.v1.WithdrawBatchResponse
-	38, // [38:54] is the sub-list for method output_type
-	22, // [22:38] is the sub-list for method input_type
+	9,  // 26: pedigree.v1.RegistryService.RevokePartyKey:input_type -> pedigree.v1.RevokePartyKeyRequest
+	11, // 27: pedigree.v1.RegistryService.CreateToken:input_type -> pedigree.v1.CreateTokenRequest
+	13, // 28: pedigree.v1.RegistryService.ListTokens:input_type -> pedigree.v1.ListTokensRequest
+	16, // 29: pedigree.v1.RegistryService.RevokeToken:input_type -> pedigree.v1.RevokeTokenRequest
+	18, // 30: pedigree.v1.RegistryService.CreateProduct:input_type -> pedigree.v1.CreateProductRequest
+	20, // 31: pedigree.v1.RegistryService.GetProduct:input_type -> pedigree.v1.GetProductRequest
+	22, // 32: pedigree.v1.RegistryService.ListProducts:input_type -> pedigree.v1.ListProductsRequest
+	24, // 33: pedigree.v1.RegistryService.CreateBatch:input_type -> pedigree.v1.CreateBatchRequest
+	26, // 34: pedigree.v1.RegistryService.GetBatch:input_type -> pedigree.v1.GetBatchRequest
+	28, // 35: pedigree.v1.RegistryService.CommissionSerials:input_type -> pedigree.v1.CommissionSerialsRequest
+	30, // 36: pedigree.v1.RegistryService.StreamCommissionSerials:input_type -> pedigree.v1.StreamCommissionSerialsRequest
+	32, // 37: pedigree.v1.RegistryService.RecallBatch:input_type -> pedigree.v1.RecallBatchRequest
+	34, // 38: pedigree.v1.RegistryService.WithdrawBatch:input_type -> pedigree.v1.WithdrawBatchRequest
+	2,  // 39: pedigree.v1.RegistryService.CreateParty:output_type -> pedigree.v1.CreatePartyResponse
+	4,  // 40: pedigree.v1.RegistryService.GetParty:output_type -> pedigree.v1.GetPartyResponse
+	6,  // 41: pedigree.v1.RegistryService.ListParties:output_type -> pedigree.v1.ListPartiesResponse
+	8,  // 42: pedigree.v1.RegistryService.AddPartyKey:output_type -> pedigree.v1.AddPartyKeyResponse
+	10, // 43: pedigree.v1.RegistryService.RevokePartyKey:output_type -> pedigree.v1.RevokePartyKeyResponse
+	12, // 44: pedigree.v1.RegistryService.CreateToken:output_type -> pedigree.v1.CreateTokenResponse
+	14, // 45: pedigree.v1.RegistryService.ListTokens:output_type -> pedigree.v1.ListTokensResponse
+	17, // 46: pedigree.v1.RegistryService.RevokeToken:output_type -> pedigree.v1.RevokeTokenResponse
+	19, // 47: pedigree.v1.RegistryService.CreateProduct:output_type -> pedigree.v1.CreateProductResponse
+	21, // 48: pedigree.v1.RegistryService.GetProduct:output_type -> pedigree.v1.GetProductResponse
+	23, // 49: pedigree.v1.RegistryService.ListProducts:output_type -> pedigree.v1.ListProductsResponse
+	25, // 50: pedigree.v1.RegistryService.CreateBatch:output_type -> pedigree.v1.CreateBatchResponse
+	27, // 51: pedigree.v1.RegistryService.GetBatch:output_type -> pedigree.v1.GetBatchResponse
+	29, // 52: pedigree.v1.RegistryService.CommissionSerials:output_type -> pedigree.v1.CommissionSerialsResponse
+	31, // 53: pedigree.v1.RegistryService.StreamCommissionSerials:output_type -> pedigree.v1.StreamCommissionSerialsResponse
+	33, // 54: pedigree.v1.RegistryService.RecallBatch:output_type -> pedigree.v1.RecallBatchResponse
+	35, // 55: pedigree.v1.RegistryService.WithdrawBatch:output_type -> pedigree.v1.WithdrawBatchResponse
+	39, // [39:56] is the sub-list for method output_type
+	22, // [22:39] is the sub-list for method input_type
 	22, // [22:22] is the sub-list for extension type_name
 	22, // [22:22] is the sub-list for extension extendee
 	0,  // [0:22] is the sub-list for field type_name
@@ -2221,7 +2332,7 @@ func file_pedigree_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pedigree_v1_registry_proto_rawDesc), len(file_pedigree_v1_registry_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   33,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,7 @@ const (
 	RegistryService_GetParty_FullMethodName                = "/pedigree.v1.RegistryService/GetParty"
 	RegistryService_ListParties_FullMethodName             = "/pedigree.v1.RegistryService/ListParties"
 	RegistryService_AddPartyKey_FullMethodName             = "/pedigree.v1.RegistryService/AddPartyKey"
+	RegistryService_RevokePartyKey_FullMethodName          = "/pedigree.v1.RegistryService/RevokePartyKey"
 	RegistryService_CreateToken_FullMethodName             = "/pedigree.v1.RegistryService/CreateToken"
 	RegistryService_ListTokens_FullMethodName              = "/pedigree.v1.RegistryService/ListTokens"
 	RegistryService_RevokeToken_FullMethodName             = "/pedigree.v1.RegistryService/RevokeToken"
@@ -54,6 +55,10 @@ type RegistryServiceClient interface {
 	ListParties(ctx context.Context, in *ListPartiesRequest, opts ...grpc.CallOption) (*ListPartiesResponse, error)
 	// Adds an Ed25519 public key to a party (the party itself or an admin).
 	AddPartyKey(ctx context.Context, in *AddPartyKeyRequest, opts ...grpc.CallOption) (*AddPartyKeyResponse, error)
+	// Revokes one of a party's keys (the party itself or an admin): envelopes
+	// it signs are refused from then on, and the NATS connections it
+	// authenticated are closed within a second.
+	RevokePartyKey(ctx context.Context, in *RevokePartyKeyRequest, opts ...grpc.CallOption) (*RevokePartyKeyResponse, error)
 	// Issues another API token for a party (the party itself or an admin),
 	// optionally with an expiry.
 	CreateToken(ctx context.Context, in *CreateTokenRequest, opts ...grpc.CallOption) (*CreateTokenResponse, error)
@@ -128,6 +133,16 @@ func (c *registryServiceClient) AddPartyKey(ctx context.Context, in *AddPartyKey
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(AddPartyKeyResponse)
 	err := c.cc.Invoke(ctx, RegistryService_AddPartyKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *registryServiceClient) RevokePartyKey(ctx context.Context, in *RevokePartyKeyRequest, opts ...grpc.CallOption) (*RevokePartyKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevokePartyKeyResponse)
+	err := c.cc.Invoke(ctx, RegistryService_RevokePartyKey_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -274,6 +289,10 @@ type RegistryServiceServer interface {
 	ListParties(context.Context, *ListPartiesRequest) (*ListPartiesResponse, error)
 	// Adds an Ed25519 public key to a party (the party itself or an admin).
 	AddPartyKey(context.Context, *AddPartyKeyRequest) (*AddPartyKeyResponse, error)
+	// Revokes one of a party's keys (the party itself or an admin): envelopes
+	// it signs are refused from then on, and the NATS connections it
+	// authenticated are closed within a second.
+	RevokePartyKey(context.Context, *RevokePartyKeyRequest) (*RevokePartyKeyResponse, error)
 	// Issues another API token for a party (the party itself or an admin),
 	// optionally with an expiry.
 	CreateToken(context.Context, *CreateTokenRequest) (*CreateTokenResponse, error)
@@ -325,6 +344,9 @@ func (UnimplementedRegistryServiceServer) ListParties(context.Context, *ListPart
 }
 func (UnimplementedRegistryServiceServer) AddPartyKey(context.Context, *AddPartyKeyRequest) (*AddPartyKeyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AddPartyKey not implemented")
+}
+func (UnimplementedRegistryServiceServer) RevokePartyKey(context.Context, *RevokePartyKeyRequest) (*RevokePartyKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokePartyKey not implemented")
 }
 func (UnimplementedRegistryServiceServer) CreateToken(context.Context, *CreateTokenRequest) (*CreateTokenResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateToken not implemented")
@@ -451,6 +473,24 @@ func _RegistryService_AddPartyKey_Handler(srv interface{}, ctx context.Context, 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(RegistryServiceServer).AddPartyKey(ctx, req.(*AddPartyKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RegistryService_RevokePartyKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokePartyKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).RevokePartyKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_RevokePartyKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).RevokePartyKey(ctx, req.(*RevokePartyKeyRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -682,6 +722,10 @@ var RegistryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AddPartyKey",
 			Handler:    _RegistryService_AddPartyKey_Handler,
+		},
+		{
+			MethodName: "RevokePartyKey",
+			Handler:    _RegistryService_RevokePartyKey_Handler,
 		},
 		{
 			MethodName: "CreateToken",

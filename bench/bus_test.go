@@ -33,8 +33,7 @@ func notice(t *testing.T, key ed25519.PrivateKey, entry *pb.LedgerEntry, wire []
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, _ := tree.Root()
-	proof, _ := tree.Proof(0)
+	root, proof := tree.Root(), tree.Proof(0)
 	body, _ := proto.Marshal(&pb.BatchReceipt{Origin: "test", FirstIndex: entry.GetIndex(), Count: 1, RootHash: root[:]})
 	b, err := proto.Marshal(&pb.ResultNotice{Entry: bare, Receipt: envelope.SignNotice(envelope.KindReceipt, body, key), Proof: proof})
 	if err != nil {

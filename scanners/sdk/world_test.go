@@ -22,11 +22,14 @@ import (
 
 	"github.com/pedigree-project/pedigree/client"
 	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/ledger"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/scanners/sdk"
+	"github.com/pedigree-project/pedigree/services/ingest"
 	"github.com/pedigree-project/pedigree/services/natsauth"
 	"github.com/pedigree-project/pedigree/services/natsbus"
 	"github.com/pedigree-project/pedigree/services/node"
+	"github.com/pedigree-project/pedigree/services/state"
 )
 
 // world is what a scanner talks to: a NATS server with JetStream that
@@ -103,6 +106,28 @@ func (w *world) startNATS(ctx context.Context, tlsCfg *tls.Config) {
 		w.t.Fatal(err)
 	}
 	w.t.Cleanup(func() { w.admin.Close(); e.Shutdown() })
+}
+
+// recoverStream rebuilds the SCANS stream from the stopped node's ledger,
+// as `pedigree recover` does after a power loss.
+func (w *world) recoverStream(ctx context.Context) ingest.RecoverReport {
+	w.t.Helper()
+	opts := ledger.PebbleOptions()
+	opts.ReadOnly = true
+	store, err := state.Open(filepath.Join(w.nodeDir, "pebble"), opts)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer store.DB().Close()
+	lg, err := ledger.Open(store.DB(), ledger.Options{})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	rep, err := ingest.Recover(ctx, ingest.RecoverConfig{JS: w.js, Store: store, Ledger: lg, Logger: quiet})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return rep
 }
 
 // natsAddr is the NATS server's client address.

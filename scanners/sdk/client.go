@@ -118,10 +118,11 @@ type Client struct {
 	sub     *nats.Subscription
 	limit   *rate.Limiter // publications per second
 
-	untrusted atomic.Uint64
-	everUp    atomic.Bool  // the connection was up once: until then Send waits for it
-	callback  sync.Mutex   // one OnOutcome call at a time
-	handling  sync.RWMutex // held (read) by the result handler; Close takes it to wait for it
+	untrusted   atomic.Uint64
+	everUp      atomic.Bool  // the connection was up once: until then Send waits for it
+	callback    sync.Mutex   // one OnOutcome call at a time
+	handling    sync.RWMutex // held (read) by the result handler; Close takes it to wait for it
+	handlerDone bool         // guarded by handling: Close has stopped the result handler
 
 	mu      sync.Mutex // guards closed and the tracking (track.go)
 	closed  bool
@@ -376,7 +377,8 @@ func (c *Client) Close() error {
 		c.mu.Unlock()
 		<-c.done
 		_ = c.sub.Unsubscribe()
-		c.handling.Lock() // a result being handled is finished
+		c.handling.Lock() // waits for a result being handled
+		c.handlerDone = true
 		c.handling.Unlock()
 		c.nc.RemoveStatusListener(c.status)
 		c.closeErr = c.q.close()

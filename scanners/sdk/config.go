@@ -142,7 +142,7 @@ type Config struct {
 	// MaxPublishRate bounds the messages published per second.
 	MaxPublishRate float64
 	// KeepOutcomes is how many outcomes of messages that left the queue
-	// Outcome still returns.
+	// Outcome still returns (fewer when their envelopes exceed 64 MiB).
 	KeepOutcomes int
 	// SegmentSize is the size at which the queue starts a new segment file.
 	SegmentSize int64
@@ -153,34 +153,35 @@ type Config struct {
 // withDefaults validates c and fills in its defaults.
 func (c Config) withDefaults() (Config, error) {
 	var errs []error
+	bad := func(field, rule string) { errs = append(errs, fmt.Errorf("sdk: config: %s: %s", field, rule)) }
 	if (c.NATSURL == "") == (c.Conn == nil) {
-		errs = append(errs, errors.New("NATSURL, Conn: set exactly one"))
+		bad("NATSURL, Conn", "set exactly one")
 	}
 	if c.Conn != nil && (c.TLSCAFile != "" || c.TLSCertFile != "" || c.TLSKeyFile != "" || len(c.NATSOptions) > 0) {
-		errs = append(errs, errors.New("TLS files, NATSOptions: apply to the Client's own connection, not to Conn"))
+		bad("TLS files, NATSOptions", "apply to the Client's own connection, not to Conn")
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
-		errs = append(errs, errors.New("TLSCertFile, TLSKeyFile: give both or neither"))
+		bad("TLSCertFile, TLSKeyFile", "give both or neither")
 	}
 	if len(c.Key) != ed25519.PrivateKeySize {
-		errs = append(errs, errors.New("Key: want an Ed25519 private key"))
+		bad("Key", "want an Ed25519 private key")
 	}
 	if len(c.NodeKeys) == 0 {
-		errs = append(errs, errors.New("NodeKeys: required: outcomes are believed only when a node key signed them (DATA/keys/node.pub)"))
+		bad("NodeKeys", "required: outcomes are believed only when a node key signed them (DATA/keys/node.pub)")
 	}
 	if c.QueueDir == "" {
-		errs = append(errs, errors.New("QueueDir: required: it keeps scans until the ledger has them"))
+		bad("QueueDir", "required: it keeps scans until the ledger has them")
 	}
 	for _, d := range []time.Duration{c.PublishTimeout, c.AckTimeout, c.InitialBackoff, c.MaxBackoff, c.ReconnectWait, c.OutcomeTimeout, c.MaxOutcomeTimeout} {
 		if d < 0 {
-			errs = append(errs, fmt.Errorf("durations: must not be negative, got %v", d))
+			bad("durations", fmt.Sprintf("must not be negative, got %v", d))
 		}
 	}
 	if c.SegmentSize < 0 || c.MaxMsgSize < 0 || c.MaxInFlight < 0 || c.KeepOutcomes < 0 || !(c.MaxPublishRate >= 0) {
-		errs = append(errs, errors.New("SegmentSize, MaxMsgSize, MaxInFlight, KeepOutcomes, MaxPublishRate: must not be negative"))
+		bad("SegmentSize, MaxMsgSize, MaxInFlight, KeepOutcomes, MaxPublishRate", "must not be negative")
 	}
 	if err := errors.Join(errs...); err != nil {
-		return c, fmt.Errorf("sdk: config: %w", err)
+		return c, err
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {

@@ -32,6 +32,10 @@ type tracked struct {
 	outcome  *Outcome
 }
 
+// maxKeptBytes bounds the envelope bytes of the outcomes kept for Outcome
+// after their messages left the queue (each entry holds its envelope).
+const maxKeptBytes = 64 << 20
+
 // tracking is what the Client knows of its messages. Guarded by Client.mu.
 type tracking struct {
 	bySeq       map[uint64]*tracked   // not yet answered, by queue sequence number
@@ -40,6 +44,7 @@ type tracking struct {
 	flight      []*tracked            // read by the forwarder, not yet answered, by sequence
 	flightBytes int
 	kept        []*tracked          // answered, oldest first
+	keptBytes   int                 // envelope bytes of the kept outcomes\' entries
 	answers     map[string]*tracked // the latest answered by message ID, while kept
 	unpublished int                 // not answered and not yet acknowledged by JetStream
 }
@@ -168,11 +173,13 @@ func (k *tracking) answered(t *tracked, out *Outcome, keep int) bool {
 	delete(k.bySeq, t.seq)
 	t.rec = nil
 	k.kept = append(k.kept, t)
+	k.keptBytes += len(out.Entry.GetEnvelope())
 	k.answers[t.msgID] = t
-	for len(k.kept) > keep {
+	for len(k.kept) > keep || (k.keptBytes > maxKeptBytes && len(k.kept) > 1) {
 		old := k.kept[0]
 		k.kept[0] = nil
 		k.kept = k.kept[1:]
+		k.keptBytes -= len(old.outcome.Entry.GetEnvelope())
 		if k.byMsg[old.msgID] == old {
 			delete(k.byMsg, old.msgID)
 		}
@@ -196,7 +203,7 @@ type candidate struct {
 func (c *Client) onResult(m *nats.Msg) {
 	c.handling.RLock()
 	defer c.handling.RUnlock()
-	if c.life.Err() != nil {
+	if c.handlerDone || c.life.Err() != nil {
 		return
 	}
 	token := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]

@@ -37,6 +37,7 @@ type item struct {
 	openErr error
 	early   *sigCheck
 	prep    prepared
+	poison  string // the dead-letter reason of a message whose handling panicked (recover.go)
 }
 
 type deadLetter struct {
@@ -128,6 +129,10 @@ var deterministic = proto.MarshalOptions{Deterministic: true}
 
 // handle turns one message into a ledger entry (or a dead letter).
 func (p *Pipeline) handle(w *batchWork, it *item) {
+	if it.poison != "" {
+		w.dead = append(w.dead, deadLetter{it, it.poison})
+		return
+	}
 	if it.openErr != nil {
 		w.dead = append(w.dead, deadLetter{it, "decode: " + it.openErr.Error()})
 		return
@@ -247,6 +252,9 @@ func (p *Pipeline) applyCapture(w *batchWork, c *pb.Capture, who principal, it *
 		}
 		w.put(e.hash, entry.GetIndex(), true)
 		out := p.applyEvent(w, &e.ev, entry.GetIndex(), &alertN)
+		if p.afterEvent != nil {
+			p.afterEvent(&e.ev)
+		}
 		entry.Outcomes = append(entry.Outcomes, out)
 		w.events++
 	}

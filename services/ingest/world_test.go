@@ -104,6 +104,13 @@ func (w *world) startNode(consumer, dir string) *node { return w.startNodeWith(c
 // batch (0: the default).
 func (w *world) startNodeWith(consumer, dir string, batchSize int) *node {
 	w.t.Helper()
+	return w.startNodeConfigured(consumer, dir, batchSize, nil)
+}
+
+// startNodeConfigured is startNodeWith, with configure (when not nil)
+// called on the pipeline before it runs.
+func (w *world) startNodeConfigured(consumer, dir string, batchSize int, configure func(*Pipeline)) *node {
+	w.t.Helper()
 	opts := ledger.PebbleOptions()
 	opts.Logger = quietPebble{}
 	store, err := state.Open(filepath.Join(dir, "pebble"), opts)
@@ -117,6 +124,9 @@ func (w *world) startNodeWith(consumer, dir string, batchSize int) *node {
 	p, err := New(Config{JS: w.js, NC: w.nc, Store: store, Ledger: l, Logger: quiet, Consumer: consumer, BatchSize: batchSize})
 	if err != nil {
 		w.t.Fatal(err)
+	}
+	if configure != nil {
+		configure(p)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &node{dir: dir, store: store, log: l, p: p, cancel: cancel, done: make(chan error, 1)}

@@ -35,8 +35,8 @@ func TestSealOpenVerify(t *testing.T) {
 	if o.Signed.GetKeyId() != KeyID(pub) || len(o.Signed.GetKeyId()) != 16 {
 		t.Errorf("key ID %q, want %q", o.Signed.GetKeyId(), KeyID(pub))
 	}
-	if got := MsgID(o.Envelope, o.Signed.GetEnvelope()); got != "urn:uuid:1" {
-		t.Errorf("MsgID = %q, want the event ID", got)
+	if got := MsgID(o.Envelope, o.Signed.GetEnvelope()); got != "4012345000009/urn:uuid:1" {
+		t.Errorf("MsgID = %q, want the event ID scoped to the party", got)
 	}
 	other, _, _ := GenerateKey()
 	if o.Verify(other) {

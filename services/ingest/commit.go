@@ -314,6 +314,9 @@ func (p *Pipeline) commit(ctx context.Context, w *batchWork) error {
 	}
 	err = state.PutAppliedSeq(w.b, w.lastSeq)
 	if err == nil {
+		err = state.PutEventTableFormat(w.b)
+	}
+	if err == nil {
 		err = w.b.Commit(pebble.Sync)
 	}
 	if err != nil {

@@ -101,6 +101,16 @@ func New(cfg Config) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
+	if applied > 0 {
+		f, err := cfg.Store.StoredEventTableFormat()
+		if err != nil {
+			return nil, err
+		}
+		if f != state.EventTableFormat {
+			return nil, fmt.Errorf("%w (format %d; this node keeps format %d, with event IDs scoped to parties): replay the stream into a new data directory",
+				ErrEventTableOutdated, f, state.EventTableFormat)
+		}
+	}
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
 		return nil, err

@@ -60,15 +60,18 @@ type prepared struct {
 // evPrep is one event of a capture.
 type evPrep struct {
 	ev     lifecycle.Event
-	hash   state.EventHash // of ev.ID
-	known  lookup          // committed ledger index of ev.ID, when looked
+	hash   state.EventHash // of ev.ID scoped to the actor (envelope.ScopedEventID)
+	digest [32]byte        // of the event's content (EventDigest)
+	known  lookup          // committed record of ev.ID, when looked
 	looked bool
 }
 
-// lookup is a read-ahead of the event table.
+// lookup is a read of the event table.
 type lookup struct {
-	index uint64
-	found bool
+	index     uint64
+	found     bool
+	digest    [32]byte // the content digest of the event recorded, when hasDigest
+	hasDigest bool
 }
 
 // prePack is a read-ahead of a pack record.
@@ -338,8 +341,8 @@ func (p *Pipeline) committedEvent(h state.EventHash) (lookup, error) {
 	if p.ids.absent(&h) {
 		return lookup{}, nil
 	}
-	i, ok, err := p.cfg.Store.EventIndexOf(h)
-	return lookup{index: i, found: ok}, err
+	r, ok, err := p.cfg.Store.EventRecordOf(h)
+	return lookup{index: r.Index, found: ok, digest: r.Digest, hasDigest: r.HasDigest}, err
 }
 
 // convert validates and converts the events of a capture submitted by
@@ -374,7 +377,12 @@ func (pr *prepared) convert(c *pb.Capture, actor string, record int64) {
 				return
 			}
 		}
-		e.hash = state.HashEventID(e.ev.ID)
+		e.hash = state.HashEventID(envelope.ScopedEventID(actor, e.ev.ID))
+		var err error
+		if e.digest, err = EventDigest(ev); err != nil {
+			pr.convErr = invalid(fmt.Sprintf("capture.events[%d]", i), "%v", err)
+			return
+		}
 	}
 	pr.events = events
 }

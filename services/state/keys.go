@@ -17,7 +17,8 @@ import "encoding/binary"
 //	0x15 batch     | GTIN (14) | len | lot               → Batch (protobuf)
 //	0x16 pack      | GTIN (14) | len | serial            → pack record (codec.go)
 //	0x17 container | SSCC (18)                           → container record (codec.go)
-//	0x18 event     | first 16 bytes of SHA-256(event ID) → ledger index (u64)
+//	0x18 event     | first 16 bytes of SHA-256(ID)       → ledger index (u64) [| content digest (32)]
+//	                 (ID = "<party GLN>/<event ID>", or an envelope ID; events.go)
 //	0x19 alert     | ledger index (u64) | n (u32)        → Alert (protobuf)
 //	0x1A packlog   | GTIN (14) | len | serial | index    → empty: the entry touched the pack
 //	0x1B contlog   | SSCC (18) | index (u64)             → empty: the entry touched the container
@@ -25,6 +26,7 @@ import "encoding/binary"
 //	                 (object = 'p' | GTIN | len | serial, or 'c' | SSCC)
 //	0x1D nodekey   | key ID (8)                          → Ed25519 public key (32) | node name
 //	0x1F meta      | 0x01                                → last applied stream sequence (u64)
+//	               | 0x02                                → event table format (1 byte; events.go)
 const (
 	prefixParty     byte = 0x10
 	prefixToken     byte = 0x11
@@ -42,7 +44,8 @@ const (
 	prefixNodeKey   byte = 0x1D
 	prefixMeta      byte = 0x1F
 
-	metaAppliedSeq byte = 0x01
+	metaAppliedSeq  byte = 0x01
+	metaEventFormat byte = 0x02
 )
 
 func partyKey(gln string) []byte {

@@ -80,7 +80,37 @@ func (w *Writer) Submit(ctx context.Context, env *pb.Envelope, wait bool) (submi
 	case err != nil:
 		return res, err
 	}
+	if err := w.idConflict(env, res); err != nil {
+		return res, err
+	}
 	return res, nil
+}
+
+// idConflict answers AlreadyExists, naming the event ID, when the single
+// event of env reuses an event ID its party recorded for another event:
+// whether the ledger refused it (its outcome says so), or the stream took
+// it for a retry of that event (same message ID within the duplicate
+// window), in which case the entry found is the other event's and is not
+// the answer. Writes of several events report a reused ID in that event's
+// outcome only.
+func (w *Writer) idConflict(env *pb.Envelope, res submit.Result) error {
+	if len(env.GetCapture().GetEvents()) != 1 {
+		return nil
+	}
+	if outs := res.Entry.GetOutcomes(); len(outs) == 1 && ingest.IsIDConflict(outs[0]) {
+		return &apierr.Error{Code: codes.AlreadyExists, Msg: outs[0].GetReason()}
+	}
+	if !res.Duplicate {
+		return nil
+	}
+	reason, err := ingest.ConflictingRetry(w.store, env)
+	if err != nil {
+		return err
+	}
+	if reason != "" {
+		return &apierr.Error{Code: codes.AlreadyExists, Msg: reason}
+	}
+	return nil
 }
 
 // Outcome returns the single outcome of a master-data write, as an error

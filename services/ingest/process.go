@@ -167,7 +167,7 @@ func (p *Pipeline) handle(w *batchWork, it *item) {
 		}
 		// The message ID the sender used (the envelope ID when its event
 		// had no ID) also finds the entry, for writers that wait on it.
-		if !slices.ContainsFunc(pr.events, func(e evPrep) bool { return e.hash == pr.msgHash }) {
+		if !pr.msgIsEvent() {
 			w.put(pr.msgHash, index, false, nil)
 		}
 	} else {
@@ -191,6 +191,17 @@ func (p *Pipeline) handle(w *batchWork, it *item) {
 	}
 	w.recs = append(w.recs, record{it: it, entry: entry})
 	w.next++
+}
+
+// msgIsEvent reports whether the message ID is (scoped) the ID of one of
+// the capture's events.
+func (pr *prepared) msgIsEvent() bool {
+	for i := range pr.events {
+		if pr.events[i].hash == pr.msgHash {
+			return true
+		}
+	}
+	return false
 }
 
 // recorded reports whether the ID with hash h is already on the ledger

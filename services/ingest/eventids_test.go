@@ -14,7 +14,6 @@ import (
 	"github.com/pedigree-project/pedigree/ledger"
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
-	"github.com/pedigree-project/pedigree/services/natsbus"
 	"github.com/pedigree-project/pedigree/services/state"
 )
 
@@ -54,18 +53,7 @@ func TestEventIDsPerParty(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := w.js.Stream(ctx, natsbus.ScanStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	last := info.State.LastSeq
-	if err := w.n.p.WaitApplied(ctx, last); err != nil {
-		t.Fatal(err)
-	}
+	last := w.drain(ctx)
 	if w.n.log.Size() != base+5 {
 		t.Fatalf("ledger size %d, want %d: %s", w.n.log.Size(), base+5, w.lastDeadReason())
 	}
@@ -101,16 +89,7 @@ func TestEventIDsPerParty(t *testing.T) {
 		}
 	}
 
-	one := w.startNodeWith("one-per-batch", t.TempDir(), 1)
-	all := w.startNodeWith("one-batch", t.TempDir(), 10000)
-	for _, n := range []*node{one, all} {
-		if err := n.p.WaitApplied(ctx, last); err != nil {
-			t.Fatal(err)
-		}
-		if d := diffDB(w.n.store.DB(), n.store.DB()); d != "" {
-			t.Errorf("node %s: %s", n.p.cfg.Consumer, d)
-		}
-	}
+	w.replayMatches(ctx, last)
 }
 
 // TestEventDigestIgnoresTheEventID: an event sent without an ID and the

@@ -9,7 +9,6 @@ import (
 
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
-	"github.com/pedigree-project/pedigree/services/natsbus"
 )
 
 // TestOutOfRangeEnumsGoToDeadLetters publishes scans signed by a party
@@ -75,18 +74,7 @@ func TestPanicBecomesDeadLetter(t *testing.T) {
 	w.postAs(pharmGLN, capture(w.event(pb.BizStep_BIZ_STEP_DISPENSING, pb.Action_ACTION_OBSERVE, pack("PB3"))))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := w.js.Stream(ctx, natsbus.ScanStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	last := info.State.LastSeq
-	if err := w.n.p.WaitApplied(ctx, last); err != nil {
-		t.Fatal(err)
-	}
+	last := w.drain(ctx)
 	if len(w.deadLetters()) != 0 {
 		t.Fatalf("dead letters before the replay: %s", w.lastDeadReason())
 	}

@@ -178,6 +178,24 @@ func (w *world) publish(subject, msgID string, data []byte) uint64 {
 	return ack.Sequence
 }
 
+// drain waits until the world's node has applied everything on the
+// stream, and returns the stream's last sequence.
+func (w *world) drain(ctx context.Context) uint64 {
+	w.t.Helper()
+	st, err := w.js.Stream(ctx, natsbus.ScanStream)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.n.p.WaitApplied(ctx, info.State.LastSeq); err != nil {
+		w.t.Fatal(err)
+	}
+	return info.State.LastSeq
+}
+
 // send seals env with the signer's key, publishes it and returns its
 // ledger entry (nil if it went to the dead-letter stream).
 func (w *world) send(signer string, key ed25519.PrivateKey, env *pb.Envelope) *pb.LedgerEntry {

@@ -13,13 +13,25 @@ import (
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
-// rawPost posts body as JSON to path with token and returns the status
-// and the answer's message.
-func rawPost(t testing.TB, base, path, token, body string) (int, string) {
-	t.Helper()
-	return rawDo(t, http.MethodPost, base+path, token, body)
+// packs registers product apiGTIN and its batch L1 as the manufacturer
+// with token mfr, and commissions serials in it.
+func (a *api) packs(mfr string, serials ...string) {
+	a.t.Helper()
+	ctx := context.Background()
+	c := a.as(mfr)
+	if err := c.Post(ctx, "/v1/products", &pb.Product{Gtin: apiGTIN, Name: "Paracetamol"}, nil); err != nil {
+		a.t.Fatal(err)
+	}
+	if err := c.Post(ctx, "/v1/products/"+apiGTIN+"/batches", &pb.Batch{Lot: "L1", Expiry: "281200"}, nil); err != nil {
+		a.t.Fatal(err)
+	}
+	if err := c.Post(ctx, "/v1/products/"+apiGTIN+"/batches/L1:commission", &pb.CommissionSerialsRequest{Serials: serials}, nil); err != nil {
+		a.t.Fatal(err)
+	}
 }
 
+// rawDo sends body (none when empty) as JSON with token and returns the
+// status and the answer's message.
 func rawDo(t testing.TB, method, url, token, body string) (int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -66,15 +78,7 @@ func TestOutOfRangeEnumsAreRefused(t *testing.T) {
 	admin := a.adminToken()
 	mfr := a.party(apiMfr, pb.Role_ROLE_MANUFACTURER)
 	pharm := a.party(apiPharm, pb.Role_ROLE_PHARMACY)
-	if err := a.as(mfr).Post(ctx, "/v1/products", &pb.Product{Gtin: apiGTIN, Name: "Paracetamol"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.as(mfr).Post(ctx, "/v1/products/"+apiGTIN+"/batches", &pb.Batch{Lot: "L1", Expiry: "281200"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.as(mfr).Post(ctx, "/v1/products/"+apiGTIN+"/batches/L1:commission", &pb.CommissionSerialsRequest{Serials: []string{"E1"}}, nil); err != nil {
-		t.Fatal(err)
-	}
+	a.packs(mfr, "E1")
 	base := "http://" + n.HTTPAddr()
 	event := func(field string) string {
 		ev := map[string]any{"type": "EVENT_TYPE_OBJECT", "action": "ACTION_OBSERVE", "bizStep": "BIZ_STEP_DISPENSING",

@@ -31,15 +31,7 @@ func TestEventIDsAreScopedToTheParty(t *testing.T) {
 	mfr := a.party(apiMfr, pb.Role_ROLE_MANUFACTURER)
 	pharm := a.party(apiPharm, pb.Role_ROLE_PHARMACY)
 	pharm2 := a.party(apiPh2, pb.Role_ROLE_PHARMACY)
-	if err := a.as(mfr).Post(ctx, "/v1/products", &pb.Product{Gtin: apiGTIN, Name: "Paracetamol"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.as(mfr).Post(ctx, "/v1/products/"+apiGTIN+"/batches", &pb.Batch{Lot: "L1", Expiry: "281200"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.as(mfr).Post(ctx, "/v1/products/"+apiGTIN+"/batches/L1:commission", &pb.CommissionSerialsRequest{Serials: []string{"ID-A", "ID-B", "ID-C"}}, nil); err != nil {
-		t.Fatal(err)
-	}
+	a.packs(mfr, "ID-A", "ID-B", "ID-C")
 	const id = "urn:uuid:6f1c7d1e-0000-4000-8000-000000000001"
 	at := timestamppb.New(time.Now().Add(-time.Minute).Truncate(time.Second))
 	dispense := func(token, serial string) (*pb.DispensePackResponse, error) {

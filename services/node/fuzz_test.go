@@ -34,20 +34,10 @@ func startFuzzNode(f *testing.F) *fuzzFixture {
 	n := startNode(f, testConfig(f.TempDir()))
 	f.Cleanup(func() { shutdown(f, n) })
 	a := &api{t: f, n: n}
-	ctx := context.Background()
 	fx := &fuzzFixture{n: n, http: &http.Client{Timeout: 30 * time.Second}}
 	fx.tokens = [3]string{a.adminToken(), a.party(apiMfr, pb.Role_ROLE_MANUFACTURER), a.party(apiPharm, pb.Role_ROLE_PHARMACY)}
 	fx.pharm = a.as(fx.tokens[2])
-	mfr := a.as(fx.tokens[1])
-	if err := mfr.Post(ctx, "/v1/products", &pb.Product{Gtin: apiGTIN, Name: "Paracetamol"}, nil); err != nil {
-		f.Fatal(err)
-	}
-	if err := mfr.Post(ctx, "/v1/products/"+apiGTIN+"/batches", &pb.Batch{Lot: "L1", Expiry: "281200"}, nil); err != nil {
-		f.Fatal(err)
-	}
-	if err := mfr.Post(ctx, "/v1/products/"+apiGTIN+"/batches/L1:commission", &pb.CommissionSerialsRequest{Serials: []string{"F1", "F2", "F3", "F4"}}, nil); err != nil {
-		f.Fatal(err)
-	}
+	a.packs(fx.tokens[1], "F1", "F2", "F3", "F4")
 	return fx
 }
 

@@ -19,8 +19,9 @@ import (
 // (envelope.ScopedEventID), and the same ID from two parties names two
 // events. Within one party:
 //
-//   - the same ID with the same content (EventDigest) is a retry: it is
-//     recorded as a duplicate and changes nothing;
+//   - the same ID with the same content (EventDigest: all but the ID and
+//     the event time) is a retry: it is recorded as a duplicate and
+//     changes nothing;
 //   - the same ID with other content is refused: its outcome is not
 //     applied, with the reason IDConflictReason, which names the ID and
 //     the entry that recorded it first. It is never answered with that
@@ -29,21 +30,41 @@ import (
 // EventDigest is the content digest of a scan event that the event table
 // keeps with its ID: SHA-256 of the event's deterministic protobuf
 // encoding without its event ID (so that an event sent without an ID and
-// the same event sent with the ID the node computed for it agree).
+// the same event sent with the ID the node computed for it agree) and
+// without its event time: the API stamps a write that gives no time with
+// the time it takes it, and a retry of that write, with the same event
+// ID, must be answered as a retry. What happened to which objects, where
+// and why is the content; when, for one party and one ID, is not.
 func EventDigest(ev *pb.ScanEvent) ([32]byte, error) {
 	b, err := deterministic.Marshal(ev)
 	if err != nil {
 		return [32]byte{}, fmt.Errorf("event digest: %w", err)
 	}
-	// Deterministic encoding writes known fields in field-number order:
-	// eventId, field 1, comes first when it is set.
-	if num, typ, n := protowire.ConsumeTag(b); n > 0 && num == 1 && typ == protowire.BytesType {
-		if m := protowire.ConsumeFieldValue(num, typ, b[n:]); m >= 0 {
-			b = b[n+m:]
+	h := sha256.New()
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return [32]byte{}, fmt.Errorf("event digest: %w", protowire.ParseError(n))
 		}
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if m < 0 {
+			return [32]byte{}, fmt.Errorf("event digest: %w", protowire.ParseError(m))
+		}
+		if num != eventIDField && num != eventTimeField {
+			h.Write(b[:n+m])
+		}
+		b = b[n+m:]
 	}
-	return sha256.Sum256(b), nil
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum, nil
 }
+
+// Field numbers of ScanEvent that EventDigest leaves out.
+const (
+	eventIDField   protowire.Number = 1
+	eventTimeField protowire.Number = 6
+)
 
 // idConflictPrefix starts the reason of an event refused for reusing an
 // event ID.

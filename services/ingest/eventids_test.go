@@ -93,7 +93,8 @@ func TestEventIDsPerParty(t *testing.T) {
 }
 
 // TestEventDigestIgnoresTheEventID: an event sent without an ID and the
-// same event with an ID have one digest; any other field changes it.
+// same event with an ID have one digest, and so have two sends of the
+// event at two times; any other field changes it.
 func TestEventDigestIgnoresTheEventID(t *testing.T) {
 	w := &world{clock: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
 	ev := w.event(pb.BizStep_BIZ_STEP_DISPENSING, pb.Action_ACTION_OBSERVE, pack("D1"))
@@ -104,6 +105,10 @@ func TestEventDigestIgnoresTheEventID(t *testing.T) {
 	ev.EventId = "urn:uuid:x"
 	if d2, _ := EventDigest(ev); d2 != d1 {
 		t.Error("the event ID changes the digest")
+	}
+	ev.EventTime = w.tick()
+	if d2, _ := EventDigest(ev); d2 != d1 {
+		t.Error("the event time changes the digest")
 	}
 	ev.ReadPoint = pharmGLN
 	if d3, _ := EventDigest(ev); d3 == d1 {

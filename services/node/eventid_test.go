@@ -31,7 +31,7 @@ func TestEventIDsAreScopedToTheParty(t *testing.T) {
 	mfr := a.party(apiMfr, pb.Role_ROLE_MANUFACTURER)
 	pharm := a.party(apiPharm, pb.Role_ROLE_PHARMACY)
 	pharm2 := a.party(apiPh2, pb.Role_ROLE_PHARMACY)
-	a.packs(mfr, "ID-A", "ID-B", "ID-C")
+	a.packs(mfr, "ID-A", "ID-B", "ID-C", "ID-D")
 	const id = "urn:uuid:6f1c7d1e-0000-4000-8000-000000000001"
 	at := timestamppb.New(time.Now().Add(-time.Minute).Truncate(time.Second))
 	dispense := func(token, serial string) (*pb.DispensePackResponse, error) {
@@ -72,6 +72,18 @@ func TestEventIDsAreScopedToTheParty(t *testing.T) {
 	}
 	if n.ledger.Size() != size {
 		t.Errorf("a retry added %d ledger entries", n.ledger.Size()-size)
+	}
+
+	// A retry of a write that gave no time, which the node stamped: a
+	// retry still.
+	first := &pb.DispensePackResponse{}
+	req := &pb.DispensePackRequest{Pack: &pb.PackInput{Code: &pb.PackCode{Gtin: apiGTIN, Serial: "ID-D"}}, EventId: "urn:uuid:no-time"}
+	if err := a.as(pharm).Post(ctx, "/v1/packs:dispense", req, first); err != nil || !first.GetOutcome().GetApplied() {
+		t.Fatalf("dispense without a time: %v %v", first, err)
+	}
+	retry := &pb.DispensePackResponse{}
+	if err := a.as(pharm).Post(ctx, "/v1/packs:dispense", req, retry); err != nil || retry.GetLedgerIndex() != first.GetLedgerIndex() || !retry.GetOutcome().GetApplied() {
+		t.Fatalf("retry of a dispense without a time: %v %v, want the original outcome (entry %d)", retry, err, first.GetLedgerIndex())
 	}
 
 	// The same party, the same ID, another pack: refused, naming the ID.

@@ -197,7 +197,7 @@ func TestSendPublishesASignedEnvelope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rc.Status != sdk.Published || rc.Sequence != 1 || rc.Duplicate || rc.MsgID != want || !slices.Equal(rc.EventIDs, []string{want}) {
+	if rc.Status != sdk.Published || rc.Sequence != 1 || rc.Duplicate || rc.MsgID != envelope.ScopedEventID(party, want) || !slices.Equal(rc.EventIDs, []string{want}) {
 		t.Fatalf("receipt %+v, want published as sequence 1 with event ID %s", rc, want)
 	}
 	msgs := srv.messages(ctx, t)

@@ -253,7 +253,7 @@ func (d *natsDriver) do(ctx context.Context, s *step) (result, error) {
 	// Subscribe before publishing, on the connection the scanner publishes
 	// on: the server sees the subscription before the scan.
 	ch := make(chan *nats.Msg, 1)
-	sub, err := d.nc.ChanSubscribe(natsbus.ResultSubject(s.actor.gln, ev.EventId), ch)
+	sub, err := d.nc.ChanSubscribe(natsbus.ResultSubject(s.actor.gln, envelope.ScopedEventID(s.actor.gln, ev.EventId)), ch)
 	if err != nil {
 		return result{}, fmt.Errorf("subscribe to the outcome: %w", err)
 	}

@@ -69,7 +69,13 @@ func (w *Writer) Submit(ctx context.Context, env *pb.Envelope, wait bool) (submi
 		return submit.Result{}, err
 	}
 	res, err := w.sub.Submit(ctx, env, wait)
-	return res, w.mapError(ctx, err)
+	if err != nil {
+		return res, w.mapError(ctx, err)
+	}
+	if err := w.idConflict(env, res); err != nil {
+		return res, err
+	}
+	return res, nil
 }
 
 // Publish validates env and puts it on the stream without waiting for the
@@ -107,6 +113,33 @@ func (w *Writer) mapError(ctx context.Context, err error) error {
 		return &apierr.Error{Code: codes.Unavailable, Msg: "the ledger did not answer in time; the write may still be recorded: retry with the same event ID"}
 	}
 	return err
+}
+
+// idConflict answers AlreadyExists, naming the event ID, when the single
+// event of env reuses an event ID its party recorded for another event:
+// whether the ledger refused it (its outcome says so), or the stream took
+// it for a retry of that event (same message ID within the duplicate
+// window), in which case the entry found is the other event's and is not
+// the answer. Writes of several events report a reused ID in that event's
+// outcome only.
+func (w *Writer) idConflict(env *pb.Envelope, res submit.Result) error {
+	if len(env.GetCapture().GetEvents()) != 1 {
+		return nil
+	}
+	if outs := res.Entry.GetOutcomes(); len(outs) == 1 && ingest.IsIDConflict(outs[0]) {
+		return &apierr.Error{Code: codes.AlreadyExists, Msg: outs[0].GetReason()}
+	}
+	if !res.Duplicate {
+		return nil
+	}
+	reason, err := ingest.ConflictingRetry(w.store, env)
+	if err != nil {
+		return err
+	}
+	if reason != "" {
+		return &apierr.Error{Code: codes.AlreadyExists, Msg: reason}
+	}
+	return nil
 }
 
 // Outcome returns the single outcome of a master-data write, as an error

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
@@ -70,6 +71,12 @@ func (s *Service) envelope(p *auth.Principal, ev *pb.ScanEvent) (*pb.Envelope, e
 	return env, nil
 }
 
+// eventIDOf returns the event ID of a single-event write by p: its
+// message ID is the event ID scoped to p.
+func eventIDOf(p *auth.Principal, res submit.Result) string {
+	return strings.TrimPrefix(res.MsgID, envelope.ScopedEventID(p.Party.GetGln(), ""))
+}
+
 // eventField names a field of the request's event rather than of the
 // envelope it was wrapped in.
 func eventField(err error) error {
@@ -90,7 +97,7 @@ func (s *Service) CaptureEvent(ctx context.Context, req *pb.CaptureEventRequest)
 	if err != nil {
 		return nil, apierr.Status(ctx, s.w.Logger(), err)
 	}
-	resp := &pb.CaptureEventResponse{EventId: res.MsgID, StreamSequence: res.Sequence, Duplicate: res.Duplicate}
+	resp := &pb.CaptureEventResponse{EventId: eventIDOf(p, res), StreamSequence: res.Sequence, Duplicate: res.Duplicate}
 	if e := res.Entry; e != nil {
 		resp.LedgerIndex = e.GetIndex()
 		if outs := e.GetOutcomes(); len(outs) == 1 {
@@ -121,7 +128,7 @@ func (s *Service) StreamCaptureEvents(stream pb.CaptureService_StreamCaptureEven
 				cancel()
 				return
 			}
-			if err := stream.Send(&pb.StreamCaptureEventsResponse{EventId: res.MsgID, StreamSequence: res.Sequence, Duplicate: res.Duplicate}); err != nil {
+			if err := stream.Send(&pb.StreamCaptureEventsResponse{EventId: eventIDOf(p, res), StreamSequence: res.Sequence, Duplicate: res.Duplicate}); err != nil {
 				sent <- err
 				cancel()
 				return

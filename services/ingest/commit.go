@@ -101,7 +101,7 @@ func (wr *writer) wait() error {
 // none) the batch still committing, and encodes the batch's ledger
 // entries and state changes into a new Pebble batch of about size bytes.
 // When handling a message panics, the message is marked and the batch is
-// built again from the start (recover.go); each attempt marks one more
+// built again from the start (panics.go); each attempt marks one more
 // message, so there are at most len(items)+1.
 func (p *Pipeline) build(items []item, prev *batchWork, size int) (*batchWork, error) {
 	for {

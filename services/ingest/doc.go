@@ -52,7 +52,7 @@
 // Bloom filter of that table cannot rule out (idfilter.go); the filter
 // changes no outcome, only the cost of reaching it.
 //
-// Panics (recover.go): a panic while handling one message makes it a dead
+// Panics (panics.go): a panic while handling one message makes it a dead
 // letter ("internal error: ...") and its batch is built again without
 // what it half did; a panic in the storage engine, or one that no message
 // can be blamed for, stops Run with an error. No message is skipped.

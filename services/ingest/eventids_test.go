@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -139,7 +140,7 @@ func TestRefusesAnOldEventTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = New(Config{JS: w.js, NC: w.nc, Store: store, Ledger: l, Logger: quiet})
+	_, err = New(Config{JS: w.js, NC: w.nc, Store: store, Ledger: l, Logger: quiet, NodeKey: w.nodeKey, GenesisKey: w.nodeKey.Public().(ed25519.PublicKey)})
 	if !errors.Is(err, ErrEventTableOutdated) || !strings.Contains(err.Error(), "replay the stream into a new data directory") {
 		t.Fatalf("New over an old event table: %v, want ErrEventTableOutdated", err)
 	}

@@ -81,7 +81,7 @@ type Pipeline struct {
 	feed  alertFanout
 
 	// afterEvent, when set (by tests, before Run), is called after each
-	// event the rules applied: a test makes it panic to check recover.go.
+	// event the rules applied: a test makes it panic to check panics.go.
 	afterEvent func(*lifecycle.Event)
 
 	mu      sync.Mutex
@@ -275,7 +275,7 @@ func (p *Pipeline) consume(ctx context.Context) error {
 }
 
 // consumeSafely is consumeWith with a panic that escaped the handling of
-// single messages (recover.go) caught and returned as an error: the
+// single messages (panics.go) caught and returned as an error: the
 // pipeline stops and the node turns not ready, rather than the process
 // ending with the batch in flight half done.
 func (p *Pipeline) consumeSafely(ctx context.Context, iter jetstream.MessagesContext, wr *writer) (err error) {

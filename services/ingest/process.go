@@ -37,7 +37,7 @@ type item struct {
 	openErr error
 	early   *sigCheck
 	prep    prepared
-	poison  string // the dead-letter reason of a message whose handling panicked (recover.go)
+	poison  string // the dead-letter reason of a message whose handling panicked (panics.go)
 }
 
 type deadLetter struct {

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
@@ -30,10 +31,10 @@ func TestAPIAnswersMeanTheLedgerCommitted(t *testing.T) {
 			EventId: fmt.Sprintf("urn:uuid:00000000-0000-4000-8000-%012d", i), EventTime: timestamppb.New(time.Now().Add(-time.Minute)),
 			Epcs: []*pb.Epc{{Id: &pb.Epc_Pack{Pack: &pb.PackCode{Gtin: apiGTIN, Serial: fmt.Sprintf("UNKNOWN%d", i)}}}}}
 	}
-	onLedger := func(what string, msgID string) {
+	onLedger := func(what string, eventID string) {
 		t.Helper()
-		if _, ok, err := n.lookupEntry(ctx, msgID); err != nil || !ok {
-			t.Fatalf("%s: answered, but the ledger has no entry for %s (%v)", what, msgID, err)
+		if _, ok, err := n.lookupEntry(ctx, envelope.ScopedEventID(apiPharm, eventID)); err != nil || !ok {
+			t.Fatalf("%s: answered, but the ledger has no entry for %s (%v)", what, eventID, err)
 		}
 	}
 	resp := &pb.CaptureEventResponse{}

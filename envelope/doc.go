@@ -12,6 +12,8 @@
 //     equation of RFC 8032 §5.1.7 with canonical encodings, as FIPS 186-5
 //     has it, so that an answer never depends on how checks were grouped.
 //   - The message ID a publisher sets (Nats-Msg-Id) is the event ID of a
-//     single-event capture, and otherwise the envelope ID
+//     single-event capture scoped to the sending party,
+//     "<party GLN>/<event ID>" (event IDs are each party's own namespace),
+//     and otherwise the envelope ID
 //     urn:pedigree:envelope:<hex SHA-256 of the envelope bytes>.
 package envelope

@@ -90,10 +90,19 @@ func ID(envelopeBytes []byte) string {
 }
 
 // MsgID returns the Nats-Msg-Id for an envelope: the event ID of a
-// single-event capture when it has one, otherwise the envelope ID.
+// single-event capture when it has one, scoped to the envelope's party
+// (ScopedEventID), otherwise the envelope ID. Two parties' messages never
+// share one, so the stream's duplicate window never merges them.
 func MsgID(env *pb.Envelope, envelopeBytes []byte) string {
 	if evs := env.GetCapture().GetEvents(); len(evs) == 1 && evs[0].GetEventId() != "" {
-		return evs[0].GetEventId()
+		return ScopedEventID(env.GetPartyGln(), evs[0].GetEventId())
 	}
 	return ID(envelopeBytes)
 }
+
+// ScopedEventID names event ID eventID as used by the party with GLN
+// party: "<party>/<eventID>". Event IDs are chosen by their senders, so
+// each party's are a namespace of its own: the same event ID from two
+// parties names two events. A GLN has no "/", so the scoped ID names the
+// pair unambiguously.
+func ScopedEventID(party, eventID string) string { return party + "/" + eventID }

@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,8 +35,8 @@ func TestSealOpenVerify(t *testing.T) {
 	if o.Signed.GetKeyId() != KeyID(pub) || len(o.Signed.GetKeyId()) != 16 {
 		t.Errorf("key ID %q, want %q", o.Signed.GetKeyId(), KeyID(pub))
 	}
-	if got := MsgID(o.Envelope, o.Signed.GetEnvelope()); got != "urn:uuid:1" {
-		t.Errorf("MsgID = %q, want the event ID", got)
+	if got := MsgID(o.Envelope, o.Signed.GetEnvelope()); got != "4012345000009/urn:uuid:1" {
+		t.Errorf("MsgID = %q, want the event ID scoped to the party", got)
 	}
 	other, _, _ := GenerateKey()
 	if o.Verify(other) {
@@ -125,5 +126,34 @@ func TestEventIDIsCBVHashAndDependsOnContent(t *testing.T) {
 	ev.EventTime = nil
 	if _, err := EventID(ev, "4012345000009"); err == nil {
 		t.Error("an event without a time got an event ID")
+	}
+}
+
+func TestOutOfRangeEnumsGetNoEventID(t *testing.T) {
+	ok := func() *pb.ScanEvent {
+		return &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_OBJECT, Action: pb.Action_ACTION_OBSERVE,
+			BizStep: pb.BizStep_BIZ_STEP_DISPENSING, EventTime: timestamppb.New(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)),
+			Sources: []*pb.SourceDest{{Type: pb.SourceDestType_SOURCE_DEST_TYPE_LOCATION, Gln: "4012345000009"}}}
+	}
+	if _, err := EventID(ok(), "4012345000009"); err != nil {
+		t.Fatalf("a valid event: %v", err)
+	}
+	for field, bad := range map[string]func(*pb.ScanEvent){
+		"type":            func(e *pb.ScanEvent) { e.Type = 3 },
+		"action":          func(e *pb.ScanEvent) { e.Action = -1 },
+		"bizStep":         func(e *pb.ScanEvent) { e.BizStep = 12345 },
+		"disposition":     func(e *pb.ScanEvent) { e.Disposition = 99 },
+		"sources[0].type": func(e *pb.ScanEvent) { e.Sources[0].Type = 4 },
+		"destinations[1].type": func(e *pb.ScanEvent) {
+			e.Destinations = []*pb.SourceDest{{Type: 1}, {Type: 1 << 30}}
+		},
+	} {
+		ev := ok()
+		bad(ev)
+		_, err := EventID(ev, "4012345000009")
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != field {
+			t.Errorf("%s out of range: %v, want a FieldError naming it", field, err)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pedigree-project/pedigree/epcis"
@@ -24,7 +25,13 @@ const (
 // in canonical GS1 Digital Link form and vocabulary as full CBV IRIs. actor
 // is the submitting party's GLN: it stands in for an empty readPoint, so
 // that the same scan by two parties never shares an event ID.
+//
+// Every enum is checked before it is used: a value outside its enum (an
+// open proto3 enum decodes any number) is an error naming the field.
 func EPCIS(ev *pb.ScanEvent, actor string) (*epcis.Event, error) {
+	if err := CheckEnums(ev); err != nil {
+		return nil, err
+	}
 	out := &epcis.Event{
 		EventID:             ev.GetEventId(),
 		EventTimeZoneOffset: ev.GetEventTimeZoneOffset(),
@@ -37,7 +44,7 @@ func EPCIS(ev *pb.ScanEvent, actor string) (*epcis.Event, error) {
 	case pb.EventType_EVENT_TYPE_AGGREGATION:
 		out.Type = epcis.AggregationEvent
 	default:
-		return nil, fmt.Errorf("envelope: type: %v is not an event type", ev.GetType())
+		return nil, &FieldError{Field: "type", Msg: fmt.Sprintf("must be EVENT_TYPE_OBJECT or EVENT_TYPE_AGGREGATION, got %d", ev.GetType())}
 	}
 	switch ev.GetAction() {
 	case pb.Action_ACTION_ADD:
@@ -47,10 +54,10 @@ func EPCIS(ev *pb.ScanEvent, actor string) (*epcis.Event, error) {
 	case pb.Action_ACTION_DELETE:
 		out.Action = "DELETE"
 	default:
-		return nil, fmt.Errorf("envelope: action: %v is not an action", ev.GetAction())
+		return nil, &FieldError{Field: "action", Msg: fmt.Sprintf("must be ACTION_ADD, ACTION_OBSERVE or ACTION_DELETE, got %d", ev.GetAction())}
 	}
 	if ev.GetEventTime() == nil {
-		return nil, fmt.Errorf("envelope: eventTime: required")
+		return nil, &FieldError{Field: "eventTime", Msg: "required"}
 	}
 	out.EventTime = ev.GetEventTime().AsTime().UTC().Format(time.RFC3339Nano)
 	if out.EventTimeZoneOffset == "" {
@@ -156,13 +163,50 @@ func dispositionIRI(d pb.Disposition) string {
 	return cbvDisp + enumWord(d.String(), "DISPOSITION_")
 }
 
-// enumWord turns BIZ_STEP_SHIPPING into "shipping".
+// enumWord turns BIZ_STEP_SHIPPING into "shipping". A name without the
+// prefix (which CheckEnums keeps from getting here) is only lowered.
 func enumWord(name, prefix string) string {
-	b := []byte(name[len(prefix):])
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
+	return strings.ToLower(strings.TrimPrefix(name, prefix))
+}
+
+// FieldError is a field of a scan event that breaks a rule. Field is the
+// path from the event, in the API's JSON names ("sources[1].type").
+type FieldError struct {
+	// Field is the path of the field.
+	Field string
+	// Msg names the rule.
+	Msg string
+}
+
+func (e *FieldError) Error() string { return "envelope: " + e.Field + ": " + e.Msg }
+
+// CheckEnums reports the first enum field of ev whose value is not one of
+// its enum's values: type, action, bizStep, disposition and the types of
+// sources and destinations. Unspecified (0) passes: whether a field is
+// required is for the caller to say.
+func CheckEnums(ev *pb.ScanEvent) error {
+	if _, ok := pb.EventType_name[int32(ev.GetType())]; !ok {
+		return &FieldError{Field: "type", Msg: fmt.Sprintf("unknown value %d: must be EVENT_TYPE_OBJECT or EVENT_TYPE_AGGREGATION", ev.GetType())}
+	}
+	if _, ok := pb.Action_name[int32(ev.GetAction())]; !ok {
+		return &FieldError{Field: "action", Msg: fmt.Sprintf("unknown value %d: must be ACTION_ADD, ACTION_OBSERVE or ACTION_DELETE", ev.GetAction())}
+	}
+	if _, ok := pb.BizStep_name[int32(ev.GetBizStep())]; !ok {
+		return &FieldError{Field: "bizStep", Msg: fmt.Sprintf("unknown value %d: must be one of the BizStep values 1–%d", ev.GetBizStep(), len(pb.BizStep_name)-1)}
+	}
+	if _, ok := pb.Disposition_name[int32(ev.GetDisposition())]; !ok {
+		return &FieldError{Field: "disposition", Msg: fmt.Sprintf("unknown value %d: must be one of the Disposition values 0–%d", ev.GetDisposition(), len(pb.Disposition_name)-1)}
+	}
+	for _, l := range []struct {
+		name string
+		list []*pb.SourceDest
+	}{{"sources", ev.GetSources()}, {"destinations", ev.GetDestinations()}} {
+		for i, sd := range l.list {
+			if _, ok := pb.SourceDestType_name[int32(sd.GetType())]; !ok {
+				return &FieldError{Field: fmt.Sprintf("%s[%d].type", l.name, i),
+					Msg: fmt.Sprintf("unknown value %d: must be OWNING_PARTY, POSSESSING_PARTY or LOCATION", sd.GetType())}
+			}
 		}
 	}
-	return string(b)
+	return nil
 }

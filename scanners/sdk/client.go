@@ -60,8 +60,9 @@ func (s Status) String() string {
 type Receipt struct {
 	// Status is Published or Queued.
 	Status Status
-	// MsgID is the Nats-Msg-Id of the message: the event ID of a single
-	// event, otherwise the envelope ID. Outcome waits for its outcome.
+	// MsgID is the Nats-Msg-Id of the message (envelope.MsgID): the event
+	// ID of a single event scoped to the party, otherwise the envelope ID.
+	// Outcome waits for its outcome.
 	MsgID string
 	// EventIDs are the IDs of the events sent, in order.
 	EventIDs []string

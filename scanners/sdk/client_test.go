@@ -117,7 +117,7 @@ func TestSendPublishesAndTheSignedOutcomeReleasesIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rc.Status != sdk.Published || rc.Sequence == 0 || rc.Duplicate || rc.MsgID != want || !slices.Equal(rc.EventIDs, []string{want}) {
+	if rc.Status != sdk.Published || rc.Sequence == 0 || rc.Duplicate || rc.MsgID != envelope.ScopedEventID(party, want) || !slices.Equal(rc.EventIDs, []string{want}) {
 		t.Fatalf("receipt %+v, want published with event ID %s", rc, want)
 	}
 	out, err := c.Outcome(ctx, rc.MsgID)
@@ -265,13 +265,13 @@ func TestNextClientSendsWhatAClosedOneLeftQueued(t *testing.T) {
 	cfg := w.config(queueDir)
 	cfg.PublishTimeout = 100 * time.Millisecond
 	c := w.clientWith(ctx, cfg)
-	var want []string
+	var want, ids []string
 	for i := range 5 {
 		rc, err := c.Send(ctx, commission(t, c, i))
 		if err != nil || rc.Status != sdk.Queued {
 			t.Fatalf("send with no server: %+v, %v", rc, err)
 		}
-		want = append(want, rc.MsgID)
+		want, ids = append(want, rc.MsgID), append(ids, rc.EventIDs...)
 	}
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
@@ -306,8 +306,8 @@ func TestNextClientSendsWhatAClosedOneLeftQueued(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("outcomes of %v, want %v", got, want)
 	}
-	if got := eventIDs(t, w.party.Public().(ed25519.PublicKey), w.partyMessages(ctx)); !slices.Equal(got, want) {
-		t.Fatalf("stream holds %v, want %v", got, want)
+	if got := eventIDs(t, w.party.Public().(ed25519.PublicKey), w.partyMessages(ctx)); !slices.Equal(got, ids) {
+		t.Fatalf("stream holds %v, want %v", got, ids)
 	}
 }
 

@@ -100,7 +100,20 @@ func (wr *writer) wait() error {
 // build runs the parallel pass and the rules over items, with prev (nil if
 // none) the batch still committing, and encodes the batch's ledger
 // entries and state changes into a new Pebble batch of about size bytes.
+// When handling a message panics, the message is marked and the batch is
+// built again from the start (panics.go); each attempt marks one more
+// message, so there are at most len(items)+1.
 func (p *Pipeline) build(items []item, prev *batchWork, size int) (*batchWork, error) {
+	for {
+		w, err := p.buildOnce(items, prev, size)
+		if !errors.Is(err, errRebuild) {
+			return w, err
+		}
+	}
+}
+
+// buildOnce is one attempt of build.
+func (p *Pipeline) buildOnce(items []item, prev *batchWork, size int) (*batchWork, error) {
 	w := &batchWork{
 		o:       newOverlay(p.cfg.Store, p.cache),
 		b:       p.cfg.Store.DB().NewBatchWithSize(size + size/8),
@@ -115,7 +128,10 @@ func (p *Pipeline) build(items []item, prev *batchWork, size int) (*batchWork, e
 		w.first = p.cfg.Ledger.Size()
 	}
 	w.next = w.first
-	p.prepare(items, w.o)
+	if err := p.prepare(items, w.o); err != nil {
+		_ = w.b.Close()
+		return nil, err
+	}
 	ids, packs := 0, 0
 	for i := range items {
 		ids += 1 + len(items[i].prep.events)
@@ -128,13 +144,20 @@ func (p *Pipeline) build(items []item, prev *batchWork, size int) (*batchWork, e
 	w.o.packs = make(map[packID]*lifecycle.Pack, packs)
 	w.o.packOrder = make([]packID, 0, packs)
 	for i := range items {
-		p.handle(w, &items[i])
+		if err := p.handleSafely(w, &items[i]); err != nil {
+			_ = w.b.Close()
+			return nil, err
+		}
 		if w.o.err != nil {
 			_ = w.b.Close()
 			return nil, fmt.Errorf("ingest: read state: %w", w.o.err)
 		}
 	}
 	err := p.encode(w)
+	if errors.Is(err, errRebuild) {
+		_ = w.b.Close()
+		return nil, err
+	}
 	if err == nil {
 		err = w.o.flush(w.b)
 	}
@@ -153,7 +176,11 @@ func (p *Pipeline) build(items []item, prev *batchWork, size int) (*batchWork, e
 func (p *Pipeline) encode(w *batchWork) error {
 	w.entries = make([][]byte, len(w.recs))
 	errs := make([]error, runtime.GOMAXPROCS(0))
-	inRuns(len(w.recs), 32, func(k, lo, hi int) { errs[k] = w.encodeRange(lo, hi) })
+	at := make([]int, len(errs))
+	if k, pe := inRuns(len(w.recs), 32, func(k, lo, hi int) { errs[k] = w.encodeRange(lo, hi, &at[k]) }); pe != nil {
+		// The record being encoded when the run panicked.
+		return p.caught(w.recs[at[k]].it, pe)
+	}
 	return errors.Join(errs...)
 }
 
@@ -163,9 +190,12 @@ func (p *Pipeline) encode(w *batchWork) error {
 // deterministic encoding places it: after the index, field 1, since
 // fields are written in field-number order (TestEntrySplice checks this
 // against proto.Marshal).
-func (w *batchWork) encodeRange(lo, hi int) error {
+//
+// *at is the record being encoded, for a panic to name.
+func (w *batchWork) encodeRange(lo, hi int, at *int) error {
 	var buf []byte
 	for i := lo; i < hi; i++ {
+		*at = i
 		r := &w.recs[i]
 		if need := 2*len(r.it.data) + 512; cap(buf)-len(buf) < need {
 			buf = make([]byte, 0, max(need, encodeChunk))
@@ -206,8 +236,31 @@ func spliceEnvelope(dst, pub []byte, index uint64, env []byte) []byte {
 // if none) has published, it acknowledges w's messages, publishes its
 // outcomes and alerts and advances the applied sequence, and closes
 // w.done.
+//
+// A panic in there is caught: before w is durable, it is w's commit error
+// (the pipeline stops; nothing of w was acknowledged); after, the batch is
+// on the ledger and only telling about it failed, so the applied sequence
+// still advances, for waiting writers to find their entries.
 func (p *Pipeline) commitAndPublish(ctx context.Context, w, prev *batchWork) {
 	defer close(w.done)
+	durable := false
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		e := recovered(r)
+		p.log.Error("panic committing or publishing a batch", "seq", w.lastSeq, "durable", durable, "panic", fmt.Sprint(e.value), "stack", string(e.stack))
+		if !durable {
+			p.cfg.Store.InvalidateCache() // the commit may have happened
+			w.err = fmt.Errorf("ingest: commit batch up to stream sequence %d: %w", w.lastSeq, e)
+			close(w.durable)
+			return
+		}
+		if p.Applied() < w.lastSeq {
+			p.setApplied(w.lastSeq)
+		}
+	}()
 	w.err = p.commit(ctx, w)
 	if o := w.o; len(o.prodOrder)+len(o.batchOrder)+len(o.partyOrder) > 0 || (o.cred != nil && len(o.cred.tokens) > 0) {
 		// Before anyone may learn the batch is durable, and even if the
@@ -216,6 +269,7 @@ func (p *Pipeline) commitAndPublish(ctx context.Context, w, prev *batchWork) {
 	}
 	w.size = w.b.Len()
 	_ = w.b.Close()
+	durable = true
 	close(w.durable)
 	if prev != nil {
 		<-prev.done
@@ -249,6 +303,9 @@ func (p *Pipeline) commit(ctx context.Context, w *batchWork) error {
 		return fmt.Errorf("ingest: internal error: batch built for ledger index %d, staged at %d", w.first, pending.First())
 	}
 	err = errors.Join(state.PutAppliedSeq(w.b, w.lastSeq), putDeadLetterSums(w.b, w.dead))
+	if err == nil {
+		err = state.PutEventTableFormat(w.b)
+	}
 	if err == nil {
 		err = w.b.Commit(pebble.Sync)
 	}

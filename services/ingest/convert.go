@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/scanners/gs1"
@@ -84,17 +85,22 @@ func toEvent(out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor
 	if len(out.ID) > maxEventIDLength {
 		return invalid(".eventId", "at most %d characters, got %d", maxEventIDLength, len(out.ID))
 	}
-	if _, ok := pb.EventType_name[int32(ev.GetType())]; !ok || ev.GetType() == pb.EventType_EVENT_TYPE_UNSPECIFIED {
-		return invalid(".type", "must be EVENT_TYPE_OBJECT or EVENT_TYPE_AGGREGATION")
+	// Every enum is checked before anything uses it (the rules, the
+	// event hash): proto3 enums decode any number.
+	if err := envelope.CheckEnums(ev); err != nil {
+		if fe, ok := err.(*envelope.FieldError); ok {
+			return invalid("."+fe.Field, "%s", fe.Msg)
+		}
+		return err
 	}
-	if _, ok := pb.Action_name[int32(ev.GetAction())]; !ok || ev.GetAction() == pb.Action_ACTION_UNSPECIFIED {
-		return invalid(".action", "must be ADD, OBSERVE or DELETE")
+	if ev.GetType() == pb.EventType_EVENT_TYPE_UNSPECIFIED {
+		return invalid(".type", "required: EVENT_TYPE_OBJECT or EVENT_TYPE_AGGREGATION")
 	}
-	if _, ok := pb.BizStep_name[int32(ev.GetBizStep())]; !ok || ev.GetBizStep() == pb.BizStep_BIZ_STEP_UNSPECIFIED {
+	if ev.GetAction() == pb.Action_ACTION_UNSPECIFIED {
+		return invalid(".action", "required: ADD, OBSERVE or DELETE")
+	}
+	if ev.GetBizStep() == pb.BizStep_BIZ_STEP_UNSPECIFIED {
 		return invalid(".bizStep", "required")
-	}
-	if _, ok := pb.Disposition_name[int32(ev.GetDisposition())]; !ok {
-		return invalid(".disposition", "unknown value %d", ev.GetDisposition())
 	}
 	if ev.GetEventTime() == nil {
 		return invalid(".eventTime", "required")

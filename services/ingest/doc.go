@@ -17,8 +17,10 @@
 //   - The last applied stream sequence commits in the same batch as the
 //     entries. A message redelivered after a crash (committed, not
 //     acknowledged) has a sequence at or below it and is skipped: nothing is
-//     appended twice. Independently, an event ID already on the ledger is
-//     recorded as a duplicate and changes nothing.
+//     appended twice. Independently, an event ID its party already used
+//     for the same event is recorded as a duplicate and changes nothing;
+//     used for another event, it is refused (eventids.go). Event IDs are
+//     deduplicated per party: two parties' IDs never meet.
 //   - Before it consumes, every time, the node compares the stream with what
 //     the ledger committed (streamcheck.go) and refuses a stream that ends
 //     before the applied sequence (ErrStreamBehind: JetStream lost
@@ -49,4 +51,9 @@
 // Deduplication reads the event table only for event IDs an in-memory
 // Bloom filter of that table cannot rule out (idfilter.go); the filter
 // changes no outcome, only the cost of reaching it.
+//
+// Panics (panics.go): a panic while handling one message makes it a dead
+// letter ("internal error: ...") and its batch is built again without
+// what it half did; a panic in the storage engine, or one that no message
+// can be blamed for, stops Run with an error. No message is skipped.
 package ingest

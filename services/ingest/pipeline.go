@@ -15,6 +15,7 @@ import (
 
 	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/ledger"
+	"github.com/pedigree-project/pedigree/lifecycle"
 	"github.com/pedigree-project/pedigree/services/natsbus"
 	"github.com/pedigree-project/pedigree/services/state"
 )
@@ -79,6 +80,10 @@ type Pipeline struct {
 	m     *metrics
 	feed  alertFanout
 
+	// afterEvent, when set (by tests, before Run), is called after each
+	// event the rules applied: a test makes it panic to check panics.go.
+	afterEvent func(*lifecycle.Event)
+
 	mu      sync.Mutex
 	applied uint64        // last stream sequence committed
 	changed chan struct{} // closed and replaced after every commit, and when Run fails
@@ -111,6 +116,16 @@ func New(cfg Config) (*Pipeline, error) {
 	applied, err := cfg.Store.AppliedSeq()
 	if err != nil {
 		return nil, err
+	}
+	if applied > 0 {
+		f, err := cfg.Store.StoredEventTableFormat()
+		if err != nil {
+			return nil, err
+		}
+		if f != state.EventTableFormat {
+			return nil, fmt.Errorf("%w (format %d; this node keeps format %d, with event IDs scoped to parties): replay the stream into a new data directory",
+				ErrEventTableOutdated, f, state.EventTableFormat)
+		}
 	}
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
@@ -193,6 +208,11 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 	loaded := make(chan struct{})
 	go func() {
 		defer close(loaded)
+		defer func() {
+			if r := recover(); r != nil { // the filter stays unready: every lookup reads Pebble
+				p.log.Error("event ID filter: panic while loading", "panic", fmt.Sprint(r))
+			}
+		}()
 		if err := p.ids.load(loadCtx, p.cfg.Store); err != nil && loadCtx.Err() == nil {
 			p.log.Warn("event ID filter: every duplicate check reads the event table", "err", err)
 		}
@@ -247,11 +267,26 @@ func (p *Pipeline) consume(ctx context.Context) error {
 	defer stop()
 	defer iter.Stop()
 	wr := &writer{p: p}
-	err = p.consumeWith(ctx, iter, wr)
+	err = p.consumeSafely(ctx, iter, wr)
 	if werr := wr.wait(); err == nil {
 		err = werr
 	}
 	return err
+}
+
+// consumeSafely is consumeWith with a panic that escaped the handling of
+// single messages (panics.go) caught and returned as an error: the
+// pipeline stops and the node turns not ready, rather than the process
+// ending with the batch in flight half done.
+func (p *Pipeline) consumeSafely(ctx context.Context, iter jetstream.MessagesContext, wr *writer) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e := recovered(r)
+			p.log.Error("panic in the consumer", "panic", fmt.Sprint(e.value), "stack", string(e.stack))
+			err = fmt.Errorf("ingest: consume: %w", e)
+		}
+	}()
+	return p.consumeWith(ctx, iter, wr)
 }
 
 // consumeWith hands batches of consecutive messages from iter to wr.

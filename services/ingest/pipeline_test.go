@@ -112,18 +112,7 @@ func TestPipelinedBatchesMatchOneBatch(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := w.js.Stream(ctx, natsbus.ScanStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	last := info.State.LastSeq
-	if err := w.n.p.WaitApplied(ctx, last); err != nil {
-		t.Fatal(err)
-	}
+	last := w.drain(ctx)
 	want := map[uint64]func(*pb.Outcome) bool{
 		base + 5:  func(o *pb.Outcome) bool { return slices0(alertCodes(o)) == "ALREADY_INACTIVE" },
 		base + 7:  func(o *pb.Outcome) bool { return o.GetApplied() },
@@ -146,14 +135,22 @@ func TestPipelinedBatchesMatchOneBatch(t *testing.T) {
 		t.Fatalf("ledger size %d, want %d (one message a dead letter)", w.n.log.Size(), base+17)
 	}
 
-	one := w.startNodeWith("one-per-batch", t.TempDir(), 1)
-	all := w.startNodeWith("one-batch", t.TempDir(), 10000)
+	w.replayMatches(ctx, last)
+}
+
+// replayMatches replays the stream up to sequence last into a node that
+// commits one message per batch and into one that takes it all in one
+// batch: both stores must be the world's node's, byte for byte.
+func (w *world) replayMatches(ctx context.Context, last uint64) {
+	w.t.Helper()
+	one := w.startNodeWith("one-per-batch", w.t.TempDir(), 1)
+	all := w.startNodeWith("one-batch", w.t.TempDir(), 10000)
 	for _, n := range []*node{one, all} {
 		if err := n.p.WaitApplied(ctx, last); err != nil {
-			t.Fatal(err)
+			w.t.Fatal(err)
 		}
 		if d := diffDB(w.n.store.DB(), n.store.DB()); d != "" {
-			t.Errorf("node %s: %s", n.p.cfg.Consumer, d)
+			w.t.Errorf("node %s: %s", n.p.cfg.Consumer, d)
 		}
 	}
 }

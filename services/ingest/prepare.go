@@ -60,15 +60,18 @@ type prepared struct {
 // evPrep is one event of a capture.
 type evPrep struct {
 	ev     lifecycle.Event
-	hash   state.EventHash // of ev.ID
-	known  lookup          // committed ledger index of ev.ID, when looked
+	hash   state.EventHash // of ev.ID scoped to the actor (envelope.ScopedEventID)
+	digest [32]byte        // of the event's content (EventDigest)
+	known  lookup          // committed record of ev.ID, when looked
 	looked bool
 }
 
-// lookup is a read-ahead of the event table.
+// lookup is a read of the event table.
 type lookup struct {
-	index uint64
-	found bool
+	index     uint64
+	found     bool
+	digest    [32]byte // the content digest of the event recorded, when hasDigest
+	hasDigest bool
 }
 
 // prePack is a read-ahead of a pack record.
@@ -88,10 +91,17 @@ const prepareChunk = 16
 // prepare runs the parallel pass over items. o is the batch's overlay,
 // before any of the batch's writes: only its view of the previous batch
 // and of the committed state is read.
-func (p *Pipeline) prepare(items []item, o *overlay) {
+//
+// A panic while preparing one message marks it (it becomes a dead letter);
+// one while reading packs ahead is an error; one while checking a run of
+// signatures in a batch leaves them to be checked one by one.
+func (p *Pipeline) prepare(items []item, o *overlay) error {
 	p.prepareItems(items, o)
-	p.readPacks(items)
-	checkSignatures(items, &p.keys)
+	if err := p.readPacks(items); err != nil {
+		return err
+	}
+	p.checkSignatures(items)
+	return nil
 }
 
 // prepareItems runs prepareItem over items on all cores.
@@ -125,6 +135,18 @@ func (p *Pipeline) prepareItems(items []item, o *overlay) {
 }
 
 func (p *Pipeline) prepareItem(it *item, o *overlay) {
+	if it.poison != "" {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			if e := recovered(r); e.storage {
+				it.prep.err = e // a read error: the batch cannot go on
+			} else {
+				p.poisoned(it, e)
+			}
+		}
+	}()
 	if it.op == nil && it.openErr == nil {
 		it.op, it.openErr = envelope.Open(it.data)
 	}
@@ -201,7 +223,7 @@ const packReadMin = 64
 // name (prepared.packs) in key order, one contiguous run of keys and one
 // iterator per core (state.PackReader). A read error is the error of the
 // message that asked for the record.
-func (p *Pipeline) readPacks(items []item) {
+func (p *Pipeline) readPacks(items []item) error {
 	type want struct {
 		pr *prepared
 		pk *prePack
@@ -215,12 +237,12 @@ func (p *Pipeline) readPacks(items []item) {
 		}
 	}
 	if len(wants) == 0 {
-		return
+		return nil
 	}
 	slices.SortFunc(wants, func(a, b want) int { return state.ComparePacks(a.pk.gtin, a.pk.serial, b.pk.gtin, b.pk.serial) })
 	failed := make([]error, runtime.GOMAXPROCS(0))
 	at := make([]*prepared, len(failed))
-	inRuns(len(wants), packReadMin, func(k, lo, hi int) {
+	_, pe := inRuns(len(wants), packReadMin, func(k, lo, hi int) {
 		r, err := p.cfg.Store.NewPackReader()
 		if err != nil {
 			failed[k], at[k] = err, wants[lo].pr
@@ -234,24 +256,44 @@ func (p *Pipeline) readPacks(items []item) {
 			}
 		}
 	})
+	if pe != nil {
+		p.log.Error("panic reading packs ahead", "panic", fmt.Sprint(pe.value), "stack", string(pe.stack))
+		return pe
+	}
 	for k, err := range failed {
 		if err != nil && at[k].err == nil {
 			at[k].err = err
 		}
 	}
+	return nil
 }
 
 // inRuns calls fn(k, lo, hi) for contiguous runs [lo, hi) that cover
 // [0, n), one run per core (k is the run's number, below GOMAXPROCS) but
 // none shorter than minRun unless there is only one, concurrently, and
-// returns when all have.
-func inRuns(n, minRun int, fn func(k, lo, hi int)) {
+// returns when all have. A panic in a run is caught: inRuns returns the
+// panic of the lowest-numbered run that panicked, and that run's number.
+func inRuns(n, minRun int, fn func(k, lo, hi int)) (int, *panicError) {
 	workers := max(1, min(runtime.GOMAXPROCS(0), n/minRun))
+	panics := make([]*panicError, workers)
 	var wg sync.WaitGroup
 	for k := range workers {
-		wg.Go(func() { fn(k, k*n/workers, (k+1)*n/workers) })
+		wg.Go(func() {
+			defer func() {
+				if r := recover(); r != nil {
+					panics[k] = recovered(r)
+				}
+			}()
+			fn(k, k*n/workers, (k+1)*n/workers)
+		})
 	}
 	wg.Wait()
+	for k, pe := range panics {
+		if pe != nil {
+			return k, pe
+		}
+	}
+	return 0, nil
 }
 
 // sigBatchMin is the fewest signatures a worker checks as one batch: the
@@ -261,8 +303,10 @@ const sigBatchMin = 64
 
 // checkSignatures checks the signatures whose keys the parallel pass
 // found, in batches (envelope.Batch), one contiguous run of items per
-// core.
-func checkSignatures(items []item, keys *envelope.Keys) {
+// core. Signatures of a run that panicked are left to the sequential
+// pass, which checks them one by one.
+func (p *Pipeline) checkSignatures(items []item) {
+	keys := &p.keys
 	var todo []int
 	for i := range items {
 		if e := items[i].early; e != nil && e.pending {
@@ -272,7 +316,7 @@ func checkSignatures(items []item, keys *envelope.Keys) {
 	if len(todo) == 0 {
 		return
 	}
-	inRuns(len(todo), sigBatchMin, func(_, lo, hi int) {
+	_, pe := inRuns(len(todo), sigBatchMin, func(_, lo, hi int) {
 		b := envelope.NewBatch(hi - lo)
 		for _, i := range todo[lo:hi] {
 			b.Add(items[i].op, items[i].early.pub, keys)
@@ -282,6 +326,14 @@ func checkSignatures(items []item, keys *envelope.Keys) {
 			e.ok, e.pending = ok, false
 		}
 	})
+	if pe != nil {
+		p.log.Warn("panic in a batch signature check: checking those signatures one by one", "panic", fmt.Sprint(pe.value))
+		for _, i := range todo {
+			if items[i].early.pending {
+				items[i].early = nil
+			}
+		}
+	}
 }
 
 // committedEvent looks h up in the event table as of the previous batch.
@@ -289,8 +341,8 @@ func (p *Pipeline) committedEvent(h state.EventHash) (lookup, error) {
 	if p.ids.absent(&h) {
 		return lookup{}, nil
 	}
-	i, ok, err := p.cfg.Store.EventIndexOf(h)
-	return lookup{index: i, found: ok}, err
+	r, ok, err := p.cfg.Store.EventRecordOf(h)
+	return lookup{index: r.Index, found: ok, digest: r.Digest, hasDigest: r.HasDigest}, err
 }
 
 // convert validates and converts the events of a capture submitted by
@@ -325,7 +377,12 @@ func (pr *prepared) convert(c *pb.Capture, actor string, record int64) {
 				return
 			}
 		}
-		e.hash = state.HashEventID(e.ev.ID)
+		e.hash = state.HashEventID(envelope.ScopedEventID(actor, e.ev.ID))
+		var err error
+		if e.digest, err = EventDigest(ev); err != nil {
+			pr.convErr = invalid(fmt.Sprintf("capture.events[%d]", i), "%v", err)
+			return
+		}
 	}
 	pr.events = events
 }

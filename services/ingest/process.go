@@ -37,6 +37,7 @@ type item struct {
 	openErr error
 	early   *sigCheck
 	prep    prepared
+	poison  string // the dead-letter reason of a message whose handling panicked (panics.go)
 }
 
 type deadLetter struct {
@@ -105,7 +106,12 @@ func (w *batchWork) writeIndexes() error {
 		return cmp.Compare(a.index, b.index)
 	})
 	for _, h := range w.seenOrder {
-		if err := state.PutEventOf(w.b, h, w.seen[h].index); err != nil {
+		s := w.seen[h]
+		var digest *[32]byte
+		if s.hasDigest {
+			digest = &s.digest
+		}
+		if err := state.PutEventOf(w.b, h, s.index, digest); err != nil {
 			return err
 		}
 	}
@@ -119,15 +125,21 @@ func (w *batchWork) writeIndexes() error {
 
 // seenID is what a batch wrote into the event table under one hash.
 type seenID struct {
-	index    uint64 // the last entry written under it: what the DB holds after the commit
-	recorded uint64 // the entry that recorded it as an event ID, when byEvent
-	byEvent  bool   // false when only a message ID (envelope.MsgID) was written under it
+	index     uint64   // the last entry written under it: what the DB holds after the commit
+	recorded  uint64   // the entry that recorded it as an event ID, when byEvent
+	byEvent   bool     // false when only a message ID (envelope.MsgID) was written under it
+	digest    [32]byte // the content digest of the event recorded, when hasDigest
+	hasDigest bool     // a scan event's ID (not an envelope's)
 }
 
 var deterministic = proto.MarshalOptions{Deterministic: true}
 
 // handle turns one message into a ledger entry (or a dead letter).
 func (p *Pipeline) handle(w *batchWork, it *item) {
+	if it.poison != "" {
+		w.dead = append(w.dead, deadLetter{it, it.poison})
+		return
+	}
 	if it.openErr != nil {
 		w.dead = append(w.dead, deadLetter{it, "decode: " + it.openErr.Error()})
 		return
@@ -159,8 +171,8 @@ func (p *Pipeline) handle(w *batchWork, it *item) {
 		}
 		// The message ID the sender used (the envelope ID when its event
 		// had no ID) also finds the entry, for writers that wait on it.
-		if !slices.Contains(entry.GetEventIds(), pr.msgID) {
-			w.put(pr.msgHash, index, false)
+		if !pr.msgIsEvent() {
+			w.put(pr.msgHash, index, false, nil)
 		}
 	} else {
 		if env.GetBody() == nil {
@@ -168,15 +180,15 @@ func (p *Pipeline) handle(w *batchWork, it *item) {
 			return
 		}
 		var out *pb.Outcome
-		if prev, dup := w.recorded(p, pr.envHash, &pr.envKnown); dup {
-			out = &pb.Outcome{Duplicate: true, Reason: "already recorded at ledger entry " + strconv.FormatUint(prev, 10)}
+		if prev := w.recorded(p, pr.envHash, &pr.envKnown); prev.found {
+			out = &pb.Outcome{Duplicate: true, Reason: "already recorded at ledger entry " + strconv.FormatUint(prev.index, 10)}
 		} else {
 			var err error
 			if out, err = w.o.applyMasterData(env, who, index, it.record); err != nil {
 				w.dead = append(w.dead, deadLetter{it, "validate: " + err.Error()})
 				return
 			}
-			w.put(pr.envHash, index, true)
+			w.put(pr.envHash, index, true, nil)
 		}
 		entry.EventIds = []string{pr.envID}
 		entry.Outcomes = []*pb.Outcome{out}
@@ -185,17 +197,28 @@ func (p *Pipeline) handle(w *batchWork, it *item) {
 	w.next++
 }
 
-// recorded reports whether the event ID with hash h is already on the
-// ledger (or recorded earlier in this batch); pre is its committed index
-// read ahead, or nil.
-func (w *batchWork) recorded(p *Pipeline, h state.EventHash, pre *lookup) (uint64, bool) {
+// msgIsEvent reports whether the message ID is (scoped) the ID of one of
+// the capture's events.
+func (pr *prepared) msgIsEvent() bool {
+	for i := range pr.events {
+		if pr.events[i].hash == pr.msgHash {
+			return true
+		}
+	}
+	return false
+}
+
+// recorded reports whether the ID with hash h is already on the ledger
+// (or recorded earlier in this batch), with the record found; pre is its
+// committed record read ahead, or nil.
+func (w *batchWork) recorded(p *Pipeline, h state.EventHash, pre *lookup) lookup {
 	if s, ok := w.seen[h]; ok && s.byEvent {
-		return s.recorded, true
+		return lookup{index: s.recorded, found: true, digest: s.digest, hasDigest: s.hasDigest}
 	}
 	// A message ID written earlier in this batch is not an event recorded
 	// (it is found once the batch is committed, like any ledger entry).
 	if s, ok := w.prev[h]; ok {
-		return s.index, true
+		return lookup{index: s.index, found: true, digest: s.digest, hasDigest: s.hasDigest}
 	}
 	if pre == nil {
 		l, err := p.committedEvent(h)
@@ -204,16 +227,20 @@ func (w *batchWork) recorded(p *Pipeline, h state.EventHash, pre *lookup) (uint6
 		}
 		pre = &l
 	}
-	return pre.index, pre.found
+	return *pre
 }
 
 // put writes that ledger entry index holds the ID with hash h: an event
-// ID the entry records (byEvent), or the message ID it arrived under.
-func (w *batchWork) put(h state.EventHash, index uint64, byEvent bool) {
+// ID the entry records (byEvent; digest is the content digest of a scan
+// event, nil for an envelope), or the message ID it arrived under.
+func (w *batchWork) put(h state.EventHash, index uint64, byEvent bool, digest *[32]byte) {
 	s := w.seen[h]
 	s.index = index
 	if byEvent {
 		s.recorded, s.byEvent = index, true
+		if digest != nil {
+			s.digest, s.hasDigest = *digest, true
+		}
 	}
 	if _, ok := w.seen[h]; !ok {
 		w.seenOrder = append(w.seenOrder, h)
@@ -243,14 +270,23 @@ func (p *Pipeline) applyCapture(w *batchWork, c *pb.Capture, who principal, it *
 		if e.looked {
 			pre = &e.known
 		}
-		if prev, dup := w.recorded(p, e.hash, pre); dup {
+		if prev := w.recorded(p, e.hash, pre); prev.found {
+			if prev.hasDigest && prev.digest != e.digest {
+				// The party used the ID before for another event: refused,
+				// and never answered with that event's outcome.
+				entry.Outcomes = append(entry.Outcomes, &pb.Outcome{Reason: IDConflictReason(e.ev.ID, prev.index)})
+				continue
+			}
 			entry.Outcomes = append(entry.Outcomes, &pb.Outcome{Duplicate: true,
-				Reason: "event already recorded at ledger entry " + strconv.FormatUint(prev, 10)})
+				Reason: "event already recorded at ledger entry " + strconv.FormatUint(prev.index, 10)})
 			w.dups++
 			continue
 		}
-		w.put(e.hash, entry.GetIndex(), true)
+		w.put(e.hash, entry.GetIndex(), true, &e.digest)
 		out := p.applyEvent(w, &e.ev, entry.GetIndex(), &alertN)
+		if p.afterEvent != nil {
+			p.afterEvent(&e.ev)
+		}
 		entry.Outcomes = append(entry.Outcomes, out)
 		w.events++
 	}

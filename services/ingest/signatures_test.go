@@ -43,8 +43,9 @@ func TestBatchedSignatureChecks(t *testing.T) {
 		who := []string{pharmGLN, pharm2}[i%2]
 		env := capture(w.event(pb.BizStep_BIZ_STEP_DISPENSING, pb.Action_ACTION_OBSERVE, pack(s)))
 		env.PartyGln = who
-		ids[i] = fmt.Sprintf("urn:uuid:sig-%d", i)
-		env.GetCapture().GetEvents()[0].EventId = ids[i]
+		id := fmt.Sprintf("urn:uuid:sig-%d", i)
+		env.GetCapture().GetEvents()[0].EventId = id
+		ids[i] = envelope.ScopedEventID(who, id) // the message ID
 		wire, err := envelope.Seal(env, who, w.keys[who])
 		if err != nil {
 			t.Fatal(err)

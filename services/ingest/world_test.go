@@ -123,12 +123,23 @@ func (w *world) startNode(consumer, dir string) *node { return w.startNodeWith(c
 // batch (0: the default).
 func (w *world) startNodeWith(consumer, dir string, batchSize int) *node {
 	w.t.Helper()
-	return w.startNodeTrusting(consumer, dir, batchSize, w.nodeKey.Public().(ed25519.PublicKey))
+	return w.startNodeConfigured(consumer, dir, batchSize, nil)
 }
 
 // startNodeTrusting starts a node that accepts a genesis signed by
 // genesisKey only.
 func (w *world) startNodeTrusting(consumer, dir string, batchSize int, genesisKey ed25519.PublicKey) *node {
+	return w.startNode3(consumer, dir, batchSize, genesisKey, nil)
+}
+
+// startNodeConfigured is startNodeWith, with configure (when not nil)
+// called on the pipeline before it runs.
+func (w *world) startNodeConfigured(consumer, dir string, batchSize int, configure func(*Pipeline)) *node {
+	return w.startNode3(consumer, dir, batchSize, w.nodeKey.Public().(ed25519.PublicKey), configure)
+}
+
+// startNode3 starts a node trusting genesisKey, configured by configure.
+func (w *world) startNode3(consumer, dir string, batchSize int, genesisKey ed25519.PublicKey, configure func(*Pipeline)) *node {
 	w.t.Helper()
 	opts := ledger.PebbleOptions()
 	opts.Logger = quietPebble{}
@@ -144,6 +155,9 @@ func (w *world) startNodeTrusting(consumer, dir string, batchSize int, genesisKe
 		GenesisKey: genesisKey})
 	if err != nil {
 		w.t.Fatal(err)
+	}
+	if configure != nil {
+		configure(p)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &node{dir: dir, store: store, log: l, p: p, cancel: cancel, done: make(chan error, 1)}
@@ -193,6 +207,24 @@ func (w *world) publish(subject, msgID string, data []byte) uint64 {
 		w.t.Fatal(err)
 	}
 	return ack.Sequence
+}
+
+// drain waits until the world's node has applied everything on the
+// stream, and returns the stream's last sequence.
+func (w *world) drain(ctx context.Context) uint64 {
+	w.t.Helper()
+	st, err := w.js.Stream(ctx, natsbus.ScanStream)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.n.p.WaitApplied(ctx, info.State.LastSeq); err != nil {
+		w.t.Fatal(err)
+	}
+	return info.State.LastSeq
 }
 
 // send seals env with the signer's key, publishes it and returns its

@@ -77,6 +77,12 @@ func (s *Service) ListAlerts(ctx context.Context, req *pb.ListAlertsRequest) (*p
 	if size < 0 || size > 1000 {
 		return nil, s.fail(ctx, apierr.Invalid("pageSize", "1–1,000, got %d", req.GetPageSize()))
 	}
+	if _, ok := pb.AlertCode_name[int32(req.GetCode())]; !ok {
+		return nil, s.fail(ctx, apierr.Invalid("code", "unknown alert code %d", req.GetCode()))
+	}
+	if _, ok := pb.AlertStatus_name[int32(req.GetStatus())]; !ok {
+		return nil, s.fail(ctx, apierr.Invalid("status", "unknown alert status %d", req.GetStatus()))
+	}
 	party := req.GetPartyGln()
 	if !authority(p) {
 		if party != "" && party != p.Party.GetGln() {
@@ -217,7 +223,10 @@ func (s *Service) WatchAlerts(req *pb.WatchAlertsRequest, stream pb.ProvenanceSe
 		return s.fail(ctx, err)
 	}
 	want := map[pb.AlertCode]bool{}
-	for _, c := range req.GetCodes() {
+	for i, c := range req.GetCodes() {
+		if _, ok := pb.AlertCode_name[int32(c)]; !ok || c == pb.AlertCode_ALERT_CODE_UNSPECIFIED {
+			return s.fail(ctx, apierr.Invalid(fmt.Sprintf("codes[%d]", i), "unknown alert code %d", c))
+		}
 		want[c] = true
 	}
 	feed := s.alerts(alertFeedBuffer)

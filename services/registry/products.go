@@ -284,6 +284,8 @@ func (s *Service) commission(ctx context.Context, p *auth.Principal, gtin, lot s
 				switch {
 				case err != nil:
 					firstErr = errors.Join(firstErr, fmt.Errorf("serials %d–%d: %w", c.from, c.to-1, err))
+				case len(res.Entry.GetOutcomes()) != 1:
+					firstErr = errors.Join(firstErr, fmt.Errorf("serials %d–%d: ledger answer with %d outcomes, want 1", c.from, c.to-1, len(res.Entry.GetOutcomes())))
 				case !res.Entry.GetOutcomes()[0].GetApplied():
 					firstErr = errors.Join(firstErr, &apierr.Error{Code: codes.FailedPrecondition,
 						Msg: fmt.Sprintf("serials %d–%d refused: %s", c.from, c.to-1, res.Entry.GetOutcomes()[0].GetReason())})
@@ -385,6 +387,9 @@ func (s *Service) hold(ctx context.Context, gtin, lot string, disp pb.Dispositio
 	res, err := s.w.Submit(ctx, env, true)
 	if err != nil {
 		return nil, err
+	}
+	if n := len(res.Entry.GetOutcomes()); n != 1 {
+		return nil, fmt.Errorf("registry: ledger answer with %d outcomes, want 1", n)
 	}
 	out := res.Entry.GetOutcomes()[0]
 	if !out.GetApplied() {

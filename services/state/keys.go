@@ -17,7 +17,8 @@ import "encoding/binary"
 //	0x15 batch     | GTIN (14) | len | lot               → Batch (protobuf)
 //	0x16 pack      | GTIN (14) | len | serial            → pack record (codec.go)
 //	0x17 container | SSCC (18)                           → container record (codec.go)
-//	0x18 event     | first 16 bytes of SHA-256(event ID) → ledger index (u64)
+//	0x18 event     | first 16 bytes of SHA-256(ID)       → ledger index (u64) [| content digest (32)]
+//	                 (ID = "<party GLN>/<event ID>", or an envelope ID; events.go)
 //	0x19 alert     | ledger index (u64) | n (u32)        → Alert (protobuf)
 //	0x1A packlog   | GTIN (14) | len | serial | index    → empty: the entry touched the pack
 //	0x1B contlog   | SSCC (18) | index (u64)             → empty: the entry touched the container
@@ -27,6 +28,7 @@ import "encoding/binary"
 //	0x1E tokeninfo | GLN (13) | token ID (8)             → TokenInfo (protobuf): issue, expiry, revocation;
 //	                 kept after revocation (0x11 and 0x12 are deleted then)
 //	0x1F meta      | 0x01                                → last applied stream sequence (u64)
+//	               | 0x02                                → event table format (1 byte; events.go)
 //	0x20 deadseq   | stream sequence (u64)               → SHA-256 of subject and data (32): a message
 //	                 the ledger did not record (dead letter); streamseq.go
 const (
@@ -48,7 +50,8 @@ const (
 	prefixMeta      byte = 0x1F
 	prefixDeadSeq   byte = 0x20
 
-	metaAppliedSeq byte = 0x01
+	metaAppliedSeq  byte = 0x01
+	metaEventFormat byte = 0x02
 )
 
 func partyKey(gln string) []byte {

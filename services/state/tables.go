@@ -1,9 +1,7 @@
 package state
 
 import (
-	"context"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -180,79 +178,6 @@ func (s *Store) TokenHashOf(gln string, id [8]byte) ([32]byte, error) {
 	}
 	copy(h[:], v)
 	return h, nil
-}
-
-// EventHash is what the event table keys an event ID by: the first 16
-// bytes of its SHA-256.
-type EventHash [16]byte
-
-// HashEventID returns the EventHash of an event ID.
-func HashEventID(eventID string) EventHash {
-	sum := sha256.Sum256([]byte(eventID))
-	return EventHash(sum[:16])
-}
-
-// EventIndex returns the ledger index that recorded an event ID.
-func (s *Store) EventIndex(eventID string) (uint64, bool, error) {
-	return s.EventIndexOf(HashEventID(eventID))
-}
-
-// EventIndexOf returns the ledger index that recorded the event ID with
-// hash h.
-func (s *Store) EventIndexOf(h EventHash) (uint64, bool, error) {
-	var k [1 + len(h)]byte
-	k[0] = prefixEvent
-	copy(k[1:], h[:])
-	val, closer, err := s.db.Get(k[:])
-	if errors.Is(err, pebble.ErrNotFound) {
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, fmt.Errorf("state: read: %w", err)
-	}
-	defer closer.Close()
-	if len(val) != 8 {
-		return 0, false, fmt.Errorf("%w: event index", errRecord)
-	}
-	return binary.BigEndian.Uint64(val), true, nil
-}
-
-// EventHashes calls fn with every EventHash in the event table, in key
-// order, as of the call; it stops with ctx's error when ctx ends.
-func (s *Store) EventHashes(ctx context.Context, fn func(EventHash)) error {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixEvent}, UpperBound: []byte{prefixEvent + 1}})
-	if err != nil {
-		return fmt.Errorf("state: scan events: %w", err)
-	}
-	n := 0
-	for ok := it.First(); ok; ok = it.Next() {
-		if n++; n%4096 == 0 && ctx.Err() != nil {
-			_ = it.Close()
-			return ctx.Err()
-		}
-		if k := it.Key(); len(k) == 1+len(EventHash{}) {
-			fn(EventHash(k[1:]))
-		}
-	}
-	if err := it.Close(); err != nil {
-		return fmt.Errorf("state: scan events: %w", err)
-	}
-	return nil
-}
-
-// PutEvent records that ledger entry index holds eventID into b.
-func PutEvent(b *pebble.Batch, eventID string, index uint64) error {
-	return PutEventOf(b, HashEventID(eventID), index)
-}
-
-// PutEventOf records that ledger entry index holds the event ID with hash
-// h into b.
-func PutEventOf(b *pebble.Batch, h EventHash, index uint64) error {
-	op := b.SetDeferred(1+len(h), 8)
-	op.Key[0] = prefixEvent
-	copy(op.Key[1:], h[:])
-	binary.BigEndian.PutUint64(op.Value, index)
-	return op.Finish()
 }
 
 // PutAlert writes an alert into b under its ledger index and position.

@@ -69,10 +69,37 @@ type Result struct {
 // DefaultWait bounds how long Submit waits for the ledger.
 const DefaultWait = 10 * time.Second
 
-// Submit seals env, publishes it and, with wait, returns the ledger's
-// entry for it once this node's ledger has applied the stream sequence
-// JetStream acknowledged (for a retry, the sequence of the first copy).
+// Submit seals env, publishes it, and returns once this node's ledger has
+// applied the stream sequence JetStream acknowledged (for a retry, the
+// sequence of the first copy): an answer always means the write is
+// durable on the ledger, never only in the stream, whose fsync may lag.
+// With wait it also returns the ledger's entry for it.
 func (s *Submitter) Submit(ctx context.Context, env *pb.Envelope, wait bool) (Result, error) {
+	res, err := s.Publish(ctx, env)
+	if err != nil {
+		return res, err
+	}
+	if err := s.Durable(ctx, res.Sequence); err != nil {
+		return res, err
+	}
+	if !wait {
+		return res, nil
+	}
+	entry, ok, err := s.lookup(ctx, res.MsgID)
+	if err != nil {
+		return res, fmt.Errorf("submit: outcome of %s: %w", res.MsgID, err)
+	}
+	if !ok {
+		return res, fmt.Errorf("submit: stream sequence %d is applied but no ledger entry records %s: the node refused the message (see the %s stream)",
+			res.Sequence, res.MsgID, natsbus.DeadLetterStream)
+	}
+	res.Entry = entry
+	return res, nil
+}
+
+// Publish seals env and publishes it; the write is in the stream, not yet
+// durable on the ledger (see Durable).
+func (s *Submitter) Publish(ctx context.Context, env *pb.Envelope) (Result, error) {
 	wire, err := envelope.Seal(env, s.signer, s.key)
 	if err != nil {
 		return Result{}, err
@@ -94,22 +121,16 @@ func (s *Submitter) Submit(ctx context.Context, env *pb.Envelope, wait bool) (Re
 		return res, fmt.Errorf("submit: publish: %w", err)
 	}
 	res.Sequence, res.Duplicate = ack.Sequence, ack.Duplicate
-	if !wait {
-		return res, nil
-	}
+	return res, nil
+}
+
+// Durable waits, at most DefaultWait, until this node's ledger has
+// applied stream sequence seq.
+func (s *Submitter) Durable(ctx context.Context, seq uint64) error {
 	wctx, cancel := context.WithTimeout(ctx, DefaultWait)
 	defer cancel()
-	if err := s.wait(wctx, res.Sequence); err != nil {
-		return res, fmt.Errorf("submit: no outcome for stream sequence %d within %s: %w", res.Sequence, DefaultWait, err)
+	if err := s.wait(wctx, seq); err != nil {
+		return fmt.Errorf("submit: no outcome for stream sequence %d within %s: %w", seq, DefaultWait, err)
 	}
-	entry, ok, err := s.lookup(wctx, res.MsgID)
-	if err != nil {
-		return res, fmt.Errorf("submit: outcome of %s: %w", res.MsgID, err)
-	}
-	if !ok {
-		return res, fmt.Errorf("submit: stream sequence %d is applied but no ledger entry records %s: the node refused the message (see the %s stream)",
-			res.Sequence, res.MsgID, natsbus.DeadLetterStream)
-	}
-	res.Entry = entry
-	return res, nil
+	return nil
 }

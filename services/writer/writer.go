@@ -61,26 +61,85 @@ func Envelope(p *auth.Principal) *pb.Envelope {
 	return &pb.Envelope{PartyGln: p.Party.GetGln(), ApiTokenId: p.TokenID}
 }
 
-// Submit validates env and puts it on the stream; with wait it returns the
-// ledger entry (without the envelope bytes). Errors are *apierr.Error.
+// Submit validates env and puts it on the stream, and returns once it is
+// durable on this node's ledger; with wait it also returns the ledger
+// entry (without the envelope bytes). Errors are *apierr.Error.
 func (w *Writer) Submit(ctx context.Context, env *pb.Envelope, wait bool) (submit.Result, error) {
-	if err := ingest.Validate(w.store, env, env.GetPartyGln(), w.Now()); err != nil {
-		var ve *ingest.ValidationError
-		if errors.As(err, &ve) {
-			return submit.Result{}, apierr.Invalid(ve.Field, "%s", ve.Msg)
-		}
+	if err := w.validate(env); err != nil {
 		return submit.Result{}, err
 	}
 	res, err := w.sub.Submit(ctx, env, wait)
-	switch {
-	case errors.Is(err, submit.ErrOverloaded):
-		return res, &apierr.Error{Code: codes.ResourceExhausted, Msg: "the ledger is busy: retry in a few seconds"}
-	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
-		return res, &apierr.Error{Code: codes.Unavailable, Msg: "the ledger did not answer in time; the write may still be recorded: retry with the same event ID"}
-	case err != nil:
+	if err != nil {
+		return res, w.mapError(ctx, err)
+	}
+	if err := w.idConflict(env, res); err != nil {
 		return res, err
 	}
 	return res, nil
+}
+
+// Publish validates env and puts it on the stream without waiting for the
+// ledger; call Durable before telling the caller it is stored.
+func (w *Writer) Publish(ctx context.Context, env *pb.Envelope) (submit.Result, error) {
+	if err := w.validate(env); err != nil {
+		return submit.Result{}, err
+	}
+	res, err := w.sub.Publish(ctx, env)
+	return res, w.mapError(ctx, err)
+}
+
+// Durable waits until stream sequence seq is durable on this node's
+// ledger.
+func (w *Writer) Durable(ctx context.Context, seq uint64) error {
+	return w.mapError(ctx, w.sub.Durable(ctx, seq))
+}
+
+func (w *Writer) validate(env *pb.Envelope) error {
+	if err := ingest.Validate(w.store, env, env.GetPartyGln(), w.Now()); err != nil {
+		var ve *ingest.ValidationError
+		if errors.As(err, &ve) {
+			return apierr.Invalid(ve.Field, "%s", ve.Msg)
+		}
+		return err
+	}
+	return nil
+}
+
+func (w *Writer) mapError(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(err, submit.ErrOverloaded):
+		return &apierr.Error{Code: codes.ResourceExhausted, Msg: "the ledger is busy: retry in a few seconds"}
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		return &apierr.Error{Code: codes.Unavailable, Msg: "the ledger did not answer in time; the write may still be recorded: retry with the same event ID"}
+	}
+	return err
+}
+
+// idConflict answers AlreadyExists, naming the event ID, when the single
+// event of env reuses an event ID its party recorded for another event:
+// whether the ledger refused it (its outcome says so), or the stream took
+// it for a retry of that event (same message ID within the duplicate
+// window), in which case the entry found is the other event's and is not
+// the answer. Writes of several events report a reused ID in that event's
+// outcome only.
+func (w *Writer) idConflict(env *pb.Envelope, res submit.Result) error {
+	if len(env.GetCapture().GetEvents()) != 1 {
+		return nil
+	}
+	if outs := res.Entry.GetOutcomes(); len(outs) == 1 && ingest.IsIDConflict(outs[0]) {
+		return &apierr.Error{Code: codes.AlreadyExists, Msg: outs[0].GetReason()}
+	}
+	if !res.Duplicate {
+		return nil
+	}
+	reason, err := ingest.ConflictingRetry(w.store, env)
+	if err != nil {
+		return err
+	}
+	if reason != "" {
+		return &apierr.Error{Code: codes.AlreadyExists, Msg: reason}
+	}
+	return nil
 }
 
 // Outcome returns the single outcome of a master-data write, as an error

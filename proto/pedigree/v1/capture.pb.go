@@ -27,7 +27,7 @@ type CaptureEventRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The event. The acting party is the caller.
 	Event *ScanEvent `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
-	// True to wait for the ledger's outcome (at most 10 s).
+	// True to return the ledger's outcome with the answer.
 	Wait          bool `protobuf:"varint,2,opt,name=wait,proto3" json:"wait,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

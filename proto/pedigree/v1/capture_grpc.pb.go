@@ -30,11 +30,12 @@ const (
 // CaptureService takes scan events from authenticated callers and puts them
 // on the stream. Events are attributed to the caller.
 type CaptureServiceClient interface {
-	// Submits one event. With wait, returns the ledger's outcome; otherwise
-	// returns once the stream has stored the event.
+	// Submits one event. Returns once the event is durable on the ledger of
+	// the node that took it (never only in the stream, whose fsync may lag);
+	// with wait, with the ledger's outcome.
 	CaptureEvent(ctx context.Context, in *CaptureEventRequest, opts ...grpc.CallOption) (*CaptureEventResponse, error)
-	// Submits a stream of events; each is acknowledged in order once the
-	// stream has stored it. gRPC only.
+	// Submits a stream of events; each is acknowledged in order once it is
+	// durable on the ledger. gRPC only.
 	StreamCaptureEvents(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[StreamCaptureEventsRequest, StreamCaptureEventsResponse], error)
 }
 
@@ -76,11 +77,12 @@ type CaptureService_StreamCaptureEventsClient = grpc.BidiStreamingClient[StreamC
 // CaptureService takes scan events from authenticated callers and puts them
 // on the stream. Events are attributed to the caller.
 type CaptureServiceServer interface {
-	// Submits one event. With wait, returns the ledger's outcome; otherwise
-	// returns once the stream has stored the event.
+	// Submits one event. Returns once the event is durable on the ledger of
+	// the node that took it (never only in the stream, whose fsync may lag);
+	// with wait, with the ledger's outcome.
 	CaptureEvent(context.Context, *CaptureEventRequest) (*CaptureEventResponse, error)
-	// Submits a stream of events; each is acknowledged in order once the
-	// stream has stored it. gRPC only.
+	// Submits a stream of events; each is acknowledged in order once it is
+	// durable on the ledger. gRPC only.
 	StreamCaptureEvents(grpc.BidiStreamingServer[StreamCaptureEventsRequest, StreamCaptureEventsResponse]) error
 	mustEmbedUnimplementedCaptureServiceServer()
 }

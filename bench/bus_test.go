@@ -8,39 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/mod/sumdb/tlog"
-	"google.golang.org/protobuf/proto"
-
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/scanners/sdk/sdktest"
 	"github.com/pedigree-project/pedigree/services/natsauth"
 	"github.com/pedigree-project/pedigree/services/natsbus"
 )
-
-// notice is a ResultNotice for a one-entry batch holding entry with
-// envelope wire, its receipt signed with key.
-func notice(t *testing.T, key ed25519.PrivateKey, entry *pb.LedgerEntry, wire []byte) []byte {
-	t.Helper()
-	bare, err := proto.Marshal(entry)
-	if err != nil {
-		t.Fatal(err)
-	}
-	full, err := envelope.SpliceEntry(bare, wire)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tree, err := envelope.NewBatchTree([]tlog.Hash{envelope.LeafHash(full)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, proof := tree.Root(), tree.Proof(0)
-	body, _ := proto.Marshal(&pb.BatchReceipt{Origin: "test", FirstIndex: entry.GetIndex(), Count: 1, RootHash: root[:]})
-	b, err := proto.Marshal(&pb.ResultNotice{Entry: bare, Receipt: envelope.SignNotice(envelope.KindReceipt, body, key), Proof: proof})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // TestMarkerOutcomeMustVerify sends a marker's subject a notice signed by
 // another key, then one for other bytes, then the node's: only the last
@@ -75,7 +48,7 @@ func TestMarkerOutcomeMustVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range [][]byte{notice(t, rogue, entry, wire), notice(t, nodeKey, entry, []byte("other bytes")), notice(t, nodeKey, entry, wire)} {
+	for _, n := range [][]byte{sdktest.ResultNotice(t, rogue, entry, wire), sdktest.ResultNotice(t, nodeKey, entry, []byte("other bytes")), sdktest.ResultNotice(t, nodeKey, entry, wire)} {
 		if err := nc.Publish(subject, n); err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +66,7 @@ func TestMarkerOutcomeMustVerify(t *testing.T) {
 	if sub, err = nc.SubscribeSync(subject); err != nil {
 		t.Fatal(err)
 	}
-	if err := nc.Publish(subject, notice(t, nodeKey, refused, wire)); err != nil {
+	if err := nc.Publish(subject, sdktest.ResultNotice(t, nodeKey, refused, wire)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := awaitMarker(sub, wire, keys, &ignored); err == nil || !strings.Contains(err.Error(), "not active") {

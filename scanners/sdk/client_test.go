@@ -259,12 +259,7 @@ func TestNextClientSendsWhatAClosedOneLeftQueued(t *testing.T) {
 	ctx := testContext(t)
 	w := newWorld(ctx, t)
 	queueDir := t.TempDir()
-	w.proxy.down()
-
-	// Never connected: the first Send waits PublishTimeout for a connection.
-	cfg := w.config(queueDir)
-	cfg.PublishTimeout = 100 * time.Millisecond
-	c := w.clientWith(ctx, cfg)
+	c := w.offlineClient(ctx, queueDir)
 	var want, ids []string
 	for i := range 5 {
 		rc, err := c.Send(ctx, commission(t, c, i))
@@ -282,7 +277,7 @@ func TestNextClientSendsWhatAClosedOneLeftQueued(t *testing.T) {
 
 	w.proxy.up()
 	answered := make(chan string, 10)
-	cfg = w.config(queueDir)
+	cfg := w.config(queueDir)
 	cfg.OnOutcome = func(o *sdk.Outcome) {
 		if !o.Refused() {
 			answered <- o.MsgID
@@ -315,10 +310,7 @@ func TestTornQueueTailIsTruncatedAndDoesNotBlock(t *testing.T) {
 	ctx := testContext(t)
 	w := newWorld(ctx, t)
 	queueDir := t.TempDir()
-	w.proxy.down()
-	cfg := w.config(queueDir)
-	cfg.PublishTimeout = 100 * time.Millisecond
-	c := w.clientWith(ctx, cfg)
+	c := w.offlineClient(ctx, queueDir)
 	var want []string
 	for i := range 3 {
 		rc, err := c.Send(ctx, commission(t, c, i))

@@ -2,46 +2,48 @@ package sdk_test
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"testing"
 	"time"
 
-	"golang.org/x/mod/sumdb/tlog"
-	"google.golang.org/protobuf/proto"
-
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/scanners/sdk"
+	"github.com/pedigree-project/pedigree/scanners/sdk/sdktest"
 	"github.com/pedigree-project/pedigree/services/natsbus"
 )
 
-// forgeNotice builds a ResultNotice as a node would, signed with key, for
-// entry with envelope wire spliced in: well formed, with a correct proof.
-func forgeNotice(t *testing.T, key ed25519.PrivateKey, entry *pb.LedgerEntry, wire []byte) []byte {
+// sentWhileNodeDown starts a world, stops its node and sends one event
+// from a client that publishes a message again soon when its outcome does
+// not come: JetStream acknowledges it, nobody answers it yet.
+func sentWhileNodeDown(ctx context.Context, t *testing.T) (*world, *sdk.Client, sdk.Receipt) {
 	t.Helper()
-	bare, err := proto.MarshalOptions{Deterministic: true}.Marshal(entry)
+	w := newWorld(ctx, t)
+	w.stopNode()
+	cfg := w.config(t.TempDir())
+	cfg.OutcomeTimeout, cfg.MaxOutcomeTimeout = 100*time.Millisecond, 500*time.Millisecond
+	c := w.clientWith(ctx, cfg)
+	rc, err := c.Send(ctx, commission(t, c, 1))
+	if err != nil || rc.Status != sdk.Published {
+		t.Fatalf("send: %+v, %v", rc, err)
+	}
+	return w, c, rc
+}
+
+// nodeAnswers starts the node and checks that c's message rc gets its
+// outcome, every event applied, and leaves the queue.
+func nodeAnswers(ctx context.Context, t *testing.T, w *world, c *sdk.Client, rc sdk.Receipt) *sdk.Outcome {
+	t.Helper()
+	w.startNode(ctx)
+	out, err := c.Outcome(ctx, rc.MsgID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	full, err := envelope.SpliceEntry(bare, wire)
-	if err != nil {
+	applied(t, out, rc.MsgID, len(rc.EventIDs))
+	if err := c.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tree, err := envelope.NewBatchTree([]tlog.Hash{envelope.LeafHash(full)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, proof := tree.Root(), tree.Proof(0)
-	body, err := proto.Marshal(&pb.BatchReceipt{Origin: "forged", FirstIndex: entry.GetIndex(), Count: 1, RootHash: root[:]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := proto.Marshal(&pb.ResultNotice{Entry: bare, Receipt: envelope.SignNotice(envelope.KindReceipt, body, key), Proof: proof})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return out
 }
 
 // TestForgedOutcomeIsIgnoredAndTheMessageStaysQueued publishes notices on
@@ -51,14 +53,7 @@ func forgeNotice(t *testing.T, key ed25519.PrivateKey, entry *pb.LedgerEntry, wi
 // until the real node answers.
 func TestForgedOutcomeIsIgnoredAndTheMessageStaysQueued(t *testing.T) {
 	ctx := testContext(t)
-	w := newWorld(ctx, t)
-	w.stopNode()
-	c := w.client(ctx, t.TempDir())
-	ev := commission(t, c, 1)
-	rc, err := c.Send(ctx, ev)
-	if err != nil || rc.Status != sdk.Published {
-		t.Fatalf("send: %+v, %v", rc, err)
-	}
+	w, c, rc := sentWhileNodeDown(ctx, t)
 	msgs := w.partyMessages(ctx)
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages in the stream", len(msgs))
@@ -82,8 +77,8 @@ func TestForgedOutcomeIsIgnoredAndTheMessageStaysQueued(t *testing.T) {
 	}
 	subject := natsbus.ResultSubject(party, rc.MsgID)
 	forged := [][]byte{
-		forgeNotice(t, rogue, claim, wire),        // not a trusted node key
-		forgeNotice(t, nodeKey, claim, otherWire), // the node's key, other bytes
+		sdktest.ResultNotice(t, rogue, claim, wire),        // not a trusted node key
+		sdktest.ResultNotice(t, nodeKey, claim, otherWire), // the node's key, other bytes
 		[]byte("not a notice"),
 	}
 	for _, n := range forged {
@@ -105,15 +100,7 @@ func TestForgedOutcomeIsIgnoredAndTheMessageStaysQueued(t *testing.T) {
 	}
 
 	// The real node answers.
-	w.startNode(ctx)
-	out, err := c.Outcome(ctx, rc.MsgID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	applied(t, out, rc.MsgID, 1)
-	if err := c.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
+	out := nodeAnswers(ctx, t, w, c, rc)
 	if c.Untrusted() != uint64(len(forged)) || out.Entry.GetIndex() == claim.GetIndex() {
 		t.Errorf("Untrusted %d, outcome at ledger index %d", c.Untrusted(), out.Entry.GetIndex())
 	}
@@ -127,15 +114,7 @@ func TestForgedOutcomeIsIgnoredAndTheMessageStaysQueued(t *testing.T) {
 // outcome does not come, and the ledger applies it once.
 func TestAckedMessageLostWithItsStreamIsSentAgainAndAppliedOnce(t *testing.T) {
 	ctx := testContext(t)
-	w := newWorld(ctx, t)
-	w.stopNode()
-	cfg := w.config(t.TempDir())
-	cfg.OutcomeTimeout, cfg.MaxOutcomeTimeout = 100*time.Millisecond, 300*time.Millisecond
-	c := w.clientWith(ctx, cfg)
-	rc, err := c.Send(ctx, commission(t, c, 1))
-	if err != nil || rc.Status != sdk.Published {
-		t.Fatalf("send: %+v, %v", rc, err)
-	}
+	w, c, rc := sentWhileNodeDown(ctx, t)
 
 	// The power loss, while the scanners cannot reach the node.
 	w.proxy.down()
@@ -180,19 +159,7 @@ func TestAckedMessageLostWithItsStreamIsSentAgainAndAppliedOnce(t *testing.T) {
 // it as a duplicate of the applied event and answers it.
 func TestOutcomeLostWhileOfflineIsRecoveredBySendingAgain(t *testing.T) {
 	ctx := testContext(t)
-	w := newWorld(ctx, t)
-	w.stopNode()
-	cfg := w.config(t.TempDir())
-	cfg.OutcomeTimeout, cfg.MaxOutcomeTimeout = 100*time.Millisecond, 500*time.Millisecond
-	c, err := sdk.New(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	rc, err := c.Send(ctx, commission(t, c, 1))
-	if err != nil || rc.Status != sdk.Published {
-		t.Fatalf("send: %+v, %v", rc, err)
-	}
+	w, c, rc := sentWhileNodeDown(ctx, t)
 	id := rc.EventIDs[0]
 	w.proxy.down()
 	waitFor(ctx, t, "the client sees the uplink down", func() bool { return !c.Connected() })

@@ -298,6 +298,16 @@ func (w *world) client(ctx context.Context, queueDir string) *sdk.Client {
 	return w.clientWith(ctx, w.config(queueDir))
 }
 
+// offlineClient cuts the uplink and opens a client on queueDir that never
+// connected: its first Send waits only briefly for a connection.
+func (w *world) offlineClient(ctx context.Context, queueDir string) *sdk.Client {
+	w.t.Helper()
+	w.proxy.down()
+	cfg := w.config(queueDir)
+	cfg.PublishTimeout = 100 * time.Millisecond
+	return w.clientWith(ctx, cfg)
+}
+
 func (w *world) clientWith(ctx context.Context, cfg sdk.Config) *sdk.Client {
 	w.t.Helper()
 	c, err := sdk.New(ctx, cfg)

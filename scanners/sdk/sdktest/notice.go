@@ -1,0 +1,58 @@
+// Package sdktest helps test software built on the scanner SDK, and the SDK
+// itself: it makes the node-signed notices a ledger node publishes on NATS,
+// signed with a key of the test's choosing (the node key of a test node, or
+// another one to forge a notice the SDK must refuse).
+package sdktest
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"testing"
+
+	"golang.org/x/mod/sumdb/tlog"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/pedigree-project/pedigree/envelope"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+)
+
+// ResultNotice returns the ResultNotice a node publishes for a batch of
+// one entry: entry, recorded with the signed envelope wire (entry's own
+// envelope field is ignored), its batch receipt signed with key, and the
+// entry's inclusion proof. It is what envelope.OpenResult accepts for wire
+// when key is a trusted node key. It fails t if it cannot make one.
+func ResultNotice(t testing.TB, key ed25519.PrivateKey, entry *pb.LedgerEntry, wire []byte) []byte {
+	t.Helper()
+	n, err := resultNotice(key, entry, wire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func resultNotice(key ed25519.PrivateKey, entry *pb.LedgerEntry, wire []byte) ([]byte, error) {
+	bare := proto.CloneOf(entry)
+	bare.Envelope = nil
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(bare)
+	if err != nil {
+		return nil, fmt.Errorf("sdktest: entry: %w", err)
+	}
+	full, err := envelope.SpliceEntry(b, wire)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := envelope.NewBatchTree([]tlog.Hash{envelope.LeafHash(full)})
+	if err != nil {
+		return nil, err
+	}
+	root := tree.Root()
+	body, err := proto.Marshal(&pb.BatchReceipt{Origin: "sdktest", FirstIndex: entry.GetIndex(), Count: 1, RootHash: root[:]})
+	if err != nil {
+		return nil, fmt.Errorf("sdktest: receipt: %w", err)
+	}
+	n, err := proto.Marshal(&pb.ResultNotice{Entry: b, Receipt: envelope.SignNotice(envelope.KindReceipt, body, key), Proof: tree.Proof(0)})
+	if err != nil {
+		return nil, fmt.Errorf("sdktest: notice: %w", err)
+	}
+	return n, nil
+}

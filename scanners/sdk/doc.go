@@ -74,8 +74,10 @@
 //
 // Send waits up to PublishTimeout for JetStream's acknowledgement when
 // nothing is ahead of it, and reports Published or Queued; up to
-// MaxInFlight messages await their outcomes at once. A scanner that reads
-// many codes amortises the round trip and the signature by sending up to
+// MaxInFlight messages await their outcomes at once, and the forwarder
+// publishes at most MaxPublishRate messages a second, below the rate at
+// which a node cuts a party off. A scanner that reads many codes amortises
+// the round trip and the signature by sending up to
 // envelope.MaxEventsPerCapture events in one capture.
 //
 // The queue format is documented in record.go: segment files of

@@ -24,7 +24,9 @@ const verifyBenchPacks = 10_000
 // process, so ns/op and allocs/op include it; -cpuprofile separates the
 // two. BENCHMARKS.md (Verify) runs it with -benchtime=50000x.
 func BenchmarkVerifyPack(b *testing.B) {
-	n := startNode(b, testConfig(b.TempDir()))
+	cfg := testConfig(b.TempDir())
+	cfg.Edge = cfg.Edge.Unlimited() // one pharmacy verifies far above a party's budget
+	n := startNode(b, cfg)
 	defer shutdown(b, n)
 	a := &api{t: b, n: n}
 	ctx := context.Background()

@@ -16,4 +16,11 @@
 //     "<party GLN>/<event ID>" (event IDs are each party's own namespace),
 //     and otherwise the envelope ID
 //     urn:pedigree:envelope:<hex SHA-256 of the envelope bytes>.
+//   - A node signs what it tells parties on NATS (notice.go): once per
+//     committed batch a BatchReceipt over the RFC 6962 root of the batch's
+//     leaf hashes, each outcome carrying it and the entry's inclusion proof;
+//     each alert as an AlertStatement. A statement's kind is a context
+//     string in front of the signed bytes, so no signature verifies as
+//     another kind or as an envelope. OpenResult believes an outcome only
+//     for the exact envelope bytes its receiver sent.
 package envelope

@@ -87,6 +87,8 @@ logs warnings and errors only, unless --log-level says otherwise.`,
 	f.StringVar(&cfg.NATSCreds, "nats-creds", "", "external NATS: credentials file for the node's connection (default: the node's NKey, DATA/keys/nats.key)")
 	f.StringVar(&cfg.NATSCalloutIssuer, "nats-callout-issuer", "", "external NATS: account NKey seed file with which the node answers the cluster's auth callout (empty: no callout)")
 	f.StringVar(&cfg.NATSCalloutAccount, "nats-callout-account", cfg.NATSCalloutAccount, "external NATS: account the auth callout places parties in")
+	f.StringVar(&cfg.NATSSystemUser, "nats-system-user", "", "external NATS: system account user with which the node closes a revoked key's connections at once (else they last until their one-minute authorization expires)")
+	f.StringVar(&cfg.NATSSystemPasswordFile, "nats-system-password-file", "", "external NATS: file holding that user's password")
 	f.IntVar(&cfg.NATSLimits.MaxConnections, "nats-max-connections", natsauth.DefaultMaxConnections, "NATS connections one party may hold")
 	f.Float64Var(&cfg.NATSLimits.PublishRate, "nats-publish-rate", natsauth.DefaultPublishRate, "messages per second one party may publish to NATS before it is cut off")
 	f.DurationVar(&cfg.NATSLimits.Penalty, "nats-rate-penalty", natsauth.DefaultPenalty, "how long a party over its NATS publish rate is refused")

@@ -1,14 +1,20 @@
 package natsauth
 
 import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,6 +64,23 @@ type Callout struct {
 	log    *slog.Logger
 	m      *metrics
 	sub    *nats.Subscription
+
+	tracking atomic.Bool // Run is re-checking admitted connections
+	mu       sync.Mutex
+	admitted map[admittedConn]admission // connections admitted and not yet expired
+}
+
+// admittedConn names one client connection in a cluster.
+type admittedConn struct {
+	server string
+	cid    uint64
+}
+
+// admission is what the callout admitted a connection as.
+type admission struct {
+	pub     ed25519.PublicKey
+	party   string
+	expires time.Time
 }
 
 // NewCallout reads the issuer seed and returns a Callout.
@@ -90,7 +113,8 @@ func NewCallout(cfg CalloutConfig) (*Callout, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Callout{cfg: cfg, issuer: kp, log: cfg.Logger.With("component", "nats-auth-callout"), m: m}, nil
+	return &Callout{cfg: cfg, issuer: kp, log: cfg.Logger.With("component", "nats-auth-callout"), m: m,
+		admitted: map[admittedConn]admission{}}, nil
 }
 
 // Serve answers callout requests on nc (a connection of a user the
@@ -158,6 +182,75 @@ func (c *Callout) answer(req []byte) (string, error) {
 		return "", fmt.Errorf("encode user: %w", err)
 	}
 	c.m.accepted.Inc()
+	if raw, err := nkeys.Decode(nkeys.PrefixByteUser, []byte(opts.Nkey)); err == nil && c.tracking.Load() {
+		c.mu.Lock()
+		c.admitted[admittedConn{rc.Server.ID, rc.ClientInformation.ID}] = admission{
+			pub: ed25519.PublicKey(raw), party: g.Party, expires: time.Unix(uc.Expires, 0)}
+		c.mu.Unlock()
+	}
 	resp.Jwt = user
 	return resp.Encode(c.issuer)
+}
+
+// Run re-checks the admitted connections every interval until ctx ends,
+// and asks the server holding each one whose grant no longer holds (its
+// key revoked, its party changed) to close it: sys is a connection of the
+// cluster's system account. Without it, such a connection lasts until its
+// user JWT expires (CalloutConfig.TTL).
+func (c *Callout) Run(ctx context.Context, sys *nats.Conn, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultSweepInterval
+	}
+	c.tracking.Store(true)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			c.Sweep(ctx, sys)
+		}
+	}
+}
+
+// Sweep re-checks every admitted connection once (Run calls it; tests
+// call it to make a revocation take effect at once).
+func (c *Callout) Sweep(ctx context.Context, sys *nats.Conn) {
+	now := c.cfg.Now()
+	type revoked struct {
+		conn admittedConn
+		why  error
+	}
+	var out []revoked
+	c.mu.Lock()
+	for conn, a := range c.admitted {
+		if !now.Before(a.expires) {
+			delete(c.admitted, conn)
+			continue
+		}
+		g, err := partyGrant(c.cfg.Registry, a.pub)
+		if err == nil && g.Party != a.party {
+			err = refuse("key %s now belongs to %s", g.KeyID, g.Party)
+		}
+		if err != nil {
+			out = append(out, revoked{conn, err})
+		}
+	}
+	c.mu.Unlock()
+	for _, r := range out {
+		req, _ := json.Marshal(server.KickClientReq{CID: r.conn.cid})
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := sys.RequestWithContext(rctx, fmt.Sprintf("$SYS.REQ.SERVER.%s.KICK", r.conn.server), req)
+		cancel()
+		if err != nil {
+			c.log.Warn("auth callout: close a connection whose grant no longer holds", "server", r.conn.server, "cid", r.conn.cid, "err", err)
+			continue
+		}
+		c.mu.Lock()
+		delete(c.admitted, r.conn)
+		c.mu.Unlock()
+		c.m.disconnected.Inc()
+		c.log.Warn("NATS connection closed", "server", r.conn.server, "cid", r.conn.cid, "reason", r.why)
+	}
 }

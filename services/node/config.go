@@ -56,6 +56,11 @@ type Config struct {
 	NATSCalloutIssuer string
 	// NATSCalloutAccount is the account callout users are placed in.
 	NATSCalloutAccount string
+	// NATSSystemUser and NATSSystemPasswordFile, with an external server,
+	// log the node into the cluster's system account, so that it closes a
+	// revoked key's connections on any server within a sweep; without
+	// them such a connection lasts until its user JWT expires.
+	NATSSystemUser, NATSSystemPasswordFile string
 	// StreamReplicas is the replica count of the streams (external
 	// clusters: 3 or 5).
 	StreamReplicas int

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"os"
+	"strings"
 	"path/filepath"
 	"time"
 
@@ -107,15 +109,37 @@ func (n *Node) connectExternal(cred nats.Option) error {
 	if err != nil {
 		return err
 	}
-	return n.callout.Serve(n.nc)
+	if err := n.callout.Serve(n.nc); err != nil {
+		return err
+	}
+	if n.cfg.NATSSystemUser == "" {
+		return nil
+	}
+	pass, err := os.ReadFile(n.cfg.NATSSystemPasswordFile)
+	if err != nil {
+		return fmt.Errorf("node: NATS system account password: %w", err)
+	}
+	sysOpts := append([]nats.Option{nats.Name("pedigree-node-system"), nats.MaxReconnects(-1),
+		nats.UserInfo(n.cfg.NATSSystemUser, strings.TrimSpace(string(pass)))}, tlsOpts...)
+	if n.natsSys, err = nats.Connect(n.cfg.NATSURL, sysOpts...); err != nil {
+		return fmt.Errorf("node: connect to the NATS system account at %s: %w", n.cfg.NATSURL, err)
+	}
+	return nil
 }
 
-// runNATSAuth sweeps the embedded server's connections until ctx ends.
+// runNATSAuth sweeps the connections the node admitted until ctx ends.
 func (n *Node) runNATSAuth(ctx context.Context) {
-	if n.natsAuth != nil {
+	switch {
+	case n.natsAuth != nil:
 		n.natsAuth.Run(ctx, n.embedded.Server(), n.cfg.NATSSweepInterval)
+	case n.callout != nil && n.natsSys != nil:
+		n.callout.Run(ctx, n.natsSys, n.cfg.NATSSweepInterval)
 	}
 }
+
+// Callout is the auth callout the node answers for an external cluster,
+// nil otherwise.
+func (n *Node) Callout() *natsauth.Callout { return n.callout }
 
 // NATSAuth is the embedded server's authenticator, nil with an external
 // server.

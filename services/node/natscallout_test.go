@@ -186,6 +186,11 @@ func TestNATSAuthCalloutOnAnExternalServer(t *testing.T) {
 	cfg.NATSURL, cfg.NATSListen = url, ""
 	cfg.NATSTLS.CA = filepath.Join(dir, "ca.pem")
 	cfg.NATSCalloutIssuer = seedFile
+	cfg.NATSSweepInterval = time.Hour // the test sweeps
+	cfg.NATSSystemUser, cfg.NATSSystemPasswordFile = "sys", filepath.Join(dir, "sys.password")
+	if err := os.WriteFile(cfg.NATSSystemPasswordFile, []byte("test-sys-password\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	n := startNode(t, cfg)
 	defer shutdown(t, n)
 	a := &api{t: t, n: n}
@@ -206,7 +211,8 @@ func TestNATSAuthCalloutOnAnExternalServer(t *testing.T) {
 	p := &natsParty{errs: make(chan error, 64), gone: make(chan struct{})}
 	cred, _ = natsauth.Credential(keyA)
 	p.nc, err = nats.Connect(url, tlsOpt, cred, nats.NoReconnect(), nats.CustomInboxPrefix(natsauth.InboxPrefix(apiPharm)),
-		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { p.errs <- err }))
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { p.errs <- err }),
+		nats.ClosedHandler(func(*nats.Conn) { close(p.gone) }))
 	if err != nil {
 		t.Fatalf("a registered party: %v", err)
 	}
@@ -228,6 +234,23 @@ func TestNATSAuthCalloutOnAnExternalServer(t *testing.T) {
 	p.violation(t, natsbus.ScanSubjects)
 	if _, err := p.nc.Request("$JS.API.STREAM.INFO."+natsbus.ScanStream, nil, 200*time.Millisecond); err == nil {
 		t.Fatal("the JetStream API answered a party")
+	}
+
+	// A revoked key's connection is closed on the server that holds it,
+	// through the cluster's system account, at the next sweep.
+	path := "/v1/parties/" + apiPharm + "/keys/" + envelope.KeyID(keyA.Public().(ed25519.PublicKey))
+	if err := a.as(a.adminToken()).Do(ctx, "DELETE", path, nil, &pb.RevokePartyKeyResponse{}); err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	n.Callout().Sweep(ctx, n.natsSys)
+	select {
+	case <-p.gone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the revoked key's connection is still open")
+	}
+	if nc, err := nats.Connect(url, tlsOpt, cred, nats.NoReconnect()); err == nil {
+		nc.Close()
+		t.Fatal("the revoked key connected again")
 	}
 }
 

@@ -59,6 +59,7 @@ type Node struct {
 	embedded *natsbus.Embedded
 	natsAuth *natsauth.Embedded
 	callout  *natsauth.Callout
+	natsSys  *nats.Conn // the cluster's system account, to close revoked connections
 	nc       *nats.Conn
 	js       jetstream.JetStream
 
@@ -437,6 +438,9 @@ func (n *Node) close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("node: NATS flush: %w", err))
 		}
 		n.nc.Close()
+	}
+	if n.natsSys != nil {
+		n.natsSys.Close()
 	}
 	if n.embedded != nil {
 		n.embedded.Shutdown()

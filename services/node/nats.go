@@ -5,8 +5,8 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"os"
-	"strings"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"

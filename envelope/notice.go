@@ -27,6 +27,9 @@ const (
 	KindReceipt NoticeKind = "pedigree batch receipt v1\n"
 	// KindAlert is an AlertStatement: a committed entry raised an alert.
 	KindAlert NoticeKind = "pedigree alert v1\n"
+	// KindRefusal is a RefusalStatement: a message was refused and kept in
+	// the dead-letter stream.
+	KindRefusal NoticeKind = "pedigree refusal v1\n"
 )
 
 // ErrUntrusted reports a notice that is not signed by a trusted node key,
@@ -155,10 +158,14 @@ func SpliceEntry(withoutEnvelope, signedEnvelope []byte) ([]byte, error) {
 	return append(out, withoutEnvelope[at:]...), nil
 }
 
-// Result is a verified ResultNotice.
+// Result is a verified ResultNotice: a ledger entry, or a refusal.
 type Result struct {
-	// Entry is the ledger entry that recorded the write, with its envelope.
+	// Entry is the ledger entry that recorded the write, with its envelope;
+	// nil when the node refused the message.
 	Entry *pb.LedgerEntry
+	// Refusal says why the node refused the message; nil when an entry
+	// recorded it.
+	Refusal *pb.RefusalStatement
 	// Receipt is the node-signed receipt of the batch it was committed in.
 	Receipt *pb.BatchReceipt
 	// KeyID is the node key that signed the receipt.
@@ -175,6 +182,9 @@ func OpenResult(data, wire []byte, keys NodeKeys) (*Result, error) {
 	n := &pb.ResultNotice{}
 	if err := proto.Unmarshal(data, n); err != nil {
 		return nil, fmt.Errorf("%w: not a ResultNotice: %v", ErrUntrusted, err)
+	}
+	if n.GetRefusal() != nil {
+		return openRefusal(n.GetRefusal(), wire, keys)
 	}
 	body, err := OpenNotice(KindReceipt, n.GetReceipt(), keys)
 	if err != nil {
@@ -207,6 +217,22 @@ func OpenResult(data, wire []byte, keys NodeKeys) (*Result, error) {
 		return nil, fmt.Errorf("%w: entry %d: %v", ErrUntrusted, entry.GetIndex(), err)
 	}
 	return &Result{Entry: entry, Receipt: rc, KeyID: n.GetReceipt().GetKeyId()}, nil
+}
+
+// openRefusal checks a refusal against the bytes its receiver sent.
+func openRefusal(sn *pb.SignedNotice, wire []byte, keys NodeKeys) (*Result, error) {
+	body, err := OpenNotice(KindRefusal, sn, keys)
+	if err != nil {
+		return nil, err
+	}
+	st := &pb.RefusalStatement{}
+	if err := proto.Unmarshal(body, st); err != nil {
+		return nil, fmt.Errorf("%w: malformed refusal", ErrUntrusted)
+	}
+	if sum := sha256.Sum256(wire); !bytes.Equal(st.GetMessageSha256(), sum[:]) {
+		return nil, fmt.Errorf("%w: the refusal is for other bytes", ErrUntrusted)
+	}
+	return &Result{Refusal: st, KeyID: sn.GetKeyId()}, nil
 }
 
 // OpenAlert checks an alert notice (the bytes published on an alert

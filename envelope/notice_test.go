@@ -2,6 +2,7 @@ package envelope_test
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"testing"
@@ -214,6 +215,33 @@ func TestBatchTreeMatchesTlog(t *testing.T) {
 					t.Fatalf("n=%d leaf %d: proof hash %d differs from tlog's", n, i, k)
 				}
 			}
+		}
+	}
+}
+
+func TestOpenResultRefusal(t *testing.T) {
+	_, key, _ := envelope.GenerateKey()
+	_, stranger, _ := envelope.GenerateKey()
+	keys, _ := envelope.NewNodeKeys(key.Public().(ed25519.PublicKey))
+	det := proto.MarshalOptions{Deterministic: true}
+	wire := []byte("the signed envelope as sent")
+	sum := sha256.Sum256(wire)
+	st, _ := det.Marshal(&pb.RefusalStatement{Origin: "o", MessageSha256: sum[:], StreamSequence: 9, Reason: "gtin: check digit"})
+	notice := func(kind envelope.NoticeKind, k ed25519.PrivateKey) []byte {
+		b, _ := det.Marshal(&pb.ResultNotice{Refusal: envelope.SignNotice(kind, st, k)})
+		return b
+	}
+	r, err := envelope.OpenResult(notice(envelope.KindRefusal, key), wire, keys)
+	if err != nil || r.Entry != nil || r.Refusal.GetReason() != "gtin: check digit" {
+		t.Fatalf("OpenResult = %+v, %v; want the refusal", r, err)
+	}
+	for name, tc := range map[string]struct{ data, wire []byte }{
+		"signed by a stranger":       {notice(envelope.KindRefusal, stranger), wire},
+		"signed as another kind":     {notice(envelope.KindReceipt, key), wire},
+		"for another sender's bytes": {notice(envelope.KindRefusal, key), []byte("other bytes")},
+	} {
+		if _, err := envelope.OpenResult(tc.data, tc.wire, keys); !errors.Is(err, envelope.ErrUntrusted) {
+			t.Errorf("%s: err = %v, want ErrUntrusted", name, err)
 		}
 	}
 }

@@ -31,6 +31,11 @@ func (s *scanSession) answer(o *sdk.Outcome) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.answered[o.MsgID] = true
+	if o.Refusal != nil {
+		s.refusedEvents++
+		s.print(scanAnswer{EventID: o.MsgID, Status: "refused", Reason: o.Refusal.GetReason()})
+		return
+	}
 	e := o.Entry
 	index := e.GetIndex()
 	for i, id := range e.GetEventIds() {

@@ -82,18 +82,28 @@ type Outcome struct {
 	// Entry is the ledger entry that recorded the message, its envelope
 	// included. Entry.Outcomes[i] is what became of the capture's event i:
 	// applied, refused with a reason, or a duplicate of an event recorded
-	// before (the reason names that ledger entry); with its alerts.
+	// before (the reason names that ledger entry); with its alerts. Nil
+	// when the node refused the whole message (Refusal).
 	Entry *pb.LedgerEntry
+	// Refusal, when not nil, says why the node refused the message (it
+	// could not be decoded, authenticated or validated): it is in the
+	// dead-letter stream and on no ledger entry, and sending it again
+	// changes nothing.
+	Refusal *pb.RefusalStatement
 	// Receipt is the node-signed receipt of the batch the entry was
-	// committed in.
+	// committed in (nil with a Refusal).
 	Receipt *pb.BatchReceipt
-	// NodeKeyID is the ID of the node key that signed the receipt.
+	// NodeKeyID is the ID of the node key that signed the receipt or the
+	// refusal.
 	NodeKeyID string
 }
 
 // Refused reports whether the ledger refused an event of the message: its
 // outcome is neither applied nor a duplicate of a recorded event.
 func (o *Outcome) Refused() bool {
+	if o.Refusal != nil {
+		return true
+	}
 	for _, out := range o.Entry.GetOutcomes() {
 		if !out.GetApplied() && !out.GetDuplicate() {
 			return true

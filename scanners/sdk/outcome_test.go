@@ -3,6 +3,7 @@ package sdk_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,5 +190,35 @@ func TestOutcomeLostWhileOfflineIsRecoveredBySendingAgain(t *testing.T) {
 	}
 	if applied != 1 {
 		t.Fatalf("the event was applied %d times, want once", applied)
+	}
+}
+
+// TestRefusedMessageIsAnsweredAndLeavesTheQueue: a message the node
+// refuses (here: a GTIN whose check digit is wrong) is answered with a
+// node-signed refusal naming the reason, leaves the queue, and is not
+// sent again.
+func TestRefusedMessageIsAnsweredAndLeavesTheQueue(t *testing.T) {
+	ctx := testContext(t)
+	w := newWorld(ctx, t)
+	c := w.client(ctx, t.TempDir())
+	ev := commission(t, c, 1)
+	ev.GetEpcs()[0].GetPack().Gtin = "09506000134353" // check digit 3, not 2
+	rc, err := c.Send(ctx, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Outcome(ctx, rc.MsgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Refusal == nil || !out.Refused() || out.Entry != nil || !strings.Contains(out.Refusal.GetReason(), "check digit") ||
+		out.Refusal.GetStreamSequence() != rc.Sequence {
+		t.Fatalf("outcome %+v, want a refusal naming the check digit at stream sequence %d", out, rc.Sequence)
+	}
+	if err := c.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c.Pending() != 0 || c.Untrusted() != 0 {
+		t.Errorf("Pending %d, Untrusted %d after the refusal", c.Pending(), c.Untrusted())
 	}
 }

@@ -158,7 +158,11 @@ func (k *tracking) answered(t *tracked, out *Outcome, keep int) bool {
 	}
 	t.outcome = out
 	if t.ack == nil { // the outcome came first: the message is on the stream
-		t.ack = &jetstream.PubAck{Stream: natsbus.ScanStream, Sequence: out.Entry.GetStreamSequence()}
+		seq := out.Entry.GetStreamSequence()
+		if out.Refusal != nil {
+			seq = out.Refusal.GetStreamSequence()
+		}
+		t.ack = &jetstream.PubAck{Stream: natsbus.ScanStream, Sequence: seq}
 		k.unpublished--
 	}
 	if i, ok := slices.BinarySearchFunc(k.flight, t.seq, func(f *tracked, seq uint64) int { return cmp.Compare(f.seq, seq) }); ok {
@@ -227,7 +231,7 @@ func (c *Client) onResult(m *nats.Msg) {
 			continue
 		}
 		verified = true
-		c.answer(cd.t, &Outcome{MsgID: cd.t.msgID, Entry: res.Entry, Receipt: res.Receipt, NodeKeyID: res.KeyID})
+		c.answer(cd.t, &Outcome{MsgID: cd.t.msgID, Entry: res.Entry, Refusal: res.Refusal, Receipt: res.Receipt, NodeKeyID: res.KeyID})
 	}
 	if !verified {
 		c.untrusted.Add(1)
@@ -253,7 +257,11 @@ func (c *Client) answer(t *tracked, out *Outcome) {
 		return
 	}
 	c.kick()
-	c.log.Debug("sdk: outcome verified", "msg_id", t.msgID, "ledger_index", out.Entry.GetIndex(), "node_key", out.NodeKeyID)
+	if out.Refusal != nil {
+		c.log.Warn("sdk: the node refused a message; it is in the dead-letter stream", "msg_id", t.msgID, "reason", out.Refusal.GetReason())
+	} else {
+		c.log.Debug("sdk: outcome verified", "msg_id", t.msgID, "ledger_index", out.Entry.GetIndex(), "node_key", out.NodeKeyID)
+	}
 	if c.cfg.OnOutcome != nil {
 		c.callback.Lock()
 		defer c.callback.Unlock()

@@ -256,6 +256,9 @@ func (d *natsDriver) do(ctx context.Context, s *step) (result, error) {
 	if err != nil {
 		return result{}, fmt.Errorf("no outcome for event %s (%s): %w", ev.EventId, rc.Status, err)
 	}
+	if out.Refusal != nil {
+		return result{}, fmt.Errorf("event %s was refused: %s", ev.EventId, out.Refusal.GetReason())
+	}
 	entry := out.Entry
 	if len(entry.GetOutcomes()) != 1 {
 		return result{}, fmt.Errorf("ledger entry %d has %d outcomes, want 1", entry.GetIndex(), len(entry.GetOutcomes()))

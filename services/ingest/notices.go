@@ -3,6 +3,7 @@ package ingest
 import (
 	"crypto/sha256"
 	"fmt"
+	"strings"
 	"sync"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/scanners/gs1"
 	"github.com/pedigree-project/pedigree/services/natsbus"
 )
 
@@ -98,7 +100,37 @@ func (p *Pipeline) publish(w *batchWork) {
 			}
 		}
 	}
+	for _, d := range w.dead {
+		p.publishRefusal(d)
+	}
 	p.setApplied(w.lastSeq)
+}
+
+// publishRefusal tells the sender of a refused message, on its result
+// subject, that the message is in the dead-letter stream and why, signed
+// with the node key: a sender that keeps its messages until they are
+// answered then stops sending it. Messages that name no party (their
+// subject is not a GLN's) or carry no message ID have nobody to answer.
+func (p *Pipeline) publishRefusal(d deadLetter) {
+	gln, ok := strings.CutPrefix(d.it.subject, natsbus.ScanSubjectPrefix)
+	if !ok || d.it.msgID == "" || !gs1.ValidGLN(gln) {
+		return
+	}
+	sum := sha256.Sum256(d.it.data)
+	body, err := deterministic.Marshal(&pb.RefusalStatement{
+		Origin: p.cfg.Ledger.Origin(), MessageSha256: sum[:], StreamSequence: d.it.seq, Reason: d.reason,
+	})
+	if err == nil {
+		body, err = deterministic.Marshal(&pb.ResultNotice{Refusal: envelope.SignNotice(envelope.KindRefusal, body, p.cfg.NodeKey)})
+	}
+	if err != nil {
+		p.log.Warn("refusal notice", "seq", d.it.seq, "err", err)
+		return
+	}
+	subject := natsbus.ResultSubject(gln, d.it.msgID)
+	if err := p.cfg.NC.Publish(subject, body); err != nil {
+		p.log.Warn("publish refusal", "subject", subject, "err", err)
+	}
 }
 
 // AlertFeed delivers the alerts of committed ledger entries, in ledger

@@ -382,7 +382,7 @@ func itemsOf(msgs []jetstream.Msg, expected uint64) (items []item, last jetstrea
 			last, gap = msgs[i-1], errGap
 			break
 		}
-		items = append(items, item{subject: m.Subject(), data: m.Data(), seq: seq, record: meta.Timestamp.UTC()})
+		items = append(items, item{subject: m.Subject(), msgID: m.Headers().Get(jetstream.MsgIDHeader), data: m.Data(), seq: seq, record: meta.Timestamp.UTC()})
 		expected++
 	}
 	return items, last, gap, nil

@@ -30,6 +30,7 @@ const (
 // item is one consumed message on its way through a batch.
 type item struct {
 	subject string
+	msgID   string // the Nats-Msg-Id the sender set: where a refusal is answered
 	data    []byte
 	seq     uint64
 	record  time.Time

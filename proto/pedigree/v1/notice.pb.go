@@ -164,7 +164,9 @@ func (x *BatchReceipt) GetRootHash() []byte {
 }
 
 // ResultNotice is published on pedigree.result.<party GLN>.<hex SHA-256 of
-// the message ID> when the write with that message ID is on the ledger.
+// the message ID> when the write with that message ID is on the ledger,
+// or, with refusal set instead, when the node refused the message and kept
+// it in the dead-letter stream.
 type ResultNotice struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The ledger entry as the ledger encodes it, without its envelope field
@@ -176,7 +178,10 @@ type ResultNotice struct {
 	Receipt *SignedNotice `protobuf:"bytes,2,opt,name=receipt,proto3" json:"receipt,omitempty"`
 	// RFC 6962 inclusion proof of the entry's leaf hash in the receipt's
 	// root, each hash 32 bytes.
-	Proof         [][]byte `protobuf:"bytes,3,rep,name=proof,proto3" json:"proof,omitempty"`
+	Proof [][]byte `protobuf:"bytes,3,rep,name=proof,proto3" json:"proof,omitempty"`
+	// Set, instead of the fields above, when the node refused the message:
+	// the node-signed RefusalStatement.
+	Refusal       *SignedNotice `protobuf:"bytes,4,opt,name=refusal,proto3" json:"refusal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -232,6 +237,89 @@ func (x *ResultNotice) GetProof() [][]byte {
 	return nil
 }
 
+func (x *ResultNotice) GetRefusal() *SignedNotice {
+	if x != nil {
+		return x.Refusal
+	}
+	return nil
+}
+
+// RefusalStatement is what a node signs when it refuses a message (it could
+// not be decoded, authenticated or validated): the message is in the
+// dead-letter stream with the reason, and no ledger entry records it.
+type RefusalStatement struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ledger's origin.
+	Origin string `protobuf:"bytes,1,opt,name=origin,proto3" json:"origin,omitempty"`
+	// SHA-256 of the message's data as the stream held it: the sender's
+	// signed envelope bytes.
+	MessageSha256 []byte `protobuf:"bytes,2,opt,name=message_sha256,json=messageSha256,proto3" json:"message_sha256,omitempty"`
+	// Stream sequence of the refused message.
+	StreamSequence uint64 `protobuf:"varint,3,opt,name=stream_sequence,json=streamSequence,proto3" json:"stream_sequence,omitempty"`
+	// Why it was refused, naming the field and the rule.
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RefusalStatement) Reset() {
+	*x = RefusalStatement{}
+	mi := &file_pedigree_v1_notice_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RefusalStatement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RefusalStatement) ProtoMessage() {}
+
+func (x *RefusalStatement) ProtoReflect() protoreflect.Message {
+	mi := &file_pedigree_v1_notice_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RefusalStatement.ProtoReflect.Descriptor instead.
+func (*RefusalStatement) Descriptor() ([]byte, []int) {
+	return file_pedigree_v1_notice_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RefusalStatement) GetOrigin() string {
+	if x != nil {
+		return x.Origin
+	}
+	return ""
+}
+
+func (x *RefusalStatement) GetMessageSha256() []byte {
+	if x != nil {
+		return x.MessageSha256
+	}
+	return nil
+}
+
+func (x *RefusalStatement) GetStreamSequence() uint64 {
+	if x != nil {
+		return x.StreamSequence
+	}
+	return 0
+}
+
+func (x *RefusalStatement) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // AlertStatement is the body of the SignedNotice published on
 // pedigree.alert.<party GLN>.<CODE> for every alert a committed entry
 // raised.
@@ -250,7 +338,7 @@ type AlertStatement struct {
 
 func (x *AlertStatement) Reset() {
 	*x = AlertStatement{}
-	mi := &file_pedigree_v1_notice_proto_msgTypes[3]
+	mi := &file_pedigree_v1_notice_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -262,7 +350,7 @@ func (x *AlertStatement) String() string {
 func (*AlertStatement) ProtoMessage() {}
 
 func (x *AlertStatement) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_notice_proto_msgTypes[3]
+	mi := &file_pedigree_v1_notice_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -275,7 +363,7 @@ func (x *AlertStatement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlertStatement.ProtoReflect.Descriptor instead.
 func (*AlertStatement) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_notice_proto_rawDescGZIP(), []int{3}
+	return file_pedigree_v1_notice_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AlertStatement) GetAlert() *Alert {
@@ -313,11 +401,17 @@ const file_pedigree_v1_notice_proto_rawDesc = "" +
 	"\vfirst_index\x18\x02 \x01(\x04R\n" +
 	"firstIndex\x12\x14\n" +
 	"\x05count\x18\x03 \x01(\x04R\x05count\x12\x1b\n" +
-	"\troot_hash\x18\x04 \x01(\fR\brootHash\"o\n" +
+	"\troot_hash\x18\x04 \x01(\fR\brootHash\"\xa4\x01\n" +
 	"\fResultNotice\x12\x14\n" +
 	"\x05entry\x18\x01 \x01(\fR\x05entry\x123\n" +
 	"\areceipt\x18\x02 \x01(\v2\x19.pedigree.v1.SignedNoticeR\areceipt\x12\x14\n" +
-	"\x05proof\x18\x03 \x03(\fR\x05proof\"{\n" +
+	"\x05proof\x18\x03 \x03(\fR\x05proof\x123\n" +
+	"\arefusal\x18\x04 \x01(\v2\x19.pedigree.v1.SignedNoticeR\arefusal\"\x92\x01\n" +
+	"\x10RefusalStatement\x12\x16\n" +
+	"\x06origin\x18\x01 \x01(\tR\x06origin\x12%\n" +
+	"\x0emessage_sha256\x18\x02 \x01(\fR\rmessageSha256\x12'\n" +
+	"\x0fstream_sequence\x18\x03 \x01(\x04R\x0estreamSequence\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"{\n" +
 	"\x0eAlertStatement\x12(\n" +
 	"\x05alert\x18\x01 \x01(\v2\x12.pedigree.v1.AlertR\x05alert\x12'\n" +
 	"\x0fenvelope_sha256\x18\x02 \x01(\fR\x0eenvelopeSha256\x12\x16\n" +
@@ -335,22 +429,24 @@ func file_pedigree_v1_notice_proto_rawDescGZIP() []byte {
 	return file_pedigree_v1_notice_proto_rawDescData
 }
 
-var file_pedigree_v1_notice_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_pedigree_v1_notice_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_pedigree_v1_notice_proto_goTypes = []any{
-	(*SignedNotice)(nil),   // 0: pedigree.v1.SignedNotice
-	(*BatchReceipt)(nil),   // 1: pedigree.v1.BatchReceipt
-	(*ResultNotice)(nil),   // 2: pedigree.v1.ResultNotice
-	(*AlertStatement)(nil), // 3: pedigree.v1.AlertStatement
-	(*Alert)(nil),          // 4: pedigree.v1.Alert
+	(*SignedNotice)(nil),     // 0: pedigree.v1.SignedNotice
+	(*BatchReceipt)(nil),     // 1: pedigree.v1.BatchReceipt
+	(*ResultNotice)(nil),     // 2: pedigree.v1.ResultNotice
+	(*RefusalStatement)(nil), // 3: pedigree.v1.RefusalStatement
+	(*AlertStatement)(nil),   // 4: pedigree.v1.AlertStatement
+	(*Alert)(nil),            // 5: pedigree.v1.Alert
 }
 var file_pedigree_v1_notice_proto_depIdxs = []int32{
 	0, // 0: pedigree.v1.ResultNotice.receipt:type_name -> pedigree.v1.SignedNotice
-	4, // 1: pedigree.v1.AlertStatement.alert:type_name -> pedigree.v1.Alert
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	0, // 1: pedigree.v1.ResultNotice.refusal:type_name -> pedigree.v1.SignedNotice
+	5, // 2: pedigree.v1.AlertStatement.alert:type_name -> pedigree.v1.Alert
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_pedigree_v1_notice_proto_init() }
@@ -365,7 +461,7 @@ func file_pedigree_v1_notice_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pedigree_v1_notice_proto_rawDesc), len(file_pedigree_v1_notice_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

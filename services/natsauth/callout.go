@@ -198,20 +198,8 @@ func (c *Callout) answer(req []byte) (string, error) {
 // cluster's system account. Without it, such a connection lasts until its
 // user JWT expires (CalloutConfig.TTL).
 func (c *Callout) Run(ctx context.Context, sys *nats.Conn, interval time.Duration) {
-	if interval <= 0 {
-		interval = DefaultSweepInterval
-	}
 	c.tracking.Store(true)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			c.Sweep(ctx, sys)
-		}
-	}
+	every(ctx, interval, func() { c.Sweep(ctx, sys) })
 }
 
 // Sweep re-checks every admitted connection once (Run calls it; tests

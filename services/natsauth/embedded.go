@@ -121,12 +121,18 @@ func serverPermissions(g Grant) *server.Permissions {
 // changed) and those of a party above its publish rate, and recounts each
 // party's connections.
 func (e *Embedded) Run(ctx context.Context, srv *server.Server, interval time.Duration) {
-	if interval <= 0 {
-		interval = DefaultSweepInterval
-	}
 	e.mu.Lock()
 	e.srv = srv
 	e.mu.Unlock()
+	every(ctx, interval, e.Sweep)
+}
+
+// every calls sweep every interval (DefaultSweepInterval when not
+// positive) until ctx ends.
+func every(ctx context.Context, interval time.Duration, sweep func()) {
+	if interval <= 0 {
+		interval = DefaultSweepInterval
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -134,7 +140,7 @@ func (e *Embedded) Run(ctx context.Context, srv *server.Server, interval time.Du
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			e.Sweep()
+			sweep()
 		}
 	}
 }

@@ -2,15 +2,8 @@ package node
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,66 +21,21 @@ import (
 	"github.com/pedigree-project/pedigree/services/natsbus"
 )
 
-// writeTLS writes a CA and a certificate it signed for 127.0.0.1 and
-// localhost into dir: ca.pem, <name>.pem and <name>-key.pem for each name.
-func writeTLS(t *testing.T, dir string, names ...string) {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writePEM(t, filepath.Join(dir, "ca.pem"), "CERTIFICATE", caDER)
-	for i, name := range names {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(int64(i + 2)), Subject: pkix.Name{CommonName: name},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-			DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-			KeyUsage:    x509.KeyUsageDigitalSignature,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, caTmpl, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writePEM(t, filepath.Join(dir, name+".pem"), "CERTIFICATE", der)
-		kder, err := x509.MarshalECPrivateKey(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writePEM(t, filepath.Join(dir, name+"-key.pem"), "EC PRIVATE KEY", kder)
-	}
-}
-
-func writePEM(t *testing.T, path, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // deployConf returns the text of a file of deploy/nats-cluster with its
-// absolute paths moved under dir.
-func deployConf(t *testing.T, name, dir string) string {
+// files replaced by pki's and its store under dir.
+func deployConf(t *testing.T, name, dir string, pki *testPKI) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "nats-cluster", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := strings.ReplaceAll(string(b), "/etc/nats/tls/", dir+"/")
-	return strings.ReplaceAll(s, "/data/jetstream", filepath.Join(dir, "jetstream"))
+	routeCert, routeKey := pki.issue(t, "route", x509.ExtKeyUsageServerAuth)
+	return strings.NewReplacer(
+		"/etc/nats/tls/ca.pem", pki.ca,
+		"/etc/nats/tls/server.pem", pki.serverCert, "/etc/nats/tls/server-key.pem", pki.serverKey,
+		"/etc/nats/tls/route.pem", routeCert, "/etc/nats/tls/route-key.pem", routeKey,
+		"/data/jetstream", filepath.Join(dir, "jetstream"),
+	).Replace(string(b))
 }
 
 // calloutEnv sets what deploy/nats-cluster/pedigree.conf reads from the
@@ -125,15 +73,14 @@ func calloutEnv(t *testing.T, dataDir string) string {
 // TestDeployNATSConfigsParse checks that the cluster's configuration files
 // are valid for the NATS server this module pins.
 func TestDeployNATSConfigsParse(t *testing.T) {
-	dir := t.TempDir()
-	writeTLS(t, dir, "server", "route")
+	dir, pki := t.TempDir(), newTestPKI(t)
 	calloutEnv(t, t.TempDir())
-	if err := os.WriteFile(filepath.Join(dir, "pedigree.conf"), []byte(deployConf(t, "pedigree.conf", dir)), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "pedigree.conf"), []byte(deployConf(t, "pedigree.conf", dir, pki)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"nats-1.conf", "nats-2.conf", "nats-3.conf"} {
 		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(deployConf(t, name, dir)), 0o600); err != nil {
+		if err := os.WriteFile(path, []byte(deployConf(t, name, dir, pki)), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		opts, err := server.ProcessConfigFile(path)
@@ -153,15 +100,14 @@ func TestDeployNATSConfigsParse(t *testing.T) {
 func TestNATSAuthCalloutOnAnExternalServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dir, dataDir := t.TempDir(), t.TempDir()
-	writeTLS(t, dir, "server")
+	dir, dataDir, pki := t.TempDir(), t.TempDir(), newTestPKI(t)
 	seedFile := calloutEnv(t, dataDir)
-	if err := os.WriteFile(filepath.Join(dir, "pedigree.conf"), []byte(deployConf(t, "pedigree.conf", dir)), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "pedigree.conf"), []byte(deployConf(t, "pedigree.conf", dir, pki)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	conf := filepath.Join(dir, "single.conf")
 	text := "server_name: single\nhost: 127.0.0.1\nport: -1\ninclude ./pedigree.conf\n" +
-		"tls {\n cert_file: " + dir + "/server.pem\n key_file: " + dir + "/server-key.pem\n ca_file: " + dir + "/ca.pem\n}\n" +
+		"tls {\n cert_file: " + pki.serverCert + "\n key_file: " + pki.serverKey + "\n ca_file: " + pki.ca + "\n}\n" +
 		"jetstream {\n store_dir: " + filepath.Join(dir, "js") + "\n}\n"
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
@@ -184,7 +130,7 @@ func TestNATSAuthCalloutOnAnExternalServer(t *testing.T) {
 
 	cfg := testConfig(dataDir)
 	cfg.NATSURL, cfg.NATSListen = url, ""
-	cfg.NATSTLS.CA = filepath.Join(dir, "ca.pem")
+	cfg.NATSTLS.CA = pki.ca
 	cfg.NATSCalloutIssuer = seedFile
 	cfg.NATSSweepInterval = time.Hour // the test sweeps
 	cfg.NATSSystemUser, cfg.NATSSystemPasswordFile = "sys", filepath.Join(dir, "sys.password")
@@ -197,7 +143,7 @@ func TestNATSAuthCalloutOnAnExternalServer(t *testing.T) {
 	keyA := a.keyedParty(apiPharm, pb.Role_ROLE_PHARMACY)
 	a.keyedParty(apiPh2, pb.Role_ROLE_PHARMACY)
 
-	tlsOpt := nats.RootCAs(filepath.Join(dir, "ca.pem"))
+	tlsOpt := nats.RootCAs(pki.ca)
 	if nc, err := nats.Connect(url, tlsOpt, nats.NoReconnect()); err == nil {
 		nc.Close()
 		t.Fatal("an anonymous client connected")
@@ -258,10 +204,9 @@ func TestNATSAuthCalloutOnAnExternalServer(t *testing.T) {
 // --nats-tls-ca the embedded server's client port takes only TLS clients
 // with a certificate from that CA, and still only registered keys.
 func TestEmbeddedNATSWithMutualTLS(t *testing.T) {
-	dir := t.TempDir()
-	writeTLS(t, dir, "server", "scanner")
+	pki := newTestPKI(t)
 	cfg := testConfig(t.TempDir())
-	cfg.NATSTLS = TLSFiles{Cert: filepath.Join(dir, "server.pem"), Key: filepath.Join(dir, "server-key.pem"), CA: filepath.Join(dir, "ca.pem")}
+	cfg.NATSTLS = TLSFiles{Cert: pki.serverCert, Key: pki.serverKey, CA: pki.ca}
 	n := startNode(t, cfg)
 	defer shutdown(t, n)
 	a := &api{t: t, n: n}
@@ -271,12 +216,12 @@ func TestEmbeddedNATSWithMutualTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := strings.Replace(n.NATSURL(), "nats://", "tls://", 1)
-	ca := nats.RootCAs(filepath.Join(dir, "ca.pem"))
+	ca := nats.RootCAs(pki.ca)
 	if nc, err := nats.Connect(url, ca, cred, nats.NoReconnect()); err == nil {
 		nc.Close()
 		t.Fatal("a client without a certificate connected")
 	}
-	clientCert := nats.ClientCert(filepath.Join(dir, "scanner.pem"), filepath.Join(dir, "scanner-key.pem"))
+	clientCert := nats.ClientCert(pki.clientCert, pki.clientKey)
 	if nc, err := nats.Connect(url, ca, clientCert, nats.NoReconnect()); err == nil {
 		nc.Close()
 		t.Fatal("a client with a certificate but no registered key connected")

@@ -87,7 +87,10 @@ type ScanEvent struct {
 	// EPCIS eventID. Either the CBV 2.0 event hash
 	// (ni:///sha-256;<64 hex>?ver=CBV2.0) or a UUID URN (urn:uuid:…). When
 	// empty, the node computes the CBV 2.0 event hash. At most 128 characters.
-	// The same event ID is recorded once, however often it is sent.
+	// Event IDs are each sending party's own: the same ID from the same party
+	// with the same content is recorded once, however often it is sent; with
+	// other content it is refused (AlreadyExists, naming the ID); the same
+	// ID from another party is another event.
 	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	// EPCIS event type.
 	Type EventType `protobuf:"varint,2,opt,name=type,proto3,enum=pedigree.v1.EventType" json:"type,omitempty"`

@@ -72,9 +72,9 @@ func (r *run) notManufacturer(epc Epc, prod Product) string {
 		KV{"manufacturer_gln", prod.Manufacturer})
 }
 
-// hold recalls or withdraws one batch (rule 13): only its product's
-// manufacturer, a regulator or the admin may. The flag is never cleared;
-// setting it again changes nothing.
+// hold recalls or withdraws one batch (docs/design.md, "Pack lifecycle
+// and custody"): only its product's manufacturer, a regulator or the admin
+// may. The flag is never cleared; setting it again changes nothing.
 func (r *run) hold(ref BatchRef) {
 	prod, ok := r.product(ref.GTIN)
 	if !ok {

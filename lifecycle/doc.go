@@ -1,7 +1,7 @@
 // Package lifecycle is Pedigree's domain core: the state machine of a
 // serialized medicine pack, custody and aggregation (cases, pallets), and
-// the detection rules that turn a scan into alerts (DESIGN.md, "Pack
-// lifecycle and detection").
+// the detection rules that turn a scan into alerts (docs/design.md, "Pack
+// lifecycle and custody" and "Alert codes").
 //
 // Apply takes the state, read through the small View interface, and one
 // EPCIS event, and returns the outcome: applied or refused and why, the
@@ -33,7 +33,7 @@
 // container takes its custody from the root container, so shipping and
 // receiving a pallet writes one record however many packs it holds.
 //
-// Where the rules go beyond DESIGN.md's alert table:
+// Where the rules go beyond the alert table of docs/design.md:
 //   - Inspecting by the consignee or shipper of a pack in transit raises no
 //     CLONE_SUSPECTED (goods-in verification before receipt) but the pack is
 //     not dispensable until received; regulators and admins verify anywhere

@@ -316,7 +316,8 @@ func (t EventType) String() string {
 // name used on the alert stream (pedigree.alert.<CODE>).
 type Code int32
 
-// Alert codes; DESIGN.md's alert table says when each is raised.
+// Alert codes; the alert table of docs/design.md says when each is
+// raised.
 const (
 	CodeUnspecified         Code = 0
 	CodeUnknownProduct      Code = 1

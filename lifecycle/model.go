@@ -25,8 +25,8 @@ type Custody struct {
 	Location  string  // GLN of where the object is
 	Transit   Transit // set between shipping and receiving
 	// Tracked is set once the object (or a container it was in) was
-	// shipped or received: from then on custody binds (DESIGN.md, "Pack
-	// lifecycle and detection"). Untracked objects follow the EU model,
+	// shipped or received: from then on custody binds (docs/design.md, "Pack
+	// lifecycle and custody"). Untracked objects follow the EU model,
 	// where only the two ends of the chain scan.
 	Tracked bool
 }

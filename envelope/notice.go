@@ -78,10 +78,6 @@ func noticeMessage(kind NoticeKind, body []byte) []byte {
 	return append(append(msg, kind...), body...)
 }
 
-// LeafHash returns the RFC 6962 leaf hash of a ledger entry's bytes,
-// SHA-256(0x00 ‖ entry): the hash the ledger's tree and batch receipts use.
-func LeafHash(entry []byte) tlog.Hash { return tlog.RecordHash(entry) }
-
 // BatchTree is the RFC 6962 Merkle tree over the leaf hashes of one batch
 // of entries, built in memory once, with every leaf's inclusion proof, so
 // that its root is signed once and each entry proven from it.
@@ -136,11 +132,48 @@ func (t *BatchTree) Proof(i int) [][]byte {
 	return out
 }
 
+// ResultNotices signs the outcomes of one committed batch: the entries at
+// ledger indexes first, first+1, … whose encodings without their envelope
+// are bare and whose leaf hashes are leaves. It signs one BatchReceipt
+// with key and returns, for each entry, the ResultNotice that carries it
+// and the entry's inclusion proof: one signature per batch, a proof per
+// entry.
+func ResultNotices(origin string, first uint64, bare [][]byte, leaves []tlog.Hash, key ed25519.PrivateKey) ([][]byte, error) {
+	if len(bare) != len(leaves) {
+		return nil, fmt.Errorf("envelope: result notices: %d entries, %d leaf hashes", len(bare), len(leaves))
+	}
+	tree, err := NewBatchTree(leaves)
+	if err != nil {
+		return nil, err
+	}
+	root := tree.Root()
+	body, err := deterministic.Marshal(&pb.BatchReceipt{Origin: origin, FirstIndex: first, Count: uint64(len(leaves)), RootHash: root[:]})
+	if err != nil {
+		return nil, fmt.Errorf("envelope: batch receipt: %w", err)
+	}
+	receipt := SignNotice(KindReceipt, body, key)
+	out := make([][]byte, len(bare))
+	for i := range bare {
+		if out[i], err = deterministic.Marshal(&pb.ResultNotice{Entry: bare[i], Receipt: receipt, Proof: tree.Proof(i)}); err != nil {
+			return nil, fmt.Errorf("envelope: result notice: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// deterministic is the encoding of what a node signs and publishes.
+var deterministic = proto.MarshalOptions{Deterministic: true}
+
 // SpliceEntry returns the ledger encoding of an entry from its encoding
 // without its envelope field (what a ResultNotice carries) and the signed
 // envelope bytes: the envelope (field 2) goes after the index (field 1),
 // where the ledger's encoding puts it, and before every other field.
 func SpliceEntry(withoutEnvelope, signedEnvelope []byte) ([]byte, error) {
+	return AppendSpliced(make([]byte, 0, len(withoutEnvelope)+len(signedEnvelope)+8), withoutEnvelope, signedEnvelope)
+}
+
+// AppendSpliced is SpliceEntry appending to dst.
+func AppendSpliced(dst, withoutEnvelope, signedEnvelope []byte) ([]byte, error) {
 	at := 0
 	if num, typ, n := protowire.ConsumeTag(withoutEnvelope); n > 0 && num == 1 && typ == protowire.VarintType {
 		_, m := protowire.ConsumeVarint(withoutEnvelope[n:])
@@ -149,13 +182,12 @@ func SpliceEntry(withoutEnvelope, signedEnvelope []byte) ([]byte, error) {
 		}
 		at = n + m
 	}
-	out := make([]byte, 0, len(withoutEnvelope)+len(signedEnvelope)+8)
-	out = append(out, withoutEnvelope[:at]...)
+	dst = append(dst, withoutEnvelope[:at]...)
 	if len(signedEnvelope) > 0 {
-		out = protowire.AppendTag(out, 2, protowire.BytesType)
-		out = protowire.AppendBytes(out, signedEnvelope)
+		dst = protowire.AppendTag(dst, 2, protowire.BytesType)
+		dst = protowire.AppendBytes(dst, signedEnvelope)
 	}
-	return append(out, withoutEnvelope[at:]...), nil
+	return append(dst, withoutEnvelope[at:]...), nil
 }
 
 // Result is a verified ResultNotice: a ledger entry, or a refusal.
@@ -213,7 +245,7 @@ func OpenResult(data, wire []byte, keys NodeKeys) (*Result, error) {
 		}
 		copy(proof[i][:], h)
 	}
-	if err := tlog.CheckRecord(proof, int64(rc.GetCount()), tlog.Hash(rc.GetRootHash()), int64(pos), LeafHash(full)); err != nil {
+	if err := tlog.CheckRecord(proof, int64(rc.GetCount()), tlog.Hash(rc.GetRootHash()), int64(pos), tlog.RecordHash(full)); err != nil {
 		return nil, fmt.Errorf("%w: entry %d: %v", ErrUntrusted, entry.GetIndex(), err)
 	}
 	return &Result{Entry: entry, Receipt: rc, KeyID: n.GetReceipt().GetKeyId()}, nil

@@ -39,7 +39,7 @@ func batchNotices(t *testing.T, key ed25519.PrivateKey, first uint64, n int) (no
 		if err != nil || string(spliced) != string(full) {
 			t.Fatalf("SpliceEntry(%d) = %x, %v; want %x", i, spliced, err, full)
 		}
-		leaves[i] = envelope.LeafHash(full)
+		leaves[i] = tlog.RecordHash(full)
 	}
 	tree, err := envelope.NewBatchTree(leaves)
 	if err != nil {
@@ -146,7 +146,7 @@ func BenchmarkBatchReceipt(b *testing.B) {
 			for b.Loop() {
 				leaves := make([]tlog.Hash, n)
 				for i := range entries {
-					leaves[i] = envelope.LeafHash(entries[i])
+					leaves[i] = tlog.RecordHash(entries[i])
 				}
 				tree, _ := envelope.NewBatchTree(leaves)
 				root := tree.Root()

@@ -23,13 +23,14 @@ type writer struct {
 // committed with pebble.Sync, or drop it (or call Abort) if the batch is
 // discarded.
 type Pending struct {
-	log   *Log
-	gen   uint64
-	first uint64
-	size  uint64
-	chain tlog.Hash
-	edge  *edge
-	root  tlog.Hash
+	log    *Log
+	gen    uint64
+	first  uint64
+	size   uint64
+	chain  tlog.Hash
+	edge   *edge
+	root   tlog.Hash
+	leaves []tlog.Hash
 }
 
 // First returns the index of the first staged entry (the log size if none
@@ -38,6 +39,10 @@ func (p Pending) First() uint64 { return p.first }
 
 // Size returns the log size once p is committed.
 func (p Pending) Size() uint64 { return p.size }
+
+// Leaves returns the RFC 6962 leaf hashes of the staged entries, in
+// order, as Stage computed them.
+func (p Pending) Leaves() []tlog.Hash { return p.leaves }
 
 // Root returns the tree root hash once p is committed.
 func (p Pending) Root() tlog.Hash { return p.root }
@@ -77,6 +82,7 @@ func (l *Log) Stage(b *pebble.Batch, entries [][]byte) (Pending, error) {
 		}
 	}
 	var pair [2 * tlog.HashSize]byte
+	p.leaves = make([]tlog.Hash, 0, len(entries))
 	for _, data := range entries {
 		idx := e.n
 		op := b.SetDeferred(entryKeyLen, chainSize+len(data))
@@ -87,6 +93,7 @@ func (l *Log) Stage(b *pebble.Batch, entries [][]byte) (Pending, error) {
 		// byte, written below.
 		v[chainSize-1] = 0x00
 		leaf := tlog.Hash(sha256.Sum256(v[chainSize-1:]))
+		p.leaves = append(p.leaves, leaf)
 		copy(pair[:tlog.HashSize], chain[:])
 		copy(pair[tlog.HashSize:], leaf[:])
 		chain = sha256.Sum256(pair[:])

@@ -11,8 +11,8 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/lifecycle"
 	"github.com/pedigree-project/pedigree/services/natsbus"
 	"github.com/pedigree-project/pedigree/services/state"
@@ -207,7 +207,9 @@ func (w *batchWork) encodeRange(lo, hi int, at *int) error {
 		}
 		r.pub = buf[start:len(buf):len(buf)]
 		start = len(buf)
-		buf = spliceEnvelope(buf, r.pub, r.entry.GetIndex(), r.it.data)
+		if buf, err = envelope.AppendSpliced(buf, r.pub, r.it.data); err != nil {
+			return fmt.Errorf("ledger entry: %w", err)
+		}
 		r.data = buf[start:len(buf):len(buf)]
 		w.entries[i] = r.data
 	}
@@ -216,21 +218,6 @@ func (w *batchWork) encodeRange(lo, hi int, at *int) error {
 
 // encodeChunk is the size of the buffers entries are encoded into.
 const encodeChunk = 64 << 10
-
-// spliceEnvelope appends to dst the encoding of a LedgerEntry with index
-// whose encoding without its envelope is pub, with envelope env.
-func spliceEnvelope(dst, pub []byte, index uint64, env []byte) []byte {
-	at := 0
-	if index != 0 {
-		at = protowire.SizeTag(1) + protowire.SizeVarint(index)
-	}
-	dst = append(dst, pub[:at]...)
-	if len(env) > 0 {
-		dst = protowire.AppendTag(dst, 2, protowire.BytesType)
-		dst = protowire.AppendBytes(dst, env)
-	}
-	return append(dst, pub[at:]...)
-}
 
 // commitAndPublish commits w and closes w.durable; then, once prev (nil
 // if none) has published, it acknowledges w's messages, publishes its
@@ -298,6 +285,7 @@ func (p *Pipeline) commit(ctx context.Context, w *batchWork) error {
 	if err != nil {
 		return fmt.Errorf("ingest: stage ledger entries: %w", err)
 	}
+	w.leaves = pending.Leaves()
 	if pending.First() != w.first {
 		p.cfg.Ledger.Abort(pending)
 		return fmt.Errorf("ingest: internal error: batch built for ledger index %d, staged at %d", w.first, pending.First())

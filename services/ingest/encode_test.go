@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
@@ -32,8 +33,8 @@ func TestEntrySplice(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := spliceEnvelope([]byte("prefix"), pub, e.Index, e.Envelope); !bytes.Equal(got[len("prefix"):], want) {
-			t.Errorf("index %d: spliced\n%x\nwant\n%x", e.Index, got, want)
+		if got, err := envelope.AppendSpliced([]byte("prefix"), pub, e.Envelope); err != nil || !bytes.Equal(got[len("prefix"):], want) {
+			t.Errorf("index %d: spliced\n%x (%v)\nwant\n%x", e.Index, got, err, want)
 		}
 	}
 }

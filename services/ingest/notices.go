@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/mod/sumdb/tlog"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pedigree-project/pedigree/envelope"
@@ -25,33 +24,23 @@ func (p *Pipeline) notices(w *batchWork) (results [][]byte, alerts [][]byte, err
 	if len(w.recs) == 0 {
 		return nil, nil, nil
 	}
-	leaves := make([]tlog.Hash, len(w.recs))
+	bare := make([][]byte, len(w.recs))
 	for i := range w.recs {
-		leaves[i] = envelope.LeafHash(w.recs[i].data)
+		bare[i] = w.recs[i].pub
 	}
-	tree, err := envelope.NewBatchTree(leaves)
-	if err != nil {
+	if results, err = envelope.ResultNotices(p.cfg.Ledger.Origin(), w.first, bare, w.leaves, p.cfg.NodeKey); err != nil {
 		return nil, nil, err
 	}
-	root := tree.Root()
-	body, err := deterministic.Marshal(&pb.BatchReceipt{
-		Origin: p.cfg.Ledger.Origin(), FirstIndex: w.first, Count: uint64(len(w.recs)), RootHash: root[:],
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("ingest: batch receipt: %w", err)
-	}
-	receipt := envelope.SignNotice(envelope.KindReceipt, body, p.cfg.NodeKey)
-	results = make([][]byte, len(w.recs))
 	for i := range w.recs {
 		r := &w.recs[i]
-		proof := tree.Proof(i)
-		if results[i], err = deterministic.Marshal(&pb.ResultNotice{Entry: r.pub, Receipt: receipt, Proof: proof}); err != nil {
-			return nil, nil, fmt.Errorf("ingest: result notice: %w", err)
-		}
+		var sum []byte // of the envelope, once the entry has an alert
 		for _, out := range r.entry.GetOutcomes() {
 			for _, a := range out.GetAlerts() {
-				sum := sha256.Sum256(r.it.data)
-				st, err := deterministic.Marshal(&pb.AlertStatement{Alert: a, EnvelopeSha256: sum[:], Origin: p.cfg.Ledger.Origin()})
+				if sum == nil {
+					s := sha256.Sum256(r.it.data)
+					sum = s[:]
+				}
+				st, err := deterministic.Marshal(&pb.AlertStatement{Alert: a, EnvelopeSha256: sum, Origin: p.cfg.Ledger.Origin()})
 				if err != nil {
 					return nil, nil, fmt.Errorf("ingest: alert statement: %w", err)
 				}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"errors"
+	"golang.org/x/mod/sumdb/tlog"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +64,7 @@ type batchWork struct {
 	next    uint64 // ledger index of the next entry
 	recs    []record
 	entries [][]byte
+	leaves  []tlog.Hash // the entries' leaf hashes, as the ledger staged them
 	dead    []deadLetter
 	seen    map[state.EventHash]seenID // event table keys written by this batch
 	prev    map[state.EventHash]seenID // those of the previous batch while it commits

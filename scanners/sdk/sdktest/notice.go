@@ -41,18 +41,9 @@ func resultNotice(key ed25519.PrivateKey, entry *pb.LedgerEntry, wire []byte) ([
 	if err != nil {
 		return nil, err
 	}
-	tree, err := envelope.NewBatchTree([]tlog.Hash{envelope.LeafHash(full)})
+	n, err := envelope.ResultNotices("sdktest", entry.GetIndex(), [][]byte{b}, []tlog.Hash{tlog.RecordHash(full)}, key)
 	if err != nil {
 		return nil, err
 	}
-	root := tree.Root()
-	body, err := proto.Marshal(&pb.BatchReceipt{Origin: "sdktest", FirstIndex: entry.GetIndex(), Count: 1, RootHash: root[:]})
-	if err != nil {
-		return nil, fmt.Errorf("sdktest: receipt: %w", err)
-	}
-	n, err := proto.Marshal(&pb.ResultNotice{Entry: b, Receipt: envelope.SignNotice(envelope.KindReceipt, body, key), Proof: tree.Proof(0)})
-	if err != nil {
-		return nil, fmt.Errorf("sdktest: notice: %w", err)
-	}
-	return n, nil
+	return n[0], nil
 }

@@ -10,8 +10,7 @@ import (
 
 	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/scanners/sdk"
-	"github.com/pedigree-project/pedigree/services/natsauth"
-	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/subjects"
 )
 
 // bus is the run's NATS side. Each pharmacy publishes on a connection of
@@ -55,10 +54,11 @@ func dialBus(url string, w *world, keys envelope.NodeKeys, adminKeyFile string) 
 	if err != nil {
 		return nil, fmt.Errorf("bench: the node's NATS key: %w", err)
 	}
-	cred, err := natsauth.Credential(key)
+	cred, wipe, err := sdk.KeyOption(key)
 	if err != nil {
 		return nil, err
 	}
+	b.wipe = append(b.wipe, wipe)
 	if b.admin, err = nats.Connect(url, nats.Name("pedigree bench"), cred); err != nil {
 		return nil, fmt.Errorf("bench: NATS %s with the node's key: %w", url, err)
 	}
@@ -75,9 +75,9 @@ func (b *bus) scans(ctx context.Context) (jetstream.Stream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: jetstream: %w", err)
 	}
-	s, err := js.Stream(ctx, natsbus.ScanStream)
+	s, err := js.Stream(ctx, subjects.ScanStream)
 	if err != nil {
-		return nil, fmt.Errorf("bench: stream %s: %w", natsbus.ScanStream, err)
+		return nil, fmt.Errorf("bench: stream %s: %w", subjects.ScanStream, err)
 	}
 	return s, nil
 }
@@ -105,7 +105,7 @@ func awaitMarker(sub *nats.Subscription, wire []byte, keys envelope.NodeKeys, ig
 		msg, err := sub.NextMsg(markerTimeout)
 		if err != nil {
 			return nil, fmt.Errorf("bench: no ledger outcome on %s within %s (refused into %s?): %w",
-				sub.Subject, markerTimeout, natsbus.DeadLetterStream, err)
+				sub.Subject, markerTimeout, subjects.DeadLetterStream, err)
 		}
 		res, err := envelope.OpenResult(msg.Data, wire, keys)
 		if errors.Is(err, envelope.ErrUntrusted) {

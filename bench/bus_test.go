@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"crypto/ed25519"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -11,8 +10,8 @@ import (
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/scanners/sdk/sdktest"
-	"github.com/pedigree-project/pedigree/services/natsauth"
-	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/services/nodetest"
+	"github.com/pedigree-project/pedigree/subjects"
 )
 
 // TestMarkerOutcomeMustVerify sends a marker's subject a notice signed by
@@ -23,17 +22,12 @@ func TestMarkerOutcomeMustVerify(t *testing.T) {
 	defer cancel()
 	nodePub, nodeKey, _ := envelope.GenerateKey()
 	_, rogue, _ := envelope.GenerateKey()
-	authn, err := natsauth.NewEmbedded(nil, []ed25519.PublicKey{nodePub}, natsauth.Limits{}, slog.New(slog.DiscardHandler), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := natsbus.StartEmbedded(ctx, natsbus.EmbeddedConfig{StoreDir: t.TempDir(), Auth: authn}, slog.New(slog.DiscardHandler))
+	e, err := nodetest.StartNATS(ctx, nodetest.NATSConfig{StoreDir: t.TempDir(), NodeKeys: []ed25519.PublicKey{nodePub}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Shutdown()
-	cred, _ := natsauth.Credential(nodeKey)
-	nc, err := e.Connect("test", cred)
+	nc, err := e.ConnectAsNode("test", nodeKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +37,7 @@ func TestMarkerOutcomeMustVerify(t *testing.T) {
 	const gln, id = "4098765000003", "urn:uuid:marker"
 	wire := []byte("the marker's signed envelope")
 	entry := &pb.LedgerEntry{Index: 7, EventIds: []string{id}, Outcomes: []*pb.Outcome{{Applied: true}}}
-	subject := natsbus.ResultSubject(gln, id)
+	subject := subjects.ResultSubject(gln, id)
 	sub, err := nc.SubscribeSync(subject)
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/scanners/sdk"
-	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/subjects"
 )
 
 // message is one signed envelope ready to publish.
@@ -98,5 +98,5 @@ func (w *world) dispenseEnvelope(b *sdk.Builder, p, from, to int) (message, erro
 	if err != nil {
 		return message{}, err
 	}
-	return message{party: ph.gln, subject: natsbus.ScanSubject(ph.gln), msgID: envelope.MsgID(env, body), data: wire, events: len(events)}, nil
+	return message{party: ph.gln, subject: subjects.ScanSubject(ph.gln), msgID: envelope.MsgID(env, body), data: wire, events: len(events)}, nil
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
-	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/subjects"
 )
 
 // Throughput is what a publishing phase moved.
@@ -118,9 +118,9 @@ func rawPublish(ctx context.Context, nc *nats.Conn, run string, msgs []message, 
 	if err != nil {
 		return Throughput{}, err
 	}
-	scans, err := pub.js.Stream(ctx, natsbus.ScanStream)
+	scans, err := pub.js.Stream(ctx, subjects.ScanStream)
 	if err != nil {
-		return Throughput{}, fmt.Errorf("bench: stream %s: %w", natsbus.ScanStream, err)
+		return Throughput{}, fmt.Errorf("bench: stream %s: %w", subjects.ScanStream, err)
 	}
 	sc := scans.CachedInfo().Config
 	subject := "bench." + run + ".raw"
@@ -246,7 +246,7 @@ func ingest(ctx context.Context, b *bus, msgs []message, o ingestOptions) (Throu
 					return Throughput{}, err
 				}
 			}
-			sub, err := b.party[m.party].SubscribeSync(natsbus.ResultSubject(m.party, m.msgID))
+			sub, err := b.party[m.party].SubscribeSync(subjects.ResultSubject(m.party, m.msgID))
 			if err != nil {
 				return Throughput{}, fmt.Errorf("bench: subscribe to an outcome: %w", err)
 			}

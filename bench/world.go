@@ -14,7 +14,7 @@ import (
 
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
-	"github.com/pedigree-project/pedigree/scanners/gs1"
+	"github.com/pedigree-project/pedigree/gs1"
 )
 
 // pharmacies is how many pharmacies the run registers; dispense envelopes

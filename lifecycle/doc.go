@@ -18,7 +18,7 @@
 //     order. That is what lets every ledger node replaying the stream reach
 //     the same ledger.
 //   - Total: any input, however malformed, gives a Result; nothing panics.
-//     Identifier syntax is checked before events get here (scanners/gs1,
+//     Identifier syntax is checked before events get here (gs1,
 //     epcis); the rules treat identifiers as opaque strings.
 //   - Self-contained: standard library only; no NATS, Pebble, gRPC or
 //     generated protobuf code. The enums carry the numbers of their

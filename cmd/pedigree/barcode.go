@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pedigree-project/pedigree/scanners/gs1"
+	"github.com/pedigree-project/pedigree/gs1"
 )
 
 func newBarcodeCommand() *cobra.Command {

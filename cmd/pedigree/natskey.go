@@ -1,17 +1,13 @@
 package main
 
 import (
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/nats-io/nkeys"
 	"github.com/spf13/cobra"
 
-	"github.com/pedigree-project/pedigree/envelope"
-	"github.com/pedigree-project/pedigree/services/natsauth"
 	"github.com/pedigree-project/pedigree/services/node"
 )
 
@@ -61,15 +57,7 @@ the node is given with --nats-callout-issuer.`,
 			if dataDir == "" {
 				return errors.New("--data: required (or --new-issuer)")
 			}
-			dir := filepath.Join(dataDir, node.KeysDir)
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return err
-			}
-			key, err := envelope.LoadOrCreateKeyFile(filepath.Join(dir, node.NATSKeyFile))
-			if err != nil {
-				return err
-			}
-			nk, err := natsauth.NKey(key.Public().(ed25519.PublicKey))
+			nk, err := node.NATSUser(dataDir)
 			if err != nil {
 				return err
 			}

@@ -13,8 +13,8 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/pedigree-project/pedigree/gs1"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
-	"github.com/pedigree-project/pedigree/scanners/gs1"
 )
 
 func newHistoryCommand() *cobra.Command {

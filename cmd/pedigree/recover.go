@@ -1,23 +1,11 @@
 package main
 
 import (
-	"context"
-	"crypto/ed25519"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/pedigree-project/pedigree/services/node"
 	"github.com/spf13/cobra"
-
-	"github.com/pedigree-project/pedigree/envelope"
-	"github.com/pedigree-project/pedigree/ledger"
-	"github.com/pedigree-project/pedigree/services/ingest"
-	"github.com/pedigree-project/pedigree/services/natsauth"
-	"github.com/pedigree-project/pedigree/services/natsbus"
-	"github.com/pedigree-project/pedigree/services/state"
 )
 
 func newRecoverCommand(root *rootOptions) *cobra.Command {
@@ -41,7 +29,7 @@ are lost from both: their senders must send them again.`,
 			if err != nil {
 				return err
 			}
-			rep, err := recoverStream(cmd.Context(), dataDir, logger)
+			rep, err := node.Recover(cmd.Context(), dataDir, logger)
 			if err != nil {
 				return err
 			}
@@ -53,66 +41,7 @@ are lost from both: their senders must send them again.`,
 	return cmd
 }
 
-// recoverStream opens the stopped node's ledger read-only and starts its
-// embedded JetStream with no client port, then runs ingest.Recover.
-func recoverStream(ctx context.Context, dataDir string, logger *slog.Logger) (rep ingest.RecoverReport, err error) {
-	pebbleDir := filepath.Join(dataDir, "pebble")
-	if _, err := os.Stat(pebbleDir); err != nil {
-		return rep, fmt.Errorf("no node data in %s: %w", dataDir, err)
-	}
-	opts := ledger.PebbleOptions()
-	opts.ReadOnly = true
-	opts.Logger = quietPebble{}
-	store, err := state.Open(pebbleDir, opts)
-	if err != nil {
-		return rep, fmt.Errorf("open %s (is the node stopped?): %w", dataDir, err)
-	}
-	defer func() {
-		if cerr := store.DB().Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("close %s: %w", pebbleDir, cerr)
-		}
-	}()
-	lg, err := ledger.Open(store.DB(), ledger.Options{})
-	if err != nil {
-		return rep, fmt.Errorf("open the ledger in %s: %w", dataDir, err)
-	}
-	// The server admits one credential, made for this run and never
-	// stored: recover's own connection.
-	_, key, err := envelope.GenerateKey()
-	if err != nil {
-		return rep, err
-	}
-	auth, err := natsauth.NewEmbedded(nil, []ed25519.PublicKey{key.Public().(ed25519.PublicKey)}, natsauth.Limits{}, logger, nil)
-	if err != nil {
-		return rep, err
-	}
-	cred, err := natsauth.Credential(key)
-	if err != nil {
-		return rep, err
-	}
-	// Every republished message is synced to disk before it is
-	// acknowledged: a second power loss loses nothing recover did.
-	emb, err := natsbus.StartEmbedded(ctx, natsbus.EmbeddedConfig{StoreDir: filepath.Join(dataDir, "nats"), SyncAlways: true, Auth: auth}, logger)
-	if err != nil {
-		return rep, err
-	}
-	defer emb.Shutdown()
-	nc, err := emb.Connect("pedigree-recover", cred)
-	if err != nil {
-		return rep, err
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return rep, fmt.Errorf("jetstream: %w", err)
-	}
-	if err := natsbus.EnsureStreams(ctx, js, natsbus.StreamLimits{}); err != nil {
-		return rep, err
-	}
-	return ingest.Recover(ctx, ingest.RecoverConfig{JS: js, Store: store, Ledger: lg, Logger: logger})
-}
-
-func printRecoverReport(w io.Writer, rep ingest.RecoverReport) {
+func printRecoverReport(w io.Writer, rep node.RecoverReport) {
 	if rep.Republished() == 0 {
 		fmt.Fprintf(w, "ok: the stream holds what the ledger applied (stream ends at %d, ledger applied %d, %d messages compared); nothing to recover\n",
 			rep.StreamLast, rep.Applied, rep.Compared)

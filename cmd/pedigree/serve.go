@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pedigree-project/pedigree/services/natsauth"
 	"github.com/pedigree-project/pedigree/services/node"
 )
 
@@ -89,9 +88,9 @@ logs warnings and errors only, unless --log-level says otherwise.`,
 	f.StringVar(&cfg.NATSCalloutAccount, "nats-callout-account", cfg.NATSCalloutAccount, "external NATS: account the auth callout places parties in")
 	f.StringVar(&cfg.NATSSystemUser, "nats-system-user", "", "external NATS: system account user with which the node closes a revoked key's connections at once (else they last until their one-minute authorization expires)")
 	f.StringVar(&cfg.NATSSystemPasswordFile, "nats-system-password-file", "", "external NATS: file holding that user's password")
-	f.IntVar(&cfg.NATSLimits.MaxConnections, "nats-max-connections", natsauth.DefaultMaxConnections, "NATS connections one party may hold")
-	f.Float64Var(&cfg.NATSLimits.PublishRate, "nats-publish-rate", natsauth.DefaultPublishRate, "messages per second one party may publish to NATS before it is cut off")
-	f.DurationVar(&cfg.NATSLimits.Penalty, "nats-rate-penalty", natsauth.DefaultPenalty, "how long a party over its NATS publish rate is refused")
+	f.IntVar(&cfg.NATSLimits.MaxConnections, "nats-max-connections", cfg.NATSLimits.MaxConnections, "NATS connections one party may hold")
+	f.Float64Var(&cfg.NATSLimits.PublishRate, "nats-publish-rate", cfg.NATSLimits.PublishRate, "messages per second one party may publish to NATS before it is cut off")
+	f.DurationVar(&cfg.NATSLimits.Penalty, "nats-rate-penalty", cfg.NATSLimits.Penalty, "how long a party over its NATS publish rate is refused")
 	f.IntVar(&cfg.StreamReplicas, "stream-replicas", cfg.StreamReplicas, "replicas of the JetStream streams (3 or 5 in a cluster)")
 	f.StringVar(&cfg.AdminGLN, "admin-gln", cfg.AdminGLN, "GLN of the admin party created on first start")
 	f.StringVar(&cfg.AdminName, "admin-name", cfg.AdminName, "name of the admin party created on first start")

@@ -15,7 +15,7 @@ import (
 
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
-	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/subjects"
 )
 
 // Errors a Client returns.
@@ -172,7 +172,7 @@ func New(ctx context.Context, cfg Config) (_ *Client, err error) {
 	}
 	life, stop := context.WithCancel(context.Background())
 	c := &Client{
-		cfg: cfg, log: log, builder: b, subject: natsbus.ScanSubject(cfg.PartyGLN), q: q,
+		cfg: cfg, log: log, builder: b, subject: subjects.ScanSubject(cfg.PartyGLN), q: q,
 		life: life, stop: stop, changed: make(chan struct{}), tracks: newTracking(),
 		wake: make(chan struct{}, 1), done: make(chan struct{}), wipe: func() {},
 		limit: rate.NewLimiter(rate.Limit(cfg.MaxPublishRate), max(1, int(cfg.MaxPublishRate/10))),
@@ -200,7 +200,7 @@ func New(ctx context.Context, cfg Config) (_ *Client, err error) {
 	}
 	msgs, _, _ := q.state()
 	c.tracks.unpublished = msgs
-	if c.sub, err = c.nc.Subscribe(natsbus.ResultSubjects(cfg.PartyGLN), c.onResult); err != nil {
+	if c.sub, err = c.nc.Subscribe(subjects.ResultSubjects(cfg.PartyGLN), c.onResult); err != nil {
 		return nil, fmt.Errorf("sdk: subscribe to the party's outcomes: %w", err)
 	}
 	c.status = c.nc.StatusChanged(nats.CONNECTED)

@@ -19,7 +19,7 @@ import (
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/scanners/sdk"
-	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/subjects"
 )
 
 const (
@@ -70,8 +70,8 @@ func eventIDs(t *testing.T, pub ed25519.PublicKey, msgs []*jetstream.RawStreamMs
 	t.Helper()
 	var ids []string
 	for _, m := range msgs {
-		if m.Subject != natsbus.ScanSubject(party) {
-			t.Errorf("message %d on %q, want %q", m.Sequence, m.Subject, natsbus.ScanSubject(party))
+		if m.Subject != subjects.ScanSubject(party) {
+			t.Errorf("message %d on %q, want %q", m.Sequence, m.Subject, subjects.ScanSubject(party))
 		}
 		o, err := envelope.Open(m.Data)
 		if err != nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/pedigree-project/pedigree/envelope"
-	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/subjects"
 )
 
 // Defaults of Config.
@@ -38,7 +38,7 @@ const (
 	// stream's duplicate window: a copy sent within the window of an
 	// earlier one is not stored again, so waiting longer lets the next
 	// copy reach the ledger, which answers it.
-	DefaultMaxOutcomeTimeout = natsbus.DefaultDuplicateWindow
+	DefaultMaxOutcomeTimeout = subjects.DefaultDuplicateWindow
 	// DefaultMaxInFlight is how many messages may await their outcome at
 	// once; the forwarder publishes no more until some are answered.
 	DefaultMaxInFlight = 1024
@@ -55,7 +55,7 @@ const (
 	DefaultSegmentSize = 8 << 20
 	// DefaultMaxMsgSize is the largest signed envelope Send accepts: the
 	// SCANS stream's limit.
-	DefaultMaxMsgSize = natsbus.DefaultMaxMsgSize
+	DefaultMaxMsgSize = subjects.DefaultMaxMsgSize
 	// DefaultName is the NATS connection name of a Client's own connection.
 	DefaultName = "pedigree-scanner"
 )
@@ -225,12 +225,23 @@ func (c Config) withDefaults() (Config, error) {
 }
 
 // AuthOptions returns the options that make a NATS connection log in as
-// the party whose key is priv: the key as the connection's user NKey (its
-// public key's "U…" encoding, signing the server's nonce), and replies
-// under _INBOX.<party GLN>, the only inbox a party may read. The returned
-// wipe clears the key material the options hold; call it once the
-// connection is closed.
+// the party whose key is priv: the key as the connection's user NKey
+// (KeyOption), and replies under _INBOX.<party GLN>, the only inbox a party
+// may read. The returned wipe clears the key material the options hold;
+// call it once the connection is closed.
 func AuthOptions(partyGLN string, priv ed25519.PrivateKey) (opts []nats.Option, wipe func(), err error) {
+	key, wipe, err := KeyOption(priv)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []nats.Option{key, nats.CustomInboxPrefix(subjects.InboxPrefix(partyGLN))}, wipe, nil
+}
+
+// KeyOption returns the option that makes a NATS connection log in with
+// the Ed25519 key priv as its user NKey (its public key's "U…" encoding,
+// signing the server's nonce). A party uses AuthOptions; a node's
+// operator tool logs in with the node's NATS key this way.
+func KeyOption(priv ed25519.PrivateKey) (opt nats.Option, wipe func(), err error) {
 	if len(priv) != ed25519.PrivateKeySize {
 		return nil, nil, errors.New("sdk: NKey: want an Ed25519 private key")
 	}
@@ -242,7 +253,7 @@ func AuthOptions(partyGLN string, priv ed25519.PrivateKey) (opts []nats.Option, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("sdk: NKey: %w", err)
 	}
-	return []nats.Option{nats.Nkey(pub, kp.Sign), nats.CustomInboxPrefix("_INBOX." + partyGLN)}, kp.Wipe, nil
+	return nats.Nkey(pub, kp.Sign), kp.Wipe, nil
 }
 
 // connect makes the Client's own connection, logged in as the party.

@@ -9,7 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
-	"github.com/pedigree-project/pedigree/scanners/gs1"
+	"github.com/pedigree-project/pedigree/gs1"
 )
 
 // MaxObjectsPerEvent bounds the packs and containers of one event, as the

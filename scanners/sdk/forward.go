@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/subjects"
 )
 
 // publishOnce publishes r and waits at most AckTimeout for its PubAck.
@@ -24,7 +24,7 @@ func (c *Client) publishOnce(ctx context.Context, r *record) (*jetstream.PubAck,
 	defer cancel()
 	msg := &nats.Msg{Subject: r.subject, Data: r.data, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, r.msgID)
-	return c.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(natsbus.ScanStream), jetstream.WithRetryAttempts(0))
+	return c.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(subjects.ScanStream), jetstream.WithRetryAttempts(0))
 }
 
 // forward is the forwarder. It reads the queue in order and publishes each

@@ -11,7 +11,8 @@ import (
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/scanners/sdk"
 	"github.com/pedigree-project/pedigree/scanners/sdk/sdktest"
-	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/services/nodetest"
+	"github.com/pedigree-project/pedigree/subjects"
 )
 
 // sentWhileNodeDown starts a world, stops its node and sends one event
@@ -76,7 +77,7 @@ func TestForgedOutcomeIsIgnoredAndTheMessageStaysQueued(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	subject := natsbus.ResultSubject(party, rc.MsgID)
+	subject := subjects.ResultSubject(party, rc.MsgID)
 	forged := [][]byte{
 		sdktest.ResultNotice(t, rogue, claim, wire),        // not a trusted node key
 		sdktest.ResultNotice(t, nodeKey, claim, otherWire), // the node's key, other bytes
@@ -120,10 +121,10 @@ func TestAckedMessageLostWithItsStreamIsSentAgainAndAppliedOnce(t *testing.T) {
 	// The power loss, while the scanners cannot reach the node.
 	w.proxy.down()
 	waitFor(ctx, t, "the client sees the uplink down", func() bool { return !c.Connected() })
-	if err := w.js.DeleteStream(ctx, natsbus.ScanStream); err != nil {
+	if err := w.js.DeleteStream(ctx, subjects.ScanStream); err != nil {
 		t.Fatal(err)
 	}
-	if err := natsbus.EnsureStreams(ctx, w.js, natsbus.StreamLimits{}); err != nil {
+	if err := nodetest.EnsureStreams(ctx, w.js); err != nil {
 		t.Fatal(err)
 	}
 	rep := w.recoverStream(ctx)

@@ -42,7 +42,7 @@ const (
 	ackEntryLen   = 12
 	recordVersion = 1
 	// maxPayload bounds one record: the largest envelope the SCANS stream
-	// takes (natsbus.DefaultMaxMsgSize, 4 MiB) with ample room for the
+	// takes (subjects.DefaultMaxMsgSize, 4 MiB) with ample room for the
 	// subject and message ID.
 	maxPayload = 8 << 20
 )

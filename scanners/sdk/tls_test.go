@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/pedigree-project/pedigree/scanners/sdk"
-	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/services/nodetest"
 )
 
 // testPKI is a certificate authority with a server certificate for
@@ -94,7 +94,7 @@ func TestTLSWithAClientCertificate(t *testing.T) {
 	w := &world{t: t, natsDir: t.TempDir(), nodeDir: t.TempDir(), logs: &logRecorder{}, party: priv}
 	w.startNATS(ctx, &tls.Config{Certificates: []tls.Certificate{pki.server}, ClientCAs: pki.pool,
 		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12})
-	if err := natsbus.EnsureStreams(ctx, w.js, natsbus.StreamLimits{}); err != nil {
+	if err := nodetest.EnsureStreams(ctx, w.js); err != nil {
 		t.Fatal(err)
 	}
 	url := "tls://" + w.natsAddr()

@@ -14,7 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pedigree-project/pedigree/envelope"
-	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/subjects"
 )
 
 // tracked is a queued message as the Client follows it, from Send (or from
@@ -90,7 +90,7 @@ func (k *tracking) read(r *record) (*tracked, *Outcome) {
 	t.rec = r
 	if a := k.answers[r.msgID]; a != nil && bytes.Equal(a.outcome.Entry.GetEnvelope(), r.data) {
 		if t.ack == nil {
-			t.ack = &jetstream.PubAck{Stream: natsbus.ScanStream, Sequence: a.ack.Sequence, Duplicate: true}
+			t.ack = &jetstream.PubAck{Stream: subjects.ScanStream, Sequence: a.ack.Sequence, Duplicate: true}
 			k.unpublished--
 		}
 		out := *a.outcome
@@ -162,7 +162,7 @@ func (k *tracking) answered(t *tracked, out *Outcome, keep int) bool {
 		if out.Refusal != nil {
 			seq = out.Refusal.GetStreamSequence()
 		}
-		t.ack = &jetstream.PubAck{Stream: natsbus.ScanStream, Sequence: seq}
+		t.ack = &jetstream.PubAck{Stream: subjects.ScanStream, Sequence: seq}
 		k.unpublished--
 	}
 	if i, ok := slices.BinarySearchFunc(k.flight, t.seq, func(f *tracked, seq uint64) int { return cmp.Compare(f.seq, seq) }); ok {

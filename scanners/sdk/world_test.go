@@ -22,18 +22,15 @@ import (
 
 	"github.com/pedigree-project/pedigree/client"
 	"github.com/pedigree-project/pedigree/envelope"
-	"github.com/pedigree-project/pedigree/ledger"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/scanners/sdk"
-	"github.com/pedigree-project/pedigree/services/ingest"
-	"github.com/pedigree-project/pedigree/services/natsauth"
-	"github.com/pedigree-project/pedigree/services/natsbus"
 	"github.com/pedigree-project/pedigree/services/node"
-	"github.com/pedigree-project/pedigree/services/state"
+	"github.com/pedigree-project/pedigree/services/nodetest"
+	"github.com/pedigree-project/pedigree/subjects"
 )
 
 // world is what a scanner talks to: a NATS server with JetStream that
-// authenticates every client as a node does (services/natsauth: the party
+// authenticates every client as a node does (services/internal/natsauth: the party
 // logs in with its key as an NKey and gets only its subjects), a real
 // ledger node consuming from it with its own NATS key, and a TCP proxy in
 // front of NATS that the scanner connects through, to cut its uplink
@@ -41,7 +38,7 @@ import (
 type world struct {
 	t        *testing.T
 	natsDir  string
-	nats     *natsbus.Embedded
+	nats     *nodetest.NATS
 	nodeDir  string
 	node     *node.Node
 	token    string // admin API token
@@ -84,22 +81,15 @@ func (w *world) startNATS(ctx context.Context, tlsCfg *tls.Config) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	reg := natsauth.Parties{party: &pb.Party{Gln: party, Role: pb.Role_ROLE_MANUFACTURER,
+	reg := map[string]*pb.Party{party: {Gln: party, Role: pb.Role_ROLE_MANUFACTURER,
 		PublicKeys: [][]byte{w.party.Public().(ed25519.PublicKey)}}}
-	authn, err := natsauth.NewEmbedded(reg, []ed25519.PublicKey{nodeNATS.Public().(ed25519.PublicKey)}, natsauth.Limits{}, quiet, nil)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	e, err := natsbus.StartEmbedded(ctx, natsbus.EmbeddedConfig{StoreDir: w.natsDir, Listen: "127.0.0.1:0", Auth: authn, TLS: tlsCfg}, quiet)
+	e, err := nodetest.StartNATS(ctx, nodetest.NATSConfig{StoreDir: w.natsDir, Listen: "127.0.0.1:0", TLS: tlsCfg,
+		Parties: reg, NodeKeys: []ed25519.PublicKey{nodeNATS.Public().(ed25519.PublicKey)}, Logger: quiet})
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	w.nats = e
-	cred, err := natsauth.Credential(nodeNATS)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	if w.admin, err = e.Connect("test", cred); err != nil {
+	if w.admin, err = e.ConnectAsNode("test", nodeNATS); err != nil {
 		w.t.Fatal(err)
 	}
 	if w.js, err = jetstream.New(w.admin); err != nil {
@@ -110,20 +100,9 @@ func (w *world) startNATS(ctx context.Context, tlsCfg *tls.Config) {
 
 // recoverStream rebuilds the SCANS stream from the stopped node's ledger,
 // as `pedigree recover` does after a power loss.
-func (w *world) recoverStream(ctx context.Context) ingest.RecoverReport {
+func (w *world) recoverStream(ctx context.Context) nodetest.RecoverReport {
 	w.t.Helper()
-	opts := ledger.PebbleOptions()
-	opts.ReadOnly = true
-	store, err := state.Open(filepath.Join(w.nodeDir, "pebble"), opts)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer store.DB().Close()
-	lg, err := ledger.Open(store.DB(), ledger.Options{})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	rep, err := ingest.Recover(ctx, ingest.RecoverConfig{JS: w.js, Store: store, Ledger: lg, Logger: quiet})
+	rep, err := nodetest.Recover(ctx, w.js, w.nodeDir, quiet)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -131,7 +110,7 @@ func (w *world) recoverStream(ctx context.Context) ingest.RecoverReport {
 }
 
 // natsAddr is the NATS server's client address.
-func (w *world) natsAddr() string { return w.nats.Server().Addr().String() }
+func (w *world) natsAddr() string { return w.nats.Addr() }
 
 // url is what the scanner connects to: the proxy.
 func (w *world) url() string { return "nats://" + w.proxy.addr }
@@ -224,7 +203,7 @@ func (w *world) ledger(ctx context.Context) map[string][]*pb.LedgerEntry {
 // it.
 func (w *world) shortDuplicateWindow(ctx context.Context, d time.Duration) {
 	w.t.Helper()
-	s, err := w.js.Stream(ctx, natsbus.ScanStream)
+	s, err := w.js.Stream(ctx, subjects.ScanStream)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -244,7 +223,7 @@ func (w *world) shortDuplicateWindow(ctx context.Context, d time.Duration) {
 // streamMessages returns the messages in the SCANS stream, in order.
 func (w *world) streamMessages(ctx context.Context) []*jetstream.RawStreamMsg {
 	w.t.Helper()
-	s, err := w.js.Stream(ctx, natsbus.ScanStream)
+	s, err := w.js.Stream(ctx, subjects.ScanStream)
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/pedigree-project/pedigree/scanners/gs1"
+	"github.com/pedigree-project/pedigree/gs1"
 )
 
 // Identifiers. Everything lives under GS1 prefix 952, reserved for

@@ -13,9 +13,9 @@ import (
 
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
-	"github.com/pedigree-project/pedigree/services/auth"
-	"github.com/pedigree-project/pedigree/services/natsbus"
-	"github.com/pedigree-project/pedigree/services/state"
+	"github.com/pedigree-project/pedigree/services/internal/auth"
+	"github.com/pedigree-project/pedigree/services/internal/state"
+	"github.com/pedigree-project/pedigree/subjects"
 )
 
 // AdminTokenFile is the name of the admin token file under the data
@@ -164,7 +164,7 @@ func outcomeReason(e *pb.LedgerEntry) string {
 // catchUp waits until the ledger has applied everything the stream held
 // when it was called.
 func (n *Node) catchUp(ctx context.Context) error {
-	st, err := n.js.Stream(ctx, natsbus.ScanStream)
+	st, err := n.js.Stream(ctx, subjects.ScanStream)
 	if err != nil {
 		return fmt.Errorf("node: stream info: %w", err)
 	}

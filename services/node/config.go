@@ -4,9 +4,9 @@ import (
 	"errors"
 	"time"
 
-	"github.com/pedigree-project/pedigree/scanners/gs1"
-	"github.com/pedigree-project/pedigree/services/edge"
-	"github.com/pedigree-project/pedigree/services/natsauth"
+	"github.com/pedigree-project/pedigree/gs1"
+	"github.com/pedigree-project/pedigree/services/internal/edge"
+	"github.com/pedigree-project/pedigree/services/internal/natsauth"
 )
 
 // Config configures a node. The zero value is not valid; start from
@@ -116,6 +116,7 @@ func DefaultConfig() Config {
 		ShutdownTimeout:    4 * time.Second,
 		CheckpointInterval: time.Second,
 		NATSCalloutAccount: natsauth.DefaultCalloutAccount,
+		NATSLimits:         natsauth.Limits{}.WithDefaults(),
 		Edge:               edge.DefaultConfig(),
 	}
 }

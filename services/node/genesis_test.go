@@ -16,7 +16,7 @@ import (
 
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
-	"github.com/pedigree-project/pedigree/services/ingest"
+	"github.com/pedigree-project/pedigree/services/internal/ingest"
 )
 
 // TestJoiningNodeNeedsTheGenesisKey: a second node on the first node's

@@ -11,9 +11,9 @@ import (
 
 	"github.com/pedigree-project/pedigree/ledger"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
-	"github.com/pedigree-project/pedigree/services/ingest"
-	"github.com/pedigree-project/pedigree/services/natsbus"
-	"github.com/pedigree-project/pedigree/services/submit"
+	"github.com/pedigree-project/pedigree/services/internal/ingest"
+	"github.com/pedigree-project/pedigree/services/internal/submit"
+	"github.com/pedigree-project/pedigree/subjects"
 )
 
 // KeysDir is the directory under the data directory that holds the node's
@@ -89,7 +89,7 @@ func (n *Node) startBackground() error {
 	go func() {
 		defer n.bg.Done()
 		err := ledger.RunCheckpointer(ctx, n.ledger, n.cfg.CheckpointInterval, func(cp ledger.Checkpoint) {
-			if err := n.nc.Publish(natsbus.CheckpointSubject, cp.Note); err != nil {
+			if err := n.nc.Publish(subjects.CheckpointSubject, cp.Note); err != nil {
 				n.logger.Warn("publish checkpoint", "size", cp.Size, "err", err)
 			}
 		})

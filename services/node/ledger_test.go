@@ -14,8 +14,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
-	"github.com/pedigree-project/pedigree/services/auth"
-	"github.com/pedigree-project/pedigree/services/state"
+	"github.com/pedigree-project/pedigree/services/internal/auth"
+	"github.com/pedigree-project/pedigree/services/internal/state"
 )
 
 // appendEntries appends n LedgerEntry messages made by party gln and

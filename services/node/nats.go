@@ -13,8 +13,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pedigree-project/pedigree/envelope"
-	"github.com/pedigree-project/pedigree/services/natsauth"
-	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/services/internal/natsauth"
+	"github.com/pedigree-project/pedigree/services/internal/natsbus"
 )
 
 // NATSKeyFile is the node's own NATS credential under DATA/keys: an

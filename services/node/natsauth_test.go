@@ -17,9 +17,9 @@ import (
 
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
-	"github.com/pedigree-project/pedigree/services/ingest"
-	"github.com/pedigree-project/pedigree/services/natsauth"
-	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/services/internal/ingest"
+	"github.com/pedigree-project/pedigree/services/internal/natsauth"
+	"github.com/pedigree-project/pedigree/subjects"
 )
 
 const apiReg = "4000009000007"
@@ -59,7 +59,7 @@ func connectAs(t *testing.T, url, gln string, key ed25519.PrivateKey) (*natsPart
 			}
 		}),
 		nats.ClosedHandler(func(*nats.Conn) { close(p.gone) }),
-		nats.CustomInboxPrefix(natsauth.InboxPrefix(gln)),
+		nats.CustomInboxPrefix(subjects.InboxPrefix(gln)),
 	}
 	if key != nil {
 		cred, err := natsauth.Credential(key)
@@ -125,7 +125,7 @@ func TestNATSOnlyTheRightPartiesGetIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	scans, err := n.js.Stream(ctx, natsbus.ScanStream)
+	scans, err := n.js.Stream(ctx, subjects.ScanStream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestNATSOnlyTheRightPartiesGetIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := lastSeq()
-	if _, err := jsA.Publish(ctx, natsbus.ScanSubject(apiPharm), []byte("not an envelope")); err != nil {
+	if _, err := jsA.Publish(ctx, subjects.ScanSubject(apiPharm), []byte("not an envelope")); err != nil {
 		t.Fatalf("publish on the party's own subject: %v", err)
 	}
 	if got := lastSeq(); got != before+1 {
@@ -152,24 +152,24 @@ func TestNATSOnlyTheRightPartiesGetIn(t *testing.T) {
 
 	// A cannot publish as B, read anyone's scans or B's outcomes, use the
 	// JetStream API, or forge outcomes and alerts.
-	if err := pa.nc.Publish(natsbus.ScanSubject(apiPh2), []byte("as B")); err != nil {
+	if err := pa.nc.Publish(subjects.ScanSubject(apiPh2), []byte("as B")); err != nil {
 		t.Fatal(err)
 	}
-	pa.violation(t, natsbus.ScanSubject(apiPh2))
-	for _, subject := range []string{natsbus.ScanSubjects, natsbus.ResultSubjects(apiPh2), natsbus.AlertSubjects, natsbus.PartyAlertSubjects(apiPh2), "_INBOX.>", ">"} {
+	pa.violation(t, subjects.ScanSubject(apiPh2))
+	for _, subject := range []string{subjects.ScanSubjects, subjects.ResultSubjects(apiPh2), subjects.AlertSubjects, subjects.PartyAlertSubjects(apiPh2), "_INBOX.>", ">"} {
 		if _, err := pa.nc.SubscribeSync(subject); err != nil {
 			t.Fatal(err)
 		}
 		pa.violation(t, subject)
 	}
-	for _, api := range []string{"$JS.API.STREAM.INFO." + natsbus.ScanStream, "$JS.API.STREAM.DELETE." + natsbus.ScanStream,
-		"$JS.API.CONSUMER.DELETE." + natsbus.ScanStream + ".ledger-" + n.nodeKeyID} {
+	for _, api := range []string{"$JS.API.STREAM.INFO." + subjects.ScanStream, "$JS.API.STREAM.DELETE." + subjects.ScanStream,
+		"$JS.API.CONSUMER.DELETE." + subjects.ScanStream + ".ledger-" + n.nodeKeyID} {
 		if _, err := pa.nc.Request(api, nil, 200*time.Millisecond); err == nil {
 			t.Fatalf("%s answered a party", api)
 		}
 		pa.violation(t, api)
 	}
-	for _, forged := range []string{natsbus.ResultSubject(apiPh2, "x"), natsbus.AlertSubject(apiPh2, "CLONE_SUSPECTED")} {
+	for _, forged := range []string{subjects.ResultSubject(apiPh2, "x"), subjects.AlertSubject(apiPh2, "CLONE_SUSPECTED")} {
 		if err := pa.nc.Publish(forged, []byte("forged")); err != nil {
 			t.Fatal(err)
 		}
@@ -183,14 +183,14 @@ func TestNATSOnlyTheRightPartiesGetIn(t *testing.T) {
 	}
 
 	// B's own subscriptions are allowed; a regulator follows every alert.
-	if _, err := pb2.nc.SubscribeSync(natsbus.ResultSubjects(apiPh2)); err != nil {
+	if _, err := pb2.nc.SubscribeSync(subjects.ResultSubjects(apiPh2)); err != nil {
 		t.Fatal(err)
 	}
 	pr, err := connectAs(t, url, apiReg, keyR)
 	if err != nil {
 		t.Fatal(err)
 	}
-	regAlerts, err := pr.nc.SubscribeSync(natsbus.AlertSubjects)
+	regAlerts, err := pr.nc.SubscribeSync(subjects.AlertSubjects)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestNATSOnlyTheRightPartiesGetIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	forged, _ := proto.Marshal(&pb.Alert{AlertId: "999-0", Code: pb.AlertCode_ALERT_CODE_CLONE_SUSPECTED})
-	if err := n.nc.Publish(natsbus.AlertSubject(apiPharm, "CLONE_SUSPECTED"), forged); err != nil {
+	if err := n.nc.Publish(subjects.AlertSubject(apiPharm, "CLONE_SUSPECTED"), forged); err != nil {
 		t.Fatal(err)
 	}
 	pharm := a.party("4000007000009", pb.Role_ROLE_PHARMACY)
@@ -275,14 +275,14 @@ func TestNATSPartyOverItsRateIsCutOff(t *testing.T) {
 	}
 	n.NATSAuth().Sweep() // the baseline
 	for range 500 {
-		if err := pa.nc.Publish(natsbus.ScanSubject(apiPharm), []byte("flood")); err != nil {
+		if err := pa.nc.Publish(subjects.ScanSubject(apiPharm), []byte("flood")); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := pa.nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if err := pb2.nc.Publish(natsbus.ScanSubject(apiPh2), []byte("one")); err != nil {
+	if err := pb2.nc.Publish(subjects.ScanSubject(apiPh2), []byte("one")); err != nil {
 		t.Fatal(err)
 	}
 	if err := pb2.nc.Flush(); err != nil {
@@ -319,7 +319,7 @@ func TestNATSRevokedKeyIsDisconnectedAndRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dead, err := n.js.OrderedConsumer(ctx, natsbus.DeadLetterStream, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy})
+	dead, err := n.js.OrderedConsumer(ctx, subjects.DeadLetterStream, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +348,7 @@ func TestNATSRevokedKeyIsDisconnectedAndRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.js.Publish(ctx, natsbus.ScanSubject(apiPharm), wire); err != nil {
+	if _, err := n.js.Publish(ctx, subjects.ScanSubject(apiPharm), wire); err != nil {
 		t.Fatal(err)
 	}
 	m, err := dead.Next(jetstream.FetchMaxWait(10 * time.Second))

@@ -17,8 +17,8 @@ import (
 
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
-	"github.com/pedigree-project/pedigree/services/natsauth"
-	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/services/internal/natsauth"
+	"github.com/pedigree-project/pedigree/subjects"
 )
 
 // deployConf returns the text of a file of deploy/nats-cluster with its
@@ -156,7 +156,7 @@ func TestNATSAuthCalloutOnAnExternalServer(t *testing.T) {
 	}
 	p := &natsParty{errs: make(chan error, 64), gone: make(chan struct{})}
 	cred, _ = natsauth.Credential(keyA)
-	p.nc, err = nats.Connect(url, tlsOpt, cred, nats.NoReconnect(), nats.CustomInboxPrefix(natsauth.InboxPrefix(apiPharm)),
+	p.nc, err = nats.Connect(url, tlsOpt, cred, nats.NoReconnect(), nats.CustomInboxPrefix(subjects.InboxPrefix(apiPharm)),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { p.errs <- err }),
 		nats.ClosedHandler(func(*nats.Conn) { close(p.gone) }))
 	if err != nil {
@@ -167,18 +167,18 @@ func TestNATSAuthCalloutOnAnExternalServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := js.Publish(ctx, natsbus.ScanSubject(apiPharm), []byte("not an envelope")); err != nil {
+	if _, err := js.Publish(ctx, subjects.ScanSubject(apiPharm), []byte("not an envelope")); err != nil {
 		t.Fatalf("publish on the party's own subject: %v", err)
 	}
-	if err := p.nc.Publish(natsbus.ScanSubject(apiPh2), []byte("as B")); err != nil {
+	if err := p.nc.Publish(subjects.ScanSubject(apiPh2), []byte("as B")); err != nil {
 		t.Fatal(err)
 	}
-	p.violation(t, natsbus.ScanSubject(apiPh2))
-	if _, err := p.nc.SubscribeSync(natsbus.ScanSubjects); err != nil {
+	p.violation(t, subjects.ScanSubject(apiPh2))
+	if _, err := p.nc.SubscribeSync(subjects.ScanSubjects); err != nil {
 		t.Fatal(err)
 	}
-	p.violation(t, natsbus.ScanSubjects)
-	if _, err := p.nc.Request("$JS.API.STREAM.INFO."+natsbus.ScanStream, nil, 200*time.Millisecond); err == nil {
+	p.violation(t, subjects.ScanSubjects)
+	if _, err := p.nc.Request("$JS.API.STREAM.INFO."+subjects.ScanStream, nil, 200*time.Millisecond); err == nil {
 		t.Fatal("the JetStream API answered a party")
 	}
 
@@ -226,7 +226,7 @@ func TestEmbeddedNATSWithMutualTLS(t *testing.T) {
 		nc.Close()
 		t.Fatal("a client with a certificate but no registered key connected")
 	}
-	nc, err := nats.Connect(url, ca, clientCert, cred, nats.NoReconnect(), nats.CustomInboxPrefix(natsauth.InboxPrefix(apiPharm)))
+	nc, err := nats.Connect(url, ca, clientCert, cred, nats.NoReconnect(), nats.CustomInboxPrefix(subjects.InboxPrefix(apiPharm)))
 	if err != nil {
 		t.Fatalf("a registered party with a certificate: %v", err)
 	}

@@ -29,21 +29,22 @@ import (
 
 	"github.com/pedigree-project/pedigree/ledger"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
-	"github.com/pedigree-project/pedigree/services/auth"
-	"github.com/pedigree-project/pedigree/services/capture"
-	"github.com/pedigree-project/pedigree/services/edge"
-	"github.com/pedigree-project/pedigree/services/gateway"
-	"github.com/pedigree-project/pedigree/services/ingest"
-	"github.com/pedigree-project/pedigree/services/ledgersvc"
-	"github.com/pedigree-project/pedigree/services/natsauth"
-	"github.com/pedigree-project/pedigree/services/natsbus"
-	"github.com/pedigree-project/pedigree/services/provenance"
-	"github.com/pedigree-project/pedigree/services/registry"
-	"github.com/pedigree-project/pedigree/services/state"
-	"github.com/pedigree-project/pedigree/services/submit"
-	"github.com/pedigree-project/pedigree/services/telemetry"
-	"github.com/pedigree-project/pedigree/services/verification"
-	"github.com/pedigree-project/pedigree/services/writer"
+	"github.com/pedigree-project/pedigree/services/internal/auth"
+	"github.com/pedigree-project/pedigree/services/internal/capture"
+	"github.com/pedigree-project/pedigree/services/internal/edge"
+	"github.com/pedigree-project/pedigree/services/internal/gateway"
+	"github.com/pedigree-project/pedigree/services/internal/ingest"
+	"github.com/pedigree-project/pedigree/services/internal/ledgersvc"
+	"github.com/pedigree-project/pedigree/services/internal/natsauth"
+	"github.com/pedigree-project/pedigree/services/internal/natsbus"
+	"github.com/pedigree-project/pedigree/services/internal/provenance"
+	"github.com/pedigree-project/pedigree/services/internal/registry"
+	"github.com/pedigree-project/pedigree/services/internal/state"
+	"github.com/pedigree-project/pedigree/services/internal/submit"
+	"github.com/pedigree-project/pedigree/services/internal/telemetry"
+	"github.com/pedigree-project/pedigree/services/internal/verification"
+	"github.com/pedigree-project/pedigree/services/internal/writer"
+	"github.com/pedigree-project/pedigree/subjects"
 )
 
 // Node is a running Pedigree node.
@@ -334,7 +335,7 @@ func (n *Node) Ready(ctx context.Context) error {
 	if n.nc.Status() != nats.CONNECTED {
 		return fmt.Errorf("NATS connection is %s", n.nc.Status())
 	}
-	for _, name := range []string{natsbus.ScanStream, natsbus.DeadLetterStream} {
+	for _, name := range []string{subjects.ScanStream, subjects.DeadLetterStream} {
 		if _, err := n.js.Stream(ctx, name); err != nil {
 			return fmt.Errorf("stream %s: %w", name, err)
 		}

@@ -15,8 +15,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/pedigree-project/pedigree/client"
+	"github.com/pedigree-project/pedigree/gs1"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
-	"github.com/pedigree-project/pedigree/scanners/gs1"
 )
 
 func ssccFor(n string) string {

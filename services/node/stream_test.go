@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pedigree-project/pedigree/services/ingest"
-	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/services/internal/ingest"
+	"github.com/pedigree-project/pedigree/services/internal/natsbus"
+	"github.com/pedigree-project/pedigree/subjects"
 )
 
 // TestNodeRefusesToStartOnAStreamBehindTheLedger loses the node's
@@ -47,7 +48,7 @@ func TestNodeStopsWhenItsStreamIsReplaced(t *testing.T) {
 	defer cancel()
 	// Through the node's own connection: the only one allowed to manage
 	// streams.
-	if err := n.js.DeleteStream(ctx, natsbus.ScanStream); err != nil {
+	if err := n.js.DeleteStream(ctx, subjects.ScanStream); err != nil {
 		t.Fatal(err)
 	}
 	if err := natsbus.EnsureStreams(ctx, n.js, natsbus.StreamLimits{}); err != nil {

@@ -10,9 +10,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/pedigree-project/pedigree/services/ingest"
-	"github.com/pedigree-project/pedigree/services/natsauth"
-	"github.com/pedigree-project/pedigree/services/natsbus"
+	"github.com/pedigree-project/pedigree/services/internal/ingest"
+	"github.com/pedigree-project/pedigree/services/internal/natsauth"
+	"github.com/pedigree-project/pedigree/services/internal/natsbus"
 )
 
 // checkStream compares the stream with what the ledger committed before

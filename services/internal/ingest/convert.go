@@ -1,0 +1,282 @@
+package ingest
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/lifecycle"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/gs1"
+)
+
+// Limits on one envelope's content. Larger input is refused whole and goes
+// to the dead-letter stream.
+const (
+	// MaxEpcsPerEvent bounds the objects of one event: a pallet of 10,000
+	// packs, or a commissioning run of 10,000 serials.
+	MaxEpcsPerEvent     = 10000
+	maxBatchesPerEvent  = 100
+	maxBizTransactions  = 20
+	maxSourcesOrDests   = 10
+	maxEventIDLength    = 128
+	maxBizTxTypeLength  = 32
+	maxBizTxIDLength    = 256
+	earliestEventTimeMs = 946684800000  // 2000-01-01
+	latestEventTimeMs   = 4102444800000 // 2100-01-01
+)
+
+// fieldError is a validation failure naming the field path and the rule.
+type fieldError struct {
+	field string
+	msg   string
+}
+
+func (e *fieldError) Error() string { return e.field + ": " + e.msg }
+
+func invalid(field, format string, args ...any) error {
+	return &fieldError{field: field, msg: fmt.Sprintf(format, args...)}
+}
+
+// captureEvent validates event i of a capture and converts it for the
+// rules; errors name the field from the capture ("capture.events[2].type").
+func captureEvent(i int, ev *pb.ScanEvent, actor string, recordTime int64) (*lifecycle.Event, error) {
+	e := &lifecycle.Event{}
+	if err := convertEvent(i, e, nil, ev, actor, recordTime); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// convertEvent is captureEvent into out, using epcs for the objects when it
+// is long enough.
+func convertEvent(i int, out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor string, recordTime int64) error {
+	if err := toEvent(out, epcs, ev, actor, recordTime); err != nil {
+		return prefixField("capture.events["+strconv.Itoa(i)+"]", err)
+	}
+	return nil
+}
+
+// prefixField puts path in front of the field a fieldError names.
+func prefixField(path string, err error) error {
+	if fe, ok := err.(*fieldError); ok {
+		return &fieldError{field: path + fe.field, msg: fe.msg}
+	}
+	return err
+}
+
+// toEvent validates a scan event and converts it for the rules into out,
+// using epcs for the objects when it is long enough. Field errors name the
+// field from the event (".eventTime"); paths are built only for errors,
+// since this runs for every event.
+func toEvent(out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor string, recordTime int64) error {
+	*out = lifecycle.Event{
+		ID:          ev.GetEventId(),
+		Type:        lifecycle.EventType(ev.GetType()),
+		Action:      lifecycle.Action(ev.GetAction()),
+		Step:        lifecycle.Step(ev.GetBizStep()),
+		Disposition: lifecycle.Disposition(ev.GetDisposition()),
+		RecordTime:  recordTime,
+		Actor:       actor,
+		ReadPoint:   ev.GetReadPoint(),
+		BizLocation: ev.GetBizLocation(),
+	}
+	if len(out.ID) > maxEventIDLength {
+		return invalid(".eventId", "at most %d characters, got %d", maxEventIDLength, len(out.ID))
+	}
+	// Every enum is checked before anything uses it (the rules, the
+	// event hash): proto3 enums decode any number.
+	if err := envelope.CheckEnums(ev); err != nil {
+		if fe, ok := err.(*envelope.FieldError); ok {
+			return invalid("."+fe.Field, "%s", fe.Msg)
+		}
+		return err
+	}
+	if ev.GetType() == pb.EventType_EVENT_TYPE_UNSPECIFIED {
+		return invalid(".type", "required: EVENT_TYPE_OBJECT or EVENT_TYPE_AGGREGATION")
+	}
+	if ev.GetAction() == pb.Action_ACTION_UNSPECIFIED {
+		return invalid(".action", "required: ADD, OBSERVE or DELETE")
+	}
+	if ev.GetBizStep() == pb.BizStep_BIZ_STEP_UNSPECIFIED {
+		return invalid(".bizStep", "required")
+	}
+	if ev.GetEventTime() == nil {
+		return invalid(".eventTime", "required")
+	}
+	if err := ev.GetEventTime().CheckValid(); err != nil {
+		return invalid(".eventTime", "%v", err)
+	}
+	out.EventTime = ev.GetEventTime().AsTime().UnixMilli()
+	if out.EventTime < earliestEventTimeMs || out.EventTime >= latestEventTimeMs {
+		return invalid(".eventTime", "must be between 2000 and 2100, got %s", ev.GetEventTime().AsTime().Format(time.RFC3339))
+	}
+	if tz := ev.GetEventTimeZoneOffset(); tz != "" && !validOffset(tz) {
+		return invalid(".eventTimeZoneOffset", "must be +HH:MM or -HH:MM, got %q", tz)
+	}
+	ref := ev.GetEventTime().AsTime()
+	if n := len(ev.GetEpcs()); n > MaxEpcsPerEvent {
+		return invalid(".epcs", "at most %d objects per event, got %d", MaxEpcsPerEvent, n)
+	}
+	if n := len(ev.GetEpcs()); cap(epcs) >= n {
+		out.Epcs = epcs[:n]
+	} else {
+		out.Epcs = make([]lifecycle.Epc, n)
+	}
+	for i, e := range ev.GetEpcs() {
+		epc, err := toEpc(e, ref)
+		if err != nil {
+			return prefixField(".epcs["+strconv.Itoa(i)+"]", err)
+		}
+		out.Epcs[i] = epc
+	}
+	if ev.GetType() == pb.EventType_EVENT_TYPE_AGGREGATION {
+		if ev.GetParent().GetSscc() == "" {
+			return invalid(".parent.sscc", "an aggregation event needs a parent container (SSCC)")
+		}
+	}
+	if p := ev.GetParent(); p != nil {
+		if !gs1.ValidSSCC(p.GetSscc()) {
+			return invalid(".parent.sscc", "must be 18 digits with a valid GS1 check digit, got %q", p.GetSscc())
+		}
+		out.Parent = p.GetSscc()
+	}
+	if n := len(ev.GetBatches()); n > maxBatchesPerEvent {
+		return invalid(".batches", "at most %d per event, got %d", maxBatchesPerEvent, n)
+	}
+	for i, b := range ev.GetBatches() {
+		if err := checkGTIN(".gtin", b.GetGtin()); err != nil {
+			return prefixField(".batches["+strconv.Itoa(i)+"]", err)
+		}
+		if err := checkLot(".lot", b.GetLot()); err != nil {
+			return prefixField(".batches["+strconv.Itoa(i)+"]", err)
+		}
+		out.Batches = append(out.Batches, lifecycle.BatchRef{GTIN: b.GetGtin(), Lot: b.GetLot()})
+	}
+	for _, f := range []struct{ name, v string }{{".readPoint", out.ReadPoint}, {".bizLocation", out.BizLocation}} {
+		if f.v != "" && !gs1.ValidGLN(f.v) {
+			return invalid(f.name, "must be a GLN: 13 digits with a valid GS1 check digit, got %q", f.v)
+		}
+	}
+	if n := len(ev.GetBizTransactions()); n > maxBizTransactions {
+		return invalid(".bizTransactions", "at most %d, got %d", maxBizTransactions, n)
+	}
+	for i, t := range ev.GetBizTransactions() {
+		if l := len(t.GetType()); l == 0 || l > maxBizTxTypeLength {
+			return invalid(fmt.Sprintf(".bizTransactions[%d].type", i), "1–%d characters", maxBizTxTypeLength)
+		}
+		if l := len(t.GetId()); l == 0 || l > maxBizTxIDLength {
+			return invalid(fmt.Sprintf(".bizTransactions[%d].id", i), "1–%d characters", maxBizTxIDLength)
+		}
+	}
+	if err := checkSourceDest(".sources", ev.GetSources()); err != nil {
+		return err
+	}
+	if err := checkSourceDest(".destinations", ev.GetDestinations()); err != nil {
+		return err
+	}
+	for _, d := range ev.GetDestinations() {
+		if d.GetType() != pb.SourceDestType_SOURCE_DEST_TYPE_LOCATION {
+			out.Destination = d.GetGln()
+			break
+		}
+	}
+	if out.Destination == "" && len(ev.GetDestinations()) > 0 {
+		out.Destination = ev.GetDestinations()[0].GetGln()
+	}
+	if il := ev.GetIlmd(); il != nil {
+		if il.GetLot() != "" {
+			if err := checkLot(".ilmd.lot", il.GetLot()); err != nil {
+				return err
+			}
+		}
+		if il.GetExpiry() != "" {
+			if err := checkExpiry(".ilmd.expiry", il.GetExpiry(), ref); err != nil {
+				return err
+			}
+		}
+		out.ILMD = lifecycle.ILMD{Lot: il.GetLot(), Expiry: il.GetExpiry()}
+	}
+	return nil
+}
+
+// toEpc converts one object; field errors name the field from the object
+// (".pack.gtin").
+func toEpc(e *pb.Epc, ref time.Time) (lifecycle.Epc, error) {
+	switch id := e.GetId().(type) {
+	case *pb.Epc_Sscc:
+		if !gs1.ValidSSCC(id.Sscc) {
+			return lifecycle.Epc{}, invalid(".sscc", "must be 18 digits with a valid GS1 check digit, got %q", id.Sscc)
+		}
+		return lifecycle.Epc{SSCC: id.Sscc}, nil
+	case *pb.Epc_Pack:
+		p := id.Pack
+		if err := checkGTIN(".pack.gtin", p.GetGtin()); err != nil {
+			return lifecycle.Epc{}, err
+		}
+		if s := p.GetSerial(); !gs1.ValidSerial(s) {
+			return lifecycle.Epc{}, invalid(".pack.serial", "must be 1–20 characters of GS1 character set 82, got %d characters %q", len(s), s)
+		}
+		if p.GetLot() != "" {
+			if err := checkLot(".pack.lot", p.GetLot()); err != nil {
+				return lifecycle.Epc{}, err
+			}
+		}
+		if p.GetExpiry() != "" {
+			if err := checkExpiry(".pack.expiry", p.GetExpiry(), ref); err != nil {
+				return lifecycle.Epc{}, err
+			}
+		}
+		return lifecycle.Epc{Pack: lifecycle.PackCode{GTIN: p.GetGtin(), Serial: p.GetSerial(), Lot: p.GetLot(), Expiry: p.GetExpiry()}}, nil
+	}
+	return lifecycle.Epc{}, invalid("", "must name a pack or an SSCC")
+}
+
+func checkGTIN(field, s string) error {
+	if !gs1.ValidGTIN(s) {
+		return invalid(field, "must be a GTIN-14: 14 digits with a valid GS1 check digit, got %q", s)
+	}
+	return nil
+}
+
+func checkLot(field, s string) error {
+	if len(s) < 1 || len(s) > 20 || !gs1.ValidCSet82(s) {
+		return invalid(field, "must be 1–20 characters of GS1 character set 82, got %q", s)
+	}
+	return nil
+}
+
+func checkExpiry(field, s string, ref time.Time) error {
+	if _, err := gs1.ExpiryDate(s, ref); err != nil {
+		return invalid(field, "must be a date YYMMDD (DD may be 00), got %q", s)
+	}
+	return nil
+}
+
+func checkSourceDest(field string, list []*pb.SourceDest) error {
+	if len(list) > maxSourcesOrDests {
+		return invalid(field, "at most %d, got %d", maxSourcesOrDests, len(list))
+	}
+	for i, sd := range list {
+		if sd.GetType() == pb.SourceDestType_SOURCE_DEST_TYPE_UNSPECIFIED {
+			return invalid(fmt.Sprintf("%s[%d].type", field, i), "required")
+		}
+		if !gs1.ValidGLN(sd.GetGln()) {
+			return invalid(fmt.Sprintf("%s[%d].gln", field, i), "must be a GLN: 13 digits with a valid GS1 check digit, got %q", sd.GetGln())
+		}
+	}
+	return nil
+}
+
+func validOffset(s string) bool {
+	if len(s) != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':' {
+		return false
+	}
+	for _, i := range []int{1, 2, 4, 5} {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return (s[1]-'0')*10+(s[2]-'0') <= 14 && (s[4]-'0')*10+(s[5]-'0') < 60
+}

@@ -1,0 +1,119 @@
+package ingest
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/pedigree-project/pedigree/envelope"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/internal/state"
+)
+
+// Event IDs are chosen by senders, so each party's are a namespace of its
+// own: the ledger deduplicates by (party GLN, event ID)
+// (envelope.ScopedEventID), and the same ID from two parties names two
+// events. Within one party:
+//
+//   - the same ID with the same content (EventDigest: all but the ID and
+//     the event time) is a retry: it is recorded as a duplicate and
+//     changes nothing;
+//   - the same ID with other content is refused: its outcome is not
+//     applied, with the reason IDConflictReason, which names the ID and
+//     the entry that recorded it first. It is never answered with that
+//     first event's outcome.
+
+// EventDigest is the content digest of a scan event that the event table
+// keeps with its ID: SHA-256 of the event's deterministic protobuf
+// encoding without its event ID (so that an event sent without an ID and
+// the same event sent with the ID the node computed for it agree) and
+// without its event time: the API stamps a write that gives no time with
+// the time it takes it, and a retry of that write, with the same event
+// ID, must be answered as a retry. What happened to which objects, where
+// and why is the content; when, for one party and one ID, is not.
+func EventDigest(ev *pb.ScanEvent) ([32]byte, error) {
+	b, err := deterministic.Marshal(ev)
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("event digest: %w", err)
+	}
+	h := sha256.New()
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return [32]byte{}, fmt.Errorf("event digest: %w", protowire.ParseError(n))
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if m < 0 {
+			return [32]byte{}, fmt.Errorf("event digest: %w", protowire.ParseError(m))
+		}
+		if num != eventIDField && num != eventTimeField {
+			h.Write(b[:n+m])
+		}
+		b = b[n+m:]
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum, nil
+}
+
+// Field numbers of ScanEvent that EventDigest leaves out.
+const (
+	eventIDField   protowire.Number = 1
+	eventTimeField protowire.Number = 6
+)
+
+// idConflictPrefix starts the reason of an event refused for reusing an
+// event ID.
+const idConflictPrefix = "eventId "
+
+// idConflictMiddle follows the quoted ID in that reason.
+const idConflictMiddle = " was already used by this party for a different event (ledger index "
+
+// IDConflictReason is the outcome reason of an event whose party used its
+// ID before, at ledger entry index, for an event with other content.
+func IDConflictReason(eventID string, index uint64) string {
+	return idConflictPrefix + strconv.Quote(eventID) + idConflictMiddle + strconv.FormatUint(index, 10) + ")"
+}
+
+// IsIDConflict reports whether o refused an event for reusing an event ID
+// (IDConflictReason).
+func IsIDConflict(o *pb.Outcome) bool {
+	r := o.GetReason()
+	return !o.GetApplied() && !o.GetDuplicate() && strings.HasPrefix(r, idConflictPrefix) && strings.Contains(r, idConflictMiddle)
+}
+
+// ConflictingRetry reports, for an envelope the stream took as a retry
+// (its message ID was in the stream's duplicate window, so the ledger will
+// not see it), whether its single event reuses an event ID that its party
+// recorded with other content: then the reason (IDConflictReason), which
+// a writer answers instead of the recorded event's outcome. It is "" when
+// the envelope is not a single event with an ID, or when the ID is not
+// recorded yet.
+func ConflictingRetry(store *state.Store, env *pb.Envelope) (string, error) {
+	evs := env.GetCapture().GetEvents()
+	if len(evs) != 1 || evs[0].GetEventId() == "" {
+		return "", nil
+	}
+	ev := evs[0]
+	rec, ok, err := store.EventRecordOf(state.HashEventID(envelope.ScopedEventID(env.GetPartyGln(), ev.GetEventId())))
+	if err != nil || !ok || !rec.HasDigest {
+		return "", err
+	}
+	digest, err := EventDigest(ev)
+	if err != nil {
+		return "", err
+	}
+	if digest == rec.Digest {
+		return "", nil
+	}
+	return IDConflictReason(ev.GetEventId(), rec.Index), nil
+}
+
+// ErrEventTableOutdated reports a store whose event table predates event
+// IDs scoped to parties (state.EventTableFormat): its keys would not be
+// found, and events recorded before would be applied again.
+var ErrEventTableOutdated = errors.New("ingest: the event table is in an older format")

@@ -1,0 +1,387 @@
+package ingest
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/pedigree-project/pedigree/lifecycle"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/internal/state"
+)
+
+// overlay is the rules' view of the state during one consumed batch: the
+// committed state with the batch's own writes on top, so that the events of
+// a batch see each other's effects exactly as if each had been committed on
+// its own. Master data (parties, products, batches) is also cached across
+// batches, since it is read by almost every event and changes rarely.
+type overlay struct {
+	store *state.Store
+	err   error // first read error; the batch is abandoned when set
+
+	// prev holds the writes of the previous batch while its commit is in
+	// flight (it is neither in the DB for sure nor in the cache yet); nil
+	// once it has committed. Reads look at the batch's own writes, then
+	// prev's, then the cache and the DB.
+	prev *overlay
+	// hint holds the committed records of the packs of the message being
+	// handled, read ahead on all cores (prepare.go); hintIdx indexes it
+	// when it is long.
+	hint    []prePack
+	hintIdx map[packID]int
+
+	packs      map[packID]*lifecycle.Pack // into the rules' results, which are not reused
+	packOrder  []packID
+	containers map[string]lifecycle.Container
+	contOrder  []string
+	batches    map[packID]*pb.Batch // key: GTIN, lot
+	batchOrder []packID
+	products   map[string]*pb.Product
+	prodOrder  []string
+	parties    map[string]*pb.Party
+	partyOrder []string
+
+	cred *credOverlay // keys, tokens and alerts; nil until written
+
+	cache *masterCache
+}
+
+type packID struct{ a, b string }
+
+// masterCache keeps committed master data and credentials between
+// batches. Entries are replaced when a batch that changed them commits.
+// Only the goroutine that builds batches writes it; the parallel pass of a
+// batch (prepare.go) reads it while nothing writes it.
+type masterCache struct {
+	products  map[string]*pb.Product
+	batches   map[packID]*pb.Batch
+	parties   map[string]*pb.Party
+	partyKeys map[[8]byte]keyRecord // registered keys never change
+	nodeKeys  map[[8]byte]keyRecord
+	tokens    map[tokenRef]bool // unrevoked tokens
+}
+
+// tokenRef names an API token: its party and ID.
+type tokenRef struct {
+	gln string
+	id  [8]byte
+}
+
+func newMasterCache() *masterCache {
+	return &masterCache{products: map[string]*pb.Product{}, batches: map[packID]*pb.Batch{}, parties: map[string]*pb.Party{},
+		partyKeys: map[[8]byte]keyRecord{}, nodeKeys: map[[8]byte]keyRecord{}, tokens: map[tokenRef]bool{}}
+}
+
+func (c *masterCache) full() bool {
+	return max(len(c.products), len(c.batches), len(c.parties), len(c.partyKeys), len(c.nodeKeys), len(c.tokens)) > maxCached
+}
+
+// maxCached bounds each master-data cache; past it the cache is dropped and
+// refilled from Pebble.
+const maxCached = 1 << 16
+
+func newOverlay(store *state.Store, cache *masterCache) *overlay {
+	return &overlay{
+		store:      store,
+		packs:      map[packID]*lifecycle.Pack{},
+		containers: map[string]lifecycle.Container{},
+		batches:    map[packID]*pb.Batch{},
+		products:   map[string]*pb.Product{},
+		parties:    map[string]*pb.Party{},
+		cache:      cache,
+	}
+}
+
+func (o *overlay) fail(err error) {
+	if o.err == nil {
+		o.err = err
+	}
+}
+
+var _ lifecycle.View = (*overlay)(nil)
+
+// Pack implements lifecycle.View.
+func (o *overlay) Pack(gtin, serial string) (lifecycle.Pack, bool) {
+	id := packID{gtin, serial}
+	if p, ok := o.packs[id]; ok {
+		return *p, true
+	}
+	if o.prev != nil {
+		if p, ok := o.prev.packs[id]; ok {
+			return *p, true
+		}
+	}
+	if h := o.hinted(id); h != nil {
+		return h.pack, h.found
+	}
+	p, ok, err := o.store.Pack(gtin, serial)
+	if err != nil {
+		o.fail(err)
+	}
+	return p, ok
+}
+
+// hinted returns the pack read ahead for the message being handled.
+func (o *overlay) hinted(id packID) *prePack {
+	if o.hintIdx != nil {
+		if i, ok := o.hintIdx[id]; ok {
+			return &o.hint[i]
+		}
+		return nil
+	}
+	for i := range o.hint {
+		if h := &o.hint[i]; h.gtin == id.a && h.serial == id.b {
+			return h
+		}
+	}
+	return nil
+}
+
+// Container implements lifecycle.View.
+func (o *overlay) Container(sscc string) (lifecycle.Container, bool) {
+	if c, ok := o.containers[sscc]; ok {
+		return c, true
+	}
+	if o.prev != nil {
+		if c, ok := o.prev.containers[sscc]; ok {
+			return c, true
+		}
+	}
+	c, ok, err := o.store.Container(sscc)
+	if err != nil {
+		o.fail(err)
+	}
+	return c, ok
+}
+
+// Batch implements lifecycle.View.
+func (o *overlay) Batch(gtin, lot string) (lifecycle.Batch, bool) {
+	b := o.batchRecord(gtin, lot)
+	if b == nil {
+		return lifecycle.Batch{}, false
+	}
+	return lifecycle.Batch{GTIN: b.GetGtin(), Lot: b.GetLot(), Expiry: b.GetExpiry(), Recalled: b.GetRecalled(), Withdrawn: b.GetWithdrawn()}, true
+}
+
+func (o *overlay) batchRecord(gtin, lot string) *pb.Batch {
+	id := packID{gtin, lot}
+	if b, ok := o.batches[id]; ok {
+		return b
+	}
+	if o.prev != nil {
+		if b, ok := o.prev.batches[id]; ok {
+			return b
+		}
+	}
+	if b, ok := o.cache.batches[id]; ok {
+		return b
+	}
+	b, err := o.store.Batch(gtin, lot)
+	if err != nil {
+		if !isNotFound(err) {
+			o.fail(err)
+		}
+		return nil
+	}
+	o.cache.batches[id] = b
+	return b
+}
+
+// Product implements lifecycle.View.
+func (o *overlay) Product(gtin string) (lifecycle.Product, bool) {
+	p := o.product(gtin)
+	if p == nil {
+		return lifecycle.Product{}, false
+	}
+	return lifecycle.Product{GTIN: p.GetGtin(), Manufacturer: p.GetManufacturerGln()}, true
+}
+
+func (o *overlay) product(gtin string) *pb.Product {
+	if p, ok := o.products[gtin]; ok {
+		return p
+	}
+	if o.prev != nil {
+		if p, ok := o.prev.products[gtin]; ok {
+			return p
+		}
+	}
+	if p, ok := o.cache.products[gtin]; ok {
+		return p
+	}
+	p, err := o.store.Product(gtin)
+	if err != nil {
+		if !isNotFound(err) {
+			o.fail(err)
+		}
+		return nil
+	}
+	o.cache.products[gtin] = p
+	return p
+}
+
+// Party implements lifecycle.View.
+func (o *overlay) Party(gln string) (lifecycle.Party, bool) {
+	p := o.party(gln)
+	if p == nil {
+		return lifecycle.Party{}, false
+	}
+	return lifecycle.Party{GLN: p.GetGln(), Role: lifecycle.Role(p.GetRole())}, true
+}
+
+func (o *overlay) party(gln string) *pb.Party {
+	if p, ok := o.parties[gln]; ok {
+		return p
+	}
+	if o.prev != nil {
+		if p, ok := o.prev.parties[gln]; ok {
+			return p
+		}
+	}
+	if p, ok := o.cache.parties[gln]; ok {
+		return p
+	}
+	p, err := o.store.Party(gln)
+	if err != nil {
+		if !isNotFound(err) {
+			o.fail(err)
+		}
+		return nil
+	}
+	o.cache.parties[gln] = p
+	return p
+}
+
+// put* record the batch's writes, in first-write order.
+
+func (o *overlay) putPack(p *lifecycle.Pack) {
+	id := packID{p.GTIN, p.Serial}
+	if _, ok := o.packs[id]; !ok {
+		o.packOrder = append(o.packOrder, id)
+	}
+	o.packs[id] = p
+}
+
+func (o *overlay) putContainer(c lifecycle.Container) {
+	if _, ok := o.containers[c.SSCC]; !ok {
+		o.contOrder = append(o.contOrder, c.SSCC)
+	}
+	o.containers[c.SSCC] = c
+}
+
+func (o *overlay) putBatch(b *pb.Batch) {
+	id := packID{b.GetGtin(), b.GetLot()}
+	if _, ok := o.batches[id]; !ok {
+		o.batchOrder = append(o.batchOrder, id)
+	}
+	o.batches[id] = b
+}
+
+func (o *overlay) putProduct(p *pb.Product) {
+	if _, ok := o.products[p.GetGtin()]; !ok {
+		o.prodOrder = append(o.prodOrder, p.GetGtin())
+	}
+	o.products[p.GetGtin()] = p
+}
+
+func (o *overlay) putParty(p *pb.Party) {
+	if _, ok := o.parties[p.GetGln()]; !ok {
+		o.partyOrder = append(o.partyOrder, p.GetGln())
+	}
+	o.parties[p.GetGln()] = p
+}
+
+// applyResult records the rules' writes.
+func (o *overlay) applyResult(r *lifecycle.Result) {
+	for i := range r.PutPacks {
+		o.putPack(&r.PutPacks[i])
+	}
+	for _, c := range r.PutContainers {
+		o.putContainer(c)
+	}
+	for _, b := range r.PutBatches {
+		cur := o.batchRecord(b.GTIN, b.Lot)
+		if cur == nil {
+			o.fail(fmt.Errorf("ingest: rules changed unknown batch %s/%s", b.GTIN, b.Lot))
+			continue
+		}
+		next := cloneBatch(cur)
+		next.Recalled, next.Withdrawn = b.Recalled, b.Withdrawn
+		o.putBatch(next)
+	}
+}
+
+// flush writes the batch's state changes into b.
+func (o *overlay) flush(b *pebble.Batch) error {
+	var buf []byte
+	var err error
+	// In key order, as writeIndexes explains.
+	slices.SortFunc(o.packOrder, func(a, b packID) int { return state.ComparePacks(a.a, a.b, b.a, b.b) })
+	for _, id := range o.packOrder {
+		if buf, err = state.PutPack(b, o.packs[id], buf); err != nil {
+			return err
+		}
+	}
+	for _, sscc := range o.contOrder {
+		c := o.containers[sscc]
+		if err := state.PutContainer(b, &c); err != nil {
+			return err
+		}
+	}
+	for _, id := range o.batchOrder {
+		if err := state.PutBatch(b, o.batches[id]); err != nil {
+			return err
+		}
+	}
+	for _, gtin := range o.prodOrder {
+		if err := state.PutProduct(b, o.products[gtin]); err != nil {
+			return err
+		}
+	}
+	for _, gln := range o.partyOrder {
+		if err := state.PutParty(b, o.parties[gln]); err != nil {
+			return err
+		}
+	}
+	return o.flushCreds(b)
+}
+
+// committed moves the batch's master data and credentials into the cache
+// once its batch is durable.
+func (o *overlay) committed() {
+	c := o.cache
+	if c.full() {
+		*c = *newMasterCache()
+	}
+	for _, id := range o.batchOrder {
+		c.batches[id] = o.batches[id]
+	}
+	for _, gtin := range o.prodOrder {
+		c.products[gtin] = o.products[gtin]
+	}
+	for _, gln := range o.partyOrder {
+		c.parties[gln] = o.parties[gln]
+	}
+	if k := o.cred; k != nil {
+		for _, id := range k.keyOrder {
+			c.partyKeys[id] = k.partyKeys[id]
+		}
+		for _, id := range k.nodeOrder {
+			c.nodeKeys[id] = k.nodeKeys[id]
+		}
+		for _, t := range k.tokens {
+			if ref := (tokenRef{t.gln, t.id}); t.revoke {
+				delete(c.tokens, ref)
+			} else {
+				c.tokens[ref] = true
+			}
+		}
+	}
+}
+
+func cloneBatch(b *pb.Batch) *pb.Batch {
+	return &pb.Batch{
+		Gtin: b.GetGtin(), Lot: b.GetLot(), Expiry: b.GetExpiry(), ManufacturingDate: b.GetManufacturingDate(),
+		Recalled: b.GetRecalled(), Withdrawn: b.GetWithdrawn(), Commissioned: b.GetCommissioned(),
+	}
+}

@@ -1,0 +1,419 @@
+package ingest
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/ledger"
+	"github.com/pedigree-project/pedigree/lifecycle"
+	"github.com/pedigree-project/pedigree/services/internal/state"
+	"github.com/pedigree-project/pedigree/subjects"
+)
+
+// Defaults of Config.
+const (
+	// DefaultConsumer is the durable consumer name of a node. Every ledger
+	// node consumes the whole stream with a consumer of its own.
+	DefaultConsumer = "ledger"
+	// DefaultBatchSize bounds the messages of one consumed batch (one
+	// Pebble commit). 1,000 amortises the fsync over enough entries to
+	// reach the ingest target while keeping a batch's commit in the low
+	// milliseconds.
+	DefaultBatchSize = 1000
+	// DefaultBatchBytes bounds the message bytes of one consumed batch, so
+	// that captures of many events make batches of a few thousand events,
+	// not a thousand captures' worth: the Pebble batch stays a few MiB and
+	// the next batch's build overlaps its commit.
+	DefaultBatchBytes = 2 << 20
+	// DefaultFillWait is how long the consumer waits for more messages
+	// once it has one, before committing what it has: short, so that a
+	// lone dispense is not held back (its caller is waiting), and a busy
+	// stream still fills batches from the prefetch buffer.
+	DefaultFillWait = 500 * time.Microsecond
+)
+
+// Config configures a Pipeline.
+type Config struct {
+	JS     jetstream.JetStream
+	NC     *nats.Conn
+	Store  *state.Store
+	Ledger *ledger.Log
+	Logger *slog.Logger
+	// NodeKey signs the batch receipts and alert notices the pipeline
+	// publishes (required).
+	NodeKey ed25519.PrivateKey
+	// Registerer receives the pipeline's metrics; nil means none.
+	Registerer prometheus.Registerer
+	// Consumer is the durable consumer name; default DefaultConsumer.
+	Consumer string
+	// BatchSize is the most messages per commit; default DefaultBatchSize.
+	BatchSize int
+	// BatchBytes is the most message bytes per commit (a batch has at
+	// least one message); default DefaultBatchBytes.
+	BatchBytes int
+	// FillWait is how long to wait for more messages after the first;
+	// default DefaultFillWait.
+	FillWait time.Duration
+	// GenesisKey is the only key whose genesis starts the ledger
+	// (required): the node's own key, or the key of the node that started
+	// the ledger this one joins. See ErrUntrustedGenesis.
+	GenesisKey ed25519.PublicKey
+}
+
+// Pipeline consumes the SCANS stream into the ledger.
+type Pipeline struct {
+	cfg   Config
+	log   *slog.Logger
+	cache *masterCache
+	ids   *idFilter
+	keys  envelope.Keys // signers' keys, decompressed for batch checks
+	m     *metrics
+	feed  alertFanout
+
+	// afterEvent, when set (by tests, before Run), is called after each
+	// event the rules applied: a test makes it panic to check panics.go.
+	afterEvent func(*lifecycle.Event)
+
+	mu      sync.Mutex
+	applied uint64        // last stream sequence committed
+	changed chan struct{} // closed and replaced after every commit, and when Run fails
+	stopped error         // why Run failed, until it runs again
+}
+
+// New returns a pipeline; Run starts it.
+func New(cfg Config) (*Pipeline, error) {
+	if cfg.JS == nil || cfg.NC == nil || cfg.Store == nil || cfg.Ledger == nil || cfg.Logger == nil {
+		return nil, errors.New("ingest: JS, NC, Store, Ledger and Logger are required")
+	}
+	if len(cfg.NodeKey) != ed25519.PrivateKeySize {
+		return nil, errors.New("ingest: NodeKey: an Ed25519 private key is required")
+	}
+	if len(cfg.GenesisKey) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("ingest: GenesisKey: required, an Ed25519 public key of %d bytes, got %d", ed25519.PublicKeySize, len(cfg.GenesisKey))
+	}
+	if cfg.Consumer == "" {
+		cfg.Consumer = DefaultConsumer
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = DefaultBatchSize
+	}
+	if cfg.BatchBytes <= 0 {
+		cfg.BatchBytes = DefaultBatchBytes
+	}
+	if cfg.FillWait <= 0 {
+		cfg.FillWait = DefaultFillWait
+	}
+	applied, err := cfg.Store.AppliedSeq()
+	if err != nil {
+		return nil, err
+	}
+	if applied > 0 {
+		f, err := cfg.Store.StoredEventTableFormat()
+		if err != nil {
+			return nil, err
+		}
+		if f != state.EventTableFormat {
+			return nil, fmt.Errorf("%w (format %d; this node keeps format %d, with event IDs scoped to parties): replay the stream into a new data directory",
+				ErrEventTableOutdated, f, state.EventTableFormat)
+		}
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Pipeline{cfg: cfg, log: cfg.Logger.With("component", "ingest"), cache: newMasterCache(), ids: newIDFilter(), m: m,
+		applied: applied, changed: make(chan struct{})}, nil
+}
+
+// Applied returns the last stream sequence committed to the ledger.
+func (p *Pipeline) Applied() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.applied
+}
+
+// WaitApplied blocks until stream sequence seq is committed, or ctx ends,
+// or Run fails (returning its error).
+func (p *Pipeline) WaitApplied(ctx context.Context, seq uint64) error {
+	for {
+		p.mu.Lock()
+		applied, ch, stopped := p.applied, p.changed, p.stopped
+		p.mu.Unlock()
+		if applied >= seq {
+			return nil
+		}
+		if stopped != nil {
+			return fmt.Errorf("ingest: waiting for stream sequence %d (applied %d): consumption stopped: %w", seq, applied, stopped)
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("ingest: waiting for stream sequence %d (applied %d): %w", seq, applied, ctx.Err())
+		}
+	}
+}
+
+// setStopped records why Run failed (nil when it runs again) and wakes
+// WaitApplied.
+func (p *Pipeline) setStopped(err error) {
+	p.update(func() { p.stopped = err })
+}
+
+func (p *Pipeline) setApplied(seq uint64) {
+	p.update(func() { p.applied = seq })
+}
+
+// update runs set under the lock and wakes WaitApplied.
+func (p *Pipeline) update(set func()) {
+	p.mu.Lock()
+	set()
+	close(p.changed)
+	p.changed = make(chan struct{})
+	p.mu.Unlock()
+}
+
+// errGap reports a message beyond the next expected stream sequence (an
+// earlier one is still unacknowledged somewhere): consumption restarts
+// from the next sequence the ledger needs.
+var errGap = errors.New("ingest: gap in delivered stream sequences")
+
+// errRestart reports a consumer that went away: consumption restarts,
+// after checking the stream again.
+var errRestart = errors.New("ingest: the consumer was deleted")
+
+// Run consumes until ctx ends (returning nil) or the node cannot go on
+// (returning the error; unacknowledged messages are redelivered after a
+// restart). Every (re)start of consumption first compares the stream with
+// what the ledger committed, and Run returns a *StreamError (ErrStreamBehind,
+// ErrStreamDiverged) rather than consume a stream that lost or changed
+// messages the ledger applied.
+func (p *Pipeline) Run(ctx context.Context) (err error) {
+	p.setStopped(nil)
+	defer func() {
+		if err != nil {
+			p.setStopped(err)
+		}
+	}()
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	loaded := make(chan struct{})
+	go func() {
+		defer close(loaded)
+		defer func() {
+			if r := recover(); r != nil { // the filter stays unready: every lookup reads Pebble
+				p.log.Error("event ID filter: panic while loading", "panic", fmt.Sprint(r))
+			}
+		}()
+		if err := p.ids.load(loadCtx, p.cfg.Store); err != nil && loadCtx.Err() == nil {
+			p.log.Warn("event ID filter: every duplicate check reads the event table", "err", err)
+		}
+	}()
+	defer func() {
+		stopLoad()
+		<-loaded
+	}()
+	for {
+		err := p.consume(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !errors.Is(err, errGap) && !errors.Is(err, errRestart) {
+			return err
+		}
+		p.log.Info("restarting consumption at the next sequence the ledger needs", "seq", p.Applied()+1)
+	}
+}
+
+// consume (re)creates the node's durable consumer so that it delivers from
+// the sequence after the last one the ledger committed, whatever the
+// consumer's own state says: the ledger's committed position is the truth
+// (a consumer left with delivered-but-unacknowledged messages by a crash
+// would otherwise deliver newer messages first).
+func (p *Pipeline) consume(ctx context.Context) error {
+	if err := p.checkStream(ctx); err != nil {
+		return err
+	}
+	if err := p.cfg.JS.DeleteConsumer(ctx, subjects.ScanStream, p.cfg.Consumer); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("ingest: reset consumer %s: %w", p.cfg.Consumer, err)
+	}
+	cons, err := p.cfg.JS.CreateOrUpdateConsumer(ctx, subjects.ScanStream, jetstream.ConsumerConfig{
+		Durable:       p.cfg.Consumer,
+		Description:   "Pedigree ledger node",
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   p.Applied() + 1,
+		AckPolicy:     jetstream.AckAllPolicy,
+		AckWait:       time.Minute,
+		MaxDeliver:    -1,
+		MaxAckPending: 4 * p.cfg.BatchSize,
+		FilterSubject: subjects.ScanSubjects,
+	})
+	if err != nil {
+		return fmt.Errorf("ingest: consumer %s: %w", p.cfg.Consumer, err)
+	}
+	iter, err := cons.Messages(jetstream.PullMaxMessages(2 * p.cfg.BatchSize))
+	if err != nil {
+		return fmt.Errorf("ingest: consume: %w", err)
+	}
+	stop := context.AfterFunc(ctx, iter.Stop)
+	defer stop()
+	defer iter.Stop()
+	wr := &writer{p: p}
+	err = p.consumeSafely(ctx, iter, wr)
+	if werr := wr.wait(); err == nil {
+		err = werr
+	}
+	return err
+}
+
+// consumeSafely is consumeWith with a panic that escaped the handling of
+// single messages (panics.go) caught and returned as an error: the
+// pipeline stops and the node turns not ready, rather than the process
+// ending with the batch in flight half done.
+func (p *Pipeline) consumeSafely(ctx context.Context, iter jetstream.MessagesContext, wr *writer) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e := recovered(r)
+			p.log.Error("panic in the consumer", "panic", fmt.Sprint(e.value), "stack", string(e.stack))
+			err = fmt.Errorf("ingest: consume: %w", e)
+		}
+	}()
+	return p.consumeWith(ctx, iter, wr)
+}
+
+// consumeWith hands batches of consecutive messages from iter to wr.
+func (p *Pipeline) consumeWith(ctx context.Context, iter jetstream.MessagesContext, wr *writer) error {
+	expected := p.Applied() + 1
+	msgs := make([]jetstream.Msg, 0, p.cfg.BatchSize)
+	for {
+		first, err := iter.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, jetstream.ErrConsumerDeleted) {
+				// Its stream was deleted, or someone deleted it: start
+				// again, after checking the stream.
+				return fmt.Errorf("%w: %w", errRestart, err)
+			}
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return fmt.Errorf("ingest: consumer closed: %w", err)
+			}
+			p.log.Warn("consume", "err", err)
+			continue
+		}
+		msgs = append(msgs[:0], first)
+		for size := len(first.Data()); len(msgs) < p.cfg.BatchSize && size < p.cfg.BatchBytes; {
+			m, err := iter.Next(jetstream.NextMaxWait(p.cfg.FillWait))
+			if err != nil {
+				break
+			}
+			msgs = append(msgs, m)
+			size += len(m.Data())
+		}
+		p.m.batchSize.Observe(float64(len(msgs)))
+		items, last, gap, err := itemsOf(msgs, expected)
+		if err != nil {
+			return err
+		}
+		if len(items) == 0 {
+			// Everything was redelivered: committed, or in the batch still
+			// committing, which must be durable before the ack.
+			if err := wr.wait(); err != nil {
+				return err
+			}
+			if err := last.Ack(); err != nil {
+				p.log.Warn("ack", "err", err)
+			}
+		} else {
+			w, err := wr.submit(ctx, items, last)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			if w.untrusted != nil {
+				// Stop once the dead letter is committed (errors.Is
+				// ErrUntrustedGenesis).
+				if err := wr.wait(); err != nil {
+					return err
+				}
+				return fmt.Errorf("ingest: stream sequence %d: %w", w.untrusted.Seq, w.untrusted)
+			}
+			expected = items[len(items)-1].seq + 1
+		}
+		if gap != nil {
+			return gap
+		}
+	}
+}
+
+// itemsOf turns consumed messages into the items of a batch: those from
+// stream sequence expected on, up to a gap. last is the message to
+// acknowledge once they are durable; gap is errGap when a message is
+// missing before the end of msgs.
+func itemsOf(msgs []jetstream.Msg, expected uint64) (items []item, last jetstream.Msg, gap, err error) {
+	items = make([]item, 0, len(msgs))
+	last = msgs[len(msgs)-1]
+	for i, m := range msgs {
+		meta, err := m.Metadata()
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("ingest: message metadata: %w", err)
+		}
+		seq := meta.Sequence.Stream
+		if seq < expected {
+			continue // committed before a crash, redelivered: already on the ledger
+		}
+		if seq > expected {
+			// The stream denies deletes, so its sequences are contiguous:
+			// an earlier message is missing from this delivery.
+			if i == 0 {
+				return nil, nil, nil, errGap
+			}
+			last, gap = msgs[i-1], errGap
+			break
+		}
+		items = append(items, item{subject: m.Subject(), msgID: m.Headers().Get(jetstream.MsgIDHeader), data: m.Data(), seq: seq, record: meta.Timestamp.UTC()})
+		expected++
+	}
+	return items, last, gap, nil
+}
+
+// checkStream refuses a stream that is behind the ledger or differs from
+// what it committed (streamcheck.go).
+func (p *Pipeline) checkStream(ctx context.Context) error {
+	applied := p.Applied()
+	n, err := checkStream(ctx, p.cfg.JS, streamLedger{lg: p.cfg.Ledger, st: p.cfg.Store}, applied)
+	if err != nil {
+		return err
+	}
+	p.log.Info("the stream holds what the ledger committed", "applied", applied, "compared", n)
+	return nil
+}
+
+// CheckStream compares the stream with what the ledger committed, up to
+// the applied sequence store holds, as a pipeline does before it
+// consumes. It returns a *StreamError (ErrStreamBehind, ErrStreamDiverged)
+// when the stream lost or changed messages the ledger applied. A node
+// calls it before anyone may publish (scanners reconnecting after a power
+// loss would take sequences the ledger already applied).
+func CheckStream(ctx context.Context, js jetstream.JetStream, store *state.Store, lg *ledger.Log) error {
+	if js == nil || store == nil || lg == nil {
+		return errors.New("ingest: check stream: JetStream, store and ledger are required")
+	}
+	applied, err := store.AppliedSeq()
+	if err != nil {
+		return err
+	}
+	_, err = checkStream(ctx, js, streamLedger{lg: lg, st: store}, applied)
+	return err
+}

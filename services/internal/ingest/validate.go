@@ -1,0 +1,52 @@
+package ingest
+
+import (
+	"errors"
+	"time"
+
+	"github.com/pedigree-project/pedigree/envelope"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/internal/state"
+)
+
+// ValidationError is a field that breaks a rule, as the pipeline would
+// report it when sending the message to the dead-letter stream.
+type ValidationError struct {
+	// Field is the path of the field, e.g. "capture.events[0].epcs[2].pack.gtin".
+	Field string
+	// Msg names the rule.
+	Msg string
+}
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Msg }
+
+// Validate runs the pipeline's field checks on env as submitted by actor at
+// time at, against the committed state, without changing anything. Writers
+// that submit on a caller's behalf use it to answer InvalidArgument at once
+// instead of letting the message end in the dead-letter stream.
+func Validate(store *state.Store, env *pb.Envelope, actor string, at time.Time) error {
+	var err error
+	if c := env.GetCapture(); c != nil {
+		n := len(c.GetEvents())
+		if n == 0 || n > envelope.MaxEventsPerCapture {
+			err = invalid("capture.events", "1–%d events, got %d", envelope.MaxEventsPerCapture, n)
+		}
+		for i, ev := range c.GetEvents() {
+			if err != nil {
+				break
+			}
+			_, err = captureEvent(i, ev, actor, at.UnixMilli())
+		}
+	} else {
+		o := newOverlay(store, newMasterCache())
+		_, err = o.applyMasterData(env, principal{party: actor}, 0, at)
+		if err == nil {
+			err = o.err
+		}
+	}
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		return &ValidationError{Field: fe.field, Msg: fe.msg}
+	}
+	return err
+}

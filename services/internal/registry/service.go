@@ -1,0 +1,194 @@
+package registry
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/pedigree-project/pedigree/envelope"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/internal/apierr"
+	"github.com/pedigree-project/pedigree/services/internal/auth"
+	"github.com/pedigree-project/pedigree/services/internal/state"
+	"github.com/pedigree-project/pedigree/services/internal/writer"
+)
+
+// Service implements pb.RegistryServiceServer.
+type Service struct {
+	pb.UnimplementedRegistryServiceServer
+	w *writer.Writer
+}
+
+var _ pb.RegistryServiceServer = (*Service)(nil)
+
+// New returns the service.
+func New(w *writer.Writer) (*Service, error) {
+	if w == nil {
+		return nil, errors.New("registry: nil writer")
+	}
+	return &Service{w: w}, nil
+}
+
+func (s *Service) fail(ctx context.Context, err error) error {
+	return apierr.Status(ctx, s.w.Logger(), err)
+}
+
+func isAuthority(p *auth.Principal) bool {
+	r := p.Party.GetRole()
+	return r == pb.Role_ROLE_ADMIN || r == pb.Role_ROLE_REGULATOR
+}
+
+func isAdmin(p *auth.Principal) bool { return p.Party.GetRole() == pb.Role_ROLE_ADMIN }
+
+// CreateParty registers a party and returns its first token.
+func (s *Service) CreateParty(ctx context.Context, req *pb.CreatePartyRequest) (*pb.CreatePartyResponse, error) {
+	p, err := writer.Caller(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if !isAuthority(p) {
+		return nil, s.fail(ctx, apierr.Denied("only an admin or a regulator registers parties (you are a %s)", roleWord(p.Party.GetRole())))
+	}
+	if req.GetParty() == nil {
+		return nil, s.fail(ctx, apierr.Invalid("party", "required"))
+	}
+	token, id, err := auth.NewToken()
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	hash := state.TokenHash(token)
+	env := writer.Envelope(p)
+	env.Body = &pb.Envelope_Party{Party: &pb.PartyRegistration{Party: req.GetParty(), TokenHash: hash[:], TokenId: auth.TokenIDString(id)}}
+	res, err := s.w.Submit(ctx, env, true)
+	if err != nil {
+		return nil, s.fail(ctx, prefix(err, "party."))
+	}
+	if _, err := writer.Outcome(res); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	party, err := s.w.Store().Party(req.GetParty().GetGln())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &pb.CreatePartyResponse{Party: party, Token: token, TokenId: auth.TokenIDString(id)}, nil
+}
+
+// prefix rewrites field paths of the pipeline ("party.party.gln") into the
+// request's ("party.gln").
+func prefix(err error, strip string) error {
+	var ae *apierr.Error
+	if errors.As(err, &ae) && ae.Field != "" {
+		ae.Field = strings.TrimPrefix(ae.Field, strip)
+	}
+	return err
+}
+
+// GetParty returns a party.
+func (s *Service) GetParty(ctx context.Context, req *pb.GetPartyRequest) (*pb.GetPartyResponse, error) {
+	p, err := s.w.Store().Party(req.GetGln())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &pb.GetPartyResponse{Party: p}, nil
+}
+
+// ListParties pages through parties.
+func (s *Service) ListParties(ctx context.Context, req *pb.ListPartiesRequest) (*pb.ListPartiesResponse, error) {
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	list, err := s.w.Store().ListParties(req.GetPageToken(), size+1)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	resp := &pb.ListPartiesResponse{Parties: list}
+	if len(list) > size {
+		resp.Parties = list[:size]
+		resp.NextPageToken = list[size-1].GetGln()
+	}
+	return resp, nil
+}
+
+func pageSize(n int32) (int, error) {
+	switch {
+	case n == 0:
+		return 100, nil
+	case n < 0 || n > 1000:
+		return 0, apierr.Invalid("pageSize", "1–1,000, got %d", n)
+	}
+	return int(n), nil
+}
+
+// selfOrAdmin allows the party itself or an admin.
+func selfOrAdmin(p *auth.Principal, gln string) error {
+	if p.Party.GetGln() == gln || isAdmin(p) {
+		return nil
+	}
+	return apierr.Denied("a party manages its own keys and tokens; an admin manages anyone's")
+}
+
+// AddPartyKey registers a signing key.
+func (s *Service) AddPartyKey(ctx context.Context, req *pb.AddPartyKeyRequest) (*pb.AddPartyKeyResponse, error) {
+	p, err := writer.Caller(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if err := selfOrAdmin(p, req.GetGln()); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if len(req.GetPublicKey()) != ed25519.PublicKeySize {
+		return nil, s.fail(ctx, apierr.Invalid("publicKey", "a raw Ed25519 public key is 32 bytes, got %d", len(req.GetPublicKey())))
+	}
+	env := writer.Envelope(p)
+	env.Body = &pb.Envelope_Key{Key: &pb.PartyKey{PartyGln: req.GetGln(), PublicKey: req.GetPublicKey()}}
+	res, err := s.w.Submit(ctx, env, true)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if _, err := writer.Outcome(res); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &pb.AddPartyKeyResponse{KeyId: envelope.KeyID(req.GetPublicKey())}, nil
+}
+
+// RevokePartyKey withdraws a signing key.
+func (s *Service) RevokePartyKey(ctx context.Context, req *pb.RevokePartyKeyRequest) (*pb.RevokePartyKeyResponse, error) {
+	p, err := writer.Caller(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if err := selfOrAdmin(p, req.GetGln()); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	id, err := hex.DecodeString(req.GetKeyId())
+	if err != nil || len(id) != 8 || strings.ToLower(req.GetKeyId()) != req.GetKeyId() {
+		return nil, s.fail(ctx, apierr.Invalid("keyId", "want 16 lowercase hex digits, got %q", req.GetKeyId()))
+	}
+	owner, pub, err := s.w.Store().PartyKey([8]byte(id))
+	if errors.Is(err, state.ErrNotFound) || (err == nil && owner != req.GetGln()) {
+		return nil, s.fail(ctx, &apierr.Error{Code: codes.NotFound, Msg: fmt.Sprintf("key %s is not a key of party %s", req.GetKeyId(), req.GetGln())})
+	}
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	env := writer.Envelope(p)
+	env.Body = &pb.Envelope_Key{Key: &pb.PartyKey{PartyGln: req.GetGln(), PublicKey: pub, Revoke: true}}
+	res, err := s.w.Submit(ctx, env, true)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if _, err := writer.Outcome(res); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &pb.RevokePartyKeyResponse{LedgerIndex: res.Entry.GetIndex()}, nil
+}
+
+func roleWord(r pb.Role) string {
+	return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(r.String(), "ROLE_"), "_", " "))
+}

@@ -1,0 +1,165 @@
+// Package writer is how the API services write: every write becomes an
+// envelope from the authenticated caller, is checked with the pipeline's own
+// validation (so a bad field is InvalidArgument at once, naming the field),
+// goes through the stream, and, when asked, returns the ledger's outcome.
+//
+// Invariants: no write reaches the state except through the stream; a
+// response never claims an outcome the ledger did not commit.
+package writer
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/internal/apierr"
+	"github.com/pedigree-project/pedigree/services/internal/auth"
+	"github.com/pedigree-project/pedigree/services/internal/ingest"
+	"github.com/pedigree-project/pedigree/services/internal/state"
+	"github.com/pedigree-project/pedigree/services/internal/submit"
+)
+
+// Writer submits envelopes on behalf of API callers.
+type Writer struct {
+	store  *state.Store
+	sub    *submit.Submitter
+	logger *slog.Logger
+	// Now is the clock for default event times.
+	Now func() time.Time
+}
+
+// New returns a Writer.
+func New(store *state.Store, sub *submit.Submitter, logger *slog.Logger) (*Writer, error) {
+	if store == nil || sub == nil || logger == nil {
+		return nil, errors.New("writer: store, submitter and logger are required")
+	}
+	return &Writer{store: store, sub: sub, logger: logger, Now: time.Now}, nil
+}
+
+// Store is the node state the writer validates against.
+func (w *Writer) Store() *state.Store { return w.store }
+
+// Logger is the writer's logger.
+func (w *Writer) Logger() *slog.Logger { return w.logger }
+
+// Caller returns the authenticated caller or Unauthenticated.
+func Caller(ctx context.Context) (*auth.Principal, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil, &apierr.Error{Code: codes.Unauthenticated, Msg: "authorization: missing bearer token"}
+	}
+	return p, nil
+}
+
+// Envelope returns an envelope from the caller.
+func Envelope(p *auth.Principal) *pb.Envelope {
+	return &pb.Envelope{PartyGln: p.Party.GetGln(), ApiTokenId: p.TokenID}
+}
+
+// Submit validates env and puts it on the stream, and returns once it is
+// durable on this node's ledger; with wait it also returns the ledger
+// entry (without the envelope bytes). Errors are *apierr.Error.
+func (w *Writer) Submit(ctx context.Context, env *pb.Envelope, wait bool) (submit.Result, error) {
+	if err := w.validate(env); err != nil {
+		return submit.Result{}, err
+	}
+	res, err := w.sub.Submit(ctx, env, wait)
+	if err != nil {
+		return res, w.mapError(ctx, err)
+	}
+	if err := w.idConflict(env, res); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// Publish validates env and puts it on the stream without waiting for the
+// ledger; call Durable before telling the caller it is stored.
+func (w *Writer) Publish(ctx context.Context, env *pb.Envelope) (submit.Result, error) {
+	if err := w.validate(env); err != nil {
+		return submit.Result{}, err
+	}
+	res, err := w.sub.Publish(ctx, env)
+	return res, w.mapError(ctx, err)
+}
+
+// Durable waits until stream sequence seq is durable on this node's
+// ledger.
+func (w *Writer) Durable(ctx context.Context, seq uint64) error {
+	return w.mapError(ctx, w.sub.Durable(ctx, seq))
+}
+
+func (w *Writer) validate(env *pb.Envelope) error {
+	if err := ingest.Validate(w.store, env, env.GetPartyGln(), w.Now()); err != nil {
+		var ve *ingest.ValidationError
+		if errors.As(err, &ve) {
+			return apierr.Invalid(ve.Field, "%s", ve.Msg)
+		}
+		return err
+	}
+	return nil
+}
+
+func (w *Writer) mapError(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(err, submit.ErrOverloaded):
+		return &apierr.Error{Code: codes.ResourceExhausted, Msg: "the ledger is busy: retry in a few seconds"}
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		return &apierr.Error{Code: codes.Unavailable, Msg: "the ledger did not answer in time; the write may still be recorded: retry with the same event ID"}
+	}
+	return err
+}
+
+// idConflict answers AlreadyExists, naming the event ID, when the single
+// event of env reuses an event ID its party recorded for another event:
+// whether the ledger refused it (its outcome says so), or the stream took
+// it for a retry of that event (same message ID within the duplicate
+// window), in which case the entry found is the other event's and is not
+// the answer. Writes of several events report a reused ID in that event's
+// outcome only.
+func (w *Writer) idConflict(env *pb.Envelope, res submit.Result) error {
+	if len(env.GetCapture().GetEvents()) != 1 {
+		return nil
+	}
+	if outs := res.Entry.GetOutcomes(); len(outs) == 1 && ingest.IsIDConflict(outs[0]) {
+		return &apierr.Error{Code: codes.AlreadyExists, Msg: outs[0].GetReason()}
+	}
+	if !res.Duplicate {
+		return nil
+	}
+	reason, err := ingest.ConflictingRetry(w.store, env)
+	if err != nil {
+		return err
+	}
+	if reason != "" {
+		return &apierr.Error{Code: codes.AlreadyExists, Msg: reason}
+	}
+	return nil
+}
+
+// Outcome returns the single outcome of a master-data write, as an error
+// when it was refused: AlreadyExists for duplicates of existing records,
+// FailedPrecondition otherwise.
+func Outcome(res submit.Result) (*pb.Outcome, error) {
+	outs := res.Entry.GetOutcomes()
+	if len(outs) != 1 {
+		return nil, errors.New("writer: ledger entry without one outcome")
+	}
+	o := outs[0]
+	if o.GetApplied() {
+		return o, nil
+	}
+	if o.GetDuplicate() {
+		return o, &apierr.Error{Code: codes.AlreadyExists, Msg: o.GetReason()}
+	}
+	code := codes.FailedPrecondition
+	if strings.Contains(o.GetReason(), "already") {
+		code = codes.AlreadyExists
+	}
+	return o, &apierr.Error{Code: code, Msg: o.GetReason()}
+}

@@ -13,8 +13,8 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/pedigree-project/pedigree/envelope"
-	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/gs1"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
 // pharmacies is how many pharmacies the run registers; dispense envelopes

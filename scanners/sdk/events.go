@@ -8,8 +8,8 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/gs1"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
 // MaxObjectsPerEvent bounds the packs and containers of one event, as the

@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/gs1"
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
-	"github.com/pedigree-project/pedigree/gs1"
 )
 
 // Limits on one envelope's content. Larger input is refused whole and goes

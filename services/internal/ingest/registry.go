@@ -9,8 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/pedigree-project/pedigree/envelope"
-	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/gs1"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
 // Master data travels on the stream like scans, so that the ledger records

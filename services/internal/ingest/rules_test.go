@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/gs1"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
 func ssccOf(n string) string {

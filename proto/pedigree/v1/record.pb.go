@@ -22,6 +22,80 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// OutcomeCode classifies a refused (or duplicate) write, so that clients
+// and the API map outcomes to errors without reading the reason's words.
+type OutcomeCode int32
+
+const (
+	// Applied, or a refusal of no other kind.
+	OutcomeCode_OUTCOME_CODE_UNSPECIFIED OutcomeCode = 0
+	// The event ID (or request) was already on the ledger: nothing was done.
+	OutcomeCode_OUTCOME_CODE_DUPLICATE OutcomeCode = 1
+	// The master-data record already exists (party, product, batch, key).
+	OutcomeCode_OUTCOME_CODE_ALREADY_EXISTS OutcomeCode = 2
+	// Something the write names is not known: product, batch, pack,
+	// container, party, key or token.
+	OutcomeCode_OUTCOME_CODE_NOT_FOUND OutcomeCode = 3
+	// The sender may not do this: its role, or the object is another
+	// party's.
+	OutcomeCode_OUTCOME_CODE_NOT_AUTHORIZED OutcomeCode = 4
+	// The write contradicts itself or the master data (a lot that is not the
+	// pack's, an expiry that differs, a malformed field).
+	OutcomeCode_OUTCOME_CODE_INVALID OutcomeCode = 5
+	// The object's state forbids it now: already dispensed, in transit,
+	// recalled, expired, inside a container.
+	OutcomeCode_OUTCOME_CODE_CONFLICT OutcomeCode = 6
+)
+
+// Enum value maps for OutcomeCode.
+var (
+	OutcomeCode_name = map[int32]string{
+		0: "OUTCOME_CODE_UNSPECIFIED",
+		1: "OUTCOME_CODE_DUPLICATE",
+		2: "OUTCOME_CODE_ALREADY_EXISTS",
+		3: "OUTCOME_CODE_NOT_FOUND",
+		4: "OUTCOME_CODE_NOT_AUTHORIZED",
+		5: "OUTCOME_CODE_INVALID",
+		6: "OUTCOME_CODE_CONFLICT",
+	}
+	OutcomeCode_value = map[string]int32{
+		"OUTCOME_CODE_UNSPECIFIED":    0,
+		"OUTCOME_CODE_DUPLICATE":      1,
+		"OUTCOME_CODE_ALREADY_EXISTS": 2,
+		"OUTCOME_CODE_NOT_FOUND":      3,
+		"OUTCOME_CODE_NOT_AUTHORIZED": 4,
+		"OUTCOME_CODE_INVALID":        5,
+		"OUTCOME_CODE_CONFLICT":       6,
+	}
+)
+
+func (x OutcomeCode) Enum() *OutcomeCode {
+	p := new(OutcomeCode)
+	*p = x
+	return p
+}
+
+func (x OutcomeCode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (OutcomeCode) Descriptor() protoreflect.EnumDescriptor {
+	return file_pedigree_v1_record_proto_enumTypes[0].Descriptor()
+}
+
+func (OutcomeCode) Type() protoreflect.EnumType {
+	return &file_pedigree_v1_record_proto_enumTypes[0]
+}
+
+func (x OutcomeCode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use OutcomeCode.Descriptor instead.
+func (OutcomeCode) EnumDescriptor() ([]byte, []int) {
+	return file_pedigree_v1_record_proto_rawDescGZIP(), []int{0}
+}
+
 // AuthMethod says how the ledger node established who sent an envelope.
 type AuthMethod int32
 
@@ -64,11 +138,11 @@ func (x AuthMethod) String() string {
 }
 
 func (AuthMethod) Descriptor() protoreflect.EnumDescriptor {
-	return file_pedigree_v1_record_proto_enumTypes[0].Descriptor()
+	return file_pedigree_v1_record_proto_enumTypes[1].Descriptor()
 }
 
 func (AuthMethod) Type() protoreflect.EnumType {
-	return &file_pedigree_v1_record_proto_enumTypes[0]
+	return &file_pedigree_v1_record_proto_enumTypes[1]
 }
 
 func (x AuthMethod) Number() protoreflect.EnumNumber {
@@ -77,7 +151,7 @@ func (x AuthMethod) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AuthMethod.Descriptor instead.
 func (AuthMethod) EnumDescriptor() ([]byte, []int) {
-	return file_pedigree_v1_record_proto_rawDescGZIP(), []int{0}
+	return file_pedigree_v1_record_proto_rawDescGZIP(), []int{1}
 }
 
 // Pack is the known state of one serialized pack.
@@ -601,7 +675,10 @@ type Outcome struct {
 	// Number of objects the event changed (packs, inferred ones included).
 	Affected uint64 `protobuf:"varint,5,opt,name=affected,proto3" json:"affected,omitempty"`
 	// True when the event ID was already on the ledger: nothing was done.
-	Duplicate     bool `protobuf:"varint,6,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
+	Duplicate bool `protobuf:"varint,6,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
+	// What kind of refusal this is, for programs: the reason is for people
+	// and its words may change; the code never does.
+	Code          OutcomeCode `protobuf:"varint,7,opt,name=code,proto3,enum=pedigree.v1.OutcomeCode" json:"code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -676,6 +753,13 @@ func (x *Outcome) GetDuplicate() bool {
 		return x.Duplicate
 	}
 	return false
+}
+
+func (x *Outcome) GetCode() OutcomeCode {
+	if x != nil {
+		return x.Code
+	}
+	return OutcomeCode_OUTCOME_CODE_UNSPECIFIED
 }
 
 // LedgerEntry is what the ledger stores for one envelope (one write: a
@@ -927,14 +1011,15 @@ const file_pedigree_v1_record_proto_rawDesc = "" +
 	"\x06status\x18\x02 \x01(\x0e2\x18.pedigree.v1.AlertStatusR\x06status\x12\x18\n" +
 	"\acomment\x18\x03 \x01(\tR\acomment\x12!\n" +
 	"\fledger_index\x18\x04 \x01(\x04R\vledgerIndex\x12.\n" +
-	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xd2\x01\n" +
+	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\x80\x02\n" +
 	"\aOutcome\x12\x18\n" +
 	"\aapplied\x18\x01 \x01(\bR\aapplied\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12*\n" +
 	"\x06alerts\x18\x03 \x03(\v2\x12.pedigree.v1.AlertR\x06alerts\x12/\n" +
 	"\x06status\x18\x04 \x01(\x0e2\x17.pedigree.v1.PackStatusR\x06status\x12\x1a\n" +
 	"\baffected\x18\x05 \x01(\x04R\baffected\x12\x1c\n" +
-	"\tduplicate\x18\x06 \x01(\bR\tduplicate\"\xf0\x02\n" +
+	"\tduplicate\x18\x06 \x01(\bR\tduplicate\x12,\n" +
+	"\x04code\x18\a \x01(\x0e2\x18.pedigree.v1.OutcomeCodeR\x04code\"\xf0\x02\n" +
 	"\vLedgerEntry\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x1a\n" +
 	"\benvelope\x18\x02 \x01(\fR\benvelope\x12\x1b\n" +
@@ -952,7 +1037,15 @@ const file_pedigree_v1_record_proto_rawDesc = "" +
 	"\x04note\x18\x01 \x01(\tR\x04note\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x1b\n" +
 	"\troot_hash\x18\x03 \x01(\fR\brootHash\x12!\n" +
-	"\fverifier_key\x18\x04 \x01(\tR\vverifierKey*{\n" +
+	"\fverifier_key\x18\x04 \x01(\tR\vverifierKey*\xda\x01\n" +
+	"\vOutcomeCode\x12\x1c\n" +
+	"\x18OUTCOME_CODE_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16OUTCOME_CODE_DUPLICATE\x10\x01\x12\x1f\n" +
+	"\x1bOUTCOME_CODE_ALREADY_EXISTS\x10\x02\x12\x1a\n" +
+	"\x16OUTCOME_CODE_NOT_FOUND\x10\x03\x12\x1f\n" +
+	"\x1bOUTCOME_CODE_NOT_AUTHORIZED\x10\x04\x12\x18\n" +
+	"\x14OUTCOME_CODE_INVALID\x10\x05\x12\x19\n" +
+	"\x15OUTCOME_CODE_CONFLICT\x10\x06*{\n" +
 	"\n" +
 	"AuthMethod\x12\x1b\n" +
 	"\x17AUTH_METHOD_UNSPECIFIED\x10\x00\x12\x1f\n" +
@@ -972,50 +1065,52 @@ func file_pedigree_v1_record_proto_rawDescGZIP() []byte {
 	return file_pedigree_v1_record_proto_rawDescData
 }
 
-var file_pedigree_v1_record_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_pedigree_v1_record_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_pedigree_v1_record_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_pedigree_v1_record_proto_goTypes = []any{
-	(AuthMethod)(0),               // 0: pedigree.v1.AuthMethod
-	(*Pack)(nil),                  // 1: pedigree.v1.Pack
-	(*Transit)(nil),               // 2: pedigree.v1.Transit
-	(*Decommission)(nil),          // 3: pedigree.v1.Decommission
-	(*Alert)(nil),                 // 4: pedigree.v1.Alert
-	(*AlertReviewRecord)(nil),     // 5: pedigree.v1.AlertReviewRecord
-	(*Outcome)(nil),               // 6: pedigree.v1.Outcome
-	(*LedgerEntry)(nil),           // 7: pedigree.v1.LedgerEntry
-	(*Checkpoint)(nil),            // 8: pedigree.v1.Checkpoint
-	nil,                           // 9: pedigree.v1.Alert.EvidenceEntry
-	(PackStatus)(0),               // 10: pedigree.v1.PackStatus
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
-	(AlertCode)(0),                // 12: pedigree.v1.AlertCode
-	(*Epc)(nil),                   // 13: pedigree.v1.Epc
-	(AlertStatus)(0),              // 14: pedigree.v1.AlertStatus
+	(OutcomeCode)(0),              // 0: pedigree.v1.OutcomeCode
+	(AuthMethod)(0),               // 1: pedigree.v1.AuthMethod
+	(*Pack)(nil),                  // 2: pedigree.v1.Pack
+	(*Transit)(nil),               // 3: pedigree.v1.Transit
+	(*Decommission)(nil),          // 4: pedigree.v1.Decommission
+	(*Alert)(nil),                 // 5: pedigree.v1.Alert
+	(*AlertReviewRecord)(nil),     // 6: pedigree.v1.AlertReviewRecord
+	(*Outcome)(nil),               // 7: pedigree.v1.Outcome
+	(*LedgerEntry)(nil),           // 8: pedigree.v1.LedgerEntry
+	(*Checkpoint)(nil),            // 9: pedigree.v1.Checkpoint
+	nil,                           // 10: pedigree.v1.Alert.EvidenceEntry
+	(PackStatus)(0),               // 11: pedigree.v1.PackStatus
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(AlertCode)(0),                // 13: pedigree.v1.AlertCode
+	(*Epc)(nil),                   // 14: pedigree.v1.Epc
+	(AlertStatus)(0),              // 15: pedigree.v1.AlertStatus
 }
 var file_pedigree_v1_record_proto_depIdxs = []int32{
-	10, // 0: pedigree.v1.Pack.status:type_name -> pedigree.v1.PackStatus
-	2,  // 1: pedigree.v1.Pack.transit:type_name -> pedigree.v1.Transit
-	11, // 2: pedigree.v1.Pack.last_event_time:type_name -> google.protobuf.Timestamp
-	3,  // 3: pedigree.v1.Pack.decommission:type_name -> pedigree.v1.Decommission
-	11, // 4: pedigree.v1.Decommission.time:type_name -> google.protobuf.Timestamp
-	10, // 5: pedigree.v1.Decommission.status:type_name -> pedigree.v1.PackStatus
-	12, // 6: pedigree.v1.Alert.code:type_name -> pedigree.v1.AlertCode
-	13, // 7: pedigree.v1.Alert.epc:type_name -> pedigree.v1.Epc
-	11, // 8: pedigree.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
-	9,  // 9: pedigree.v1.Alert.evidence:type_name -> pedigree.v1.Alert.EvidenceEntry
-	14, // 10: pedigree.v1.Alert.status:type_name -> pedigree.v1.AlertStatus
-	5,  // 11: pedigree.v1.Alert.reviews:type_name -> pedigree.v1.AlertReviewRecord
-	14, // 12: pedigree.v1.AlertReviewRecord.status:type_name -> pedigree.v1.AlertStatus
-	11, // 13: pedigree.v1.AlertReviewRecord.time:type_name -> google.protobuf.Timestamp
-	4,  // 14: pedigree.v1.Outcome.alerts:type_name -> pedigree.v1.Alert
-	10, // 15: pedigree.v1.Outcome.status:type_name -> pedigree.v1.PackStatus
-	0,  // 16: pedigree.v1.LedgerEntry.auth_method:type_name -> pedigree.v1.AuthMethod
-	11, // 17: pedigree.v1.LedgerEntry.record_time:type_name -> google.protobuf.Timestamp
-	6,  // 18: pedigree.v1.LedgerEntry.outcomes:type_name -> pedigree.v1.Outcome
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	11, // 0: pedigree.v1.Pack.status:type_name -> pedigree.v1.PackStatus
+	3,  // 1: pedigree.v1.Pack.transit:type_name -> pedigree.v1.Transit
+	12, // 2: pedigree.v1.Pack.last_event_time:type_name -> google.protobuf.Timestamp
+	4,  // 3: pedigree.v1.Pack.decommission:type_name -> pedigree.v1.Decommission
+	12, // 4: pedigree.v1.Decommission.time:type_name -> google.protobuf.Timestamp
+	11, // 5: pedigree.v1.Decommission.status:type_name -> pedigree.v1.PackStatus
+	13, // 6: pedigree.v1.Alert.code:type_name -> pedigree.v1.AlertCode
+	14, // 7: pedigree.v1.Alert.epc:type_name -> pedigree.v1.Epc
+	12, // 8: pedigree.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
+	10, // 9: pedigree.v1.Alert.evidence:type_name -> pedigree.v1.Alert.EvidenceEntry
+	15, // 10: pedigree.v1.Alert.status:type_name -> pedigree.v1.AlertStatus
+	6,  // 11: pedigree.v1.Alert.reviews:type_name -> pedigree.v1.AlertReviewRecord
+	15, // 12: pedigree.v1.AlertReviewRecord.status:type_name -> pedigree.v1.AlertStatus
+	12, // 13: pedigree.v1.AlertReviewRecord.time:type_name -> google.protobuf.Timestamp
+	5,  // 14: pedigree.v1.Outcome.alerts:type_name -> pedigree.v1.Alert
+	11, // 15: pedigree.v1.Outcome.status:type_name -> pedigree.v1.PackStatus
+	0,  // 16: pedigree.v1.Outcome.code:type_name -> pedigree.v1.OutcomeCode
+	1,  // 17: pedigree.v1.LedgerEntry.auth_method:type_name -> pedigree.v1.AuthMethod
+	12, // 18: pedigree.v1.LedgerEntry.record_time:type_name -> google.protobuf.Timestamp
+	7,  // 19: pedigree.v1.LedgerEntry.outcomes:type_name -> pedigree.v1.Outcome
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_pedigree_v1_record_proto_init() }
@@ -1029,7 +1124,7 @@ func file_pedigree_v1_record_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pedigree_v1_record_proto_rawDesc), len(file_pedigree_v1_record_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -130,7 +130,7 @@ func verifyUnderLoad(ctx context.Context, conns []*grpc.ClientConn, w *world, pa
 	// The calls carry no deadline of their own: openLoop cancels those
 	// still running well after the schedule has ended.
 	verify := func(ctx context.Context, i int) error {
-		req := &pb.VerifyPackRequest{Pack: &pb.PackInput{Barcode: w.barcode(packs.from + rand.IntN(packs.len()))}}
+		req := &pb.VerifyPackRequest{Pack: pb.BarcodeInput(w.barcode(packs.from + rand.IntN(packs.len())))}
 		_, err := clients[i%len(clients)].VerifyPack(ctx, req)
 		return err
 	}
@@ -190,7 +190,7 @@ func dispenseLatency(ctx context.Context, conn *grpc.ClientConn, w *world, r pac
 			return ctx.Err()
 		}
 		pctx := withToken(ctx, w.pharm[i%pharmacies].token)
-		resp, err := vs.DispensePack(pctx, &pb.DispensePackRequest{Pack: &pb.PackInput{Barcode: w.barcode(r.from + i)}})
+		resp, err := vs.DispensePack(pctx, &pb.DispensePackRequest{Pack: pb.BarcodeInput(w.barcode(r.from + i))})
 		if err != nil {
 			return err
 		}

@@ -74,7 +74,7 @@ func TestServeDemoThenSimulate(t *testing.T) {
 	}
 	for i, want := range []bool{true, false} {
 		v := &pb.VerifyPackResponse{}
-		if err := c.Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: &pb.PackInput{Barcode: barcodes[i][1]}}, v); err != nil {
+		if err := c.Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: pb.BarcodeInput(barcodes[i][1])}, v); err != nil {
 			t.Fatal(err)
 		}
 		if v.GetDispensable() != want || (!want && (len(v.GetAlerts()) != 1 || v.GetAlerts()[0].GetCode() != pb.AlertCode_ALERT_CODE_UNKNOWN_SERIAL)) {

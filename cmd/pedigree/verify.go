@@ -35,7 +35,7 @@ func newVerifyCommand() *cobra.Command {
 Link URI. Exits 0 when the pack may be dispensed, 3 when it may not, 1 on errors.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := &pb.VerifyPackRequest{Pack: &pb.PackInput{Barcode: withGS(args[0], gs)}, LocationGln: location}
+			req := &pb.VerifyPackRequest{Pack: pb.BarcodeInput(withGS(args[0], gs)), LocationGln: location}
 			resp := &pb.VerifyPackResponse{}
 			err := call(cmd, co, "POST", "/v1/packs:verify", req, resp, func(w io.Writer) {
 				s := resp.GetScanned()
@@ -86,7 +86,7 @@ func newWriteCommand(verb, short string) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			pack := &pb.PackInput{Barcode: withGS(args[0], gs)}
+			pack := pb.BarcodeInput(withGS(args[0], gs))
 			var req proto.Message
 			switch verb {
 			case "dispense":

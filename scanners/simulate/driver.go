@@ -65,7 +65,7 @@ func (apiDriver) do(ctx context.Context, s *step) (result, error) {
 		return fromOutcome(resp.GetOutcome(), resp.GetLedgerIndex()), nil
 	case opVerify:
 		resp := &pb.VerifyPackResponse{}
-		req := &pb.VerifyPackRequest{Pack: &pb.PackInput{Barcode: s.code.barcode()}, ScanTime: at}
+		req := &pb.VerifyPackRequest{Pack: pb.BarcodeInput(s.code.barcode()), ScanTime: at}
 		if err := c.post(ctx, "/v1/packs:verify", req, resp); err != nil {
 			return result{}, err
 		}
@@ -73,7 +73,7 @@ func (apiDriver) do(ctx context.Context, s *step) (result, error) {
 			alerts: codes(resp.GetAlerts()), reason: resp.GetReason()}, nil
 	case opDispense:
 		resp := &pb.DispensePackResponse{}
-		req := &pb.DispensePackRequest{Pack: &pb.PackInput{Barcode: s.code.barcode()}, EventTime: at}
+		req := &pb.DispensePackRequest{Pack: pb.BarcodeInput(s.code.barcode()), EventTime: at}
 		if err := c.post(ctx, "/v1/packs:dispense", req, resp); err != nil {
 			return result{}, err
 		}

@@ -134,18 +134,18 @@ func TestRegistryAndVerificationThroughRealServers(t *testing.T) {
 	// Verify a genuine pack from the raw bracketed scan, over REST.
 	barcode := "(01)" + apiGTIN + "(17)281200(10)LOT42(21)SN-A"
 	v := &pb.VerifyPackResponse{}
-	if err := a.as(pharm).Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: &pb.PackInput{Barcode: barcode}}, v); err != nil {
+	if err := a.as(pharm).Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: pb.BarcodeInput(barcode)}, v); err != nil {
 		t.Fatal(err)
 	}
 	if !v.GetDispensable() || v.GetStatus() != pb.PackStatus_PACK_STATUS_ACTIVE || v.GetProduct().GetName() == "" || len(v.GetAlerts()) != 0 {
 		t.Fatalf("verify genuine pack: %v", v)
 	}
 	dl := "https://id.example.org/01/" + apiGTIN + "/21/SN-A?10=LOT42&17=281200"
-	if err := a.as(pharm).Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: &pb.PackInput{Barcode: dl}}, v); err != nil || !v.GetDispensable() {
+	if err := a.as(pharm).Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: pb.BarcodeInput(dl)}, v); err != nil || !v.GetDispensable() {
 		t.Fatalf("verify a Digital Link with the lot in the query: %v %v", v, err)
 	}
 	wantStatus(t, "verify a scan with a missing GS", a.as(pharm).Post(ctx, "/v1/packs:verify",
-		&pb.VerifyPackRequest{Pack: &pb.PackInput{Barcode: "]d201" + apiGTIN + "10LOT4217281200"}}, nil), http.StatusBadRequest, "pack.barcode")
+		&pb.VerifyPackRequest{Pack: pb.BarcodeInput("]d201" + apiGTIN + "10LOT4217281200")}, nil), http.StatusBadRequest, "pack.barcode")
 
 	// Verify over gRPC too, and a counterfeit.
 	conn, err := grpc.NewClient(n.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -154,7 +154,7 @@ func TestRegistryAndVerificationThroughRealServers(t *testing.T) {
 	}
 	defer conn.Close()
 	gctx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+pharm)
-	fake, err := pb.NewVerificationServiceClient(conn).VerifyPack(gctx, &pb.VerifyPackRequest{Pack: &pb.PackInput{Code: &pb.PackCode{Gtin: apiGTIN, Serial: "FAKE1"}}})
+	fake, err := pb.NewVerificationServiceClient(conn).VerifyPack(gctx, &pb.VerifyPackRequest{Pack: pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: "FAKE1"})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,30 +164,30 @@ func TestRegistryAndVerificationThroughRealServers(t *testing.T) {
 
 	// Dispense, then the classic clone: the same pack at another pharmacy.
 	d := &pb.DispensePackResponse{}
-	if err := a.as(pharm).Post(ctx, "/v1/packs:dispense", &pb.DispensePackRequest{Pack: &pb.PackInput{Barcode: barcode}}, d); err != nil {
+	if err := a.as(pharm).Post(ctx, "/v1/packs:dispense", &pb.DispensePackRequest{Pack: pb.BarcodeInput(barcode)}, d); err != nil {
 		t.Fatal(err)
 	}
 	if !d.GetOutcome().GetApplied() || d.GetOutcome().GetStatus() != pb.PackStatus_PACK_STATUS_SUPPLIED || d.GetEventId() == "" {
 		t.Fatalf("dispense: %v", d)
 	}
 	d2 := &pb.DispensePackResponse{}
-	if err := a.as(pharm2).Post(ctx, "/v1/packs:dispense", &pb.DispensePackRequest{Pack: &pb.PackInput{Barcode: barcode}}, d2); err != nil {
+	if err := a.as(pharm2).Post(ctx, "/v1/packs:dispense", &pb.DispensePackRequest{Pack: pb.BarcodeInput(barcode)}, d2); err != nil {
 		t.Fatal(err)
 	}
 	if d2.GetOutcome().GetApplied() || !hasAlert(d2.GetOutcome().GetAlerts(), pb.AlertCode_ALERT_CODE_ALREADY_INACTIVE) {
 		t.Fatalf("second dispense at another pharmacy: %v, want refused with ALREADY_INACTIVE", d2)
 	}
-	wantStatus(t, "dispense by a wholesaler", a.as(ws).Post(ctx, "/v1/packs:dispense", &pb.DispensePackRequest{Pack: &pb.PackInput{Barcode: barcode}}, nil), http.StatusForbidden, "dispense")
+	wantStatus(t, "dispense by a wholesaler", a.as(ws).Post(ctx, "/v1/packs:dispense", &pb.DispensePackRequest{Pack: pb.BarcodeInput(barcode)}, nil), http.StatusForbidden, "dispense")
 
 	// Undo: not by another pharmacy; yes by the one that dispensed.
 	u := &pb.UndoDecommissionResponse{}
-	if err := a.as(pharm2).Post(ctx, "/v1/packs:undo", &pb.UndoDecommissionRequest{Pack: &pb.PackInput{Barcode: barcode}}, u); err != nil {
+	if err := a.as(pharm2).Post(ctx, "/v1/packs:undo", &pb.UndoDecommissionRequest{Pack: pb.BarcodeInput(barcode)}, u); err != nil {
 		t.Fatal(err)
 	}
 	if u.GetOutcome().GetApplied() || !hasAlert(u.GetOutcome().GetAlerts(), pb.AlertCode_ALERT_CODE_UNDO_NOT_ALLOWED) {
 		t.Fatalf("undo by another pharmacy: %v", u)
 	}
-	if err := a.as(pharm).Post(ctx, "/v1/packs:undo", &pb.UndoDecommissionRequest{Pack: &pb.PackInput{Barcode: barcode}}, u); err != nil {
+	if err := a.as(pharm).Post(ctx, "/v1/packs:undo", &pb.UndoDecommissionRequest{Pack: pb.BarcodeInput(barcode)}, u); err != nil {
 		t.Fatal(err)
 	}
 	if !u.GetOutcome().GetApplied() || u.GetOutcome().GetStatus() != pb.PackStatus_PACK_STATUS_ACTIVE {
@@ -198,10 +198,10 @@ func TestRegistryAndVerificationThroughRealServers(t *testing.T) {
 	// received now, so it may still be undone (the 10-day boundary itself
 	// is in lifecycle/testdata/undo.txt).
 	old := timeAgo(12 * 24 * time.Hour)
-	if err := a.as(pharm).Post(ctx, "/v1/packs:dispense", &pb.DispensePackRequest{Pack: &pb.PackInput{Code: &pb.PackCode{Gtin: apiGTIN, Serial: "SN-B"}}, EventTime: old}, d); err != nil || !d.GetOutcome().GetApplied() {
+	if err := a.as(pharm).Post(ctx, "/v1/packs:dispense", &pb.DispensePackRequest{Pack: pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: "SN-B"}), EventTime: old}, d); err != nil || !d.GetOutcome().GetApplied() {
 		t.Fatalf("backdated dispense: %v %v", d, err)
 	}
-	if err := a.as(pharm).Post(ctx, "/v1/packs:undo", &pb.UndoDecommissionRequest{Pack: &pb.PackInput{Code: &pb.PackCode{Gtin: apiGTIN, Serial: "SN-B"}}}, u); err != nil {
+	if err := a.as(pharm).Post(ctx, "/v1/packs:undo", &pb.UndoDecommissionRequest{Pack: pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: "SN-B"})}, u); err != nil {
 		t.Fatal(err)
 	}
 	if !u.GetOutcome().GetApplied() {
@@ -211,20 +211,20 @@ func TestRegistryAndVerificationThroughRealServers(t *testing.T) {
 	// Decommission as stolen; recall by the manufacturer; a regulator's
 	// recall of another batch; a wholesaler may not recall.
 	dc := &pb.DecommissionPackResponse{}
-	if err := a.as(ws).Post(ctx, "/v1/packs:decommission", &pb.DecommissionPackRequest{Pack: &pb.PackInput{Code: &pb.PackCode{Gtin: apiGTIN, Serial: com.GetSerials()[0]}},
+	if err := a.as(ws).Post(ctx, "/v1/packs:decommission", &pb.DecommissionPackRequest{Pack: pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: com.GetSerials()[0]}),
 		Reason: pb.DecommissionReason_DECOMMISSION_REASON_STOLEN}, dc); err != nil {
 		t.Fatal(err)
 	}
 	if !dc.GetOutcome().GetApplied() || dc.GetOutcome().GetStatus() != pb.PackStatus_PACK_STATUS_STOLEN {
 		t.Fatalf("decommission as stolen: %v", dc)
 	}
-	wantStatus(t, "decommission without a reason", a.as(ws).Post(ctx, "/v1/packs:decommission", &pb.DecommissionPackRequest{Pack: &pb.PackInput{Barcode: barcode}}, nil), http.StatusBadRequest, "reason")
+	wantStatus(t, "decommission without a reason", a.as(ws).Post(ctx, "/v1/packs:decommission", &pb.DecommissionPackRequest{Pack: pb.BarcodeInput(barcode)}, nil), http.StatusBadRequest, "reason")
 	wantStatus(t, "recall by a wholesaler", a.as(ws).Post(ctx, "/v1/products/"+apiGTIN+"/batches/LOT42:recall", &pb.RecallBatchRequest{}, nil), http.StatusForbidden, "belongs")
 	rc := &pb.RecallBatchResponse{}
 	if err := a.as(mfr).Post(ctx, "/v1/products/"+apiGTIN+"/batches/LOT42:recall", &pb.RecallBatchRequest{Reason: "contamination"}, rc); err != nil || !rc.GetOutcome().GetApplied() {
 		t.Fatalf("recall: %v %v", rc, err)
 	}
-	if err := a.as(pharm).Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: &pb.PackInput{Barcode: barcode}}, v); err != nil {
+	if err := a.as(pharm).Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: pb.BarcodeInput(barcode)}, v); err != nil {
 		t.Fatal(err)
 	}
 	if v.GetDispensable() || v.GetStatus() != pb.PackStatus_PACK_STATUS_RECALLED || len(v.GetAlerts()) != 0 {

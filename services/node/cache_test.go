@@ -49,7 +49,7 @@ func TestChangesReachTheNextRequest(t *testing.T) {
 		}
 	}
 	verify := func(token, lot string) (*pb.VerifyPackResponse, error) {
-		return vs.VerifyPack(as(token), &pb.VerifyPackRequest{Pack: &pb.PackInput{Code: &pb.PackCode{Gtin: apiGTIN, Serial: "S-" + lot}}})
+		return vs.VerifyPack(as(token), &pb.VerifyPackRequest{Pack: pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: "S-" + lot})})
 	}
 
 	for i := range 10 {

@@ -77,13 +77,13 @@ func TestVerifyDoesNotTellWhoHoldsThePack(t *testing.T) {
 	step(ws, pb.BizStep_BIZ_STEP_RECEIVING, "", pk("S1"), pk("S2"))
 	step(ws, pb.BizStep_BIZ_STEP_SHIPPING, apiPharm, pk("S2"))
 	step(pharm, pb.BizStep_BIZ_STEP_RECEIVING, "", pk("S2"))
-	if err := pharm.Post(ctx, "/v1/packs:dispense", &pb.DispensePackRequest{Pack: &pb.PackInput{Code: &pb.PackCode{Gtin: apiGTIN, Serial: "S2"}}}, nil); err != nil {
+	if err := pharm.Post(ctx, "/v1/packs:dispense", &pb.DispensePackRequest{Pack: pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: "S2"})}, nil); err != nil {
 		t.Fatal(err)
 	}
 	verify := func(c *client.Client, serial string) *pb.VerifyPackResponse {
 		t.Helper()
 		v := &pb.VerifyPackResponse{}
-		if err := c.Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: &pb.PackInput{Code: &pb.PackCode{Gtin: apiGTIN, Serial: serial}}}, v); err != nil {
+		if err := c.Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: serial})}, v); err != nil {
 			t.Fatal(err)
 		}
 		return v
@@ -108,7 +108,7 @@ func TestVerifyDoesNotTellWhoHoldsThePack(t *testing.T) {
 	}
 	mustNotName(t, "verification of a pack another pharmacy dispensed", v, apiPharm, apiWs)
 	d := &pb.DispensePackResponse{}
-	if err := other.Post(ctx, "/v1/packs:dispense", &pb.DispensePackRequest{Pack: &pb.PackInput{Code: &pb.PackCode{Gtin: apiGTIN, Serial: "S2"}}}, d); err != nil {
+	if err := other.Post(ctx, "/v1/packs:dispense", &pb.DispensePackRequest{Pack: pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: "S2"})}, d); err != nil {
 		t.Fatal(err)
 	}
 	if d.GetOutcome().GetApplied() || !hasAlert(d.GetOutcome().GetAlerts(), pb.AlertCode_ALERT_CODE_ALREADY_INACTIVE) {

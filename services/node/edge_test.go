@@ -111,7 +111,7 @@ func TestAFloodFromOnePartyIsRefusedWhileOthersPass(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	vc := pb.NewVerificationServiceClient(conn)
-	req := &pb.VerifyPackRequest{Pack: &pb.PackInput{Code: &pb.PackCode{Gtin: apiGTIN, Serial: "S1"}}}
+	req := &pb.VerifyPackRequest{Pack: pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: "S1"})}
 	var hdr metadata.MD
 	_, err := vc.VerifyPack(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+flooder), req, grpc.Header(&hdr))
 	if status.Code(err) != codes.ResourceExhausted || len(hdr.Get("retry-after")) != 1 {
@@ -261,7 +261,7 @@ func TestGRPCCallsWithoutATokenAreRefusedBeforeTheirMessageIsRead(t *testing.T) 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	vc := pb.NewVerificationServiceClient(conn)
-	big := &pb.VerifyPackRequest{Pack: &pb.PackInput{Barcode: strings.Repeat("A", 3<<20)}}
+	big := &pb.VerifyPackRequest{Pack: pb.BarcodeInput(strings.Repeat("A", 3<<20))}
 	// Were the message read first, its size would be refused first.
 	if _, err := vc.VerifyPack(ctx, big); status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("3 MiB message without a token: %v, want Unauthenticated", err)
@@ -324,7 +324,7 @@ func TestTheAlertFeedOutlivesTheWriteTimeout(t *testing.T) {
 	// Each dispense of an unknown product raises an alert; the feed may
 	// not be subscribed yet, so raise them until one arrives.
 	for i := 0; ; i++ {
-		if _, err := vc.DispensePack(pctx, &pb.DispensePackRequest{Pack: &pb.PackInput{Code: &pb.PackCode{Gtin: apiGTIN, Serial: fmt.Sprintf("FAKE%d", i)}}}); err != nil {
+		if _, err := vc.DispensePack(pctx, &pb.DispensePackRequest{Pack: pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: fmt.Sprintf("FAKE%d", i)})}); err != nil {
 			t.Fatal(err)
 		}
 		select {

@@ -126,7 +126,7 @@ func TestOutOfRangeEnumsAreRefused(t *testing.T) {
 		t.Fatalf("node not ready after the refusals: %v", err)
 	}
 	v := &pb.VerifyPackResponse{}
-	if err := a.as(pharm).Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: &pb.PackInput{Code: &pb.PackCode{Gtin: apiGTIN, Serial: "E1"}}}, v); err != nil {
+	if err := a.as(pharm).Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: "E1"})}, v); err != nil {
 		t.Fatal(err)
 	}
 	if !v.GetDispensable() || v.GetStatus() != pb.PackStatus_PACK_STATUS_ACTIVE {

@@ -37,12 +37,12 @@ func TestEventIDsAreScopedToTheParty(t *testing.T) {
 	dispense := func(token, serial string) (*pb.DispensePackResponse, error) {
 		d := &pb.DispensePackResponse{}
 		err := a.as(token).Post(ctx, "/v1/packs:dispense", &pb.DispensePackRequest{
-			Pack: &pb.PackInput{Code: &pb.PackCode{Gtin: apiGTIN, Serial: serial}}, EventId: id, EventTime: at}, d)
+			Pack: pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: serial}), EventId: id, EventTime: at}, d)
 		return d, err
 	}
 	packStatus := func(serial string) pb.PackStatus {
 		v := &pb.VerifyPackResponse{}
-		if err := a.as(pharm).Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: &pb.PackInput{Code: &pb.PackCode{Gtin: apiGTIN, Serial: serial}}}, v); err != nil {
+		if err := a.as(pharm).Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: serial})}, v); err != nil {
 			t.Fatal(err)
 		}
 		return v.GetStatus()
@@ -77,7 +77,7 @@ func TestEventIDsAreScopedToTheParty(t *testing.T) {
 	// A retry of a write that gave no time, which the node stamped: a
 	// retry still.
 	first := &pb.DispensePackResponse{}
-	req := &pb.DispensePackRequest{Pack: &pb.PackInput{Code: &pb.PackCode{Gtin: apiGTIN, Serial: "ID-D"}}, EventId: "urn:uuid:no-time"}
+	req := &pb.DispensePackRequest{Pack: pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: "ID-D"}), EventId: "urn:uuid:no-time"}
 	if err := a.as(pharm).Post(ctx, "/v1/packs:dispense", req, first); err != nil || !first.GetOutcome().GetApplied() {
 		t.Fatalf("dispense without a time: %v %v", first, err)
 	}

@@ -49,7 +49,7 @@ func (fx *fuzzFixture) stillServing(t *testing.T) {
 	if err := fx.n.Ready(ctx); err != nil {
 		t.Fatalf("node not ready: %v", err)
 	}
-	if err := fx.pharm.Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: &pb.PackInput{Code: &pb.PackCode{Gtin: apiGTIN, Serial: "F1"}}}, &pb.VerifyPackResponse{}); err != nil {
+	if err := fx.pharm.Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: "F1"})}, &pb.VerifyPackResponse{}); err != nil {
 		t.Fatalf("verify: %v", err)
 	}
 }
@@ -183,9 +183,9 @@ func FuzzGRPC(f *testing.F) {
 		// testdata/fuzz/FuzzGRPC holds the captures with disposition 99
 		// and bizStep 12345 that took the node down.
 		{2, 0, &pb.CaptureEventRequest{Event: &pb.ScanEvent{Type: 1, Action: 9, BizStep: 6}}},
-		{2, 1, &pb.VerifyPackRequest{Pack: &pb.PackInput{Code: code}}},
-		{2, 2, &pb.DispensePackRequest{Pack: &pb.PackInput{Code: code}, EventId: "urn:uuid:1"}},
-		{2, 3, &pb.DecommissionPackRequest{Pack: &pb.PackInput{Code: code}, Reason: 99}},
+		{2, 1, &pb.VerifyPackRequest{Pack: pb.CodeInput(code)}},
+		{2, 2, &pb.DispensePackRequest{Pack: pb.CodeInput(code), EventId: "urn:uuid:1"}},
+		{2, 3, &pb.DecommissionPackRequest{Pack: pb.CodeInput(code), Reason: 99}},
 		{0, 6, &pb.CreatePartyRequest{Party: &pb.Party{Gln: "4000009000007", Name: "x", Role: 42}}},
 		{0, 14, &pb.ReviewAlertRequest{AlertId: "1-0", Status: 17}},
 		{0, 13, &pb.ListAlertsRequest{Code: 99, Status: -1}},

@@ -226,7 +226,7 @@ func TestNATSOnlyTheRightPartiesGetIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	pharm := a.party("4000007000009", pb.Role_ROLE_PHARMACY)
-	if err := a.as(pharm).Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: &pb.PackInput{Barcode: "(01)09506000134352(21)NOSUCHPACK1"}}, &pb.VerifyPackResponse{}); err != nil {
+	if err := a.as(pharm).Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: pb.BarcodeInput("(01)09506000134352(21)NOSUCHPACK1")}, &pb.VerifyPackResponse{}); err != nil {
 		t.Fatalf("verify an unknown pack: %v", err)
 	}
 	got, err := watch.Recv()

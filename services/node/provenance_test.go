@@ -90,7 +90,7 @@ func TestPackHistoryWithProofs(t *testing.T) {
 	captureEvent(t, pharm, &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_OBJECT, Action: pb.Action_ACTION_OBSERVE, BizStep: pb.BizStep_BIZ_STEP_RECEIVING,
 		EventTime: at(), Epcs: []*pb.Epc{pk("P1")}})
 	d := &pb.DispensePackResponse{}
-	if err := pharm.Post(ctx, "/v1/packs:dispense", &pb.DispensePackRequest{Pack: &pb.PackInput{Code: &pb.PackCode{Gtin: apiGTIN, Serial: "P1"}}}, d); err != nil || !d.GetOutcome().GetApplied() {
+	if err := pharm.Post(ctx, "/v1/packs:dispense", &pb.DispensePackRequest{Pack: pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: "P1"})}, d); err != nil || !d.GetOutcome().GetApplied() {
 		t.Fatalf("dispense: %v %v", d, err)
 	}
 
@@ -191,7 +191,7 @@ func TestAlertsListReviewAndWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := &pb.DispensePackResponse{}
-	if err := pharm.Post(ctx, "/v1/packs:dispense", &pb.DispensePackRequest{Pack: &pb.PackInput{Code: &pb.PackCode{Gtin: apiGTIN, Serial: "FAKE"}}}, d); err != nil {
+	if err := pharm.Post(ctx, "/v1/packs:dispense", &pb.DispensePackRequest{Pack: pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: "FAKE"})}, d); err != nil {
 		t.Fatal(err)
 	}
 	live, err := watch.Recv()

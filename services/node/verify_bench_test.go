@@ -58,7 +58,7 @@ func BenchmarkVerifyPack(b *testing.B) {
 	vs := pb.NewVerificationServiceClient(conn)
 	vctx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+pharm)
 	verify := func(i int) {
-		resp, err := vs.VerifyPack(vctx, &pb.VerifyPackRequest{Pack: &pb.PackInput{Barcode: barcodes[i%len(barcodes)]}})
+		resp, err := vs.VerifyPack(vctx, &pb.VerifyPackRequest{Pack: pb.BarcodeInput(barcodes[i%len(barcodes)])})
 		if err != nil {
 			b.Fatal(err)
 		}

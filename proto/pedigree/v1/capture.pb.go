@@ -273,18 +273,18 @@ var File_pedigree_v1_capture_proto protoreflect.FileDescriptor
 
 const file_pedigree_v1_capture_proto_rawDesc = "" +
 	"\n" +
-	"\x19pedigree/v1/capture.proto\x12\vpedigree.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17pedigree/v1/event.proto\x1a\x18pedigree/v1/record.proto\"W\n" +
-	"\x13CaptureEventRequest\x12,\n" +
-	"\x05event\x18\x01 \x01(\v2\x16.pedigree.v1.ScanEventR\x05event\x12\x12\n" +
+	"\x19pedigree/v1/capture.proto\x12\vpedigree.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x17pedigree/v1/event.proto\x1a\x18pedigree/v1/record.proto\"\\\n" +
+	"\x13CaptureEventRequest\x121\n" +
+	"\x05event\x18\x01 \x01(\v2\x16.pedigree.v1.ScanEventB\x03\xe0A\x02R\x05event\x12\x12\n" +
 	"\x04wait\x18\x02 \x01(\bR\x04wait\"\xcb\x01\n" +
 	"\x14CaptureEventResponse\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12'\n" +
 	"\x0fstream_sequence\x18\x02 \x01(\x04R\x0estreamSequence\x12\x1c\n" +
 	"\tduplicate\x18\x03 \x01(\bR\tduplicate\x12.\n" +
 	"\aoutcome\x18\x04 \x01(\v2\x14.pedigree.v1.OutcomeR\aoutcome\x12!\n" +
-	"\fledger_index\x18\x05 \x01(\x04R\vledgerIndex\"J\n" +
-	"\x1aStreamCaptureEventsRequest\x12,\n" +
-	"\x05event\x18\x01 \x01(\v2\x16.pedigree.v1.ScanEventR\x05event\"\x7f\n" +
+	"\fledger_index\x18\x05 \x01(\x04R\vledgerIndex\"O\n" +
+	"\x1aStreamCaptureEventsRequest\x121\n" +
+	"\x05event\x18\x01 \x01(\v2\x16.pedigree.v1.ScanEventB\x03\xe0A\x02R\x05event\"\x7f\n" +
 	"\x1bStreamCaptureEventsResponse\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12'\n" +
 	"\x0fstream_sequence\x18\x02 \x01(\x04R\x0estreamSequence\x12\x1c\n" +

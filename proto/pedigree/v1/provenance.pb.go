@@ -81,8 +81,13 @@ func (x *GetPackRequest) GetSerial() string {
 // GetPackResponse returns a pack's state.
 type GetPackResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The pack.
-	Pack          *Pack `protobuf:"bytes,1,opt,name=pack,proto3" json:"pack,omitempty"`
+	// The pack as it is now: while it is inside a container, custodian,
+	// location, transit and tracked are those of the outermost container
+	// (the custody the rules apply), as VerifyPack shows them.
+	Pack *Pack `protobuf:"bytes,1,opt,name=pack,proto3" json:"pack,omitempty"`
+	// The effective status now: the pack's own, or RECALLED / WITHDRAWN /
+	// EXPIRED when its batch or date says so (as VerifyPackResponse.status).
+	Status        PackStatus `protobuf:"varint,2,opt,name=status,proto3,enum=pedigree.v1.PackStatus" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -124,13 +129,25 @@ func (x *GetPackResponse) GetPack() *Pack {
 	return nil
 }
 
+func (x *GetPackResponse) GetStatus() PackStatus {
+	if x != nil {
+		return x.Status
+	}
+	return PackStatus_PACK_STATUS_UNSPECIFIED
+}
+
 // GetPackHistoryRequest names a pack.
 type GetPackHistoryRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// GTIN-14.
 	Gtin string `protobuf:"bytes,1,opt,name=gtin,proto3" json:"gtin,omitempty"`
 	// Serial.
-	Serial        string `protobuf:"bytes,2,opt,name=serial,proto3" json:"serial,omitempty"`
+	Serial string `protobuf:"bytes,2,opt,name=serial,proto3" json:"serial,omitempty"`
+	// At most this many entries, 1–1,000; 0 means 100.
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Opaque token from a previous response for the same pack; a token of
+	// another query is refused (InvalidArgument).
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -175,6 +192,20 @@ func (x *GetPackHistoryRequest) GetGtin() string {
 func (x *GetPackHistoryRequest) GetSerial() string {
 	if x != nil {
 		return x.Serial
+	}
+	return ""
+}
+
+func (x *GetPackHistoryRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetPackHistoryRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
 	}
 	return ""
 }
@@ -277,8 +308,13 @@ type GetPackHistoryResponse struct {
 	Pack *Pack `protobuf:"bytes,1,opt,name=pack,proto3" json:"pack,omitempty"`
 	// Entries in ledger order.
 	Entries []*HistoryEntry `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
-	// The checkpoint every proof is against.
-	Checkpoint    *Checkpoint `protobuf:"bytes,3,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	// The checkpoint every proof of this page is against.
+	Checkpoint *Checkpoint `protobuf:"bytes,3,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	// The pack's effective status now (see GetPackResponse.status), set
+	// with pack.
+	Status PackStatus `protobuf:"varint,4,opt,name=status,proto3,enum=pedigree.v1.PackStatus" json:"status,omitempty"`
+	// Token for the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,5,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -334,13 +370,33 @@ func (x *GetPackHistoryResponse) GetCheckpoint() *Checkpoint {
 	return nil
 }
 
+func (x *GetPackHistoryResponse) GetStatus() PackStatus {
+	if x != nil {
+		return x.Status
+	}
+	return PackStatus_PACK_STATUS_UNSPECIFIED
+}
+
+func (x *GetPackHistoryResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // TraceBatchRequest names a batch.
 type TraceBatchRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// GTIN-14.
 	Gtin string `protobuf:"bytes,1,opt,name=gtin,proto3" json:"gtin,omitempty"`
 	// Lot.
-	Lot           string `protobuf:"bytes,2,opt,name=lot,proto3" json:"lot,omitempty"`
+	Lot string `protobuf:"bytes,2,opt,name=lot,proto3" json:"lot,omitempty"`
+	// At most this many holders, 1–1,000; 0 means 100. The counts are
+	// always whole.
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Opaque token from a previous response for the same batch; a token of
+	// another query is refused (InvalidArgument).
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -385,6 +441,20 @@ func (x *TraceBatchRequest) GetGtin() string {
 func (x *TraceBatchRequest) GetLot() string {
 	if x != nil {
 		return x.Lot
+	}
+	return ""
+}
+
+func (x *TraceBatchRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *TraceBatchRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
 	}
 	return ""
 }
@@ -460,8 +530,11 @@ type TraceBatchResponse struct {
 	Batch *Batch `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
 	// Counts by status and custodian.
 	Counts []*StatusCount `protobuf:"bytes,2,rep,name=counts,proto3" json:"counts,omitempty"`
-	// Parties that hold active packs of the batch (for recall notices).
-	Holders       []*Party `protobuf:"bytes,3,rep,name=holders,proto3" json:"holders,omitempty"`
+	// Parties that hold active packs of the batch (for recall notices), in
+	// GLN order, one page of them.
+	Holders []*Party `protobuf:"bytes,3,rep,name=holders,proto3" json:"holders,omitempty"`
+	// Token for the next page of holders; empty on the last.
+	NextPageToken string `protobuf:"bytes,4,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -515,6 +588,13 @@ func (x *TraceBatchResponse) GetHolders() []*Party {
 		return x.Holders
 	}
 	return nil
+}
+
+func (x *TraceBatchResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // GetContainerRequest names a container.
@@ -708,7 +788,8 @@ type ListAlertsRequest struct {
 	Until *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=until,proto3" json:"until,omitempty"`
 	// At most this many, 1–1,000; 0 means 100.
 	PageSize int32 `protobuf:"varint,7,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// Opaque token from a previous response.
+	// Opaque token from a previous response with the same filters; a token
+	// of another query is refused (InvalidArgument).
 	PageToken     string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1154,41 +1235,51 @@ var File_pedigree_v1_provenance_proto protoreflect.FileDescriptor
 
 const file_pedigree_v1_provenance_proto_rawDesc = "" +
 	"\n" +
-	"\x1cpedigree/v1/provenance.proto\x12\vpedigree.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17pedigree/v1/event.proto\x1a\x18pedigree/v1/record.proto\x1a\x17pedigree/v1/types.proto\"<\n" +
-	"\x0eGetPackRequest\x12\x12\n" +
-	"\x04gtin\x18\x01 \x01(\tR\x04gtin\x12\x16\n" +
-	"\x06serial\x18\x02 \x01(\tR\x06serial\"8\n" +
+	"\x1cpedigree/v1/provenance.proto\x12\vpedigree.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17pedigree/v1/event.proto\x1a\x18pedigree/v1/record.proto\x1a\x17pedigree/v1/types.proto\"F\n" +
+	"\x0eGetPackRequest\x12\x17\n" +
+	"\x04gtin\x18\x01 \x01(\tB\x03\xe0A\x02R\x04gtin\x12\x1b\n" +
+	"\x06serial\x18\x02 \x01(\tB\x03\xe0A\x02R\x06serial\"i\n" +
 	"\x0fGetPackResponse\x12%\n" +
-	"\x04pack\x18\x01 \x01(\v2\x11.pedigree.v1.PackR\x04pack\"C\n" +
-	"\x15GetPackHistoryRequest\x12\x12\n" +
-	"\x04gtin\x18\x01 \x01(\tR\x04gtin\x12\x16\n" +
-	"\x06serial\x18\x02 \x01(\tR\x06serial\"\xda\x01\n" +
+	"\x04pack\x18\x01 \x01(\v2\x11.pedigree.v1.PackR\x04pack\x12/\n" +
+	"\x06status\x18\x02 \x01(\x0e2\x17.pedigree.v1.PackStatusR\x06status\"\x89\x01\n" +
+	"\x15GetPackHistoryRequest\x12\x17\n" +
+	"\x04gtin\x18\x01 \x01(\tB\x03\xe0A\x02R\x04gtin\x12\x1b\n" +
+	"\x06serial\x18\x02 \x01(\tB\x03\xe0A\x02R\x06serial\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"\xda\x01\n" +
 	"\fHistoryEntry\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\x12.\n" +
 	"\x05entry\x18\x03 \x01(\v2\x18.pedigree.v1.LedgerEntryR\x05entry\x12,\n" +
 	"\x05event\x18\x04 \x01(\v2\x16.pedigree.v1.ScanEventR\x05event\x12\x19\n" +
 	"\bvia_sscc\x18\x05 \x01(\tR\aviaSscc\x12'\n" +
-	"\x0finclusion_proof\x18\x06 \x03(\fR\x0einclusionProof\"\xad\x01\n" +
+	"\x0finclusion_proof\x18\x06 \x03(\fR\x0einclusionProof\"\x86\x02\n" +
 	"\x16GetPackHistoryResponse\x12%\n" +
 	"\x04pack\x18\x01 \x01(\v2\x11.pedigree.v1.PackR\x04pack\x123\n" +
 	"\aentries\x18\x02 \x03(\v2\x19.pedigree.v1.HistoryEntryR\aentries\x127\n" +
 	"\n" +
 	"checkpoint\x18\x03 \x01(\v2\x17.pedigree.v1.CheckpointR\n" +
-	"checkpoint\"9\n" +
-	"\x11TraceBatchRequest\x12\x12\n" +
-	"\x04gtin\x18\x01 \x01(\tR\x04gtin\x12\x10\n" +
-	"\x03lot\x18\x02 \x01(\tR\x03lot\"y\n" +
+	"checkpoint\x12/\n" +
+	"\x06status\x18\x04 \x01(\x0e2\x17.pedigree.v1.PackStatusR\x06status\x12&\n" +
+	"\x0fnext_page_token\x18\x05 \x01(\tR\rnextPageToken\"\x7f\n" +
+	"\x11TraceBatchRequest\x12\x17\n" +
+	"\x04gtin\x18\x01 \x01(\tB\x03\xe0A\x02R\x04gtin\x12\x15\n" +
+	"\x03lot\x18\x02 \x01(\tB\x03\xe0A\x02R\x03lot\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"y\n" +
 	"\vStatusCount\x12/\n" +
 	"\x06status\x18\x01 \x01(\x0e2\x17.pedigree.v1.PackStatusR\x06status\x12#\n" +
 	"\rcustodian_gln\x18\x02 \x01(\tR\fcustodianGln\x12\x14\n" +
-	"\x05count\x18\x03 \x01(\x04R\x05count\"\x9e\x01\n" +
+	"\x05count\x18\x03 \x01(\x04R\x05count\"\xc6\x01\n" +
 	"\x12TraceBatchResponse\x12(\n" +
 	"\x05batch\x18\x01 \x01(\v2\x12.pedigree.v1.BatchR\x05batch\x120\n" +
 	"\x06counts\x18\x02 \x03(\v2\x18.pedigree.v1.StatusCountR\x06counts\x12,\n" +
-	"\aholders\x18\x03 \x03(\v2\x12.pedigree.v1.PartyR\aholders\")\n" +
-	"\x13GetContainerRequest\x12\x12\n" +
-	"\x04sscc\x18\x01 \x01(\tR\x04sscc\"\x88\x01\n" +
+	"\aholders\x18\x03 \x03(\v2\x12.pedigree.v1.PartyR\aholders\x12&\n" +
+	"\x0fnext_page_token\x18\x04 \x01(\tR\rnextPageToken\".\n" +
+	"\x13GetContainerRequest\x12\x17\n" +
+	"\x04sscc\x18\x01 \x01(\tB\x03\xe0A\x02R\x04sscc\"\x88\x01\n" +
 	"\rContainerNode\x12\x12\n" +
 	"\x04sscc\x18\x01 \x01(\tR\x04sscc\x12+\n" +
 	"\x05packs\x18\x02 \x03(\v2\x15.pedigree.v1.PackCodeR\x05packs\x126\n" +
@@ -1210,14 +1301,14 @@ const file_pedigree_v1_provenance_proto_rawDesc = "" +
 	"page_token\x18\b \x01(\tR\tpageToken\"h\n" +
 	"\x12ListAlertsResponse\x12*\n" +
 	"\x06alerts\x18\x01 \x03(\v2\x12.pedigree.v1.AlertR\x06alerts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\",\n" +
-	"\x0fGetAlertRequest\x12\x19\n" +
-	"\balert_id\x18\x01 \x01(\tR\aalertId\"<\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"1\n" +
+	"\x0fGetAlertRequest\x12\x1e\n" +
+	"\balert_id\x18\x01 \x01(\tB\x03\xe0A\x02R\aalertId\"<\n" +
 	"\x10GetAlertResponse\x12(\n" +
-	"\x05alert\x18\x01 \x01(\v2\x12.pedigree.v1.AlertR\x05alert\"{\n" +
-	"\x12ReviewAlertRequest\x12\x19\n" +
-	"\balert_id\x18\x01 \x01(\tR\aalertId\x120\n" +
-	"\x06status\x18\x02 \x01(\x0e2\x18.pedigree.v1.AlertStatusR\x06status\x12\x18\n" +
+	"\x05alert\x18\x01 \x01(\v2\x12.pedigree.v1.AlertR\x05alert\"\x85\x01\n" +
+	"\x12ReviewAlertRequest\x12\x1e\n" +
+	"\balert_id\x18\x01 \x01(\tB\x03\xe0A\x02R\aalertId\x125\n" +
+	"\x06status\x18\x02 \x01(\x0e2\x18.pedigree.v1.AlertStatusB\x03\xe0A\x02R\x06status\x12\x18\n" +
 	"\acomment\x18\x03 \x01(\tR\acomment\"?\n" +
 	"\x13ReviewAlertResponse\x12(\n" +
 	"\x05alert\x18\x01 \x01(\v2\x12.pedigree.v1.AlertR\x05alert\"B\n" +
@@ -1272,10 +1363,10 @@ var file_pedigree_v1_provenance_proto_goTypes = []any{
 	(*WatchAlertsRequest)(nil),     // 17: pedigree.v1.WatchAlertsRequest
 	(*WatchAlertsResponse)(nil),    // 18: pedigree.v1.WatchAlertsResponse
 	(*Pack)(nil),                   // 19: pedigree.v1.Pack
-	(*LedgerEntry)(nil),            // 20: pedigree.v1.LedgerEntry
-	(*ScanEvent)(nil),              // 21: pedigree.v1.ScanEvent
-	(*Checkpoint)(nil),             // 22: pedigree.v1.Checkpoint
-	(PackStatus)(0),                // 23: pedigree.v1.PackStatus
+	(PackStatus)(0),                // 20: pedigree.v1.PackStatus
+	(*LedgerEntry)(nil),            // 21: pedigree.v1.LedgerEntry
+	(*ScanEvent)(nil),              // 22: pedigree.v1.ScanEvent
+	(*Checkpoint)(nil),             // 23: pedigree.v1.Checkpoint
 	(*Batch)(nil),                  // 24: pedigree.v1.Batch
 	(*Party)(nil),                  // 25: pedigree.v1.Party
 	(*PackCode)(nil),               // 26: pedigree.v1.PackCode
@@ -1286,49 +1377,51 @@ var file_pedigree_v1_provenance_proto_goTypes = []any{
 }
 var file_pedigree_v1_provenance_proto_depIdxs = []int32{
 	19, // 0: pedigree.v1.GetPackResponse.pack:type_name -> pedigree.v1.Pack
-	20, // 1: pedigree.v1.HistoryEntry.entry:type_name -> pedigree.v1.LedgerEntry
-	21, // 2: pedigree.v1.HistoryEntry.event:type_name -> pedigree.v1.ScanEvent
-	19, // 3: pedigree.v1.GetPackHistoryResponse.pack:type_name -> pedigree.v1.Pack
-	3,  // 4: pedigree.v1.GetPackHistoryResponse.entries:type_name -> pedigree.v1.HistoryEntry
-	22, // 5: pedigree.v1.GetPackHistoryResponse.checkpoint:type_name -> pedigree.v1.Checkpoint
-	23, // 6: pedigree.v1.StatusCount.status:type_name -> pedigree.v1.PackStatus
-	24, // 7: pedigree.v1.TraceBatchResponse.batch:type_name -> pedigree.v1.Batch
-	6,  // 8: pedigree.v1.TraceBatchResponse.counts:type_name -> pedigree.v1.StatusCount
-	25, // 9: pedigree.v1.TraceBatchResponse.holders:type_name -> pedigree.v1.Party
-	26, // 10: pedigree.v1.ContainerNode.packs:type_name -> pedigree.v1.PackCode
-	9,  // 11: pedigree.v1.ContainerNode.children:type_name -> pedigree.v1.ContainerNode
-	9,  // 12: pedigree.v1.GetContainerResponse.root:type_name -> pedigree.v1.ContainerNode
-	27, // 13: pedigree.v1.ListAlertsRequest.code:type_name -> pedigree.v1.AlertCode
-	28, // 14: pedigree.v1.ListAlertsRequest.status:type_name -> pedigree.v1.AlertStatus
-	29, // 15: pedigree.v1.ListAlertsRequest.since:type_name -> google.protobuf.Timestamp
-	29, // 16: pedigree.v1.ListAlertsRequest.until:type_name -> google.protobuf.Timestamp
-	30, // 17: pedigree.v1.ListAlertsResponse.alerts:type_name -> pedigree.v1.Alert
-	30, // 18: pedigree.v1.GetAlertResponse.alert:type_name -> pedigree.v1.Alert
-	28, // 19: pedigree.v1.ReviewAlertRequest.status:type_name -> pedigree.v1.AlertStatus
-	30, // 20: pedigree.v1.ReviewAlertResponse.alert:type_name -> pedigree.v1.Alert
-	27, // 21: pedigree.v1.WatchAlertsRequest.codes:type_name -> pedigree.v1.AlertCode
-	30, // 22: pedigree.v1.WatchAlertsResponse.alert:type_name -> pedigree.v1.Alert
-	0,  // 23: pedigree.v1.ProvenanceService.GetPack:input_type -> pedigree.v1.GetPackRequest
-	2,  // 24: pedigree.v1.ProvenanceService.GetPackHistory:input_type -> pedigree.v1.GetPackHistoryRequest
-	5,  // 25: pedigree.v1.ProvenanceService.TraceBatch:input_type -> pedigree.v1.TraceBatchRequest
-	8,  // 26: pedigree.v1.ProvenanceService.GetContainer:input_type -> pedigree.v1.GetContainerRequest
-	11, // 27: pedigree.v1.ProvenanceService.ListAlerts:input_type -> pedigree.v1.ListAlertsRequest
-	13, // 28: pedigree.v1.ProvenanceService.GetAlert:input_type -> pedigree.v1.GetAlertRequest
-	15, // 29: pedigree.v1.ProvenanceService.ReviewAlert:input_type -> pedigree.v1.ReviewAlertRequest
-	17, // 30: pedigree.v1.ProvenanceService.WatchAlerts:input_type -> pedigree.v1.WatchAlertsRequest
-	1,  // 31: pedigree.v1.ProvenanceService.GetPack:output_type -> pedigree.v1.GetPackResponse
-	4,  // 32: pedigree.v1.ProvenanceService.GetPackHistory:output_type -> pedigree.v1.GetPackHistoryResponse
-	7,  // 33: pedigree.v1.ProvenanceService.TraceBatch:output_type -> pedigree.v1.TraceBatchResponse
-	10, // 34: pedigree.v1.ProvenanceService.GetContainer:output_type -> pedigree.v1.GetContainerResponse
-	12, // 35: pedigree.v1.ProvenanceService.ListAlerts:output_type -> pedigree.v1.ListAlertsResponse
-	14, // 36: pedigree.v1.ProvenanceService.GetAlert:output_type -> pedigree.v1.GetAlertResponse
-	16, // 37: pedigree.v1.ProvenanceService.ReviewAlert:output_type -> pedigree.v1.ReviewAlertResponse
-	18, // 38: pedigree.v1.ProvenanceService.WatchAlerts:output_type -> pedigree.v1.WatchAlertsResponse
-	31, // [31:39] is the sub-list for method output_type
-	23, // [23:31] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	20, // 1: pedigree.v1.GetPackResponse.status:type_name -> pedigree.v1.PackStatus
+	21, // 2: pedigree.v1.HistoryEntry.entry:type_name -> pedigree.v1.LedgerEntry
+	22, // 3: pedigree.v1.HistoryEntry.event:type_name -> pedigree.v1.ScanEvent
+	19, // 4: pedigree.v1.GetPackHistoryResponse.pack:type_name -> pedigree.v1.Pack
+	3,  // 5: pedigree.v1.GetPackHistoryResponse.entries:type_name -> pedigree.v1.HistoryEntry
+	23, // 6: pedigree.v1.GetPackHistoryResponse.checkpoint:type_name -> pedigree.v1.Checkpoint
+	20, // 7: pedigree.v1.GetPackHistoryResponse.status:type_name -> pedigree.v1.PackStatus
+	20, // 8: pedigree.v1.StatusCount.status:type_name -> pedigree.v1.PackStatus
+	24, // 9: pedigree.v1.TraceBatchResponse.batch:type_name -> pedigree.v1.Batch
+	6,  // 10: pedigree.v1.TraceBatchResponse.counts:type_name -> pedigree.v1.StatusCount
+	25, // 11: pedigree.v1.TraceBatchResponse.holders:type_name -> pedigree.v1.Party
+	26, // 12: pedigree.v1.ContainerNode.packs:type_name -> pedigree.v1.PackCode
+	9,  // 13: pedigree.v1.ContainerNode.children:type_name -> pedigree.v1.ContainerNode
+	9,  // 14: pedigree.v1.GetContainerResponse.root:type_name -> pedigree.v1.ContainerNode
+	27, // 15: pedigree.v1.ListAlertsRequest.code:type_name -> pedigree.v1.AlertCode
+	28, // 16: pedigree.v1.ListAlertsRequest.status:type_name -> pedigree.v1.AlertStatus
+	29, // 17: pedigree.v1.ListAlertsRequest.since:type_name -> google.protobuf.Timestamp
+	29, // 18: pedigree.v1.ListAlertsRequest.until:type_name -> google.protobuf.Timestamp
+	30, // 19: pedigree.v1.ListAlertsResponse.alerts:type_name -> pedigree.v1.Alert
+	30, // 20: pedigree.v1.GetAlertResponse.alert:type_name -> pedigree.v1.Alert
+	28, // 21: pedigree.v1.ReviewAlertRequest.status:type_name -> pedigree.v1.AlertStatus
+	30, // 22: pedigree.v1.ReviewAlertResponse.alert:type_name -> pedigree.v1.Alert
+	27, // 23: pedigree.v1.WatchAlertsRequest.codes:type_name -> pedigree.v1.AlertCode
+	30, // 24: pedigree.v1.WatchAlertsResponse.alert:type_name -> pedigree.v1.Alert
+	0,  // 25: pedigree.v1.ProvenanceService.GetPack:input_type -> pedigree.v1.GetPackRequest
+	2,  // 26: pedigree.v1.ProvenanceService.GetPackHistory:input_type -> pedigree.v1.GetPackHistoryRequest
+	5,  // 27: pedigree.v1.ProvenanceService.TraceBatch:input_type -> pedigree.v1.TraceBatchRequest
+	8,  // 28: pedigree.v1.ProvenanceService.GetContainer:input_type -> pedigree.v1.GetContainerRequest
+	11, // 29: pedigree.v1.ProvenanceService.ListAlerts:input_type -> pedigree.v1.ListAlertsRequest
+	13, // 30: pedigree.v1.ProvenanceService.GetAlert:input_type -> pedigree.v1.GetAlertRequest
+	15, // 31: pedigree.v1.ProvenanceService.ReviewAlert:input_type -> pedigree.v1.ReviewAlertRequest
+	17, // 32: pedigree.v1.ProvenanceService.WatchAlerts:input_type -> pedigree.v1.WatchAlertsRequest
+	1,  // 33: pedigree.v1.ProvenanceService.GetPack:output_type -> pedigree.v1.GetPackResponse
+	4,  // 34: pedigree.v1.ProvenanceService.GetPackHistory:output_type -> pedigree.v1.GetPackHistoryResponse
+	7,  // 35: pedigree.v1.ProvenanceService.TraceBatch:output_type -> pedigree.v1.TraceBatchResponse
+	10, // 36: pedigree.v1.ProvenanceService.GetContainer:output_type -> pedigree.v1.GetContainerResponse
+	12, // 37: pedigree.v1.ProvenanceService.ListAlerts:output_type -> pedigree.v1.ListAlertsResponse
+	14, // 38: pedigree.v1.ProvenanceService.GetAlert:output_type -> pedigree.v1.GetAlertResponse
+	16, // 39: pedigree.v1.ProvenanceService.ReviewAlert:output_type -> pedigree.v1.ReviewAlertResponse
+	18, // 40: pedigree.v1.ProvenanceService.WatchAlerts:output_type -> pedigree.v1.WatchAlertsResponse
+	33, // [33:41] is the sub-list for method output_type
+	25, // [25:33] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_pedigree_v1_provenance_proto_init() }

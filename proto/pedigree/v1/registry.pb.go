@@ -288,7 +288,8 @@ type ListPartiesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// At most this many, 1–1,000; 0 means 100.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// Opaque token from a previous response.
+	// Opaque token from a previous response to the same query; a token of
+	// another query is refused (InvalidArgument).
 	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -732,7 +733,8 @@ type ListTokensRequest struct {
 	Gln string `protobuf:"bytes,1,opt,name=gln,proto3" json:"gln,omitempty"`
 	// At most this many, 1–1,000; 0 means 100.
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// Opaque token from a previous response.
+	// Opaque token from a previous response to the same query; a token of
+	// another query is refused (InvalidArgument).
 	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1248,7 +1250,8 @@ type ListProductsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// At most this many, 1–1,000; 0 means 100.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// Opaque token from a previous response.
+	// Opaque token from a previous response to the same query; a token of
+	// another query is refused (InvalidArgument).
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Only products of this manufacturer (GLN), optional.
 	ManufacturerGln string `protobuf:"bytes,3,opt,name=manufacturer_gln,json=manufacturerGln,proto3" json:"manufacturer_gln,omitempty"`
@@ -2049,15 +2052,15 @@ var File_pedigree_v1_registry_proto protoreflect.FileDescriptor
 
 const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x1apedigree/v1/registry.proto\x12\vpedigree.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17pedigree/v1/event.proto\x1a\x18pedigree/v1/record.proto\">\n" +
-	"\x12CreatePartyRequest\x12(\n" +
-	"\x05party\x18\x01 \x01(\v2\x12.pedigree.v1.PartyR\x05party\"p\n" +
+	"\x1apedigree/v1/registry.proto\x12\vpedigree.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17pedigree/v1/event.proto\x1a\x18pedigree/v1/record.proto\"C\n" +
+	"\x12CreatePartyRequest\x12-\n" +
+	"\x05party\x18\x01 \x01(\v2\x12.pedigree.v1.PartyB\x03\xe0A\x02R\x05party\"p\n" +
 	"\x13CreatePartyResponse\x12(\n" +
 	"\x05party\x18\x01 \x01(\v2\x12.pedigree.v1.PartyR\x05party\x12\x14\n" +
 	"\x05token\x18\x02 \x01(\tR\x05token\x12\x19\n" +
-	"\btoken_id\x18\x03 \x01(\tR\atokenId\"#\n" +
-	"\x0fGetPartyRequest\x12\x10\n" +
-	"\x03gln\x18\x01 \x01(\tR\x03gln\"<\n" +
+	"\btoken_id\x18\x03 \x01(\tR\atokenId\"(\n" +
+	"\x0fGetPartyRequest\x12\x15\n" +
+	"\x03gln\x18\x01 \x01(\tB\x03\xe0A\x02R\x03gln\"<\n" +
 	"\x10GetPartyResponse\x12(\n" +
 	"\x05party\x18\x01 \x01(\v2\x12.pedigree.v1.PartyR\x05party\"P\n" +
 	"\x12ListPartiesRequest\x12\x1b\n" +
@@ -2066,16 +2069,16 @@ const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"k\n" +
 	"\x13ListPartiesResponse\x12,\n" +
 	"\aparties\x18\x01 \x03(\v2\x12.pedigree.v1.PartyR\aparties\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"E\n" +
-	"\x12AddPartyKeyRequest\x12\x10\n" +
-	"\x03gln\x18\x01 \x01(\tR\x03gln\x12\x1d\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"O\n" +
+	"\x12AddPartyKeyRequest\x12\x15\n" +
+	"\x03gln\x18\x01 \x01(\tB\x03\xe0A\x02R\x03gln\x12\"\n" +
 	"\n" +
-	"public_key\x18\x02 \x01(\fR\tpublicKey\",\n" +
+	"public_key\x18\x02 \x01(\fB\x03\xe0A\x02R\tpublicKey\",\n" +
 	"\x13AddPartyKeyResponse\x12\x15\n" +
-	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"@\n" +
-	"\x15RevokePartyKeyRequest\x12\x10\n" +
-	"\x03gln\x18\x01 \x01(\tR\x03gln\x12\x15\n" +
-	"\x06key_id\x18\x02 \x01(\tR\x05keyId\";\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"J\n" +
+	"\x15RevokePartyKeyRequest\x12\x15\n" +
+	"\x03gln\x18\x01 \x01(\tB\x03\xe0A\x02R\x03gln\x12\x1a\n" +
+	"\x06key_id\x18\x02 \x01(\tB\x03\xe0A\x02R\x05keyId\";\n" +
 	"\x16RevokePartyKeyResponse\x12!\n" +
 	"\fledger_index\x18\x01 \x01(\x04R\vledgerIndex\"\x9d\x01\n" +
 	"\x12CreateTokenRequest\x12\x10\n" +
@@ -2109,17 +2112,17 @@ const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"\x13create_ledger_index\x18\x06 \x01(\x04R\x11createLedgerIndex\x12.\n" +
 	"\x13revoke_ledger_index\x18\a \x01(\x04R\x11revokeLedgerIndex\x12\x1e\n" +
 	"\vnode_key_id\x18\b \x01(\tR\tnodeKeyId\x120\n" +
-	"\x06status\x18\t \x01(\x0e2\x18.pedigree.v1.TokenStatusR\x06status\"A\n" +
+	"\x06status\x18\t \x01(\x0e2\x18.pedigree.v1.TokenStatusR\x06status\"F\n" +
 	"\x12RevokeTokenRequest\x12\x10\n" +
-	"\x03gln\x18\x01 \x01(\tR\x03gln\x12\x19\n" +
-	"\btoken_id\x18\x02 \x01(\tR\atokenId\"\x15\n" +
-	"\x13RevokeTokenResponse\"F\n" +
-	"\x14CreateProductRequest\x12.\n" +
-	"\aproduct\x18\x01 \x01(\v2\x14.pedigree.v1.ProductR\aproduct\"G\n" +
+	"\x03gln\x18\x01 \x01(\tR\x03gln\x12\x1e\n" +
+	"\btoken_id\x18\x02 \x01(\tB\x03\xe0A\x02R\atokenId\"\x15\n" +
+	"\x13RevokeTokenResponse\"K\n" +
+	"\x14CreateProductRequest\x123\n" +
+	"\aproduct\x18\x01 \x01(\v2\x14.pedigree.v1.ProductB\x03\xe0A\x02R\aproduct\"G\n" +
 	"\x15CreateProductResponse\x12.\n" +
-	"\aproduct\x18\x01 \x01(\v2\x14.pedigree.v1.ProductR\aproduct\"'\n" +
-	"\x11GetProductRequest\x12\x12\n" +
-	"\x04gtin\x18\x01 \x01(\tR\x04gtin\"D\n" +
+	"\aproduct\x18\x01 \x01(\v2\x14.pedigree.v1.ProductR\aproduct\",\n" +
+	"\x11GetProductRequest\x12\x17\n" +
+	"\x04gtin\x18\x01 \x01(\tB\x03\xe0A\x02R\x04gtin\"D\n" +
 	"\x12GetProductResponse\x12.\n" +
 	"\aproduct\x18\x01 \x01(\v2\x14.pedigree.v1.ProductR\aproduct\"|\n" +
 	"\x13ListProductsRequest\x12\x1b\n" +
@@ -2129,20 +2132,20 @@ const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"\x10manufacturer_gln\x18\x03 \x01(\tR\x0fmanufacturerGln\"p\n" +
 	"\x14ListProductsResponse\x120\n" +
 	"\bproducts\x18\x01 \x03(\v2\x14.pedigree.v1.ProductR\bproducts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"R\n" +
-	"\x12CreateBatchRequest\x12\x12\n" +
-	"\x04gtin\x18\x01 \x01(\tR\x04gtin\x12(\n" +
-	"\x05batch\x18\x02 \x01(\v2\x12.pedigree.v1.BatchR\x05batch\"?\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\\\n" +
+	"\x12CreateBatchRequest\x12\x17\n" +
+	"\x04gtin\x18\x01 \x01(\tB\x03\xe0A\x02R\x04gtin\x12-\n" +
+	"\x05batch\x18\x02 \x01(\v2\x12.pedigree.v1.BatchB\x03\xe0A\x02R\x05batch\"?\n" +
 	"\x13CreateBatchResponse\x12(\n" +
-	"\x05batch\x18\x01 \x01(\v2\x12.pedigree.v1.BatchR\x05batch\"7\n" +
-	"\x0fGetBatchRequest\x12\x12\n" +
-	"\x04gtin\x18\x01 \x01(\tR\x04gtin\x12\x10\n" +
-	"\x03lot\x18\x02 \x01(\tR\x03lot\"<\n" +
+	"\x05batch\x18\x01 \x01(\v2\x12.pedigree.v1.BatchR\x05batch\"A\n" +
+	"\x0fGetBatchRequest\x12\x17\n" +
+	"\x04gtin\x18\x01 \x01(\tB\x03\xe0A\x02R\x04gtin\x12\x15\n" +
+	"\x03lot\x18\x02 \x01(\tB\x03\xe0A\x02R\x03lot\"<\n" +
 	"\x10GetBatchResponse\x12(\n" +
-	"\x05batch\x18\x01 \x01(\v2\x12.pedigree.v1.BatchR\x05batch\"\xab\x01\n" +
-	"\x18CommissionSerialsRequest\x12\x12\n" +
-	"\x04gtin\x18\x01 \x01(\tR\x04gtin\x12\x10\n" +
-	"\x03lot\x18\x02 \x01(\tR\x03lot\x12\x18\n" +
+	"\x05batch\x18\x01 \x01(\v2\x12.pedigree.v1.BatchR\x05batch\"\xb5\x01\n" +
+	"\x18CommissionSerialsRequest\x12\x17\n" +
+	"\x04gtin\x18\x01 \x01(\tB\x03\xe0A\x02R\x04gtin\x12\x15\n" +
+	"\x03lot\x18\x02 \x01(\tB\x03\xe0A\x02R\x03lot\x12\x18\n" +
 	"\aserials\x18\x03 \x03(\tR\aserials\x12\x14\n" +
 	"\x05count\x18\x04 \x01(\rR\x05count\x129\n" +
 	"\n" +
@@ -2156,16 +2159,16 @@ const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"\x03lot\x18\x02 \x01(\tR\x03lot\x12\x18\n" +
 	"\aserials\x18\x03 \x03(\tR\aserials\"E\n" +
 	"\x1fStreamCommissionSerialsResponse\x12\"\n" +
-	"\fcommissioned\x18\x01 \x01(\x04R\fcommissioned\"R\n" +
-	"\x12RecallBatchRequest\x12\x12\n" +
-	"\x04gtin\x18\x01 \x01(\tR\x04gtin\x12\x10\n" +
-	"\x03lot\x18\x02 \x01(\tR\x03lot\x12\x16\n" +
+	"\fcommissioned\x18\x01 \x01(\x04R\fcommissioned\"\\\n" +
+	"\x12RecallBatchRequest\x12\x17\n" +
+	"\x04gtin\x18\x01 \x01(\tB\x03\xe0A\x02R\x04gtin\x12\x15\n" +
+	"\x03lot\x18\x02 \x01(\tB\x03\xe0A\x02R\x03lot\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"E\n" +
 	"\x13RecallBatchResponse\x12.\n" +
-	"\aoutcome\x18\x01 \x01(\v2\x14.pedigree.v1.OutcomeR\aoutcome\"T\n" +
-	"\x14WithdrawBatchRequest\x12\x12\n" +
-	"\x04gtin\x18\x01 \x01(\tR\x04gtin\x12\x10\n" +
-	"\x03lot\x18\x02 \x01(\tR\x03lot\x12\x16\n" +
+	"\aoutcome\x18\x01 \x01(\v2\x14.pedigree.v1.OutcomeR\aoutcome\"^\n" +
+	"\x14WithdrawBatchRequest\x12\x17\n" +
+	"\x04gtin\x18\x01 \x01(\tB\x03\xe0A\x02R\x04gtin\x12\x15\n" +
+	"\x03lot\x18\x02 \x01(\tB\x03\xe0A\x02R\x03lot\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"G\n" +
 	"\x15WithdrawBatchResponse\x12.\n" +
 	"\aoutcome\x18\x01 \x01(\v2\x14.pedigree.v1.OutcomeR\aoutcome*x\n" +

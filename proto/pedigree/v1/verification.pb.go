@@ -96,17 +96,18 @@ func (DecommissionReason) EnumDescriptor() ([]byte, []int) {
 	return file_pedigree_v1_verification_proto_rawDescGZIP(), []int{0}
 }
 
-// PackInput identifies a pack either by the raw scan or by fields. Exactly
-// one of barcode and code is set.
+// PackInput identifies a pack either by the raw scan or by fields: exactly
+// one of barcode and code. In JSON: {"barcode": "]d2010950…"} or
+// {"code": {"gtin": "…", "serial": "…"}}.
 type PackInput struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// What the scanner typed: a GS1 element string (with optional symbology
-	// identifier such as ]d2 and GS separators), the bracketed form
-	// (01)…(21)…(10)…(17)…, or a GS1 Digital Link URI. At most 512
-	// characters.
-	Barcode string `protobuf:"bytes,1,opt,name=barcode,proto3" json:"barcode,omitempty"`
-	// Structured fields instead of a barcode.
-	Code          *PackCode `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	// The pack, one way or the other; required.
+	//
+	// Types that are valid to be assigned to Input:
+	//
+	//	*PackInput_Barcode
+	//	*PackInput_Code
+	Input         isPackInput_Input `protobuf_oneof:"input"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -141,19 +142,52 @@ func (*PackInput) Descriptor() ([]byte, []int) {
 	return file_pedigree_v1_verification_proto_rawDescGZIP(), []int{0}
 }
 
+func (x *PackInput) GetInput() isPackInput_Input {
+	if x != nil {
+		return x.Input
+	}
+	return nil
+}
+
 func (x *PackInput) GetBarcode() string {
 	if x != nil {
-		return x.Barcode
+		if x, ok := x.Input.(*PackInput_Barcode); ok {
+			return x.Barcode
+		}
 	}
 	return ""
 }
 
 func (x *PackInput) GetCode() *PackCode {
 	if x != nil {
-		return x.Code
+		if x, ok := x.Input.(*PackInput_Code); ok {
+			return x.Code
+		}
 	}
 	return nil
 }
+
+type isPackInput_Input interface {
+	isPackInput_Input()
+}
+
+type PackInput_Barcode struct {
+	// What the scanner typed: a GS1 element string (with optional
+	// symbology identifier such as ]d2 and GS separators), the bracketed
+	// form (01)…(21)…(10)…(17)…, or a GS1 Digital Link URI. 1–512
+	// characters.
+	Barcode string `protobuf:"bytes,1,opt,name=barcode,proto3,oneof"`
+}
+
+type PackInput_Code struct {
+	// Structured fields instead of a barcode: gtin and serial required,
+	// lot and expiry as scanned.
+	Code *PackCode `protobuf:"bytes,2,opt,name=code,proto3,oneof"`
+}
+
+func (*PackInput_Barcode) isPackInput_Input() {}
+
+func (*PackInput_Code) isPackInput_Input() {}
 
 // VerifyPackRequest asks about one pack.
 type VerifyPackRequest struct {
@@ -885,12 +919,13 @@ var File_pedigree_v1_verification_proto protoreflect.FileDescriptor
 
 const file_pedigree_v1_verification_proto_rawDesc = "" +
 	"\n" +
-	"\x1epedigree/v1/verification.proto\x12\vpedigree.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17pedigree/v1/event.proto\x1a\x18pedigree/v1/record.proto\x1a\x17pedigree/v1/types.proto\"P\n" +
-	"\tPackInput\x12\x18\n" +
-	"\abarcode\x18\x01 \x01(\tR\abarcode\x12)\n" +
-	"\x04code\x18\x02 \x01(\v2\x15.pedigree.v1.PackCodeR\x04code\"\x9b\x01\n" +
-	"\x11VerifyPackRequest\x12*\n" +
-	"\x04pack\x18\x01 \x01(\v2\x16.pedigree.v1.PackInputR\x04pack\x12!\n" +
+	"\x1epedigree/v1/verification.proto\x12\vpedigree.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17pedigree/v1/event.proto\x1a\x18pedigree/v1/record.proto\x1a\x17pedigree/v1/types.proto\"]\n" +
+	"\tPackInput\x12\x1a\n" +
+	"\abarcode\x18\x01 \x01(\tH\x00R\abarcode\x12+\n" +
+	"\x04code\x18\x02 \x01(\v2\x15.pedigree.v1.PackCodeH\x00R\x04codeB\a\n" +
+	"\x05input\"\xa0\x01\n" +
+	"\x11VerifyPackRequest\x12/\n" +
+	"\x04pack\x18\x01 \x01(\v2\x16.pedigree.v1.PackInputB\x03\xe0A\x02R\x04pack\x12!\n" +
 	"\flocation_gln\x18\x02 \x01(\tR\vlocationGln\x127\n" +
 	"\tscan_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bscanTime\"\xdd\x02\n" +
 	"\x12VerifyPackResponse\x12/\n" +
@@ -901,9 +936,9 @@ const file_pedigree_v1_verification_proto_rawDesc = "" +
 	"\aproduct\x18\x05 \x01(\v2\x14.pedigree.v1.ProductR\aproduct\x12(\n" +
 	"\x05batch\x18\x06 \x01(\v2\x12.pedigree.v1.BatchR\x05batch\x12%\n" +
 	"\x04pack\x18\a \x01(\v2\x11.pedigree.v1.PackR\x04pack\x12*\n" +
-	"\x06alerts\x18\b \x03(\v2\x12.pedigree.v1.AlertR\x06alerts\"\xba\x01\n" +
-	"\x13DispensePackRequest\x12*\n" +
-	"\x04pack\x18\x01 \x01(\v2\x16.pedigree.v1.PackInputR\x04pack\x12!\n" +
+	"\x06alerts\x18\b \x03(\v2\x12.pedigree.v1.AlertR\x06alerts\"\xbf\x01\n" +
+	"\x13DispensePackRequest\x12/\n" +
+	"\x04pack\x18\x01 \x01(\v2\x16.pedigree.v1.PackInputB\x03\xe0A\x02R\x04pack\x12!\n" +
 	"\flocation_gln\x18\x02 \x01(\tR\vlocationGln\x129\n" +
 	"\n" +
 	"event_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\x12\x19\n" +
@@ -911,10 +946,10 @@ const file_pedigree_v1_verification_proto_rawDesc = "" +
 	"\x14DispensePackResponse\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12!\n" +
 	"\fledger_index\x18\x02 \x01(\x04R\vledgerIndex\x12.\n" +
-	"\aoutcome\x18\x03 \x01(\v2\x14.pedigree.v1.OutcomeR\aoutcome\"\xf7\x01\n" +
-	"\x17DecommissionPackRequest\x12*\n" +
-	"\x04pack\x18\x01 \x01(\v2\x16.pedigree.v1.PackInputR\x04pack\x127\n" +
-	"\x06reason\x18\x02 \x01(\x0e2\x1f.pedigree.v1.DecommissionReasonR\x06reason\x12!\n" +
+	"\aoutcome\x18\x03 \x01(\v2\x14.pedigree.v1.OutcomeR\aoutcome\"\x81\x02\n" +
+	"\x17DecommissionPackRequest\x12/\n" +
+	"\x04pack\x18\x01 \x01(\v2\x16.pedigree.v1.PackInputB\x03\xe0A\x02R\x04pack\x12<\n" +
+	"\x06reason\x18\x02 \x01(\x0e2\x1f.pedigree.v1.DecommissionReasonB\x03\xe0A\x02R\x06reason\x12!\n" +
 	"\flocation_gln\x18\x03 \x01(\tR\vlocationGln\x129\n" +
 	"\n" +
 	"event_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\x12\x19\n" +
@@ -922,9 +957,9 @@ const file_pedigree_v1_verification_proto_rawDesc = "" +
 	"\x18DecommissionPackResponse\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12!\n" +
 	"\fledger_index\x18\x02 \x01(\x04R\vledgerIndex\x12.\n" +
-	"\aoutcome\x18\x03 \x01(\v2\x14.pedigree.v1.OutcomeR\aoutcome\"\xbe\x01\n" +
-	"\x17UndoDecommissionRequest\x12*\n" +
-	"\x04pack\x18\x01 \x01(\v2\x16.pedigree.v1.PackInputR\x04pack\x12!\n" +
+	"\aoutcome\x18\x03 \x01(\v2\x14.pedigree.v1.OutcomeR\aoutcome\"\xc3\x01\n" +
+	"\x17UndoDecommissionRequest\x12/\n" +
+	"\x04pack\x18\x01 \x01(\v2\x16.pedigree.v1.PackInputB\x03\xe0A\x02R\x04pack\x12!\n" +
 	"\flocation_gln\x18\x02 \x01(\tR\vlocationGln\x129\n" +
 	"\n" +
 	"event_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\x12\x19\n" +
@@ -932,9 +967,9 @@ const file_pedigree_v1_verification_proto_rawDesc = "" +
 	"\x18UndoDecommissionResponse\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12!\n" +
 	"\fledger_index\x18\x02 \x01(\x04R\vledgerIndex\x12.\n" +
-	"\aoutcome\x18\x03 \x01(\v2\x14.pedigree.v1.OutcomeR\aoutcome\"\x80\x02\n" +
-	"\x1dBatchDecommissionPacksRequest\x12,\n" +
-	"\x05packs\x18\x01 \x03(\v2\x16.pedigree.v1.PackInputR\x05packs\x127\n" +
+	"\aoutcome\x18\x03 \x01(\v2\x14.pedigree.v1.OutcomeR\aoutcome\"\x85\x02\n" +
+	"\x1dBatchDecommissionPacksRequest\x121\n" +
+	"\x05packs\x18\x01 \x03(\v2\x16.pedigree.v1.PackInputB\x03\xe0A\x02R\x05packs\x127\n" +
 	"\x06reason\x18\x02 \x01(\x0e2\x1f.pedigree.v1.DecommissionReasonR\x06reason\x12\x1a\n" +
 	"\bdispense\x18\x03 \x01(\bR\bdispense\x12!\n" +
 	"\flocation_gln\x18\x04 \x01(\tR\vlocationGln\x129\n" +
@@ -1044,6 +1079,10 @@ func file_pedigree_v1_verification_proto_init() {
 	file_pedigree_v1_event_proto_init()
 	file_pedigree_v1_record_proto_init()
 	file_pedigree_v1_types_proto_init()
+	file_pedigree_v1_verification_proto_msgTypes[0].OneofWrappers = []any{
+		(*PackInput_Barcode)(nil),
+		(*PackInput_Code)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -29,6 +30,24 @@ func (e *Error) Error() string {
 		return e.Msg
 	}
 	return e.Field + ": " + e.Msg
+}
+
+// GRPCStatus is the error as a gRPC status: the code and the message, and
+// for an error about a field a google.rpc.BadRequest detail naming the
+// field and the rule it broke (grpc-gateway gives it to REST clients in
+// the body's "details").
+func (e *Error) GRPCStatus() *status.Status {
+	st := status.New(e.Code, e.Error())
+	if e.Field == "" {
+		return st
+	}
+	withDetails, err := st.WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+		{Field: e.Field, Description: e.Msg},
+	}})
+	if err != nil {
+		return st
+	}
+	return withDetails
 }
 
 // Invalid reports a field that breaks a rule (InvalidArgument, HTTP 400).
@@ -55,7 +74,7 @@ func Status(ctx context.Context, logger *slog.Logger, err error) error {
 	var ae *Error
 	switch {
 	case errors.As(err, &ae):
-		return status.Error(ae.Code, ae.Error())
+		return ae.GRPCStatus().Err()
 	case status.Code(err) != codes.Unknown:
 		return err
 	case errors.Is(err, context.Canceled):

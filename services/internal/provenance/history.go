@@ -7,14 +7,16 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
+	"strconv"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/ledger"
-	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
+	"github.com/pedigree-project/pedigree/services/internal/pagetoken"
 	"github.com/pedigree-project/pedigree/services/internal/state"
 	"github.com/pedigree-project/pedigree/services/internal/writer"
 )
@@ -116,23 +118,37 @@ func (s *Service) GetPack(ctx context.Context, req *pb.GetPackRequest) (*pb.GetP
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	pk, ok, err := s.w.Store().Pack(req.GetGtin(), req.GetSerial())
+	eff, ok, err := s.w.Store().EffectivePack(req.GetGtin(), req.GetSerial(), s.now())
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	if !ok {
 		return nil, s.fail(ctx, apierr.NotFound("pack %s/%s was never commissioned", req.GetGtin(), req.GetSerial()))
 	}
-	pk = s.effective(pk)
-	if !authority(p) && pk.Custodian != p.Party.GetGln() {
+	if !authority(p) && eff.Pack.Custodian != p.Party.GetGln() {
 		return nil, s.fail(ctx, apierr.Denied("pack state is shown to its custodian and to regulators; use verify for a pack you hold"))
 	}
-	return &pb.GetPackResponse{Pack: state.PackProto(pk)}, nil
+	return &pb.GetPackResponse{Pack: eff.Proto(), Status: pb.PackStatus(eff.Status)}, nil
 }
 
 // GetPackHistory returns the pack's history with proofs.
 func (s *Service) GetPackHistory(ctx context.Context, req *pb.GetPackHistoryRequest) (*pb.GetPackHistoryResponse, error) {
 	p, err := writer.Caller(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	q := pagetoken.For(pb.ProvenanceService_GetPackHistory_FullMethodName, p.Party.GetGln(), req.GetGtin(), req.GetSerial())
+	size, err := pagetoken.Size(req.GetPageSize())
+	var last string
+	if err == nil {
+		last, err = q.After(req.GetPageToken())
+	}
+	var after uint64
+	if err == nil && last != "" {
+		if after, err = strconv.ParseUint(last, 10, 64); err != nil {
+			err = apierr.Invalid(pagetoken.Field, "not a page token this API returned")
+		}
+	}
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -142,6 +158,9 @@ func (s *Service) GetPackHistory(ctx context.Context, req *pb.GetPackHistoryRequ
 	}
 	if len(touches) == 0 {
 		return nil, s.fail(ctx, apierr.NotFound("no ledger entry names pack %s/%s", req.GetGtin(), req.GetSerial()))
+	}
+	if last != "" {
+		touches = touches[sort.Search(len(touches), func(i int) bool { return touches[i].index > after }):]
 	}
 	resp := &pb.GetPackHistoryResponse{}
 	for _, t := range touches {
@@ -156,13 +175,20 @@ func (s *Service) GetPackHistory(ctx context.Context, req *pb.GetPackHistoryRequ
 		if !authority(p) && entry.GetPartyGln() != p.Party.GetGln() {
 			continue
 		}
+		if len(resp.Entries) == size {
+			resp.NextPageToken = q.Token(strconv.FormatUint(resp.Entries[size-1].GetIndex(), 10))
+			break
+		}
 		resp.Entries = append(resp.Entries, &pb.HistoryEntry{Index: t.index, Data: e.Data, Entry: entry, ViaSscc: t.via,
 			Event: eventAbout(entry, req.GetGtin(), req.GetSerial(), t.via)})
 	}
-	if len(resp.Entries) == 0 {
+	switch {
+	case len(resp.Entries) == 0 && last == "":
 		return nil, s.fail(ctx, apierr.Denied("you took no part in the history of pack %s/%s", req.GetGtin(), req.GetSerial()))
+	case len(resp.Entries) == 0:
+		return resp, nil
 	}
-	cp, err := s.checkpointCovering(ctx, touches[len(touches)-1].index)
+	cp, err := s.checkpointCovering(ctx, resp.Entries[len(resp.Entries)-1].GetIndex())
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -176,9 +202,9 @@ func (s *Service) GetPackHistory(ctx context.Context, req *pb.GetPackHistoryRequ
 			h.InclusionProof = append(h.InclusionProof, hash[:])
 		}
 	}
-	if pk, ok, err := s.w.Store().Pack(req.GetGtin(), req.GetSerial()); err == nil && ok {
-		if pk = s.effective(pk); authority(p) || pk.Custodian == p.Party.GetGln() {
-			resp.Pack = state.PackProto(pk)
+	if eff, ok, err := s.w.Store().EffectivePack(req.GetGtin(), req.GetSerial(), s.now()); err == nil && ok {
+		if authority(p) || eff.Pack.Custodian == p.Party.GetGln() {
+			resp.Pack, resp.Status = eff.Proto(), pb.PackStatus(eff.Status)
 		}
 	}
 	return resp, nil
@@ -205,13 +231,4 @@ func eventAbout(entry *pb.LedgerEntry, gtin, serial, via string) *pb.ScanEvent {
 		}
 	}
 	return nil
-}
-
-// effective gives a pack inside a container the custody of its outermost
-// container (where it physically is).
-func (s *Service) effective(pk lifecycle.Pack) lifecycle.Pack {
-	if pk.Parent != "" {
-		pk.Custody, _ = lifecycle.EffectiveCustody(s.w.Store().NewView(), pk.Custody, pk.Parent)
-	}
-	return pk
 }

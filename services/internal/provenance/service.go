@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/pedigree-project/pedigree/ledger"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
@@ -17,6 +18,7 @@ import (
 	"github.com/pedigree-project/pedigree/services/internal/auth"
 	"github.com/pedigree-project/pedigree/services/internal/disclose"
 	"github.com/pedigree-project/pedigree/services/internal/ingest"
+	"github.com/pedigree-project/pedigree/services/internal/pagetoken"
 	"github.com/pedigree-project/pedigree/services/internal/writer"
 )
 
@@ -70,12 +72,9 @@ func (s *Service) ListAlerts(ctx context.Context, req *pb.ListAlertsRequest) (*p
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	size := int(req.GetPageSize())
-	if size == 0 {
-		size = 100
-	}
-	if size < 0 || size > 1000 {
-		return nil, s.fail(ctx, apierr.Invalid("pageSize", "1–1,000, got %d", req.GetPageSize()))
+	size, err := pagetoken.Size(req.GetPageSize())
+	if err != nil {
+		return nil, s.fail(ctx, err)
 	}
 	if _, ok := pb.AlertCode_name[int32(req.GetCode())]; !ok {
 		return nil, s.fail(ctx, apierr.Invalid("code", "unknown alert code %d", req.GetCode()))
@@ -90,11 +89,17 @@ func (s *Service) ListAlerts(ctx context.Context, req *pb.ListAlertsRequest) (*p
 		}
 		party = p.Party.GetGln()
 	}
+	q := pagetoken.For(pb.ProvenanceService_ListAlerts_FullMethodName, p.Party.GetGln(), party, req.GetCode().String(),
+		req.GetGtin(), req.GetStatus().String(), timeFilter(req.GetSince()), timeFilter(req.GetUntil()))
+	last, err := q.After(req.GetPageToken())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
 	var before *[2]uint64
-	if t := req.GetPageToken(); t != "" {
-		ref, ok := parseAlertID(t)
+	if last != "" {
+		ref, ok := parseAlertID(last)
 		if !ok {
-			return nil, s.fail(ctx, apierr.Invalid("pageToken", "not a token this API returned"))
+			return nil, s.fail(ctx, apierr.Invalid(pagetoken.Field, "not a page token this API returned"))
 		}
 		before = &ref
 	}
@@ -102,7 +107,7 @@ func (s *Service) ListAlerts(ctx context.Context, req *pb.ListAlertsRequest) (*p
 	err = s.w.Store().AlertsNewestFirst(before, func(a *pb.Alert) bool {
 		if matches(a, req, party) {
 			if len(resp.Alerts) == size {
-				resp.NextPageToken = resp.Alerts[size-1].GetAlertId()
+				resp.NextPageToken = q.Token(resp.Alerts[size-1].GetAlertId())
 				return false
 			}
 			resp.Alerts = append(resp.Alerts, s.disclosed(p, a))
@@ -261,3 +266,12 @@ const alertFeedBuffer = 4096
 
 // now is the service's clock for effective statuses.
 func (s *Service) now() time.Time { return s.w.Now() }
+
+// timeFilter writes a time filter for a page token's query ("" when
+// unset).
+func timeFilter(ts *timestamppb.Timestamp) string {
+	if ts == nil {
+		return ""
+	}
+	return fmt.Sprintf("%d.%09d", ts.GetSeconds(), ts.GetNanos())
+}

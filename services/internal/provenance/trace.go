@@ -12,6 +12,8 @@ import (
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
+	"github.com/pedigree-project/pedigree/services/internal/pagetoken"
+	"github.com/pedigree-project/pedigree/services/internal/state"
 	"github.com/pedigree-project/pedigree/services/internal/writer"
 )
 
@@ -19,6 +21,15 @@ import (
 // lists the parties holding active packs of it.
 func (s *Service) TraceBatch(ctx context.Context, req *pb.TraceBatchRequest) (*pb.TraceBatchResponse, error) {
 	p, err := writer.Caller(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	q := pagetoken.For(pb.ProvenanceService_TraceBatch_FullMethodName, p.Party.GetGln(), req.GetGtin(), req.GetLot())
+	size, err := pagetoken.Size(req.GetPageSize())
+	var after string
+	if err == nil {
+		after, err = q.After(req.GetPageToken())
+	}
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -35,7 +46,6 @@ func (s *Service) TraceBatch(ctx context.Context, req *pb.TraceBatchRequest) (*p
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	lb := lifecycle.Batch{GTIN: batch.GetGtin(), Lot: batch.GetLot(), Expiry: batch.GetExpiry(), Recalled: batch.GetRecalled(), Withdrawn: batch.GetWithdrawn()}
 	view := store.NewView()
 	at := s.now().UnixMilli()
 	type key struct {
@@ -48,11 +58,10 @@ func (s *Service) TraceBatch(ctx context.Context, req *pb.TraceBatchRequest) (*p
 		if pk.Lot != req.GetLot() {
 			return nil
 		}
-		custody, _ := lifecycle.EffectiveCustody(view, pk.Custody, pk.Parent)
-		st := pb.PackStatus(lifecycle.EffectiveStatus(pk, lb, at))
-		counts[key{st, custody.Custodian}]++
+		eff := state.Effective(view, pk, at)
+		counts[key{pb.PackStatus(eff.Status), eff.Pack.Custodian}]++
 		if pk.Status == lifecycle.StatusActive {
-			holders[custody.Custodian] = true
+			holders[eff.Pack.Custodian] = true
 		}
 		return nil
 	})
@@ -74,9 +83,15 @@ func (s *Service) TraceBatch(ctx context.Context, req *pb.TraceBatchRequest) (*p
 	})
 	glns := make([]string, 0, len(holders))
 	for gln := range holders {
-		glns = append(glns, gln)
+		if after == "" || gln > after {
+			glns = append(glns, gln)
+		}
 	}
 	slices.Sort(glns)
+	if len(glns) > size {
+		glns = glns[:size]
+		resp.NextPageToken = q.Token(glns[size-1])
+	}
 	for _, gln := range glns {
 		party, err := store.Party(gln)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/pedigree-project/pedigree/services/internal/auth"
 	"github.com/pedigree-project/pedigree/services/internal/disclose"
 	"github.com/pedigree-project/pedigree/services/internal/ingest"
+	"github.com/pedigree-project/pedigree/services/internal/pagetoken"
 	"github.com/pedigree-project/pedigree/services/internal/writer"
 )
 
@@ -67,18 +68,23 @@ func (s *Service) GetProduct(ctx context.Context, req *pb.GetProductRequest) (*p
 
 // ListProducts pages through products.
 func (s *Service) ListProducts(ctx context.Context, req *pb.ListProductsRequest) (*pb.ListProductsResponse, error) {
-	size, err := pageSize(req.GetPageSize())
+	q := pagetoken.For(pb.RegistryService_ListProducts_FullMethodName, req.GetManufacturerGln())
+	size, err := pagetoken.Size(req.GetPageSize())
+	var after string
+	if err == nil {
+		after, err = q.After(req.GetPageToken())
+	}
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	list, err := s.w.Store().ListProducts(req.GetPageToken(), size+1, req.GetManufacturerGln())
+	list, err := s.w.Store().ListProducts(after, size+1, req.GetManufacturerGln())
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	resp := &pb.ListProductsResponse{Products: list}
 	if len(list) > size {
 		resp.Products = list[:size]
-		resp.NextPageToken = list[size-1].GetGtin()
+		resp.NextPageToken = q.Token(list[size-1].GetGtin())
 	}
 	return resp, nil
 }

@@ -14,6 +14,7 @@ import (
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
 	"github.com/pedigree-project/pedigree/services/internal/auth"
+	"github.com/pedigree-project/pedigree/services/internal/pagetoken"
 	"github.com/pedigree-project/pedigree/services/internal/state"
 	"github.com/pedigree-project/pedigree/services/internal/writer"
 )
@@ -99,30 +100,25 @@ func (s *Service) GetParty(ctx context.Context, req *pb.GetPartyRequest) (*pb.Ge
 
 // ListParties pages through parties.
 func (s *Service) ListParties(ctx context.Context, req *pb.ListPartiesRequest) (*pb.ListPartiesResponse, error) {
-	size, err := pageSize(req.GetPageSize())
+	q := pagetoken.For(pb.RegistryService_ListParties_FullMethodName)
+	size, err := pagetoken.Size(req.GetPageSize())
+	var after string
+	if err == nil {
+		after, err = q.After(req.GetPageToken())
+	}
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	list, err := s.w.Store().ListParties(req.GetPageToken(), size+1)
+	list, err := s.w.Store().ListParties(after, size+1)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	resp := &pb.ListPartiesResponse{Parties: list}
 	if len(list) > size {
 		resp.Parties = list[:size]
-		resp.NextPageToken = list[size-1].GetGln()
+		resp.NextPageToken = q.Token(list[size-1].GetGln())
 	}
 	return resp, nil
-}
-
-func pageSize(n int32) (int, error) {
-	switch {
-	case n == 0:
-		return 100, nil
-	case n < 0 || n > 1000:
-		return 0, apierr.Invalid("pageSize", "1–1,000, got %d", n)
-	}
-	return int(n), nil
 }
 
 // selfOrAdmin allows the party itself or an admin.

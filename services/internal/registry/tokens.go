@@ -11,6 +11,7 @@ import (
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
 	"github.com/pedigree-project/pedigree/services/internal/auth"
+	"github.com/pedigree-project/pedigree/services/internal/pagetoken"
 	"github.com/pedigree-project/pedigree/services/internal/state"
 	"github.com/pedigree-project/pedigree/services/internal/writer"
 )
@@ -63,15 +64,20 @@ func (s *Service) ListTokens(ctx context.Context, req *pb.ListTokensRequest) (*p
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	size, err := pageSize(req.GetPageSize())
+	q := pagetoken.For(pb.RegistryService_ListTokens_FullMethodName, gln)
+	size, err := pagetoken.Size(req.GetPageSize())
+	var last string
+	if err == nil {
+		last, err = q.After(req.GetPageToken())
+	}
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	var after *[8]byte
-	if t := req.GetPageToken(); t != "" {
-		id, err := parseTokenID(t)
+	if last != "" {
+		id, err := parseTokenID(last)
 		if err != nil {
-			return nil, s.fail(ctx, apierr.Invalid("pageToken", "not a token this API returned"))
+			return nil, s.fail(ctx, apierr.Invalid(pagetoken.Field, "not a page token this API returned"))
 		}
 		after = &id
 	}
@@ -85,7 +91,7 @@ func (s *Service) ListTokens(ctx context.Context, req *pb.ListTokensRequest) (*p
 	resp := &pb.ListTokensResponse{Tokens: list}
 	if len(list) > size {
 		resp.Tokens = list[:size]
-		resp.NextPageToken = list[size-1].GetTokenId()
+		resp.NextPageToken = q.Token(list[size-1].GetTokenId())
 	}
 	now := s.w.Now()
 	for _, t := range resp.Tokens {

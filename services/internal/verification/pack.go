@@ -18,30 +18,18 @@ var scanOptions = gs1.Options{PermitQualifiersInQuery: true}
 const maxBarcode = 512
 
 // packCode reads a PackInput: the raw scan in any of the three GS1 forms,
-// or structured fields. field names the input in errors ("pack",
+// or structured fields (exactly one: the input is a oneof). field names the input in errors ("pack",
 // "packs[3]").
 func packCode(in *pb.PackInput, field string) (*pb.PackCode, error) {
-	switch {
-	case in == nil || (in.GetBarcode() == "" && in.GetCode() == nil):
-		return nil, apierr.Invalid(field, "give barcode (the raw scan) or code (gtin, serial, lot, expiry)")
-	case in.GetBarcode() != "" && in.GetCode() != nil:
-		return nil, apierr.Invalid(field, "give barcode or code, not both")
-	case in.GetBarcode() != "":
-		if len(in.GetBarcode()) > maxBarcode {
-			return nil, apierr.Invalid(field+".barcode", "at most %d characters, got %d", maxBarcode, len(in.GetBarcode()))
+	switch in.GetInput().(type) {
+	case *pb.PackInput_Barcode:
+		return barcodeCode(in.GetBarcode(), field+".barcode")
+	case *pb.PackInput_Code:
+		if in.GetCode() == nil {
+			return nil, apierr.Invalid(field+".code", "required: gtin and serial")
 		}
-		r, err := scanOptions.Parse(in.GetBarcode())
-		if err != nil {
-			var ge *gs1.Error
-			if errors.As(err, &ge) {
-				return nil, apierr.Invalid(field+".barcode", "%s", strings.TrimPrefix(ge.Error(), "gs1: "))
-			}
-			return nil, apierr.Invalid(field+".barcode", "%v", err)
-		}
-		if r.GTIN == "" || r.Serial == "" {
-			return nil, apierr.Invalid(field+".barcode", "the scan has no GTIN (01) and serial (21): not a pack's unique identifier")
-		}
-		return &pb.PackCode{Gtin: r.GTIN, Serial: r.Serial, Lot: r.Lot, Expiry: r.Expiry}, nil
+	default:
+		return nil, apierr.Invalid(field, "required: give barcode (the raw scan) or code (gtin, serial, lot, expiry)")
 	}
 	c := in.GetCode()
 	if !gs1.ValidGTIN(c.GetGtin()) {
@@ -54,4 +42,26 @@ func packCode(in *pb.PackInput, field string) (*pb.PackCode, error) {
 		return nil, apierr.Invalid(field+".code.lot", "must be 1–20 characters of GS1 character set 82, got %q", l)
 	}
 	return &pb.PackCode{Gtin: c.GetGtin(), Serial: c.GetSerial(), Lot: c.GetLot(), Expiry: c.GetExpiry()}, nil
+}
+
+// barcodeCode parses a raw scan; field names it in errors.
+func barcodeCode(barcode, field string) (*pb.PackCode, error) {
+	if barcode == "" {
+		return nil, apierr.Invalid(field, "required: the raw scan")
+	}
+	if len(barcode) > maxBarcode {
+		return nil, apierr.Invalid(field, "at most %d characters, got %d", maxBarcode, len(barcode))
+	}
+	r, err := scanOptions.Parse(barcode)
+	if err != nil {
+		var ge *gs1.Error
+		if errors.As(err, &ge) {
+			return nil, apierr.Invalid(field, "%s", strings.TrimPrefix(ge.Error(), "gs1: "))
+		}
+		return nil, apierr.Invalid(field, "%v", err)
+	}
+	if r.GTIN == "" || r.Serial == "" {
+		return nil, apierr.Invalid(field, "the scan has no GTIN (01) and serial (21): not a pack's unique identifier")
+	}
+	return &pb.PackCode{Gtin: r.GTIN, Serial: r.Serial, Lot: r.Lot, Expiry: r.Expiry}, nil
 }

@@ -93,19 +93,21 @@ func (s *Service) VerifyPack(ctx context.Context, req *pb.VerifyPackRequest) (*p
 		resp.Alerts = append(resp.Alerts, alertOf(a, ev, p.Party.GetGln(), loc, at))
 	}
 	pk, known := view.PackRecord(code.GetGtin(), code.GetSerial())
-	custody := pk.Custody
+	eff := state.EffectivePack{Pack: pk}
 	if known {
 		if b, ok := view.BatchRecord(pk.GTIN, pk.Lot); ok {
 			resp.Batch = b
 		}
-		custody, _ = lifecycle.EffectiveCustody(view, pk.Custody, pk.Parent)
-		resp.Pack = state.PackProto(pk)
+		// The pack as every answer shows it: the custody of its root
+		// container while packed (the one the rules read).
+		eff = state.Effective(view, pk, ev.EventTime)
+		resp.Pack = eff.Proto()
 	}
 	if view.Err != nil {
 		return nil, s.fail(ctx, view.Err)
 	}
-	if !disclose.Entitled(p.Party, manufacturer, custody.Custodian, pk.Decommission.Party) {
-		minimise(resp, custody)
+	if !disclose.Entitled(p.Party, manufacturer, eff.Pack.Custodian, eff.Pack.Decommission.Party) {
+		minimise(resp, eff.Pack.Custody)
 	}
 	if len(r.Alerts) > 0 {
 		s.recordVerification(ctx, p, code, loc, at)

@@ -91,6 +91,8 @@ func local_request_ProvenanceService_GetPack_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
+var filter_ProvenanceService_GetPackHistory_0 = &utilities.DoubleArray{Encoding: map[string]int{"gtin": 0, "serial": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
+
 func request_ProvenanceService_GetPackHistory_0(ctx context.Context, marshaler runtime.Marshaler, client extPedigreev1.ProvenanceServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq extPedigreev1.GetPackHistoryRequest
@@ -112,6 +114,12 @@ func request_ProvenanceService_GetPackHistory_0(ctx context.Context, marshaler r
 	protoReq.Serial, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "serial", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ProvenanceService_GetPackHistory_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -142,9 +150,17 @@ func local_request_ProvenanceService_GetPackHistory_0(ctx context.Context, marsh
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "serial", err)
 	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ProvenanceService_GetPackHistory_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
 	msg, err := server.GetPackHistory(ctx, &protoReq)
 	return msg, metadata, err
 }
+
+var filter_ProvenanceService_TraceBatch_0 = &utilities.DoubleArray{Encoding: map[string]int{"gtin": 0, "lot": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
 func request_ProvenanceService_TraceBatch_0(ctx context.Context, marshaler runtime.Marshaler, client extPedigreev1.ProvenanceServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
@@ -167,6 +183,12 @@ func request_ProvenanceService_TraceBatch_0(ctx context.Context, marshaler runti
 	protoReq.Lot, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "lot", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ProvenanceService_TraceBatch_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -196,6 +218,12 @@ func local_request_ProvenanceService_TraceBatch_0(ctx context.Context, marshaler
 	protoReq.Lot, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "lot", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ProvenanceService_TraceBatch_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	msg, err := server.TraceBatch(ctx, &protoReq)
 	return msg, metadata, err

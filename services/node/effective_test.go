@@ -1,0 +1,149 @@
+package node
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+)
+
+// grpcConn dials the node's gRPC server on loopback.
+func grpcConn(t *testing.T, n *Node) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(n.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// bearer is ctx with token as the gRPC call's credentials.
+func bearer(ctx context.Context, token string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+}
+
+// packView is what an answer says about a pack's state.
+type packView struct {
+	custodian, location string
+	status, own         pb.PackStatus
+	tracked, transit    bool
+}
+
+func viewOf(status pb.PackStatus, pk *pb.Pack) packView {
+	return packView{custodian: pk.GetCustodianGln(), location: pk.GetLocationGln(), status: status, own: pk.GetStatus(),
+		tracked: pk.GetTracked(), transit: pk.GetTransit() != nil}
+}
+
+// TestVerifyAndGetPackAgreeOnEffectiveState follows a pack in a case on a
+// pallet through shipping, receipt, unpacking and a shipment on, and asks
+// after every step, through REST and gRPC, VerifyPack and GetPack: they
+// must give the same custodian, location, status, tracking and transit,
+// and the custody must be the pallet's while the pack is inside it (the
+// pack's own record is stale then).
+func TestVerifyAndGetPackAgreeOnEffectiveState(t *testing.T) {
+	n := startNode(t, testConfig(t.TempDir()))
+	defer shutdown(t, n)
+	a := &api{t: t, n: n}
+	ctx := context.Background()
+	mfr := a.as(a.party(apiMfr, pb.Role_ROLE_MANUFACTURER))
+	ws := a.as(a.party(apiWs, pb.Role_ROLE_WHOLESALER))
+	pharm := a.as(a.party(apiPharm, pb.Role_ROLE_PHARMACY))
+	regToken := a.party("4000007000009", pb.Role_ROLE_REGULATOR)
+	regulator := a.as(regToken)
+	conn := grpcConn(t, n)
+	verification, provenance := pb.NewVerificationServiceClient(conn), pb.NewProvenanceServiceClient(conn)
+
+	commissionBatch(t, mfr, "L1", "P1", "P2")
+	pk := func(s string) *pb.Epc { return &pb.Epc{Id: &pb.Epc_Pack{Pack: &pb.PackCode{Gtin: apiGTIN, Serial: s}}} }
+	box := func(s string) *pb.Epc { return &pb.Epc{Id: &pb.Epc_Sscc{Sscc: s}} }
+	clock := time.Now().Add(-time.Hour)
+	at := func() *timestamppb.Timestamp { clock = clock.Add(time.Minute); return timestamppb.New(clock) }
+	caseA, pallet := ssccFor("1"), ssccFor("2")
+	to := func(gln string) []*pb.SourceDest {
+		return []*pb.SourceDest{{Type: pb.SourceDestType_SOURCE_DEST_TYPE_OWNING_PARTY, Gln: gln}}
+	}
+
+	check := func(step string, want packView) {
+		t.Helper()
+		in := pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: "P1"})
+		restV := &pb.VerifyPackResponse{}
+		if err := regulator.Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: in}, restV); err != nil {
+			t.Fatalf("%s: REST verify: %v", step, err)
+		}
+		restG := &pb.GetPackResponse{}
+		if err := regulator.Get(ctx, "/v1/products/"+apiGTIN+"/packs/P1", restG); err != nil {
+			t.Fatalf("%s: REST get: %v", step, err)
+		}
+		grpcV, err := verification.VerifyPack(bearer(ctx, regToken), &pb.VerifyPackRequest{Pack: in})
+		if err != nil {
+			t.Fatalf("%s: gRPC verify: %v", step, err)
+		}
+		grpcG, err := provenance.GetPack(bearer(ctx, regToken), &pb.GetPackRequest{Gtin: apiGTIN, Serial: "P1"})
+		if err != nil {
+			t.Fatalf("%s: gRPC get: %v", step, err)
+		}
+		for name, got := range map[string]packView{
+			"REST VerifyPack": viewOf(restV.GetStatus(), restV.GetPack()),
+			"REST GetPack":    viewOf(restG.GetStatus(), restG.GetPack()),
+			"gRPC VerifyPack": viewOf(grpcV.GetStatus(), grpcV.GetPack()),
+			"gRPC GetPack":    viewOf(grpcG.GetStatus(), grpcG.GetPack()),
+		} {
+			if got != want {
+				t.Errorf("%s: %s says %+v, want %+v", step, name, got, want)
+			}
+		}
+	}
+	active := pb.PackStatus_PACK_STATUS_ACTIVE
+	check("commissioned", packView{custodian: apiMfr, location: apiMfr, status: active, own: active})
+
+	captureEvent(t, mfr, &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_AGGREGATION, Action: pb.Action_ACTION_ADD, BizStep: pb.BizStep_BIZ_STEP_PACKING,
+		EventTime: at(), Parent: box(caseA), Epcs: []*pb.Epc{pk("P1"), pk("P2")}})
+	captureEvent(t, mfr, &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_AGGREGATION, Action: pb.Action_ACTION_ADD, BizStep: pb.BizStep_BIZ_STEP_PACKING,
+		EventTime: at(), Parent: box(pallet), Epcs: []*pb.Epc{box(caseA)}})
+	check("packed", packView{custodian: apiMfr, location: apiMfr, status: active, own: active})
+
+	captureEvent(t, mfr, &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_OBJECT, Action: pb.Action_ACTION_OBSERVE, BizStep: pb.BizStep_BIZ_STEP_SHIPPING,
+		EventTime: at(), Epcs: []*pb.Epc{box(pallet)}, Destinations: to(apiWs)})
+	check("pallet shipped", packView{custodian: apiMfr, location: apiMfr, status: active, own: active, tracked: true, transit: true})
+
+	captureEvent(t, ws, &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_OBJECT, Action: pb.Action_ACTION_OBSERVE, BizStep: pb.BizStep_BIZ_STEP_RECEIVING,
+		EventTime: at(), Epcs: []*pb.Epc{box(pallet)}})
+	check("pallet received", packView{custodian: apiWs, location: apiWs, status: active, own: active, tracked: true})
+
+	captureEvent(t, ws, &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_AGGREGATION, Action: pb.Action_ACTION_DELETE, BizStep: pb.BizStep_BIZ_STEP_UNPACKING,
+		EventTime: at(), Parent: box(pallet), Epcs: []*pb.Epc{box(caseA)}})
+	check("case out of the pallet", packView{custodian: apiWs, location: apiWs, status: active, own: active, tracked: true})
+	captureEvent(t, ws, &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_AGGREGATION, Action: pb.Action_ACTION_DELETE, BizStep: pb.BizStep_BIZ_STEP_UNPACKING,
+		EventTime: at(), Parent: box(caseA), Epcs: []*pb.Epc{pk("P1")}})
+	check("pack out of the case", packView{custodian: apiWs, location: apiWs, status: active, own: active, tracked: true})
+
+	captureEvent(t, ws, &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_OBJECT, Action: pb.Action_ACTION_OBSERVE, BizStep: pb.BizStep_BIZ_STEP_SHIPPING,
+		EventTime: at(), Epcs: []*pb.Epc{pk("P1")}, Destinations: to(apiPharm)})
+	check("shipped on", packView{custodian: apiWs, location: apiWs, status: active, own: active, tracked: true, transit: true})
+	captureEvent(t, pharm, &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_OBJECT, Action: pb.Action_ACTION_OBSERVE, BizStep: pb.BizStep_BIZ_STEP_RECEIVING,
+		EventTime: at(), Epcs: []*pb.Epc{pk("P1")}})
+	check("received by the pharmacy", packView{custodian: apiPharm, location: apiPharm, status: active, own: active, tracked: true})
+
+	// The custodian itself sees the pack the same way (GetPack is shown
+	// to the effective custodian only).
+	own := &pb.GetPackResponse{}
+	if err := pharm.Get(ctx, "/v1/products/"+apiGTIN+"/packs/P1", own); err != nil || own.GetPack().GetCustodianGln() != apiPharm {
+		t.Fatalf("the pharmacy's own pack: %v %v", own, err)
+	}
+	// P2 is still in the case at the wholesaler: its record is stale
+	// (the manufacturer's, untracked), its answers are not.
+	v := &pb.VerifyPackResponse{}
+	if err := ws.Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: "P2"})}, v); err != nil {
+		t.Fatal(err)
+	}
+	if got := v.GetPack(); got.GetCustodianGln() != apiWs || !got.GetTracked() || got.GetParentSscc() != caseA {
+		t.Errorf("P2 in the case, verified by the wholesaler: %v, want the wholesaler's custody, tracked, in %s", got, caseA)
+	}
+}

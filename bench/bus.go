@@ -115,9 +115,9 @@ func awaitMarker(sub *nats.Subscription, wire []byte, keys envelope.NodeKeys, ig
 		if err != nil {
 			return nil, err
 		}
-		for i, out := range res.Entry.GetOutcomes() {
-			if !out.GetApplied() || out.GetDuplicate() {
-				return nil, fmt.Errorf("bench: ledger entry %d, event %d not applied: %s", res.Entry.GetIndex(), i, out.GetReason())
+		for i, r := range sdk.EventResults(res.Entry) {
+			if r.Verdict != sdk.Applied {
+				return nil, fmt.Errorf("bench: ledger entry %d, event %d %s: %s", res.Entry.GetIndex(), i, r.Verdict, r.Outcome.GetReason())
 			}
 		}
 		return res, nil

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"math"
@@ -11,11 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
-	"golang.org/x/mod/sumdb/note"
-
 	"github.com/pedigree-project/pedigree/envelope"
-	"github.com/pedigree-project/pedigree/ledger"
 	"github.com/pedigree-project/pedigree/services/node"
 )
 
@@ -83,17 +78,10 @@ func (e *embedded) remove() {
 // events is the number of pack events the run recorded; singles is the
 // single-pack ingest phase.
 func (e *embedded) audit(ctx context.Context, logger *slog.Logger, events int64, singles Throughput) (*Audit, *Disk, error) {
-	vkey, err := ledger.ReadVerifierKey(filepath.Join(e.dir, node.KeysDir))
-	if err != nil {
-		return nil, nil, fmt.Errorf("bench: verifier key: %w", err)
-	}
-	verifier, err := note.NewVerifier(vkey)
-	if err != nil {
-		return nil, nil, fmt.Errorf("bench: verifier key: %w", err)
-	}
 	// Sizes first: opening the DB, even read-only, adds nothing, but the
 	// figures should be those of the directory the node left.
 	d := &Disk{Events: events}
+	var err error
 	if d.DataDirBytes, err = dirSize(e.dir); err != nil {
 		return nil, nil, fmt.Errorf("bench: data directory size: %w", err)
 	}
@@ -103,20 +91,15 @@ func (e *embedded) audit(ctx context.Context, logger *slog.Logger, events int64,
 	if d.StreamBytes, err = dirSize(filepath.Join(e.dir, "nats")); err != nil {
 		return nil, nil, fmt.Errorf("bench: data directory size: %w", err)
 	}
-	opts := ledger.AuditPebbleOptions()
-	opts.ReadOnly = true
-	opts.Logger = pebbleLog{logger}
-	db, err := pebble.Open(filepath.Join(e.dir, "pebble"), opts)
-	if err != nil {
-		return nil, nil, fmt.Errorf("bench: open the ledger: %w", err)
+	o := node.AuditOptions{Logger: pebbleLog{logger}}
+	if singles.LastIndex > 0 && singles.LastIndex >= singles.FirstIndex {
+		o.EntriesFrom, o.EntriesTo = singles.FirstIndex, singles.LastIndex+1
 	}
-	defer db.Close()
-	rep, err := ledger.Verify(ctx, db, verifier, nil)
+	rep, err := node.Audit(ctx, e.dir, o)
 	if err != nil {
-		return nil, nil, fmt.Errorf("bench: ledger verify: %w", err)
+		return nil, nil, fmt.Errorf("bench: %w", err)
 	}
-	m := db.Metrics()
-	d.PebbleLiveBytes = int64(m.Table.Local.LiveSize + m.BlobFiles.Local.LiveSize + m.WAL.Size)
+	d.PebbleLiveBytes = rep.LiveBytes
 	d.LedgerEntries = rep.Entries
 	if events > 0 {
 		d.BytesPerEvent = float64(d.PebbleLiveBytes+d.StreamBytes) / float64(events)
@@ -124,21 +107,11 @@ func (e *embedded) audit(ctx context.Context, logger *slog.Logger, events int64,
 		d.StreamBytesPerEvent = float64(d.StreamBytes) / float64(events)
 	}
 	d.SingleStreamBytes = singles.StreamBytesPerMessage
-	if n := singles.LastIndex + 1 - singles.FirstIndex; singles.LastIndex > 0 && n > 0 {
-		b, err := db.EstimateDiskUsage(entryKey(singles.FirstIndex), entryKey(singles.LastIndex+1))
-		if err != nil {
-			return nil, nil, fmt.Errorf("bench: disk use of ledger entries: %w", err)
-		}
-		d.SingleEntryBytes = float64(b) / float64(n)
+	if n := o.EntriesTo - o.EntriesFrom; n > 0 {
+		d.SingleEntryBytes = float64(rep.EntriesBytes) / float64(n)
 	}
 	a := &Audit{Entries: rep.Entries, Checkpoints: rep.Checkpoints, Seconds: rep.Duration.Seconds(), EntriesPerS: rep.Rate()}
 	return a, d, nil
-}
-
-// entryKey is the Pebble key of ledger entry i: 0x01 ‖ i, big-endian (the
-// on-disk format of ledger/keys.go).
-func entryKey(i uint64) []byte {
-	return binary.BigEndian.AppendUint64([]byte{0x01}, i)
 }
 
 // pebbleLog sends Pebble's errors to the logger and drops its chatter.

@@ -1,29 +1,39 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
-// Client calls one Pedigree server.
+// Client calls one Pedigree server over gRPC: one connection, and the
+// generated client of every service on it. Close it when done.
 type Client struct {
-	base  string
-	token string
-	http  *http.Client
+	conn *grpc.ClientConn
+	// Registry manages parties, tokens, products and batches.
+	Registry pb.RegistryServiceClient
+	// Verification verifies, dispenses and decommissions packs.
+	Verification pb.VerificationServiceClient
+	// Capture records scan events.
+	Capture pb.CaptureServiceClient
+	// Provenance answers histories, traces, containers and alerts.
+	Provenance pb.ProvenanceServiceClient
+	// Ledger serves checkpoints, entries and proofs.
+	Ledger pb.LedgerServiceClient
 }
 
 // Option configures a Client.
@@ -33,15 +43,15 @@ type options struct {
 	tls *tls.Config
 }
 
-// WithTLS makes the client speak HTTPS with cfg (see TLSConfig); an
-// address without a scheme then means https://.
+// WithTLS makes the client speak TLS with cfg (see TLSConfig).
 func WithTLS(cfg *tls.Config) Option {
 	return func(o *options) { o.tls = cfg }
 }
 
-// New returns a client of the server at addr ("127.0.0.1:8080" or
-// "http://host:8080") authenticating with token (may be empty for public
-// endpoints).
+// New returns a client of the server whose gRPC address is addr
+// ("127.0.0.1:7070"; "https://host:port" means TLS with the system's CAs
+// unless WithTLS says otherwise), authenticating with token (may be empty
+// for public methods). No connection is made until the first call.
 func New(addr, token string, opts ...Option) (*Client, error) {
 	var o options
 	for _, opt := range opts {
@@ -50,28 +60,61 @@ func New(addr, token string, opts ...Option) (*Client, error) {
 	if addr == "" {
 		return nil, errors.New("client: server address is empty (set --server or PEDIGREE_SERVER)")
 	}
-	if !strings.Contains(addr, "://") {
-		if o.tls != nil {
-			addr = "https://" + addr
-		} else {
-			addr = "http://" + addr
+	if scheme, rest, ok := strings.Cut(addr, "://"); ok {
+		switch scheme {
+		case "https":
+			if o.tls == nil {
+				o.tls = &tls.Config{MinVersion: tls.VersionTLS12}
+			}
+		case "http", "grpc":
+		default:
+			return nil, fmt.Errorf("client: server address %q: the scheme is http, https or none", addr)
 		}
+		addr = strings.TrimRight(rest, "/")
 	}
-	u, err := url.Parse(addr)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("client: server address %q: not host:port or a URL", addr)
+	if u, err := url.Parse("//" + addr); err != nil || u.Host == "" || u.Path != "" {
+		return nil, fmt.Errorf("client: server address %q: not host:port", addr)
 	}
-	return &Client{
-		base:  strings.TrimRight(u.String(), "/"),
-		token: token,
-		http: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
-			MaxIdleConnsPerHost: 64,
-			IdleConnTimeout:     90 * time.Second,
-			TLSClientConfig:     o.tls.Clone(), // the transport adds to it
-			ForceAttemptHTTP2:   o.tls != nil,
-		}},
-	}, nil
+	transport := insecure.NewCredentials()
+	if o.tls != nil {
+		transport = credentials.NewTLS(o.tls.Clone())
+	}
+	dial := []grpc.DialOption{
+		grpc.WithTransportCredentials(transport),
+		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			return asError(invoker(ctx, method, req, reply, cc, opts...))
+		}),
+	}
+	if token != "" {
+		dial = append(dial, grpc.WithPerRPCCredentials(bearer{token: token}))
+	}
+	conn, err := grpc.NewClient(addr, dial...)
+	if err != nil {
+		return nil, fmt.Errorf("client: %s: %w", addr, err)
+	}
+	return &Client{conn: conn,
+		Registry: pb.NewRegistryServiceClient(conn), Verification: pb.NewVerificationServiceClient(conn),
+		Capture: pb.NewCaptureServiceClient(conn), Provenance: pb.NewProvenanceServiceClient(conn),
+		Ledger: pb.NewLedgerServiceClient(conn)}, nil
 }
+
+// Close closes the connection; calls in flight fail.
+func (c *Client) Close() error {
+	return c.conn.Close()
+}
+
+// bearer sends the API token on every call.
+type bearer struct {
+	token string
+}
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + b.token}, nil
+}
+
+// RequireTransportSecurity is false: a node on loopback or behind a
+// TLS-terminating proxy speaks plaintext gRPC, as it spoke plain HTTP.
+func (b bearer) RequireTransportSecurity() bool { return false }
 
 // TLSConfig returns the TLS configuration of a client that trusts the CAs
 // in the PEM file caFile (empty: the system's) and, given certFile and
@@ -101,81 +144,50 @@ func TLSConfig(caFile, certFile, keyFile string) (*tls.Config, error) {
 	return cfg, nil
 }
 
-// Error is a non-2xx answer.
+// FieldViolation is one google.rpc.BadRequest field violation: the request
+// field at fault and the rule it broke.
+type FieldViolation struct {
+	// Field is the field's path, e.g. "pack.barcode".
+	Field string
+	// Description is the rule, for a person.
+	Description string
+}
+
+// Error is a call the server refused.
 type Error struct {
-	// HTTPStatus is the response status.
-	HTTPStatus int
-	// Code is the gRPC status code name (e.g. "InvalidArgument"), when the
-	// server sent one.
-	Code int
-	// Message is the server's explanation.
+	// Code is the gRPC status code.
+	Code codes.Code
+	// Message is the server's explanation; for an error about a field it
+	// starts with the field's path.
 	Message string
+	// Violations are the fields at fault, from the status's
+	// google.rpc.BadRequest detail.
+	Violations []FieldViolation
+	st         *status.Status
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("%s (HTTP %d)", e.Message, e.HTTPStatus)
+	return fmt.Sprintf("%s (%s)", e.Message, e.Code)
 }
 
-var marshal = protojson.MarshalOptions{}
-var unmarshal = protojson.UnmarshalOptions{DiscardUnknown: true}
+// GRPCStatus returns the status the server sent, so that status.Code and
+// status.FromError see through an *Error.
+func (e *Error) GRPCStatus() *status.Status { return e.st }
 
-// Do sends in (nil for no body) to method path (with query) and decodes the
-// answer into out (nil to discard it).
-func (c *Client) Do(ctx context.Context, method, path string, in, out proto.Message) error {
-	var body io.Reader
-	if in != nil {
-		b, err := marshal.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("client: encode request: %w", err)
-		}
-		body = bytes.NewReader(b)
+// asError turns a status error into an *Error; other errors (nil
+// included) are returned as they are.
+func asError(err error) error {
+	st, ok := status.FromError(err)
+	if !ok || err == nil {
+		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return fmt.Errorf("client: %s %s: %w", method, path, err)
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("client: %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-	if err != nil {
-		return fmt.Errorf("client: %s %s: read answer: %w", method, path, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		e := &Error{HTTPStatus: resp.StatusCode}
-		var st struct {
-			Code    int    `json:"code"`
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(data, &st) == nil && st.Message != "" {
-			e.Code, e.Message = st.Code, st.Message
-		} else {
-			e.Message = strings.TrimSpace(string(data))
-		}
-		return e
-	}
-	if out != nil {
-		if err := unmarshal.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("client: %s %s: decode answer: %w", method, path, err)
+	e := &Error{Code: st.Code(), Message: st.Message(), st: st}
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				e.Violations = append(e.Violations, FieldViolation{Field: v.GetField(), Description: v.GetDescription()})
+			}
 		}
 	}
-	return nil
-}
-
-// Get is Do with GET and no body.
-func (c *Client) Get(ctx context.Context, path string, out proto.Message) error {
-	return c.Do(ctx, http.MethodGet, path, nil, out)
-}
-
-// Post is Do with POST.
-func (c *Client) Post(ctx context.Context, path string, in, out proto.Message) error {
-	return c.Do(ctx, http.MethodPost, path, in, out)
+	return e
 }

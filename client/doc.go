@@ -1,8 +1,11 @@
-// Package client is a Go client of Pedigree's REST API (the grpc-gateway
-// under /v1/), used by the CLI, the simulator and the benchmark. Requests and
-// responses are the API's protobuf messages in their canonical JSON form.
+// Package client is the Go client of Pedigree's API over gRPC, used by the
+// CLI and the simulator: one connection to a node's gRPC address and the
+// generated client of each service (pb.*ServiceClient), the bearer token
+// sent on every call. REST (the grpc-gateway under /v1/) is the contract
+// for other languages and is tested in services/node.
 //
-// Invariants: a non-2xx answer becomes an *Error carrying the HTTP status,
-// the gRPC code and the server's message (which names the field at fault);
-// the bearer token is sent on every request and never printed.
+// Invariants: a refused call's error is an *Error carrying the gRPC code,
+// the server's message (which names the field at fault) and the
+// google.rpc.BadRequest field violations; the bearer token is sent on
+// every call and never printed; a Client is closed by whoever made it.
 package client

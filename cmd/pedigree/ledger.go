@@ -7,16 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/pedigree-project/pedigree/client"
 	"github.com/pedigree-project/pedigree/ledger"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/node"
@@ -44,22 +43,6 @@ otherwise exits non-zero naming the first bad index and what is wrong. Progress 
 to stderr.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			vkey, err := ledger.ReadVerifierKey(filepath.Join(dataDir, node.KeysDir))
-			if err != nil {
-				return fmt.Errorf("verifier key: %w", err)
-			}
-			verifier, err := note.NewVerifier(vkey)
-			if err != nil {
-				return fmt.Errorf("verifier key: %w", err)
-			}
-			opts := ledger.AuditPebbleOptions()
-			opts.ReadOnly = true
-			opts.Logger = quietPebble{}
-			db, err := pebble.Open(filepath.Join(dataDir, "pebble"), opts)
-			if err != nil {
-				return fmt.Errorf("open %s (is the node stopped?): %w", dataDir, err)
-			}
-			defer db.Close()
 			var last time.Time
 			progress := func(done, total uint64) {
 				if now := time.Now(); now.Sub(last) >= time.Second || done == total {
@@ -70,9 +53,9 @@ to stderr.`,
 					}
 				}
 			}
-			rep, err := ledger.Verify(cmd.Context(), db, verifier, progress)
+			rep, err := node.Audit(cmd.Context(), dataDir, node.AuditOptions{Progress: progress, Logger: quietPebble{}})
 			if err != nil {
-				return fmt.Errorf("ledger verify: %w", err)
+				return err
 			}
 			rate := float64(rep.Entries) / rep.Duration.Seconds()
 			if asJSON {
@@ -94,13 +77,9 @@ to stderr.`,
 // fetchCheckpoint gets the latest checkpoint and checks its signature with
 // the pinned verifier key, or with the one the server names when none is
 // pinned.
-func fetchCheckpoint(ctx context.Context, co *clientOptions, pinned string) (*pb.GetCheckpointResponse, ledger.Checkpoint, error) {
-	c, err := co.client()
+func fetchCheckpoint(ctx context.Context, c *client.Client, pinned string) (*pb.GetCheckpointResponse, ledger.Checkpoint, error) {
+	resp, err := c.Ledger.GetCheckpoint(ctx, &pb.GetCheckpointRequest{})
 	if err != nil {
-		return nil, ledger.Checkpoint{}, err
-	}
-	resp := &pb.GetCheckpointResponse{}
-	if err := c.Get(ctx, "/v1/ledger/checkpoint", resp); err != nil {
 		return nil, ledger.Checkpoint{}, err
 	}
 	key := pinned
@@ -128,7 +107,12 @@ func newLedgerCheckpointCommand() *cobra.Command {
 		Short: "Print the server's latest signed checkpoint, after checking its signature",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			resp, _, err := fetchCheckpoint(cmd.Context(), co, pinned)
+			c, err := co.client()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			resp, _, err := fetchCheckpoint(cmd.Context(), c, pinned)
 			if err != nil {
 				return err
 			}
@@ -162,8 +146,9 @@ func newLedgerEntryCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp := &pb.GetEntryResponse{}
-			if err := c.Get(cmd.Context(), "/v1/ledger/entries/"+strconv.FormatUint(index, 10), resp); err != nil {
+			defer c.Close()
+			resp, err := c.Ledger.GetEntry(cmd.Context(), &pb.GetEntryRequest{Index: index})
+			if err != nil {
 				return err
 			}
 			if co.json {
@@ -207,18 +192,19 @@ root hash, base64) to the latest checkpoint and check that the ledger only grew.
 			if indexSet == fromSet {
 				return errors.New("give exactly one of --index and --from")
 			}
-			_, cp, err := fetchCheckpoint(cmd.Context(), co, pinned)
+			c, err := co.client()
 			if err != nil {
 				return err
 			}
-			c, err := co.client()
+			defer c.Close()
+			_, cp, err := fetchCheckpoint(cmd.Context(), c, pinned)
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
 			if indexSet {
-				resp := &pb.GetInclusionProofResponse{}
-				if err := c.Get(cmd.Context(), fmt.Sprintf("/v1/ledger/proofs/inclusion?index=%d&treeSize=%d", index, cp.Size), resp); err != nil {
+				resp, err := c.Ledger.GetInclusionProof(cmd.Context(), &pb.GetInclusionProofRequest{Index: index, TreeSize: cp.Size})
+				if err != nil {
 					return err
 				}
 				leaf, proof, err := hashesOf(resp.GetLeafHash(), resp.GetHashes())
@@ -239,8 +225,8 @@ root hash, base64) to the latest checkpoint and check that the ledger only grew.
 			if err != nil || len(oldRoot) != tlog.HashSize {
 				return errors.New("--old-root: want the base64 root hash of the checkpoint of size --from that you hold")
 			}
-			resp := &pb.GetConsistencyProofResponse{}
-			if err := c.Get(cmd.Context(), fmt.Sprintf("/v1/ledger/proofs/consistency?from=%d&to=%d", from, cp.Size), resp); err != nil {
+			resp, err := c.Ledger.GetConsistencyProof(cmd.Context(), &pb.GetConsistencyProofRequest{From: from, To: cp.Size})
+			if err != nil {
 				return err
 			}
 			old, proof, err := hashesOf(oldRoot, resp.GetHashes())

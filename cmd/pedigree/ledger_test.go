@@ -81,7 +81,7 @@ func TestLedgerVerifyCommand(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	srv, _ := startServe(ctx, t, dir)
+	srv, _, _ := startServe(ctx, t, dir)
 	_ = srv.Process.Signal(syscall.SIGTERM)
 	if err := srv.Wait(); err != nil {
 		t.Fatalf("serve: %v", err)

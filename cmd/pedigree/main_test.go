@@ -33,11 +33,14 @@ func pedigreeCmd(ctx context.Context, t *testing.T, args ...string) *exec.Cmd {
 	return cmd
 }
 
-var httpLine = regexp.MustCompile(`HTTP:\s+http://(\S+)`)
+var (
+	httpLine = regexp.MustCompile(`HTTP:\s+http://(\S+)`)
+	grpcLine = regexp.MustCompile(`gRPC:\s+(\S+)`)
+)
 
-// startServe runs `pedigree serve` on free ports and returns the process and
-// its HTTP address once it prints that it is serving.
-func startServe(ctx context.Context, t *testing.T, dir string) (*exec.Cmd, string) {
+// startServe runs `pedigree serve` on free ports and returns the process,
+// its HTTP address and its gRPC address once it prints that it is serving.
+func startServe(ctx context.Context, t *testing.T, dir string) (*exec.Cmd, string, string) {
 	t.Helper()
 	cmd := pedigreeCmd(ctx, t, "serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--nats-listen", "", "--metrics", "127.0.0.1:0")
 	cmd.Env = append(cmd.Env, "PEDIGREE_DATA="+dir, "PEDIGREE_LOG_FORMAT=json")
@@ -50,15 +53,19 @@ func startServe(ctx context.Context, t *testing.T, dir string) (*exec.Cmd, strin
 		t.Fatal(err)
 	}
 	sc := bufio.NewScanner(stdout)
+	var grpcAddr string
 	for sc.Scan() {
-		if m := httpLine.FindStringSubmatch(sc.Text()); m != nil {
+		if m := grpcLine.FindStringSubmatch(sc.Text()); m != nil {
+			grpcAddr = m[1]
+		}
+		if m := httpLine.FindStringSubmatch(sc.Text()); m != nil && grpcAddr != "" {
 			go func() { _, _ = io.Copy(io.Discard, stdout) }()
-			return cmd, m[1]
+			return cmd, m[1], grpcAddr
 		}
 	}
 	_ = cmd.Process.Kill()
-	t.Fatalf("serve exited without printing its HTTP address: %v", cmd.Wait())
-	return nil, ""
+	t.Fatalf("serve exited without printing its addresses: %v", cmd.Wait())
+	return nil, "", ""
 }
 
 func TestServeStopsOnSIGTERMAndRestartsWithSameToken(t *testing.T) {
@@ -66,7 +73,7 @@ func TestServeStopsOnSIGTERMAndRestartsWithSameToken(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	cmd, addr := startServe(ctx, t, dir)
+	cmd, addr, _ := startServe(ctx, t, dir)
 	resp, err := http.Get("http://" + addr + "/readyz")
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +102,7 @@ func TestServeStopsOnSIGTERMAndRestartsWithSameToken(t *testing.T) {
 		t.Fatal("serve did not exit within 5 s of SIGTERM")
 	}
 
-	cmd2, _ := startServe(ctx, t, dir)
+	cmd2, _, _ := startServe(ctx, t, dir)
 	defer func() {
 		_ = cmd2.Process.Signal(syscall.SIGTERM)
 		_ = cmd2.Wait()

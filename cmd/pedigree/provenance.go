@@ -1,11 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"time"
 
@@ -13,6 +13,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/pedigree-project/pedigree/client"
 	"github.com/pedigree-project/pedigree/gs1"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
@@ -36,11 +37,9 @@ func newHistoryCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp := &pb.GetPackHistoryResponse{}
-			if err := c.Get(cmd.Context(), "/v1/products/"+url.PathEscape(r.GTIN)+"/packs/"+url.PathEscape(r.Serial)+"/history", resp); err != nil {
-				return err
-			}
-			if err := verifyHistory(resp, pinned); err != nil {
+			defer c.Close()
+			resp, err := packHistory(cmd.Context(), c, r.GTIN, r.Serial, pinned)
+			if err != nil {
 				return err
 			}
 			if co.json {
@@ -54,6 +53,30 @@ func newHistoryCommand() *cobra.Command {
 	cmd.Flags().StringVar(&gs, "gs", "", "a character typed in place of GS (ASCII 29)")
 	addClientFlags(cmd, co)
 	return cmd
+}
+
+// packHistory reads a pack's whole history, page by page, and checks each
+// page's proofs against that page's checkpoint (verifyHistory). The answer
+// has every entry, and the last page's checkpoint and pack.
+func packHistory(ctx context.Context, c *client.Client, gtin, serial, pinned string) (*pb.GetPackHistoryResponse, error) {
+	req := &pb.GetPackHistoryRequest{Gtin: gtin, Serial: serial, PageSize: 1000}
+	var whole *pb.GetPackHistoryResponse
+	for {
+		page, err := c.Provenance.GetPackHistory(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		if err := verifyHistory(page, pinned); err != nil {
+			return nil, err
+		}
+		if whole != nil {
+			page.Entries = append(whole.GetEntries(), page.GetEntries()...)
+		}
+		whole = page
+		if req.PageToken = page.GetNextPageToken(); req.PageToken == "" {
+			return whole, nil
+		}
+	}
 }
 
 // verifyHistory checks the checkpoint's signature and every entry's
@@ -124,8 +147,9 @@ func newTraceCommand() *cobra.Command {
 		Short: "Where the packs of a batch are now: counts by status and custodian, and who holds active packs",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			resp := &pb.TraceBatchResponse{}
-			return call(cmd, co, "GET", batchPath(args[0], args[1])+":trace", nil, resp, func(w io.Writer) {
+			_, err := call(cmd, co, func(ctx context.Context, c *client.Client) (*pb.TraceBatchResponse, error) {
+				return c.Provenance.TraceBatch(ctx, &pb.TraceBatchRequest{Gtin: args[0], Lot: args[1], PageSize: 1000})
+			}, func(w io.Writer, resp *pb.TraceBatchResponse) {
 				b := resp.GetBatch()
 				fmt.Fprintf(w, "batch %s of %s, expiry %s, recalled=%v withdrawn=%v\n", b.GetLot(), b.GetGtin(), b.GetExpiry(), b.GetRecalled(), b.GetWithdrawn())
 				for _, c := range resp.GetCounts() {
@@ -136,6 +160,7 @@ func newTraceCommand() *cobra.Command {
 					fmt.Fprintf(w, "  %s  %s\n", p.GetGln(), p.GetName())
 				}
 			})
+			return err
 		},
 	}
 	addClientFlags(cmd, co)
@@ -150,23 +175,30 @@ func newAlertsCommand() *cobra.Command {
 		Short: "List alerts, newest first (regulators see all; other parties their own)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := url.Values{"pageSize": {"1000"}}
+			req := &pb.ListAlertsRequest{PageSize: 1000, Gtin: gtin}
 			if code != "" {
-				q.Set("code", "ALERT_CODE_"+strings.ToUpper(code))
+				v, ok := pb.AlertCode_value["ALERT_CODE_"+strings.ToUpper(code)]
+				if !ok {
+					return fmt.Errorf("--code: no alert code %q", code)
+				}
+				req.Code = pb.AlertCode(v)
 			}
 			if status != "" {
-				q.Set("status", "ALERT_STATUS_"+strings.ToUpper(status))
+				v, ok := pb.AlertStatus_value["ALERT_STATUS_"+strings.ToUpper(status)]
+				if !ok {
+					return fmt.Errorf("--status: no alert status %q", status)
+				}
+				req.Status = pb.AlertStatus(v)
 			}
-			if gtin != "" {
-				q.Set("gtin", gtin)
-			}
-			resp := &pb.ListAlertsResponse{}
-			return call(cmd, co, "GET", "/v1/alerts?"+q.Encode(), nil, resp, func(w io.Writer) {
+			_, err := call(cmd, co, func(ctx context.Context, c *client.Client) (*pb.ListAlertsResponse, error) {
+				return c.Provenance.ListAlerts(ctx, req)
+			}, func(w io.Writer, resp *pb.ListAlertsResponse) {
 				for _, a := range resp.GetAlerts() {
 					fmt.Fprintf(w, "%-10s %s  %-20s %-12s %s\n", a.GetAlertId(), a.GetRaisedAt().AsTime().Format(time.RFC3339),
 						strings.TrimPrefix(a.GetCode().String(), "ALERT_CODE_"), strings.ToLower(strings.TrimPrefix(a.GetStatus().String(), "ALERT_STATUS_")), a.GetMessage())
 				}
 			})
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&code, "code", "", "only this code (e.g. clone_suspected)")

@@ -46,16 +46,17 @@ func startTestNode(ctx context.Context, t *testing.T, dir string) (*node.Node, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.New(n.HTTPAddr(), strings.TrimSpace(string(token)))
+	c, err := client.New(n.GRPCAddr(), strings.TrimSpace(string(token)))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = c.Close() })
 	return n, c
 }
 
 func createParty(ctx context.Context, t *testing.T, c *client.Client, gln string) {
 	t.Helper()
-	if err := c.Post(ctx, "/v1/parties", &pb.Party{Gln: gln, Name: "party " + gln, Role: pb.Role_ROLE_PHARMACY}, &pb.CreatePartyResponse{}); err != nil {
+	if _, err := c.Registry.CreateParty(ctx, &pb.CreatePartyRequest{Party: &pb.Party{Gln: gln, Name: "party " + gln, Role: pb.Role_ROLE_PHARMACY}}); err != nil {
 		t.Fatalf("create party %s: %v", gln, err)
 	}
 }

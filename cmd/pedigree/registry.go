@@ -2,20 +2,20 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/protobuf/proto"
 
+	"github.com/pedigree-project/pedigree/client"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
@@ -24,22 +24,6 @@ var roleNames = map[string]pb.Role{
 	"manufacturer": pb.Role_ROLE_MANUFACTURER, "wholesaler": pb.Role_ROLE_WHOLESALER, "pharmacy": pb.Role_ROLE_PHARMACY,
 	"hospital-pharmacy": pb.Role_ROLE_HOSPITAL_PHARMACY, "dispensing-doctor": pb.Role_ROLE_DISPENSING_DOCTOR,
 	"parallel-importer": pb.Role_ROLE_PARALLEL_IMPORTER, "regulator": pb.Role_ROLE_REGULATOR, "admin": pb.Role_ROLE_ADMIN,
-}
-
-// call runs one request and prints the answer as JSON or with text.
-func call(cmd *cobra.Command, co *clientOptions, method, path string, in, out proto.Message, text func(io.Writer)) error {
-	c, err := co.client()
-	if err != nil {
-		return err
-	}
-	if err := c.Do(cmd.Context(), method, path, in, out); err != nil {
-		return err
-	}
-	if co.json {
-		return printJSON(cmd.OutOrStdout(), out)
-	}
-	text(cmd.OutOrStdout())
-	return nil
 }
 
 func newPartyCommand() *cobra.Command {
@@ -68,11 +52,13 @@ func newPartyCommand() *cobra.Command {
 				}
 				p.PublicKeys = [][]byte{raw}
 			}
-			resp := &pb.CreatePartyResponse{}
-			return call(cmd, co, "POST", "/v1/parties", &p, resp, func(w io.Writer) {
+			_, err := call(cmd, co, func(ctx context.Context, c *client.Client) (*pb.CreatePartyResponse, error) {
+				return c.Registry.CreateParty(ctx, &pb.CreatePartyRequest{Party: &p})
+			}, func(w io.Writer, resp *pb.CreatePartyResponse) {
 				fmt.Fprintf(w, "registered %s %q as %s\ntoken (shown once, keep it secret): %s\ntoken ID: %s\n",
 					resp.GetParty().GetGln(), resp.GetParty().GetName(), role, resp.GetToken(), resp.GetTokenId())
 			})
+			return err
 		},
 	}
 	create.Flags().StringVar(&p.Gln, "gln", "", "GLN: 13 digits with check digit")
@@ -86,11 +72,13 @@ func newPartyCommand() *cobra.Command {
 	get := &cobra.Command{
 		Use: "get GLN", Short: "Show a party", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			resp := &pb.GetPartyResponse{}
-			return call(cmd, gco, "GET", "/v1/parties/"+url.PathEscape(args[0]), nil, resp, func(w io.Writer) {
+			_, err := call(cmd, gco, func(ctx context.Context, c *client.Client) (*pb.GetPartyResponse, error) {
+				return c.Registry.GetParty(ctx, &pb.GetPartyRequest{Gln: args[0]})
+			}, func(w io.Writer, resp *pb.GetPartyResponse) {
 				p := resp.GetParty()
 				fmt.Fprintf(w, "%s  %-20s %s  (%d signing keys)\n", p.GetGln(), roleWord(p.GetRole()), p.GetName(), len(p.GetPublicKeys()))
 			})
+			return err
 		},
 	}
 	addClientFlags(get, gco)
@@ -98,12 +86,14 @@ func newPartyCommand() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List parties", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			resp := &pb.ListPartiesResponse{}
-			return call(cmd, lco, "GET", "/v1/parties?pageSize=1000", nil, resp, func(w io.Writer) {
+			_, err := call(cmd, lco, func(ctx context.Context, c *client.Client) (*pb.ListPartiesResponse, error) {
+				return c.Registry.ListParties(ctx, &pb.ListPartiesRequest{PageSize: 1000})
+			}, func(w io.Writer, resp *pb.ListPartiesResponse) {
 				for _, p := range resp.GetParties() {
 					fmt.Fprintf(w, "%s  %-20s %s\n", p.GetGln(), roleWord(p.GetRole()), p.GetName())
 				}
 			})
+			return err
 		},
 	}
 	addClientFlags(list, lco)
@@ -112,10 +102,12 @@ func newPartyCommand() *cobra.Command {
 		Use: "revoke-key GLN KEY_ID", Short: "Revoke one of a party's signing keys (its NATS connections close within a second)",
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			resp := &pb.RevokePartyKeyResponse{}
-			return call(cmd, rco, "DELETE", "/v1/parties/"+url.PathEscape(args[0])+"/keys/"+url.PathEscape(args[1]), nil, resp, func(w io.Writer) {
+			_, err := call(cmd, rco, func(ctx context.Context, c *client.Client) (*pb.RevokePartyKeyResponse, error) {
+				return c.Registry.RevokePartyKey(ctx, &pb.RevokePartyKeyRequest{Gln: args[0], KeyId: args[1]})
+			}, func(w io.Writer, resp *pb.RevokePartyKeyResponse) {
 				fmt.Fprintf(w, "key %s of %s revoked (ledger index %d)\n", args[1], args[0], resp.GetLedgerIndex())
 			})
+			return err
 		},
 	}
 	addClientFlags(revoke, rco)
@@ -134,10 +126,12 @@ func newProductCommand() *cobra.Command {
 	create := &cobra.Command{
 		Use: "create --gtin GTIN --name NAME", Short: "Register a product of yours", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			resp := &pb.CreateProductResponse{}
-			return call(cmd, co, "POST", "/v1/products", &p, resp, func(w io.Writer) {
+			_, err := call(cmd, co, func(ctx context.Context, c *client.Client) (*pb.CreateProductResponse, error) {
+				return c.Registry.CreateProduct(ctx, &pb.CreateProductRequest{Product: &p})
+			}, func(w io.Writer, resp *pb.CreateProductResponse) {
 				fmt.Fprintf(w, "registered product %s %q of %s\n", resp.GetProduct().GetGtin(), resp.GetProduct().GetName(), resp.GetProduct().GetManufacturerGln())
 			})
+			return err
 		},
 	}
 	f := create.Flags()
@@ -153,11 +147,13 @@ func newProductCommand() *cobra.Command {
 	get := &cobra.Command{
 		Use: "get GTIN", Short: "Show a product", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			resp := &pb.GetProductResponse{}
-			return call(cmd, gco, "GET", "/v1/products/"+url.PathEscape(args[0]), nil, resp, func(w io.Writer) {
+			_, err := call(cmd, gco, func(ctx context.Context, c *client.Client) (*pb.GetProductResponse, error) {
+				return c.Registry.GetProduct(ctx, &pb.GetProductRequest{Gtin: args[0]})
+			}, func(w io.Writer, resp *pb.GetProductResponse) {
 				p := resp.GetProduct()
 				fmt.Fprintf(w, "%s %q %s %s, %d per pack, manufacturer %s\n", p.GetGtin(), p.GetName(), p.GetForm(), p.GetStrength(), p.GetPackSize(), p.GetManufacturerGln())
 			})
+			return err
 		},
 	}
 	addClientFlags(get, gco)
@@ -172,10 +168,12 @@ func newBatchCommand() *cobra.Command {
 	create := &cobra.Command{
 		Use: "create GTIN --lot LOT --expiry YYMMDD", Short: "Register a batch of your product", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			resp := &pb.CreateBatchResponse{}
-			return call(cmd, co, "POST", "/v1/products/"+url.PathEscape(args[0])+"/batches", &b, resp, func(w io.Writer) {
+			_, err := call(cmd, co, func(ctx context.Context, c *client.Client) (*pb.CreateBatchResponse, error) {
+				return c.Registry.CreateBatch(ctx, &pb.CreateBatchRequest{Gtin: args[0], Batch: &b})
+			}, func(w io.Writer, resp *pb.CreateBatchResponse) {
 				fmt.Fprintf(w, "registered batch %s of %s, expiry %s\n", resp.GetBatch().GetLot(), resp.GetBatch().GetGtin(), resp.GetBatch().GetExpiry())
 			})
+			return err
 		},
 	}
 	create.Flags().StringVar(&b.Lot, "lot", "", "lot, 1–20 characters of GS1 set 82")
@@ -186,20 +184,18 @@ func newBatchCommand() *cobra.Command {
 	get := &cobra.Command{
 		Use: "get GTIN LOT", Short: "Show a batch", Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			resp := &pb.GetBatchResponse{}
-			return call(cmd, gco, "GET", batchPath(args[0], args[1]), nil, resp, func(w io.Writer) {
+			_, err := call(cmd, gco, func(ctx context.Context, c *client.Client) (*pb.GetBatchResponse, error) {
+				return c.Registry.GetBatch(ctx, &pb.GetBatchRequest{Gtin: args[0], Lot: args[1]})
+			}, func(w io.Writer, resp *pb.GetBatchResponse) {
 				b := resp.GetBatch()
 				fmt.Fprintf(w, "%s lot %s expiry %s: %d commissioned, recalled=%v withdrawn=%v\n", b.GetGtin(), b.GetLot(), b.GetExpiry(), b.GetCommissioned(), b.GetRecalled(), b.GetWithdrawn())
 			})
+			return err
 		},
 	}
 	addClientFlags(get, gco)
 	cmd.AddCommand(create, get, holdCommand("recall"), holdCommand("withdraw"))
 	return cmd
-}
-
-func batchPath(gtin, lot string) string {
-	return "/v1/products/" + url.PathEscape(gtin) + "/batches/" + url.PathEscape(lot)
 }
 
 func holdCommand(verb string) *cobra.Command {
@@ -208,10 +204,17 @@ func holdCommand(verb string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: verb + " GTIN LOT", Short: "Mark a batch " + verb + "ed (its manufacturer or a regulator); never reversible", Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			resp := &pb.RecallBatchResponse{}
-			return call(cmd, co, "POST", batchPath(args[0], args[1])+":"+verb, &pb.RecallBatchRequest{Reason: reason}, resp, func(w io.Writer) {
+			_, err := call(cmd, co, func(ctx context.Context, c *client.Client) (*pb.Outcome, error) {
+				if verb == "recall" {
+					resp, err := c.Registry.RecallBatch(ctx, &pb.RecallBatchRequest{Gtin: args[0], Lot: args[1], Reason: reason})
+					return resp.GetOutcome(), err
+				}
+				resp, err := c.Registry.WithdrawBatch(ctx, &pb.WithdrawBatchRequest{Gtin: args[0], Lot: args[1], Reason: reason})
+				return resp.GetOutcome(), err
+			}, func(w io.Writer, _ *pb.Outcome) {
 				fmt.Fprintf(w, "batch %s of %s %sed\n", args[1], args[0], verb)
 			})
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why")
@@ -247,19 +250,20 @@ func newCommissionCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			defer c.Close()
 			start := time.Now()
 			var done uint64
 			var generated []string
 			for from := 0; from < count; from += commissionChunk {
 				n := min(commissionChunk, count-from)
-				req := &pb.CommissionSerialsRequest{}
+				req := &pb.CommissionSerialsRequest{Gtin: args[0], Lot: args[1]}
 				if serials != nil {
 					req.Serials = serials[from : from+n]
 				} else {
 					req.Count = uint32(n)
 				}
-				resp := &pb.CommissionSerialsResponse{}
-				if err := c.Post(cmd.Context(), batchPath(args[0], args[1])+":commission", req, resp); err != nil {
+				resp, err := c.Registry.CommissionSerials(cmd.Context(), req)
+				if err != nil {
 					return fmt.Errorf("after %d serials: %w", done, err)
 				}
 				done += resp.GetCommissioned()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/scanners/sdk"
 )
 
@@ -36,21 +35,11 @@ func (s *scanSession) answer(o *sdk.Outcome) {
 		s.print(scanAnswer{EventID: o.MsgID, Status: "refused", Reason: o.Refusal.GetReason()})
 		return
 	}
-	e := o.Entry
-	index := e.GetIndex()
-	for i, id := range e.GetEventIds() {
-		out := &pb.Outcome{}
-		if i < len(e.GetOutcomes()) {
-			out = e.GetOutcomes()[i]
-		}
-		a := scanAnswer{EventID: id, LedgerIndex: &index, Reason: out.GetReason()}
-		switch {
-		case out.GetApplied():
-			a.Status = "applied"
-		case out.GetDuplicate():
-			a.Status = "duplicate"
-		default:
-			a.Status = "refused"
+	index := o.Entry.GetIndex()
+	for _, r := range sdk.EventResults(o.Entry) {
+		out := r.Outcome
+		a := scanAnswer{EventID: r.EventID, LedgerIndex: &index, Reason: out.GetReason(), Status: r.Verdict.String()}
+		if r.Verdict == sdk.Refused {
 			s.refusedEvents++
 		}
 		for _, al := range out.GetAlerts() {

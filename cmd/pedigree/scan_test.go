@@ -33,7 +33,7 @@ type scanServer struct {
 	dir      string
 	natsAddr string
 	cmd      *exec.Cmd
-	http     string
+	grpc     string // the gRPC address the CLI talks to
 }
 
 // freeNATSAddr returns a loopback address nothing listens on.
@@ -62,8 +62,8 @@ func (s *scanServer) start(ctx context.Context) {
 	}
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
-		if m := httpLine.FindStringSubmatch(sc.Text()); m != nil {
-			s.http = m[1]
+		if m := grpcLine.FindStringSubmatch(sc.Text()); m != nil {
+			s.grpc = m[1]
 		}
 		if strings.Contains(sc.Text(), "NATS:") {
 			go func() { _, _ = io.Copy(io.Discard, stdout) }()
@@ -91,7 +91,7 @@ func (s *scanServer) nodeKey() string { return filepath.Join(s.dir, "keys", "nod
 // the command succeeds.
 func (s *scanServer) as(ctx context.Context, token string, args ...string) string {
 	s.t.Helper()
-	out, errOut, ok := runPedigree(ctx, s.t, "", []string{"PEDIGREE_SERVER=" + s.http, "PEDIGREE_TOKEN=" + token}, args...)
+	out, errOut, ok := runPedigree(ctx, s.t, "", []string{"PEDIGREE_SERVER=" + s.grpc, "PEDIGREE_TOKEN=" + token}, args...)
 	if !ok {
 		s.t.Fatalf("%v: %s%s", args, out, errOut)
 	}

@@ -46,13 +46,13 @@ Prints, per alert code, the cases injected and detected (expired and recalled pa
 refused without an alert, as EU rules say), the false alerts on legitimate traffic, and
 events/s; progress goes to standard error. Exits 0 when every case was detected and
 legitimate traffic raised no alert, 3 when not, 1 on errors.`,
-		Example: `  pedigree simulate --server 127.0.0.1:8080 --token "$(cat pedigree-data/admin.token)"
+		Example: `  pedigree simulate --server 127.0.0.1:7070 --token "$(cat pedigree-data/admin.token)"
   pedigree simulate --token "$TOKEN" --seed 7 --packs 20000 --pharmacies 40 --json
   pedigree simulate --token "$TOKEN" --nats nats://127.0.0.1:4222 --node-key pedigree-data/keys/node.pub`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if co.tlsCA != "" || co.tlsCert != "" {
-				return errors.New("simulate: speaks plain HTTP only; --tls-ca and --tls-client-cert do not apply")
+				return errors.New("simulate: speaks plaintext gRPC only; --tls-ca and --tls-client-cert do not apply")
 			}
 			cfg.Server, cfg.Token = co.server, co.token
 			if cfg.NATSURL != "" {
@@ -85,7 +85,7 @@ legitimate traffic raised no alert, 3 when not, 1 on errors.`,
 	f.IntVar(&cfg.Wholesalers, "wholesalers", cfg.Wholesalers, "number of wholesalers")
 	f.IntVar(&cfg.Pharmacies, "pharmacies", cfg.Pharmacies, "number of pharmacies (at least 2)")
 	f.IntVar(&cfg.Packs, "packs", cfg.Packs, "number of packs commissioned")
-	f.StringVar(&cfg.NATSURL, "nats", "", "publish scans as signed envelopes to this NATS server instead of the REST API")
+	f.StringVar(&cfg.NATSURL, "nats", "", "publish scans as signed envelopes to this NATS server instead of the gRPC API")
 	f.StringVar(&nodeKey, "node-key", "", "with --nats: the node's public key file (DATA/keys/node.pub) that outcomes must be signed with")
 	f.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "scans in flight at once")
 	return cmd
@@ -131,7 +131,7 @@ func playDemo(ctx context.Context, out io.Writer, n *node.Node) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 	cfg := simulate.DefaultConfig()
-	cfg.Server, cfg.Token, cfg.Packs, cfg.NodeKeys = n.HTTPAddr(), strings.TrimSpace(string(token)), demoPacks, keys
+	cfg.Server, cfg.Token, cfg.Packs, cfg.NodeKeys = n.GRPCAddr(), strings.TrimSpace(string(token)), demoPacks, keys
 	fmt.Fprintf(out, "\nPlaying a small simulated market against this node (pedigree simulate --packs %d)…\n\n", demoPacks)
 	rep, err := simulate.Run(ctx, cfg, io.Discard)
 	if err != nil {
@@ -154,7 +154,7 @@ func printTryNext(out io.Writer, rep *simulate.Report, n *node.Node, tokenPath s
 		fmt.Fprintf(&b, "  # Verify a genuine pack (on the shelf of %s): dispensable, no alert.\n", s.GenuineHolder)
 		fmt.Fprintf(&b, "  curl -s -X POST %s/v1/packs:verify %s -d '{\"pack\": {\"barcode\": \"%s\"}}'\n\n", base, auth, s.GenuinePack)
 		fmt.Fprintf(&b, "  # Its history, every step checked against the signed checkpoint:\n")
-		fmt.Fprintf(&b, "  pedigree history --server %s --token \"$TOKEN\" '%s'\n\n", n.HTTPAddr(), s.GenuinePack)
+		fmt.Fprintf(&b, "  pedigree history --server %s --token \"$TOKEN\" '%s'\n\n", n.GRPCAddr(), s.GenuinePack)
 	}
 	if s.Counterfeit != "" {
 		fmt.Fprintf(&b, "  # Verify a counterfeit: not dispensable, alert UNKNOWN_SERIAL, recorded on the ledger.\n")
@@ -170,7 +170,7 @@ func printTryNext(out io.Writer, rep *simulate.Report, n *node.Node, tokenPath s
 	fmt.Fprintf(&b, "  curl -s %s %s/v1/ledger/entries/%d\n\n", auth, base, s.AlertLedgerIndex)
 	fmt.Fprintf(&b, "  # Alerts: listed by the API and the CLI, live on the alert stream, and in the ledger entries above.\n")
 	fmt.Fprintf(&b, "  curl -s %s '%s/v1/alerts?pageSize=20'\n", auth, base)
-	fmt.Fprintf(&b, "  pedigree alerts --server %s --token \"$TOKEN\"\n", n.HTTPAddr())
+	fmt.Fprintf(&b, "  pedigree alerts --server %s --token \"$TOKEN\"\n", n.GRPCAddr())
 	if u := n.NATSURL(); u != "" {
 		fmt.Fprintf(&b, "  # NATS, logged in as a regulator or admin (its registered key as NKey): pedigree.alert.<party GLN>.<CODE>,\n")
 		fmt.Fprintf(&b, "  # each signed with the node key in %s\n", filepath.Join(filepath.Dir(tokenPath), node.KeysDir, node.NodePublicKeyFile))
@@ -183,7 +183,7 @@ func printTryNext(out io.Writer, rep *simulate.Report, n *node.Node, tokenPath s
 		fmt.Fprintf(&b, "  curl -s %s %s/v1/products/%s/batches/%s:trace\n", auth, base, s.RecalledGTIN, url.PathEscape(s.RecalledLot))
 	}
 	fmt.Fprintf(&b, "\n  # A bigger market against this node (a new run gets fresh identifiers):\n")
-	fmt.Fprintf(&b, "  pedigree simulate --server %s --token \"$TOKEN\" --packs 20000\n", n.HTTPAddr())
+	fmt.Fprintf(&b, "  pedigree simulate --server %s --token \"$TOKEN\" --packs 20000\n", n.GRPCAddr())
 	fmt.Fprintf(&b, "\nThe node keeps serving; stop it with Ctrl-C.\n")
 	_, err := io.WriteString(out, b.String())
 	return err

@@ -60,9 +60,9 @@ func TestServeDemoThenSimulate(t *testing.T) {
 		}
 	}
 	barcodes := regexp.MustCompile(`"barcode": "([^"]+)"`).FindAllStringSubmatch(text, -1)
-	addr := httpLine.FindStringSubmatch(text)
+	addr := grpcLine.FindStringSubmatch(text)
 	if len(barcodes) != 2 || addr == nil {
-		t.Fatalf("want a genuine and a counterfeit barcode and the HTTP address in the demo output")
+		t.Fatalf("want a genuine and a counterfeit barcode and the gRPC address in the demo output")
 	}
 	token, err := os.ReadFile(filepath.Join(dir, "admin.token"))
 	if err != nil {
@@ -72,9 +72,10 @@ func TestServeDemoThenSimulate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer c.Close()
 	for i, want := range []bool{true, false} {
-		v := &pb.VerifyPackResponse{}
-		if err := c.Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: pb.BarcodeInput(barcodes[i][1])}, v); err != nil {
+		v, err := c.Verification.VerifyPack(ctx, &pb.VerifyPackRequest{Pack: pb.BarcodeInput(barcodes[i][1])})
+		if err != nil {
 			t.Fatal(err)
 		}
 		if v.GetDispensable() != want || (!want && (len(v.GetAlerts()) != 1 || v.GetAlerts()[0].GetCode() != pb.AlertCode_ALERT_CODE_UNKNOWN_SERIAL)) {

@@ -1,10 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"time"
 
@@ -12,17 +12,9 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/pedigree-project/pedigree/client"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
-
-// tokensPath is the REST collection of a party's tokens: the caller's own
-// when party is empty.
-func tokensPath(party string) string {
-	if party == "" {
-		return "/v1/tokens"
-	}
-	return "/v1/parties/" + url.PathEscape(party) + "/tokens"
-}
 
 func newTokenCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "Issue, list and revoke API tokens (your own; an admin's of any party with --party)"}
@@ -48,11 +40,14 @@ func newTokenCommand() *cobra.Command {
 				}
 				req.ExpireTime = timestamppb.New(t)
 			}
-			resp := &pb.CreateTokenResponse{}
-			return call(cmd, co, "POST", tokensPath(party), req, resp, func(w io.Writer) {
+			req.Gln = party
+			_, err := call(cmd, co, func(ctx context.Context, c *client.Client) (*pb.CreateTokenResponse, error) {
+				return c.Registry.CreateToken(ctx, req)
+			}, func(w io.Writer, resp *pb.CreateTokenResponse) {
 				fmt.Fprintf(w, "token (shown once, keep it secret): %s\ntoken ID: %s\nexpires: %s\n",
 					resp.GetToken(), resp.GetTokenId(), stampOr(resp.GetExpireTime(), "never"))
 			})
+			return err
 		},
 	}
 	create.Flags().StringVar(&party, "party", "", "GLN of the party (admins only; default: yours)")
@@ -65,8 +60,9 @@ func newTokenCommand() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List API tokens: ID, issued, expires, revoked, status (never the token)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			resp := &pb.ListTokensResponse{}
-			return call(cmd, lco, "GET", tokensPath(listParty)+"?pageSize=1000", nil, resp, func(w io.Writer) {
+			_, err := call(cmd, lco, func(ctx context.Context, c *client.Client) (*pb.ListTokensResponse, error) {
+				return c.Registry.ListTokens(ctx, &pb.ListTokensRequest{Gln: listParty, PageSize: 1000})
+			}, func(w io.Writer, resp *pb.ListTokensResponse) {
 				fmt.Fprintf(w, "%-16s  %-20s  %-20s  %-20s  %s\n", "ID", "ISSUED", "EXPIRES", "REVOKED", "STATUS")
 				for _, t := range resp.GetTokens() {
 					fmt.Fprintf(w, "%-16s  %-20s  %-20s  %-20s  %s\n", t.GetTokenId(), stampOr(t.GetCreateTime(), "-"),
@@ -74,6 +70,7 @@ func newTokenCommand() *cobra.Command {
 						strings.ToLower(strings.TrimPrefix(t.GetStatus().String(), "TOKEN_STATUS_")))
 				}
 			})
+			return err
 		},
 	}
 	list.Flags().StringVar(&listParty, "party", "", "GLN of the party (admins only; default: yours)")
@@ -84,10 +81,12 @@ func newTokenCommand() *cobra.Command {
 	revoke := &cobra.Command{
 		Use: "revoke TOKEN-ID", Short: "Revoke an API token: it stops working at once", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			resp := &pb.RevokeTokenResponse{}
-			return call(cmd, rco, "DELETE", tokensPath(revokeParty)+"/"+url.PathEscape(args[0]), nil, resp, func(w io.Writer) {
+			_, err := call(cmd, rco, func(ctx context.Context, c *client.Client) (*pb.RevokeTokenResponse, error) {
+				return c.Registry.RevokeToken(ctx, &pb.RevokeTokenRequest{Gln: revokeParty, TokenId: args[0]})
+			}, func(w io.Writer, _ *pb.RevokeTokenResponse) {
 				fmt.Fprintf(w, "token %s revoked\n", args[0])
 			})
+			return err
 		},
 	}
 	revoke.Flags().StringVar(&revokeParty, "party", "", "GLN of the party (admins only; default: yours)")

@@ -1,13 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/protobuf/proto"
 
+	"github.com/pedigree-project/pedigree/client"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
@@ -36,8 +37,9 @@ Link URI. Exits 0 when the pack may be dispensed, 3 when it may not, 1 on errors
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := &pb.VerifyPackRequest{Pack: pb.BarcodeInput(withGS(args[0], gs)), LocationGln: location}
-			resp := &pb.VerifyPackResponse{}
-			err := call(cmd, co, "POST", "/v1/packs:verify", req, resp, func(w io.Writer) {
+			resp, err := call(cmd, co, func(ctx context.Context, c *client.Client) (*pb.VerifyPackResponse, error) {
+				return c.Verification.VerifyPack(ctx, req)
+			}, func(w io.Writer, resp *pb.VerifyPackResponse) {
 				s := resp.GetScanned()
 				verdict := "MAY BE DISPENSED"
 				if !resp.GetDispensable() {
@@ -87,22 +89,28 @@ func newWriteCommand(verb, short string) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pack := pb.BarcodeInput(withGS(args[0], gs))
-			var req proto.Message
+			var rpc func(context.Context, *client.Client) (*pb.DecommissionPackResponse, error)
 			switch verb {
 			case "dispense":
-				req = &pb.DispensePackRequest{Pack: pack, LocationGln: location}
+				rpc = func(ctx context.Context, c *client.Client) (*pb.DecommissionPackResponse, error) {
+					r, err := c.Verification.DispensePack(ctx, &pb.DispensePackRequest{Pack: pack, LocationGln: location})
+					return &pb.DecommissionPackResponse{EventId: r.GetEventId(), LedgerIndex: r.GetLedgerIndex(), Outcome: r.GetOutcome()}, err
+				}
 			case "undo":
-				req = &pb.UndoDecommissionRequest{Pack: pack, LocationGln: location}
+				rpc = func(ctx context.Context, c *client.Client) (*pb.DecommissionPackResponse, error) {
+					r, err := c.Verification.UndoDecommission(ctx, &pb.UndoDecommissionRequest{Pack: pack, LocationGln: location})
+					return &pb.DecommissionPackResponse{EventId: r.GetEventId(), LedgerIndex: r.GetLedgerIndex(), Outcome: r.GetOutcome()}, err
+				}
 			default:
 				r, ok := reasons[reason]
 				if !ok {
 					return fmt.Errorf("--reason: one of %s", strings.Join(sortedKeys(reasons), ", "))
 				}
-				req = &pb.DecommissionPackRequest{Pack: pack, LocationGln: location, Reason: r}
+				rpc = func(ctx context.Context, c *client.Client) (*pb.DecommissionPackResponse, error) {
+					return c.Verification.DecommissionPack(ctx, &pb.DecommissionPackRequest{Pack: pack, LocationGln: location, Reason: r})
+				}
 			}
-			resp := &pb.DecommissionPackResponse{}
-			path := map[string]string{"dispense": "/v1/packs:dispense", "undo": "/v1/packs:undo", "decommission": "/v1/packs:decommission"}[verb]
-			err := call(cmd, co, "POST", path, req, resp, func(w io.Writer) {
+			resp, err := call(cmd, co, rpc, func(w io.Writer, resp *pb.DecommissionPackResponse) {
 				o := resp.GetOutcome()
 				if o.GetApplied() {
 					fmt.Fprintf(w, "%s: done, pack is now %s (ledger entry %d)\n", verb, statusWord(o.GetStatus()), resp.GetLedgerIndex())

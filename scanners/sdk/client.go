@@ -104,12 +104,13 @@ func (o *Outcome) Refused() bool {
 	if o.Refusal != nil {
 		return true
 	}
-	for _, out := range o.Entry.GetOutcomes() {
-		if !out.GetApplied() && !out.GetDuplicate() {
+	results := EventResults(o.Entry)
+	for _, r := range results {
+		if r.Verdict == Refused {
 			return true
 		}
 	}
-	return len(o.Entry.GetOutcomes()) == 0
+	return len(results) == 0
 }
 
 // Client publishes signed scan events to NATS JetStream and keeps each in

@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +17,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/pedigree-project/pedigree/client"
 	"github.com/pedigree-project/pedigree/envelope"
@@ -145,10 +145,11 @@ func (w *world) api(token string) *client.Client {
 	if w.node == nil {
 		w.t.Fatal("the node is not running")
 	}
-	c, err := client.New(w.node.HTTPAddr(), token)
+	c, err := client.New(w.node.GRPCAddr(), token)
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	w.t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 
@@ -161,17 +162,17 @@ func (w *world) register(ctx context.Context) {
 		w.t.Fatal(err)
 	}
 	w.token = strings.TrimSpace(string(b))
-	resp := &pb.CreatePartyResponse{}
 	in := &pb.Party{Gln: party, Name: "Test manufacturer", Role: pb.Role_ROLE_MANUFACTURER,
 		PublicKeys: [][]byte{w.party.Public().(ed25519.PublicKey)}}
-	if err := w.api(w.token).Post(ctx, "/v1/parties", in, resp); err != nil {
+	resp, err := w.api(w.token).Registry.CreateParty(ctx, &pb.CreatePartyRequest{Party: in})
+	if err != nil {
 		w.t.Fatalf("register the party: %v", err)
 	}
 	mfr := w.api(resp.GetToken())
-	if err := mfr.Post(ctx, "/v1/products", &pb.Product{Gtin: gtin, Name: "Test product", Form: "tablet", PackSize: 30}, &pb.CreateProductResponse{}); err != nil {
+	if _, err := mfr.Registry.CreateProduct(ctx, &pb.CreateProductRequest{Product: &pb.Product{Gtin: gtin, Name: "Test product", Form: "tablet", PackSize: 30}}); err != nil {
 		w.t.Fatalf("register the product: %v", err)
 	}
-	if err := mfr.Post(ctx, "/v1/products/"+gtin+"/batches", &pb.Batch{Lot: lot, Expiry: expiry}, &pb.CreateBatchResponse{}); err != nil {
+	if _, err := mfr.Registry.CreateBatch(ctx, &pb.CreateBatchRequest{Gtin: gtin, Batch: &pb.Batch{Lot: lot, Expiry: expiry}}); err != nil {
 		w.t.Fatalf("register the lot: %v", err)
 	}
 }
@@ -182,10 +183,8 @@ func (w *world) ledger(ctx context.Context) map[string][]*pb.LedgerEntry {
 	api := w.api(w.token)
 	out := map[string][]*pb.LedgerEntry{}
 	for i := 0; ; i++ {
-		resp := &pb.GetEntryResponse{}
-		err := api.Get(ctx, fmt.Sprintf("/v1/ledger/entries/%d", i), resp)
-		var ce *client.Error
-		if errors.As(err, &ce) && ce.HTTPStatus == http.StatusNotFound {
+		resp, err := api.Ledger.GetEntry(ctx, &pb.GetEntryRequest{Index: uint64(i)})
+		if status.Code(err) == codes.NotFound || status.Code(err) == codes.OutOfRange {
 			return out
 		}
 		if err != nil {

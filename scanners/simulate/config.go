@@ -38,8 +38,8 @@ func Start() time.Time { return time.Date(2026, time.January, 5, 6, 0, 0, 0, tim
 
 // Config sizes the market and says where to send it.
 type Config struct {
-	// Server is the HTTP address of the node, as `pedigree serve` prints it
-	// ("127.0.0.1:8080" or a URL).
+	// Server is the gRPC address of the node, as `pedigree serve` prints it
+	// ("127.0.0.1:7070").
 	Server string
 	// Token is an API token of an admin (or regulator): the simulator
 	// registers its own parties with it.

@@ -4,16 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"time"
 
-	"google.golang.org/protobuf/proto"
+	"google.golang.org/grpc"
+	grpccodes "google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/pedigree-project/pedigree/client"
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/scanners/sdk"
@@ -26,7 +25,7 @@ type driver interface {
 	close() error
 }
 
-// apiDriver sends every step through the REST API with the acting party's
+// apiDriver sends every step through the gRPC API with the acting party's
 // token: scans through CaptureService (waiting for the ledger's outcome),
 // verifications and dispenses through VerificationService, commissioning
 // and the recall through RegistryService.
@@ -45,8 +44,9 @@ func (apiDriver) do(ctx context.Context, s *step) (result, error) {
 		for i, o := range s.objs {
 			serials[i] = o.pack.serial
 		}
-		resp := &pb.CommissionSerialsResponse{}
-		if err := c.post(ctx, batchPath(s.batch, ":commission"), &pb.CommissionSerialsRequest{Serials: serials, EventTime: at}, resp); err != nil {
+		req := &pb.CommissionSerialsRequest{Gtin: s.batch.prod.gtin, Lot: s.batch.lot, Serials: serials, EventTime: at}
+		resp, err := retry(ctx, req, c.Registry.CommissionSerials)
+		if err != nil {
 			return result{}, err
 		}
 		return result{applied: resp.GetCommissioned() == uint64(len(serials)), ledgerIndex: resp.GetFirstLedgerIndex(), indexed: true}, nil
@@ -55,8 +55,8 @@ func (apiDriver) do(ctx context.Context, s *step) (result, error) {
 		if err != nil {
 			return result{}, err
 		}
-		resp := &pb.CaptureEventResponse{}
-		if err := c.post(ctx, "/v1/events", &pb.CaptureEventRequest{Event: ev, Wait: true}, resp); err != nil {
+		resp, err := retry(ctx, &pb.CaptureEventRequest{Event: ev, Wait: true}, c.Capture.CaptureEvent)
+		if err != nil {
 			return result{}, err
 		}
 		if resp.GetOutcome() == nil {
@@ -64,35 +64,29 @@ func (apiDriver) do(ctx context.Context, s *step) (result, error) {
 		}
 		return fromOutcome(resp.GetOutcome(), resp.GetLedgerIndex()), nil
 	case opVerify:
-		resp := &pb.VerifyPackResponse{}
-		req := &pb.VerifyPackRequest{Pack: pb.BarcodeInput(s.code.barcode()), ScanTime: at}
-		if err := c.post(ctx, "/v1/packs:verify", req, resp); err != nil {
+		resp, err := retry(ctx, &pb.VerifyPackRequest{Pack: pb.BarcodeInput(s.code.barcode()), ScanTime: at}, c.Verification.VerifyPack)
+		if err != nil {
 			return result{}, err
 		}
 		return result{applied: true, dispensable: resp.GetDispensable(), status: resp.GetStatus(),
 			alerts: codes(resp.GetAlerts()), reason: resp.GetReason()}, nil
 	case opDispense:
-		resp := &pb.DispensePackResponse{}
-		req := &pb.DispensePackRequest{Pack: pb.BarcodeInput(s.code.barcode()), EventTime: at}
-		if err := c.post(ctx, "/v1/packs:dispense", req, resp); err != nil {
+		resp, err := retry(ctx, &pb.DispensePackRequest{Pack: pb.BarcodeInput(s.code.barcode()), EventTime: at}, c.Verification.DispensePack)
+		if err != nil {
 			return result{}, err
 		}
 		return fromOutcome(resp.GetOutcome(), resp.GetLedgerIndex()), nil
 	case opRecall:
 		// RecallBatch takes no time: the node stamps the recall with its
 		// own clock.
-		resp := &pb.RecallBatchResponse{}
-		req := &pb.RecallBatchRequest{Reason: "simulated recall: out-of-specification assay"}
-		if err := c.post(ctx, batchPath(s.batch, ":recall"), req, resp); err != nil {
+		req := &pb.RecallBatchRequest{Gtin: s.batch.prod.gtin, Lot: s.batch.lot, Reason: "simulated recall: out-of-specification assay"}
+		resp, err := retry(ctx, req, c.Registry.RecallBatch)
+		if err != nil {
 			return result{}, err
 		}
 		return fromOutcome(resp.GetOutcome(), 0), nil
 	}
 	return result{}, fmt.Errorf("unknown step kind %d", s.op)
-}
-
-func batchPath(b *batch, verb string) string {
-	return "/v1/products/" + url.PathEscape(b.prod.gtin) + "/batches/" + url.PathEscape(b.lot) + verb
 }
 
 func fromOutcome(o *pb.Outcome, index uint64) result {
@@ -114,75 +108,36 @@ func codes(alerts []*pb.Alert) []pb.AlertCode {
 	return out
 }
 
-// lanes are one party's REST clients, handed out one per request in
-// flight and made on first use. A client that carries one request at a time
-// holds one connection, busy or idle; clients shared by concurrent requests
-// dial spare connections in races, and a node's HTTP server counts a
-// connection that never carried a request as busy for 5 s, which holds up
-// its graceful shutdown.
-type lanes struct {
-	server, token string
-	free          chan *client.Client // nil entries: not made yet
-}
-
-func newLanes(server, token string, n int) lanes {
-	l := lanes{server: server, token: token, free: make(chan *client.Client, n)}
-	for range n {
-		l.free <- nil
-	}
-	return l
-}
-
-// post sends a request on a free lane (see the package function post).
-func (l lanes) post(ctx context.Context, path string, in, out proto.Message) error {
-	var c *client.Client
-	select {
-	case c = <-l.free:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { l.free <- c }()
-	if c == nil {
-		var err error
-		if c, err = client.New(l.server, l.token); err != nil {
-			return err
-		}
-	}
-	return post(ctx, c, path, in, out)
-}
-
-// post sends a request, retrying while the node says it is busy (429, 503,
-// 504) or the connection failed, until ctx ends. Retries are safe: every
-// write carries the same event ID each time (the CBV hash of its content),
-// and the ledger records an event ID once.
-func post(ctx context.Context, c *client.Client, path string, in, out proto.Message) error {
+// retry calls rpc with req, again while the node says it is busy
+// (ResourceExhausted, Unavailable: also a connection that failed, as when
+// the node restarts), until ctx ends. Retries are safe: every write
+// carries the same event ID each time (the CBV hash of its content), and
+// the ledger records an event ID once.
+func retry[Req, Resp any](ctx context.Context, req Req, rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error)) (Resp, error) {
 	wait := 20 * time.Millisecond
 	for {
-		err := c.Post(ctx, path, in, out)
+		resp, err := rpc(ctx, req)
 		if err == nil || !retryable(err) {
-			return err
+			return resp, err
 		}
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return fmt.Errorf("%w (gave up retrying: %w)", err, ctx.Err())
+			return resp, fmt.Errorf("%w (gave up retrying: %w)", err, ctx.Err())
 		}
 		wait = min(2*wait, time.Second)
 	}
 }
 
 func retryable(err error) bool {
-	var ce *client.Error
-	if errors.As(err, &ce) {
-		switch ce.HTTPStatus {
-		case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			return true
-		}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	// The connection failed (refused, reset): the node may be restarting.
-	var ue *url.Error
-	return errors.As(err, &ue) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	switch status.Code(err) {
+	case grpccodes.ResourceExhausted, grpccodes.Unavailable:
+		return true
+	}
+	return false
 }
 
 // natsDriver publishes every scan as an envelope signed by the acting
@@ -260,11 +215,12 @@ func (d *natsDriver) do(ctx context.Context, s *step) (result, error) {
 		return result{}, fmt.Errorf("event %s was refused: %s", ev.EventId, out.Refusal.GetReason())
 	}
 	entry := out.Entry
-	if len(entry.GetOutcomes()) != 1 {
-		return result{}, fmt.Errorf("ledger entry %d has %d outcomes, want 1", entry.GetIndex(), len(entry.GetOutcomes()))
+	results := sdk.EventResults(entry)
+	if len(results) != 1 {
+		return result{}, fmt.Errorf("ledger entry %d has %d outcomes, want 1", entry.GetIndex(), len(results))
 	}
-	o := entry.GetOutcomes()[0]
-	if o.GetDuplicate() {
+	o := results[0].Outcome
+	if results[0].Verdict == sdk.Duplicate {
 		return result{}, fmt.Errorf("event %s was already on the ledger: %s", ev.EventId, o.GetReason())
 	}
 	r := fromOutcome(o, entry.GetIndex())

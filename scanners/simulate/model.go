@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pedigree-project/pedigree/client"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/scanners/sdk"
 )
@@ -14,7 +15,7 @@ import (
 type party struct {
 	gln, name string
 	role      pb.Role
-	api       lanes              // REST clients with the party's API token
+	api       *client.Client     // gRPC client with the party's API token
 	key       ed25519.PrivateKey // NATS mode: the party's signing key
 	scanner   *sdk.Client        // NATS mode: the party's scanner
 }

@@ -19,7 +19,7 @@ type Report struct {
 	// Namespace is the five digits after 952 in this run's identifiers.
 	Run       int    `json:"run"`
 	Namespace string `json:"namespace"`
-	// Mode is "api" (REST) or "nats" (signed envelopes).
+	// Mode is "api" (gRPC) or "nats" (signed envelopes).
 	Mode   string `json:"mode"`
 	Market Market `json:"market"`
 	// Lots are the batches of the run (not in the printed report).
@@ -217,7 +217,7 @@ func (p *plan) judge(rep *Report, s *step) {
 // WriteText prints the report as a table for people.
 func (r *Report) WriteText(w io.Writer) error {
 	m := r.Market
-	via := "the REST API"
+	via := "the gRPC API"
 	if r.Mode == "nats" {
 		via = "signed envelopes on NATS"
 	}

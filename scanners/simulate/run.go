@@ -3,11 +3,8 @@ package simulate
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +12,8 @@ import (
 	"github.com/pedigree-project/pedigree/client"
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	grpccodes "google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Run plans the market cfg describes, registers its parties, products and
@@ -33,13 +32,13 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
-	lookup, err := client.New(cfg.Server, cfg.Token)
+	admin, err := client.New(cfg.Server, cfg.Token)
 	if err != nil {
 		return nil, err
 	}
-	admin := newLanes(cfg.Server, cfg.Token, cfg.Concurrency)
+	defer admin.Close()
 	began := time.Now()
-	ns, run, err := freeNamespace(ctx, lookup, cfg.Seed)
+	ns, run, err := freeNamespace(ctx, admin, cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -53,6 +52,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 			}
 		}
 	}
+	defer closeClients(parties)
 	if err := p.register(ctx, admin, parties); err != nil {
 		return nil, err
 	}
@@ -97,16 +97,24 @@ func freeNamespace(ctx context.Context, admin *client.Client, seed uint64) (stri
 	const maxRuns = 1000
 	for run := range maxRuns {
 		ns := namespace(seed, run)
-		err := admin.Get(ctx, "/v1/parties/"+glnOf(ns, roleDigitManufacturer, 1), &pb.GetPartyResponse{})
-		var ce *client.Error
+		_, err := admin.Registry.GetParty(ctx, &pb.GetPartyRequest{Gln: glnOf(ns, roleDigitManufacturer, 1)})
 		switch {
-		case errors.As(err, &ce) && ce.HTTPStatus == http.StatusNotFound:
+		case status.Code(err) == grpccodes.NotFound:
 			return ns, run, nil
 		case err != nil:
 			return "", 0, fmt.Errorf("simulate: look up the market's first party: %w", err)
 		}
 	}
 	return "", 0, fmt.Errorf("simulate: seed %d already ran %d times against this server: choose another seed", seed, maxRuns)
+}
+
+// closeClients closes the parties' API clients.
+func closeClients(parties []*party) {
+	for _, pa := range parties {
+		if pa.api != nil {
+			_ = pa.api.Close()
+		}
+	}
 }
 
 func (p *plan) allParties() []*party {
@@ -118,7 +126,7 @@ func (p *plan) allParties() []*party {
 
 // register creates the parties (with their public keys in NATS mode), then
 // the products and lots, through the Registry API.
-func (p *plan) register(ctx context.Context, admin lanes, parties []*party) error {
+func (p *plan) register(ctx context.Context, admin *client.Client, parties []*party) error {
 	workers := p.cfg.Concurrency
 	err := parallel(ctx, len(parties), workers, func(ctx context.Context, i int) error {
 		pa := parties[i]
@@ -126,12 +134,12 @@ func (p *plan) register(ctx context.Context, admin lanes, parties []*party) erro
 		if pa.key != nil {
 			in.PublicKeys = [][]byte{pa.key.Public().(ed25519.PublicKey)}
 		}
-		resp := &pb.CreatePartyResponse{}
-		if err := admin.post(ctx, "/v1/parties", in, resp); err != nil {
+		resp, err := retry(ctx, &pb.CreatePartyRequest{Party: in}, admin.Registry.CreateParty)
+		if err != nil {
 			return fmt.Errorf("simulate: register party %s: %w", pa.gln, err)
 		}
-		pa.api = newLanes(p.cfg.Server, resp.GetToken(), p.cfg.Concurrency)
-		return nil
+		pa.api, err = client.New(p.cfg.Server, resp.GetToken())
+		return err
 	})
 	if err != nil {
 		return err
@@ -139,7 +147,7 @@ func (p *plan) register(ctx context.Context, admin lanes, parties []*party) erro
 	err = parallel(ctx, len(p.products), workers, func(ctx context.Context, i int) error {
 		pr := p.products[i]
 		in := &pb.Product{Gtin: pr.gtin, Name: pr.name, Form: "film-coated tablet", PackSize: 30}
-		if err := pr.mfr.api.post(ctx, "/v1/products", in, &pb.CreateProductResponse{}); err != nil {
+		if _, err := retry(ctx, &pb.CreateProductRequest{Product: in}, pr.mfr.api.Registry.CreateProduct); err != nil {
 			return fmt.Errorf("simulate: register product %s: %w", pr.gtin, err)
 		}
 		return nil
@@ -150,7 +158,7 @@ func (p *plan) register(ctx context.Context, admin lanes, parties []*party) erro
 	return parallel(ctx, len(p.batches), workers, func(ctx context.Context, i int) error {
 		b := p.batches[i]
 		in := &pb.Batch{Lot: b.lot, Expiry: b.expiry}
-		if err := b.prod.mfr.api.post(ctx, "/v1/products/"+url.PathEscape(b.prod.gtin)+"/batches", in, &pb.CreateBatchResponse{}); err != nil {
+		if _, err := retry(ctx, &pb.CreateBatchRequest{Gtin: b.prod.gtin, Batch: in}, b.prod.mfr.api.Registry.CreateBatch); err != nil {
 			return fmt.Errorf("simulate: register lot %s of %s: %w", b.lot, b.prod.gtin, err)
 		}
 		return nil

@@ -108,7 +108,7 @@ func TestSmallMarketThroughTheAPI(t *testing.T) {
 	n, token := startNode(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cfg := smallMarket(n.HTTPAddr(), token)
+	cfg := smallMarket(n.GRPCAddr(), token)
 	first, err := simulate.Run(ctx, cfg, logWriter{t})
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +137,7 @@ func TestSmallMarketOverNATS(t *testing.T) {
 	n, token := startNode(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cfg := smallMarket(n.HTTPAddr(), token)
+	cfg := smallMarket(n.GRPCAddr(), token)
 	cfg.NATSURL = n.NATSURL()
 	cfg.NodeKeys = nodeKeys(t, n)
 	cfg.Packs = 200

@@ -3,7 +3,6 @@ package simulate_test
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"testing"
 	"time"
 
@@ -21,22 +20,22 @@ func TestBatchTraceIsExactAfterAMarket(t *testing.T) {
 	n, token := startNode(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	rep, err := simulate.Run(ctx, smallMarket(n.HTTPAddr(), token), logWriter{t})
+	rep, err := simulate.Run(ctx, smallMarket(n.GRPCAddr(), token), logWriter{t})
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, err := client.New(n.HTTPAddr(), token)
+	admin, err := client.New(n.GRPCAddr(), token)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer admin.Close()
 	if len(rep.Lots) == 0 {
 		t.Fatal("the market made no lots")
 	}
 	statuses := map[pb.PackStatus]bool{}
 	for _, lot := range rep.Lots {
-		base := "/v1/products/" + url.PathEscape(lot.GTIN) + "/batches/" + url.PathEscape(lot.Lot)
-		trace := &pb.TraceBatchResponse{}
-		if err := admin.Get(ctx, base+":trace", trace); err != nil {
+		trace, err := admin.Provenance.TraceBatch(ctx, &pb.TraceBatchRequest{Gtin: lot.GTIN, Lot: lot.Lot, PageSize: 1000})
+		if err != nil {
 			t.Fatal(err)
 		}
 		b := trace.GetBatch()
@@ -44,8 +43,8 @@ func TestBatchTraceIsExactAfterAMarket(t *testing.T) {
 		want := map[string]uint64{}
 		at := time.Now().UnixMilli()
 		for _, serial := range lot.Serials {
-			resp := &pb.GetPackResponse{}
-			if err := admin.Get(ctx, "/v1/products/"+url.PathEscape(lot.GTIN)+"/packs/"+url.PathEscape(serial), resp); err != nil {
+			resp, err := admin.Provenance.GetPack(ctx, &pb.GetPackRequest{Gtin: lot.GTIN, Serial: serial})
+			if err != nil {
 				t.Fatalf("pack %s: %v", serial, err)
 			}
 			p := resp.GetPack()

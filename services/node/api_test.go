@@ -16,7 +16,6 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/pedigree-project/pedigree/client"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
@@ -34,12 +33,8 @@ type api struct {
 	n *Node
 }
 
-func (a *api) as(token string) *client.Client {
-	c, err := client.New(a.n.HTTPAddr(), token)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	return c
+func (a *api) as(token string) *restClient {
+	return newREST(a.n.HTTPAddr(), token, nil)
 }
 
 func (a *api) adminToken() string {
@@ -66,7 +61,7 @@ func (a *api) party(gln string, role pb.Role) string {
 // wantStatus checks the HTTP status of err and that its message names want.
 func wantStatus(t *testing.T, what string, err error, status int, want string) {
 	t.Helper()
-	var ce *client.Error
+	var ce *restError
 	if !errors.As(err, &ce) {
 		t.Errorf("%s: %v, want HTTP %d", what, err, status)
 		return

@@ -15,7 +15,6 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/pedigree-project/pedigree/client"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
@@ -164,7 +163,7 @@ func TestPageTokensAreBoundToTheirQuery(t *testing.T) {
 		captureEvent(t, mfr, &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_OBJECT, Action: pb.Action_ACTION_OBSERVE, BizStep: pb.BizStep_BIZ_STEP_SHIPPING,
 			EventTime: at(), Epcs: []*pb.Epc{pk(serial)}, Destinations: []*pb.SourceDest{{Type: pb.SourceDestType_SOURCE_DEST_TYPE_OWNING_PARTY, Gln: gln}}})
 	}
-	receive := func(by *client.Client, serial string) {
+	receive := func(by *restClient, serial string) {
 		captureEvent(t, by, &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_OBJECT, Action: pb.Action_ACTION_OBSERVE, BizStep: pb.BizStep_BIZ_STEP_RECEIVING,
 			EventTime: at(), Epcs: []*pb.Epc{pk(serial)}})
 	}

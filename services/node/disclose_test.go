@@ -11,13 +11,12 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/pedigree-project/pedigree/client"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
 // commissionBatch registers the product apiGTIN as mfr's, its batch lot
 // (expiry 281200), and commissions serials in it.
-func commissionBatch(t *testing.T, mfr *client.Client, lot string, serials ...string) {
+func commissionBatch(t *testing.T, mfr *restClient, lot string, serials ...string) {
 	t.Helper()
 	ctx := context.Background()
 	if err := mfr.Post(ctx, "/v1/products", &pb.Product{Gtin: apiGTIN, Name: "Paracetamol"}, nil); err != nil {
@@ -66,7 +65,7 @@ func TestVerifyDoesNotTellWhoHoldsThePack(t *testing.T) {
 	pk := func(s string) *pb.Epc { return &pb.Epc{Id: &pb.Epc_Pack{Pack: &pb.PackCode{Gtin: apiGTIN, Serial: s}}} }
 	clock := time.Now().Add(-time.Hour)
 	at := func() *timestamppb.Timestamp { clock = clock.Add(time.Minute); return timestamppb.New(clock) }
-	step := func(c *client.Client, s pb.BizStep, to string, epcs ...*pb.Epc) {
+	step := func(c *restClient, s pb.BizStep, to string, epcs ...*pb.Epc) {
 		ev := &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_OBJECT, Action: pb.Action_ACTION_OBSERVE, BizStep: s, EventTime: at(), Epcs: epcs}
 		if to != "" {
 			ev.Destinations = []*pb.SourceDest{{Type: pb.SourceDestType_SOURCE_DEST_TYPE_OWNING_PARTY, Gln: to}}
@@ -80,7 +79,7 @@ func TestVerifyDoesNotTellWhoHoldsThePack(t *testing.T) {
 	if err := pharm.Post(ctx, "/v1/packs:dispense", &pb.DispensePackRequest{Pack: pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: "S2"})}, nil); err != nil {
 		t.Fatal(err)
 	}
-	verify := func(c *client.Client, serial string) *pb.VerifyPackResponse {
+	verify := func(c *restClient, serial string) *pb.VerifyPackResponse {
 		t.Helper()
 		v := &pb.VerifyPackResponse{}
 		if err := c.Post(ctx, "/v1/packs:verify", &pb.VerifyPackRequest{Pack: pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: serial})}, v); err != nil {
@@ -139,7 +138,7 @@ func TestVerifyDoesNotTellWhoHoldsThePack(t *testing.T) {
 	}
 
 	// Those entitled see who holds it.
-	for who, c := range map[string]*client.Client{"manufacturer": mfr, "regulator": reg, "holder": ws} {
+	for who, c := range map[string]*restClient{"manufacturer": mfr, "regulator": reg, "holder": ws} {
 		if v := verify(c, "S1"); v.GetPack().GetCustodianGln() != apiWs {
 			t.Errorf("%s verifying: pack %v, want the wholesaler as custodian", who, v.GetPack())
 		}
@@ -159,11 +158,11 @@ func TestVerifyDoesNotTellWhoHoldsThePack(t *testing.T) {
 	if err := mfr.Get(ctx, "/v1/products/"+apiGTIN+"/batches/L1", b); err != nil || b.GetBatch().GetCommissioned() != 2 {
 		t.Fatalf("the manufacturer reads the batch: %v %v, want 2 commissioned", b, err)
 	}
-	for who, c := range map[string]*client.Client{"pharmacy": other, "wholesaler": ws} {
+	for who, c := range map[string]*restClient{"pharmacy": other, "wholesaler": ws} {
 		wantStatus(t, who+" traces the batch", c.Get(ctx, "/v1/products/"+apiGTIN+"/batches/L1:trace", nil), http.StatusForbidden, "manufacturer")
 		wantStatus(t, who+" traces an unknown batch", c.Get(ctx, "/v1/products/"+apiGTIN+"/batches/NOPE:trace", nil), http.StatusForbidden, "manufacturer")
 	}
-	for who, c := range map[string]*client.Client{"manufacturer": mfr, "regulator": reg} {
+	for who, c := range map[string]*restClient{"manufacturer": mfr, "regulator": reg} {
 		tr := &pb.TraceBatchResponse{}
 		if err := c.Get(ctx, "/v1/products/"+apiGTIN+"/batches/L1:trace", tr); err != nil || len(tr.GetCounts()) == 0 {
 			t.Errorf("%s traces the batch: %v %v", who, tr, err)

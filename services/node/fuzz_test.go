@@ -16,7 +16,6 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/pedigree-project/pedigree/client"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
@@ -27,7 +26,7 @@ type fuzzFixture struct {
 	n      *Node
 	tokens [3]string // admin, manufacturer, pharmacy
 	http   *http.Client
-	pharm  *client.Client // one client, whose connections are reused
+	pharm  *restClient // one client, whose connections are reused
 }
 
 func startFuzzNode(f *testing.F) *fuzzFixture {

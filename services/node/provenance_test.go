@@ -14,7 +14,6 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/pedigree-project/pedigree/client"
 	"github.com/pedigree-project/pedigree/gs1"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
@@ -27,7 +26,7 @@ func ssccFor(n string) string {
 	return base + string(gs1.CheckDigit(base))
 }
 
-func captureEvent(t *testing.T, c *client.Client, ev *pb.ScanEvent) *pb.Outcome {
+func captureEvent(t *testing.T, c *restClient, ev *pb.ScanEvent) *pb.Outcome {
 	t.Helper()
 	resp := &pb.CaptureEventResponse{}
 	if err := c.Post(context.Background(), "/v1/events", &pb.CaptureEventRequest{Event: ev, Wait: true}, resp); err != nil {

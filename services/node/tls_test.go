@@ -133,10 +133,7 @@ func tlsCalls(t *testing.T, n *Node, token string, cfg *tls.Config) error {
 	if _, err := pb.NewRegistryServiceClient(conn).ListParties(actx, &pb.ListPartiesRequest{}); err != nil {
 		return err
 	}
-	c, err := client.New(n.HTTPAddr(), token, client.WithTLS(cfg))
-	if err != nil {
-		return err
-	}
+	c := newREST(n.HTTPAddr(), token, cfg)
 	if err := c.Get(ctx, "/v1/parties", &pb.ListPartiesResponse{}); err != nil {
 		return err
 	}
@@ -148,7 +145,7 @@ func tlsCalls(t *testing.T, n *Node, token string, cfg *tls.Config) error {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return &client.Error{HTTPStatus: resp.StatusCode, Message: "/readyz"}
+		return &restError{HTTPStatus: resp.StatusCode, Message: "/readyz"}
 	}
 	return nil
 }

@@ -67,6 +67,10 @@ func TestTokenCommands(t *testing.T) {
 	if out, code = run(pharm, "token", "create", "--expires-in", "1h", "--expires-at", "2030-01-01T00:00:00Z"); code != 1 || !strings.Contains(out, "not both") {
 		t.Fatalf("both expiry flags: %d %s", code, out)
 	}
+	// A field error prints the server's words: the field, the rule, the code.
+	if out, code = run(pharm, "verify", "(01)09506000134353(21)S"); code != 1 || !strings.Contains(out, "pack.barcode") || !strings.Contains(out, "InvalidArgument") {
+		t.Fatalf("verify a bad GTIN: %d %s, want InvalidArgument naming pack.barcode", code, out)
+	}
 	if out, code = run(pharm, "token", "list", "--party", "9520000000004"); code != 1 || !strings.Contains(out, "PermissionDenied") {
 		t.Fatalf("listing the admin's tokens as a pharmacy: %d %s, want PermissionDenied", code, out)
 	}

@@ -8,12 +8,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
@@ -77,7 +75,7 @@ func TestErrorsCarryFieldViolations(t *testing.T) {
 	a := &api{t: t, n: n}
 	ctx := context.Background()
 	token := a.party(apiPharm, pb.Role_ROLE_PHARMACY)
-	conn := grpcConn(t, n)
+	conn := plainConn(t, n)
 	verification := pb.NewVerificationServiceClient(conn)
 	provenance := pb.NewProvenanceServiceClient(conn)
 
@@ -144,24 +142,16 @@ func TestErrorsCarryFieldViolations(t *testing.T) {
 // to the whole answer and that a token is refused with another query or
 // when it is not one the API issued.
 func TestPageTokensAreBoundToTheirQuery(t *testing.T) {
-	n := startNode(t, testConfig(t.TempDir()))
-	defer shutdown(t, n)
-	a := &api{t: t, n: n}
+	c := newChain(t, "P1", "P2", "P3")
 	ctx := context.Background()
-	mfr := a.as(a.party(apiMfr, pb.Role_ROLE_MANUFACTURER))
-	ws := a.as(a.party(apiWs, pb.Role_ROLE_WHOLESALER))
-	pharm := a.as(a.party(apiPharm, pb.Role_ROLE_PHARMACY))
-	regToken := a.party("4000007000009", pb.Role_ROLE_REGULATOR)
-	regulator := a.as(regToken)
-	provenance := pb.NewProvenanceServiceClient(grpcConn(t, n))
+	mfr, ws, pharm, regulator, regToken, at := c.mfr, c.ws, c.pharm, c.regulator, c.regToken, c.at
+	provenance := pb.NewProvenanceServiceClient(c.conn)
+	pk := packEpc
+	a := &api{t: t, n: c.n}
 
-	commissionBatch(t, mfr, "L1", "P1", "P2", "P3")
-	pk := func(s string) *pb.Epc { return &pb.Epc{Id: &pb.Epc_Pack{Pack: &pb.PackCode{Gtin: apiGTIN, Serial: s}}} }
-	clock := time.Now().Add(-time.Hour)
-	at := func() *timestamppb.Timestamp { clock = clock.Add(time.Minute); return timestamppb.New(clock) }
 	ship := func(serial, gln string) {
 		captureEvent(t, mfr, &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_OBJECT, Action: pb.Action_ACTION_OBSERVE, BizStep: pb.BizStep_BIZ_STEP_SHIPPING,
-			EventTime: at(), Epcs: []*pb.Epc{pk(serial)}, Destinations: []*pb.SourceDest{{Type: pb.SourceDestType_SOURCE_DEST_TYPE_OWNING_PARTY, Gln: gln}}})
+			EventTime: at(), Epcs: []*pb.Epc{pk(serial)}, Destinations: owner(gln)})
 	}
 	receive := func(by *restClient, serial string) {
 		captureEvent(t, by, &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_OBJECT, Action: pb.Action_ACTION_OBSERVE, BizStep: pb.BizStep_BIZ_STEP_RECEIVING,

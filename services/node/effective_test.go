@@ -6,22 +6,55 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
-// grpcConn dials the node's gRPC server on loopback.
-func grpcConn(t *testing.T, n *Node) *grpc.ClientConn {
-	t.Helper()
-	conn, err := grpc.NewClient(n.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
+// chain is a supply chain on a node of its own: a manufacturer that
+// commissioned lot L1, a wholesaler, a pharmacy and a regulator (REST
+// clients, and the regulator's token for gRPC), a gRPC connection, and a
+// clock for event times.
+type chain struct {
+	n                         *Node
+	mfr, ws, pharm, regulator *restClient
+	regToken                  string
+	conn                      *grpc.ClientConn
+	clock                     time.Time
+}
+
+// newChain starts a node, registers the parties and commissions serials
+// in lot L1; the node stops at the end of the test.
+func newChain(t *testing.T, serials ...string) *chain {
+	n := startNode(t, testConfig(t.TempDir()))
+	t.Cleanup(func() { shutdown(t, n) })
+	a := &api{t: t, n: n}
+	c := &chain{n: n, mfr: a.as(a.party(apiMfr, pb.Role_ROLE_MANUFACTURER)), ws: a.as(a.party(apiWs, pb.Role_ROLE_WHOLESALER)),
+		pharm: a.as(a.party(apiPharm, pb.Role_ROLE_PHARMACY)), regToken: a.party("4000007000009", pb.Role_ROLE_REGULATOR),
+		conn: plainConn(t, n), clock: time.Now().Add(-time.Hour)}
+	c.regulator = a.as(c.regToken)
+	commissionBatch(t, c.mfr, "L1", serials...)
+	return c
+}
+
+// at is the time of the next event, a minute after the last.
+func (c *chain) at() *timestamppb.Timestamp {
+	c.clock = c.clock.Add(time.Minute)
+	return timestamppb.New(c.clock)
+}
+
+// packEpc names pack serial of the test product.
+func packEpc(serial string) *pb.Epc {
+	return &pb.Epc{Id: &pb.Epc_Pack{Pack: &pb.PackCode{Gtin: apiGTIN, Serial: serial}}}
+}
+
+// boxEpc names a container.
+func boxEpc(sscc string) *pb.Epc { return &pb.Epc{Id: &pb.Epc_Sscc{Sscc: sscc}} }
+
+// owner is the destination of a shipment to gln.
+func owner(gln string) []*pb.SourceDest {
+	return []*pb.SourceDest{{Type: pb.SourceDestType_SOURCE_DEST_TYPE_OWNING_PARTY, Gln: gln}}
 }
 
 // bearer is ctx with token as the gRPC call's credentials.
@@ -48,27 +81,12 @@ func viewOf(status pb.PackStatus, pk *pb.Pack) packView {
 // and the custody must be the pallet's while the pack is inside it (the
 // pack's own record is stale then).
 func TestVerifyAndGetPackAgreeOnEffectiveState(t *testing.T) {
-	n := startNode(t, testConfig(t.TempDir()))
-	defer shutdown(t, n)
-	a := &api{t: t, n: n}
+	c := newChain(t, "P1", "P2")
 	ctx := context.Background()
-	mfr := a.as(a.party(apiMfr, pb.Role_ROLE_MANUFACTURER))
-	ws := a.as(a.party(apiWs, pb.Role_ROLE_WHOLESALER))
-	pharm := a.as(a.party(apiPharm, pb.Role_ROLE_PHARMACY))
-	regToken := a.party("4000007000009", pb.Role_ROLE_REGULATOR)
-	regulator := a.as(regToken)
-	conn := grpcConn(t, n)
-	verification, provenance := pb.NewVerificationServiceClient(conn), pb.NewProvenanceServiceClient(conn)
-
-	commissionBatch(t, mfr, "L1", "P1", "P2")
-	pk := func(s string) *pb.Epc { return &pb.Epc{Id: &pb.Epc_Pack{Pack: &pb.PackCode{Gtin: apiGTIN, Serial: s}}} }
-	box := func(s string) *pb.Epc { return &pb.Epc{Id: &pb.Epc_Sscc{Sscc: s}} }
-	clock := time.Now().Add(-time.Hour)
-	at := func() *timestamppb.Timestamp { clock = clock.Add(time.Minute); return timestamppb.New(clock) }
+	mfr, ws, pharm, regulator, regToken, at := c.mfr, c.ws, c.pharm, c.regulator, c.regToken, c.at
+	verification, provenance := pb.NewVerificationServiceClient(c.conn), pb.NewProvenanceServiceClient(c.conn)
+	pk, box, to := packEpc, boxEpc, owner
 	caseA, pallet := ssccFor("1"), ssccFor("2")
-	to := func(gln string) []*pb.SourceDest {
-		return []*pb.SourceDest{{Type: pb.SourceDestType_SOURCE_DEST_TYPE_OWNING_PARTY, Gln: gln}}
-	}
 
 	check := func(step string, want packView) {
 		t.Helper()

@@ -121,6 +121,18 @@ func (q Query) After(token string) (string, error) {
 	return string(key), nil
 }
 
+// Page reads a request's page_size and page_token for query q: the page's
+// size (Size) and the key the page starts after ("" for the first page).
+func (q Query) Page(pageSize int32, token string) (size int, after string, err error) {
+	if size, err = Size(pageSize); err != nil {
+		return 0, "", err
+	}
+	if after, err = q.After(token); err != nil {
+		return 0, "", err
+	}
+	return size, after, nil
+}
+
 // Size reads a request's page_size: 0 means 100, else 1–1,000.
 func Size(n int32) (int, error) {
 	switch {

@@ -138,11 +138,7 @@ func (s *Service) GetPackHistory(ctx context.Context, req *pb.GetPackHistoryRequ
 		return nil, s.fail(ctx, err)
 	}
 	q := pagetoken.For(pb.ProvenanceService_GetPackHistory_FullMethodName, p.Party.GetGln(), req.GetGtin(), req.GetSerial())
-	size, err := pagetoken.Size(req.GetPageSize())
-	var last string
-	if err == nil {
-		last, err = q.After(req.GetPageToken())
-	}
+	size, last, err := q.Page(req.GetPageSize(), req.GetPageToken())
 	var after uint64
 	if err == nil && last != "" {
 		if after, err = strconv.ParseUint(last, 10, 64); err != nil {

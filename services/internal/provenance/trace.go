@@ -25,11 +25,7 @@ func (s *Service) TraceBatch(ctx context.Context, req *pb.TraceBatchRequest) (*p
 		return nil, s.fail(ctx, err)
 	}
 	q := pagetoken.For(pb.ProvenanceService_TraceBatch_FullMethodName, p.Party.GetGln(), req.GetGtin(), req.GetLot())
-	size, err := pagetoken.Size(req.GetPageSize())
-	var after string
-	if err == nil {
-		after, err = q.After(req.GetPageToken())
-	}
+	size, after, err := q.Page(req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

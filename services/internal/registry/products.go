@@ -69,11 +69,7 @@ func (s *Service) GetProduct(ctx context.Context, req *pb.GetProductRequest) (*p
 // ListProducts pages through products.
 func (s *Service) ListProducts(ctx context.Context, req *pb.ListProductsRequest) (*pb.ListProductsResponse, error) {
 	q := pagetoken.For(pb.RegistryService_ListProducts_FullMethodName, req.GetManufacturerGln())
-	size, err := pagetoken.Size(req.GetPageSize())
-	var after string
-	if err == nil {
-		after, err = q.After(req.GetPageToken())
-	}
+	size, after, err := q.Page(req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

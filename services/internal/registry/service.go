@@ -101,11 +101,7 @@ func (s *Service) GetParty(ctx context.Context, req *pb.GetPartyRequest) (*pb.Ge
 // ListParties pages through parties.
 func (s *Service) ListParties(ctx context.Context, req *pb.ListPartiesRequest) (*pb.ListPartiesResponse, error) {
 	q := pagetoken.For(pb.RegistryService_ListParties_FullMethodName)
-	size, err := pagetoken.Size(req.GetPageSize())
-	var after string
-	if err == nil {
-		after, err = q.After(req.GetPageToken())
-	}
+	size, after, err := q.Page(req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

@@ -65,11 +65,7 @@ func (s *Service) ListTokens(ctx context.Context, req *pb.ListTokensRequest) (*p
 		return nil, s.fail(ctx, err)
 	}
 	q := pagetoken.For(pb.RegistryService_ListTokens_FullMethodName, gln)
-	size, err := pagetoken.Size(req.GetPageSize())
-	var last string
-	if err == nil {
-		last, err = q.After(req.GetPageToken())
-	}
+	size, last, err := q.Page(req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,11 +68,12 @@ type packView struct {
 	custodian, location string
 	status, own         pb.PackStatus
 	tracked, transit    bool
+	containers          string // SSCCs, nearest first, comma-separated
 }
 
-func viewOf(status pb.PackStatus, pk *pb.Pack) packView {
+func viewOf(status pb.PackStatus, pk *pb.Pack, containers []string) packView {
 	return packView{custodian: pk.GetCustodianGln(), location: pk.GetLocationGln(), status: status, own: pk.GetStatus(),
-		tracked: pk.GetTracked(), transit: pk.GetTransit() != nil}
+		tracked: pk.GetTracked(), transit: pk.GetTransit() != nil, containers: strings.Join(containers, ",")}
 }
 
 // TestVerifyAndGetPackAgreeOnEffectiveState follows a pack in a case on a
@@ -108,10 +110,10 @@ func TestVerifyAndGetPackAgreeOnEffectiveState(t *testing.T) {
 			t.Fatalf("%s: gRPC get: %v", step, err)
 		}
 		for name, got := range map[string]packView{
-			"REST VerifyPack": viewOf(restV.GetStatus(), restV.GetPack()),
-			"REST GetPack":    viewOf(restG.GetStatus(), restG.GetPack()),
-			"gRPC VerifyPack": viewOf(grpcV.GetStatus(), grpcV.GetPack()),
-			"gRPC GetPack":    viewOf(grpcG.GetStatus(), grpcG.GetPack()),
+			"REST VerifyPack": viewOf(restV.GetStatus(), restV.GetPack(), restV.GetContainerSsccs()),
+			"REST GetPack":    viewOf(restG.GetStatus(), restG.GetPack(), restG.GetContainerSsccs()),
+			"gRPC VerifyPack": viewOf(grpcV.GetStatus(), grpcV.GetPack(), grpcV.GetContainerSsccs()),
+			"gRPC GetPack":    viewOf(grpcG.GetStatus(), grpcG.GetPack(), grpcG.GetContainerSsccs()),
 		} {
 			if got != want {
 				t.Errorf("%s: %s says %+v, want %+v", step, name, got, want)
@@ -125,19 +127,20 @@ func TestVerifyAndGetPackAgreeOnEffectiveState(t *testing.T) {
 		EventTime: at(), Parent: box(caseA), Epcs: []*pb.Epc{pk("P1"), pk("P2")}})
 	captureEvent(t, mfr, &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_AGGREGATION, Action: pb.Action_ACTION_ADD, BizStep: pb.BizStep_BIZ_STEP_PACKING,
 		EventTime: at(), Parent: box(pallet), Epcs: []*pb.Epc{box(caseA)}})
-	check("packed", packView{custodian: apiMfr, location: apiMfr, status: active, own: active})
+	inBoth := caseA + "," + pallet
+	check("packed", packView{custodian: apiMfr, location: apiMfr, status: active, own: active, containers: inBoth})
 
 	captureEvent(t, mfr, &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_OBJECT, Action: pb.Action_ACTION_OBSERVE, BizStep: pb.BizStep_BIZ_STEP_SHIPPING,
 		EventTime: at(), Epcs: []*pb.Epc{box(pallet)}, Destinations: to(apiWs)})
-	check("pallet shipped", packView{custodian: apiMfr, location: apiMfr, status: active, own: active, tracked: true, transit: true})
+	check("pallet shipped", packView{custodian: apiMfr, location: apiMfr, status: active, own: active, tracked: true, transit: true, containers: inBoth})
 
 	captureEvent(t, ws, &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_OBJECT, Action: pb.Action_ACTION_OBSERVE, BizStep: pb.BizStep_BIZ_STEP_RECEIVING,
 		EventTime: at(), Epcs: []*pb.Epc{box(pallet)}})
-	check("pallet received", packView{custodian: apiWs, location: apiWs, status: active, own: active, tracked: true})
+	check("pallet received", packView{custodian: apiWs, location: apiWs, status: active, own: active, tracked: true, containers: inBoth})
 
 	captureEvent(t, ws, &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_AGGREGATION, Action: pb.Action_ACTION_DELETE, BizStep: pb.BizStep_BIZ_STEP_UNPACKING,
 		EventTime: at(), Parent: box(pallet), Epcs: []*pb.Epc{box(caseA)}})
-	check("case out of the pallet", packView{custodian: apiWs, location: apiWs, status: active, own: active, tracked: true})
+	check("case out of the pallet", packView{custodian: apiWs, location: apiWs, status: active, own: active, tracked: true, containers: caseA})
 	captureEvent(t, ws, &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_AGGREGATION, Action: pb.Action_ACTION_DELETE, BizStep: pb.BizStep_BIZ_STEP_UNPACKING,
 		EventTime: at(), Parent: box(caseA), Epcs: []*pb.Epc{pk("P1")}})
 	check("pack out of the case", packView{custodian: apiWs, location: apiWs, status: active, own: active, tracked: true})

@@ -87,9 +87,12 @@ type GetPackResponse struct {
 	Pack *Pack `protobuf:"bytes,1,opt,name=pack,proto3" json:"pack,omitempty"`
 	// The effective status now: the pack's own, or RECALLED / WITHDRAWN /
 	// EXPIRED when its batch or date says so (as VerifyPackResponse.status).
-	Status        PackStatus `protobuf:"varint,2,opt,name=status,proto3,enum=pedigree.v1.PackStatus" json:"status,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Status PackStatus `protobuf:"varint,2,opt,name=status,proto3,enum=pedigree.v1.PackStatus" json:"status,omitempty"`
+	// SSCCs of the containers the pack is in, nearest first (the case, then
+	// the pallet…); the last one's custody applies. Empty when loose.
+	ContainerSsccs []string `protobuf:"bytes,3,rep,name=container_ssccs,json=containerSsccs,proto3" json:"container_ssccs,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GetPackResponse) Reset() {
@@ -134,6 +137,13 @@ func (x *GetPackResponse) GetStatus() PackStatus {
 		return x.Status
 	}
 	return PackStatus_PACK_STATUS_UNSPECIFIED
+}
+
+func (x *GetPackResponse) GetContainerSsccs() []string {
+	if x != nil {
+		return x.ContainerSsccs
+	}
+	return nil
 }
 
 // GetPackHistoryRequest names a pack.
@@ -1238,10 +1248,11 @@ const file_pedigree_v1_provenance_proto_rawDesc = "" +
 	"\x1cpedigree/v1/provenance.proto\x12\vpedigree.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17pedigree/v1/event.proto\x1a\x18pedigree/v1/record.proto\x1a\x17pedigree/v1/types.proto\"F\n" +
 	"\x0eGetPackRequest\x12\x17\n" +
 	"\x04gtin\x18\x01 \x01(\tB\x03\xe0A\x02R\x04gtin\x12\x1b\n" +
-	"\x06serial\x18\x02 \x01(\tB\x03\xe0A\x02R\x06serial\"i\n" +
+	"\x06serial\x18\x02 \x01(\tB\x03\xe0A\x02R\x06serial\"\x92\x01\n" +
 	"\x0fGetPackResponse\x12%\n" +
 	"\x04pack\x18\x01 \x01(\v2\x11.pedigree.v1.PackR\x04pack\x12/\n" +
-	"\x06status\x18\x02 \x01(\x0e2\x17.pedigree.v1.PackStatusR\x06status\"\x89\x01\n" +
+	"\x06status\x18\x02 \x01(\x0e2\x17.pedigree.v1.PackStatusR\x06status\x12'\n" +
+	"\x0fcontainer_ssccs\x18\x03 \x03(\tR\x0econtainerSsccs\"\x89\x01\n" +
 	"\x15GetPackHistoryRequest\x12\x17\n" +
 	"\x04gtin\x18\x01 \x01(\tB\x03\xe0A\x02R\x04gtin\x12\x1b\n" +
 	"\x06serial\x18\x02 \x01(\tB\x03\xe0A\x02R\x06serial\x12\x1b\n" +

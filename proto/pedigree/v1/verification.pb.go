@@ -274,9 +274,12 @@ type VerifyPackResponse struct {
 	// The pack's known state, when known and the caller may see it.
 	Pack *Pack `protobuf:"bytes,7,opt,name=pack,proto3" json:"pack,omitempty"`
 	// Alerts this scan raises (also recorded on the ledger).
-	Alerts        []*Alert `protobuf:"bytes,8,rep,name=alerts,proto3" json:"alerts,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Alerts []*Alert `protobuf:"bytes,8,rep,name=alerts,proto3" json:"alerts,omitempty"`
+	// SSCCs of the containers the pack is in, nearest first (as
+	// GetPackResponse.container_ssccs), when pack is shown.
+	ContainerSsccs []string `protobuf:"bytes,9,rep,name=container_ssccs,json=containerSsccs,proto3" json:"container_ssccs,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *VerifyPackResponse) Reset() {
@@ -361,6 +364,13 @@ func (x *VerifyPackResponse) GetPack() *Pack {
 func (x *VerifyPackResponse) GetAlerts() []*Alert {
 	if x != nil {
 		return x.Alerts
+	}
+	return nil
+}
+
+func (x *VerifyPackResponse) GetContainerSsccs() []string {
+	if x != nil {
+		return x.ContainerSsccs
 	}
 	return nil
 }
@@ -927,7 +937,7 @@ const file_pedigree_v1_verification_proto_rawDesc = "" +
 	"\x11VerifyPackRequest\x12/\n" +
 	"\x04pack\x18\x01 \x01(\v2\x16.pedigree.v1.PackInputB\x03\xe0A\x02R\x04pack\x12!\n" +
 	"\flocation_gln\x18\x02 \x01(\tR\vlocationGln\x127\n" +
-	"\tscan_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bscanTime\"\xdd\x02\n" +
+	"\tscan_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bscanTime\"\x86\x03\n" +
 	"\x12VerifyPackResponse\x12/\n" +
 	"\ascanned\x18\x01 \x01(\v2\x15.pedigree.v1.PackCodeR\ascanned\x12/\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x17.pedigree.v1.PackStatusR\x06status\x12 \n" +
@@ -936,7 +946,8 @@ const file_pedigree_v1_verification_proto_rawDesc = "" +
 	"\aproduct\x18\x05 \x01(\v2\x14.pedigree.v1.ProductR\aproduct\x12(\n" +
 	"\x05batch\x18\x06 \x01(\v2\x12.pedigree.v1.BatchR\x05batch\x12%\n" +
 	"\x04pack\x18\a \x01(\v2\x11.pedigree.v1.PackR\x04pack\x12*\n" +
-	"\x06alerts\x18\b \x03(\v2\x12.pedigree.v1.AlertR\x06alerts\"\xbf\x01\n" +
+	"\x06alerts\x18\b \x03(\v2\x12.pedigree.v1.AlertR\x06alerts\x12'\n" +
+	"\x0fcontainer_ssccs\x18\t \x03(\tR\x0econtainerSsccs\"\xbf\x01\n" +
 	"\x13DispensePackRequest\x12/\n" +
 	"\x04pack\x18\x01 \x01(\v2\x16.pedigree.v1.PackInputB\x03\xe0A\x02R\x04pack\x12!\n" +
 	"\flocation_gln\x18\x02 \x01(\tR\vlocationGln\x129\n" +

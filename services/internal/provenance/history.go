@@ -128,7 +128,7 @@ func (s *Service) GetPack(ctx context.Context, req *pb.GetPackRequest) (*pb.GetP
 	if !authority(p) && eff.Pack.Custodian != p.Party.GetGln() {
 		return nil, s.fail(ctx, apierr.Denied("pack state is shown to its custodian and to regulators; use verify for a pack you hold"))
 	}
-	return &pb.GetPackResponse{Pack: eff.Proto(), Status: pb.PackStatus(eff.Status)}, nil
+	return &pb.GetPackResponse{Pack: eff.Proto(), Status: pb.PackStatus(eff.Status), ContainerSsccs: eff.Containers}, nil
 }
 
 // GetPackHistory returns the pack's history with proofs.

@@ -20,9 +20,10 @@ type EffectivePack struct {
 	Pack lifecycle.Pack
 	// Own is the record's own custody, stale while the pack is packed.
 	Own lifecycle.Custody
-	// Root is the SSCC of the outermost container the pack is in, empty
-	// when it is loose.
-	Root string
+	// Containers are the SSCCs of the containers the pack is in, nearest
+	// first: the last is the root whose custody applies. Empty when the
+	// pack is loose.
+	Containers []string
 	// Status is the effective status at the time asked: recalled,
 	// withdrawn or expired when the batch or date says so, else the pack's
 	// own (lifecycle.EffectiveStatus).
@@ -35,7 +36,7 @@ type EffectivePack struct {
 // status": verification, provenance and disclosure decisions use it.
 func Effective(v lifecycle.View, pk lifecycle.Pack, at int64) EffectivePack {
 	e := EffectivePack{Pack: pk, Own: pk.Custody}
-	e.Pack.Custody, e.Root = lifecycle.EffectiveCustody(v, pk.Custody, pk.Parent)
+	e.Pack.Custody, e.Containers = lifecycle.EffectiveChain(v, pk.Custody, pk.Parent)
 	b, ok := v.Batch(pk.GTIN, pk.Lot)
 	if !ok {
 		// No batch record: the pack's copy of the expiry applies.

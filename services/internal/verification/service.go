@@ -101,7 +101,7 @@ func (s *Service) VerifyPack(ctx context.Context, req *pb.VerifyPackRequest) (*p
 		// The pack as every answer shows it: the custody of its root
 		// container while packed (the one the rules read).
 		eff = state.Effective(view, pk, ev.EventTime)
-		resp.Pack = eff.Proto()
+		resp.Pack, resp.ContainerSsccs = eff.Proto(), eff.Containers
 	}
 	if view.Err != nil {
 		return nil, s.fail(ctx, view.Err)
@@ -121,7 +121,7 @@ func (s *Service) VerifyPack(ctx context.Context, req *pb.VerifyPackRequest) (*p
 // batch's volume, or any other party's name in the reason and alerts.
 func minimise(resp *pb.VerifyPackResponse, custody lifecycle.Custody) {
 	orig := resp.GetAlerts()
-	resp.Pack = nil
+	resp.Pack, resp.ContainerSsccs = nil, nil
 	resp.Batch = disclose.Batch(resp.GetBatch())
 	resp.Alerts = disclose.Alerts(orig)
 	reason := disclose.Reason(resp.GetReason(), orig)

@@ -68,7 +68,7 @@ func New(addr, token string, opts ...Option) (*Client, error) {
 			}
 		case "http", "grpc":
 		default:
-			return nil, fmt.Errorf("client: server address %q: the scheme is http, https or none", addr)
+			return nil, fmt.Errorf("client: server address %q: the scheme is http, grpc (plaintext), https (TLS) or none", addr)
 		}
 		addr = strings.TrimRight(rest, "/")
 	}

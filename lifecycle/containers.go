@@ -194,13 +194,11 @@ func (r *run) packing() {
 			moved += c.Packs
 			continue
 		}
-		pc, fatal, mismatch := r.identify(e.Pack)
-		if fatal != "" || mismatch != "" {
-			r.refuse(fatal + mismatch)
+		pc, ok := r.member(e.Pack)
+		if !ok {
 			continue
 		}
 		p := pc.pack
-		r.res.Status = pc.eff
 		switch {
 		case !p.Status.Active():
 			r.refuse(r.alert(CodeInvalidTransition, pc.epc,
@@ -311,13 +309,11 @@ func (r *run) unpacking() {
 			removed += c.Packs
 			continue
 		}
-		pc, fatal, mismatch := r.identify(e.Pack)
-		if fatal != "" || mismatch != "" {
-			r.refuse(fatal + mismatch)
+		pc, ok := r.member(e.Pack)
+		if !ok {
 			continue
 		}
 		p := pc.pack
-		r.res.Status = pc.eff
 		if p.Parent != ev.Parent {
 			r.refuse(r.notInside(pc.epc, p.Parent))
 			continue
@@ -346,4 +342,17 @@ func (r *run) notInside(epc Epc, current string) string {
 	return r.alert(CodeAggregationConflict, epc,
 		"not inside container "+r.ev.Parent+" ("+where+")",
 		KV{"parent_sscc", r.ev.Parent}, KV{"current_parent_sscc", current})
+}
+
+// member identifies a pack an aggregation event names: an unknown pack or
+// one whose lot or expiry does not match is refused (false); otherwise the
+// result takes its effective status.
+func (r *run) member(code PackCode) (packCtx, bool) {
+	pc, fatal, mismatch := r.identify(code)
+	if fatal != "" || mismatch != "" {
+		r.refuse(fatal + mismatch)
+		return pc, false
+	}
+	r.res.Status = pc.eff
+	return pc, true
 }

@@ -124,7 +124,7 @@ func (r *run) leave(sscc string, children, packs int) {
 	}
 }
 
-// containerObject applies an ObjectEvent to a container (rule 12): ship,
+// containerObject applies an ObjectEvent to a container: ship,
 // receive or take back a root container; the packs inside follow.
 func (r *run) containerObject(sscc string) {
 	epc := Epc{SSCC: sscc}
@@ -164,8 +164,8 @@ func (r *run) containerObject(sscc string) {
 	r.res.Affected += c.Packs
 }
 
-// packing puts the children of an AggregationEvent ADD into ev.Parent
-// (rule 11), creating the container on first packing. A container that
+// packing puts the children of an AggregationEvent ADD into ev.Parent,
+// creating the container on first packing. A container that
 // receives a tracked child becomes tracked (at its root), so packing never
 // loosens custody.
 func (r *run) packing() {
@@ -279,7 +279,7 @@ func (r *run) alreadyPacked(epc Epc, current string) string {
 }
 
 // unpacking takes the children of an AggregationEvent DELETE out of
-// ev.Parent (rule 11); each child takes the custody of the container it
+// ev.Parent; each child takes the custody of the container it
 // leaves.
 func (r *run) unpacking() {
 	ev := r.ev

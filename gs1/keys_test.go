@@ -36,6 +36,9 @@ func TestCheckDigitAndKeys(t *testing.T) {
 		if ValidSerial(s) != want {
 			t.Errorf("ValidSerial(%q) = %v", s, !want)
 		}
+		if ValidLot(s) != want {
+			t.Errorf("ValidLot(%q) = %v", s, !want)
+		}
 	}
 }
 

@@ -263,7 +263,7 @@ func checkObject(o *pb.Epc, at time.Time) error {
 		return fmt.Errorf("GTIN %q: want 14 digits with a valid check digit", p.GetGtin())
 	case !gs1.ValidSerial(p.GetSerial()):
 		return fmt.Errorf("serial %q: want 1–20 characters of GS1 set 82", p.GetSerial())
-	case p.GetLot() != "" && (len(p.GetLot()) > 20 || !gs1.ValidCSet82(p.GetLot())):
+	case p.GetLot() != "" && !gs1.ValidLot(p.GetLot()):
 		return fmt.Errorf("lot %q: want 1–20 characters of GS1 set 82", p.GetLot())
 	case p.GetExpiry() != "":
 		if _, err := gs1.ExpiryDate(p.GetExpiry(), at); err != nil {

@@ -76,10 +76,16 @@ func withCheck(digits string) string { return digits + string(checkDigitSum(digi
 // epcIDElements decodes the body of a pure identity URN urn:epc:id:scheme:body.
 func epcIDElements(scheme, body string) ([]Element, bool) {
 	switch scheme {
-	case "sgtin":
+	case "sgtin", "upui":
+		// A serial (21), or a third-party controlled, serialised
+		// extension (235) of up to 28 characters.
+		qai, max := "21", 20
+		if scheme == "upui" {
+			qai, max = "235", 28
+		}
 		gtin, rest, ok := gtinOf(body)
-		if serial, ok2 := strings.CutPrefix(rest, "."); ok && ok2 && validEPCChars(serial, 1, 20) {
-			return two("01", gtin, "21", serial)
+		if q, ok2 := strings.CutPrefix(rest, "."); ok && ok2 && validEPCChars(q, 1, max) {
+			return two("01", gtin, qai, q)
 		}
 	case "sscc":
 		gcp, ref, rest, ok := splitGCP(body, 17)
@@ -144,11 +150,6 @@ func epcIDElements(scheme, body string) ([]Element, bool) {
 		if ok && len(rest) >= 8 && rest[0] == '.' && rest[3] == '.' && rest[6] == '.' &&
 			digitsLen(rest[1:3], 2, 2) && digitsLen(rest[4:6], 2, 2) && validEPCChars(rest[7:], 1, 20) {
 			return two("8006", gtin+rest[1:3]+rest[4:6], "21", rest[7:])
-		}
-	case "upui":
-		gtin, rest, ok := gtinOf(body)
-		if tpx, ok2 := strings.CutPrefix(rest, "."); ok && ok2 && validEPCChars(tpx, 1, 28) {
-			return two("01", gtin, "235", tpx)
 		}
 	case "pgln":
 		gcp, ref, rest, ok := splitGCP(body, 12)

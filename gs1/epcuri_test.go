@@ -1,10 +1,7 @@
 package gs1
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 )
@@ -20,27 +17,12 @@ func TestCanonicalDigitalLinkOfEPCConformance(t *testing.T) {
 	skips := map[string]string{
 		"CPITest:186": "vendor accepts an empty component/part reference; TDS requires 1 character or more",
 	}
-	f, err := os.Open("testdata/openepcis-epc-digitallink-translator/epc_urn_digital_link_vectors.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	var pass, skip, fail int
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var v struct {
-			Op, Input, Expect, Expected string
-			Source                      string
-			Line                        int
-		}
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			t.Fatal(err)
-		}
+	for _, v := range epcVectors(t) {
 		if v.Op != "toURI" && v.Op != "toURIForClassLevelIdentifier" {
 			continue
 		}
-		class := strings.TrimSuffix(v.Source[strings.LastIndexByte(v.Source, '/')+1:], ".java")
-		key := fmt.Sprintf("%s:%d", class, v.Line)
+		key := v.key()
 		if _, ok := skips[key]; ok || (v.Expect == "ok" && rawReserved(v.Input)) {
 			// rawReserved: the vendor accepts " % & / < > ? unescaped in
 			// a URN; TDS requires %22 %25 %26 %2F %3C %3E %3F.

@@ -1,4 +1,22 @@
-package layering
+package main
+
+// The layering tests check that the packages of the
+// module depend on each other in one direction only, as
+// docs/architecture.md describes.
+//
+// The rules, from the bottom up:
+//
+//   - gs1, subjects and ledger import no other Pedigree package;
+//     lifecycle and epcis import only gs1;
+//   - the packages outside services/ (gs1, subjects, lifecycle, ledger,
+//     envelope, epcis, client, scanners/...) depend on nothing under
+//     services/;
+//   - scanners/sdk links neither the NATS server nor grpc-gateway;
+//   - only packages under services/ import services/internal/... (the Go
+//     toolchain enforces it too), and services/internal/... never depends on
+//     services/node or services/nodetest, not even in its tests.
+//
+// Run them with: go test -run Layering ./cmd/pedigree
 
 import (
 	"bytes"
@@ -138,7 +156,7 @@ func violations(pkgs []pkg) []string {
 
 // TestDependenciesRunOneWay checks the layering rules of the package
 // documentation against `go list` of the whole module.
-func TestDependenciesRunOneWay(t *testing.T) {
+func TestLayeringDependenciesRunOneWay(t *testing.T) {
 	for _, v := range violations(list(t)) {
 		t.Error(v)
 	}
@@ -146,7 +164,7 @@ func TestDependenciesRunOneWay(t *testing.T) {
 
 // TestViolationsAreFound checks that each rule reports a package that
 // breaks it.
-func TestViolationsAreFound(t *testing.T) {
+func TestLayeringViolationsAreFound(t *testing.T) {
 	p := func(path string, deps ...string) pkg {
 		q := pkg{ImportPath: module + "/" + path}
 		for _, d := range deps {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -42,44 +43,51 @@ func TestPlanPacksSplitsEveryPackOnce(t *testing.T) {
 
 // TestOpenLoopChargesQueueingToTheSchedule checks that a server slower
 // than the schedule shows up in the latencies, measured from the
-// scheduled send time, rather than in a lower request rate.
+// scheduled send time, rather than in a lower request rate. It runs on
+// synctest's fake clock, so the figures are exact.
 func TestOpenLoopChargesQueueingToTheSchedule(t *testing.T) {
-	const service = 2 * time.Millisecond
-	// One worker, 1,000 requests/s, 2 ms each: the queue grows by one
-	// request every 2 ms, so the last of 200 waits ~200 ms.
-	l, err := openLoop(context.Background(), 1000, 200*time.Millisecond, 10*time.Second, 1, func(context.Context, int) error {
-		time.Sleep(service)
-		return nil
+	synctest.Test(t, func(t *testing.T) {
+		const service = 2 * time.Millisecond
+		// One worker, 1,000 requests/s, 2 ms each: request i is due at
+		// i ms and answered at 2(i+1) ms, so the last of 200 waits 201 ms.
+		l, err := openLoop(t.Context(), 1000, 200*time.Millisecond, 10*time.Second, 1, func(context.Context, int) error {
+			time.Sleep(service) // the server's work, on the fake clock
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Count != 200 || l.Rate != 1000 {
+			t.Errorf("answered %d at %v/s, want 200 at 1000/s (every request, however late)", l.Count, l.Rate)
+		}
+		if l.Max != 201_000 || l.P50 != 101_000 {
+			t.Errorf("max latency %v µs, median %v µs; want the queueing counted: 201,000 and 101,000", l.Max, l.P50)
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l.Count != 200 || l.Rate != 1000 {
-		t.Errorf("answered %d at %v/s, want 200 at 1000/s (every request, however late)", l.Count, l.Rate)
-	}
-	if l.Max < 150_000 {
-		t.Errorf("max latency %v µs, want the queueing (~200 ms) counted", l.Max)
-	}
 }
 
 // TestOpenLoopStopsAfterTheGrace checks that a queue left at the end of
 // the schedule is counted, not sent, once the grace period has passed.
 func TestOpenLoopStopsAfterTheGrace(t *testing.T) {
-	start := time.Now()
-	l, err := openLoop(context.Background(), 1000, 100*time.Millisecond, 50*time.Millisecond, 1, func(context.Context, int) error {
-		time.Sleep(10 * time.Millisecond)
-		return nil
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		l, err := openLoop(t.Context(), 1000, 100*time.Millisecond, 50*time.Millisecond, 1, func(context.Context, int) error {
+			time.Sleep(10 * time.Millisecond) // the server's work, on the fake clock
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Sent one by one, the 100 requests would take 1 s; cut at the
+		// end of the schedule (100 ms) plus the grace (50 ms), the one
+		// in progress then finishes.
+		if took := time.Since(start); took > 200*time.Millisecond {
+			t.Errorf("took %v of the fake clock, want the queue cut at the grace", took)
+		}
+		if l.Unanswered == 0 || l.Count+l.Unanswered != 100 || l.Rate >= 1000 {
+			t.Errorf("answered %d, unanswered %d, rate %v: want the unsent counted", l.Count, l.Unanswered, l.Rate)
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Sent one by one, the 100 requests would take at least 1 s.
-	if took := time.Since(start); took > 900*time.Millisecond {
-		t.Errorf("took %v, want the queue cut at the grace", took)
-	}
-	if l.Unanswered == 0 || l.Count+l.Unanswered != 100 || l.Rate >= 1000 {
-		t.Errorf("answered %d, unanswered %d, rate %v: want the unsent counted", l.Count, l.Unanswered, l.Rate)
-	}
 }
 
 // TestPhasesSelectWhatRunsAndIsReported checks --phases: unknown names

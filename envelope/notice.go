@@ -10,9 +10,9 @@ import (
 
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 	"golang.org/x/mod/sumdb/tlog"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/pedigree-project/pedigree/ledger/entry"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
@@ -167,27 +167,19 @@ var deterministic = proto.MarshalOptions{Deterministic: true}
 // SpliceEntry returns the ledger encoding of an entry from its encoding
 // without its envelope field (what a ResultNotice carries) and the signed
 // envelope bytes: the envelope (field 2) goes after the index (field 1),
-// where the ledger's encoding puts it, and before every other field.
+// where the ledger's encoding puts it (docs/ledger-format.md), and before
+// every other field.
 func SpliceEntry(withoutEnvelope, signedEnvelope []byte) ([]byte, error) {
 	return AppendSpliced(make([]byte, 0, len(withoutEnvelope)+len(signedEnvelope)+8), withoutEnvelope, signedEnvelope)
 }
 
-// AppendSpliced is SpliceEntry appending to dst.
+// AppendSpliced is SpliceEntry appending to dst (entry.AppendSpliced).
 func AppendSpliced(dst, withoutEnvelope, signedEnvelope []byte) ([]byte, error) {
-	at := 0
-	if num, typ, n := protowire.ConsumeTag(withoutEnvelope); n > 0 && num == 1 && typ == protowire.VarintType {
-		_, m := protowire.ConsumeVarint(withoutEnvelope[n:])
-		if m < 0 {
-			return nil, errors.New("envelope: entry: truncated index")
-		}
-		at = n + m
+	out, err := entry.AppendSpliced(dst, withoutEnvelope, signedEnvelope)
+	if err != nil {
+		return nil, fmt.Errorf("envelope: %w", err)
 	}
-	dst = append(dst, withoutEnvelope[:at]...)
-	if len(signedEnvelope) > 0 {
-		dst = protowire.AppendTag(dst, 2, protowire.BytesType)
-		dst = protowire.AppendBytes(dst, signedEnvelope)
-	}
-	return append(dst, withoutEnvelope[at:]...), nil
+	return out, nil
 }
 
 // Result is a verified ResultNotice: a ledger entry, or a refusal.
@@ -230,13 +222,13 @@ func OpenResult(data, wire []byte, keys NodeKeys) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUntrusted, err)
 	}
-	entry := &pb.LedgerEntry{}
-	if err := proto.Unmarshal(full, entry); err != nil {
+	le, err := entry.Decode(full)
+	if err != nil {
 		return nil, fmt.Errorf("%w: entry: %v", ErrUntrusted, err)
 	}
-	pos := entry.GetIndex() - rc.GetFirstIndex()
-	if entry.GetIndex() < rc.GetFirstIndex() || pos >= rc.GetCount() || !bytes.Equal(entry.GetEnvelope(), wire) {
-		return nil, fmt.Errorf("%w: entry %d is not in the receipt's batch", ErrUntrusted, entry.GetIndex())
+	pos := le.GetIndex() - rc.GetFirstIndex()
+	if le.GetIndex() < rc.GetFirstIndex() || pos >= rc.GetCount() || !bytes.Equal(le.GetEnvelope(), wire) {
+		return nil, fmt.Errorf("%w: entry %d is not in the receipt's batch", ErrUntrusted, le.GetIndex())
 	}
 	proof := make(tlog.RecordProof, len(n.GetProof()))
 	for i, h := range n.GetProof() {
@@ -246,9 +238,9 @@ func OpenResult(data, wire []byte, keys NodeKeys) (*Result, error) {
 		copy(proof[i][:], h)
 	}
 	if err := tlog.CheckRecord(proof, int64(rc.GetCount()), tlog.Hash(rc.GetRootHash()), int64(pos), tlog.RecordHash(full)); err != nil {
-		return nil, fmt.Errorf("%w: entry %d: %v", ErrUntrusted, entry.GetIndex(), err)
+		return nil, fmt.Errorf("%w: entry %d: %v", ErrUntrusted, le.GetIndex(), err)
 	}
-	return &Result{Entry: entry, Receipt: rc, KeyID: n.GetReceipt().GetKeyId()}, nil
+	return &Result{Entry: le, Receipt: rc, KeyID: n.GetReceipt().GetKeyId()}, nil
 }
 
 // openRefusal checks a refusal against the bytes its receiver sent.

@@ -177,7 +177,7 @@ func validateEvent(ev *Event, path string) error {
 	if ev.EventTimeZoneOffset == "" {
 		return fieldErr(p("eventTimeZoneOffset"), "missing")
 	}
-	if !validOffset(ev.EventTimeZoneOffset) {
+	if !ValidTimeZoneOffset(ev.EventTimeZoneOffset) {
 		return fieldErr(p("eventTimeZoneOffset"), "not a time zone offset (±hh:mm)")
 	}
 	if ev.Type != TransformationEvent {
@@ -209,8 +209,9 @@ func validateEvent(ev *Event, path string) error {
 	return nil
 }
 
-// validOffset reports whether s has the form ±hh:mm with hh ≤ 14 and mm < 60.
-func validOffset(s string) bool {
+// ValidTimeZoneOffset reports whether s is an EPCIS eventTimeZoneOffset:
+// ±hh:mm with hh ≤ 14 and mm < 60.
+func ValidTimeZoneOffset(s string) bool {
 	if len(s) != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':' {
 		return false
 	}

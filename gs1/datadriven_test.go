@@ -2,121 +2,42 @@ package gs1
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cockroachdb/datadriven"
 )
-
-var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of data-driven test files")
-
-// ddCase is one case of a data-driven file, in the style of
-// cockroachdb/datadriven: a command line, input lines, "----", expected
-// output, ended by a blank line.
-type ddCase struct {
-	cmd, input, want string
-	line             int
-}
-
-// readDD parses a data-driven file; it also returns the file's text split so
-// that expected output can be rewritten.
-func readDD(t *testing.T, path string) ([]ddCase, []string) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(string(data), "\n")
-	var cases []ddCase
-	for i := 0; i < len(lines); i++ {
-		l := lines[i]
-		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
-			continue
-		}
-		c := ddCase{cmd: l, line: i + 1}
-		var in []string
-		for i++; i < len(lines) && lines[i] != "----"; i++ {
-			in = append(in, lines[i])
-		}
-		var out []string
-		for i++; i < len(lines) && lines[i] != ""; i++ {
-			out = append(out, lines[i])
-		}
-		c.input, c.want = strings.Join(in, "\n"), strings.Join(out, "\n")
-		cases = append(cases, c)
-	}
-	return cases, lines
-}
 
 // ddUnescape makes control characters typeable in the files.
 var ddUnescape = strings.NewReplacer("<GS>", "\x1d", "<CR>", "\r", "<LF>", "\n")
 var ddEscape = strings.NewReplacer("\x1d", "<GS>", "\r", "<CR>", "\n", "<LF>")
 
+// TestDataDriven runs the cockroachdb/datadriven files in
+// testdata/datadriven: a command, the input, "----", the expected output.
+// Regenerate the expected output with -rewrite and review the diff.
 func TestDataDriven(t *testing.T) {
-	files, _ := filepath.Glob("testdata/datadriven/*.txt")
-	for _, path := range files {
-		t.Run(filepath.Base(path), func(t *testing.T) {
-			cases, _ := readDD(t, path)
-			var out strings.Builder
-			for _, c := range cases {
-				got := runDD(t, c)
-				if *rewrite {
-					out.WriteString(c.cmd + "\n" + c.input + "\n----\n" + got + "\n\n")
-					continue
-				}
-				if got != c.want {
-					t.Errorf("%s:%d: %s\n%s\n got:\n%s\nwant:\n%s", path, c.line, c.cmd, c.input, got, c.want)
-				}
-			}
-			if *rewrite {
-				rewriteDD(t, path, cases)
-			}
+	n := 0
+	datadriven.Walk(t, "testdata/datadriven", func(t *testing.T, path string) {
+		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+			n++
+			return runDD(t, d)
 		})
+	})
+	if n == 0 {
+		t.Fatal("no data-driven cases in testdata/datadriven")
 	}
+	t.Logf("%d data-driven cases", n)
 }
 
-// rewriteDD replaces every expected output in place, keeping comments.
-func rewriteDD(t *testing.T, path string, cases []ddCase) {
-	_, lines := readDD(t, path)
-	var b strings.Builder
-	ci := 0
-	for i := 0; i < len(lines); i++ {
-		if ci < len(cases) && i+1 == cases[ci].line {
-			c := cases[ci]
-			b.WriteString(c.cmd + "\n" + c.input + "\n----\n" + runDD(t, c) + "\n")
-			for i < len(lines) && lines[i] != "----" {
-				i++
-			}
-			for i++; i < len(lines) && lines[i] != ""; i++ {
-			}
-			if i < len(lines) {
-				b.WriteString("\n")
-			}
-			ci++
-			continue
-		}
-		b.WriteString(lines[i])
-		if i < len(lines)-1 {
-			b.WriteString("\n")
-		}
-	}
-	text := strings.TrimRight(b.String(), "\n") + "\n"
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func runDD(t *testing.T, c ddCase) string {
-	f := strings.Fields(c.cmd)
-	in := ddUnescape.Replace(c.input)
-	switch f[0] {
+func runDD(t *testing.T, d *datadriven.TestData) string {
+	in := ddUnescape.Replace(d.Input)
+	switch d.Cmd {
 	case "parse":
 		var o Options
-		for _, a := range f[1:] {
-			switch a {
+		for _, a := range d.CmdArgs {
+			switch a.Key {
 			case "permit-ambiguous-run-on":
 				o.PermitAmbiguousRunOn = true
 			case "permit-unknown-ais":
@@ -124,7 +45,7 @@ func runDD(t *testing.T, c ddCase) string {
 			case "skip-associations":
 				o.SkipAssociations = true
 			default:
-				t.Fatalf("line %d: unknown option %s", c.line, a)
+				t.Fatalf("%s: unknown option %s", d.Pos, a.Key)
 			}
 		}
 		r, err := o.Parse(in)
@@ -133,9 +54,11 @@ func runDD(t *testing.T, c ddCase) string {
 		}
 		return describe(r)
 	case "expiry":
-		at, err := time.Parse(time.RFC3339, strings.TrimPrefix(f[1], "at="))
+		var s string
+		d.ScanArgs(t, "at", &s)
+		at, err := time.Parse(time.RFC3339, s)
 		if err != nil {
-			t.Fatalf("line %d: %v", c.line, err)
+			t.Fatalf("%s: at: %v", d.Pos, err)
 		}
 		d, err := ExpiryDate(in, at)
 		if err != nil {
@@ -147,7 +70,7 @@ func runDD(t *testing.T, c ddCase) string {
 		}
 		return fmt.Sprintf("date=%s expired=%v", d.Format(time.DateOnly), exp)
 	}
-	t.Fatalf("line %d: unknown command %q", c.line, f[0])
+	t.Fatalf("%s: unknown command %q", d.Pos, d.Cmd)
 	return ""
 }
 

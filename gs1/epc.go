@@ -47,78 +47,33 @@ func EPCToDigitalLink(urn, stem string) (string, error) {
 	return r.DigitalLink(stem)
 }
 
-// epcElements decodes a URN into AIs; the values are validated by Build.
+// epcElements decodes an SGTIN, SSCC or SGLN URN into AIs with their values
+// unescaped; the values are validated by Build.
 func epcElements(urn string) ([]Element, error) {
-	var scheme, body string
-	for _, p := range [...]string{sgtinPrefix, ssccPrefix, sglnPrefix} {
-		if strings.HasPrefix(urn, p) {
-			scheme, body = p, urn[len(p):]
-		}
-	}
-	if scheme == "" {
+	var form string
+	switch {
+	case strings.HasPrefix(urn, sgtinPrefix):
+		form = "SGTIN %s must be CompanyPrefix.IndicatorItemRef.Serial: a company prefix of 6 to 12 digits, 13 digits before the serial, a serial of 1 to 20 characters with \" %% & / < > ? %%-escaped"
+	case strings.HasPrefix(urn, ssccPrefix):
+		form = "SSCC %s must be CompanyPrefix.SerialRef: a company prefix of 6 to 12 digits and 17 digits in all"
+	case strings.HasPrefix(urn, sglnPrefix):
+		form = "SGLN %s must be CompanyPrefix.LocationRef.Extension: a company prefix of 6 to 12 digits, 12 digits before the extension, an extension of 1 to 20 characters with \" %% & / < > ? %%-escaped"
+	default:
 		return nil, epcError("not an SGTIN, SSCC or SGLN EPC URN: %s", sq(urn))
 	}
-	parts := strings.SplitN(body, ".", 3)
-	cp := parts[0]
-	if len(cp) < MinCompanyPrefixLength || len(cp) > MaxCompanyPrefixLength || !allDigits(cp) {
-		return nil, epcError("EPC company prefix %s must be %d to %d digits", sq(cp), MinCompanyPrefixLength, MaxCompanyPrefixLength)
+	els, ok := epcURNElements(urn)
+	if !ok {
+		return nil, epcError(form, sq(urn))
 	}
-	switch scheme {
-	case sgtinPrefix:
-		if len(parts) != 3 || len(cp)+len(parts[1]) != 13 || !allDigits(parts[1]) {
-			return nil, epcError("SGTIN %s must be CompanyPrefix.IndicatorItemRef.Serial with 13 digits before the serial", sq(urn))
-		}
-		serial, err := epcUnescape(parts[2])
-		if err != nil {
-			return nil, err
-		}
-		body := parts[1][:1] + cp + parts[1][1:]
-		return []Element{{AI: "01", Value: body + string(checkDigitSum(body))}, {AI: "21", Value: serial}}, nil
-	case ssccPrefix:
-		if len(parts) != 2 || len(cp)+len(parts[1]) != 17 || !allDigits(parts[1]) {
-			return nil, epcError("SSCC %s must be CompanyPrefix.SerialRef with 17 digits", sq(urn))
-		}
-		body := parts[1][:1] + cp + parts[1][1:]
-		return []Element{{AI: "00", Value: body + string(checkDigitSum(body))}}, nil
-	default:
-		if len(parts) != 3 || len(cp)+len(parts[1]) != 12 || !allDigits(parts[1]) {
-			return nil, epcError("SGLN %s must be CompanyPrefix.LocationRef.Extension with 12 digits before the extension", sq(urn))
-		}
-		body := cp + parts[1]
-		els := []Element{{AI: "414", Value: body + string(checkDigitSum(body))}}
-		ext, err := epcUnescape(parts[2])
-		if err != nil {
-			return nil, err
-		}
-		if ext != "0" {
-			els = append(els, Element{AI: "254", Value: ext})
-		}
-		return els, nil
+	for i := range els {
+		els[i].Value = unescape(els[i].Value, false)
 	}
+	return els, nil
 }
 
 // epcReserved are the characters the Tag Data Standard requires to be
 // %-escaped in URN serials and extensions.
 const epcReserved = "\"%&/<>?"
-
-// epcUnescape decodes a URN serial or extension; "" and unescaped reserved
-// characters are refused.
-func epcUnescape(s string) (string, error) {
-	if s == "" {
-		return "", epcError("empty EPC serial or extension")
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
-			i += 2
-			continue
-		}
-		if strings.IndexByte(epcReserved, c) >= 0 || !cset82[c] {
-			return "", epcError("character %s must be %%-escaped or is not allowed in an EPC URN", sq(s[i:i+1]))
-		}
-	}
-	return unescape(s, false), nil
-}
 
 // epcEscape encodes a serial or extension for a URN.
 func epcEscape(s string) string {
@@ -126,8 +81,8 @@ func epcEscape(s string) string {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; strings.IndexByte(epcReserved, c) >= 0 {
 			b.WriteByte('%')
-			b.WriteByte("0123456789ABCDEF"[c>>4])
-			b.WriteByte("0123456789ABCDEF"[c&15])
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
 		} else {
 			b.WriteByte(c)
 		}

@@ -30,26 +30,9 @@ func TestEPCConformance(t *testing.T) {
 		"SGLNTest:112":  "no company prefix length given: needs GS1's GCP length table, not shipped here",
 		"SGLNTest:115":  "no company prefix length given: needs GS1's GCP length table, not shipped here",
 	}
-	f, err := os.Open("testdata/openepcis-epc-digitallink-translator/epc_urn_digital_link_vectors.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	var pass, skip, outOfScope, fail int
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var v struct {
-			Op, Input, Expect, Expected string
-			GCPLength                   *int `json:"gcpLength"`
-			Source                      string
-			Line                        int
-		}
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			t.Fatal(err)
-		}
-		class := v.Source[strings.LastIndexByte(v.Source, '/')+1:]
-		class = strings.TrimSuffix(class, ".java")
-		key := fmt.Sprintf("%s:%d", class, v.Line)
+	for _, v := range epcVectors(t) {
+		class, key := v.class(), v.key()
 		if (class != "SGTINTest" && class != "SSCCTest" && class != "SGLNTest") || (v.Op != "toURI" && v.Op != "toURN") {
 			outOfScope++ // other EPC schemes and class-level patterns are not converted here
 			continue
@@ -67,6 +50,46 @@ func TestEPCConformance(t *testing.T) {
 	}
 	t.Logf("EPC conformance: %d SGTIN/SSCC/SGLN vectors applicable, %d passed, %d skipped (vendor-specific or no GCP length), %d failed; %d vectors of other schemes or operations out of scope",
 		pass+fail, pass, skip, fail, outOfScope)
+}
+
+// epcVector is one case of openepcis-epc-digitallink-translator
+// (testdata/openepcis-epc-digitallink-translator, Apache 2.0).
+type epcVector struct {
+	Op, Input, Expect, Expected string
+	GCPLength                   *int `json:"gcpLength"`
+	Source                      string
+	Line                        int
+}
+
+// class is the translator's test class the case comes from, e.g. SGTINTest.
+func (v epcVector) class() string {
+	return strings.TrimSuffix(v.Source[strings.LastIndexByte(v.Source, '/')+1:], ".java")
+}
+
+// key names the case as class:line.
+func (v epcVector) key() string { return fmt.Sprintf("%s:%d", v.class(), v.Line) }
+
+// epcVectors reads every case of the translator's vectors.
+func epcVectors(t *testing.T) []epcVector {
+	t.Helper()
+	f, err := os.Open("testdata/openepcis-epc-digitallink-translator/epc_urn_digital_link_vectors.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var vs []epcVector
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var v epcVector
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			t.Fatal(err)
+		}
+		vs = append(vs, v)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return vs
 }
 
 func runEPCVector(op, in, want string, ok bool, gcp *int) error {

@@ -135,6 +135,13 @@ func (r *Result) DigitalLink(stem string) (string, error) {
 		return "", err
 	}
 	els := dedupe(r.Elements)
+	for _, el := range els {
+		if el.Value == "" {
+			// Only a hand-made Result can hold one; a URI with an empty
+			// segment or attribute would not parse back.
+			return "", newError(el.AI, RuleEmpty, "(%s) has no value", el.AI)
+		}
+	}
 	pk := -1
 	for i, el := range els {
 		if e := r.dictionary().lookup(el.AI); e != nil && e.dlPKey {

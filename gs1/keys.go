@@ -44,6 +44,10 @@ func ValidCSet82(s string) bool {
 // 1 to 20 characters of GS1 character set 82.
 func ValidSerial(s string) bool { return len(s) >= 1 && len(s) <= 20 && ValidCSet82(s) }
 
+// ValidLot reports whether s is a valid batch or lot number for AI (10):
+// 1 to 20 characters of GS1 character set 82.
+func ValidLot(s string) bool { return ValidSerial(s) }
+
 // ExpiryDate interprets a YYMMDD date as encoded in AI (17) (or (11), (13),
 // (15), (16)): DD "00" means the last day of the month, and the century is
 // chosen by GS1's sliding window relative to ref (General Specifications

@@ -2,6 +2,7 @@ package gs1
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -34,6 +35,9 @@ func TestCheckDigitAndKeys(t *testing.T) {
 	} {
 		if ValidSerial(s) != want {
 			t.Errorf("ValidSerial(%q) = %v", s, !want)
+		}
+		if ValidLot(s) != want {
+			t.Errorf("ValidLot(%q) = %v", s, !want)
 		}
 	}
 }
@@ -159,22 +163,68 @@ func TestBuildAndRoundTrip(t *testing.T) {
 	}
 }
 
-// TestHandMadeResult: Results built by hand, not by this package, must not
-// make the generators panic.
+// TestHandMadeResult: Results built by hand, not by this package, may hold
+// anything. The generators must not panic, must render exactly the AIs
+// given, and must refuse what they cannot render: a symbol that needs a
+// valid GTIN, a Digital Link without a primary key, with an unknown AI or
+// an empty value, an EPC without a valid key.
 func TestHandMadeResult(t *testing.T) {
-	for _, r := range []*Result{
-		{},
-		{Elements: []Element{{"01", ""}}},
-		{Elements: []Element{{"01", "1"}, {"89", "X"}}, GTIN: "1"},
-		{Elements: []Element{{"00", "1"}, {"414", "x"}}, SSCC: "1", GLN: "x"},
+	for _, tc := range []struct {
+		r         *Result
+		bracketed string
+		elements  string
+		dl        string // "" means an error is wanted
+		v01       string
+		has01     bool
+	}{
+		{r: &Result{}},
+		{r: &Result{Elements: []Element{{"01", ""}}}, bracketed: "(01)", elements: "01", has01: true},
+		{r: &Result{Elements: []Element{{"01", "1"}, {"89", "X"}}, GTIN: "1"}, bracketed: "(01)1(89)X", elements: "01189X", v01: "1", has01: true},
+		{r: &Result{Elements: []Element{{"00", "1"}, {"414", "x"}}, SSCC: "1", GLN: "x"}, bracketed: "(00)1(414)x", elements: "001414x",
+			dl: "https://id.gs1.org/00/1?414=x"},
 	} {
-		_ = r.ElementString()
-		_ = r.Bracketed()
-		for sym := SymbologyNone; sym <= SymbologyEAN8+1; sym++ {
-			_, _ = r.ScanData(sym)
-		}
-		_, _ = r.DigitalLink("")
-		_, _ = r.EPC(7)
-		_, _ = r.Value("01")
+		name := fmt.Sprintf("%v", tc.r.Elements)
+		noPanic(t, name, func() {
+			if got := tc.r.Bracketed(); got != tc.bracketed {
+				t.Errorf("%s: Bracketed() = %q, want %q", name, got, tc.bracketed)
+			}
+			if got := tc.r.ElementString(); got != tc.elements {
+				t.Errorf("%s: ElementString() = %q, want %q", name, got, tc.elements)
+			}
+			for sym, aim := range map[Symbology]string{SymbologyNone: "", SymbologyDataMatrix: "]d2", SymbologyQRCode: "]Q3", SymbologyGS1128: "]C1"} {
+				if got, err := tc.r.ScanData(sym); err != nil || got != aim+tc.elements {
+					t.Errorf("%s: ScanData(%d) = %q, %v; want %q", name, sym, got, err, aim+tc.elements)
+				}
+			}
+			for _, sym := range []Symbology{SymbologyDataBarOmni, SymbologyEAN13, SymbologyUPCA, SymbologyEAN8, SymbologyEAN8 + 1} {
+				if got, err := tc.r.ScanData(sym); err == nil {
+					t.Errorf("%s: ScanData(%d) = %q, want an error: no valid GTIN-14 first", name, sym, got)
+				}
+			}
+			got, err := tc.r.DigitalLink("")
+			if tc.dl == "" && err == nil {
+				t.Errorf("%s: DigitalLink() = %q, want an error", name, got)
+			}
+			if tc.dl != "" && (err != nil || got != tc.dl) {
+				t.Errorf("%s: DigitalLink() = %q, %v; want %q", name, got, err, tc.dl)
+			}
+			if got, err := tc.r.EPC(7); err == nil {
+				t.Errorf("%s: EPC(7) = %q, want an error: no valid SGTIN, SSCC or SGLN key", name, got)
+			}
+			if v, ok := tc.r.Value("01"); v != tc.v01 || ok != tc.has01 {
+				t.Errorf("%s: Value(01) = %q, %v; want %q, %v", name, v, ok, tc.v01, tc.has01)
+			}
+		})
 	}
+}
+
+// noPanic runs f, reporting a panic as a test error.
+func noPanic(t *testing.T, name string, f func()) {
+	t.Helper()
+	defer func() {
+		if p := recover(); p != nil {
+			t.Errorf("%s: panic: %v", name, p)
+		}
+	}()
+	f()
 }

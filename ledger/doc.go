@@ -67,5 +67,12 @@
 // # Audit
 //
 // Verify re-derives everything from the stored entry bytes in one pass on a
-// stopped node's DB and names the first bad entry, tile or checkpoint.
+// stopped node's DB and names the first bad entry, tile or checkpoint;
+// VerifyEntries also hands each entry to a caller's check.
+//
+// # Entries
+//
+// The ledger stores entries as opaque bytes. What a Pedigree node stores
+// in them is specified in docs/ledger-format.md and implemented by the
+// sub-package ledger/entry, which the ledger does not import.
 package ledger

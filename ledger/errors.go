@@ -46,6 +46,9 @@ type VerifyError struct {
 	Object string
 	// Problem says what is wrong with it, e.g. "chain hash mismatch".
 	Problem string
+	// Err is the error of VerifyEntries' entry check that found the
+	// problem, or nil.
+	Err error
 }
 
 // Error returns "ledger: <object>: <problem>".
@@ -55,6 +58,9 @@ func (e *VerifyError) Error() string {
 
 // Is reports that a VerifyError is an ErrCorrupt.
 func (e *VerifyError) Is(target error) bool { return target == ErrCorrupt }
+
+// Unwrap returns the entry check's error, if that found the problem.
+func (e *VerifyError) Unwrap() error { return e.Err }
 
 func entryError(i uint64, format string, args ...any) *VerifyError {
 	return &VerifyError{Index: i, Object: fmt.Sprintf("entry %d", i), Problem: fmt.Sprintf(format, args...)}

@@ -58,13 +58,22 @@ const progressEvery = 1 << 16
 // Verify reads the entries on one goroutine and hashes them on another. It
 // runs fastest on a DB opened with AuditPebbleOptions.
 func Verify(ctx context.Context, db *pebble.DB, verifier note.Verifier, progress func(done, total uint64)) (Report, error) {
+	return VerifyEntries(ctx, db, verifier, progress, nil)
+}
+
+// VerifyEntries is Verify that also passes every entry's bytes, in index
+// order, to check (if not nil), which knows what entries mean (the ledger
+// does not): the first error it returns fails the audit with a
+// *VerifyError naming the entry. check must not keep data, whose buffer
+// is reused.
+func VerifyEntries(ctx context.Context, db *pebble.DB, verifier note.Verifier, progress func(done, total uint64), check func(index uint64, data []byte) error) (Report, error) {
 	start := time.Now()
 	if verifier == nil {
 		return Report{}, errors.New("ledger: verify: nil verifier")
 	}
 	snap := db.NewSnapshot()
 	defer snap.Close()
-	v := &verification{snap: snap, verifier: verifier, progress: progress}
+	v := &verification{snap: snap, verifier: verifier, progress: progress, check: check}
 	err := v.run(ctx)
 	v.report.Duration = time.Since(start)
 	for _, it := range v.tree.its {
@@ -86,6 +95,7 @@ type verification struct {
 	snap     *pebble.Snapshot
 	verifier note.Verifier
 	progress func(done, total uint64)
+	check    func(index uint64, data []byte) error
 	report   Report
 	size     uint64 // size metadata
 	tree     tileTree
@@ -195,6 +205,13 @@ func (v *verification) entries(ctx context.Context) error {
 			chain = sha256.Sum256(pair[:])
 			if !bytes.Equal(stored, chain[:]) {
 				return entryError(next, "chain hash mismatch")
+			}
+			if v.check != nil {
+				if err := v.check(next, leafInput[1:]); err != nil {
+					ve := entryError(next, "%v", err)
+					ve.Err = err
+					return ve
+				}
 			}
 			if err := v.tree.add(leaf); err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -237,5 +238,37 @@ func TestVerifyReport(t *testing.T) {
 	}
 	if r := other.mustVerify(); r.Entries != 0 || r.Checkpoints != 1 {
 		t.Fatalf("empty ledger report %+v", r)
+	}
+}
+
+// TestVerifyEntriesChecksEachEntry checks that VerifyEntries hands every
+// entry's bytes to the check in order and fails on the entry it refuses,
+// naming it and keeping the check's error.
+func TestVerifyEntriesChecksEachEntry(t *testing.T) {
+	e := newEnv(t)
+	l := e.open(2)
+	want := [][]byte{[]byte("a"), []byte("bad"), []byte("c")}
+	if _, err := l.Append(context.Background(), want); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	errBad := errors.New("refused")
+	_, err := VerifyEntries(context.Background(), e.db, e.verifier, nil, func(i uint64, data []byte) error {
+		seen = append(seen, fmt.Sprint(i, string(data)))
+		if string(data) == "bad" {
+			return errBad
+		}
+		return nil
+	})
+	var ve *VerifyError
+	if !errors.As(err, &ve) || ve.Index != 1 || !errors.Is(err, errBad) || !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("VerifyEntries: %v", err)
+	}
+	if fmt.Sprint(seen) != "[0a 1bad]" {
+		t.Errorf("checked %v", seen)
+	}
+	rep, err := VerifyEntries(context.Background(), e.db, e.verifier, nil, func(uint64, []byte) error { return nil })
+	if err != nil || rep.Entries != 3 {
+		t.Fatalf("VerifyEntries: %v, %d entries", err, rep.Entries)
 	}
 }

@@ -1,6 +1,6 @@
 package lifecycle
 
-// commission creates one pack (rule 2). The lot and expiry come from the
+// commission creates one pack. The lot and expiry come from the
 // event's ILMD, or from the EPC when the ILMD leaves them out; the pack
 // takes the batch's lot and expiry strings.
 func (r *run) commission(e *Epc) {

@@ -124,7 +124,7 @@ func (r *run) leave(sscc string, children, packs int) {
 	}
 }
 
-// containerObject applies an ObjectEvent to a container (rule 12): ship,
+// containerObject applies an ObjectEvent to a container: ship,
 // receive or take back a root container; the packs inside follow.
 func (r *run) containerObject(sscc string) {
 	epc := Epc{SSCC: sscc}
@@ -164,8 +164,8 @@ func (r *run) containerObject(sscc string) {
 	r.res.Affected += c.Packs
 }
 
-// packing puts the children of an AggregationEvent ADD into ev.Parent
-// (rule 11), creating the container on first packing. A container that
+// packing puts the children of an AggregationEvent ADD into ev.Parent,
+// creating the container on first packing. A container that
 // receives a tracked child becomes tracked (at its root), so packing never
 // loosens custody.
 func (r *run) packing() {
@@ -194,13 +194,11 @@ func (r *run) packing() {
 			moved += c.Packs
 			continue
 		}
-		pc, fatal, mismatch := r.identify(e.Pack)
-		if fatal != "" || mismatch != "" {
-			r.refuse(fatal + mismatch)
+		pc, ok := r.member(e.Pack)
+		if !ok {
 			continue
 		}
 		p := pc.pack
-		r.res.Status = pc.eff
 		switch {
 		case !p.Status.Active():
 			r.refuse(r.alert(CodeInvalidTransition, pc.epc,
@@ -281,7 +279,7 @@ func (r *run) alreadyPacked(epc Epc, current string) string {
 }
 
 // unpacking takes the children of an AggregationEvent DELETE out of
-// ev.Parent (rule 11); each child takes the custody of the container it
+// ev.Parent; each child takes the custody of the container it
 // leaves.
 func (r *run) unpacking() {
 	ev := r.ev
@@ -311,13 +309,11 @@ func (r *run) unpacking() {
 			removed += c.Packs
 			continue
 		}
-		pc, fatal, mismatch := r.identify(e.Pack)
-		if fatal != "" || mismatch != "" {
-			r.refuse(fatal + mismatch)
+		pc, ok := r.member(e.Pack)
+		if !ok {
 			continue
 		}
 		p := pc.pack
-		r.res.Status = pc.eff
 		if p.Parent != ev.Parent {
 			r.refuse(r.notInside(pc.epc, p.Parent))
 			continue
@@ -346,4 +342,17 @@ func (r *run) notInside(epc Epc, current string) string {
 	return r.alert(CodeAggregationConflict, epc,
 		"not inside container "+r.ev.Parent+" ("+where+")",
 		KV{"parent_sscc", r.ev.Parent}, KV{"current_parent_sscc", current})
+}
+
+// member identifies a pack an aggregation event names: an unknown pack or
+// one whose lot or expiry does not match is refused (false); otherwise the
+// result takes its effective status.
+func (r *run) member(code PackCode) (packCtx, bool) {
+	pc, fatal, mismatch := r.identify(code)
+	if fatal != "" || mismatch != "" {
+		r.refuse(fatal + mismatch)
+		return pc, false
+	}
+	r.res.Status = pc.eff
+	return pc, true
 }

@@ -20,8 +20,8 @@
 //   - Total: any input, however malformed, gives a Result; nothing panics.
 //     Identifier syntax is checked before events get here (gs1,
 //     epcis); the rules treat identifiers as opaque strings.
-//   - Self-contained: standard library only; no NATS, Pebble, gRPC or
-//     generated protobuf code. The enums carry the numbers of their
+//   - Self-contained: the standard library and gs1 (GS1 dates) only; no
+//     NATS, Pebble, gRPC or generated protobuf code. The enums carry the numbers of their
 //     pedigree.v1 counterparts, so converting is a cast.
 //   - No package-level mutable state: Apply may run concurrently on
 //     different Views.

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cockroachdb/datadriven"
 )
 
 // memView is an in-memory View that stores Results' writes, as the ingest
@@ -89,21 +91,23 @@ func newHarness() *harness { return &harness{v: newMemView(), alias: map[string]
 // arg is one key=value argument of a command; a bare word has value "".
 type arg struct{ key, val string }
 
-func (h *harness) args(t *testing.T, c ddCase) (string, []arg) {
-	f := strings.Fields(c.cmd)
+// args returns the arguments of a command, names given with as= replaced
+// by what they stand for.
+func (h *harness) args(d *datadriven.TestData) []arg {
 	var as []arg
-	for _, w := range f[1:] {
-		k, v, _ := strings.Cut(w, "=")
-		if a, ok := h.alias[v]; ok {
-			v = a
+	for _, a := range d.CmdArgs {
+		v := strings.Join(a.Vals, ",")
+		if al, ok := h.alias[v]; ok {
+			v = al
 		}
-		as = append(as, arg{k, v})
+		as = append(as, arg{a.Key, v})
 	}
-	return f[0], as
+	return as
 }
 
-func (h *harness) run(t *testing.T, c ddCase) string {
-	cmd, as := h.args(t, c)
+// run runs one command of a data-driven file and returns its output.
+func (h *harness) run(t *testing.T, c *datadriven.TestData) string {
+	cmd, as := c.Cmd, h.args(c)
 	get := func(k string) string {
 		for _, a := range as {
 			if a.key == k {
@@ -168,12 +172,12 @@ func (h *harness) run(t *testing.T, c ddCase) string {
 		}
 		return "ends " + stamp(end) + " (last day " + day(end-1) + ")"
 	}
-	t.Fatalf("line %d: unknown command %q", c.line, cmd)
+	t.Fatalf("%s: unknown command %q", c.Pos, cmd)
 	return ""
 }
 
 // event builds an Event from a command's arguments.
-func (h *harness) event(t *testing.T, c ddCase, as []arg) *Event {
+func (h *harness) event(t *testing.T, c *datadriven.TestData, as []arg) *Event {
 	ev := &Event{Type: TypeObject}
 	for _, a := range as {
 		switch a.key {
@@ -217,30 +221,30 @@ func (h *harness) event(t *testing.T, c ddCase, as []arg) *Event {
 			g, l, _ := strings.Cut(a.val, "/")
 			ev.Batches = append(ev.Batches, BatchRef{GTIN: g, Lot: l})
 		default:
-			t.Fatalf("line %d: unknown event argument %q", c.line, a.key)
+			t.Fatalf("%s: unknown event argument %q", c.Pos, a.key)
 		}
 	}
 	return ev
 }
 
 // parseEnum finds the value of an enum whose lower-cased String is s.
-func parseEnum[E ~int32](t *testing.T, c ddCase, key, s string, str func(E) string, last E) E {
+func parseEnum[E ~int32](t *testing.T, c *datadriven.TestData, key, s string, str func(E) string, last E) E {
 	for e := E(0); e <= last; e++ {
 		if strings.ToLower(str(e)) == s {
 			return e
 		}
 	}
-	t.Fatalf("line %d: bad %s %q", c.line, key, s)
+	t.Fatalf("%s: bad %s %q", c.Pos, key, s)
 	return 0
 }
 
-func parseTime(t *testing.T, c ddCase, s string) int64 {
+func parseTime(t *testing.T, c *datadriven.TestData, s string) int64 {
 	if tm, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return tm.UnixMilli()
 	}
 	tm, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		t.Fatalf("line %d: bad time %q", c.line, s)
+		t.Fatalf("%s: bad time %q", c.Pos, s)
 	}
 	return tm.UnixMilli()
 }

@@ -1,7 +1,7 @@
 // The enums of package lifecycle mirror pedigree.v1's number for number, so
 // that services convert with a cast. This external test (package
 // lifecycle_test) is the only place the generated code is imported: the
-// lifecycle package itself depends on the standard library alone.
+// lifecycle package itself depends on the standard library and gs1 alone.
 package lifecycle_test
 
 import (

@@ -12,7 +12,8 @@ type packCtx struct {
 	root  string  // SSCC whose custody applies; empty when the pack is loose
 }
 
-// identify resolves a scanned pack (detection rules 1, 3 and 4). fatal is
+// identify resolves a scanned pack (UNKNOWN_PRODUCT, UNKNOWN_SERIAL,
+// BATCH_MISMATCH and EXPIRY_MISMATCH in docs/design.md). fatal is
 // set when the pack cannot be resolved (unknown product or serial);
 // mismatch when the scanned lot or expiry disagree with the registry. The
 // alerts for both are recorded; the caller decides whether they refuse.
@@ -92,8 +93,8 @@ func (r *run) packObject(code PackCode) {
 	}
 }
 
-// decommission dispenses, decommissions or destroys a pack (rules 5, 6, 7,
-// 9). A pack inside a container leaves it.
+// decommission dispenses, decommissions or destroys a pack (docs/design.md,
+// "Pack lifecycle and custody"). A pack inside a container leaves it.
 func (r *run) decommission(pc *packCtx) {
 	to := StatusSupplied
 	switch r.step {
@@ -136,7 +137,7 @@ func (r *run) decommission(pc *packCtx) {
 	}
 }
 
-// ship starts a shipment of a loose pack to ev.Destination (rule 8).
+// ship starts a shipment of a loose pack to ev.Destination.
 func (r *run) ship(pc *packCtx) {
 	if !r.movable(pc) || !r.holds(pc.epc, pc.pack.Custody) {
 		return
@@ -149,8 +150,7 @@ func (r *run) ship(pc *packCtx) {
 	r.putPack(p)
 }
 
-// receive takes custody of a loose pack, for receiving and saleable returns
-// (rule 8).
+// receive takes custody of a loose pack, for receiving and saleable returns.
 func (r *run) receive(pc *packCtx) {
 	if !r.movable(pc) || !r.mayReceive(pc.epc, pc.pack.Custody) {
 		return
@@ -185,7 +185,8 @@ func (r *run) insideContainer(epc Epc, parent string) string {
 		KV{"parent_sscc", parent})
 }
 
-// undo reactivates a decommissioned pack (rule 10).
+// undo reactivates a decommissioned pack (UNDO_NOT_ALLOWED in
+// docs/design.md says when it may not).
 func (r *run) undo(pc *packCtx) {
 	if pc.eff.BatchLevel() {
 		r.refuse(pc.statusReason(r.at))
@@ -353,7 +354,7 @@ func (r *run) holds(epc Epc, c Custody) bool {
 	return true
 }
 
-// mayReceive checks that the actor may receive an object (rule 7): when
+// mayReceive checks that the actor may receive an object: when
 // custody is tracked, it must be in transit to the actor. An untracked
 // object (never shipped) may be received by anyone, which starts tracking.
 func (r *run) mayReceive(epc Epc, c Custody) bool {

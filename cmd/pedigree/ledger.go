@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/pedigree-project/pedigree/client"
 	"github.com/pedigree-project/pedigree/ledger"
+	ledgerentry "github.com/pedigree-project/pedigree/ledger/entry"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/node"
 )
@@ -38,7 +40,8 @@ func newLedgerVerifyCommand() *cobra.Command {
 		Short: "Recompute every leaf, the chain, the tree and every stored checkpoint of a stopped node's ledger",
 		Long: `Audit a ledger offline, on a stopped node's data directory: recompute every entry's
 leaf hash and the hash chain, every stored tree tile, the root, and every stored
-checkpoint's root and signature. Exits 0 with a one-line summary when all is well;
+checkpoint's root and signature; every entry must be the canonical encoding of a
+ledger entry of a format this binary knows (docs/ledger-format.md). Exits 0 with a one-line summary when all is well;
 otherwise exits non-zero naming the first bad index and what is wrong. Progress goes
 to stderr.`,
 		Args: cobra.NoArgs,
@@ -53,7 +56,16 @@ to stderr.`,
 					}
 				}
 			}
-			rep, err := node.Audit(cmd.Context(), dataDir, node.AuditOptions{Progress: progress, Logger: quietPebble{}})
+			var formats [3]uint64 // entries of format 1 and 2
+			check := func(_ uint64, data []byte) error {
+				f, err := ledgerentry.FormatOf(data)
+				if err != nil {
+					return err
+				}
+				formats[f]++
+				return ledgerentry.Check(data)
+			}
+			rep, err := node.Audit(cmd.Context(), dataDir, node.AuditOptions{Progress: progress, Check: check, Logger: quietPebble{}})
 			if err != nil {
 				return err
 			}
@@ -62,10 +74,11 @@ to stderr.`,
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{
 					"ok": true, "entries": rep.Entries, "root": base64.StdEncoding.EncodeToString(rep.Root[:]),
 					"checkpoints": rep.Checkpoints, "seconds": rep.Duration.Seconds(), "entriesPerSecond": rate,
+					"entriesByFormat": map[string]uint64{"1": formats[1], "2": formats[2]},
 				})
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d entries, root %s, %d checkpoints verified in %s (%.0f entries/s)\n",
-				rep.Entries, base64.StdEncoding.EncodeToString(rep.Root[:]), rep.Checkpoints, rep.Duration.Round(time.Millisecond), rate)
+			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d entries (format 1: %d, format 2: %d), root %s, %d checkpoints verified in %s (%.0f entries/s)\n",
+				rep.Entries, formats[1], formats[2], base64.StdEncoding.EncodeToString(rep.Root[:]), rep.Checkpoints, rep.Duration.Round(time.Millisecond), rate)
 			return nil
 		},
 	}
@@ -155,16 +168,26 @@ func newLedgerEntryCommand() *cobra.Command {
 				return printJSON(cmd.OutOrStdout(), resp)
 			}
 			leaf := tlog.RecordHash(resp.GetData())
-			e := resp.GetEntry()
+			// The stored bytes are what the leaf hash covers: read them,
+			// not the server's rendering.
+			e, err := ledgerentry.Decode(resp.GetData())
+			if err != nil {
+				return fmt.Errorf("entry %d: stored bytes: %w", index, err)
+			}
+			format := ledgerentry.Format1
+			if e.GetFormat() != 0 {
+				format = ledgerentry.Format(e.GetFormat())
+			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "entry %d\n  leaf hash  %s\n  chain hash %s\n  party      %s (%s)\n  stream seq %d at %s\n",
-				resp.GetIndex(), base64.StdEncoding.EncodeToString(leaf[:]), base64.StdEncoding.EncodeToString(resp.GetChainHash()),
+			fmt.Fprintf(out, "entry %d (format %d)\n  leaf hash  %s\n  chain hash %s\n  party      %s (%s)\n  stream seq %d at %s\n",
+				resp.GetIndex(), format, base64.StdEncoding.EncodeToString(leaf[:]), base64.StdEncoding.EncodeToString(resp.GetChainHash()),
 				e.GetPartyGln(), strings.ToLower(strings.TrimPrefix(e.GetAuthMethod().String(), "AUTH_METHOD_")),
 				e.GetStreamSequence(), e.GetRecordTime().AsTime().Format(time.RFC3339Nano))
 			for i, id := range e.GetEventIds() {
 				o := e.GetOutcomes()
 				if i < len(o) {
 					fmt.Fprintf(out, "  event %s: applied=%v %s\n", id, o[i].GetApplied(), o[i].GetReason())
+					printEntryAlerts(out, o[i].GetAlerts())
 				}
 			}
 			return nil
@@ -277,4 +300,14 @@ func (quietPebble) Errorf(format string, args ...any) {
 }
 func (quietPebble) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf("pebble: "+format, args...))
+}
+
+// printEntryAlerts prints alerts under an event, with their evidence in order.
+func printEntryAlerts(out io.Writer, alerts []*pb.Alert) {
+	for _, a := range alerts {
+		fmt.Fprintf(out, "    alert %s %s: %s\n", a.GetAlertId(), strings.TrimPrefix(a.GetCode().String(), "ALERT_CODE_"), a.GetMessage())
+		for _, kv := range a.GetEvidence() {
+			fmt.Fprintf(out, "      %s = %s\n", kv.GetKey(), kv.GetValue())
+		}
+	}
 }

@@ -13,12 +13,40 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/pedigree-project/pedigree/ledger"
+	ledgerentry "github.com/pedigree-project/pedigree/ledger/entry"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/node"
 )
 
 // fillLedger appends n entries to the stopped node's ledger in dir, as the
-// node's ingest would, with a checkpoint signed by the node's key.
+// node's ingest would, alternately of format 1 (as nodes wrote before the
+// format was specified) and of format 2, the latter with evidence.
 func fillLedger(t *testing.T, dir string, n int) {
+	t.Helper()
+	var entries [][]byte
+	for i := range n {
+		e := &pb.LedgerEntry{Index: uint64(i + 1), PartyGln: "4000005000001", EventIds: []string{fmt.Sprintf("urn:uuid:%03d", i)},
+			Outcomes: []*pb.Outcome{{Applied: true, Affected: 1}}}
+		var b []byte
+		var err error
+		if i%2 == 0 {
+			b, err = ledgerentry.AppendFormat(nil, e, ledgerentry.Format1)
+		} else {
+			e.Outcomes[0].Alerts = []*pb.Alert{{AlertId: fmt.Sprintf("%d-0", i+1), Code: pb.AlertCode_ALERT_CODE_UNKNOWN_SERIAL,
+				Evidence: []*pb.EvidenceItem{{Key: "serial", Value: "S1"}, {Key: "gtin", Value: "04012345000009"}}}}
+			b, err = ledgerentry.Append(nil, e)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, b)
+	}
+	appendToLedger(t, dir, entries)
+}
+
+// appendToLedger appends entries to the stopped node's ledger in dir, with
+// a checkpoint signed by the node's key.
+func appendToLedger(t *testing.T, dir string, entries [][]byte) {
 	t.Helper()
 	origin := "pedigree/ledger/" + node.DefaultAdminGLN
 	signer, _, err := ledger.LoadOrCreateKey(filepath.Join(dir, node.KeysDir), origin)
@@ -34,10 +62,6 @@ func fillLedger(t *testing.T, dir string, n int) {
 	l, err := ledger.Open(db, ledger.Options{Signer: signer, VerifierKey: vkey})
 	if err != nil {
 		t.Fatal(err)
-	}
-	var entries [][]byte
-	for i := range n {
-		entries = append(entries, fmt.Appendf(nil, "entry %03d of a pedigree ledger", i))
 	}
 	if _, err := l.Append(context.Background(), entries); err != nil {
 		t.Fatal(err)
@@ -93,8 +117,15 @@ func TestLedgerVerifyCommand(t *testing.T) {
 		t.Fatalf("ledger verify on a sound ledger: %v\n%s", err, out)
 	}
 	// 100 plus the genesis entry that serve wrote.
-	if !strings.Contains(string(out), "ok: 101 entries") || !strings.Contains(string(out), "checkpoints verified") {
+	if !strings.Contains(string(out), "ok: 101 entries (format 1: 50, format 2: 51)") || !strings.Contains(string(out), "checkpoints verified") {
 		t.Fatalf("ledger verify summary: %s", out)
+	}
+
+	// An entry of a format this binary does not know is named, not read.
+	appendToLedger(t, dir, [][]byte{{0x08, 0x65, 0x50, 0x03}})
+	out, err = pedigreeCmd(ctx, t, "ledger", "verify", "--data", dir).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "entry 101") || !strings.Contains(string(out), "unknown format 3") {
+		t.Fatalf("ledger verify on an entry of format 3: %v\n%s", err, out)
 	}
 
 	flipEntryByte(t, dir, 41)

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -407,13 +406,15 @@ func TestConcurrentSendersAcrossAnOutageLoseAndDoubleNothing(t *testing.T) {
 
 	const senders, each = 4, 25
 	var sent atomic.Int32
+	half := make(chan struct{}) // closed when half the events are sent
 	down := make(chan struct{})
 	go func() {
 		defer close(down)
-		for sent.Load() < senders*each/2 {
-			runtime.Gosched()
+		select {
+		case <-half:
+			w.proxy.down() // mid-stream, with publishes in flight
+		case <-ctx.Done():
 		}
-		w.proxy.down() // mid-stream, with publishes in flight
 	}()
 	events := make([][]*pb.ScanEvent, senders)
 	for g := range senders {
@@ -432,7 +433,9 @@ func TestConcurrentSendersAcrossAnOutageLoseAndDoubleNothing(t *testing.T) {
 					return
 				}
 				ids[g] = append(ids[g], rc.EventIDs...)
-				sent.Add(1)
+				if sent.Add(1) == senders*each/2 {
+					close(half)
+				}
 			}
 			errs <- nil
 		}()

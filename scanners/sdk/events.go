@@ -162,12 +162,12 @@ func (b *Builder) Event(step pb.BizStep, d Details, objs ...*pb.Epc) (*pb.ScanEv
 	if len(objs) > MaxObjectsPerEvent {
 		return nil, fmt.Errorf("sdk: %d objects in one event, at most %d", len(objs), MaxObjectsPerEvent)
 	}
+	t := b.now()
 	for i, o := range objs {
-		if err := checkObject(o); err != nil {
+		if err := checkObject(o, t); err != nil {
 			return nil, fmt.Errorf("sdk: object %d: %w", i+1, err)
 		}
 	}
-	t := b.now()
 	ev := &pb.ScanEvent{
 		Type:                u.typ,
 		Action:              u.action,
@@ -246,7 +246,9 @@ func commissionILMD(objs []*pb.Epc) (*pb.Ilmd, error) {
 	return &pb.Ilmd{Lot: first.GetLot(), Expiry: first.GetExpiry()}, nil
 }
 
-func checkObject(o *pb.Epc) error {
+// checkObject checks the identifiers of one object as the node will,
+// the expiry against the event's time at.
+func checkObject(o *pb.Epc, at time.Time) error {
 	if s := o.GetSscc(); s != "" {
 		if !gs1.ValidSSCC(s) {
 			return fmt.Errorf("SSCC %q: want 18 digits with a valid check digit", s)
@@ -261,24 +263,14 @@ func checkObject(o *pb.Epc) error {
 		return fmt.Errorf("GTIN %q: want 14 digits with a valid check digit", p.GetGtin())
 	case !gs1.ValidSerial(p.GetSerial()):
 		return fmt.Errorf("serial %q: want 1–20 characters of GS1 set 82", p.GetSerial())
-	case p.GetLot() != "" && (len(p.GetLot()) > 20 || !gs1.ValidCSet82(p.GetLot())):
+	case p.GetLot() != "" && !gs1.ValidLot(p.GetLot()):
 		return fmt.Errorf("lot %q: want 1–20 characters of GS1 set 82", p.GetLot())
-	case p.GetExpiry() != "" && !sixDigits(p.GetExpiry()):
-		return fmt.Errorf("expiry %q: want YYMMDD", p.GetExpiry())
-	}
-	return nil
-}
-
-func sixDigits(s string) bool {
-	if len(s) != 6 {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if c < '0' || c > '9' {
-			return false
+	case p.GetExpiry() != "":
+		if _, err := gs1.ExpiryDate(p.GetExpiry(), at); err != nil {
+			return fmt.Errorf("expiry: want YYMMDD (DD may be 00): %w", err)
 		}
 	}
-	return true
+	return nil
 }
 
 // Commission builds a commissioning event for packs of one batch.

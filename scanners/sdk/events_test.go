@@ -117,6 +117,8 @@ func TestBuilderRefusesIncompleteEvents(t *testing.T) {
 		{"commission a pallet", "containers", func() (*pb.ScanEvent, error) { return b.Commission(sdk.ContainerOf(pallet)) }},
 		{"bad GTIN", "GTIN", func() (*pb.ScanEvent, error) { return b.Dispense(sdk.PackOf("09506000134353", "S1", "", "")) }},
 		{"bad serial", "serial", func() (*pb.ScanEvent, error) { return b.Dispense(sdk.PackOf(gtin, "S 1", "", "")) }},
+		{"expiry month 13", "invalid month", func() (*pb.ScanEvent, error) { return b.Dispense(sdk.PackOf(gtin, "S1", "LOT1", "281300")) }},
+		{"expiry 30 February", "invalid day", func() (*pb.ScanEvent, error) { return b.Dispense(sdk.PackOf(gtin, "S1", "LOT1", "280230")) }},
 		{"no objects", "at least one", func() (*pb.ScanEvent, error) { return b.Dispense() }},
 		{"holding", "not a scan step", func() (*pb.ScanEvent, error) {
 			return b.Event(pb.BizStep_BIZ_STEP_HOLDING, sdk.Details{}, pack)

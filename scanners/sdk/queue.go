@@ -253,18 +253,7 @@ func (q *queue) saveCorrupt(seg *segment, bad []byte) error {
 	path := seg.path + ".corrupt"
 	q.log.Error("sdk: queue: corrupt records moved aside; the scans in them were not sent",
 		"segment", seg.path, "bytes", len(bad), "saved_to", path)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("sdk: queue: %w", err)
-	}
-	_, err = f.Write(bad)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := writeSync(path, os.O_APPEND, bad); err != nil {
 		return fmt.Errorf("sdk: queue: save corrupt records: %w", err)
 	}
 	return nil
@@ -563,9 +552,18 @@ func (q *queue) close() error {
 
 // writeFileSync creates path with data, fsynced.
 func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
+	if err := writeSync(path, os.O_TRUNC, data); err != nil {
 		return fmt.Errorf("sdk: queue: %w", err)
+	}
+	return nil
+}
+
+// writeSync writes data to path, created if need be, opened with the extra
+// flag (os.O_APPEND or os.O_TRUNC), and fsyncs it.
+func writeSync(path string, flag int, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|flag, 0o600)
+	if err != nil {
+		return err
 	}
 	_, err = f.Write(data)
 	if err == nil {
@@ -574,10 +572,7 @@ func writeFileSync(path string, data []byte) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return fmt.Errorf("sdk: queue: write %s: %w", path, err)
-	}
-	return nil
+	return err
 }
 
 // syncDir fsyncs a directory so that file creations and renames in it are

@@ -15,6 +15,9 @@ import (
 type AuditOptions struct {
 	// Progress, when set, is called as entries are verified.
 	Progress func(done, total uint64)
+	// Check, when set, is given every entry's bytes in index order
+	// (ledger.VerifyEntries): its first error fails the audit.
+	Check func(index uint64, data []byte) error
 	// Logger receives Pebble's messages; nil drops them.
 	Logger pebble.Logger
 	// EntriesFrom and EntriesTo, when EntriesTo > EntriesFrom, ask for the
@@ -33,7 +36,7 @@ type AuditReport struct {
 }
 
 // Audit verifies the ledger of a stopped node's data directory offline
-// (ledger.Verify: every leaf hash, the hash chain, the tiles, the root and
+// (ledger.VerifyEntries: every leaf hash, the hash chain, the tiles, the root and
 // every stored checkpoint against the node's verifier key), opening its
 // Pebble database read-only. It is `pedigree ledger verify`, and the
 // benchmark's audit phase.
@@ -57,7 +60,7 @@ func Audit(ctx context.Context, dataDir string, o AuditOptions) (AuditReport, er
 		return AuditReport{}, fmt.Errorf("open %s (is the node stopped?): %w", dataDir, err)
 	}
 	defer db.Close()
-	rep, err := ledger.Verify(ctx, db, verifier, o.Progress)
+	rep, err := ledger.VerifyEntries(ctx, db, verifier, o.Progress, o.Check)
 	if err != nil {
 		return AuditReport{}, fmt.Errorf("ledger verify: %w", err)
 	}

@@ -7,9 +7,8 @@ import (
 	"log/slog"
 	"path/filepath"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/pedigree-project/pedigree/ledger"
+	ledgerentry "github.com/pedigree-project/pedigree/ledger/entry"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/ingest"
 	"github.com/pedigree-project/pedigree/services/internal/submit"
@@ -111,8 +110,8 @@ func (n *Node) lookupEntry(ctx context.Context, msgID string) (*pb.LedgerEntry, 
 	if err != nil {
 		return nil, false, err
 	}
-	entry := &pb.LedgerEntry{}
-	if err := proto.Unmarshal(e.Data, entry); err != nil {
+	entry, err := ledgerentry.Decode(e.Data)
+	if err != nil {
 		return nil, false, fmt.Errorf("node: decode ledger entry %d: %w", index, err)
 	}
 	entry.Envelope = nil

@@ -11,8 +11,8 @@ import (
 
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
-	"google.golang.org/protobuf/proto"
 
+	ledgerentry "github.com/pedigree-project/pedigree/ledger/entry"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/auth"
 	"github.com/pedigree-project/pedigree/services/internal/state"
@@ -29,7 +29,7 @@ func appendEntries(t *testing.T, n *Node, count int, gln string) {
 	var batch [][]byte
 	for i := range count {
 		e := &pb.LedgerEntry{Index: base + uint64(i), PartyGln: gln, EventIds: []string{fmt.Sprintf("urn:uuid:test-%d", i)}}
-		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(e)
+		b, err := ledgerentry.Append(nil, e)
 		if err != nil {
 			t.Fatal(err)
 		}

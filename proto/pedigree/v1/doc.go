@@ -4,9 +4,9 @@
 // `go generate ./proto/...` from the repository root.
 //
 // Invariants: the API is versioned by package; a field number, once
-// released, is never reused; ledger entries are the deterministic
-// serialization of LedgerEntry, so changing LedgerEntry's encoding changes
-// every leaf hash and is a ledger format change.
+// released, is never reused; ledger entries are LedgerEntry encoded as
+// docs/ledger-format.md specifies (package ledger/entry), so changing a
+// message a LedgerEntry holds is a ledger format change.
 package pedigreev1
 
 //go:generate sh -c "cd ../../.. && go tool buf lint && go tool buf generate"

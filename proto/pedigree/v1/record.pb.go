@@ -454,13 +454,13 @@ type Alert struct {
 	// Human-readable explanation, e.g. "dispensed at 4012345000009 on
 	// 2026-11-20; now scanned for dispensing at 4098765000002".
 	Message string `protobuf:"bytes,9,opt,name=message,proto3" json:"message,omitempty"`
-	// Evidence as key/value pairs, e.g. custodian_gln, scanned_lot,
-	// registered_lot, previous_status.
-	Evidence map[string]string `protobuf:"bytes,10,rep,name=evidence,proto3" json:"evidence,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Where the investigation stands.
 	Status AlertStatus `protobuf:"varint,11,opt,name=status,proto3,enum=pedigree.v1.AlertStatus" json:"status,omitempty"`
 	// The investigation so far, oldest first.
-	Reviews       []*AlertReviewRecord `protobuf:"bytes,12,rep,name=reviews,proto3" json:"reviews,omitempty"`
+	Reviews []*AlertReviewRecord `protobuf:"bytes,12,rep,name=reviews,proto3" json:"reviews,omitempty"`
+	// Evidence as key/value pairs in the order the rules give them, e.g.
+	// custodian_gln, scanned_lot, registered_lot, previous_status.
+	Evidence      []*EvidenceItem `protobuf:"bytes,13,rep,name=evidence,proto3" json:"evidence,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -558,13 +558,6 @@ func (x *Alert) GetMessage() string {
 	return ""
 }
 
-func (x *Alert) GetEvidence() map[string]string {
-	if x != nil {
-		return x.Evidence
-	}
-	return nil
-}
-
 func (x *Alert) GetStatus() AlertStatus {
 	if x != nil {
 		return x.Status
@@ -577,6 +570,68 @@ func (x *Alert) GetReviews() []*AlertReviewRecord {
 		return x.Reviews
 	}
 	return nil
+}
+
+func (x *Alert) GetEvidence() []*EvidenceItem {
+	if x != nil {
+		return x.Evidence
+	}
+	return nil
+}
+
+// EvidenceItem is one key/value pair of an alert's evidence.
+type EvidenceItem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What the value is, e.g. "custodian_gln".
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// The value, e.g. a GLN.
+	Value         string `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EvidenceItem) Reset() {
+	*x = EvidenceItem{}
+	mi := &file_pedigree_v1_record_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EvidenceItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EvidenceItem) ProtoMessage() {}
+
+func (x *EvidenceItem) ProtoReflect() protoreflect.Message {
+	mi := &file_pedigree_v1_record_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EvidenceItem.ProtoReflect.Descriptor instead.
+func (*EvidenceItem) Descriptor() ([]byte, []int) {
+	return file_pedigree_v1_record_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *EvidenceItem) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *EvidenceItem) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
 }
 
 // AlertReviewRecord is one recorded step of an investigation.
@@ -598,7 +653,7 @@ type AlertReviewRecord struct {
 
 func (x *AlertReviewRecord) Reset() {
 	*x = AlertReviewRecord{}
-	mi := &file_pedigree_v1_record_proto_msgTypes[4]
+	mi := &file_pedigree_v1_record_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -610,7 +665,7 @@ func (x *AlertReviewRecord) String() string {
 func (*AlertReviewRecord) ProtoMessage() {}
 
 func (x *AlertReviewRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_record_proto_msgTypes[4]
+	mi := &file_pedigree_v1_record_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -623,7 +678,7 @@ func (x *AlertReviewRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlertReviewRecord.ProtoReflect.Descriptor instead.
 func (*AlertReviewRecord) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_record_proto_rawDescGZIP(), []int{4}
+	return file_pedigree_v1_record_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AlertReviewRecord) GetPartyGln() string {
@@ -685,7 +740,7 @@ type Outcome struct {
 
 func (x *Outcome) Reset() {
 	*x = Outcome{}
-	mi := &file_pedigree_v1_record_proto_msgTypes[5]
+	mi := &file_pedigree_v1_record_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -697,7 +752,7 @@ func (x *Outcome) String() string {
 func (*Outcome) ProtoMessage() {}
 
 func (x *Outcome) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_record_proto_msgTypes[5]
+	mi := &file_pedigree_v1_record_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -710,7 +765,7 @@ func (x *Outcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outcome.ProtoReflect.Descriptor instead.
 func (*Outcome) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_record_proto_rawDescGZIP(), []int{5}
+	return file_pedigree_v1_record_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Outcome) GetApplied() bool {
@@ -764,7 +819,8 @@ func (x *Outcome) GetCode() OutcomeCode {
 
 // LedgerEntry is what the ledger stores for one envelope (one write: a
 // capture of scan events, or a master-data change): the leaf is
-// SHA-256(0x00 ‖ deterministic serialization of this message). Everything an
+// SHA-256(0x00 ‖ the entry encoded as docs/ledger-format.md specifies,
+// package ledger/entry). Everything an
 // auditor needs to re-check the entry is inside it: the signed bytes as
 // received, who signed them, and what the rules made of each event.
 type LedgerEntry struct {
@@ -788,14 +844,17 @@ type LedgerEntry struct {
 	// JetStream record time of the message.
 	RecordTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=record_time,json=recordTime,proto3" json:"record_time,omitempty"`
 	// What the rules made of it: one outcome per event ID, in the same order.
-	Outcomes      []*Outcome `protobuf:"bytes,9,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
+	Outcomes []*Outcome `protobuf:"bytes,9,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
+	// Entry format version (docs/ledger-format.md): 2 for entries written by
+	// the specified encoding; absent (0) in entries of format 1.
+	Format        uint32 `protobuf:"varint,10,opt,name=format,proto3" json:"format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LedgerEntry) Reset() {
 	*x = LedgerEntry{}
-	mi := &file_pedigree_v1_record_proto_msgTypes[6]
+	mi := &file_pedigree_v1_record_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +866,7 @@ func (x *LedgerEntry) String() string {
 func (*LedgerEntry) ProtoMessage() {}
 
 func (x *LedgerEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_record_proto_msgTypes[6]
+	mi := &file_pedigree_v1_record_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +879,7 @@ func (x *LedgerEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LedgerEntry.ProtoReflect.Descriptor instead.
 func (*LedgerEntry) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_record_proto_rawDescGZIP(), []int{6}
+	return file_pedigree_v1_record_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *LedgerEntry) GetIndex() uint64 {
@@ -886,6 +945,13 @@ func (x *LedgerEntry) GetOutcomes() []*Outcome {
 	return nil
 }
 
+func (x *LedgerEntry) GetFormat() uint32 {
+	if x != nil {
+		return x.Format
+	}
+	return 0
+}
+
 // Checkpoint is a signed statement of the ledger's size and root hash.
 type Checkpoint struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -905,7 +971,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_pedigree_v1_record_proto_msgTypes[7]
+	mi := &file_pedigree_v1_record_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -917,7 +983,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_record_proto_msgTypes[7]
+	mi := &file_pedigree_v1_record_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -930,7 +996,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_record_proto_rawDescGZIP(), []int{7}
+	return file_pedigree_v1_record_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Checkpoint) GetNote() string {
@@ -988,7 +1054,7 @@ const file_pedigree_v1_record_proto_rawDesc = "" +
 	"\tparty_gln\x18\x01 \x01(\tR\bpartyGln\x12!\n" +
 	"\flocation_gln\x18\x02 \x01(\tR\vlocationGln\x12.\n" +
 	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12/\n" +
-	"\x06status\x18\x04 \x01(\x0e2\x17.pedigree.v1.PackStatusR\x06status\"\xaa\x04\n" +
+	"\x06status\x18\x04 \x01(\x0e2\x17.pedigree.v1.PackStatusR\x06status\"\xec\x03\n" +
 	"\x05Alert\x12\x19\n" +
 	"\balert_id\x18\x01 \x01(\tR\aalertId\x12*\n" +
 	"\x04code\x18\x02 \x01(\x0e2\x16.pedigree.v1.AlertCodeR\x04code\x12\x19\n" +
@@ -998,14 +1064,14 @@ const file_pedigree_v1_record_proto_rawDesc = "" +
 	"\tparty_gln\x18\x06 \x01(\tR\bpartyGln\x12!\n" +
 	"\flocation_gln\x18\a \x01(\tR\vlocationGln\x127\n" +
 	"\traised_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\braisedAt\x12\x18\n" +
-	"\amessage\x18\t \x01(\tR\amessage\x12<\n" +
-	"\bevidence\x18\n" +
-	" \x03(\v2 .pedigree.v1.Alert.EvidenceEntryR\bevidence\x120\n" +
+	"\amessage\x18\t \x01(\tR\amessage\x120\n" +
 	"\x06status\x18\v \x01(\x0e2\x18.pedigree.v1.AlertStatusR\x06status\x128\n" +
-	"\areviews\x18\f \x03(\v2\x1e.pedigree.v1.AlertReviewRecordR\areviews\x1a;\n" +
-	"\rEvidenceEntry\x12\x10\n" +
+	"\areviews\x18\f \x03(\v2\x1e.pedigree.v1.AlertReviewRecordR\areviews\x125\n" +
+	"\bevidence\x18\r \x03(\v2\x19.pedigree.v1.EvidenceItemR\bevidenceJ\x04\b\n" +
+	"\x10\v\"6\n" +
+	"\fEvidenceItem\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xcf\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xcf\x01\n" +
 	"\x11AlertReviewRecord\x12\x1b\n" +
 	"\tparty_gln\x18\x01 \x01(\tR\bpartyGln\x120\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x18.pedigree.v1.AlertStatusR\x06status\x12\x18\n" +
@@ -1019,7 +1085,7 @@ const file_pedigree_v1_record_proto_rawDesc = "" +
 	"\x06status\x18\x04 \x01(\x0e2\x17.pedigree.v1.PackStatusR\x06status\x12\x1a\n" +
 	"\baffected\x18\x05 \x01(\x04R\baffected\x12\x1c\n" +
 	"\tduplicate\x18\x06 \x01(\bR\tduplicate\x12,\n" +
-	"\x04code\x18\a \x01(\x0e2\x18.pedigree.v1.OutcomeCodeR\x04code\"\xf0\x02\n" +
+	"\x04code\x18\a \x01(\x0e2\x18.pedigree.v1.OutcomeCodeR\x04code\"\x88\x03\n" +
 	"\vLedgerEntry\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x1a\n" +
 	"\benvelope\x18\x02 \x01(\fR\benvelope\x12\x1b\n" +
@@ -1031,7 +1097,9 @@ const file_pedigree_v1_record_proto_rawDesc = "" +
 	"\x0fstream_sequence\x18\a \x01(\x04R\x0estreamSequence\x12;\n" +
 	"\vrecord_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"recordTime\x120\n" +
-	"\boutcomes\x18\t \x03(\v2\x14.pedigree.v1.OutcomeR\boutcomes\"t\n" +
+	"\boutcomes\x18\t \x03(\v2\x14.pedigree.v1.OutcomeR\boutcomes\x12\x16\n" +
+	"\x06format\x18\n" +
+	" \x01(\rR\x06format\"t\n" +
 	"\n" +
 	"Checkpoint\x12\x12\n" +
 	"\x04note\x18\x01 \x01(\tR\x04note\x12\x12\n" +
@@ -1074,11 +1142,11 @@ var file_pedigree_v1_record_proto_goTypes = []any{
 	(*Transit)(nil),               // 3: pedigree.v1.Transit
 	(*Decommission)(nil),          // 4: pedigree.v1.Decommission
 	(*Alert)(nil),                 // 5: pedigree.v1.Alert
-	(*AlertReviewRecord)(nil),     // 6: pedigree.v1.AlertReviewRecord
-	(*Outcome)(nil),               // 7: pedigree.v1.Outcome
-	(*LedgerEntry)(nil),           // 8: pedigree.v1.LedgerEntry
-	(*Checkpoint)(nil),            // 9: pedigree.v1.Checkpoint
-	nil,                           // 10: pedigree.v1.Alert.EvidenceEntry
+	(*EvidenceItem)(nil),          // 6: pedigree.v1.EvidenceItem
+	(*AlertReviewRecord)(nil),     // 7: pedigree.v1.AlertReviewRecord
+	(*Outcome)(nil),               // 8: pedigree.v1.Outcome
+	(*LedgerEntry)(nil),           // 9: pedigree.v1.LedgerEntry
+	(*Checkpoint)(nil),            // 10: pedigree.v1.Checkpoint
 	(PackStatus)(0),               // 11: pedigree.v1.PackStatus
 	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
 	(AlertCode)(0),                // 13: pedigree.v1.AlertCode
@@ -1095,9 +1163,9 @@ var file_pedigree_v1_record_proto_depIdxs = []int32{
 	13, // 6: pedigree.v1.Alert.code:type_name -> pedigree.v1.AlertCode
 	14, // 7: pedigree.v1.Alert.epc:type_name -> pedigree.v1.Epc
 	12, // 8: pedigree.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
-	10, // 9: pedigree.v1.Alert.evidence:type_name -> pedigree.v1.Alert.EvidenceEntry
-	15, // 10: pedigree.v1.Alert.status:type_name -> pedigree.v1.AlertStatus
-	6,  // 11: pedigree.v1.Alert.reviews:type_name -> pedigree.v1.AlertReviewRecord
+	15, // 9: pedigree.v1.Alert.status:type_name -> pedigree.v1.AlertStatus
+	7,  // 10: pedigree.v1.Alert.reviews:type_name -> pedigree.v1.AlertReviewRecord
+	6,  // 11: pedigree.v1.Alert.evidence:type_name -> pedigree.v1.EvidenceItem
 	15, // 12: pedigree.v1.AlertReviewRecord.status:type_name -> pedigree.v1.AlertStatus
 	12, // 13: pedigree.v1.AlertReviewRecord.time:type_name -> google.protobuf.Timestamp
 	5,  // 14: pedigree.v1.Outcome.alerts:type_name -> pedigree.v1.Alert
@@ -1105,7 +1173,7 @@ var file_pedigree_v1_record_proto_depIdxs = []int32{
 	0,  // 16: pedigree.v1.Outcome.code:type_name -> pedigree.v1.OutcomeCode
 	1,  // 17: pedigree.v1.LedgerEntry.auth_method:type_name -> pedigree.v1.AuthMethod
 	12, // 18: pedigree.v1.LedgerEntry.record_time:type_name -> google.protobuf.Timestamp
-	7,  // 19: pedigree.v1.LedgerEntry.outcomes:type_name -> pedigree.v1.Outcome
+	8,  // 19: pedigree.v1.LedgerEntry.outcomes:type_name -> pedigree.v1.Outcome
 	20, // [20:20] is the sub-list for method output_type
 	20, // [20:20] is the sub-list for method input_type
 	20, // [20:20] is the sub-list for extension type_name

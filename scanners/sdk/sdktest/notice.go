@@ -10,9 +10,9 @@ import (
 	"testing"
 
 	"golang.org/x/mod/sumdb/tlog"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/pedigree-project/pedigree/envelope"
+	ledgerentry "github.com/pedigree-project/pedigree/ledger/entry"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
@@ -31,9 +31,7 @@ func ResultNotice(t testing.TB, key ed25519.PrivateKey, entry *pb.LedgerEntry, w
 }
 
 func resultNotice(key ed25519.PrivateKey, entry *pb.LedgerEntry, wire []byte) ([]byte, error) {
-	bare := proto.CloneOf(entry)
-	bare.Envelope = nil
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(bare)
+	b, err := ledgerentry.AppendBare(nil, entry)
 	if err != nil {
 		return nil, fmt.Errorf("sdktest: entry: %w", err)
 	}

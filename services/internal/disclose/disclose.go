@@ -15,6 +15,7 @@
 package disclose
 
 import (
+	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -75,7 +76,7 @@ func Message(a *pb.Alert) string {
 		return a.GetMessage()
 	}
 	if a.GetCode() == pb.AlertCode_ALERT_CODE_ALREADY_INACTIVE {
-		if s := a.GetEvidence()["previous_status"]; s != "" && !strings.ContainsFunc(s, notStatusRune) {
+		if s, _ := a.EvidenceValue("previous_status"); s != "" && !strings.ContainsFunc(s, notStatusRune) {
 			return "pack is already " + s + ": it was taken out of the supply chain before"
 		}
 	}
@@ -91,11 +92,7 @@ func notStatusRune(r rune) bool { return (r < 'A' || r > 'Z') && r != '_' }
 func Alert(a *pb.Alert) *pb.Alert {
 	out := proto.CloneOf(a)
 	out.Message = Message(a)
-	for k := range out.GetEvidence() {
-		if !keptEvidence[k] {
-			delete(out.Evidence, k)
-		}
-	}
+	out.Evidence = slices.DeleteFunc(out.Evidence, func(kv *pb.EvidenceItem) bool { return !keptEvidence[kv.GetKey()] })
 	for _, r := range out.GetReviews() {
 		r.PartyGln, r.Comment = "", ""
 	}

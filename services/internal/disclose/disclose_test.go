@@ -32,24 +32,24 @@ func TestEveryCodeIsRedactedOrSafe(t *testing.T) {
 func TestAlertKeepsOnlyEvidenceThatNamesNoOtherParty(t *testing.T) {
 	a := &pb.Alert{Code: pb.AlertCode_ALERT_CODE_ALREADY_INACTIVE, PartyGln: caller,
 		Message: "dispensed at " + dispenser + " on 2026-11-20; now scanned at " + caller,
-		Evidence: map[string]string{"previous_status": "SUPPLIED", "decommission_party_gln": dispenser,
-			"decommission_location_gln": dispenser, "decommission_time": "2026-11-20T10:00:00Z", "actor_gln": caller},
+		Evidence: []*pb.EvidenceItem{{Key: "previous_status", Value: "SUPPLIED"}, {Key: "decommission_party_gln", Value: dispenser},
+			{Key: "decommission_location_gln", Value: dispenser}, {Key: "decommission_time", Value: "2026-11-20T10:00:00Z"}, {Key: "actor_gln", Value: caller}},
 		Reviews: []*pb.AlertReviewRecord{{PartyGln: "4000007000009", Comment: "seen at " + dispenser, Status: pb.AlertStatus_ALERT_STATUS_INVESTIGATING}}}
 	got := Alert(a)
 	if got.GetMessage() != "pack is already SUPPLIED: it was taken out of the supply chain before" {
 		t.Errorf("message %q", got.GetMessage())
 	}
-	if len(got.GetEvidence()) != 2 || got.GetEvidence()["previous_status"] != "SUPPLIED" || got.GetEvidence()["actor_gln"] != caller {
+	if ev := got.GetEvidence(); len(ev) != 2 || ev[0].GetKey() != "previous_status" || ev[0].GetValue() != "SUPPLIED" || ev[1].GetKey() != "actor_gln" || ev[1].GetValue() != caller {
 		t.Errorf("evidence %v", got.GetEvidence())
 	}
 	if r := got.GetReviews()[0]; r.GetPartyGln() != "" || r.GetComment() != "" || r.GetStatus() != pb.AlertStatus_ALERT_STATUS_INVESTIGATING {
 		t.Errorf("review %v", r)
 	}
-	if a.GetEvidence()["decommission_party_gln"] != dispenser || a.GetReviews()[0].GetComment() == "" {
+	if v, _ := a.EvidenceValue("decommission_party_gln"); v != dispenser || a.GetReviews()[0].GetComment() == "" {
 		t.Error("the original alert was changed")
 	}
 	// A previous status that is not a status word is not quoted.
-	a.Evidence["previous_status"] = "SUPPLIED by " + dispenser
+	a.Evidence[0].Value = "SUPPLIED by " + dispenser
 	if m := Message(a); strings.Contains(m, dispenser) {
 		t.Errorf("message %q", m)
 	}

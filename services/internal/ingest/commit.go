@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/ledger/entry"
 	"github.com/pedigree-project/pedigree/lifecycle"
 	"github.com/pedigree-project/pedigree/services/internal/state"
 	"github.com/pedigree-project/pedigree/subjects"
@@ -184,12 +184,13 @@ func (p *Pipeline) encode(w *batchWork) error {
 	return errors.Join(errs...)
 }
 
-// encodeRange encodes records [lo, hi) into one buffer. An entry's
+// encodeRange encodes records [lo, hi) into one buffer, in the ledger
+// entry format (package ledger/entry, docs/ledger-format.md). An entry's
 // encoding is the encoding of the entry without its envelope (what a
-// waiting writer receives) with the envelope field put back where
-// deterministic encoding places it: after the index, field 1, since
-// fields are written in field-number order (TestEntrySplice checks this
-// against proto.Marshal).
+// waiting writer receives) with the envelope field put back where the
+// format places it: after the index, field 1. Each entry is checked to be
+// canonical (entry.Check: it would decode and encode to the same bytes),
+// a walk over its fields that costs a fraction of encoding it.
 //
 // *at is the record being encoded, for a panic to name.
 func (w *batchWork) encodeRange(lo, hi int, at *int) error {
@@ -202,15 +203,18 @@ func (w *batchWork) encodeRange(lo, hi int, at *int) error {
 		}
 		var err error
 		start := len(buf)
-		if buf, err = deterministic.MarshalAppend(buf, r.entry); err != nil {
+		if buf, err = entry.AppendBare(buf, r.entry); err != nil {
 			return fmt.Errorf("ledger entry: %w", err)
 		}
 		r.pub = buf[start:len(buf):len(buf)]
 		start = len(buf)
-		if buf, err = envelope.AppendSpliced(buf, r.pub, r.it.data); err != nil {
+		if buf, err = entry.AppendSpliced(buf, r.pub, r.it.data); err != nil {
 			return fmt.Errorf("ledger entry: %w", err)
 		}
 		r.data = buf[start:len(buf):len(buf)]
+		if err := entry.Check(r.data); err != nil {
+			return fmt.Errorf("ledger entry %d: %w", r.entry.GetIndex(), err)
+		}
 		w.entries[i] = r.data
 	}
 	return nil

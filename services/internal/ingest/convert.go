@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/epcis"
 	"github.com/pedigree-project/pedigree/gs1"
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
@@ -112,7 +113,7 @@ func toEvent(out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor
 	if out.EventTime < earliestEventTimeMs || out.EventTime >= latestEventTimeMs {
 		return invalid(".eventTime", "must be between 2000 and 2100, got %s", ev.GetEventTime().AsTime().Format(time.RFC3339))
 	}
-	if tz := ev.GetEventTimeZoneOffset(); tz != "" && !validOffset(tz) {
+	if tz := ev.GetEventTimeZoneOffset(); tz != "" && !epcis.ValidTimeZoneOffset(tz) {
 		return invalid(".eventTimeZoneOffset", "must be +HH:MM or -HH:MM, got %q", tz)
 	}
 	ref := ev.GetEventTime().AsTime()
@@ -267,16 +268,4 @@ func checkSourceDest(field string, list []*pb.SourceDest) error {
 		}
 	}
 	return nil
-}
-
-func validOffset(s string) bool {
-	if len(s) != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':' {
-		return false
-	}
-	for _, i := range []int{1, 2, 4, 5} {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return (s[1]-'0')*10+(s[2]-'0') <= 14 && (s[4]-'0')*10+(s[5]-'0') < 60
 }

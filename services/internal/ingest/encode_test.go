@@ -6,14 +6,16 @@ import (
 	"time"
 
 	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/ledger/entry"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
 // TestEntrySplice checks that an entry encoded without its envelope, with
-// the envelope spliced back in, is byte for byte the deterministic
-// encoding of the whole entry (what the ledger has always stored).
+// the envelope spliced back in, is byte for byte the ledger encoding of
+// the whole entry (docs/ledger-format.md).
 func TestEntrySplice(t *testing.T) {
-	alert := &pb.Alert{AlertId: "7-0", Code: pb.AlertCode_ALERT_CODE_ALREADY_INACTIVE, Evidence: map[string]string{"b": "2", "a": "1"}}
+	alert := &pb.Alert{AlertId: "7-0", Code: pb.AlertCode_ALERT_CODE_ALREADY_INACTIVE,
+		Evidence: []*pb.EvidenceItem{{Key: "b", Value: "2"}, {Key: "a", Value: "1"}}}
 	for _, e := range []*pb.LedgerEntry{
 		{},
 		{Index: 0, Envelope: []byte("env")},
@@ -23,13 +25,11 @@ func TestEntrySplice(t *testing.T) {
 			RecordTime: timestamp(time.Unix(1700000000, 5)), Outcomes: []*pb.Outcome{{Applied: true, Affected: 1}, {Alerts: []*pb.Alert{alert}}}},
 		{Index: 127, EventIds: []string{"x"}},
 	} {
-		want, err := deterministic.Marshal(e)
+		want, err := entry.Append(nil, e)
 		if err != nil {
 			t.Fatal(err)
 		}
-		noEnv := &pb.LedgerEntry{Index: e.Index, EventIds: e.EventIds, AuthMethod: e.AuthMethod, PartyGln: e.PartyGln,
-			CredentialId: e.CredentialId, StreamSequence: e.StreamSequence, RecordTime: e.RecordTime, Outcomes: e.Outcomes}
-		pub, err := deterministic.Marshal(noEnv)
+		pub, err := entry.AppendBare(nil, e)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -43,9 +43,9 @@ func outcomeOf(out *pb.Outcome, r *lifecycle.Result, ev *lifecycle.Event, index 
 			Status:      pb.AlertStatus_ALERT_STATUS_OPEN,
 		}
 		if len(a.Evidence) > 0 {
-			pa.Evidence = make(map[string]string, len(a.Evidence))
-			for _, kv := range a.Evidence {
-				pa.Evidence[kv.Key] = kv.Value
+			pa.Evidence = make([]*pb.EvidenceItem, len(a.Evidence))
+			for i, kv := range a.Evidence {
+				pa.Evidence[i] = &pb.EvidenceItem{Key: kv.Key, Value: kv.Value}
 			}
 		}
 		out.Alerts = append(out.Alerts, pa)

@@ -3,11 +3,11 @@ package ledgersvc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/pedigree-project/pedigree/ledger"
+	ledgerentry "github.com/pedigree-project/pedigree/ledger/entry"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
 	"github.com/pedigree-project/pedigree/services/internal/auth"
@@ -48,9 +48,9 @@ func (s *Service) GetEntry(ctx context.Context, req *pb.GetEntryRequest) (*pb.Ge
 	if err != nil {
 		return nil, apierr.Status(ctx, s.logger, err)
 	}
-	entry := &pb.LedgerEntry{}
-	if err := proto.Unmarshal(e.Data, entry); err != nil {
-		return nil, apierr.Status(ctx, s.logger, err)
+	entry, err := ledgerentry.Decode(e.Data)
+	if err != nil {
+		return nil, apierr.Status(ctx, s.logger, fmt.Errorf("ledger entry %d: %w", e.Index, err))
 	}
 	if err := mayRead(ctx, entry); err != nil {
 		return nil, apierr.Status(ctx, s.logger, err)

@@ -26,7 +26,8 @@ type EmbeddedConfig struct {
 	// port). Empty means no client port: only in-process connections.
 	Listen string
 	// SyncInterval is how often JetStream fsyncs its files; 0 means the
-	// server default (2 minutes). See DESIGN notes in the README.
+	// server default (2 minutes). docs/operations.md says what a power loss
+	// costs the stream then and how the node recovers it.
 	SyncInterval time.Duration
 	// SyncAlways fsyncs every write (slowest, safest).
 	SyncAlways bool

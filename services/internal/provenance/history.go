@@ -10,10 +10,9 @@ import (
 	"sort"
 	"strconv"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/ledger"
+	ledgerentry "github.com/pedigree-project/pedigree/ledger/entry"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
 	"github.com/pedigree-project/pedigree/services/internal/pagetoken"
@@ -164,8 +163,8 @@ func (s *Service) GetPackHistory(ctx context.Context, req *pb.GetPackHistoryRequ
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}
-		entry := &pb.LedgerEntry{}
-		if err := proto.Unmarshal(e.Data, entry); err != nil {
+		entry, err := ledgerentry.Decode(e.Data)
+		if err != nil {
 			return nil, s.fail(ctx, fmt.Errorf("provenance: decode entry %d: %w", t.index, err))
 		}
 		if !authority(p) && entry.GetPartyGln() != p.Party.GetGln() {

@@ -6,8 +6,9 @@
 // Invariants:
 //   - State is a deterministic function of the ledger: every change is made
 //     by the ingest pipeline in the same Pebble batch as the ledger entry
-//     that causes it. The one exception is the node's bootstrap of its admin
-//     party on an empty data directory.
+//     that causes it. There is no exception: the node's bootstrap of its
+//     admin party goes through the stream too, as the genesis envelope on a
+//     new ledger and as a token change otherwise (services/node/bootstrap.go).
 //   - Every key starts with one table prefix byte (keys.go); prefixes below
 //     0x10 belong to the ledger package.
 //   - API tokens are stored only as SHA-256 hashes.

@@ -16,7 +16,8 @@ import (
 )
 
 // ErrOverloaded reports that the stream refused the write because a limit
-// was reached; callers answer RESOURCE_EXHAUSTED (HTTP 503) and retry later.
+// was reached; callers answer RESOURCE_EXHAUSTED, which the gateway answers
+// as HTTP 429, and the client retries later.
 var ErrOverloaded = errors.New("submit: the stream is full; retry later")
 
 // JetStream error codes of a full stream (nats-server JSStreamStoreFailedF,

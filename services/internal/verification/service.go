@@ -160,9 +160,9 @@ func alertOf(a lifecycle.Alert, ev *lifecycle.Event, party, loc string, at *time
 		out.Epc = &pb.Epc{Id: &pb.Epc_Pack{Pack: &pb.PackCode{Gtin: a.Epc.Pack.GTIN, Serial: a.Epc.Pack.Serial, Lot: a.Epc.Pack.Lot, Expiry: a.Epc.Pack.Expiry}}}
 	}
 	if len(a.Evidence) > 0 {
-		out.Evidence = map[string]string{}
-		for _, kv := range a.Evidence {
-			out.Evidence[kv.Key] = kv.Value
+		out.Evidence = make([]*pb.EvidenceItem, len(a.Evidence))
+		for i, kv := range a.Evidence {
+			out.Evidence[i] = &pb.EvidenceItem{Key: kv.Key, Value: kv.Value}
 		}
 	}
 	return out

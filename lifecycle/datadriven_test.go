@@ -8,7 +8,13 @@ import (
 	"testing"
 )
 
-var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of the testdata/*.txt files")
+// rewrite reports whether -rewrite was given: the flag is the one
+// github.com/cockroachdb/datadriven defines (the master-data rule tests use
+// that package), so that one flag rewrites every testdata file.
+func rewrite() bool {
+	f := flag.Lookup("rewrite")
+	return f != nil && f.Value.String() == "true"
+}
 
 // A data-driven file, in the style of cockroachdb/datadriven, is a sequence
 // of cases: a command line, "----", and the expected output, ended by a
@@ -60,7 +66,7 @@ func runDDFile(t *testing.T, path string, run func(t *testing.T, c ddCase) strin
 	next := 0
 	for _, c := range cases {
 		got := run(t, c)
-		if *rewrite {
+		if rewrite() {
 			for _, l := range lines[next : c.line-1] {
 				b.WriteString(l + "\n")
 			}
@@ -75,7 +81,7 @@ func runDDFile(t *testing.T, path string, run func(t *testing.T, c ddCase) strin
 			t.Errorf("%s:%d: %s\n got:\n%s\nwant:\n%s", path, c.line, c.cmd, got, c.want)
 		}
 	}
-	if *rewrite {
+	if rewrite() {
 		for _, l := range lines[next:] {
 			b.WriteString(l + "\n")
 		}

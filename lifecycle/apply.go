@@ -84,7 +84,7 @@ type run struct {
 	eventCode   OutcomeCode
 	firstReason string // first object refusal, or first reason not to dispense
 	firstCode   OutcomeCode
-	undispense  int    // verified objects that may not be dispensed
+	undispense  int // verified objects that may not be dispensed
 	res         Result
 
 	// One-entry caches: events name one product and one batch, mostly.
@@ -121,15 +121,15 @@ func (r *run) apply() {
 		case ActionDelete:
 			r.step = StepUnpacking
 		default:
-			r.refuseEvent(OutcomeInvalid, "aggregation action " + ev.Action.String() + " is not supported: ADD packs, DELETE unpacks")
+			r.refuseEvent(OutcomeInvalid, "aggregation action "+ev.Action.String()+" is not supported: ADD packs, DELETE unpacks")
 			return
 		}
 	default:
-		r.refuseEvent(OutcomeInvalid, "event type " + ev.Type.String() + " is not supported")
+		r.refuseEvent(OutcomeInvalid, "event type "+ev.Type.String()+" is not supported")
 		return
 	}
 	if r.step <= StepUnspecified || r.step > StepUndoDecommission {
-		r.refuseEvent(OutcomeInvalid, "business step " + r.step.String() + " is not supported")
+		r.refuseEvent(OutcomeInvalid, "business step "+r.step.String()+" is not supported")
 		return
 	}
 	if ev.Actor == "" {
@@ -184,7 +184,7 @@ func (r *run) wellFormed() bool {
 			return false
 		}
 		if len(ev.Batches) == 0 {
-			r.refuseEvent(OutcomeInvalid, "the event names no batch to " + stepNoun(r.step, ev.Disposition))
+			r.refuseEvent(OutcomeInvalid, "the event names no batch to "+stepNoun(r.step, ev.Disposition))
 			return false
 		}
 	case StepDecommissioning:
@@ -199,11 +199,11 @@ func (r *run) wellFormed() bool {
 		}
 	case StepPacking, StepUnpacking:
 		if ev.Parent == "" {
-			r.refuseEvent(OutcomeInvalid, stepNoun(r.step, 0) + " needs a parent container (SSCC)")
+			r.refuseEvent(OutcomeInvalid, stepNoun(r.step, 0)+" needs a parent container (SSCC)")
 			return false
 		}
 		if len(ev.Epcs) == 0 && r.step == StepUnpacking {
-			r.refuseEvent(OutcomeInvalid, "unpacking needs the list of children to take out of " + ev.Parent)
+			r.refuseEvent(OutcomeInvalid, "unpacking needs the list of children to take out of "+ev.Parent)
 			return false
 		}
 	}
@@ -212,7 +212,7 @@ func (r *run) wellFormed() bool {
 		return false
 	}
 	if what := duplicate(ev); what != "" {
-		r.refuseEvent(OutcomeInvalid, what + " is listed more than once in the event")
+		r.refuseEvent(OutcomeInvalid, what+" is listed more than once in the event")
 		return false
 	}
 	return true

@@ -96,3 +96,18 @@ func MayRegisterBatch(actor Party, manufacturer string) Refusal {
 	}
 	return Refusal{}
 }
+
+// MayPerform refuses unless a party of role may perform step with
+// disposition d on packs at all, by the table the pack rules apply (the
+// rights that depend on the product, such as a manufacturer commissioning
+// only its own, are checked per object by Apply).
+func MayPerform(role Role, step Step, d Disposition) Refusal {
+	if stepAllowed(step, d, role) {
+		return Refusal{}
+	}
+	what := stepNoun(step, d)
+	if step == StepDecommissioning || step == StepDestroying {
+		what += " with disposition " + d.String()
+	}
+	return refusal(OutcomeNotAuthorized, "the sender is "+roleNoun(role)+" and may not perform "+what)
+}

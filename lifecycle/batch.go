@@ -5,7 +5,7 @@ package lifecycle
 // takes the batch's lot and expiry strings.
 func (r *run) commission(e *Epc) {
 	if e.IsContainer() {
-		r.refuse(OutcomeInvalid, "commissioning applies to packs; containers come into being by packing: SSCC " + e.SSCC)
+		r.refuse(OutcomeInvalid, "commissioning applies to packs; containers come into being by packing: SSCC "+e.SSCC)
 		return
 	}
 	code, ilmd, actor := e.Pack, r.ev.ILMD, r.ev.Actor
@@ -33,7 +33,7 @@ func (r *run) commission(e *Epc) {
 		exp = code.Expiry
 	}
 	if lot == "" {
-		r.refuse(OutcomeInvalid, "commissioning of " + epc.String() + " names no lot")
+		r.refuse(OutcomeInvalid, "commissioning of "+epc.String()+" names no lot")
 		return
 	}
 	b, ok := r.batchOf(code.GTIN, lot)

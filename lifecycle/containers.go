@@ -134,12 +134,12 @@ func (r *run) containerObject(sscc string) {
 		return
 	case StepShipping, StepReceiving, StepReturning:
 	default:
-		r.refuse(OutcomeInvalid, stepNoun(r.step, r.ev.Disposition) + " applies to packs, not to containers: SSCC " + sscc)
+		r.refuse(OutcomeInvalid, stepNoun(r.step, r.ev.Disposition)+" applies to packs, not to containers: SSCC "+sscc)
 		return
 	}
 	c, ok := r.container(sscc)
 	if !ok {
-		r.refuse(OutcomeNotFound, "SSCC " + sscc + " is not a known container: nothing was ever packed into it")
+		r.refuse(OutcomeNotFound, "SSCC "+sscc+" is not a known container: nothing was ever packed into it")
 		return
 	}
 	if c.Parent != "" {

@@ -88,7 +88,7 @@ func (r *run) packObject(code PackCode) {
 	case StepUndoDecommission:
 		r.undo(&pc)
 	default:
-		r.refuse(OutcomeInvalid, stepNoun(r.step, r.ev.Disposition) + " does not apply to packs")
+		r.refuse(OutcomeInvalid, stepNoun(r.step, r.ev.Disposition)+" does not apply to packs")
 	}
 }
 

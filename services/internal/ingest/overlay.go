@@ -8,6 +8,7 @@ import (
 
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/internal/convert"
 	"github.com/pedigree-project/pedigree/services/internal/state"
 )
 
@@ -161,7 +162,7 @@ func (o *overlay) Batch(gtin, lot string) (lifecycle.Batch, bool) {
 	if b == nil {
 		return lifecycle.Batch{}, false
 	}
-	return lifecycle.Batch{GTIN: b.GetGtin(), Lot: b.GetLot(), Expiry: b.GetExpiry(), Recalled: b.GetRecalled(), Withdrawn: b.GetWithdrawn()}, true
+	return convert.Batch(b), true
 }
 
 func (o *overlay) batchRecord(gtin, lot string) *pb.Batch {
@@ -194,7 +195,7 @@ func (o *overlay) Product(gtin string) (lifecycle.Product, bool) {
 	if p == nil {
 		return lifecycle.Product{}, false
 	}
-	return lifecycle.Product{GTIN: p.GetGtin(), Manufacturer: p.GetManufacturerGln()}, true
+	return convert.Product(p), true
 }
 
 func (o *overlay) product(gtin string) *pb.Product {
@@ -226,7 +227,7 @@ func (o *overlay) Party(gln string) (lifecycle.Party, bool) {
 	if p == nil {
 		return lifecycle.Party{}, false
 	}
-	return lifecycle.Party{GLN: p.GetGln(), Role: lifecycle.Role(p.GetRole())}, true
+	return convert.Party(p), true
 }
 
 func (o *overlay) party(gln string) *pb.Party {

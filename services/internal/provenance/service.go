@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/pedigree-project/pedigree/ledger"
+	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
 	"github.com/pedigree-project/pedigree/services/internal/auth"
@@ -48,10 +49,7 @@ func (s *Service) fail(ctx context.Context, err error) error {
 	return apierr.Status(ctx, s.logger(), err)
 }
 
-func authority(p *auth.Principal) bool {
-	r := p.Party.GetRole()
-	return r == pb.Role_ROLE_ADMIN || r == pb.Role_ROLE_REGULATOR
-}
+func authority(p *auth.Principal) bool { return lifecycle.SeesAll(lifecycle.Role(p.Party.GetRole())) }
 
 func requireAuthority(ctx context.Context) (*auth.Principal, error) {
 	p, err := writer.Caller(ctx)

@@ -73,31 +73,17 @@ func (o *overlay) key(node bool, id [8]byte) (keyRecord, bool) {
 	if err != nil {
 		o.fail(err)
 	}
-	if ok {
-		if node {
-			o.cache.nodeKeys[id] = k
-		} else {
-			o.cache.partyKeys[id] = k
-		}
-	}
 	return k, ok
 }
 
 // committedKey resolves a key as of the previous batch, without the
-// batch's own writes and without writing the cache: it is safe to call
-// from several goroutines while nothing writes the overlay or the cache.
+// batch's own writes: it is safe to call from several goroutines while
+// nothing writes the overlay.
 func (o *overlay) committedKey(node bool, id [8]byte) (keyRecord, bool, error) {
 	if o.prev != nil {
 		if k, ok := o.prev.cred.key(node, id); ok {
 			return k, true, nil
 		}
-	}
-	cached := o.cache.partyKeys
-	if node {
-		cached = o.cache.nodeKeys
-	}
-	if k, ok := cached[id]; ok {
-		return k, true, nil
 	}
 	var owner string
 	var pub ed25519.PublicKey
@@ -154,16 +140,9 @@ func (o *overlay) tokenValid(gln string, id [8]byte) bool {
 			return valid
 		}
 	}
-	ref := tokenRef{gln, id}
-	if o.cache.tokens[ref] {
-		return true
-	}
 	_, err := o.store.TokenHashOf(gln, id)
 	if err != nil && !isNotFound(err) {
 		o.fail(err)
-	}
-	if err == nil {
-		o.cache.tokens[ref] = true
 	}
 	return err == nil
 }

@@ -74,7 +74,6 @@ type Config struct {
 type Pipeline struct {
 	cfg   Config
 	log   *slog.Logger
-	cache *masterCache
 	ids   *idFilter
 	keys  envelope.Keys // signers' keys, decompressed for batch checks
 	m     *metrics
@@ -131,7 +130,7 @@ func New(cfg Config) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Pipeline{cfg: cfg, log: cfg.Logger.With("component", "ingest"), cache: newMasterCache(), ids: newIDFilter(), m: m,
+	return &Pipeline{cfg: cfg, log: cfg.Logger.With("component", "ingest"), ids: newIDFilter(), m: m,
 		applied: applied, changed: make(chan struct{})}, nil
 }
 

@@ -35,7 +35,7 @@ func Validate(store *state.Store, env *pb.Envelope, actor string, at time.Time) 
 			err = convert.Event(i, &lifecycle.Event{}, nil, ev, actor, at.UnixMilli())
 		}
 	} else {
-		o := newOverlay(store, newMasterCache())
+		o := newOverlay(store)
 		_, err = o.applyMasterData(env, principal{party: actor}, 0, at)
 		if err == nil {
 			err = o.err

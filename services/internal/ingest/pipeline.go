@@ -72,12 +72,12 @@ type Config struct {
 
 // Pipeline consumes the SCANS stream into the ledger.
 type Pipeline struct {
-	cfg   Config
-	log   *slog.Logger
-	ids   *idFilter
-	keys  envelope.Keys // signers' keys, decompressed for batch checks
-	m     *metrics
-	feed  alertFanout
+	cfg  Config
+	log  *slog.Logger
+	ids  *idFilter
+	keys envelope.Keys // signers' keys, decompressed for batch checks
+	m    *metrics
+	feed alertFanout
 
 	// afterEvent, when set (by tests, before Run), is called after each
 	// event the rules applied: a test makes it panic to check panics.go.

@@ -416,3 +416,7 @@ func (s *slab) lists(n int) ([]string, []*pb.Outcome) {
 	s.ids, s.outs = s.ids[n:], s.outs[n:]
 	return ids, outs
 }
+
+func timestamp(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
+
+func cloneAlert(a *pb.Alert) *pb.Alert { return proto.Clone(a).(*pb.Alert) }

@@ -21,7 +21,7 @@ import (
 // the signature check, converting and validating the events, hashing their
 // IDs, and reading ahead the committed records the sequential pass will
 // ask for (the event table, for duplicates, and the packs the events
-// name). The sequential pass (process.go) uses these results where the
+// name). The sequential pass (apply.go) uses these results where the
 // batch itself has not changed the record since, and decides everything
 // itself; the outcome is the same as without the read-ahead.
 //

@@ -49,7 +49,7 @@ func MayTrustNodeKey(actor Role) Refusal {
 // MayReviewAlert refuses unless actor is a regulator or an admin.
 func MayReviewAlert(actor Role) Refusal {
 	if !actor.Authority() {
-		return refusal(OutcomeNotAuthorized, "only a regulator or an admin reviews alerts (the sender is "+roleNoun(actor)+")")
+		return refusal(OutcomeNotAuthorized, "only regulators and admins review alerts (the sender is "+roleNoun(actor)+")")
 	}
 	return Refusal{}
 }

@@ -152,6 +152,9 @@ func tokenIDsOf(t *cacheTables) map[tokenRef][32]byte  { return t.tokenIDs }
 // (an outcome published, an acknowledgement, a sequence marked applied);
 // Apply does so itself. Until it is called, reads may return what the
 // commit replaced.
+// PutPartyKey and PutNodeKey need no invalidation: a key, once
+// registered, is never changed or deleted (a revoked key leaves its
+// party's key list, a PutParty), and only records that exist are cached.
 func (s *Store) InvalidateCache() { s.cache.invalidate() }
 
 // CacheGeneration counts the invalidations of the read cache so far. A

@@ -3,6 +3,12 @@
 // validation (so a bad field is InvalidArgument at once, naming the field),
 // goes through the stream, and, when asked, returns the ledger's outcome.
 //
+// A refused write is answered by its outcome's code (pedigree.v1.OutcomeCode,
+// set by the rules), never by the reason's words: OutcomeError. The API
+// services check the rules of package lifecycle that depend only on the
+// caller before they submit, and answer a refusal by the same table
+// (Refused).
+//
 // Invariants: no write reaches the state except through the stream; a
 // response never claims an outcome the ledger did not commit.
 package writer

@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/pedigree-project/pedigree/ledger/entry"
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
@@ -200,10 +201,17 @@ func PutAlert(b *pebble.Batch, index uint64, n uint32, a *pb.Alert) error {
 	return setProto(b, alertKey(index, n), a)
 }
 
-// Alert returns one alert.
+// Alert returns one alert. An alert stored before ledger format 2 comes
+// back with its evidence in the current form (entry.UpgradeAlert).
 func (s *Store) Alert(index uint64, n uint32) (*pb.Alert, error) {
 	a := &pb.Alert{}
-	return a, getProto(s.db, alertKey(index, n), a, fmt.Sprintf("alert %d-%d", index, n))
+	if err := getProto(s.db, alertKey(index, n), a, fmt.Sprintf("alert %d-%d", index, n)); err != nil {
+		return a, err
+	}
+	if err := entry.UpgradeAlert(a); err != nil {
+		return nil, fmt.Errorf("state: alert %d-%d: %w", index, n, err)
+	}
+	return a, nil
 }
 
 // PutPackLog records that ledger entry index touched a pack.

@@ -217,7 +217,7 @@ func CheckGTIN(field, s string) error {
 
 // CheckLot checks a lot: 1–20 characters of GS1 character set 82.
 func CheckLot(field, s string) error {
-	if len(s) < 1 || len(s) > 20 || !gs1.ValidCSet82(s) {
+	if !gs1.ValidLot(s) {
 		return Invalid(field, "must be 1–20 characters of GS1 character set 82, got %q", s)
 	}
 	return nil

@@ -44,7 +44,7 @@ const UndoWindow = 10 * 24 * 60 * 60 * 1000
 //     into a child list first. OBSERVE is refused as unsupported.
 func Apply(v View, ev *Event) Result {
 	if ev == nil {
-		return Result{Reason: "no event"}
+		return Result{Reason: "no event", Code: OutcomeInvalid}
 	}
 	r := run{v: v, ev: ev, step: ev.Step, at: ev.Time(), where: ev.Location()}
 	r.apply()
@@ -59,7 +59,7 @@ func Apply(v View, ev *Event) Result {
 // actor, no objects).
 func Verify(v View, ev *Event) Result {
 	if ev == nil {
-		return Result{Reason: "no event"}
+		return Result{Reason: "no event", Code: OutcomeInvalid}
 	}
 	r := run{v: v, ev: ev, step: StepInspecting, verify: true, at: ev.Time(), where: ev.Location()}
 	r.apply()
@@ -81,8 +81,10 @@ type run struct {
 	atomic      bool   // commissioning, aggregation: all objects or none
 	total       int    // objects named
 	eventReason string // set when the whole event is refused
+	eventCode   OutcomeCode
 	firstReason string // first object refusal, or first reason not to dispense
-	undispense  int    // verified objects that may not be dispensed
+	firstCode   OutcomeCode
+	undispense  int // verified objects that may not be dispensed
 	res         Result
 
 	// One-entry caches: events name one product and one batch, mostly.
@@ -109,7 +111,7 @@ func (r *run) apply() {
 	case r.verify:
 	case ev.Type == TypeObject:
 		if r.step == StepPacking || r.step == StepUnpacking {
-			r.refuseEvent("packing and unpacking are aggregation events, not object events")
+			r.refuseEvent(OutcomeInvalid, "packing and unpacking are aggregation events, not object events")
 			return
 		}
 	case ev.Type == TypeAggregation:
@@ -119,19 +121,19 @@ func (r *run) apply() {
 		case ActionDelete:
 			r.step = StepUnpacking
 		default:
-			r.refuseEvent("aggregation action " + ev.Action.String() + " is not supported: ADD packs, DELETE unpacks")
+			r.refuseEvent(OutcomeInvalid, "aggregation action "+ev.Action.String()+" is not supported: ADD packs, DELETE unpacks")
 			return
 		}
 	default:
-		r.refuseEvent("event type " + ev.Type.String() + " is not supported")
+		r.refuseEvent(OutcomeInvalid, "event type "+ev.Type.String()+" is not supported")
 		return
 	}
 	if r.step <= StepUnspecified || r.step > StepUndoDecommission {
-		r.refuseEvent("business step " + r.step.String() + " is not supported")
+		r.refuseEvent(OutcomeInvalid, "business step "+r.step.String()+" is not supported")
 		return
 	}
 	if ev.Actor == "" {
-		r.refuseEvent("the event names no acting party")
+		r.refuseEvent(OutcomeInvalid, "the event names no acting party")
 		return
 	}
 	if !r.authorized() || !r.wellFormed() {
@@ -174,43 +176,43 @@ func (r *run) wellFormed() bool {
 	switch r.step {
 	case StepHolding:
 		if ev.Disposition != DispRecalled && ev.Disposition != DispWithdrawn {
-			r.refuseEvent("holding is supported only with disposition RECALLED or WITHDRAWN")
+			r.refuseEvent(OutcomeInvalid, "holding is supported only with disposition RECALLED or WITHDRAWN")
 			return false
 		}
 		if len(ev.Epcs) > 0 {
-			r.refuseEvent("recall and withdrawal name batches, not packs or containers")
+			r.refuseEvent(OutcomeInvalid, "recall and withdrawal name batches, not packs or containers")
 			return false
 		}
 		if len(ev.Batches) == 0 {
-			r.refuseEvent("the event names no batch to " + stepNoun(r.step, ev.Disposition))
+			r.refuseEvent(OutcomeInvalid, "the event names no batch to "+stepNoun(r.step, ev.Disposition))
 			return false
 		}
 	case StepDecommissioning:
 		if _, ok := ev.Disposition.decommissionStatus(); !ok {
-			r.refuseEvent("decommissioning needs a disposition: DESTROYED, STOLEN, SAMPLE, FREE_SAMPLE, EXPORTED, LOCKED or CHECKED_OUT")
+			r.refuseEvent(OutcomeInvalid, "decommissioning needs a disposition: DESTROYED, STOLEN, SAMPLE, FREE_SAMPLE, EXPORTED, LOCKED or CHECKED_OUT")
 			return false
 		}
 	case StepShipping:
 		if ev.Destination == "" {
-			r.refuseEvent("shipping needs a destination party")
+			r.refuseEvent(OutcomeInvalid, "shipping needs a destination party")
 			return false
 		}
 	case StepPacking, StepUnpacking:
 		if ev.Parent == "" {
-			r.refuseEvent(stepNoun(r.step, 0) + " needs a parent container (SSCC)")
+			r.refuseEvent(OutcomeInvalid, stepNoun(r.step, 0)+" needs a parent container (SSCC)")
 			return false
 		}
 		if len(ev.Epcs) == 0 && r.step == StepUnpacking {
-			r.refuseEvent("unpacking needs the list of children to take out of " + ev.Parent)
+			r.refuseEvent(OutcomeInvalid, "unpacking needs the list of children to take out of "+ev.Parent)
 			return false
 		}
 	}
 	if r.step != StepHolding && len(ev.Epcs) == 0 {
-		r.refuseEvent("the event names no objects")
+		r.refuseEvent(OutcomeInvalid, "the event names no objects")
 		return false
 	}
 	if what := duplicate(ev); what != "" {
-		r.refuseEvent(what + " is listed more than once in the event")
+		r.refuseEvent(OutcomeInvalid, what+" is listed more than once in the event")
 		return false
 	}
 	return true
@@ -273,7 +275,7 @@ func (r *run) authorized() bool {
 		evidence = append(evidence, KV{"disposition", ev.Disposition.String()})
 	}
 	r.alert(CodeUnauthorizedStep, Epc{}, msg, evidence...)
-	r.refuseEvent(msg)
+	r.refuseEvent(OutcomeNotAuthorized, msg)
 	return false
 }
 
@@ -308,19 +310,28 @@ func (r *run) alert(code Code, epc Epc, msg string, evidence ...KV) string {
 	return msg
 }
 
-// refuse refuses one object of the event.
-func (r *run) refuse(reason string) {
+// refuse refuses one object of the event, for a reason of kind code.
+func (r *run) refuse(code OutcomeCode, reason string) {
 	r.res.Refused++
 	if r.firstReason == "" {
-		r.firstReason = reason
+		r.firstReason, r.firstCode = reason, code
 	}
 }
 
 // refuseEvent refuses the whole event before any object is considered.
-func (r *run) refuseEvent(reason string) {
+func (r *run) refuseEvent(code OutcomeCode, reason string) {
 	if r.eventReason == "" {
-		r.eventReason = reason
+		r.eventReason, r.eventCode = reason, code
 	}
+}
+
+// identifyCode classifies a pack identify could not resolve (fatal set:
+// unknown) or found in contradiction with the registry.
+func identifyCode(fatal string) OutcomeCode {
+	if fatal != "" {
+		return OutcomeNotFound
+	}
+	return OutcomeInvalid
 }
 
 // notDispensable records why a verified pack may not be dispensed.
@@ -345,7 +356,7 @@ func (r *run) finish() Result {
 	}
 	switch {
 	case r.eventReason != "":
-		res.Applied, res.Reason, res.Refused, res.Status = false, r.eventReason, r.total, StatusUnspecified
+		res.Applied, res.Reason, res.Code, res.Refused, res.Status = false, r.eventReason, r.eventCode, r.total, StatusUnspecified
 		res.Affected, res.PutPacks, res.PutContainers, res.PutBatches = 0, nil, nil, nil
 	case r.step == StepInspecting:
 		res.Applied = true
@@ -355,7 +366,7 @@ func (r *run) finish() Result {
 			res.Reason = fmt.Sprintf("%d of %d objects may not be dispensed; first: %s", r.undispense, r.total, r.firstReason)
 		}
 	case res.Refused > 0:
-		res.Reason = r.firstReason
+		res.Reason, res.Code = r.firstReason, r.firstCode
 		if r.atomic {
 			res.Affected, res.PutPacks, res.PutContainers, res.PutBatches = 0, nil, nil, nil
 			if r.total > 1 {

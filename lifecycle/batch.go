@@ -5,26 +5,26 @@ package lifecycle
 // takes the batch's lot and expiry strings.
 func (r *run) commission(e *Epc) {
 	if e.IsContainer() {
-		r.refuse("commissioning applies to packs; containers come into being by packing: SSCC " + e.SSCC)
+		r.refuse(OutcomeInvalid, "commissioning applies to packs; containers come into being by packing: SSCC "+e.SSCC)
 		return
 	}
 	code, ilmd, actor := e.Pack, r.ev.ILMD, r.ev.Actor
 	epc := Epc{Pack: code}
 	prod, ok := r.product(code.GTIN)
 	if !ok {
-		r.refuse(r.alert(CodeUnknownProduct, epc, "GTIN "+code.GTIN+" is not a registered product",
+		r.refuse(OutcomeNotFound, r.alert(CodeUnknownProduct, epc, "GTIN "+code.GTIN+" is not a registered product",
 			KV{"gtin", code.GTIN}))
 		return
 	}
 	if prod.Manufacturer != actor {
-		r.refuse(r.notManufacturer(epc, prod))
+		r.refuse(OutcomeNotAuthorized, r.notManufacturer(epc, prod))
 		return
 	}
 	lot, exp := ilmd.Lot, ilmd.Expiry
 	if lot == "" {
 		lot = code.Lot
 	} else if code.Lot != "" && code.Lot != lot {
-		r.refuse(r.alert(CodeBatchMismatch, epc,
+		r.refuse(OutcomeInvalid, r.alert(CodeBatchMismatch, epc,
 			"lot "+code.Lot+" in the pack's code differs from lot "+lot+" being commissioned",
 			KV{"scanned_lot", code.Lot}, KV{"commissioned_lot", lot}))
 		return
@@ -33,22 +33,22 @@ func (r *run) commission(e *Epc) {
 		exp = code.Expiry
 	}
 	if lot == "" {
-		r.refuse("commissioning of " + epc.String() + " names no lot")
+		r.refuse(OutcomeInvalid, "commissioning of "+epc.String()+" names no lot")
 		return
 	}
 	b, ok := r.batchOf(code.GTIN, lot)
 	if !ok {
-		r.refuse(r.alertUnknownBatch(epc, code.GTIN, lot))
+		r.refuse(OutcomeNotFound, r.alertUnknownBatch(epc, code.GTIN, lot))
 		return
 	}
 	if exp != "" && exp != b.Expiry {
-		r.refuse(r.alert(CodeExpiryMismatch, epc,
+		r.refuse(OutcomeInvalid, r.alert(CodeExpiryMismatch, epc,
 			"expiry "+exp+" in the commissioning event differs from expiry "+b.Expiry+" registered for lot "+lot,
 			KV{"ilmd_expiry", exp}, KV{"registered_expiry", b.Expiry}))
 		return
 	}
 	if old, exists := r.v.Pack(code.GTIN, code.Serial); exists {
-		r.refuse(r.alert(CodeInvalidTransition, epc,
+		r.refuse(OutcomeConflict, r.alert(CodeInvalidTransition, epc,
 			"serial "+code.Serial+" of GTIN "+code.GTIN+" is already commissioned, in lot "+old.Lot,
 			KV{"existing_lot", old.Lot}, KV{"status", old.Status.String()}, KV{"step", r.step.String()}))
 		return
@@ -78,18 +78,18 @@ func (r *run) notManufacturer(epc Epc, prod Product) string {
 func (r *run) hold(ref BatchRef) {
 	prod, ok := r.product(ref.GTIN)
 	if !ok {
-		r.refuse(r.alert(CodeUnknownProduct, Epc{}, "GTIN "+ref.GTIN+" is not a registered product",
+		r.refuse(OutcomeNotFound, r.alert(CodeUnknownProduct, Epc{}, "GTIN "+ref.GTIN+" is not a registered product",
 			KV{"gtin", ref.GTIN}, KV{"lot", ref.Lot}))
 		return
 	}
 	if !r.role.Authority() && prod.Manufacturer != r.ev.Actor {
 		prod.GTIN = ref.GTIN
-		r.refuse(r.notManufacturer(Epc{}, prod))
+		r.refuse(OutcomeNotAuthorized, r.notManufacturer(Epc{}, prod))
 		return
 	}
 	b, ok := r.batchOf(ref.GTIN, ref.Lot)
 	if !ok {
-		r.refuse(r.alertUnknownBatch(Epc{}, ref.GTIN, ref.Lot))
+		r.refuse(OutcomeNotFound, r.alertUnknownBatch(Epc{}, ref.GTIN, ref.Lot))
 		return
 	}
 	b.GTIN, b.Lot = ref.GTIN, ref.Lot

@@ -134,16 +134,16 @@ func (r *run) containerObject(sscc string) {
 		return
 	case StepShipping, StepReceiving, StepReturning:
 	default:
-		r.refuse(stepNoun(r.step, r.ev.Disposition) + " applies to packs, not to containers: SSCC " + sscc)
+		r.refuse(OutcomeInvalid, stepNoun(r.step, r.ev.Disposition)+" applies to packs, not to containers: SSCC "+sscc)
 		return
 	}
 	c, ok := r.container(sscc)
 	if !ok {
-		r.refuse("SSCC " + sscc + " is not a known container: nothing was ever packed into it")
+		r.refuse(OutcomeNotFound, "SSCC "+sscc+" is not a known container: nothing was ever packed into it")
 		return
 	}
 	if c.Parent != "" {
-		r.refuse(r.insideContainer(epc, c.Parent))
+		r.refuse(OutcomeConflict, r.insideContainer(epc, c.Parent))
 		return
 	}
 	if r.step == StepShipping {
@@ -201,12 +201,12 @@ func (r *run) packing() {
 		p := pc.pack
 		switch {
 		case !p.Status.Active():
-			r.refuse(r.alert(CodeInvalidTransition, pc.epc,
+			r.refuse(OutcomeConflict, r.alert(CodeInvalidTransition, pc.epc,
 				"pack is "+p.Status.String()+" and cannot be packed",
 				KV{"status", p.Status.String()}, KV{"step", r.step.String()}))
 			continue
 		case p.Parent != "":
-			r.refuse(r.alreadyPacked(pc.epc, p.Parent))
+			r.refuse(OutcomeConflict, r.alreadyPacked(pc.epc, p.Parent))
 			continue
 		case !r.holds(pc.epc, p.Custody):
 			continue
@@ -246,7 +246,7 @@ func (r *run) packable(sscc string, up []Container) (Container, bool) {
 		if sscc != parent {
 			msg = "SSCC " + sscc + " cannot be packed into " + parent + ", which is inside it"
 		}
-		r.refuse(r.alert(CodeAggregationConflict, epc, msg, KV{"parent_sscc", parent}, KV{"child_sscc", sscc}))
+		r.refuse(OutcomeConflict, r.alert(CodeAggregationConflict, epc, msg, KV{"parent_sscc", parent}, KV{"child_sscc", sscc}))
 		return Container{}, false
 	}
 	c, ok := r.container(sscc)
@@ -254,7 +254,7 @@ func (r *run) packable(sscc string, up []Container) (Container, bool) {
 		c = Container{SSCC: sscc, Custody: Custody{Custodian: r.ev.Actor, Location: r.where}, CreatedBy: r.ev.Actor}
 	}
 	if c.Parent != "" {
-		r.refuse(r.alreadyPacked(epc, c.Parent))
+		r.refuse(OutcomeConflict, r.alreadyPacked(epc, c.Parent))
 		return Container{}, false
 	}
 	return c, r.holds(epc, c.Custody)
@@ -298,7 +298,7 @@ func (r *run) unpacking() {
 		if e.IsContainer() {
 			c, ok := r.container(e.SSCC)
 			if !ok || c.Parent != ev.Parent {
-				r.refuse(r.notInside(*e, c.Parent))
+				r.refuse(OutcomeConflict, r.notInside(*e, c.Parent))
 				continue
 			}
 			if len(up) > 0 {
@@ -315,7 +315,7 @@ func (r *run) unpacking() {
 		}
 		p := pc.pack
 		if p.Parent != ev.Parent {
-			r.refuse(r.notInside(pc.epc, p.Parent))
+			r.refuse(OutcomeConflict, r.notInside(pc.epc, p.Parent))
 			continue
 		}
 		if len(up) > 0 {
@@ -350,7 +350,7 @@ func (r *run) notInside(epc Epc, current string) string {
 func (r *run) member(code PackCode) (packCtx, bool) {
 	pc, fatal, mismatch := r.identify(code)
 	if fatal != "" || mismatch != "" {
-		r.refuse(fatal + mismatch)
+		r.refuse(identifyCode(fatal), fatal+mismatch)
 		return pc, false
 	}
 	r.res.Status = pc.eff

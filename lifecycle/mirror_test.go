@@ -26,6 +26,8 @@ func TestEnumsMirrorProto(t *testing.T) {
 		{"ACTION_", pb.Action_name, func(n int32) string { return lifecycle.Action(n).String() }},
 		{"EVENT_TYPE_", pb.EventType_name, func(n int32) string { return lifecycle.EventType(n).String() }},
 		{"ALERT_CODE_", pb.AlertCode_name, func(n int32) string { return lifecycle.Code(n).String() }},
+		{"OUTCOME_CODE_", pb.OutcomeCode_name, func(n int32) string { return lifecycle.OutcomeCode(n).String() }},
+		{"ALERT_STATUS_", pb.AlertStatus_name, func(n int32) string { return lifecycle.AlertStatus(n).String() }},
 	} {
 		for n := int32(0); n <= int32(len(e.names)); n++ {
 			want, ok := e.names[n]

@@ -90,6 +90,9 @@ type Product struct {
 type Party struct {
 	GLN  string // the party's identity, 13 digits
 	Role Role   // what the party does
+	// Keys are the party's current Ed25519 signing keys, for the
+	// master-data rules; the pack rules ignore them.
+	Keys [][]byte
 }
 
 // PackCode is what a pack's 2D code says: GTIN and serial, and the lot and
@@ -224,6 +227,10 @@ type Result struct {
 	// with a count when the event had several objects). For a verification
 	// it says why the pack may not be dispensed.
 	Reason string
+	// Code classifies the refusal Reason gives (the first refusal's);
+	// OutcomeUnspecified when the event was applied, verifications
+	// included.
+	Code OutcomeCode
 	// Alerts are the findings, in the order the checks ran.
 	Alerts []Alert
 	// Status is the effective status after the event, for events about

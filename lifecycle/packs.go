@@ -71,12 +71,12 @@ func (r *run) packObject(code PackCode) {
 	}
 	pc, fatal, mismatch := r.identify(code)
 	if fatal != "" {
-		r.refuse(fatal)
+		r.refuse(OutcomeNotFound, fatal)
 		return
 	}
 	r.res.Status = pc.eff
 	if mismatch != "" {
-		r.refuse(mismatch)
+		r.refuse(OutcomeInvalid, mismatch)
 		return
 	}
 	switch r.step {
@@ -89,7 +89,7 @@ func (r *run) packObject(code PackCode) {
 	case StepUndoDecommission:
 		r.undo(&pc)
 	default:
-		r.refuse(stepNoun(r.step, r.ev.Disposition) + " does not apply to packs")
+		r.refuse(OutcomeInvalid, stepNoun(r.step, r.ev.Disposition)+" does not apply to packs")
 	}
 }
 
@@ -104,11 +104,11 @@ func (r *run) decommission(pc *packCtx) {
 		to = StatusDestroyed
 	}
 	if pc.eff.BatchLevel() && to != StatusDestroyed {
-		r.refuse(pc.statusReason(r.at))
+		r.refuse(OutcomeConflict, pc.statusReason(r.at))
 		return
 	}
 	if !pc.pack.Status.Active() {
-		r.refuse(r.alreadyInactive(pc))
+		r.refuse(OutcomeConflict, r.alreadyInactive(pc))
 		return
 	}
 	if c, actor := pc.cust, r.ev.Actor; c.Tracked {
@@ -116,13 +116,13 @@ func (r *run) decommission(pc *packCtx) {
 			// A theft report is not a sighting: the custodian, or the
 			// consignee of a shipment, may make it.
 			if actor != c.Custodian && actor != c.Transit.To {
-				r.refuse(r.custodyMismatch(pc.epc, c, pc.root))
+				r.refuse(OutcomeNotAuthorized, r.custodyMismatch(pc.epc, c, pc.root))
 				return
 			}
 		} else if actor != c.Custodian || (r.step == StepDispensing && c.Transit.InTransit()) {
 			// Seen where custody says it is not; a pack in transit is
 			// nowhere anyone may dispense it.
-			r.refuse(r.cloneSuspected(pc.epc, c, pc.root))
+			r.refuse(OutcomeNotAuthorized, r.cloneSuspected(pc.epc, c, pc.root))
 			return
 		}
 	}
@@ -165,13 +165,13 @@ func (r *run) receive(pc *packCtx) {
 // inside a container.
 func (r *run) movable(pc *packCtx) bool {
 	if p := pc.pack; !p.Status.Active() {
-		r.refuse(r.alert(CodeInvalidTransition, pc.epc,
+		r.refuse(OutcomeConflict, r.alert(CodeInvalidTransition, pc.epc,
 			"pack is "+p.Status.String()+" and cannot take part in "+stepNoun(r.step, 0),
 			KV{"status", p.Status.String()}, KV{"step", r.step.String()}))
 		return false
 	}
 	if pc.pack.Parent != "" {
-		r.refuse(r.insideContainer(pc.epc, pc.pack.Parent))
+		r.refuse(OutcomeConflict, r.insideContainer(pc.epc, pc.pack.Parent))
 		return false
 	}
 	return true
@@ -189,30 +189,30 @@ func (r *run) insideContainer(epc Epc, parent string) string {
 // docs/design.md says when it may not).
 func (r *run) undo(pc *packCtx) {
 	if pc.eff.BatchLevel() {
-		r.refuse(pc.statusReason(r.at))
+		r.refuse(OutcomeConflict, pc.statusReason(r.at))
 		return
 	}
 	p, actor := pc.pack, r.ev.Actor
 	d := p.Decommission
 	switch {
 	case p.Status.Active():
-		r.refuse(r.alert(CodeInvalidTransition, pc.epc, "pack is ACTIVE: there is no decommission to undo",
+		r.refuse(OutcomeConflict, r.alert(CodeInvalidTransition, pc.epc, "pack is ACTIVE: there is no decommission to undo",
 			KV{"status", p.Status.String()}, KV{"step", r.step.String()}))
 		return
 	case p.Status == StatusStolen || p.Status == StatusDestroyed:
-		r.refuse(r.alert(CodeUndoNotAllowed, pc.epc,
+		r.refuse(OutcomeConflict, r.alert(CodeUndoNotAllowed, pc.epc,
 			"a "+statusVerb(p.Status)+" pack can never be reactivated",
 			KV{"status", p.Status.String()}))
 		return
 	case d.Party != actor || d.Location != r.where:
-		r.refuse(r.alert(CodeUndoNotAllowed, pc.epc,
+		r.refuse(OutcomeConflict, r.alert(CodeUndoNotAllowed, pc.epc,
 			statusVerb(p.Status)+" by "+orNone(d.Party)+" at "+orNone(d.Location)+
 				"; only that party at that location may undo it, not "+actor+" at "+r.where,
 			KV{"decommission_party_gln", d.Party}, KV{"decommission_location_gln", d.Location},
 			KV{"actor_gln", actor}, KV{"location_gln", r.where}))
 		return
 	case r.ev.Reported()-d.Time > UndoWindow:
-		r.refuse(r.alert(CodeUndoNotAllowed, pc.epc,
+		r.refuse(OutcomeConflict, r.alert(CodeUndoNotAllowed, pc.epc,
 			statusVerb(p.Status)+" on "+day(d.Time)+"; the 10-day undo window ended "+stamp(d.Time+UndoWindow),
 			KV{"decommission_time", stamp(d.Time)}, KV{"undo_deadline", stamp(d.Time + UndoWindow)},
 			KV{"event_time", stamp(r.at)}))
@@ -342,11 +342,11 @@ func (r *run) holds(epc Epc, c Custody) bool {
 		return true
 	}
 	if r.ev.Actor != c.Custodian {
-		r.refuse(r.custodyMismatch(epc, c, ""))
+		r.refuse(OutcomeNotAuthorized, r.custodyMismatch(epc, c, ""))
 		return false
 	}
 	if c.Transit.InTransit() {
-		r.refuse(r.alert(CodeInvalidTransition, epc,
+		r.refuse(OutcomeConflict, r.alert(CodeInvalidTransition, epc,
 			"already in transit from "+c.Transit.From+" to "+c.Transit.To+"; it must be received first",
 			KV{"shipper_gln", c.Transit.From}, KV{"consignee_gln", c.Transit.To}, KV{"step", r.step.String()}))
 		return false
@@ -366,15 +366,15 @@ func (r *run) mayReceive(epc Epc, c Custody) bool {
 		if c.Transit.To == actor {
 			return true
 		}
-		r.refuse(r.alert(CodeCustodyMismatch, epc,
+		r.refuse(OutcomeNotAuthorized, r.alert(CodeCustodyMismatch, epc,
 			"shipped by "+c.Transit.From+" to "+c.Transit.To+"; "+actor+" may not "+stepDeed(r.step, 0),
 			KV{"consignee_gln", c.Transit.To}, KV{"shipper_gln", c.Transit.From}, KV{"actor_gln", actor}))
 	case c.Custodian == actor:
-		r.refuse(r.alert(CodeInvalidTransition, epc,
+		r.refuse(OutcomeConflict, r.alert(CodeInvalidTransition, epc,
 			"not in transit: "+actor+" already holds it",
 			KV{"custodian_gln", c.Custodian}, KV{"step", r.step.String()}))
 	default:
-		r.refuse(r.alert(CodeCustodyMismatch, epc,
+		r.refuse(OutcomeNotAuthorized, r.alert(CodeCustodyMismatch, epc,
 			"not in transit and held by "+c.Custodian+"; "+actor+" may not "+stepDeed(r.step, 0),
 			KV{"custodian_gln", c.Custodian}, KV{"actor_gln", actor}, KV{"in_transit", "false"}))
 	}

@@ -172,7 +172,7 @@ func TestRegistryAndVerificationThroughRealServers(t *testing.T) {
 	if d2.GetOutcome().GetApplied() || !hasAlert(d2.GetOutcome().GetAlerts(), pb.AlertCode_ALERT_CODE_ALREADY_INACTIVE) {
 		t.Fatalf("second dispense at another pharmacy: %v, want refused with ALREADY_INACTIVE", d2)
 	}
-	wantStatus(t, "dispense by a wholesaler", a.as(ws).Post(ctx, "/v1/packs:dispense", &pb.DispensePackRequest{Pack: pb.BarcodeInput(barcode)}, nil), http.StatusForbidden, "dispense")
+	wantStatus(t, "dispense by a wholesaler", a.as(ws).Post(ctx, "/v1/packs:dispense", &pb.DispensePackRequest{Pack: pb.BarcodeInput(barcode)}, nil), http.StatusForbidden, "may not perform dispensing")
 
 	// Undo: not by another pharmacy; yes by the one that dispensed.
 	u := &pb.UndoDecommissionResponse{}

@@ -20,14 +20,12 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
 // Authority reports whether the party is an admin or a regulator.
-func Authority(p *pb.Party) bool {
-	r := p.GetRole()
-	return r == pb.Role_ROLE_ADMIN || r == pb.Role_ROLE_REGULATOR
-}
+func Authority(p *pb.Party) bool { return lifecycle.SeesAll(lifecycle.Role(p.GetRole())) }
 
 // Entitled reports whether caller may see everything about a pack:
 // manufacturer is the GLN of its product's manufacturer, custodian that

@@ -64,8 +64,9 @@ func (wr *writer) submit(ctx context.Context, items []item, ack jetstream.Msg) (
 }
 
 // durable blocks until the batch in flight, if any, is durable (or its
-// commit failed), and returns its error. Once it is durable, its master
-// data goes into the cache and its event IDs into the filter.
+// commit failed), and returns its error. Once it is durable, its event IDs
+// go into the filter (its master data is read from the Store, whose cache
+// commitAndPublish invalidated).
 func (wr *writer) durable() error {
 	w := wr.inflight
 	if w == nil {
@@ -74,12 +75,9 @@ func (wr *writer) durable() error {
 	wr.inflight = nil
 	<-w.durable
 	if w.err != nil {
-		// The cache may hold what the failed batch's reads saw.
-		*wr.p.cache = *newMasterCache()
 		return w.err
 	}
 	wr.size = w.size
-	w.o.committed()
 	for h := range w.seen {
 		wr.p.ids.add(&h)
 	}
@@ -115,7 +113,7 @@ func (p *Pipeline) build(items []item, prev *batchWork, size int) (*batchWork, e
 // buildOnce is one attempt of build.
 func (p *Pipeline) buildOnce(items []item, prev *batchWork, size int) (*batchWork, error) {
 	w := &batchWork{
-		o:       newOverlay(p.cfg.Store, p.cache),
+		o:       newOverlay(p.cfg.Store),
 		b:       p.cfg.Store.DB().NewBatchWithSize(size + size/8),
 		recs:    make([]record, 0, len(items)),
 		lastSeq: items[len(items)-1].seq,

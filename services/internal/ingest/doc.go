@@ -8,6 +8,26 @@
 // messages → publish alerts (pedigree.alert.<CODE>) and outcomes
 // (pedigree.result.<id>).
 //
+// The files, by job:
+//   - consume: pipeline.go (Config, New, Run, the applied sequence),
+//     consume.go (the durable consumer reset at the ledger's position, the
+//     batching loop; why not an ordered consumer), consume_check.go (the
+//     stream against the ledger before consuming), recover.go (republishing
+//     what a stream lost).
+//   - prepare (decode, authenticate, convert; on all cores): prepare.go,
+//     prepare_authn.go. Field checks and the protobuf ⇄ domain conversion
+//     are package services/internal/convert.
+//   - apply (the rules over the batch's overlay, sequentially): apply.go
+//     (scan events, deduplication, indexes), apply_masterdata.go (master
+//     data: convert's field checks, then lifecycle's master-data rules),
+//     apply_overlay.go and apply_creds.go (the batch-local view of writes not
+//     yet committed, over the Store and its one exact cache),
+//     apply_eventids.go and apply_idfilter.go (event IDs).
+//   - commit: commit.go (the Pebble batch with the ledger entries, commit
+//     with Sync, cache invalidation, ack), commit_notices.go (results,
+//     alerts, refusals, dead letters).
+//   - panics.go, metrics.go, validate.go (the writer's pre-check).
+//
 // Durability and exactly-once contract:
 //   - A message MUST NOT be acknowledged before the Pebble batch that records
 //     it (its ledger entry, its state changes and the stream sequence it
@@ -19,10 +39,10 @@
 //     acknowledged) has a sequence at or below it and is skipped: nothing is
 //     appended twice. Independently, an event ID its party already used
 //     for the same event is recorded as a duplicate and changes nothing;
-//     used for another event, it is refused (eventids.go). Event IDs are
+//     used for another event, it is refused (apply_eventids.go). Event IDs are
 //     deduplicated per party: two parties' IDs never meet.
 //   - Before it consumes, every time, the node compares the stream with what
-//     the ledger committed (streamcheck.go) and refuses a stream that ends
+//     the ledger committed (consume_check.go) and refuses a stream that ends
 //     before the applied sequence (ErrStreamBehind: JetStream lost
 //     acknowledged messages it had not synced) or that holds other messages
 //     at applied sequences (ErrStreamDiverged). Recover republishes from
@@ -49,7 +69,7 @@
 // Run returns the error.
 //
 // Deduplication reads the event table only for event IDs an in-memory
-// Bloom filter of that table cannot rule out (idfilter.go); the filter
+// Bloom filter of that table cannot rule out (apply_idfilter.go); the filter
 // changes no outcome, only the cost of reaching it.
 //
 // Panics (panics.go): a panic while handling one message makes it a dead

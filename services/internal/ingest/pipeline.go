@@ -17,7 +17,6 @@ import (
 	"github.com/pedigree-project/pedigree/ledger"
 	"github.com/pedigree-project/pedigree/lifecycle"
 	"github.com/pedigree-project/pedigree/services/internal/state"
-	"github.com/pedigree-project/pedigree/subjects"
 )
 
 // Defaults of Config.
@@ -72,13 +71,12 @@ type Config struct {
 
 // Pipeline consumes the SCANS stream into the ledger.
 type Pipeline struct {
-	cfg   Config
-	log   *slog.Logger
-	cache *masterCache
-	ids   *idFilter
-	keys  envelope.Keys // signers' keys, decompressed for batch checks
-	m     *metrics
-	feed  alertFanout
+	cfg  Config
+	log  *slog.Logger
+	ids  *idFilter
+	keys envelope.Keys // signers' keys, decompressed for batch checks
+	m    *metrics
+	feed alertFanout
 
 	// afterEvent, when set (by tests, before Run), is called after each
 	// event the rules applied: a test makes it panic to check panics.go.
@@ -131,7 +129,7 @@ func New(cfg Config) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Pipeline{cfg: cfg, log: cfg.Logger.With("component", "ingest"), cache: newMasterCache(), ids: newIDFilter(), m: m,
+	return &Pipeline{cfg: cfg, log: cfg.Logger.With("component", "ingest"), ids: newIDFilter(), m: m,
 		applied: applied, changed: make(chan struct{})}, nil
 }
 
@@ -233,163 +231,8 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 	}
 }
 
-// consume (re)creates the node's durable consumer so that it delivers from
-// the sequence after the last one the ledger committed, whatever the
-// consumer's own state says: the ledger's committed position is the truth
-// (a consumer left with delivered-but-unacknowledged messages by a crash
-// would otherwise deliver newer messages first).
-func (p *Pipeline) consume(ctx context.Context) error {
-	if err := p.checkStream(ctx); err != nil {
-		return err
-	}
-	if err := p.cfg.JS.DeleteConsumer(ctx, subjects.ScanStream, p.cfg.Consumer); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return fmt.Errorf("ingest: reset consumer %s: %w", p.cfg.Consumer, err)
-	}
-	cons, err := p.cfg.JS.CreateOrUpdateConsumer(ctx, subjects.ScanStream, jetstream.ConsumerConfig{
-		Durable:       p.cfg.Consumer,
-		Description:   "Pedigree ledger node",
-		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:   p.Applied() + 1,
-		AckPolicy:     jetstream.AckAllPolicy,
-		AckWait:       time.Minute,
-		MaxDeliver:    -1,
-		MaxAckPending: 4 * p.cfg.BatchSize,
-		FilterSubject: subjects.ScanSubjects,
-	})
-	if err != nil {
-		return fmt.Errorf("ingest: consumer %s: %w", p.cfg.Consumer, err)
-	}
-	iter, err := cons.Messages(jetstream.PullMaxMessages(2 * p.cfg.BatchSize))
-	if err != nil {
-		return fmt.Errorf("ingest: consume: %w", err)
-	}
-	stop := context.AfterFunc(ctx, iter.Stop)
-	defer stop()
-	defer iter.Stop()
-	wr := &writer{p: p}
-	err = p.consumeSafely(ctx, iter, wr)
-	if werr := wr.wait(); err == nil {
-		err = werr
-	}
-	return err
-}
-
-// consumeSafely is consumeWith with a panic that escaped the handling of
-// single messages (panics.go) caught and returned as an error: the
-// pipeline stops and the node turns not ready, rather than the process
-// ending with the batch in flight half done.
-func (p *Pipeline) consumeSafely(ctx context.Context, iter jetstream.MessagesContext, wr *writer) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			e := recovered(r)
-			p.log.Error("panic in the consumer", "panic", fmt.Sprint(e.value), "stack", string(e.stack))
-			err = fmt.Errorf("ingest: consume: %w", e)
-		}
-	}()
-	return p.consumeWith(ctx, iter, wr)
-}
-
-// consumeWith hands batches of consecutive messages from iter to wr.
-func (p *Pipeline) consumeWith(ctx context.Context, iter jetstream.MessagesContext, wr *writer) error {
-	expected := p.Applied() + 1
-	msgs := make([]jetstream.Msg, 0, p.cfg.BatchSize)
-	for {
-		first, err := iter.Next()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, jetstream.ErrConsumerDeleted) {
-				// Its stream was deleted, or someone deleted it: start
-				// again, after checking the stream.
-				return fmt.Errorf("%w: %w", errRestart, err)
-			}
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return fmt.Errorf("ingest: consumer closed: %w", err)
-			}
-			p.log.Warn("consume", "err", err)
-			continue
-		}
-		msgs = append(msgs[:0], first)
-		for size := len(first.Data()); len(msgs) < p.cfg.BatchSize && size < p.cfg.BatchBytes; {
-			m, err := iter.Next(jetstream.NextMaxWait(p.cfg.FillWait))
-			if err != nil {
-				break
-			}
-			msgs = append(msgs, m)
-			size += len(m.Data())
-		}
-		p.m.batchSize.Observe(float64(len(msgs)))
-		items, last, gap, err := itemsOf(msgs, expected)
-		if err != nil {
-			return err
-		}
-		if len(items) == 0 {
-			// Everything was redelivered: committed, or in the batch still
-			// committing, which must be durable before the ack.
-			if err := wr.wait(); err != nil {
-				return err
-			}
-			if err := last.Ack(); err != nil {
-				p.log.Warn("ack", "err", err)
-			}
-		} else {
-			w, err := wr.submit(ctx, items, last)
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return err
-			}
-			if w.untrusted != nil {
-				// Stop once the dead letter is committed (errors.Is
-				// ErrUntrustedGenesis).
-				if err := wr.wait(); err != nil {
-					return err
-				}
-				return fmt.Errorf("ingest: stream sequence %d: %w", w.untrusted.Seq, w.untrusted)
-			}
-			expected = items[len(items)-1].seq + 1
-		}
-		if gap != nil {
-			return gap
-		}
-	}
-}
-
-// itemsOf turns consumed messages into the items of a batch: those from
-// stream sequence expected on, up to a gap. last is the message to
-// acknowledge once they are durable; gap is errGap when a message is
-// missing before the end of msgs.
-func itemsOf(msgs []jetstream.Msg, expected uint64) (items []item, last jetstream.Msg, gap, err error) {
-	items = make([]item, 0, len(msgs))
-	last = msgs[len(msgs)-1]
-	for i, m := range msgs {
-		meta, err := m.Metadata()
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("ingest: message metadata: %w", err)
-		}
-		seq := meta.Sequence.Stream
-		if seq < expected {
-			continue // committed before a crash, redelivered: already on the ledger
-		}
-		if seq > expected {
-			// The stream denies deletes, so its sequences are contiguous:
-			// an earlier message is missing from this delivery.
-			if i == 0 {
-				return nil, nil, nil, errGap
-			}
-			last, gap = msgs[i-1], errGap
-			break
-		}
-		items = append(items, item{subject: m.Subject(), msgID: m.Headers().Get(jetstream.MsgIDHeader), data: m.Data(), seq: seq, record: meta.Timestamp.UTC()})
-		expected++
-	}
-	return items, last, gap, nil
-}
-
 // checkStream refuses a stream that is behind the ledger or differs from
-// what it committed (streamcheck.go).
+// what it committed (consume_check.go).
 func (p *Pipeline) checkStream(ctx context.Context) error {
 	applied := p.Applied()
 	n, err := checkStream(ctx, p.cfg.JS, streamLedger{lg: p.cfg.Ledger, st: p.cfg.Store}, applied)

@@ -11,6 +11,7 @@ import (
 	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/internal/convert"
 	"github.com/pedigree-project/pedigree/services/internal/state"
 )
 
@@ -20,7 +21,7 @@ import (
 // the signature check, converting and validating the events, hashing their
 // IDs, and reading ahead the committed records the sequential pass will
 // ask for (the event table, for duplicates, and the packs the events
-// name). The sequential pass (process.go) uses these results where the
+// name). The sequential pass (apply.go) uses these results where the
 // batch itself has not changed the record since, and decides everything
 // itself; the outcome is the same as without the read-ahead.
 //
@@ -206,7 +207,7 @@ func (p *Pipeline) verifyEarly(it *item, o *overlay) {
 	if it.early != nil || it.op.Envelope.GetGenesis() != nil {
 		return
 	}
-	id, ok := parseKeyID(it.op.Signed.GetKeyId())
+	id, ok := convert.ParseID(it.op.Signed.GetKeyId())
 	if !ok {
 		return
 	}
@@ -352,7 +353,7 @@ func (pr *prepared) convert(c *pb.Capture, actor string, record int64) {
 	pr.events, pr.convErr, pr.packs, pr.packIdx = nil, nil, nil, nil
 	n := len(c.GetEvents())
 	if n == 0 || n > envelope.MaxEventsPerCapture {
-		pr.convErr = invalid("capture.events", "1–%d events, got %d", envelope.MaxEventsPerCapture, n)
+		pr.convErr = convert.Invalid("capture.events", "1–%d events, got %d", envelope.MaxEventsPerCapture, n)
 		return
 	}
 	events := pr.oneEvent[:]
@@ -366,21 +367,21 @@ func (pr *prepared) convert(c *pb.Capture, actor string, record int64) {
 		if n == 1 {
 			epcs = pr.oneEpc[:]
 		}
-		if err := convertEvent(i, &e.ev, epcs, ev, actor, record); err != nil {
+		if err := convert.Event(i, &e.ev, epcs, ev, actor, record); err != nil {
 			pr.convErr = err
 			return
 		}
 		if e.ev.ID == "" {
 			var err error
 			if e.ev.ID, err = envelope.EventID(ev, actor); err != nil {
-				pr.convErr = invalid(fmt.Sprintf("capture.events[%d]", i), "%v", err)
+				pr.convErr = convert.Invalid(fmt.Sprintf("capture.events[%d]", i), "%v", err)
 				return
 			}
 		}
 		e.hash = state.HashEventID(envelope.ScopedEventID(actor, e.ev.ID))
 		var err error
 		if e.digest, err = EventDigest(ev); err != nil {
-			pr.convErr = invalid(fmt.Sprintf("capture.events[%d]", i), "%v", err)
+			pr.convErr = convert.Invalid(fmt.Sprintf("capture.events[%d]", i), "%v", err)
 			return
 		}
 	}

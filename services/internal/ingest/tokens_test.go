@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/internal/convert"
 	"github.com/pedigree-project/pedigree/services/internal/state"
 )
 
@@ -25,7 +26,7 @@ func TestTokenChangeRules(t *testing.T) {
 	first := fmt.Sprintf("%016x", 101) // w.party's token ID of the first party
 	store := w.n.store
 	idOf := func(s string) [8]byte {
-		id, ok := parseKeyID(s)
+		id, ok := convert.ParseID(s)
 		if !ok {
 			t.Fatalf("token ID %q", s)
 		}

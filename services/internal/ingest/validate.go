@@ -1,24 +1,21 @@
 package ingest
 
 import (
-	"errors"
 	"time"
 
 	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/internal/convert"
 	"github.com/pedigree-project/pedigree/services/internal/state"
 )
 
 // ValidationError is a field that breaks a rule, as the pipeline would
 // report it when sending the message to the dead-letter stream.
-type ValidationError struct {
-	// Field is the path of the field, e.g. "capture.events[0].epcs[2].pack.gtin".
-	Field string
-	// Msg names the rule.
-	Msg string
-}
+type ValidationError = convert.FieldError
 
-func (e *ValidationError) Error() string { return e.Field + ": " + e.Msg }
+// MaxEpcsPerEvent bounds the objects of one event (convert.MaxEpcsPerEvent).
+const MaxEpcsPerEvent = convert.MaxEpcsPerEvent
 
 // Validate runs the pipeline's field checks on env as submitted by actor at
 // time at, against the committed state, without changing anything. Writers
@@ -29,24 +26,20 @@ func Validate(store *state.Store, env *pb.Envelope, actor string, at time.Time) 
 	if c := env.GetCapture(); c != nil {
 		n := len(c.GetEvents())
 		if n == 0 || n > envelope.MaxEventsPerCapture {
-			err = invalid("capture.events", "1–%d events, got %d", envelope.MaxEventsPerCapture, n)
+			err = convert.Invalid("capture.events", "1–%d events, got %d", envelope.MaxEventsPerCapture, n)
 		}
 		for i, ev := range c.GetEvents() {
 			if err != nil {
 				break
 			}
-			_, err = captureEvent(i, ev, actor, at.UnixMilli())
+			err = convert.Event(i, &lifecycle.Event{}, nil, ev, actor, at.UnixMilli())
 		}
 	} else {
-		o := newOverlay(store, newMasterCache())
+		o := newOverlay(store)
 		_, err = o.applyMasterData(env, principal{party: actor}, 0, at)
 		if err == nil {
 			err = o.err
 		}
-	}
-	var fe *fieldError
-	if errors.As(err, &fe) {
-		return &ValidationError{Field: fe.field, Msg: fe.msg}
 	}
 	return err
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pedigree-project/pedigree/ledger"
 	ledgerentry "github.com/pedigree-project/pedigree/ledger/entry"
+	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
 	"github.com/pedigree-project/pedigree/services/internal/auth"
@@ -64,11 +65,7 @@ func mayRead(ctx context.Context, entry *pb.LedgerEntry) error {
 	if !ok {
 		return apierr.Denied("ledger entries are shown to regulators and to the party that made them")
 	}
-	switch p.Party.GetRole() {
-	case pb.Role_ROLE_REGULATOR, pb.Role_ROLE_ADMIN:
-		return nil
-	}
-	if entry.GetPartyGln() == p.Party.GetGln() {
+	if lifecycle.SeesAll(lifecycle.Role(p.Party.GetRole())) || entry.GetPartyGln() == p.Party.GetGln() {
 		return nil
 	}
 	return apierr.Denied("entry %d was made by another party", entry.GetIndex())

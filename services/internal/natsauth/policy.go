@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/state"
 	"github.com/pedigree-project/pedigree/subjects"
@@ -168,10 +169,10 @@ func partyGrant(reg Registry, pub ed25519.PublicKey) (Grant, error) {
 			subjects.InboxPrefix(gln) + ".>", subjects.CheckpointSubject,
 		},
 	}
-	switch party.GetRole() {
-	case pb.Role_ROLE_REGULATOR, pb.Role_ROLE_ADMIN:
+	switch r := lifecycle.Role(party.GetRole()); {
+	case lifecycle.SeesAll(r):
 		g.Subscribe = append(g.Subscribe, subjects.AlertSubjects)
-	case pb.Role_ROLE_UNSPECIFIED:
+	case r == lifecycle.RoleUnspecified:
 		return Grant{}, refuse("party %s has no role", gln)
 	}
 	return g, nil

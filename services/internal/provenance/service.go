@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/pedigree-project/pedigree/ledger"
+	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
 	"github.com/pedigree-project/pedigree/services/internal/auth"
@@ -50,10 +51,7 @@ func (s *Service) fail(ctx context.Context, err error) error {
 	return apierr.Status(ctx, s.logger(), err)
 }
 
-func authority(p *auth.Principal) bool {
-	r := p.Party.GetRole()
-	return r == pb.Role_ROLE_ADMIN || r == pb.Role_ROLE_REGULATOR
-}
+func authority(p *auth.Principal) bool { return lifecycle.SeesAll(lifecycle.Role(p.Party.GetRole())) }
 
 func requireAuthority(ctx context.Context) (*auth.Principal, error) {
 	p, err := writer.Caller(ctx)
@@ -192,7 +190,10 @@ func (s *Service) GetAlert(ctx context.Context, req *pb.GetAlertRequest) (*pb.Ge
 
 // ReviewAlert records an investigation step on the ledger.
 func (s *Service) ReviewAlert(ctx context.Context, req *pb.ReviewAlertRequest) (*pb.ReviewAlertResponse, error) {
-	p, err := requireAuthority(ctx)
+	p, err := writer.Caller(ctx)
+	if err == nil {
+		err = writer.Refused(lifecycle.MayReviewAlert(lifecycle.Role(p.Party.GetRole())))
+	}
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

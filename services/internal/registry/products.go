@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/pedigree-project/pedigree/gs1"
+	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
 	"github.com/pedigree-project/pedigree/services/internal/auth"
@@ -35,11 +36,8 @@ func (s *Service) CreateProduct(ctx context.Context, req *pb.CreateProductReques
 	if mfr == "" {
 		mfr = p.Party.GetGln()
 	}
-	if !isAdmin(p) && mfr != p.Party.GetGln() {
-		return nil, s.fail(ctx, apierr.Denied("a manufacturer registers its own products only"))
-	}
-	if r := p.Party.GetRole(); !isAdmin(p) && r != pb.Role_ROLE_MANUFACTURER && r != pb.Role_ROLE_PARALLEL_IMPORTER {
-		return nil, s.fail(ctx, apierr.Denied("only manufacturers register products (you are a %s)", roleWord(r)))
+	if err := writer.Refused(lifecycle.MayRegisterProduct(actor(p), mfr)); err != nil {
+		return nil, s.fail(ctx, err)
 	}
 	env := writer.Envelope(p)
 	env.Body = &pb.Envelope_Product{Product: prod}
@@ -104,7 +102,11 @@ func (s *Service) CreateBatch(ctx context.Context, req *pb.CreateBatchRequest) (
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	if _, err := s.ownProduct(p, req.GetGtin(), false); err != nil {
+	prod, err := s.w.Store().Product(req.GetGtin())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if err := writer.Refused(lifecycle.MayRegisterBatch(actor(p), prod.GetManufacturerGln())); err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	b := req.GetBatch()
@@ -394,8 +396,5 @@ func (s *Service) hold(ctx context.Context, gtin, lot string, disp pb.Dispositio
 		return nil, fmt.Errorf("registry: ledger answer with %d outcomes, want 1", n)
 	}
 	out := res.Entry.GetOutcomes()[0]
-	if !out.GetApplied() {
-		return out, &apierr.Error{Code: codes.FailedPrecondition, Msg: out.GetReason()}
-	}
-	return out, nil
+	return out, writer.OutcomeError(out)
 }

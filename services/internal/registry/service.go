@@ -11,9 +11,11 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
 	"github.com/pedigree-project/pedigree/services/internal/auth"
+	"github.com/pedigree-project/pedigree/services/internal/convert"
 	"github.com/pedigree-project/pedigree/services/internal/pagetoken"
 	"github.com/pedigree-project/pedigree/services/internal/state"
 	"github.com/pedigree-project/pedigree/services/internal/writer"
@@ -39,12 +41,13 @@ func (s *Service) fail(ctx context.Context, err error) error {
 	return apierr.Status(ctx, s.w.Logger(), err)
 }
 
-func isAuthority(p *auth.Principal) bool {
-	r := p.Party.GetRole()
-	return r == pb.Role_ROLE_ADMIN || r == pb.Role_ROLE_REGULATOR
-}
+// actor is the caller as the rules see it.
+func actor(p *auth.Principal) lifecycle.Party { return convert.Party(p.Party) }
 
-func isAdmin(p *auth.Principal) bool { return p.Party.GetRole() == pb.Role_ROLE_ADMIN }
+// isAuthority reports whether the caller reads every party's records.
+func isAuthority(p *auth.Principal) bool { return lifecycle.SeesAll(actor(p).Role) }
+
+func isAdmin(p *auth.Principal) bool { return actor(p).Role == lifecycle.RoleAdmin }
 
 // CreateParty registers a party and returns its first token.
 func (s *Service) CreateParty(ctx context.Context, req *pb.CreatePartyRequest) (*pb.CreatePartyResponse, error) {
@@ -52,11 +55,11 @@ func (s *Service) CreateParty(ctx context.Context, req *pb.CreatePartyRequest) (
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	if !isAuthority(p) {
-		return nil, s.fail(ctx, apierr.Denied("only an admin or a regulator registers parties (you are a %s)", roleWord(p.Party.GetRole())))
-	}
 	if req.GetParty() == nil {
 		return nil, s.fail(ctx, apierr.Invalid("party", "required"))
+	}
+	if err := writer.Refused(lifecycle.MayRegisterParty(actor(p).Role, lifecycle.Role(req.GetParty().GetRole()))); err != nil {
+		return nil, s.fail(ctx, err)
 	}
 	token, id, err := auth.NewToken()
 	if err != nil {
@@ -117,12 +120,9 @@ func (s *Service) ListParties(ctx context.Context, req *pb.ListPartiesRequest) (
 	return resp, nil
 }
 
-// selfOrAdmin allows the party itself or an admin.
-func selfOrAdmin(p *auth.Principal, gln string) error {
-	if p.Party.GetGln() == gln || isAdmin(p) {
-		return nil
-	}
-	return apierr.Denied("a party manages its own keys and tokens; an admin manages anyone's")
+// mayManageKeys allows the party itself or an admin.
+func mayManageKeys(p *auth.Principal, gln string) error {
+	return writer.Refused(lifecycle.MayManageKeys(actor(p), gln))
 }
 
 // AddPartyKey registers a signing key.
@@ -131,7 +131,7 @@ func (s *Service) AddPartyKey(ctx context.Context, req *pb.AddPartyKeyRequest) (
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	if err := selfOrAdmin(p, req.GetGln()); err != nil {
+	if err := mayManageKeys(p, req.GetGln()); err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	if len(req.GetPublicKey()) != ed25519.PublicKeySize {
@@ -155,7 +155,7 @@ func (s *Service) RevokePartyKey(ctx context.Context, req *pb.RevokePartyKeyRequ
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	if err := selfOrAdmin(p, req.GetGln()); err != nil {
+	if err := mayManageKeys(p, req.GetGln()); err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	id, err := hex.DecodeString(req.GetKeyId())
@@ -179,8 +179,4 @@ func (s *Service) RevokePartyKey(ctx context.Context, req *pb.RevokePartyKeyRequ
 		return nil, s.fail(ctx, err)
 	}
 	return &pb.RevokePartyKeyResponse{LedgerIndex: res.Entry.GetIndex()}, nil
-}
-
-func roleWord(r pb.Role) string {
-	return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(r.String(), "ROLE_"), "_", " "))
 }

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
 	"github.com/pedigree-project/pedigree/services/internal/auth"
@@ -55,7 +56,7 @@ func tokenCaller(ctx context.Context, gln string) (*auth.Principal, string, erro
 	if gln == "" {
 		gln = p.Party.GetGln()
 	}
-	return p, gln, selfOrAdmin(p, gln)
+	return p, gln, writer.Refused(lifecycle.MayManageTokens(actor(p), gln))
 }
 
 // ListTokens lists a party's tokens: the party itself or an admin.

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"crypto/ed25519"
 	"sync"
 	"sync/atomic"
 
@@ -8,8 +9,11 @@ import (
 )
 
 // The read cache keeps the master data and credentials that nearly every
-// API request reads (the caller's token and party, the scanned product and
-// batch) in memory, so that a verification reads Pebble once, for the pack.
+// API request and every consumed message reads (the caller's token and
+// party, the signing key, the scanned product and batch) in memory, so
+// that a verification reads Pebble once, for the pack. It is the node's
+// one cache of these records: the ingest pipeline reads through it too,
+// with the writes of the batches it has not yet committed on top.
 //
 // It is exact, not eventually consistent: after a commit that wrote any
 // of these tables returns, and InvalidateCache has been called, no read
@@ -42,18 +46,37 @@ type readCache struct {
 // cacheTables are the cached records. Records are shared with every
 // reader and never modified.
 type cacheTables struct {
-	products map[string]*pb.Product
-	batches  map[batchRef]*pb.Batch
-	parties  map[string]*pb.Party
-	tokens   map[[32]byte]Credential
+	products  map[string]*pb.Product
+	batches   map[batchRef]*pb.Batch
+	parties   map[string]*pb.Party
+	tokens    map[[32]byte]Credential
+	partyKeys map[[8]byte]namedKey
+	nodeKeys  map[[8]byte]namedKey
+	tokenIDs  map[tokenRef][32]byte
+}
+
+// namedKey is a registered public key and whose it is: a party's GLN, or
+// a node's name.
+type namedKey struct {
+	owner string
+	pub   ed25519.PublicKey
+}
+
+// tokenRef names a party's API token by its ID.
+type tokenRef struct {
+	gln string
+	id  [8]byte
 }
 
 func newCacheTables() cacheTables {
 	return cacheTables{
-		products: map[string]*pb.Product{},
-		batches:  map[batchRef]*pb.Batch{},
-		parties:  map[string]*pb.Party{},
-		tokens:   map[[32]byte]Credential{},
+		products:  map[string]*pb.Product{},
+		batches:   map[batchRef]*pb.Batch{},
+		parties:   map[string]*pb.Party{},
+		tokens:    map[[32]byte]Credential{},
+		partyKeys: map[[8]byte]namedKey{},
+		nodeKeys:  map[[8]byte]namedKey{},
+		tokenIDs:  map[tokenRef][32]byte{},
 	}
 }
 
@@ -118,6 +141,9 @@ func productsOf(t *cacheTables) map[string]*pb.Product { return t.products }
 func batchesOf(t *cacheTables) map[batchRef]*pb.Batch  { return t.batches }
 func partiesOf(t *cacheTables) map[string]*pb.Party    { return t.parties }
 func tokensOf(t *cacheTables) map[[32]byte]Credential  { return t.tokens }
+func partyKeysOf(t *cacheTables) map[[8]byte]namedKey  { return t.partyKeys }
+func nodeKeysOf(t *cacheTables) map[[8]byte]namedKey   { return t.nodeKeys }
+func tokenIDsOf(t *cacheTables) map[tokenRef][32]byte  { return t.tokenIDs }
 
 // InvalidateCache makes the next read of every party, product, batch and
 // token come from Pebble. Whoever commits a batch that writes any of
@@ -126,6 +152,9 @@ func tokensOf(t *cacheTables) map[[32]byte]Credential  { return t.tokens }
 // (an outcome published, an acknowledgement, a sequence marked applied);
 // Apply does so itself. Until it is called, reads may return what the
 // commit replaced.
+// PutPartyKey and PutNodeKey need no invalidation: a key, once
+// registered, is never changed or deleted (a revoked key leaves its
+// party's key list, a PutParty), and only records that exist are cached.
 func (s *Store) InvalidateCache() { s.cache.invalidate() }
 
 // CacheGeneration counts the invalidations of the read cache so far. A

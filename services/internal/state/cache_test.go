@@ -1,11 +1,13 @@
 package state
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -205,5 +207,41 @@ func TestViewRemembersWhatTheRulesRead(t *testing.T) {
 	}
 	if _, ok := v.BatchRecord(testGTIN, "OTHER"); ok || v.Err != nil {
 		t.Errorf("an unknown batch: found %v, error %v", ok, v.Err)
+	}
+}
+
+// TestCacheServesKeysAndTokenIDs: the signing keys and the token IDs the
+// ingest pipeline reads for every message are served from the read cache,
+// and a revoked token is gone on the next read after the commit.
+func TestCacheServesKeysAndTokenIDs(t *testing.T) {
+	s := openStore(t)
+	pub := make([]byte, 32)
+	pub[0] = 7
+	id := [8]byte{1, 2, 3, 4, 5, 6, 7, 8}
+	hash := [32]byte{9}
+	apply(t, s, func(b *pebble.Batch) error {
+		return errors.Join(PutPartyKey(b, id, testGLN, pub), PutNodeKey(b, id, "node-a", pub),
+			PutTokenUntil(b, hash, id, testGLN, time.Time{}))
+	})
+	for range 2 { // from Pebble, then from the cache
+		if gln, got, err := s.PartyKey(id); err != nil || gln != testGLN || !bytes.Equal(got, pub) {
+			t.Fatalf("PartyKey: %s %x %v", gln, got, err)
+		}
+		if name, got, err := s.NodeKey(id); err != nil || name != "node-a" || !bytes.Equal(got, pub) {
+			t.Fatalf("NodeKey: %s %x %v", name, got, err)
+		}
+		if h, err := s.TokenHashOf(testGLN, id); err != nil || h != hash {
+			t.Fatalf("TokenHashOf: %x %v", h, err)
+		}
+	}
+	if n := len(s.cache.t.partyKeys) + len(s.cache.t.nodeKeys) + len(s.cache.t.tokenIDs); n != 3 {
+		t.Fatalf("%d records cached, want 3", n)
+	}
+	apply(t, s, func(b *pebble.Batch) error { return DeleteToken(b, testGLN, id, hash) })
+	if _, err := s.TokenHashOf(testGLN, id); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("TokenHashOf after the revocation: %v, want ErrNotFound", err)
+	}
+	if _, _, err := s.PartyKey([8]byte{}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("PartyKey of an unknown key: %v, want ErrNotFound", err)
 	}
 }

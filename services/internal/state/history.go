@@ -7,6 +7,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/pedigree-project/pedigree/ledger/entry"
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
@@ -108,6 +109,9 @@ func (s *Store) AlertsNewestFirst(before *[2]uint64, fn func(*pb.Alert) bool) er
 	for ok := it.Last(); ok; ok = it.Prev() {
 		a := &pb.Alert{}
 		if err := proto.Unmarshal(it.Value(), a); err != nil {
+			return fmt.Errorf("state: decode alert: %w", err)
+		}
+		if err := entry.UpgradeAlert(a); err != nil {
 			return fmt.Errorf("state: decode alert: %w", err)
 		}
 		if !fn(a) {

@@ -8,7 +8,7 @@ import (
 )
 
 // What the ledger committed for each stream sequence, for the check that
-// the stream still holds it (services/internal/ingest, streamcheck.go): a message
+// the stream still holds it (services/internal/ingest, consume_check.go): a message
 // the ledger recorded is in its ledger entry (the envelope bytes and the
 // stream sequence), so nothing more is kept for it; a message that went to
 // the dead-letter stream has no entry, and a SHA-256 of its subject and data is kept here, in

@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/pedigree-project/pedigree/ledger/entry"
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
@@ -126,14 +127,19 @@ func PutContainer(b *pebble.Batch, c *lifecycle.Container) error {
 
 // PartyKey returns the party and public key registered under a key ID.
 func (s *Store) PartyKey(keyID [8]byte) (gln string, pub ed25519.PublicKey, err error) {
+	k, err := readThrough(s, partyKeysOf, keyID, (*Store).readPartyKey)
+	return k.owner, k.pub, err
+}
+
+func (s *Store) readPartyKey(keyID [8]byte) (namedKey, error) {
 	v, ok, err := get(s.db, partyKeyKey(keyID))
 	if err != nil {
-		return "", nil, err
+		return namedKey{}, err
 	}
 	if !ok || len(v) != 13+ed25519.PublicKeySize {
-		return "", nil, fmt.Errorf("party key: %w", ErrNotFound)
+		return namedKey{}, fmt.Errorf("party key: %w", ErrNotFound)
 	}
-	return string(v[:13]), ed25519.PublicKey(v[13:]), nil
+	return namedKey{owner: string(v[:13]), pub: ed25519.PublicKey(v[13:])}, nil
 }
 
 // PutPartyKey registers a party's signing key into b.
@@ -143,14 +149,19 @@ func PutPartyKey(b *pebble.Batch, keyID [8]byte, gln string, pub ed25519.PublicK
 
 // NodeKey returns a trusted node key by key ID.
 func (s *Store) NodeKey(keyID [8]byte) (name string, pub ed25519.PublicKey, err error) {
+	k, err := readThrough(s, nodeKeysOf, keyID, (*Store).readNodeKey)
+	return k.owner, k.pub, err
+}
+
+func (s *Store) readNodeKey(keyID [8]byte) (namedKey, error) {
 	v, ok, err := get(s.db, nodeKeyKey(keyID))
 	if err != nil {
-		return "", nil, err
+		return namedKey{}, err
 	}
 	if !ok || len(v) < ed25519.PublicKeySize {
-		return "", nil, fmt.Errorf("node key: %w", ErrNotFound)
+		return namedKey{}, fmt.Errorf("node key: %w", ErrNotFound)
 	}
-	return string(v[ed25519.PublicKeySize:]), ed25519.PublicKey(v[:ed25519.PublicKeySize]), nil
+	return namedKey{owner: string(v[ed25519.PublicKeySize:]), pub: ed25519.PublicKey(v[:ed25519.PublicKeySize])}, nil
 }
 
 // PutNodeKey trusts a node key into b.
@@ -166,8 +177,13 @@ func DeleteToken(b *pebble.Batch, gln string, id [8]byte, hash [32]byte) error {
 	return b.Delete(tokenIDKey(gln, id), nil)
 }
 
-// TokenHashOf returns the hash of a party's token by ID.
+// TokenHashOf returns the hash of a party's unrevoked token by ID.
 func (s *Store) TokenHashOf(gln string, id [8]byte) ([32]byte, error) {
+	return readThrough(s, tokenIDsOf, tokenRef{gln, id}, (*Store).readTokenHash)
+}
+
+func (s *Store) readTokenHash(ref tokenRef) ([32]byte, error) {
+	gln, id := ref.gln, ref.id
 	var h [32]byte
 	v, ok, err := get(s.db, tokenIDKey(gln, id))
 	if err != nil {
@@ -185,10 +201,17 @@ func PutAlert(b *pebble.Batch, index uint64, n uint32, a *pb.Alert) error {
 	return setProto(b, alertKey(index, n), a)
 }
 
-// Alert returns one alert.
+// Alert returns one alert. An alert stored before ledger format 2 comes
+// back with its evidence in the current form (entry.UpgradeAlert).
 func (s *Store) Alert(index uint64, n uint32) (*pb.Alert, error) {
 	a := &pb.Alert{}
-	return a, getProto(s.db, alertKey(index, n), a, fmt.Sprintf("alert %d-%d", index, n))
+	if err := getProto(s.db, alertKey(index, n), a, fmt.Sprintf("alert %d-%d", index, n)); err != nil {
+		return a, err
+	}
+	if err := entry.UpgradeAlert(a); err != nil {
+		return nil, fmt.Errorf("state: alert %d-%d: %w", index, n, err)
+	}
+	return a, nil
 }
 
 // PutPackLog records that ledger entry index touched a pack.

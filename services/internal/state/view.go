@@ -10,6 +10,7 @@ import (
 
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/internal/convert"
 )
 
 // View is a read-only lifecycle.View over the committed state, for
@@ -89,7 +90,7 @@ func (v *View) Batch(gtin, lot string) (lifecycle.Batch, bool) {
 	if !ok {
 		return lifecycle.Batch{}, false
 	}
-	return lifecycle.Batch{GTIN: b.GetGtin(), Lot: b.GetLot(), Expiry: b.GetExpiry(), Recalled: b.GetRecalled(), Withdrawn: b.GetWithdrawn()}, true
+	return convert.Batch(b), true
 }
 
 // ProductRecord returns a product's record (shared: not to be modified),
@@ -113,7 +114,7 @@ func (v *View) Product(gtin string) (lifecycle.Product, bool) {
 	if !ok {
 		return lifecycle.Product{}, false
 	}
-	return lifecycle.Product{GTIN: p.GetGtin(), Manufacturer: p.GetManufacturerGln()}, true
+	return convert.Product(p), true
 }
 
 // Party implements lifecycle.View.
@@ -123,7 +124,7 @@ func (v *View) Party(gln string) (lifecycle.Party, bool) {
 	if err != nil {
 		return lifecycle.Party{}, false
 	}
-	return lifecycle.Party{GLN: p.GetGln(), Role: lifecycle.Role(p.GetRole())}, true
+	return convert.Party(p), true
 }
 
 // ListParties returns up to limit parties with GLN greater than after, in

@@ -14,6 +14,7 @@ import (
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
 	"github.com/pedigree-project/pedigree/services/internal/auth"
+	"github.com/pedigree-project/pedigree/services/internal/convert"
 	"github.com/pedigree-project/pedigree/services/internal/disclose"
 	"github.com/pedigree-project/pedigree/services/internal/state"
 	"github.com/pedigree-project/pedigree/services/internal/writer"
@@ -90,7 +91,7 @@ func (s *Service) VerifyPack(ctx context.Context, req *pb.VerifyPackRequest) (*p
 		manufacturer = prod.GetManufacturerGln()
 	}
 	for _, a := range r.Alerts {
-		resp.Alerts = append(resp.Alerts, alertOf(a, ev, p.Party.GetGln(), loc, at))
+		resp.Alerts = append(resp.Alerts, convert.Alert(&a, p.Party.GetGln(), loc, at))
 	}
 	pk, known := view.PackRecord(code.GetGtin(), code.GetSerial())
 	eff := state.EffectivePack{Pack: pk}
@@ -151,21 +152,6 @@ func (s *Service) recordVerification(ctx context.Context, p *auth.Principal, cod
 	if _, err := s.w.Submit(ctx, env, false); err != nil {
 		s.w.Logger().WarnContext(ctx, "record verification alerts", "err", err)
 	}
-}
-
-func alertOf(a lifecycle.Alert, ev *lifecycle.Event, party, loc string, at *timestamppb.Timestamp) *pb.Alert {
-	out := &pb.Alert{Code: pb.AlertCode(a.Code), PartyGln: party, LocationGln: loc, RaisedAt: at, Message: a.Message,
-		Status: pb.AlertStatus_ALERT_STATUS_OPEN}
-	if !a.Epc.IsContainer() && a.Epc.Pack.GTIN != "" {
-		out.Epc = &pb.Epc{Id: &pb.Epc_Pack{Pack: &pb.PackCode{Gtin: a.Epc.Pack.GTIN, Serial: a.Epc.Pack.Serial, Lot: a.Epc.Pack.Lot, Expiry: a.Epc.Pack.Expiry}}}
-	}
-	if len(a.Evidence) > 0 {
-		out.Evidence = make([]*pb.EvidenceItem, len(a.Evidence))
-		for i, kv := range a.Evidence {
-			out.Evidence[i] = &pb.EvidenceItem{Key: kv.Key, Value: kv.Value}
-		}
-	}
-	return out
 }
 
 // decommissionEvent builds the event of a synchronous write.
@@ -244,27 +230,17 @@ func (s *Service) single(ctx context.Context, p *auth.Principal, in *pb.PackInpu
 	return res[0], nil
 }
 
-func dispenser(p *auth.Principal) error {
-	switch p.Party.GetRole() {
-	case pb.Role_ROLE_PHARMACY, pb.Role_ROLE_HOSPITAL_PHARMACY, pb.Role_ROLE_DISPENSING_DOCTOR:
-		return nil
-	}
-	return apierr.Denied("only pharmacies, hospital pharmacies and dispensing doctors dispense (you are a %s)", roleWord(p.Party.GetRole()))
-}
-
-func trading(p *auth.Principal) error {
-	switch p.Party.GetRole() {
-	case pb.Role_ROLE_ADMIN, pb.Role_ROLE_REGULATOR, pb.Role_ROLE_UNSPECIFIED:
-		return apierr.Denied("only trading parties decommission packs (you are a %s)", roleWord(p.Party.GetRole()))
-	}
-	return nil
+// mayPerform is the pack rules' check of the caller's role for step and
+// disposition, answered before anything is submitted.
+func mayPerform(p *auth.Principal, step pb.BizStep, disp pb.Disposition) error {
+	return writer.Refused(lifecycle.MayPerform(lifecycle.Role(p.Party.GetRole()), lifecycle.Step(step), lifecycle.Disposition(disp)))
 }
 
 // DispensePack supplies a pack to the public.
 func (s *Service) DispensePack(ctx context.Context, req *pb.DispensePackRequest) (*pb.DispensePackResponse, error) {
 	p, err := writer.Caller(ctx)
 	if err == nil {
-		err = dispenser(p)
+		err = mayPerform(p, pb.BizStep_BIZ_STEP_DISPENSING, pb.Disposition_DISPOSITION_DISPENSED)
 	}
 	if err != nil {
 		return nil, s.fail(ctx, err)
@@ -297,12 +273,12 @@ func disposition(r pb.DecommissionReason) (pb.Disposition, error) {
 // DecommissionPack takes a pack out of the supply chain for a reason.
 func (s *Service) DecommissionPack(ctx context.Context, req *pb.DecommissionPackRequest) (*pb.DecommissionPackResponse, error) {
 	p, err := writer.Caller(ctx)
-	if err == nil {
-		err = trading(p)
-	}
 	var disp pb.Disposition
 	if err == nil {
 		disp, err = disposition(req.GetReason())
+	}
+	if err == nil {
+		err = mayPerform(p, pb.BizStep_BIZ_STEP_DECOMMISSIONING, disp)
 	}
 	if err != nil {
 		return nil, s.fail(ctx, err)
@@ -318,7 +294,7 @@ func (s *Service) DecommissionPack(ctx context.Context, req *pb.DecommissionPack
 func (s *Service) UndoDecommission(ctx context.Context, req *pb.UndoDecommissionRequest) (*pb.UndoDecommissionResponse, error) {
 	p, err := writer.Caller(ctx)
 	if err == nil {
-		err = trading(p)
+		err = mayPerform(p, pb.BizStep_BIZ_STEP_UNDO_DECOMMISSION, pb.Disposition_DISPOSITION_ACTIVE)
 	}
 	if err != nil {
 		return nil, s.fail(ctx, err)
@@ -340,11 +316,12 @@ func (s *Service) BatchDecommissionPacks(ctx context.Context, req *pb.BatchDecom
 		return nil, s.fail(ctx, err)
 	}
 	step, disp := pb.BizStep_BIZ_STEP_DISPENSING, pb.Disposition_DISPOSITION_DISPENSED
-	if req.GetDispense() {
-		err = dispenser(p)
-	} else if err = trading(p); err == nil {
+	if !req.GetDispense() {
 		step = pb.BizStep_BIZ_STEP_DECOMMISSIONING
 		disp, err = disposition(req.GetReason())
+	}
+	if err == nil {
+		err = mayPerform(p, step, disp)
 	}
 	if err == nil && (len(req.GetPacks()) == 0 || len(req.GetPacks()) > maxBatchPacks) {
 		err = apierr.Invalid("packs", "1–%d packs, got %d", maxBatchPacks, len(req.GetPacks()))
@@ -376,8 +353,4 @@ func (s *Service) BatchDecommissionPacks(ctx context.Context, req *pb.BatchDecom
 		resp.Results = append(resp.Results, res...)
 	}
 	return resp, nil
-}
-
-func roleWord(r pb.Role) string {
-	return lifecycle.Role(r).String()
 }

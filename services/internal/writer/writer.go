@@ -3,6 +3,12 @@
 // validation (so a bad field is InvalidArgument at once, naming the field),
 // goes through the stream, and, when asked, returns the ledger's outcome.
 //
+// A refused write is answered by its outcome's code (pedigree.v1.OutcomeCode,
+// set by the rules), never by the reason's words: OutcomeError. The API
+// services check the rules of package lifecycle that depend only on the
+// caller before they submit, and answer a refusal by the same table
+// (Refused).
+//
 // Invariants: no write reaches the state except through the stream; a
 // response never claims an outcome the ledger did not commit.
 package writer
@@ -11,11 +17,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
 	"github.com/pedigree-project/pedigree/services/internal/auth"
@@ -143,23 +149,58 @@ func (w *Writer) idConflict(env *pb.Envelope, res submit.Result) error {
 }
 
 // Outcome returns the single outcome of a master-data write, as an error
-// when it was refused: AlreadyExists for duplicates of existing records,
-// FailedPrecondition otherwise.
+// (OutcomeError) when it was refused.
 func Outcome(res submit.Result) (*pb.Outcome, error) {
 	outs := res.Entry.GetOutcomes()
 	if len(outs) != 1 {
 		return nil, errors.New("writer: ledger entry without one outcome")
 	}
-	o := outs[0]
-	if o.GetApplied() {
-		return o, nil
+	return outs[0], OutcomeError(outs[0])
+}
+
+// outcomeCodes maps the code of a refused (or duplicate) outcome to the
+// API's error code. A refusal of no other kind is FailedPrecondition.
+var outcomeCodes = [...]codes.Code{
+	pb.OutcomeCode_OUTCOME_CODE_UNSPECIFIED:    codes.FailedPrecondition,
+	pb.OutcomeCode_OUTCOME_CODE_DUPLICATE:      codes.AlreadyExists,
+	pb.OutcomeCode_OUTCOME_CODE_ALREADY_EXISTS: codes.AlreadyExists,
+	pb.OutcomeCode_OUTCOME_CODE_NOT_FOUND:      codes.NotFound,
+	pb.OutcomeCode_OUTCOME_CODE_NOT_AUTHORIZED: codes.PermissionDenied,
+	pb.OutcomeCode_OUTCOME_CODE_INVALID:        codes.InvalidArgument,
+	pb.OutcomeCode_OUTCOME_CODE_CONFLICT:       codes.FailedPrecondition,
+}
+
+// OutcomeCode is the API's error code for a refused or duplicate outcome
+// of that code: DUPLICATE and ALREADY_EXISTS AlreadyExists, NOT_FOUND
+// NotFound, NOT_AUTHORIZED PermissionDenied, INVALID InvalidArgument,
+// CONFLICT and any other FailedPrecondition.
+func OutcomeCode(c pb.OutcomeCode) codes.Code {
+	if c >= 0 && int(c) < len(outcomeCodes) {
+		return outcomeCodes[c]
 	}
-	if o.GetDuplicate() {
-		return o, &apierr.Error{Code: codes.AlreadyExists, Msg: o.GetReason()}
+	return codes.FailedPrecondition
+}
+
+// Refused is nil when r refuses nothing, and otherwise the error answering
+// the refusal, by the same table as a ledger outcome (OutcomeCode): the API
+// services check the rules of package lifecycle before they submit, so as
+// to answer at once what the ledger would refuse.
+func Refused(r lifecycle.Refusal) error {
+	if !r.Refused() {
+		return nil
 	}
-	code := codes.FailedPrecondition
-	if strings.Contains(o.GetReason(), "already") {
-		code = codes.AlreadyExists
+	return &apierr.Error{Code: OutcomeCode(pb.OutcomeCode(r.Code)), Msg: r.Reason}
+}
+
+// OutcomeError is nil for an applied outcome, and otherwise the error
+// answering it, by its code (OutcomeCode); a duplicate without a code is
+// AlreadyExists.
+func OutcomeError(o *pb.Outcome) error {
+	switch {
+	case o.GetApplied():
+		return nil
+	case o.GetDuplicate() && o.GetCode() == pb.OutcomeCode_OUTCOME_CODE_UNSPECIFIED:
+		return &apierr.Error{Code: codes.AlreadyExists, Msg: o.GetReason()}
 	}
-	return o, &apierr.Error{Code: code, Msg: o.GetReason()}
+	return &apierr.Error{Code: OutcomeCode(o.GetCode()), Msg: o.GetReason()}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -79,11 +78,17 @@ func IDConflictReason(eventID string, index uint64) string {
 	return idConflictPrefix + strconv.Quote(eventID) + idConflictMiddle + strconv.FormatUint(index, 10) + ")"
 }
 
-// IsIDConflict reports whether o refused an event for reusing an event ID
-// (IDConflictReason).
+// idConflict is the outcome refusing an event whose ID its party recorded
+// at ledger entry index for another event: ALREADY_EXISTS, the ID being
+// taken (the only refusal of that code a scan event gets).
+func idConflict(eventID string, index uint64) *pb.Outcome {
+	return &pb.Outcome{Reason: IDConflictReason(eventID, index), Code: pb.OutcomeCode_OUTCOME_CODE_ALREADY_EXISTS}
+}
+
+// IsIDConflict reports whether o refused a scan event for reusing an event
+// ID (idConflict).
 func IsIDConflict(o *pb.Outcome) bool {
-	r := o.GetReason()
-	return !o.GetApplied() && !o.GetDuplicate() && strings.HasPrefix(r, idConflictPrefix) && strings.Contains(r, idConflictMiddle)
+	return !o.GetApplied() && !o.GetDuplicate() && o.GetCode() == pb.OutcomeCode_OUTCOME_CODE_ALREADY_EXISTS
 }
 
 // ConflictingRetry reports, for an envelope the stream took as a retry

@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"crypto/ed25519"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/internal/convert"
 	"github.com/pedigree-project/pedigree/subjects"
 )
 
@@ -43,19 +43,10 @@ func reject(format string, args ...any) error {
 	return &rejectError{reason: fmt.Sprintf(format, args...)}
 }
 
-func parseKeyID(s string) ([8]byte, bool) {
-	var id [8]byte
-	if len(s) != 16 {
-		return id, false
-	}
-	_, err := hex.Decode(id[:], []byte(s))
-	return id, err == nil
-}
-
 // signingKey resolves the key that should have signed op.
 func signingKey(o *overlay, op *envelope.Opened) (keyRecord, bool, error) {
 	se := op.Signed
-	id, ok := parseKeyID(se.GetKeyId())
+	id, ok := convert.ParseID(se.GetKeyId())
 	if !ok {
 		return keyRecord{}, false, reject("keyId: want 16 lowercase hex digits, got %q", se.GetKeyId())
 	}
@@ -153,7 +144,7 @@ func authenticate(o *overlay, op *envelope.Opened, subject string, early *sigChe
 		return principal{method: pb.AuthMethod_AUTH_METHOD_NODE, party: env.GetPartyGln(), credential: se.GetKeyId()}, nil
 	}
 	if node {
-		tid, ok := parseKeyID(env.GetApiTokenId())
+		tid, ok := convert.ParseID(env.GetApiTokenId())
 		if !ok {
 			return principal{}, reject("apiTokenId: a node-signed envelope names the caller's token ID (16 hex digits), got %q", env.GetApiTokenId())
 		}

@@ -8,14 +8,17 @@ import (
 
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/internal/convert"
 	"github.com/pedigree-project/pedigree/services/internal/state"
 )
 
 // overlay is the rules' view of the state during one consumed batch: the
 // committed state with the batch's own writes on top, so that the events of
 // a batch see each other's effects exactly as if each had been committed on
-// its own. Master data (parties, products, batches) is also cached across
-// batches, since it is read by almost every event and changes rarely.
+// its own. It holds no cache of its own: committed master data and
+// credentials are read through the Store's exact read cache
+// (services/internal/state, cache.go), which the pipeline invalidates after
+// each commit that changed them.
 type overlay struct {
 	store *state.Store
 	err   error // first read error; the batch is abandoned when set
@@ -43,45 +46,11 @@ type overlay struct {
 	partyOrder []string
 
 	cred *credOverlay // keys, tokens and alerts; nil until written
-
-	cache *masterCache
 }
 
 type packID struct{ a, b string }
 
-// masterCache keeps committed master data and credentials between
-// batches. Entries are replaced when a batch that changed them commits.
-// Only the goroutine that builds batches writes it; the parallel pass of a
-// batch (prepare.go) reads it while nothing writes it.
-type masterCache struct {
-	products  map[string]*pb.Product
-	batches   map[packID]*pb.Batch
-	parties   map[string]*pb.Party
-	partyKeys map[[8]byte]keyRecord // registered keys never change
-	nodeKeys  map[[8]byte]keyRecord
-	tokens    map[tokenRef]bool // unrevoked tokens
-}
-
-// tokenRef names an API token: its party and ID.
-type tokenRef struct {
-	gln string
-	id  [8]byte
-}
-
-func newMasterCache() *masterCache {
-	return &masterCache{products: map[string]*pb.Product{}, batches: map[packID]*pb.Batch{}, parties: map[string]*pb.Party{},
-		partyKeys: map[[8]byte]keyRecord{}, nodeKeys: map[[8]byte]keyRecord{}, tokens: map[tokenRef]bool{}}
-}
-
-func (c *masterCache) full() bool {
-	return max(len(c.products), len(c.batches), len(c.parties), len(c.partyKeys), len(c.nodeKeys), len(c.tokens)) > maxCached
-}
-
-// maxCached bounds each master-data cache; past it the cache is dropped and
-// refilled from Pebble.
-const maxCached = 1 << 16
-
-func newOverlay(store *state.Store, cache *masterCache) *overlay {
+func newOverlay(store *state.Store) *overlay {
 	return &overlay{
 		store:      store,
 		packs:      map[packID]*lifecycle.Pack{},
@@ -89,7 +58,6 @@ func newOverlay(store *state.Store, cache *masterCache) *overlay {
 		batches:    map[packID]*pb.Batch{},
 		products:   map[string]*pb.Product{},
 		parties:    map[string]*pb.Party{},
-		cache:      cache,
 	}
 }
 
@@ -161,7 +129,7 @@ func (o *overlay) Batch(gtin, lot string) (lifecycle.Batch, bool) {
 	if b == nil {
 		return lifecycle.Batch{}, false
 	}
-	return lifecycle.Batch{GTIN: b.GetGtin(), Lot: b.GetLot(), Expiry: b.GetExpiry(), Recalled: b.GetRecalled(), Withdrawn: b.GetWithdrawn()}, true
+	return convert.Batch(b), true
 }
 
 func (o *overlay) batchRecord(gtin, lot string) *pb.Batch {
@@ -174,9 +142,6 @@ func (o *overlay) batchRecord(gtin, lot string) *pb.Batch {
 			return b
 		}
 	}
-	if b, ok := o.cache.batches[id]; ok {
-		return b
-	}
 	b, err := o.store.Batch(gtin, lot)
 	if err != nil {
 		if !isNotFound(err) {
@@ -184,7 +149,6 @@ func (o *overlay) batchRecord(gtin, lot string) *pb.Batch {
 		}
 		return nil
 	}
-	o.cache.batches[id] = b
 	return b
 }
 
@@ -194,7 +158,7 @@ func (o *overlay) Product(gtin string) (lifecycle.Product, bool) {
 	if p == nil {
 		return lifecycle.Product{}, false
 	}
-	return lifecycle.Product{GTIN: p.GetGtin(), Manufacturer: p.GetManufacturerGln()}, true
+	return convert.Product(p), true
 }
 
 func (o *overlay) product(gtin string) *pb.Product {
@@ -206,9 +170,6 @@ func (o *overlay) product(gtin string) *pb.Product {
 			return p
 		}
 	}
-	if p, ok := o.cache.products[gtin]; ok {
-		return p
-	}
 	p, err := o.store.Product(gtin)
 	if err != nil {
 		if !isNotFound(err) {
@@ -216,7 +177,6 @@ func (o *overlay) product(gtin string) *pb.Product {
 		}
 		return nil
 	}
-	o.cache.products[gtin] = p
 	return p
 }
 
@@ -226,7 +186,7 @@ func (o *overlay) Party(gln string) (lifecycle.Party, bool) {
 	if p == nil {
 		return lifecycle.Party{}, false
 	}
-	return lifecycle.Party{GLN: p.GetGln(), Role: lifecycle.Role(p.GetRole())}, true
+	return convert.Party(p), true
 }
 
 func (o *overlay) party(gln string) *pb.Party {
@@ -238,9 +198,6 @@ func (o *overlay) party(gln string) *pb.Party {
 			return p
 		}
 	}
-	if p, ok := o.cache.parties[gln]; ok {
-		return p
-	}
 	p, err := o.store.Party(gln)
 	if err != nil {
 		if !isNotFound(err) {
@@ -248,7 +205,6 @@ func (o *overlay) party(gln string) *pb.Party {
 		}
 		return nil
 	}
-	o.cache.parties[gln] = p
 	return p
 }
 
@@ -344,39 +300,6 @@ func (o *overlay) flush(b *pebble.Batch) error {
 		}
 	}
 	return o.flushCreds(b)
-}
-
-// committed moves the batch's master data and credentials into the cache
-// once its batch is durable.
-func (o *overlay) committed() {
-	c := o.cache
-	if c.full() {
-		*c = *newMasterCache()
-	}
-	for _, id := range o.batchOrder {
-		c.batches[id] = o.batches[id]
-	}
-	for _, gtin := range o.prodOrder {
-		c.products[gtin] = o.products[gtin]
-	}
-	for _, gln := range o.partyOrder {
-		c.parties[gln] = o.parties[gln]
-	}
-	if k := o.cred; k != nil {
-		for _, id := range k.keyOrder {
-			c.partyKeys[id] = k.partyKeys[id]
-		}
-		for _, id := range k.nodeOrder {
-			c.nodeKeys[id] = k.nodeKeys[id]
-		}
-		for _, t := range k.tokens {
-			if ref := (tokenRef{t.gln, t.id}); t.revoke {
-				delete(c.tokens, ref)
-			} else {
-				c.tokens[ref] = true
-			}
-		}
-	}
 }
 
 func cloneBatch(b *pb.Batch) *pb.Batch {

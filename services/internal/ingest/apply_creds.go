@@ -2,10 +2,12 @@ package ingest
 
 import (
 	"crypto/ed25519"
+	"encoding/hex"
 	"errors"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/state"
@@ -73,31 +75,17 @@ func (o *overlay) key(node bool, id [8]byte) (keyRecord, bool) {
 	if err != nil {
 		o.fail(err)
 	}
-	if ok {
-		if node {
-			o.cache.nodeKeys[id] = k
-		} else {
-			o.cache.partyKeys[id] = k
-		}
-	}
 	return k, ok
 }
 
 // committedKey resolves a key as of the previous batch, without the
-// batch's own writes and without writing the cache: it is safe to call
-// from several goroutines while nothing writes the overlay or the cache.
+// batch's own writes: it is safe to call from several goroutines while
+// nothing writes the overlay.
 func (o *overlay) committedKey(node bool, id [8]byte) (keyRecord, bool, error) {
 	if o.prev != nil {
 		if k, ok := o.prev.cred.key(node, id); ok {
 			return k, true, nil
 		}
-	}
-	cached := o.cache.partyKeys
-	if node {
-		cached = o.cache.nodeKeys
-	}
-	if k, ok := cached[id]; ok {
-		return k, true, nil
 	}
 	var owner string
 	var pub ed25519.PublicKey
@@ -154,16 +142,9 @@ func (o *overlay) tokenValid(gln string, id [8]byte) bool {
 			return valid
 		}
 	}
-	ref := tokenRef{gln, id}
-	if o.cache.tokens[ref] {
-		return true
-	}
 	_, err := o.store.TokenHashOf(gln, id)
 	if err != nil && !isNotFound(err) {
 		o.fail(err)
-	}
-	if err == nil {
-		o.cache.tokens[ref] = true
 	}
 	return err == nil
 }
@@ -307,4 +288,24 @@ func issuedBefore(earlier []tokenRecord, t tokenRecord) (tokenRecord, bool) {
 		}
 	}
 	return tokenRecord{}, false
+}
+
+// issued is the record of a token issued by the envelope at ledger index
+// index, recorded at recordTime, from who.
+func issued(gln string, id [8]byte, hash [32]byte, who principal, index uint64, recordTime time.Time) tokenRecord {
+	t := tokenRecord{gln: gln, id: id, hash: hash, at: recordTime, index: index}
+	if who.method == pb.AuthMethod_AUTH_METHOD_NODE {
+		t.nodeKey = who.credential
+	}
+	return t
+}
+
+// info is the token record (state table 0x1E) of an issued token.
+func (t tokenRecord) info() *pb.TokenInfo {
+	i := &pb.TokenInfo{TokenId: hex.EncodeToString(t.id[:]), PartyGln: t.gln, CreateTime: timestamp(t.at),
+		CreateLedgerIndex: t.index, NodeKeyId: t.nodeKey}
+	if !t.expires.IsZero() {
+		i.ExpireTime = timestamppb.New(t.expires)
+	}
+	return i
 }

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"cmp"
 	"errors"
-	"golang.org/x/mod/sumdb/tlog"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/nats-io/nats.go/jetstream"
@@ -18,6 +19,7 @@ import (
 	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/internal/convert"
 	"github.com/pedigree-project/pedigree/services/internal/state"
 )
 
@@ -184,7 +186,7 @@ func (p *Pipeline) handle(w *batchWork, it *item) {
 		}
 		var out *pb.Outcome
 		if prev := w.recorded(p, pr.envHash, &pr.envKnown); prev.found {
-			out = &pb.Outcome{Duplicate: true, Reason: "already recorded at ledger entry " + strconv.FormatUint(prev.index, 10)}
+			out = &pb.Outcome{Duplicate: true, Code: pb.OutcomeCode_OUTCOME_CODE_DUPLICATE, Reason: "already recorded at ledger entry " + strconv.FormatUint(prev.index, 10)}
 		} else {
 			var err error
 			if out, err = w.o.applyMasterData(env, who, index, it.record); err != nil {
@@ -277,10 +279,10 @@ func (p *Pipeline) applyCapture(w *batchWork, c *pb.Capture, who principal, it *
 			if prev.hasDigest && prev.digest != e.digest {
 				// The party used the ID before for another event: refused,
 				// and never answered with that event's outcome.
-				entry.Outcomes = append(entry.Outcomes, &pb.Outcome{Reason: IDConflictReason(e.ev.ID, prev.index)})
+				entry.Outcomes = append(entry.Outcomes, idConflict(e.ev.ID, prev.index))
 				continue
 			}
-			entry.Outcomes = append(entry.Outcomes, &pb.Outcome{Duplicate: true,
+			entry.Outcomes = append(entry.Outcomes, &pb.Outcome{Duplicate: true, Code: pb.OutcomeCode_OUTCOME_CODE_DUPLICATE,
 				Reason: "event already recorded at ledger entry " + strconv.FormatUint(prev.index, 10)})
 			w.dups++
 			continue
@@ -318,7 +320,7 @@ func (p *Pipeline) applyEvent(w *batchWork, e *lifecycle.Event, index uint64, al
 			w.o.putBatch(next)
 		}
 	}
-	out := outcomeOf(w.slab.outcome(), &r, e, index, alertN)
+	out := convert.Outcome(w.slab.outcome(), &r, e, index, alertN)
 	for _, a := range out.GetAlerts() {
 		ref, _ := parseAlertID(a.GetAlertId())
 		w.o.putAlert(ref, a)
@@ -414,3 +416,7 @@ func (s *slab) lists(n int) ([]string, []*pb.Outcome) {
 	s.ids, s.outs = s.ids[n:], s.outs[n:]
 	return ids, outs
 }
+
+func timestamp(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
+
+func cloneAlert(a *pb.Alert) *pb.Alert { return proto.Clone(a).(*pb.Alert) }

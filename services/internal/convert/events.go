@@ -1,4 +1,4 @@
-package ingest
+package convert
 
 import (
 	"fmt"
@@ -28,43 +28,16 @@ const (
 	latestEventTimeMs   = 4102444800000 // 2100-01-01
 )
 
-// fieldError is a validation failure naming the field path and the rule.
-type fieldError struct {
-	field string
-	msg   string
-}
-
-func (e *fieldError) Error() string { return e.field + ": " + e.msg }
-
-func invalid(field, format string, args ...any) error {
-	return &fieldError{field: field, msg: fmt.Sprintf(format, args...)}
-}
-
-// captureEvent validates event i of a capture and converts it for the
-// rules; errors name the field from the capture ("capture.events[2].type").
-func captureEvent(i int, ev *pb.ScanEvent, actor string, recordTime int64) (*lifecycle.Event, error) {
-	e := &lifecycle.Event{}
-	if err := convertEvent(i, e, nil, ev, actor, recordTime); err != nil {
-		return nil, err
-	}
-	return e, nil
-}
-
-// convertEvent is captureEvent into out, using epcs for the objects when it
-// is long enough.
-func convertEvent(i int, out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor string, recordTime int64) error {
+// Event validates event i of a capture and converts it for the rules into
+// out, using epcs for the objects when it is long enough; errors
+// (*FieldError) name the field from the capture ("capture.events[2].type").
+// actor is the party the envelope was authenticated for, recordTime the
+// stream's record time in Unix milliseconds.
+func Event(i int, out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor string, recordTime int64) error {
 	if err := toEvent(out, epcs, ev, actor, recordTime); err != nil {
-		return prefixField("capture.events["+strconv.Itoa(i)+"]", err)
+		return PrefixField("capture.events["+strconv.Itoa(i)+"]", err)
 	}
 	return nil
-}
-
-// prefixField puts path in front of the field a fieldError names.
-func prefixField(path string, err error) error {
-	if fe, ok := err.(*fieldError); ok {
-		return &fieldError{field: path + fe.field, msg: fe.msg}
-	}
-	return err
 }
 
 // toEvent validates a scan event and converts it for the rules into out,
@@ -84,41 +57,41 @@ func toEvent(out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor
 		BizLocation: ev.GetBizLocation(),
 	}
 	if len(out.ID) > maxEventIDLength {
-		return invalid(".eventId", "at most %d characters, got %d", maxEventIDLength, len(out.ID))
+		return Invalid(".eventId", "at most %d characters, got %d", maxEventIDLength, len(out.ID))
 	}
 	// Every enum is checked before anything uses it (the rules, the
 	// event hash): proto3 enums decode any number.
 	if err := envelope.CheckEnums(ev); err != nil {
 		if fe, ok := err.(*envelope.FieldError); ok {
-			return invalid("."+fe.Field, "%s", fe.Msg)
+			return Invalid("."+fe.Field, "%s", fe.Msg)
 		}
 		return err
 	}
 	if ev.GetType() == pb.EventType_EVENT_TYPE_UNSPECIFIED {
-		return invalid(".type", "required: EVENT_TYPE_OBJECT or EVENT_TYPE_AGGREGATION")
+		return Invalid(".type", "required: EVENT_TYPE_OBJECT or EVENT_TYPE_AGGREGATION")
 	}
 	if ev.GetAction() == pb.Action_ACTION_UNSPECIFIED {
-		return invalid(".action", "required: ADD, OBSERVE or DELETE")
+		return Invalid(".action", "required: ADD, OBSERVE or DELETE")
 	}
 	if ev.GetBizStep() == pb.BizStep_BIZ_STEP_UNSPECIFIED {
-		return invalid(".bizStep", "required")
+		return Invalid(".bizStep", "required")
 	}
 	if ev.GetEventTime() == nil {
-		return invalid(".eventTime", "required")
+		return Invalid(".eventTime", "required")
 	}
 	if err := ev.GetEventTime().CheckValid(); err != nil {
-		return invalid(".eventTime", "%v", err)
+		return Invalid(".eventTime", "%v", err)
 	}
 	out.EventTime = ev.GetEventTime().AsTime().UnixMilli()
 	if out.EventTime < earliestEventTimeMs || out.EventTime >= latestEventTimeMs {
-		return invalid(".eventTime", "must be between 2000 and 2100, got %s", ev.GetEventTime().AsTime().Format(time.RFC3339))
+		return Invalid(".eventTime", "must be between 2000 and 2100, got %s", ev.GetEventTime().AsTime().Format(time.RFC3339))
 	}
 	if tz := ev.GetEventTimeZoneOffset(); tz != "" && !epcis.ValidTimeZoneOffset(tz) {
-		return invalid(".eventTimeZoneOffset", "must be +HH:MM or -HH:MM, got %q", tz)
+		return Invalid(".eventTimeZoneOffset", "must be +HH:MM or -HH:MM, got %q", tz)
 	}
 	ref := ev.GetEventTime().AsTime()
 	if n := len(ev.GetEpcs()); n > MaxEpcsPerEvent {
-		return invalid(".epcs", "at most %d objects per event, got %d", MaxEpcsPerEvent, n)
+		return Invalid(".epcs", "at most %d objects per event, got %d", MaxEpcsPerEvent, n)
 	}
 	if n := len(ev.GetEpcs()); cap(epcs) >= n {
 		out.Epcs = epcs[:n]
@@ -128,47 +101,47 @@ func toEvent(out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor
 	for i, e := range ev.GetEpcs() {
 		epc, err := toEpc(e, ref)
 		if err != nil {
-			return prefixField(".epcs["+strconv.Itoa(i)+"]", err)
+			return PrefixField(".epcs["+strconv.Itoa(i)+"]", err)
 		}
 		out.Epcs[i] = epc
 	}
 	if ev.GetType() == pb.EventType_EVENT_TYPE_AGGREGATION {
 		if ev.GetParent().GetSscc() == "" {
-			return invalid(".parent.sscc", "an aggregation event needs a parent container (SSCC)")
+			return Invalid(".parent.sscc", "an aggregation event needs a parent container (SSCC)")
 		}
 	}
 	if p := ev.GetParent(); p != nil {
 		if !gs1.ValidSSCC(p.GetSscc()) {
-			return invalid(".parent.sscc", "must be 18 digits with a valid GS1 check digit, got %q", p.GetSscc())
+			return Invalid(".parent.sscc", "must be 18 digits with a valid GS1 check digit, got %q", p.GetSscc())
 		}
 		out.Parent = p.GetSscc()
 	}
 	if n := len(ev.GetBatches()); n > maxBatchesPerEvent {
-		return invalid(".batches", "at most %d per event, got %d", maxBatchesPerEvent, n)
+		return Invalid(".batches", "at most %d per event, got %d", maxBatchesPerEvent, n)
 	}
 	for i, b := range ev.GetBatches() {
-		if err := checkGTIN(".gtin", b.GetGtin()); err != nil {
-			return prefixField(".batches["+strconv.Itoa(i)+"]", err)
+		if err := CheckGTIN(".gtin", b.GetGtin()); err != nil {
+			return PrefixField(".batches["+strconv.Itoa(i)+"]", err)
 		}
-		if err := checkLot(".lot", b.GetLot()); err != nil {
-			return prefixField(".batches["+strconv.Itoa(i)+"]", err)
+		if err := CheckLot(".lot", b.GetLot()); err != nil {
+			return PrefixField(".batches["+strconv.Itoa(i)+"]", err)
 		}
 		out.Batches = append(out.Batches, lifecycle.BatchRef{GTIN: b.GetGtin(), Lot: b.GetLot()})
 	}
 	for _, f := range []struct{ name, v string }{{".readPoint", out.ReadPoint}, {".bizLocation", out.BizLocation}} {
 		if f.v != "" && !gs1.ValidGLN(f.v) {
-			return invalid(f.name, "must be a GLN: 13 digits with a valid GS1 check digit, got %q", f.v)
+			return Invalid(f.name, "must be a GLN: 13 digits with a valid GS1 check digit, got %q", f.v)
 		}
 	}
 	if n := len(ev.GetBizTransactions()); n > maxBizTransactions {
-		return invalid(".bizTransactions", "at most %d, got %d", maxBizTransactions, n)
+		return Invalid(".bizTransactions", "at most %d, got %d", maxBizTransactions, n)
 	}
 	for i, t := range ev.GetBizTransactions() {
 		if l := len(t.GetType()); l == 0 || l > maxBizTxTypeLength {
-			return invalid(fmt.Sprintf(".bizTransactions[%d].type", i), "1–%d characters", maxBizTxTypeLength)
+			return Invalid(fmt.Sprintf(".bizTransactions[%d].type", i), "1–%d characters", maxBizTxTypeLength)
 		}
 		if l := len(t.GetId()); l == 0 || l > maxBizTxIDLength {
-			return invalid(fmt.Sprintf(".bizTransactions[%d].id", i), "1–%d characters", maxBizTxIDLength)
+			return Invalid(fmt.Sprintf(".bizTransactions[%d].id", i), "1–%d characters", maxBizTxIDLength)
 		}
 	}
 	if err := checkSourceDest(".sources", ev.GetSources()); err != nil {
@@ -188,12 +161,12 @@ func toEvent(out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor
 	}
 	if il := ev.GetIlmd(); il != nil {
 		if il.GetLot() != "" {
-			if err := checkLot(".ilmd.lot", il.GetLot()); err != nil {
+			if err := CheckLot(".ilmd.lot", il.GetLot()); err != nil {
 				return err
 			}
 		}
 		if il.GetExpiry() != "" {
-			if err := checkExpiry(".ilmd.expiry", il.GetExpiry(), ref); err != nil {
+			if err := CheckExpiry(".ilmd.expiry", il.GetExpiry(), ref); err != nil {
 				return err
 			}
 		}
@@ -208,63 +181,67 @@ func toEpc(e *pb.Epc, ref time.Time) (lifecycle.Epc, error) {
 	switch id := e.GetId().(type) {
 	case *pb.Epc_Sscc:
 		if !gs1.ValidSSCC(id.Sscc) {
-			return lifecycle.Epc{}, invalid(".sscc", "must be 18 digits with a valid GS1 check digit, got %q", id.Sscc)
+			return lifecycle.Epc{}, Invalid(".sscc", "must be 18 digits with a valid GS1 check digit, got %q", id.Sscc)
 		}
 		return lifecycle.Epc{SSCC: id.Sscc}, nil
 	case *pb.Epc_Pack:
 		p := id.Pack
-		if err := checkGTIN(".pack.gtin", p.GetGtin()); err != nil {
+		if err := CheckGTIN(".pack.gtin", p.GetGtin()); err != nil {
 			return lifecycle.Epc{}, err
 		}
 		if s := p.GetSerial(); !gs1.ValidSerial(s) {
-			return lifecycle.Epc{}, invalid(".pack.serial", "must be 1–20 characters of GS1 character set 82, got %d characters %q", len(s), s)
+			return lifecycle.Epc{}, Invalid(".pack.serial", "must be 1–20 characters of GS1 character set 82, got %d characters %q", len(s), s)
 		}
 		if p.GetLot() != "" {
-			if err := checkLot(".pack.lot", p.GetLot()); err != nil {
+			if err := CheckLot(".pack.lot", p.GetLot()); err != nil {
 				return lifecycle.Epc{}, err
 			}
 		}
 		if p.GetExpiry() != "" {
-			if err := checkExpiry(".pack.expiry", p.GetExpiry(), ref); err != nil {
+			if err := CheckExpiry(".pack.expiry", p.GetExpiry(), ref); err != nil {
 				return lifecycle.Epc{}, err
 			}
 		}
 		return lifecycle.Epc{Pack: lifecycle.PackCode{GTIN: p.GetGtin(), Serial: p.GetSerial(), Lot: p.GetLot(), Expiry: p.GetExpiry()}}, nil
 	}
-	return lifecycle.Epc{}, invalid("", "must name a pack or an SSCC")
+	return lifecycle.Epc{}, Invalid("", "must name a pack or an SSCC")
 }
 
-func checkGTIN(field, s string) error {
+// CheckGTIN checks a GTIN-14.
+func CheckGTIN(field, s string) error {
 	if !gs1.ValidGTIN(s) {
-		return invalid(field, "must be a GTIN-14: 14 digits with a valid GS1 check digit, got %q", s)
+		return Invalid(field, "must be a GTIN-14: 14 digits with a valid GS1 check digit, got %q", s)
 	}
 	return nil
 }
 
-func checkLot(field, s string) error {
-	if len(s) < 1 || len(s) > 20 || !gs1.ValidCSet82(s) {
-		return invalid(field, "must be 1–20 characters of GS1 character set 82, got %q", s)
+// CheckLot checks a lot: 1–20 characters of GS1 character set 82.
+func CheckLot(field, s string) error {
+	if !gs1.ValidLot(s) {
+		return Invalid(field, "must be 1–20 characters of GS1 character set 82, got %q", s)
 	}
 	return nil
 }
 
-func checkExpiry(field, s string, ref time.Time) error {
+// CheckExpiry checks a GS1 date YYMMDD (DD may be 00); ref resolves the
+// century.
+func CheckExpiry(field, s string, ref time.Time) error {
 	if _, err := gs1.ExpiryDate(s, ref); err != nil {
-		return invalid(field, "must be a date YYMMDD (DD may be 00), got %q", s)
+		return Invalid(field, "must be a date YYMMDD (DD may be 00), got %q", s)
 	}
 	return nil
 }
 
 func checkSourceDest(field string, list []*pb.SourceDest) error {
 	if len(list) > maxSourcesOrDests {
-		return invalid(field, "at most %d, got %d", maxSourcesOrDests, len(list))
+		return Invalid(field, "at most %d, got %d", maxSourcesOrDests, len(list))
 	}
 	for i, sd := range list {
 		if sd.GetType() == pb.SourceDestType_SOURCE_DEST_TYPE_UNSPECIFIED {
-			return invalid(fmt.Sprintf("%s[%d].type", field, i), "required")
+			return Invalid(fmt.Sprintf("%s[%d].type", field, i), "required")
 		}
 		if !gs1.ValidGLN(sd.GetGln()) {
-			return invalid(fmt.Sprintf("%s[%d].gln", field, i), "must be a GLN: 13 digits with a valid GS1 check digit, got %q", sd.GetGln())
+			return Invalid(fmt.Sprintf("%s[%d].gln", field, i), "must be a GLN: 13 digits with a valid GS1 check digit, got %q", sd.GetGln())
 		}
 	}
 	return nil

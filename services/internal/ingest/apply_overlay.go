@@ -133,23 +133,8 @@ func (o *overlay) Batch(gtin, lot string) (lifecycle.Batch, bool) {
 }
 
 func (o *overlay) batchRecord(gtin, lot string) *pb.Batch {
-	id := packID{gtin, lot}
-	if b, ok := o.batches[id]; ok {
-		return b
-	}
-	if o.prev != nil {
-		if b, ok := o.prev.batches[id]; ok {
-			return b
-		}
-	}
-	b, err := o.store.Batch(gtin, lot)
-	if err != nil {
-		if !isNotFound(err) {
-			o.fail(err)
-		}
-		return nil
-	}
-	return b
+	return layered(o, func(o *overlay) map[packID]*pb.Batch { return o.batches }, packID{gtin, lot},
+		func(id packID) (*pb.Batch, error) { return o.store.Batch(id.a, id.b) })
 }
 
 // Product implements lifecycle.View.
@@ -162,22 +147,7 @@ func (o *overlay) Product(gtin string) (lifecycle.Product, bool) {
 }
 
 func (o *overlay) product(gtin string) *pb.Product {
-	if p, ok := o.products[gtin]; ok {
-		return p
-	}
-	if o.prev != nil {
-		if p, ok := o.prev.products[gtin]; ok {
-			return p
-		}
-	}
-	p, err := o.store.Product(gtin)
-	if err != nil {
-		if !isNotFound(err) {
-			o.fail(err)
-		}
-		return nil
-	}
-	return p
+	return layered(o, func(o *overlay) map[string]*pb.Product { return o.products }, gtin, o.store.Product)
 }
 
 // Party implements lifecycle.View.
@@ -190,22 +160,29 @@ func (o *overlay) Party(gln string) (lifecycle.Party, bool) {
 }
 
 func (o *overlay) party(gln string) *pb.Party {
-	if p, ok := o.parties[gln]; ok {
-		return p
+	return layered(o, func(o *overlay) map[string]*pb.Party { return o.parties }, gln, o.store.Party)
+}
+
+// layered reads the record k of one table as the batch sees it: the
+// batch's own writes, then the previous batch's (not yet durable), then
+// the Store; nil when it exists in none. A storage error fails the batch.
+func layered[K comparable, V any](o *overlay, table func(*overlay) map[K]*V, k K, read func(K) (*V, error)) *V {
+	if v, ok := table(o)[k]; ok {
+		return v
 	}
 	if o.prev != nil {
-		if p, ok := o.prev.parties[gln]; ok {
-			return p
+		if v, ok := table(o.prev)[k]; ok {
+			return v
 		}
 	}
-	p, err := o.store.Party(gln)
+	v, err := read(k)
 	if err != nil {
 		if !isNotFound(err) {
 			o.fail(err)
 		}
 		return nil
 	}
-	return p
+	return v
 }
 
 // put* record the batch's writes, in first-write order.

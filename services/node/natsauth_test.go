@@ -351,7 +351,7 @@ func TestNATSRevokedKeyIsDisconnectedAndRefused(t *testing.T) {
 	if _, err := n.js.Publish(ctx, subjects.ScanSubject(apiPharm), wire); err != nil {
 		t.Fatal(err)
 	}
-	m, err := dead.Next(jetstream.FetchMaxWait(10 * time.Second))
+	m, err := dead.Next(jetstream.FetchMaxWait(30 * time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,7 +104,9 @@ func (l *Label) Bracketed() string { return l.Result.Bracketed() }
 
 // DigitalLink is the GS1 Digital Link URI the QR code carries:
 // https://id.gs1.org/01/{gtin}/10/{lot}/21/{serial}?17={expiry}.
-func (l *Label) DigitalLink() (string, error) { return l.Result.DigitalLink(gs1.DefaultDigitalLinkStem) }
+func (l *Label) DigitalLink() (string, error) {
+	return l.Result.DigitalLink(gs1.DefaultDigitalLinkStem)
+}
 
 // HRI returns the human-readable lines printed beside the symbols:
 // "GTIN …", "SN …", "LOT …", "EXP …" (the expiry as YYYY-MM-DD, or YYYY-MM

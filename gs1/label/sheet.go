@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
-	"image/draw"
 	"image/png"
 	"io"
 	"strconv"
@@ -185,7 +183,9 @@ func xmlEscape(w *bufio.Writer, s string) {
 func (s *Sheet) Image() *image.Gray {
 	W, H := s.Size()
 	img := image.NewGray(image.Rect(0, 0, W, H))
-	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	for i := range img.Pix {
+		img.Pix[i] = 0xff
+	}
 	d := font.Drawer{Dst: img, Src: image.Black, Face: basicfont.Face7x13}
 	for i, l := range s.labels {
 		x, y := s.cell(i)
@@ -201,12 +201,17 @@ func (s *Sheet) Image() *image.Gray {
 	return img
 }
 
+// fill paints a symbol's dark modules, px by px pixels each, at (x0, y0)
+// of an image whose bounds start at the origin.
 func fill(img *image.Gray, m *matrix, x0, y0, px int) {
 	for y := 0; y < m.h; y++ {
 		for x := 0; x < m.w; x++ {
-			if m.at(x, y) {
-				r := image.Rect(x0+x*px, y0+y*px, x0+(x+1)*px, y0+(y+1)*px)
-				draw.Draw(img, r, &image.Uniform{C: color.Black}, image.Point{}, draw.Src)
+			if !m.at(x, y) {
+				continue
+			}
+			for dy := 0; dy < px; dy++ {
+				row := img.Pix[(y0+y*px+dy)*img.Stride:]
+				clear(row[x0+x*px : x0+(x+1)*px])
 			}
 		}
 	}
@@ -214,7 +219,10 @@ func fill(img *image.Gray, m *matrix, x0, y0, px int) {
 
 // WritePNG writes the sheet as a grayscale PNG.
 func (s *Sheet) WritePNG(w io.Writer) error {
-	if err := png.Encode(w, s.Image()); err != nil {
+	// Sheets are large and mostly white: the fastest compression loses
+	// little.
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	if err := enc.Encode(w, s.Image()); err != nil {
 		return fmt.Errorf("label: writing png: %w", err)
 	}
 	return nil

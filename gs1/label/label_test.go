@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/png"
 	"io"
 	"strings"
@@ -163,9 +164,10 @@ func TestLabelSVG(t *testing.T) {
 	if err := s.WriteSVG(&buf); err != nil {
 		t.Fatal(err)
 	}
+	svg := buf.String()
 	dec := xml.NewDecoder(&buf)
 	counts := map[string]int{}
-	var texts []string
+	var texts, paths []string
 	inText := false
 	for {
 		tok, err := dec.Token()
@@ -178,10 +180,13 @@ func TestLabelSVG(t *testing.T) {
 		switch tok := tok.(type) {
 		case xml.StartElement:
 			inText = tok.Name.Local == "text"
+			attrs := map[string]string{}
 			for _, a := range tok.Attr {
-				if a.Name.Local == "class" {
-					counts[a.Value]++
-				}
+				attrs[a.Name.Local] = a.Value
+			}
+			counts[attrs["class"]]++
+			if attrs["class"] == "gs1-datamatrix" {
+				paths = append(paths, attrs["d"])
 			}
 		case xml.CharData:
 			if inText {
@@ -206,6 +211,39 @@ func TestLabelSVG(t *testing.T) {
 	if texts[0] != "GTIN 09506000134352" || texts[3] != "EXP 2028-12" {
 		t.Errorf("first pack's lines %q", texts[:4])
 	}
+	// The paths are the symbols: painted, each decodes to its pack.
+	for i, d := range paths {
+		img := rasterize(t, d, s.geo.cellW, s.geo.cellH)
+		res := decode(t, datamatrix.NewDataMatrixReader(), img)
+		if res.GetText() != "\x1d"+labels[i].ElementString() {
+			t.Fatalf("svg pack %d: decoded %q, want %q", i, res.GetText(), labels[i].ElementString())
+		}
+	}
+	if !strings.Contains(svg, "<text") || strings.Contains(svg, "A<&") {
+		t.Error("svg text is not escaped")
+	}
+}
+
+// rasterize paints an SVG path made of "Mx yh…v…h-…z" rectangles on a
+// white w×h image.
+func rasterize(t *testing.T, d string, w, h int) *image.Gray {
+	t.Helper()
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = 0xff
+	}
+	for _, rect := range strings.Split(strings.TrimSuffix(d, "z"), "z") {
+		var x, y, rw, rh, back int
+		if _, err := fmt.Sscanf(rect, "M%d %dh%dv%dh-%d", &x, &y, &rw, &rh, &back); err != nil || back != rw {
+			t.Fatalf("path element %q: %v", rect, err)
+		}
+		for yy := y; yy < y+rh; yy++ {
+			for xx := x; xx < x+rw; xx++ {
+				img.SetGray(xx, yy, color.Gray{})
+			}
+		}
+	}
+	return img
 }
 
 func mustNew(t testing.TB, p Pack) *Label {

@@ -86,14 +86,41 @@ func runLabel(cmd *cobra.Command, o *labelOptions, gtin, lot string, now time.Ti
 	if _, err := label.New(label.Pack{GTIN: gtin, Lot: lot, Serial: "0", Expiry: o.expiry}, now); err != nil {
 		return err
 	}
-	labels, err := readLabels(o.serials, label.Pack{GTIN: gtin, Lot: lot, Expiry: o.expiry}, now)
+	batch := label.Pack{GTIN: gtin, Lot: lot, Expiry: o.expiry}
+	serials, err := readSerials(o.serials, batch, now)
 	if err != nil {
 		return err
 	}
+	// Labels are made a sheet (or a chunk of text) at a time, so that a
+	// batch of a million serials never holds a million labels.
+	labelsOf := func(serials []string) ([]*label.Label, error) {
+		out := make([]*label.Label, len(serials))
+		for i, sn := range serials {
+			p := batch
+			p.Serial = sn
+			var err error
+			if out[i], err = label.New(p, now); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
 	opts := label.Options{QR: o.qr, Columns: o.columns, Module: o.module}
 	if o.format == "txt" {
+		write := func(w io.Writer) error {
+			for i := 0; i < len(serials); i += label.MaxSheet {
+				labels, err := labelsOf(serials[i:min(i+label.MaxSheet, len(serials))])
+				if err != nil {
+					return err
+				}
+				if err := label.WriteText(w, labels); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 		if o.out == "-" {
-			return label.WriteText(cmd.OutOrStdout(), labels)
+			return write(cmd.OutOrStdout())
 		}
 		path := o.out
 		if !strings.HasSuffix(path, ".txt") {
@@ -102,32 +129,41 @@ func runLabel(cmd *cobra.Command, o *labelOptions, gtin, lot string, now time.Ti
 			}
 			path = filepath.Join(path, "labels.txt")
 		}
-		if err := writeFileAtomic(path, func(w io.Writer) error { return label.WriteText(w, labels) }); err != nil {
+		if err := writeFileAtomic(path, write); err != nil {
 			return err
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "%d packs: %s\n", len(labels), path)
+		fmt.Fprintf(cmd.OutOrStdout(), "%d packs: %s\n", len(serials), path)
 		return nil
 	}
 	if strings.HasSuffix(o.out, "."+o.format) {
-		if len(labels) > label.MaxSheet {
-			return fmt.Errorf("--out %s: %d packs exceed the %d one sheet holds; give a directory", o.out, len(labels), label.MaxSheet)
+		if len(serials) > label.MaxSheet {
+			return fmt.Errorf("--out %s: %d packs exceed the %d one sheet holds; give a directory", o.out, len(serials), label.MaxSheet)
+		}
+		labels, err := labelsOf(serials)
+		if err != nil {
+			return err
 		}
 		return writeSheet(cmd, o.out, o.format, labels, opts)
 	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
-	for n, i := 1, 0; i < len(labels); n, i = n+1, i+o.perSheet {
+	for n, i := 1, 0; i < len(serials); n, i = n+1, i+o.perSheet {
 		path := filepath.Join(o.out, fmt.Sprintf("sheet-%04d.%s", n, o.format))
-		if err := writeSheet(cmd, path, o.format, labels[i:min(i+o.perSheet, len(labels))], opts); err != nil {
+		labels, err := labelsOf(serials[i:min(i+o.perSheet, len(serials))])
+		if err != nil {
+			return err
+		}
+		if err := writeSheet(cmd, path, o.format, labels, opts); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// readLabels reads and validates every serial of the file, one per line.
-func readLabels(path string, batch label.Pack, now time.Time) ([]*label.Label, error) {
+// readSerials reads the file's serials, one per line, and validates each
+// as part of the batch's packs.
+func readSerials(path string, batch label.Pack, now time.Time) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("--serials: %w", err)
@@ -135,7 +171,7 @@ func readLabels(path string, batch label.Pack, now time.Time) ([]*label.Label, e
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 256), maxSerialLine)
-	var labels []*label.Label
+	var serials []string
 	seen := map[string]int{}
 	line := 0
 	for sc.Scan() {
@@ -145,15 +181,14 @@ func readLabels(path string, batch label.Pack, now time.Time) ([]*label.Label, e
 		}
 		p := batch
 		p.Serial = strings.TrimSuffix(sc.Text(), "\r")
-		l, err := label.New(p, now)
-		if err != nil {
+		if _, err := label.New(p, now); err != nil {
 			return nil, fmt.Errorf("%s line %d: %w", path, line, err)
 		}
 		if first, dup := seen[p.Serial]; dup {
 			return nil, fmt.Errorf("%s line %d: serial %q repeats line %d: serials are unique within a GTIN", path, line, p.Serial, first)
 		}
 		seen[p.Serial] = line
-		labels = append(labels, l)
+		serials = append(serials, p.Serial)
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
@@ -161,10 +196,10 @@ func readLabels(path string, batch label.Pack, now time.Time) ([]*label.Label, e
 		}
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(labels) == 0 {
+	if len(serials) == 0 {
 		return nil, fmt.Errorf("%s: no serials", path)
 	}
-	return labels, nil
+	return serials, nil
 }
 
 // writeSheet renders labels as one sheet into path.

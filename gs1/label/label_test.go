@@ -297,6 +297,12 @@ func TestLabelRefuses(t *testing.T) {
 	if err != nil || l.Result.GTIN != "09506000134352" {
 		t.Fatalf("GTIN-13: %v, %v", l, err)
 	}
+	if err := WriteText(io.Discard, []*Label{{}}); err == nil {
+		t.Error("empty label written")
+	}
+	if _, err := NewSheet([]*Label{nil}, Options{}); err == nil {
+		t.Error("nil label accepted")
+	}
 	if _, err := NewSheet(nil, Options{}); err == nil {
 		t.Error("empty sheet accepted")
 	}

@@ -234,7 +234,10 @@ func (s *Sheet) WritePNG(w io.Writer) error {
 // printer's to add).
 func WriteText(w io.Writer, labels []*Label) error {
 	bw := bufio.NewWriter(w)
-	for _, l := range labels {
+	for i, l := range labels {
+		if l == nil || l.Result == nil {
+			return fmt.Errorf("label: pack %d is empty", i+1)
+		}
 		bw.WriteString(l.Bracketed())
 		bw.WriteByte('\t')
 		bw.WriteString(l.ElementString())

@@ -19,17 +19,7 @@ func TestSerialFilesFromTheCLI(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	run := serveForCLI(ctx, t, dir)
-	adminToken, err := os.ReadFile(filepath.Join(dir, "admin.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, code := run(string(adminToken), "party", "create", "--gln", "4000001000005", "--name", "Pharma AG", "--role", "manufacturer")
-	m := regexp.MustCompile(`token \(shown once, keep it secret\): (\S+)`).FindStringSubmatch(out)
-	if code != 0 || m == nil {
-		t.Fatalf("party create: %d %s", code, out)
-	}
-	mfr := m[1]
+	run, _, mfr := serveWithManufacturer(ctx, t, dir)
 	if out, code := run(mfr, "product", "create", "--gtin", "07891234567895", "--name", "Dipirona", "--serial-format", "numeric", "--serial-length", "13"); code != 0 {
 		t.Fatalf("product create: %s", out)
 	}
@@ -75,3 +65,24 @@ func TestSerialFilesFromTheCLI(t *testing.T) {
 		t.Errorf("csv: %d lines, starting %q", len(c), c[:min(2, len(c))])
 	}
 }
+
+// serveWithManufacturer starts a server for the CLI and registers
+// manufacturer 4000001000005; it returns the runner, the admin's token and
+// the manufacturer's.
+func serveWithManufacturer(ctx context.Context, t *testing.T, dir string) (func(token string, args ...string) (string, int), string, string) {
+	t.Helper()
+	run := serveForCLI(ctx, t, dir)
+	admin, err := os.ReadFile(filepath.Join(dir, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, code := run(string(admin), "party", "create", "--gln", "4000001000005", "--name", "Pharma AG", "--role", "manufacturer")
+	m := cliToken.FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		t.Fatalf("party create: %d %s", code, out)
+	}
+	return run, string(admin), m[1]
+}
+
+// cliToken finds the token the CLI prints for a new party.
+var cliToken = regexp.MustCompile(`token \(shown once, keep it secret\): (\S+)`)

@@ -142,6 +142,20 @@ func newProductCommand() *cobra.Command {
 	f.Uint32Var(&p.PackSize, "pack-size", 0, "units per pack")
 	f.StringVar(&p.NationalCode, "national-code", "", "national reimbursement number")
 	f.StringVar(&p.ManufacturerGln, "manufacturer", "", "manufacturer GLN (admins only; default: you)")
+	var serialFormat string
+	f.StringVar(&serialFormat, "serial-format", "default", "serial format: default (12 characters of set 82), numeric or alphanumeric (fixed --serial-length)")
+	f.Uint32Var(&p.SerialLength, "serial-length", 0, "length of every serial with a numeric or alphanumeric format, 6–20 (e.g. 13 for Brazil, 20 for China)")
+	create.PreRunE = func(*cobra.Command, []string) error {
+		v, ok := pb.SerialFormat_value["SERIAL_FORMAT_"+strings.ToUpper(serialFormat)]
+		if serialFormat == "default" {
+			v, ok = 0, true
+		}
+		if !ok || v == 0 && serialFormat != "default" {
+			return fmt.Errorf("--serial-format: default, numeric or alphanumeric, got %q", serialFormat)
+		}
+		p.SerialFormat = pb.SerialFormat(v)
+		return nil
+	}
 	addClientFlags(create, co)
 	gco := &clientOptions{}
 	get := &cobra.Command{
@@ -194,7 +208,7 @@ func newBatchCommand() *cobra.Command {
 		},
 	}
 	addClientFlags(get, gco)
-	cmd.AddCommand(create, get, holdCommand("recall"), holdCommand("withdraw"))
+	cmd.AddCommand(create, get, holdCommand("recall"), holdCommand("withdraw"), newBatchSerialsCommand())
 	return cmd
 }
 
@@ -229,14 +243,20 @@ const commissionChunk = 50000
 func newCommissionCommand() *cobra.Command {
 	co := &clientOptions{}
 	var count int
-	var file string
+	var file, out string
 	cmd := &cobra.Command{
-		Use:   "commission GTIN LOT (--count N | --file FILE)",
+		Use:   "commission GTIN LOT (--count N [--out FILE] | --file FILE)",
 		Short: "Commission serials in a batch: generated (--count) or read from a file, one per line",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (count > 0) == (file != "") {
 				return errors.New("give exactly one of --count and --file")
+			}
+			if out != "" {
+				if file != "" {
+					return errors.New("--out writes generated serials: give it with --count")
+				}
+				return commissionToFile(cmd, co, args[0], args[1], count, out)
 			}
 			var serials []string
 			if file != "" {
@@ -284,6 +304,7 @@ func newCommissionCommand() *cobra.Command {
 	}
 	cmd.Flags().IntVar(&count, "count", 0, "number of random serials to generate (up to 1,000,000 per run of the server's limit per request)")
 	cmd.Flags().StringVar(&file, "file", "", "file of serials, one per line ('-' for stdin)")
+	cmd.Flags().StringVar(&out, "out", "", "with --count: file to write the generated serials to, one a line, as they are committed ('-' for stdout)")
 	addClientFlags(cmd, co)
 	return cmd
 }

@@ -1583,7 +1583,14 @@ type CommissionSerialsRequest struct {
 	Count uint32 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
 	// Event time of the commissioning; defaults to the time the node takes
 	// the request.
-	EventTime     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
+	EventTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
+	// Idempotency key chosen by the client: 1–64 characters of A–Z, a–z,
+	// 0–9, '-', '_', '.', ':'. A retry with the same ID and the same
+	// parameters answers the same serials and ledger indexes, and completes
+	// the chunks a crash left unrecorded without doubling any; the same ID
+	// with other parameters is refused (AlreadyExists, naming request_id).
+	// Empty means no idempotency.
+	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1653,6 +1660,13 @@ func (x *CommissionSerialsRequest) GetEventTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *CommissionSerialsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // CommissionSerialsResponse reports what was committed.
 type CommissionSerialsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1663,8 +1677,15 @@ type CommissionSerialsResponse struct {
 	Serials []string `protobuf:"bytes,2,rep,name=serials,proto3" json:"serials,omitempty"`
 	// Ledger index of the first commissioning entry.
 	FirstLedgerIndex uint64 `protobuf:"varint,3,opt,name=first_ledger_index,json=firstLedgerIndex,proto3" json:"first_ledger_index,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The request ID, when one was given.
+	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Number of chunks (ledger entries) the request is made of.
+	Chunks uint32 `protobuf:"varint,5,opt,name=chunks,proto3" json:"chunks,omitempty"`
+	// Number of those chunks that were already on the ledger when this
+	// request arrived (a retry of a request that got that far).
+	ChunksAlreadyRecorded uint32 `protobuf:"varint,6,opt,name=chunks_already_recorded,json=chunksAlreadyRecorded,proto3" json:"chunks_already_recorded,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *CommissionSerialsResponse) Reset() {
@@ -1718,6 +1739,27 @@ func (x *CommissionSerialsResponse) GetFirstLedgerIndex() uint64 {
 	return 0
 }
 
+func (x *CommissionSerialsResponse) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CommissionSerialsResponse) GetChunks() uint32 {
+	if x != nil {
+		return x.Chunks
+	}
+	return 0
+}
+
+func (x *CommissionSerialsResponse) GetChunksAlreadyRecorded() uint32 {
+	if x != nil {
+		return x.ChunksAlreadyRecorded
+	}
+	return 0
+}
+
 // StreamCommissionSerialsRequest is one chunk of a streamed commissioning.
 type StreamCommissionSerialsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1726,7 +1768,12 @@ type StreamCommissionSerialsRequest struct {
 	// Lot; required on the first chunk, then must not change.
 	Lot string `protobuf:"bytes,2,opt,name=lot,proto3" json:"lot,omitempty"`
 	// Serials of this chunk, at most 10,000.
-	Serials       []string `protobuf:"bytes,3,rep,name=serials,proto3" json:"serials,omitempty"`
+	Serials []string `protobuf:"bytes,3,rep,name=serials,proto3" json:"serials,omitempty"`
+	// Idempotency key (the rules of CommissionSerialsRequest.request_id); on
+	// the first chunk, then empty or the same. A re-sent stream with the same
+	// ID records each chunk once: the chunk of the same number with the same
+	// serials is a retry, with other serials it is refused (AlreadyExists).
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1780,6 +1827,13 @@ func (x *StreamCommissionSerialsRequest) GetSerials() []string {
 		return x.Serials
 	}
 	return nil
+}
+
+func (x *StreamCommissionSerialsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // StreamCommissionSerialsResponse reports the whole stream's result.
@@ -2142,22 +2196,30 @@ const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"\x04gtin\x18\x01 \x01(\tB\x03\xe0A\x02R\x04gtin\x12\x15\n" +
 	"\x03lot\x18\x02 \x01(\tB\x03\xe0A\x02R\x03lot\"<\n" +
 	"\x10GetBatchResponse\x12(\n" +
-	"\x05batch\x18\x01 \x01(\v2\x12.pedigree.v1.BatchR\x05batch\"\xb5\x01\n" +
+	"\x05batch\x18\x01 \x01(\v2\x12.pedigree.v1.BatchR\x05batch\"\xd4\x01\n" +
 	"\x18CommissionSerialsRequest\x12\x17\n" +
 	"\x04gtin\x18\x01 \x01(\tB\x03\xe0A\x02R\x04gtin\x12\x15\n" +
 	"\x03lot\x18\x02 \x01(\tB\x03\xe0A\x02R\x03lot\x12\x18\n" +
 	"\aserials\x18\x03 \x03(\tR\aserials\x12\x14\n" +
 	"\x05count\x18\x04 \x01(\rR\x05count\x129\n" +
 	"\n" +
-	"event_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\"\x87\x01\n" +
+	"event_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tR\trequestId\"\xf6\x01\n" +
 	"\x19CommissionSerialsResponse\x12\"\n" +
 	"\fcommissioned\x18\x01 \x01(\x04R\fcommissioned\x12\x18\n" +
 	"\aserials\x18\x02 \x03(\tR\aserials\x12,\n" +
-	"\x12first_ledger_index\x18\x03 \x01(\x04R\x10firstLedgerIndex\"`\n" +
+	"\x12first_ledger_index\x18\x03 \x01(\x04R\x10firstLedgerIndex\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\x12\x16\n" +
+	"\x06chunks\x18\x05 \x01(\rR\x06chunks\x126\n" +
+	"\x17chunks_already_recorded\x18\x06 \x01(\rR\x15chunksAlreadyRecorded\"\x7f\n" +
 	"\x1eStreamCommissionSerialsRequest\x12\x12\n" +
 	"\x04gtin\x18\x01 \x01(\tR\x04gtin\x12\x10\n" +
 	"\x03lot\x18\x02 \x01(\tR\x03lot\x12\x18\n" +
-	"\aserials\x18\x03 \x03(\tR\aserials\"E\n" +
+	"\aserials\x18\x03 \x03(\tR\aserials\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"E\n" +
 	"\x1fStreamCommissionSerialsResponse\x12\"\n" +
 	"\fcommissioned\x18\x01 \x01(\x04R\fcommissioned\"\\\n" +
 	"\x12RecallBatchRequest\x12\x17\n" +

@@ -91,6 +91,21 @@ func TestCommissionResumesAfterSIGKILL(t *testing.T) {
 	if partial == 0 || partial > count {
 		t.Fatalf("after the kill the batch holds %d serials, want 1–%d", partial, count)
 	}
+	// How far the run got, as its requests' states tell it.
+	var recorded uint64
+	for _, id := range []string{rid + ".0", rid + ".1"} {
+		st, err := c.Registry.GetCommissionRequest(ctx, &pb.GetCommissionRequestRequest{Gtin: scanGTIN, Lot: lot, RequestId: id})
+		if status.Code(err) == codes.NotFound {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		recorded += st.GetSerialsRecorded()
+	}
+	if recorded != partial {
+		t.Fatalf("the run's requests report %d serials recorded, the batch holds %d", recorded, partial)
+	}
 
 	resume := func() *pb.CommissionSerialsResponse {
 		t.Helper()

@@ -86,6 +86,15 @@ func TestCommissioningIsIdempotentByRequestID(t *testing.T) {
 	if c := commissioned(); c != 10_000 {
 		t.Fatalf("refused requests changed the batch: %d serials", c)
 	}
+	st := &pb.GetCommissionRequestResponse{}
+	if err := a.as(mfr).Get(ctx, "/v1/products/"+apiGTIN+"/batches/LOT1/commissionRequests/"+req.GetRequestId(), st); err != nil {
+		t.Fatal(err)
+	}
+	if !st.GetComplete() || st.GetChunks() != 1 || !slices.Equal(st.GetRecordedChunks(), []uint32{0}) || st.GetSerialsRecorded() != 10_000 || st.GetFirstLedgerIndex() != first.GetFirstLedgerIndex() {
+		t.Fatalf("state of the request: %v", st)
+	}
+	wantStatus(t, "state of an unknown request", a.as(mfr).Get(ctx, "/v1/products/"+apiGTIN+"/batches/LOT1/commissionRequests/nothing-sent", nil), http.StatusNotFound, "request_id")
+	wantStatus(t, "state under another lot", a.as(mfr).Get(ctx, "/v1/products/"+apiGTIN+"/batches/LOT2/commissionRequests/"+req.GetRequestId(), nil), http.StatusNotFound, "request_id")
 
 	// Explicit serials in three chunks: a retry is answered from the ledger.
 	list := make([]string, 25_000)
@@ -133,6 +142,10 @@ func TestCommissioningIsIdempotentByRequestID(t *testing.T) {
 	}
 	if r, err := send(2, "stream-1", false); err != nil || r.GetCommissioned() != 2_000 {
 		t.Fatalf("cut stream: %v %v", r, err)
+	}
+	if st, err := rc.GetCommissionRequest(gctx, &pb.GetCommissionRequestRequest{Gtin: apiGTIN, Lot: "LOT1", RequestId: "stream-1"}); err != nil ||
+		st.GetComplete() || st.GetChunks() != 0 || !slices.Equal(st.GetRecordedChunks(), []uint32{0, 1}) || st.GetSerialsRecorded() != 2_000 {
+		t.Fatalf("state of the cut stream: %v %v", st, err)
 	}
 	if r, err := send(5, "stream-1", false); err != nil || r.GetCommissioned() != 5_000 {
 		t.Fatalf("whole stream under the same ID: %v %v", r, err)

@@ -1882,6 +1882,162 @@ func (x *StreamCommissionSerialsResponse) GetCommissioned() uint64 {
 	return 0
 }
 
+// GetCommissionRequestRequest names a commissioning request.
+type GetCommissionRequestRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// GTIN-14.
+	Gtin string `protobuf:"bytes,1,opt,name=gtin,proto3" json:"gtin,omitempty"`
+	// Lot.
+	Lot string `protobuf:"bytes,2,opt,name=lot,proto3" json:"lot,omitempty"`
+	// The request ID the commissioning was sent with.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCommissionRequestRequest) Reset() {
+	*x = GetCommissionRequestRequest{}
+	mi := &file_pedigree_v1_registry_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCommissionRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCommissionRequestRequest) ProtoMessage() {}
+
+func (x *GetCommissionRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pedigree_v1_registry_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCommissionRequestRequest.ProtoReflect.Descriptor instead.
+func (*GetCommissionRequestRequest) Descriptor() ([]byte, []int) {
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *GetCommissionRequestRequest) GetGtin() string {
+	if x != nil {
+		return x.Gtin
+	}
+	return ""
+}
+
+func (x *GetCommissionRequestRequest) GetLot() string {
+	if x != nil {
+		return x.Lot
+	}
+	return ""
+}
+
+func (x *GetCommissionRequestRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// GetCommissionRequestResponse is the state of a commissioning request.
+type GetCommissionRequestResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The request ID.
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Number of chunks the request is made of; 0 for a streamed request,
+	// whose length only the client knows.
+	Chunks uint32 `protobuf:"varint,2,opt,name=chunks,proto3" json:"chunks,omitempty"`
+	// Numbers (from 0) of the chunks on the ledger, ascending.
+	RecordedChunks []uint32 `protobuf:"varint,3,rep,packed,name=recorded_chunks,json=recordedChunks,proto3" json:"recorded_chunks,omitempty"`
+	// Number of serials those chunks commissioned.
+	SerialsRecorded uint64 `protobuf:"varint,4,opt,name=serials_recorded,json=serialsRecorded,proto3" json:"serials_recorded,omitempty"`
+	// Ledger index of the first recorded chunk's entry.
+	FirstLedgerIndex uint64 `protobuf:"varint,5,opt,name=first_ledger_index,json=firstLedgerIndex,proto3" json:"first_ledger_index,omitempty"`
+	// True when every chunk is on the ledger (never for a streamed request).
+	Complete      bool `protobuf:"varint,6,opt,name=complete,proto3" json:"complete,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCommissionRequestResponse) Reset() {
+	*x = GetCommissionRequestResponse{}
+	mi := &file_pedigree_v1_registry_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCommissionRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCommissionRequestResponse) ProtoMessage() {}
+
+func (x *GetCommissionRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pedigree_v1_registry_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCommissionRequestResponse.ProtoReflect.Descriptor instead.
+func (*GetCommissionRequestResponse) Descriptor() ([]byte, []int) {
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *GetCommissionRequestResponse) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *GetCommissionRequestResponse) GetChunks() uint32 {
+	if x != nil {
+		return x.Chunks
+	}
+	return 0
+}
+
+func (x *GetCommissionRequestResponse) GetRecordedChunks() []uint32 {
+	if x != nil {
+		return x.RecordedChunks
+	}
+	return nil
+}
+
+func (x *GetCommissionRequestResponse) GetSerialsRecorded() uint64 {
+	if x != nil {
+		return x.SerialsRecorded
+	}
+	return 0
+}
+
+func (x *GetCommissionRequestResponse) GetFirstLedgerIndex() uint64 {
+	if x != nil {
+		return x.FirstLedgerIndex
+	}
+	return 0
+}
+
+func (x *GetCommissionRequestResponse) GetComplete() bool {
+	if x != nil {
+		return x.Complete
+	}
+	return false
+}
+
 // RecallBatchRequest recalls a batch.
 type RecallBatchRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1897,7 +2053,7 @@ type RecallBatchRequest struct {
 
 func (x *RecallBatchRequest) Reset() {
 	*x = RecallBatchRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[31]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1909,7 +2065,7 @@ func (x *RecallBatchRequest) String() string {
 func (*RecallBatchRequest) ProtoMessage() {}
 
 func (x *RecallBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[31]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1922,7 +2078,7 @@ func (x *RecallBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallBatchRequest.ProtoReflect.Descriptor instead.
 func (*RecallBatchRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{31}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RecallBatchRequest) GetGtin() string {
@@ -1957,7 +2113,7 @@ type RecallBatchResponse struct {
 
 func (x *RecallBatchResponse) Reset() {
 	*x = RecallBatchResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[32]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1969,7 +2125,7 @@ func (x *RecallBatchResponse) String() string {
 func (*RecallBatchResponse) ProtoMessage() {}
 
 func (x *RecallBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[32]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1982,7 +2138,7 @@ func (x *RecallBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallBatchResponse.ProtoReflect.Descriptor instead.
 func (*RecallBatchResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{32}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RecallBatchResponse) GetOutcome() *Outcome {
@@ -2007,7 +2163,7 @@ type WithdrawBatchRequest struct {
 
 func (x *WithdrawBatchRequest) Reset() {
 	*x = WithdrawBatchRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[33]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2019,7 +2175,7 @@ func (x *WithdrawBatchRequest) String() string {
 func (*WithdrawBatchRequest) ProtoMessage() {}
 
 func (x *WithdrawBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[33]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2032,7 +2188,7 @@ func (x *WithdrawBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawBatchRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawBatchRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{33}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *WithdrawBatchRequest) GetGtin() string {
@@ -2067,7 +2223,7 @@ type WithdrawBatchResponse struct {
 
 func (x *WithdrawBatchResponse) Reset() {
 	*x = WithdrawBatchResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[34]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2079,7 +2235,7 @@ func (x *WithdrawBatchResponse) String() string {
 func (*WithdrawBatchResponse) ProtoMessage() {}
 
 func (x *WithdrawBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[34]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2092,7 +2248,7 @@ func (x *WithdrawBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawBatchResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawBatchResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{34}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *WithdrawBatchResponse) GetOutcome() *Outcome {
@@ -2221,7 +2377,20 @@ const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x04 \x01(\tR\trequestId\"E\n" +
 	"\x1fStreamCommissionSerialsResponse\x12\"\n" +
-	"\fcommissioned\x18\x01 \x01(\x04R\fcommissioned\"\\\n" +
+	"\fcommissioned\x18\x01 \x01(\x04R\fcommissioned\"q\n" +
+	"\x1bGetCommissionRequestRequest\x12\x17\n" +
+	"\x04gtin\x18\x01 \x01(\tB\x03\xe0A\x02R\x04gtin\x12\x15\n" +
+	"\x03lot\x18\x02 \x01(\tB\x03\xe0A\x02R\x03lot\x12\"\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x03\xe0A\x02R\trequestId\"\xf3\x01\n" +
+	"\x1cGetCommissionRequestResponse\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x16\n" +
+	"\x06chunks\x18\x02 \x01(\rR\x06chunks\x12'\n" +
+	"\x0frecorded_chunks\x18\x03 \x03(\rR\x0erecordedChunks\x12)\n" +
+	"\x10serials_recorded\x18\x04 \x01(\x04R\x0fserialsRecorded\x12,\n" +
+	"\x12first_ledger_index\x18\x05 \x01(\x04R\x10firstLedgerIndex\x12\x1a\n" +
+	"\bcomplete\x18\x06 \x01(\bR\bcomplete\"\\\n" +
 	"\x12RecallBatchRequest\x12\x17\n" +
 	"\x04gtin\x18\x01 \x01(\tB\x03\xe0A\x02R\x04gtin\x12\x15\n" +
 	"\x03lot\x18\x02 \x01(\tB\x03\xe0A\x02R\x03lot\x12\x16\n" +
@@ -2238,7 +2407,7 @@ const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"\x18TOKEN_STATUS_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13TOKEN_STATUS_ACTIVE\x10\x01\x12\x18\n" +
 	"\x14TOKEN_STATUS_EXPIRED\x10\x02\x12\x18\n" +
-	"\x14TOKEN_STATUS_REVOKED\x10\x032\xd3\x10\n" +
+	"\x14TOKEN_STATUS_REVOKED\x10\x032\x8c\x12\n" +
 	"\x0fRegistryService\x12l\n" +
 	"\vCreateParty\x12\x1f.pedigree.v1.CreatePartyRequest\x1a .pedigree.v1.CreatePartyResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x05party\"\v/v1/parties\x12b\n" +
 	"\bGetParty\x12\x1c.pedigree.v1.GetPartyRequest\x1a\x1d.pedigree.v1.GetPartyResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/parties/{gln}\x12e\n" +
@@ -2258,7 +2427,8 @@ const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"\vCreateBatch\x12\x1f.pedigree.v1.CreateBatchRequest\x1a .pedigree.v1.CreateBatchResponse\"*\x82\xd3\xe4\x93\x02$:\x05batch\"\x1b/v1/products/{gtin}/batches\x12r\n" +
 	"\bGetBatch\x12\x1c.pedigree.v1.GetBatchRequest\x1a\x1d.pedigree.v1.GetBatchResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/products/{gtin}/batches/{lot}\x12\x9b\x01\n" +
 	"\x11CommissionSerials\x12%.pedigree.v1.CommissionSerialsRequest\x1a&.pedigree.v1.CommissionSerialsResponse\"7\x82\xd3\xe4\x93\x021:\x01*\",/v1/products/{gtin}/batches/{lot}:commission\x12v\n" +
-	"\x17StreamCommissionSerials\x12+.pedigree.v1.StreamCommissionSerialsRequest\x1a,.pedigree.v1.StreamCommissionSerialsResponse(\x01\x12\x85\x01\n" +
+	"\x17StreamCommissionSerials\x12+.pedigree.v1.StreamCommissionSerialsRequest\x1a,.pedigree.v1.StreamCommissionSerialsResponse(\x01\x12\xb6\x01\n" +
+	"\x14GetCommissionRequest\x12(.pedigree.v1.GetCommissionRequestRequest\x1a).pedigree.v1.GetCommissionRequestResponse\"I\x82\xd3\xe4\x93\x02C\x12A/v1/products/{gtin}/batches/{lot}/commissionRequests/{request_id}\x12\x85\x01\n" +
 	"\vRecallBatch\x12\x1f.pedigree.v1.RecallBatchRequest\x1a .pedigree.v1.RecallBatchResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/products/{gtin}/batches/{lot}:recall\x12\x8d\x01\n" +
 	"\rWithdrawBatch\x12!.pedigree.v1.WithdrawBatchRequest\x1a\".pedigree.v1.WithdrawBatchResponse\"5\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/products/{gtin}/batches/{lot}:withdrawBCZAgithub.com/pedigree-project/pedigree/proto/pedigree/v1;pedigreev1b\x06proto3"
 
@@ -2275,7 +2445,7 @@ func file_pedigree_v1_registry_proto_rawDescGZIP() []byte {
 }
 
 var file_pedigree_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_pedigree_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_pedigree_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_pedigree_v1_registry_proto_goTypes = []any{
 	(TokenStatus)(0),                        // 0: pedigree.v1.TokenStatus
 	(*CreatePartyRequest)(nil),              // 1: pedigree.v1.CreatePartyRequest
@@ -2309,40 +2479,42 @@ var file_pedigree_v1_registry_proto_goTypes = []any{
 	(*CommissionSerialsResponse)(nil),       // 29: pedigree.v1.CommissionSerialsResponse
 	(*StreamCommissionSerialsRequest)(nil),  // 30: pedigree.v1.StreamCommissionSerialsRequest
 	(*StreamCommissionSerialsResponse)(nil), // 31: pedigree.v1.StreamCommissionSerialsResponse
-	(*RecallBatchRequest)(nil),              // 32: pedigree.v1.RecallBatchRequest
-	(*RecallBatchResponse)(nil),             // 33: pedigree.v1.RecallBatchResponse
-	(*WithdrawBatchRequest)(nil),            // 34: pedigree.v1.WithdrawBatchRequest
-	(*WithdrawBatchResponse)(nil),           // 35: pedigree.v1.WithdrawBatchResponse
-	(*Party)(nil),                           // 36: pedigree.v1.Party
-	(*timestamppb.Timestamp)(nil),           // 37: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),             // 38: google.protobuf.Duration
-	(*Product)(nil),                         // 39: pedigree.v1.Product
-	(*Batch)(nil),                           // 40: pedigree.v1.Batch
-	(*Outcome)(nil),                         // 41: pedigree.v1.Outcome
+	(*GetCommissionRequestRequest)(nil),     // 32: pedigree.v1.GetCommissionRequestRequest
+	(*GetCommissionRequestResponse)(nil),    // 33: pedigree.v1.GetCommissionRequestResponse
+	(*RecallBatchRequest)(nil),              // 34: pedigree.v1.RecallBatchRequest
+	(*RecallBatchResponse)(nil),             // 35: pedigree.v1.RecallBatchResponse
+	(*WithdrawBatchRequest)(nil),            // 36: pedigree.v1.WithdrawBatchRequest
+	(*WithdrawBatchResponse)(nil),           // 37: pedigree.v1.WithdrawBatchResponse
+	(*Party)(nil),                           // 38: pedigree.v1.Party
+	(*timestamppb.Timestamp)(nil),           // 39: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),             // 40: google.protobuf.Duration
+	(*Product)(nil),                         // 41: pedigree.v1.Product
+	(*Batch)(nil),                           // 42: pedigree.v1.Batch
+	(*Outcome)(nil),                         // 43: pedigree.v1.Outcome
 }
 var file_pedigree_v1_registry_proto_depIdxs = []int32{
-	36, // 0: pedigree.v1.CreatePartyRequest.party:type_name -> pedigree.v1.Party
-	36, // 1: pedigree.v1.CreatePartyResponse.party:type_name -> pedigree.v1.Party
-	36, // 2: pedigree.v1.GetPartyResponse.party:type_name -> pedigree.v1.Party
-	36, // 3: pedigree.v1.ListPartiesResponse.parties:type_name -> pedigree.v1.Party
-	37, // 4: pedigree.v1.CreateTokenRequest.expire_time:type_name -> google.protobuf.Timestamp
-	38, // 5: pedigree.v1.CreateTokenRequest.expires_in:type_name -> google.protobuf.Duration
-	37, // 6: pedigree.v1.CreateTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	38, // 0: pedigree.v1.CreatePartyRequest.party:type_name -> pedigree.v1.Party
+	38, // 1: pedigree.v1.CreatePartyResponse.party:type_name -> pedigree.v1.Party
+	38, // 2: pedigree.v1.GetPartyResponse.party:type_name -> pedigree.v1.Party
+	38, // 3: pedigree.v1.ListPartiesResponse.parties:type_name -> pedigree.v1.Party
+	39, // 4: pedigree.v1.CreateTokenRequest.expire_time:type_name -> google.protobuf.Timestamp
+	40, // 5: pedigree.v1.CreateTokenRequest.expires_in:type_name -> google.protobuf.Duration
+	39, // 6: pedigree.v1.CreateTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
 	15, // 7: pedigree.v1.ListTokensResponse.tokens:type_name -> pedigree.v1.TokenInfo
-	37, // 8: pedigree.v1.TokenInfo.create_time:type_name -> google.protobuf.Timestamp
-	37, // 9: pedigree.v1.TokenInfo.expire_time:type_name -> google.protobuf.Timestamp
-	37, // 10: pedigree.v1.TokenInfo.revoke_time:type_name -> google.protobuf.Timestamp
+	39, // 8: pedigree.v1.TokenInfo.create_time:type_name -> google.protobuf.Timestamp
+	39, // 9: pedigree.v1.TokenInfo.expire_time:type_name -> google.protobuf.Timestamp
+	39, // 10: pedigree.v1.TokenInfo.revoke_time:type_name -> google.protobuf.Timestamp
 	0,  // 11: pedigree.v1.TokenInfo.status:type_name -> pedigree.v1.TokenStatus
-	39, // 12: pedigree.v1.CreateProductRequest.product:type_name -> pedigree.v1.Product
-	39, // 13: pedigree.v1.CreateProductResponse.product:type_name -> pedigree.v1.Product
-	39, // 14: pedigree.v1.GetProductResponse.product:type_name -> pedigree.v1.Product
-	39, // 15: pedigree.v1.ListProductsResponse.products:type_name -> pedigree.v1.Product
-	40, // 16: pedigree.v1.CreateBatchRequest.batch:type_name -> pedigree.v1.Batch
-	40, // 17: pedigree.v1.CreateBatchResponse.batch:type_name -> pedigree.v1.Batch
-	40, // 18: pedigree.v1.GetBatchResponse.batch:type_name -> pedigree.v1.Batch
-	37, // 19: pedigree.v1.CommissionSerialsRequest.event_time:type_name -> google.protobuf.Timestamp
-	41, // 20: pedigree.v1.RecallBatchResponse.outcome:type_name -> pedigree.v1.Outcome
-	41, // 21: pedigree.v1.WithdrawBatchResponse.outcome:type_name -> pedigree.v1.Outcome
+	41, // 12: pedigree.v1.CreateProductRequest.product:type_name -> pedigree.v1.Product
+	41, // 13: pedigree.v1.CreateProductResponse.product:type_name -> pedigree.v1.Product
+	41, // 14: pedigree.v1.GetProductResponse.product:type_name -> pedigree.v1.Product
+	41, // 15: pedigree.v1.ListProductsResponse.products:type_name -> pedigree.v1.Product
+	42, // 16: pedigree.v1.CreateBatchRequest.batch:type_name -> pedigree.v1.Batch
+	42, // 17: pedigree.v1.CreateBatchResponse.batch:type_name -> pedigree.v1.Batch
+	42, // 18: pedigree.v1.GetBatchResponse.batch:type_name -> pedigree.v1.Batch
+	39, // 19: pedigree.v1.CommissionSerialsRequest.event_time:type_name -> google.protobuf.Timestamp
+	43, // 20: pedigree.v1.RecallBatchResponse.outcome:type_name -> pedigree.v1.Outcome
+	43, // 21: pedigree.v1.WithdrawBatchResponse.outcome:type_name -> pedigree.v1.Outcome
 	1,  // 22: pedigree.v1.RegistryService.CreateParty:input_type -> pedigree.v1.CreatePartyRequest
 	3,  // 23: pedigree.v1.RegistryService.GetParty:input_type -> pedigree.v1.GetPartyRequest
 	5,  // 24: pedigree.v1.RegistryService.ListParties:input_type -> pedigree.v1.ListPartiesRequest
@@ -2358,27 +2530,29 @@ var file_pedigree_v1_registry_proto_depIdxs = []int32{
 	26, // 34: pedigree.v1.RegistryService.GetBatch:input_type -> pedigree.v1.GetBatchRequest
 	28, // 35: pedigree.v1.RegistryService.CommissionSerials:input_type -> pedigree.v1.CommissionSerialsRequest
 	30, // 36: pedigree.v1.RegistryService.StreamCommissionSerials:input_type -> pedigree.v1.StreamCommissionSerialsRequest
-	32, // 37: pedigree.v1.RegistryService.RecallBatch:input_type -> pedigree.v1.RecallBatchRequest
-	34, // 38: pedigree.v1.RegistryService.WithdrawBatch:input_type -> pedigree.v1.WithdrawBatchRequest
-	2,  // 39: pedigree.v1.RegistryService.CreateParty:output_type -> pedigree.v1.CreatePartyResponse
-	4,  // 40: pedigree.v1.RegistryService.GetParty:output_type -> pedigree.v1.GetPartyResponse
-	6,  // 41: pedigree.v1.RegistryService.ListParties:output_type -> pedigree.v1.ListPartiesResponse
-	8,  // 42: pedigree.v1.RegistryService.AddPartyKey:output_type -> pedigree.v1.AddPartyKeyResponse
-	10, // 43: pedigree.v1.RegistryService.RevokePartyKey:output_type -> pedigree.v1.RevokePartyKeyResponse
-	12, // 44: pedigree.v1.RegistryService.CreateToken:output_type -> pedigree.v1.CreateTokenResponse
-	14, // 45: pedigree.v1.RegistryService.ListTokens:output_type -> pedigree.v1.ListTokensResponse
-	17, // 46: pedigree.v1.RegistryService.RevokeToken:output_type -> pedigree.v1.RevokeTokenResponse
-	19, // 47: pedigree.v1.RegistryService.CreateProduct:output_type -> pedigree.v1.CreateProductResponse
-	21, // 48: pedigree.v1.RegistryService.GetProduct:output_type -> pedigree.v1.GetProductResponse
-	23, // 49: pedigree.v1.RegistryService.ListProducts:output_type -> pedigree.v1.ListProductsResponse
-	25, // 50: pedigree.v1.RegistryService.CreateBatch:output_type -> pedigree.v1.CreateBatchResponse
-	27, // 51: pedigree.v1.RegistryService.GetBatch:output_type -> pedigree.v1.GetBatchResponse
-	29, // 52: pedigree.v1.RegistryService.CommissionSerials:output_type -> pedigree.v1.CommissionSerialsResponse
-	31, // 53: pedigree.v1.RegistryService.StreamCommissionSerials:output_type -> pedigree.v1.StreamCommissionSerialsResponse
-	33, // 54: pedigree.v1.RegistryService.RecallBatch:output_type -> pedigree.v1.RecallBatchResponse
-	35, // 55: pedigree.v1.RegistryService.WithdrawBatch:output_type -> pedigree.v1.WithdrawBatchResponse
-	39, // [39:56] is the sub-list for method output_type
-	22, // [22:39] is the sub-list for method input_type
+	32, // 37: pedigree.v1.RegistryService.GetCommissionRequest:input_type -> pedigree.v1.GetCommissionRequestRequest
+	34, // 38: pedigree.v1.RegistryService.RecallBatch:input_type -> pedigree.v1.RecallBatchRequest
+	36, // 39: pedigree.v1.RegistryService.WithdrawBatch:input_type -> pedigree.v1.WithdrawBatchRequest
+	2,  // 40: pedigree.v1.RegistryService.CreateParty:output_type -> pedigree.v1.CreatePartyResponse
+	4,  // 41: pedigree.v1.RegistryService.GetParty:output_type -> pedigree.v1.GetPartyResponse
+	6,  // 42: pedigree.v1.RegistryService.ListParties:output_type -> pedigree.v1.ListPartiesResponse
+	8,  // 43: pedigree.v1.RegistryService.AddPartyKey:output_type -> pedigree.v1.AddPartyKeyResponse
+	10, // 44: pedigree.v1.RegistryService.RevokePartyKey:output_type -> pedigree.v1.RevokePartyKeyResponse
+	12, // 45: pedigree.v1.RegistryService.CreateToken:output_type -> pedigree.v1.CreateTokenResponse
+	14, // 46: pedigree.v1.RegistryService.ListTokens:output_type -> pedigree.v1.ListTokensResponse
+	17, // 47: pedigree.v1.RegistryService.RevokeToken:output_type -> pedigree.v1.RevokeTokenResponse
+	19, // 48: pedigree.v1.RegistryService.CreateProduct:output_type -> pedigree.v1.CreateProductResponse
+	21, // 49: pedigree.v1.RegistryService.GetProduct:output_type -> pedigree.v1.GetProductResponse
+	23, // 50: pedigree.v1.RegistryService.ListProducts:output_type -> pedigree.v1.ListProductsResponse
+	25, // 51: pedigree.v1.RegistryService.CreateBatch:output_type -> pedigree.v1.CreateBatchResponse
+	27, // 52: pedigree.v1.RegistryService.GetBatch:output_type -> pedigree.v1.GetBatchResponse
+	29, // 53: pedigree.v1.RegistryService.CommissionSerials:output_type -> pedigree.v1.CommissionSerialsResponse
+	31, // 54: pedigree.v1.RegistryService.StreamCommissionSerials:output_type -> pedigree.v1.StreamCommissionSerialsResponse
+	33, // 55: pedigree.v1.RegistryService.GetCommissionRequest:output_type -> pedigree.v1.GetCommissionRequestResponse
+	35, // 56: pedigree.v1.RegistryService.RecallBatch:output_type -> pedigree.v1.RecallBatchResponse
+	37, // 57: pedigree.v1.RegistryService.WithdrawBatch:output_type -> pedigree.v1.WithdrawBatchResponse
+	40, // [40:58] is the sub-list for method output_type
+	22, // [22:40] is the sub-list for method input_type
 	22, // [22:22] is the sub-list for extension type_name
 	22, // [22:22] is the sub-list for extension extendee
 	0,  // [0:22] is the sub-list for field type_name
@@ -2397,7 +2571,7 @@ func file_pedigree_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pedigree_v1_registry_proto_rawDesc), len(file_pedigree_v1_registry_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   35,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

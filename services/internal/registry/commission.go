@@ -7,14 +7,18 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/pedigree-project/pedigree/envelope"
 	ledgerentry "github.com/pedigree-project/pedigree/ledger/entry"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
+	"github.com/pedigree-project/pedigree/services/internal/ingest"
 	"github.com/pedigree-project/pedigree/services/internal/state"
+	"github.com/pedigree-project/pedigree/services/internal/writer"
 )
 
 // Idempotent commissioning. A request with a request_id is cut into
@@ -107,11 +111,14 @@ type recordedChunk struct {
 	index   uint64
 	serials []string
 	at      *timestamppb.Timestamp
+	lot     string
+	txID    string
 }
 
 // recorded returns the chunk tag names as party recorded it, if it did.
 // A chunk recorded under the same event ID with another bizTransaction
-// ID is the request ID used with other parameters: AlreadyExists.
+// ID is the request ID used with other parameters: AlreadyExists (unless
+// tag has no bizTransaction ID to compare, as for a status read).
 func (s *Service) recorded(ctx context.Context, party, gtin string, tag chunkTag) (recordedChunk, bool, error) {
 	rec, ok, err := s.w.Store().EventRecordOf(state.HashEventID(envelope.ScopedEventID(party, tag.eventID)))
 	if err != nil || !ok {
@@ -137,11 +144,12 @@ func (s *Service) recorded(ctx context.Context, party, gtin string, tag chunkTag
 			continue
 		}
 		txs := ev.GetBizTransactions()
-		if len(txs) != 1 || txs[0].GetType() != commissionTxType || txs[0].GetId() != tag.txID {
+		if len(txs) != 1 || txs[0].GetType() != commissionTxType || (tag.txID != "" && txs[0].GetId() != tag.txID) {
 			return recordedChunk{}, false, &apierr.Error{Code: codes.AlreadyExists, Msg: fmt.Sprintf(
 				"request_id: %q was already used for a commissioning with other parameters (ledger index %d)", tag.rid, rec.Index)}
 		}
-		out := recordedChunk{index: rec.Index, serials: make([]string, 0, len(ev.GetEpcs())), at: ev.GetEventTime()}
+		out := recordedChunk{index: rec.Index, serials: make([]string, 0, len(ev.GetEpcs())), at: ev.GetEventTime(),
+			lot: ev.GetIlmd().GetLot(), txID: txs[0].GetId()}
 		for _, epc := range ev.GetEpcs() {
 			if pk := epc.GetPack(); pk.GetGtin() == gtin {
 				out.serials = append(out.serials, pk.GetSerial())
@@ -150,4 +158,53 @@ func (s *Service) recorded(ctx context.Context, party, gtin string, tag chunkTag
 		return out, true, nil
 	}
 	return recordedChunk{}, false, fmt.Errorf("registry: entry %d does not hold event %s of request %q", rec.Index, tag.eventID, tag.rid)
+}
+
+// maxChunks is the most chunks a CommissionSerials request is made of.
+const maxChunks = (MaxCommission + ingest.MaxEpcsPerEvent - 1) / ingest.MaxEpcsPerEvent
+
+// GetCommissionRequest reports which chunks of the caller's commissioning
+// request are on the ledger.
+func (s *Service) GetCommissionRequest(ctx context.Context, req *pb.GetCommissionRequestRequest) (*pb.GetCommissionRequestResponse, error) {
+	p, err := writer.Caller(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	rid := req.GetRequestId()
+	if err := checkRequestID("request_id", rid); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if _, err := s.ownProduct(p, req.GetGtin(), false); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	resp := &pb.GetCommissionRequestResponse{RequestId: rid}
+	first := ^uint64(0)
+	streamed := false
+	// A request's chunks are numbered from 0; a streamed one may be longer
+	// than maxChunks, and is read on while its chunks follow each other.
+	for k := 0; k < maxChunks || (streamed && len(resp.RecordedChunks) == k); k++ {
+		rc, ok, err := s.recorded(ctx, p.Party.GetGln(), req.GetGtin(), chunkTag{rid: rid, eventID: chunkEventID(rid, k)})
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		if !ok || rc.lot != req.GetLot() || len(rc.serials) == 0 {
+			continue
+		}
+		parts := strings.Split(rc.txID, "/")
+		if len(parts) == 4 {
+			if n, err := strconv.ParseUint(parts[2], 10, 32); err == nil {
+				resp.Chunks = uint32(n)
+				streamed = n == 0
+			}
+		}
+		resp.RecordedChunks = append(resp.RecordedChunks, uint32(k))
+		resp.SerialsRecorded += uint64(len(rc.serials))
+		first = min(first, rc.index)
+	}
+	if len(resp.RecordedChunks) == 0 {
+		return nil, s.fail(ctx, apierr.NotFound("request_id: no commissioning of batch %s/%s under %q is on the ledger", req.GetGtin(), req.GetLot(), rid))
+	}
+	resp.FirstLedgerIndex = first
+	resp.Complete = resp.GetChunks() > 0 && len(resp.RecordedChunks) == int(resp.GetChunks())
+	return resp, nil
 }

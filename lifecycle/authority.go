@@ -111,3 +111,14 @@ func MayPerform(role Role, step Step, d Disposition) Refusal {
 	}
 	return refusal(OutcomeNotAuthorized, "the sender is "+roleNoun(role)+" and may not perform "+what)
 }
+
+// MayListSerials refuses unless actor may read the list of a batch's
+// serials of a product whose manufacturer has GLN manufacturer: that
+// manufacturer, a regulator or an admin. Anyone else holding the list
+// could print valid packs.
+func MayListSerials(actor Party, manufacturer string) Refusal {
+	if actor.GLN != manufacturer && !actor.Role.Authority() {
+		return refusal(OutcomeNotAuthorized, "only the product's manufacturer ("+manufacturer+"), regulators and admins list a batch's serials (the sender is "+roleNoun(actor.Role)+")")
+	}
+	return Refusal{}
+}

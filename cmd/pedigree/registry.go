@@ -143,6 +143,20 @@ func newProductCommand() *cobra.Command {
 	f.Uint32Var(&p.PackSize, "pack-size", 0, "units per pack")
 	f.StringVar(&p.NationalCode, "national-code", "", "national reimbursement number")
 	f.StringVar(&p.ManufacturerGln, "manufacturer", "", "manufacturer GLN (admins only; default: you)")
+	var serialFormat string
+	f.StringVar(&serialFormat, "serial-format", "default", "serial format: default (12 characters of set 82), numeric or alphanumeric (fixed --serial-length)")
+	f.Uint32Var(&p.SerialLength, "serial-length", 0, "length of every serial with a numeric or alphanumeric format, 6–20 (e.g. 13 for Brazil, 20 for China)")
+	create.PreRunE = func(*cobra.Command, []string) error {
+		v, ok := pb.SerialFormat_value["SERIAL_FORMAT_"+strings.ToUpper(serialFormat)]
+		if serialFormat == "default" {
+			v, ok = 0, true
+		}
+		if !ok || v == 0 && serialFormat != "default" {
+			return fmt.Errorf("--serial-format: default, numeric or alphanumeric, got %q", serialFormat)
+		}
+		p.SerialFormat = pb.SerialFormat(v)
+		return nil
+	}
 	addClientFlags(create, co)
 	gco := &clientOptions{}
 	get := &cobra.Command{
@@ -195,7 +209,7 @@ func newBatchCommand() *cobra.Command {
 		},
 	}
 	addClientFlags(get, gco)
-	cmd.AddCommand(create, get, holdCommand("recall"), holdCommand("withdraw"))
+	cmd.AddCommand(create, get, holdCommand("recall"), holdCommand("withdraw"), newBatchSerialsCommand())
 	return cmd
 }
 
@@ -230,9 +244,9 @@ const commissionChunk = 50000
 func newCommissionCommand() *cobra.Command {
 	co := &clientOptions{}
 	var count int
-	var file, requestID string
+	var file, out, requestID string
 	cmd := &cobra.Command{
-		Use:   "commission GTIN LOT (--count N | --file FILE)",
+		Use:   "commission GTIN LOT (--count N [--out FILE] | --file FILE)",
 		Short: "Commission serials in a batch: generated (--count) or read from a file, one per line",
 		Long: `Commission serials in a batch: generated (--count) or read from a file, one per line.
 
@@ -246,6 +260,12 @@ nothing is commissioned twice.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (count > 0) == (file != "") {
 				return errors.New("give exactly one of --count and --file")
+			}
+			if out != "" {
+				if file != "" {
+					return errors.New("--out writes generated serials: give it with --count")
+				}
+				return commissionToFile(cmd, co, args[0], args[1], count, out)
 			}
 			rid, err := runRequestID(requestID)
 			if err != nil {
@@ -299,7 +319,8 @@ nothing is commissioned twice.`,
 	}
 	cmd.Flags().IntVar(&count, "count", 0, "number of random serials to generate (up to 1,000,000 per run of the server's limit per request)")
 	cmd.Flags().StringVar(&file, "file", "", "file of serials, one per line ('-' for stdin)")
-	cmd.Flags().StringVar(&requestID, "request-id", "", "request ID of the run, to resume one that was cut off (1–48 of A–Z, a–z, 0–9, '-', '_'; default random)")
+	cmd.Flags().StringVar(&out, "out", "", "with --count: file to write the generated serials to, one a line, as they are committed ('-' for stdout)")
+	cmd.Flags().StringVar(&requestID, "request-id", "", "request ID of the run, to resume one that was cut off (1–48 of A–Z, a–z, 0–9, '-', '_'; default random; not with --out)")
 	addClientFlags(cmd, co)
 	return cmd
 }

@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -18,20 +15,9 @@ func TestPharmacyDayFromTheCLI(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	run := serveForCLI(ctx, t, dir)
-	adminToken, err := os.ReadFile(filepath.Join(dir, "admin.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokenOf := regexp.MustCompile(`token \(shown once, keep it secret\): (\S+)`)
-	out, code := run(string(adminToken), "party", "create", "--gln", "4000001000005", "--name", "Pharma AG", "--role", "manufacturer")
-	m := tokenOf.FindStringSubmatch(out)
-	if code != 0 || m == nil {
-		t.Fatalf("party create: %d %s", code, out)
-	}
-	mfr := m[1]
-	out, _ = run(string(adminToken), "party", "create", "--gln", "4000005000001", "--name", "Apotheke", "--role", "pharmacy")
-	pharm := tokenOf.FindStringSubmatch(out)[1]
+	run, adminToken, mfr := serveWithManufacturer(ctx, t, dir)
+	out, _ := run(adminToken, "party", "create", "--gln", "4000005000001", "--name", "Apotheke", "--role", "pharmacy")
+	pharm := cliToken.FindStringSubmatch(out)[1]
 
 	if out, code := run(mfr, "product", "create", "--gtin", "09506000134352", "--name", "Paracetamol 500 mg"); code != 0 {
 		t.Fatalf("product create: %s", out)
@@ -42,7 +28,7 @@ func TestPharmacyDayFromTheCLI(t *testing.T) {
 	if out, code := run(mfr, "batch", "create", "09506000134352", "--lot", "LOT42", "--expiry", "281200"); code != 0 {
 		t.Fatalf("batch create: %s", out)
 	}
-	out, code = run(mfr, "commission", "09506000134352", "LOT42", "--count", "3", "--json")
+	out, code := run(mfr, "commission", "09506000134352", "LOT42", "--count", "3", "--json")
 	var com struct {
 		Commissioned string
 		Serials      []string
@@ -63,14 +49,14 @@ func TestPharmacyDayFromTheCLI(t *testing.T) {
 	if out, code := run(pharm, "verify", "(01)09506000134352(21)FAKE"); code != 3 || !strings.Contains(out, "UNKNOWN_SERIAL") {
 		t.Fatalf("verify a counterfeit: exit %d %s", code, out)
 	}
-	out, code = run(string(adminToken), "history", barcode)
+	out, code = run(adminToken, "history", barcode)
 	if code != 0 || !strings.Contains(out, "commissioning") || !strings.Contains(out, "dispensing") || !strings.Contains(out, "entries verified against checkpoint") {
 		t.Fatalf("history: exit %d %s", code, out)
 	}
-	if out, code := run(string(adminToken), "trace", "09506000134352", "LOT42"); code != 0 || !strings.Contains(out, "supplied") {
+	if out, code := run(adminToken, "trace", "09506000134352", "LOT42"); code != 0 || !strings.Contains(out, "supplied") {
 		t.Fatalf("trace: exit %d %s", code, out)
 	}
-	if out, code := run(string(adminToken), "alerts", "--code", "already_inactive"); code != 0 || !strings.Contains(out, "ALREADY_INACTIVE") {
+	if out, code := run(adminToken, "alerts", "--code", "already_inactive"); code != 0 || !strings.Contains(out, "ALREADY_INACTIVE") {
 		t.Fatalf("alerts: exit %d %s", code, out)
 	}
 }

@@ -47,6 +47,7 @@ flag's name in upper case with dashes as underscores (--data: PEDIGREE_DATA).`,
 		newWriteCommand("undo", "Undo a decommission (same party and location, within 10 days)"), newBarcodeCommand(), newScanCommand(opts),
 		newTokenCommand(),
 		newBenchCommand(opts), newSimulateCommand(), newRecoverCommand(opts))
+	root.AddCommand(newLabelCommand())
 	return root
 }
 

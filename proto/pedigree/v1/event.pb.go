@@ -79,6 +79,62 @@ func (SourceDestType) EnumDescriptor() ([]byte, []int) {
 	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{0}
 }
 
+// SerialFormat is the format of a product's serial numbers.
+type SerialFormat int32
+
+const (
+	// Default: 12 random characters from the 32 of set 82 that scanners and
+	// people do not confuse (digits and capitals without I, L, O, U): 60 bits.
+	SerialFormat_SERIAL_FORMAT_UNSPECIFIED SerialFormat = 0
+	// Digits only, exactly serial_length of them (e.g. 13 for Brazil, 20 for
+	// China).
+	SerialFormat_SERIAL_FORMAT_NUMERIC SerialFormat = 1
+	// Exactly serial_length characters; generated ones from the same 32
+	// characters as the default, explicit ones digits and capitals A–Z.
+	SerialFormat_SERIAL_FORMAT_ALPHANUMERIC SerialFormat = 2
+)
+
+// Enum value maps for SerialFormat.
+var (
+	SerialFormat_name = map[int32]string{
+		0: "SERIAL_FORMAT_UNSPECIFIED",
+		1: "SERIAL_FORMAT_NUMERIC",
+		2: "SERIAL_FORMAT_ALPHANUMERIC",
+	}
+	SerialFormat_value = map[string]int32{
+		"SERIAL_FORMAT_UNSPECIFIED":  0,
+		"SERIAL_FORMAT_NUMERIC":      1,
+		"SERIAL_FORMAT_ALPHANUMERIC": 2,
+	}
+)
+
+func (x SerialFormat) Enum() *SerialFormat {
+	p := new(SerialFormat)
+	*p = x
+	return p
+}
+
+func (x SerialFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SerialFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_pedigree_v1_event_proto_enumTypes[1].Descriptor()
+}
+
+func (SerialFormat) Type() protoreflect.EnumType {
+	return &file_pedigree_v1_event_proto_enumTypes[1]
+}
+
+func (x SerialFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SerialFormat.Descriptor instead.
+func (SerialFormat) EnumDescriptor() ([]byte, []int) {
+	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{1}
+}
+
 // ScanEvent is one EPCIS 2.0 event (ObjectEvent or AggregationEvent) as
 // Pedigree records it. Import from and export to EPCIS 2.0 JSON-LD is a field
 // by field translation.
@@ -1129,8 +1185,20 @@ type Product struct {
 	NationalCode string `protobuf:"bytes,6,opt,name=national_code,json=nationalCode,proto3" json:"national_code,omitempty"`
 	// GLN of the manufacturer that owns the product. Defaults to the caller.
 	ManufacturerGln string `protobuf:"bytes,7,opt,name=manufacturer_gln,json=manufacturerGln,proto3" json:"manufacturer_gln,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Format of the product's serial numbers: how generated serials are
+	// drawn and what explicit serials must look like. Unspecified is the
+	// default format (12 characters of set 82). Omitted when unspecified, so
+	// products registered before this field read as before.
+	SerialFormat SerialFormat `protobuf:"varint,8,opt,name=serial_format,json=serialFormat,proto3,enum=pedigree.v1.SerialFormat" json:"serial_format,omitempty"`
+	// Length of every serial for the numeric and alphanumeric formats, 6–20;
+	// 0 (and nothing else) with the default format. The probability of
+	// guessing a serial of a batch, commissioned / (alphabet ^ length), must
+	// stay below 1 in 10,000: numeric length L allows at most 10^(L-4) - 1
+	// serials in a batch (13 digits: 999,999,999), alphanumeric (32
+	// characters) 32^L / 10^4.
+	SerialLength  uint32 `protobuf:"varint,9,opt,name=serial_length,json=serialLength,proto3" json:"serial_length,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Product) Reset() {
@@ -1210,6 +1278,20 @@ func (x *Product) GetManufacturerGln() string {
 		return x.ManufacturerGln
 	}
 	return ""
+}
+
+func (x *Product) GetSerialFormat() SerialFormat {
+	if x != nil {
+		return x.SerialFormat
+	}
+	return SerialFormat_SERIAL_FORMAT_UNSPECIFIED
+}
+
+func (x *Product) GetSerialLength() uint32 {
+	if x != nil {
+		return x.SerialLength
+	}
+	return 0
 }
 
 // Batch is one lot of a product.
@@ -1589,7 +1671,7 @@ const file_pedigree_v1_event_proto_rawDesc = "" +
 	"\x04role\x18\x03 \x01(\x0e2\x11.pedigree.v1.RoleR\x04role\x12\x1f\n" +
 	"\vpublic_keys\x18\x04 \x03(\fR\n" +
 	"publicKeys\x12\x18\n" +
-	"\acountry\x18\x05 \x01(\tR\acountry\"\xce\x01\n" +
+	"\acountry\x18\x05 \x01(\tR\acountry\"\xb3\x02\n" +
 	"\aProduct\x12\x12\n" +
 	"\x04gtin\x18\x01 \x01(\tR\x04gtin\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -1597,7 +1679,9 @@ const file_pedigree_v1_event_proto_rawDesc = "" +
 	"\bstrength\x18\x04 \x01(\tR\bstrength\x12\x1b\n" +
 	"\tpack_size\x18\x05 \x01(\rR\bpackSize\x12#\n" +
 	"\rnational_code\x18\x06 \x01(\tR\fnationalCode\x12)\n" +
-	"\x10manufacturer_gln\x18\a \x01(\tR\x0fmanufacturerGln\"\xd2\x01\n" +
+	"\x10manufacturer_gln\x18\a \x01(\tR\x0fmanufacturerGln\x12>\n" +
+	"\rserial_format\x18\b \x01(\x0e2\x19.pedigree.v1.SerialFormatR\fserialFormat\x12#\n" +
+	"\rserial_length\x18\t \x01(\rR\fserialLength\"\xd2\x01\n" +
 	"\x05Batch\x12\x12\n" +
 	"\x04gtin\x18\x01 \x01(\tR\x04gtin\x12\x10\n" +
 	"\x03lot\x18\x02 \x01(\tR\x03lot\x12\x16\n" +
@@ -1624,7 +1708,11 @@ const file_pedigree_v1_event_proto_rawDesc = "" +
 	"\x1cSOURCE_DEST_TYPE_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dSOURCE_DEST_TYPE_OWNING_PARTY\x10\x01\x12%\n" +
 	"!SOURCE_DEST_TYPE_POSSESSING_PARTY\x10\x02\x12\x1d\n" +
-	"\x19SOURCE_DEST_TYPE_LOCATION\x10\x03BCZAgithub.com/pedigree-project/pedigree/proto/pedigree/v1;pedigreev1b\x06proto3"
+	"\x19SOURCE_DEST_TYPE_LOCATION\x10\x03*h\n" +
+	"\fSerialFormat\x12\x1d\n" +
+	"\x19SERIAL_FORMAT_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15SERIAL_FORMAT_NUMERIC\x10\x01\x12\x1e\n" +
+	"\x1aSERIAL_FORMAT_ALPHANUMERIC\x10\x02BCZAgithub.com/pedigree-project/pedigree/proto/pedigree/v1;pedigreev1b\x06proto3"
 
 var (
 	file_pedigree_v1_event_proto_rawDescOnce sync.Once
@@ -1638,71 +1726,73 @@ func file_pedigree_v1_event_proto_rawDescGZIP() []byte {
 	return file_pedigree_v1_event_proto_rawDescData
 }
 
-var file_pedigree_v1_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_pedigree_v1_event_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_pedigree_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_pedigree_v1_event_proto_goTypes = []any{
 	(SourceDestType)(0),           // 0: pedigree.v1.SourceDestType
-	(*ScanEvent)(nil),             // 1: pedigree.v1.ScanEvent
-	(*BizTransaction)(nil),        // 2: pedigree.v1.BizTransaction
-	(*SourceDest)(nil),            // 3: pedigree.v1.SourceDest
-	(*Ilmd)(nil),                  // 4: pedigree.v1.Ilmd
-	(*Envelope)(nil),              // 5: pedigree.v1.Envelope
-	(*Capture)(nil),               // 6: pedigree.v1.Capture
-	(*SignedEnvelope)(nil),        // 7: pedigree.v1.SignedEnvelope
-	(*PartyRegistration)(nil),     // 8: pedigree.v1.PartyRegistration
-	(*TokenChange)(nil),           // 9: pedigree.v1.TokenChange
-	(*PartyKey)(nil),              // 10: pedigree.v1.PartyKey
-	(*Party)(nil),                 // 11: pedigree.v1.Party
-	(*Product)(nil),               // 12: pedigree.v1.Product
-	(*Batch)(nil),                 // 13: pedigree.v1.Batch
-	(*Genesis)(nil),               // 14: pedigree.v1.Genesis
-	(*NodeKey)(nil),               // 15: pedigree.v1.NodeKey
-	(*AlertReview)(nil),           // 16: pedigree.v1.AlertReview
-	(EventType)(0),                // 17: pedigree.v1.EventType
-	(Action)(0),                   // 18: pedigree.v1.Action
-	(BizStep)(0),                  // 19: pedigree.v1.BizStep
-	(Disposition)(0),              // 20: pedigree.v1.Disposition
-	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
-	(*Epc)(nil),                   // 22: pedigree.v1.Epc
-	(*BatchRef)(nil),              // 23: pedigree.v1.BatchRef
-	(Role)(0),                     // 24: pedigree.v1.Role
-	(AlertStatus)(0),              // 25: pedigree.v1.AlertStatus
+	(SerialFormat)(0),             // 1: pedigree.v1.SerialFormat
+	(*ScanEvent)(nil),             // 2: pedigree.v1.ScanEvent
+	(*BizTransaction)(nil),        // 3: pedigree.v1.BizTransaction
+	(*SourceDest)(nil),            // 4: pedigree.v1.SourceDest
+	(*Ilmd)(nil),                  // 5: pedigree.v1.Ilmd
+	(*Envelope)(nil),              // 6: pedigree.v1.Envelope
+	(*Capture)(nil),               // 7: pedigree.v1.Capture
+	(*SignedEnvelope)(nil),        // 8: pedigree.v1.SignedEnvelope
+	(*PartyRegistration)(nil),     // 9: pedigree.v1.PartyRegistration
+	(*TokenChange)(nil),           // 10: pedigree.v1.TokenChange
+	(*PartyKey)(nil),              // 11: pedigree.v1.PartyKey
+	(*Party)(nil),                 // 12: pedigree.v1.Party
+	(*Product)(nil),               // 13: pedigree.v1.Product
+	(*Batch)(nil),                 // 14: pedigree.v1.Batch
+	(*Genesis)(nil),               // 15: pedigree.v1.Genesis
+	(*NodeKey)(nil),               // 16: pedigree.v1.NodeKey
+	(*AlertReview)(nil),           // 17: pedigree.v1.AlertReview
+	(EventType)(0),                // 18: pedigree.v1.EventType
+	(Action)(0),                   // 19: pedigree.v1.Action
+	(BizStep)(0),                  // 20: pedigree.v1.BizStep
+	(Disposition)(0),              // 21: pedigree.v1.Disposition
+	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
+	(*Epc)(nil),                   // 23: pedigree.v1.Epc
+	(*BatchRef)(nil),              // 24: pedigree.v1.BatchRef
+	(Role)(0),                     // 25: pedigree.v1.Role
+	(AlertStatus)(0),              // 26: pedigree.v1.AlertStatus
 }
 var file_pedigree_v1_event_proto_depIdxs = []int32{
-	17, // 0: pedigree.v1.ScanEvent.type:type_name -> pedigree.v1.EventType
-	18, // 1: pedigree.v1.ScanEvent.action:type_name -> pedigree.v1.Action
-	19, // 2: pedigree.v1.ScanEvent.biz_step:type_name -> pedigree.v1.BizStep
-	20, // 3: pedigree.v1.ScanEvent.disposition:type_name -> pedigree.v1.Disposition
-	21, // 4: pedigree.v1.ScanEvent.event_time:type_name -> google.protobuf.Timestamp
-	22, // 5: pedigree.v1.ScanEvent.epcs:type_name -> pedigree.v1.Epc
-	22, // 6: pedigree.v1.ScanEvent.parent:type_name -> pedigree.v1.Epc
-	23, // 7: pedigree.v1.ScanEvent.batches:type_name -> pedigree.v1.BatchRef
-	2,  // 8: pedigree.v1.ScanEvent.biz_transactions:type_name -> pedigree.v1.BizTransaction
-	3,  // 9: pedigree.v1.ScanEvent.sources:type_name -> pedigree.v1.SourceDest
-	3,  // 10: pedigree.v1.ScanEvent.destinations:type_name -> pedigree.v1.SourceDest
-	4,  // 11: pedigree.v1.ScanEvent.ilmd:type_name -> pedigree.v1.Ilmd
+	18, // 0: pedigree.v1.ScanEvent.type:type_name -> pedigree.v1.EventType
+	19, // 1: pedigree.v1.ScanEvent.action:type_name -> pedigree.v1.Action
+	20, // 2: pedigree.v1.ScanEvent.biz_step:type_name -> pedigree.v1.BizStep
+	21, // 3: pedigree.v1.ScanEvent.disposition:type_name -> pedigree.v1.Disposition
+	22, // 4: pedigree.v1.ScanEvent.event_time:type_name -> google.protobuf.Timestamp
+	23, // 5: pedigree.v1.ScanEvent.epcs:type_name -> pedigree.v1.Epc
+	23, // 6: pedigree.v1.ScanEvent.parent:type_name -> pedigree.v1.Epc
+	24, // 7: pedigree.v1.ScanEvent.batches:type_name -> pedigree.v1.BatchRef
+	3,  // 8: pedigree.v1.ScanEvent.biz_transactions:type_name -> pedigree.v1.BizTransaction
+	4,  // 9: pedigree.v1.ScanEvent.sources:type_name -> pedigree.v1.SourceDest
+	4,  // 10: pedigree.v1.ScanEvent.destinations:type_name -> pedigree.v1.SourceDest
+	5,  // 11: pedigree.v1.ScanEvent.ilmd:type_name -> pedigree.v1.Ilmd
 	0,  // 12: pedigree.v1.SourceDest.type:type_name -> pedigree.v1.SourceDestType
-	6,  // 13: pedigree.v1.Envelope.capture:type_name -> pedigree.v1.Capture
-	8,  // 14: pedigree.v1.Envelope.party:type_name -> pedigree.v1.PartyRegistration
-	12, // 15: pedigree.v1.Envelope.product:type_name -> pedigree.v1.Product
-	13, // 16: pedigree.v1.Envelope.batch:type_name -> pedigree.v1.Batch
-	9,  // 17: pedigree.v1.Envelope.token:type_name -> pedigree.v1.TokenChange
-	10, // 18: pedigree.v1.Envelope.key:type_name -> pedigree.v1.PartyKey
-	16, // 19: pedigree.v1.Envelope.alert_review:type_name -> pedigree.v1.AlertReview
-	14, // 20: pedigree.v1.Envelope.genesis:type_name -> pedigree.v1.Genesis
-	15, // 21: pedigree.v1.Envelope.node_key:type_name -> pedigree.v1.NodeKey
-	1,  // 22: pedigree.v1.Capture.events:type_name -> pedigree.v1.ScanEvent
-	11, // 23: pedigree.v1.PartyRegistration.party:type_name -> pedigree.v1.Party
-	21, // 24: pedigree.v1.TokenChange.expire_time:type_name -> google.protobuf.Timestamp
-	24, // 25: pedigree.v1.Party.role:type_name -> pedigree.v1.Role
-	11, // 26: pedigree.v1.Genesis.admin:type_name -> pedigree.v1.Party
-	15, // 27: pedigree.v1.Genesis.node_key:type_name -> pedigree.v1.NodeKey
-	25, // 28: pedigree.v1.AlertReview.status:type_name -> pedigree.v1.AlertStatus
-	29, // [29:29] is the sub-list for method output_type
-	29, // [29:29] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	7,  // 13: pedigree.v1.Envelope.capture:type_name -> pedigree.v1.Capture
+	9,  // 14: pedigree.v1.Envelope.party:type_name -> pedigree.v1.PartyRegistration
+	13, // 15: pedigree.v1.Envelope.product:type_name -> pedigree.v1.Product
+	14, // 16: pedigree.v1.Envelope.batch:type_name -> pedigree.v1.Batch
+	10, // 17: pedigree.v1.Envelope.token:type_name -> pedigree.v1.TokenChange
+	11, // 18: pedigree.v1.Envelope.key:type_name -> pedigree.v1.PartyKey
+	17, // 19: pedigree.v1.Envelope.alert_review:type_name -> pedigree.v1.AlertReview
+	15, // 20: pedigree.v1.Envelope.genesis:type_name -> pedigree.v1.Genesis
+	16, // 21: pedigree.v1.Envelope.node_key:type_name -> pedigree.v1.NodeKey
+	2,  // 22: pedigree.v1.Capture.events:type_name -> pedigree.v1.ScanEvent
+	12, // 23: pedigree.v1.PartyRegistration.party:type_name -> pedigree.v1.Party
+	22, // 24: pedigree.v1.TokenChange.expire_time:type_name -> google.protobuf.Timestamp
+	25, // 25: pedigree.v1.Party.role:type_name -> pedigree.v1.Role
+	1,  // 26: pedigree.v1.Product.serial_format:type_name -> pedigree.v1.SerialFormat
+	12, // 27: pedigree.v1.Genesis.admin:type_name -> pedigree.v1.Party
+	16, // 28: pedigree.v1.Genesis.node_key:type_name -> pedigree.v1.NodeKey
+	26, // 29: pedigree.v1.AlertReview.status:type_name -> pedigree.v1.AlertStatus
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_pedigree_v1_event_proto_init() }
@@ -1727,7 +1817,7 @@ func file_pedigree_v1_event_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pedigree_v1_event_proto_rawDesc), len(file_pedigree_v1_event_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -1567,6 +1567,200 @@ func (x *GetBatchResponse) GetBatch() *Batch {
 	return nil
 }
 
+// ListBatchPacksRequest pages through a batch's serials.
+type ListBatchPacksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// GTIN-14.
+	Gtin string `protobuf:"bytes,1,opt,name=gtin,proto3" json:"gtin,omitempty"`
+	// Lot.
+	Lot string `protobuf:"bytes,2,opt,name=lot,proto3" json:"lot,omitempty"`
+	// At most this many, 1–10,000; 0 means 1,000.
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Opaque token from a previous response to the same query; a token of
+	// another query is refused (InvalidArgument).
+	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only packs whose effective status is this one, optional.
+	Status        PackStatus `protobuf:"varint,5,opt,name=status,proto3,enum=pedigree.v1.PackStatus" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBatchPacksRequest) Reset() {
+	*x = ListBatchPacksRequest{}
+	mi := &file_pedigree_v1_registry_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBatchPacksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBatchPacksRequest) ProtoMessage() {}
+
+func (x *ListBatchPacksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pedigree_v1_registry_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBatchPacksRequest.ProtoReflect.Descriptor instead.
+func (*ListBatchPacksRequest) Descriptor() ([]byte, []int) {
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ListBatchPacksRequest) GetGtin() string {
+	if x != nil {
+		return x.Gtin
+	}
+	return ""
+}
+
+func (x *ListBatchPacksRequest) GetLot() string {
+	if x != nil {
+		return x.Lot
+	}
+	return ""
+}
+
+func (x *ListBatchPacksRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListBatchPacksRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListBatchPacksRequest) GetStatus() PackStatus {
+	if x != nil {
+		return x.Status
+	}
+	return PackStatus_PACK_STATUS_UNSPECIFIED
+}
+
+// ListBatchPacksResponse is one page of a batch's serials.
+type ListBatchPacksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Packs in serial order (shorter serials first, then byte order).
+	Packs []*BatchPack `protobuf:"bytes,1,rep,name=packs,proto3" json:"packs,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBatchPacksResponse) Reset() {
+	*x = ListBatchPacksResponse{}
+	mi := &file_pedigree_v1_registry_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBatchPacksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBatchPacksResponse) ProtoMessage() {}
+
+func (x *ListBatchPacksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pedigree_v1_registry_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBatchPacksResponse.ProtoReflect.Descriptor instead.
+func (*ListBatchPacksResponse) Descriptor() ([]byte, []int) {
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ListBatchPacksResponse) GetPacks() []*BatchPack {
+	if x != nil {
+		return x.Packs
+	}
+	return nil
+}
+
+func (x *ListBatchPacksResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// BatchPack is one serial of a batch and its effective status.
+type BatchPack struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Serial number.
+	Serial string `protobuf:"bytes,1,opt,name=serial,proto3" json:"serial,omitempty"`
+	// Effective status now: recalled, withdrawn or expired when the batch
+	// or the date says so, else the pack's own.
+	Status        PackStatus `protobuf:"varint,2,opt,name=status,proto3,enum=pedigree.v1.PackStatus" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchPack) Reset() {
+	*x = BatchPack{}
+	mi := &file_pedigree_v1_registry_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchPack) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchPack) ProtoMessage() {}
+
+func (x *BatchPack) ProtoReflect() protoreflect.Message {
+	mi := &file_pedigree_v1_registry_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchPack.ProtoReflect.Descriptor instead.
+func (*BatchPack) Descriptor() ([]byte, []int) {
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *BatchPack) GetSerial() string {
+	if x != nil {
+		return x.Serial
+	}
+	return ""
+}
+
+func (x *BatchPack) GetStatus() PackStatus {
+	if x != nil {
+		return x.Status
+	}
+	return PackStatus_PACK_STATUS_UNSPECIFIED
+}
+
 // CommissionSerialsRequest commissions serials in a batch.
 type CommissionSerialsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1578,8 +1772,11 @@ type CommissionSerialsRequest struct {
 	// 1,000,000 per request. Exclusive with count.
 	Serials []string `protobuf:"bytes,3,rep,name=serials,proto3" json:"serials,omitempty"`
 	// Number of random serials to generate, 1–1,000,000. Exclusive with
-	// serials. Generated serials are 12 characters of set 82, so the
-	// probability of guessing one is far below 1 in 10,000.
+	// serials. Generated serials follow the product's serial_format (by
+	// default 12 characters of set 82, so the probability of guessing one is
+	// far below 1 in 10,000); a format whose space is too small for the
+	// batch (commissioned / space ≥ 1/10,000) is refused with
+	// FailedPrecondition giving the figure.
 	Count uint32 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
 	// Event time of the commissioning; defaults to the time the node takes
 	// the request.
@@ -1597,7 +1794,7 @@ type CommissionSerialsRequest struct {
 
 func (x *CommissionSerialsRequest) Reset() {
 	*x = CommissionSerialsRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[27]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1609,7 +1806,7 @@ func (x *CommissionSerialsRequest) String() string {
 func (*CommissionSerialsRequest) ProtoMessage() {}
 
 func (x *CommissionSerialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[27]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1622,7 +1819,7 @@ func (x *CommissionSerialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommissionSerialsRequest.ProtoReflect.Descriptor instead.
 func (*CommissionSerialsRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{27}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CommissionSerialsRequest) GetGtin() string {
@@ -1690,7 +1887,7 @@ type CommissionSerialsResponse struct {
 
 func (x *CommissionSerialsResponse) Reset() {
 	*x = CommissionSerialsResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[28]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1702,7 +1899,7 @@ func (x *CommissionSerialsResponse) String() string {
 func (*CommissionSerialsResponse) ProtoMessage() {}
 
 func (x *CommissionSerialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[28]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1715,7 +1912,7 @@ func (x *CommissionSerialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommissionSerialsResponse.ProtoReflect.Descriptor instead.
 func (*CommissionSerialsResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{28}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CommissionSerialsResponse) GetCommissioned() uint64 {
@@ -1780,7 +1977,7 @@ type StreamCommissionSerialsRequest struct {
 
 func (x *StreamCommissionSerialsRequest) Reset() {
 	*x = StreamCommissionSerialsRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[29]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1792,7 +1989,7 @@ func (x *StreamCommissionSerialsRequest) String() string {
 func (*StreamCommissionSerialsRequest) ProtoMessage() {}
 
 func (x *StreamCommissionSerialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[29]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1805,7 +2002,7 @@ func (x *StreamCommissionSerialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamCommissionSerialsRequest.ProtoReflect.Descriptor instead.
 func (*StreamCommissionSerialsRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{29}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *StreamCommissionSerialsRequest) GetGtin() string {
@@ -1847,7 +2044,7 @@ type StreamCommissionSerialsResponse struct {
 
 func (x *StreamCommissionSerialsResponse) Reset() {
 	*x = StreamCommissionSerialsResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[30]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1859,7 +2056,7 @@ func (x *StreamCommissionSerialsResponse) String() string {
 func (*StreamCommissionSerialsResponse) ProtoMessage() {}
 
 func (x *StreamCommissionSerialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[30]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1872,7 +2069,7 @@ func (x *StreamCommissionSerialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamCommissionSerialsResponse.ProtoReflect.Descriptor instead.
 func (*StreamCommissionSerialsResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{30}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *StreamCommissionSerialsResponse) GetCommissioned() uint64 {
@@ -1897,7 +2094,7 @@ type GetCommissionRequestRequest struct {
 
 func (x *GetCommissionRequestRequest) Reset() {
 	*x = GetCommissionRequestRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[31]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1909,7 +2106,7 @@ func (x *GetCommissionRequestRequest) String() string {
 func (*GetCommissionRequestRequest) ProtoMessage() {}
 
 func (x *GetCommissionRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[31]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1922,7 +2119,7 @@ func (x *GetCommissionRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCommissionRequestRequest.ProtoReflect.Descriptor instead.
 func (*GetCommissionRequestRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{31}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetCommissionRequestRequest) GetGtin() string {
@@ -1968,7 +2165,7 @@ type GetCommissionRequestResponse struct {
 
 func (x *GetCommissionRequestResponse) Reset() {
 	*x = GetCommissionRequestResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[32]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1980,7 +2177,7 @@ func (x *GetCommissionRequestResponse) String() string {
 func (*GetCommissionRequestResponse) ProtoMessage() {}
 
 func (x *GetCommissionRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[32]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1993,7 +2190,7 @@ func (x *GetCommissionRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCommissionRequestResponse.ProtoReflect.Descriptor instead.
 func (*GetCommissionRequestResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{32}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetCommissionRequestResponse) GetRequestId() string {
@@ -2053,7 +2250,7 @@ type RecallBatchRequest struct {
 
 func (x *RecallBatchRequest) Reset() {
 	*x = RecallBatchRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[33]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2065,7 +2262,7 @@ func (x *RecallBatchRequest) String() string {
 func (*RecallBatchRequest) ProtoMessage() {}
 
 func (x *RecallBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[33]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2078,7 +2275,7 @@ func (x *RecallBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallBatchRequest.ProtoReflect.Descriptor instead.
 func (*RecallBatchRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{33}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RecallBatchRequest) GetGtin() string {
@@ -2113,7 +2310,7 @@ type RecallBatchResponse struct {
 
 func (x *RecallBatchResponse) Reset() {
 	*x = RecallBatchResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[34]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2125,7 +2322,7 @@ func (x *RecallBatchResponse) String() string {
 func (*RecallBatchResponse) ProtoMessage() {}
 
 func (x *RecallBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[34]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2138,7 +2335,7 @@ func (x *RecallBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallBatchResponse.ProtoReflect.Descriptor instead.
 func (*RecallBatchResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{34}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RecallBatchResponse) GetOutcome() *Outcome {
@@ -2163,7 +2360,7 @@ type WithdrawBatchRequest struct {
 
 func (x *WithdrawBatchRequest) Reset() {
 	*x = WithdrawBatchRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[35]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2175,7 +2372,7 @@ func (x *WithdrawBatchRequest) String() string {
 func (*WithdrawBatchRequest) ProtoMessage() {}
 
 func (x *WithdrawBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[35]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2188,7 +2385,7 @@ func (x *WithdrawBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawBatchRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawBatchRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{35}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *WithdrawBatchRequest) GetGtin() string {
@@ -2223,7 +2420,7 @@ type WithdrawBatchResponse struct {
 
 func (x *WithdrawBatchResponse) Reset() {
 	*x = WithdrawBatchResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[36]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2235,7 +2432,7 @@ func (x *WithdrawBatchResponse) String() string {
 func (*WithdrawBatchResponse) ProtoMessage() {}
 
 func (x *WithdrawBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[36]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2248,7 +2445,7 @@ func (x *WithdrawBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawBatchResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawBatchResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{36}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *WithdrawBatchResponse) GetOutcome() *Outcome {
@@ -2262,7 +2459,7 @@ var File_pedigree_v1_registry_proto protoreflect.FileDescriptor
 
 const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x1apedigree/v1/registry.proto\x12\vpedigree.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17pedigree/v1/event.proto\x1a\x18pedigree/v1/record.proto\"C\n" +
+	"\x1apedigree/v1/registry.proto\x12\vpedigree.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17pedigree/v1/event.proto\x1a\x18pedigree/v1/record.proto\x1a\x17pedigree/v1/types.proto\"C\n" +
 	"\x12CreatePartyRequest\x12-\n" +
 	"\x05party\x18\x01 \x01(\v2\x12.pedigree.v1.PartyB\x03\xe0A\x02R\x05party\"p\n" +
 	"\x13CreatePartyResponse\x12(\n" +
@@ -2352,7 +2549,20 @@ const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"\x04gtin\x18\x01 \x01(\tB\x03\xe0A\x02R\x04gtin\x12\x15\n" +
 	"\x03lot\x18\x02 \x01(\tB\x03\xe0A\x02R\x03lot\"<\n" +
 	"\x10GetBatchResponse\x12(\n" +
-	"\x05batch\x18\x01 \x01(\v2\x12.pedigree.v1.BatchR\x05batch\"\xd4\x01\n" +
+	"\x05batch\x18\x01 \x01(\v2\x12.pedigree.v1.BatchR\x05batch\"\xb4\x01\n" +
+	"\x15ListBatchPacksRequest\x12\x17\n" +
+	"\x04gtin\x18\x01 \x01(\tB\x03\xe0A\x02R\x04gtin\x12\x15\n" +
+	"\x03lot\x18\x02 \x01(\tB\x03\xe0A\x02R\x03lot\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\x12/\n" +
+	"\x06status\x18\x05 \x01(\x0e2\x17.pedigree.v1.PackStatusR\x06status\"n\n" +
+	"\x16ListBatchPacksResponse\x12,\n" +
+	"\x05packs\x18\x01 \x03(\v2\x16.pedigree.v1.BatchPackR\x05packs\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"T\n" +
+	"\tBatchPack\x12\x16\n" +
+	"\x06serial\x18\x01 \x01(\tR\x06serial\x12/\n" +
+	"\x06status\x18\x02 \x01(\x0e2\x17.pedigree.v1.PackStatusR\x06status\"\xd4\x01\n" +
 	"\x18CommissionSerialsRequest\x12\x17\n" +
 	"\x04gtin\x18\x01 \x01(\tB\x03\xe0A\x02R\x04gtin\x12\x15\n" +
 	"\x03lot\x18\x02 \x01(\tB\x03\xe0A\x02R\x03lot\x12\x18\n" +
@@ -2407,7 +2617,7 @@ const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"\x18TOKEN_STATUS_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13TOKEN_STATUS_ACTIVE\x10\x01\x12\x18\n" +
 	"\x14TOKEN_STATUS_EXPIRED\x10\x02\x12\x18\n" +
-	"\x14TOKEN_STATUS_REVOKED\x10\x032\x8c\x12\n" +
+	"\x14TOKEN_STATUS_REVOKED\x10\x032\x99\x13\n" +
 	"\x0fRegistryService\x12l\n" +
 	"\vCreateParty\x12\x1f.pedigree.v1.CreatePartyRequest\x1a .pedigree.v1.CreatePartyResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x05party\"\v/v1/parties\x12b\n" +
 	"\bGetParty\x12\x1c.pedigree.v1.GetPartyRequest\x1a\x1d.pedigree.v1.GetPartyResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/parties/{gln}\x12e\n" +
@@ -2425,7 +2635,8 @@ const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"GetProduct\x12\x1e.pedigree.v1.GetProductRequest\x1a\x1f.pedigree.v1.GetProductResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/products/{gtin}\x12i\n" +
 	"\fListProducts\x12 .pedigree.v1.ListProductsRequest\x1a!.pedigree.v1.ListProductsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/products\x12|\n" +
 	"\vCreateBatch\x12\x1f.pedigree.v1.CreateBatchRequest\x1a .pedigree.v1.CreateBatchResponse\"*\x82\xd3\xe4\x93\x02$:\x05batch\"\x1b/v1/products/{gtin}/batches\x12r\n" +
-	"\bGetBatch\x12\x1c.pedigree.v1.GetBatchRequest\x1a\x1d.pedigree.v1.GetBatchResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/products/{gtin}/batches/{lot}\x12\x9b\x01\n" +
+	"\bGetBatch\x12\x1c.pedigree.v1.GetBatchRequest\x1a\x1d.pedigree.v1.GetBatchResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/products/{gtin}/batches/{lot}\x12\x8a\x01\n" +
+	"\x0eListBatchPacks\x12\".pedigree.v1.ListBatchPacksRequest\x1a#.pedigree.v1.ListBatchPacksResponse\"/\x82\xd3\xe4\x93\x02)\x12'/v1/products/{gtin}/batches/{lot}/packs\x12\x9b\x01\n" +
 	"\x11CommissionSerials\x12%.pedigree.v1.CommissionSerialsRequest\x1a&.pedigree.v1.CommissionSerialsResponse\"7\x82\xd3\xe4\x93\x021:\x01*\",/v1/products/{gtin}/batches/{lot}:commission\x12v\n" +
 	"\x17StreamCommissionSerials\x12+.pedigree.v1.StreamCommissionSerialsRequest\x1a,.pedigree.v1.StreamCommissionSerialsResponse(\x01\x12\xb6\x01\n" +
 	"\x14GetCommissionRequest\x12(.pedigree.v1.GetCommissionRequestRequest\x1a).pedigree.v1.GetCommissionRequestResponse\"I\x82\xd3\xe4\x93\x02C\x12A/v1/products/{gtin}/batches/{lot}/commissionRequests/{request_id}\x12\x85\x01\n" +
@@ -2445,7 +2656,7 @@ func file_pedigree_v1_registry_proto_rawDescGZIP() []byte {
 }
 
 var file_pedigree_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_pedigree_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_pedigree_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_pedigree_v1_registry_proto_goTypes = []any{
 	(TokenStatus)(0),                        // 0: pedigree.v1.TokenStatus
 	(*CreatePartyRequest)(nil),              // 1: pedigree.v1.CreatePartyRequest
@@ -2475,87 +2686,96 @@ var file_pedigree_v1_registry_proto_goTypes = []any{
 	(*CreateBatchResponse)(nil),             // 25: pedigree.v1.CreateBatchResponse
 	(*GetBatchRequest)(nil),                 // 26: pedigree.v1.GetBatchRequest
 	(*GetBatchResponse)(nil),                // 27: pedigree.v1.GetBatchResponse
-	(*CommissionSerialsRequest)(nil),        // 28: pedigree.v1.CommissionSerialsRequest
-	(*CommissionSerialsResponse)(nil),       // 29: pedigree.v1.CommissionSerialsResponse
-	(*StreamCommissionSerialsRequest)(nil),  // 30: pedigree.v1.StreamCommissionSerialsRequest
-	(*StreamCommissionSerialsResponse)(nil), // 31: pedigree.v1.StreamCommissionSerialsResponse
-	(*GetCommissionRequestRequest)(nil),     // 32: pedigree.v1.GetCommissionRequestRequest
-	(*GetCommissionRequestResponse)(nil),    // 33: pedigree.v1.GetCommissionRequestResponse
-	(*RecallBatchRequest)(nil),              // 34: pedigree.v1.RecallBatchRequest
-	(*RecallBatchResponse)(nil),             // 35: pedigree.v1.RecallBatchResponse
-	(*WithdrawBatchRequest)(nil),            // 36: pedigree.v1.WithdrawBatchRequest
-	(*WithdrawBatchResponse)(nil),           // 37: pedigree.v1.WithdrawBatchResponse
-	(*Party)(nil),                           // 38: pedigree.v1.Party
-	(*timestamppb.Timestamp)(nil),           // 39: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),             // 40: google.protobuf.Duration
-	(*Product)(nil),                         // 41: pedigree.v1.Product
-	(*Batch)(nil),                           // 42: pedigree.v1.Batch
-	(*Outcome)(nil),                         // 43: pedigree.v1.Outcome
+	(*ListBatchPacksRequest)(nil),           // 28: pedigree.v1.ListBatchPacksRequest
+	(*ListBatchPacksResponse)(nil),          // 29: pedigree.v1.ListBatchPacksResponse
+	(*BatchPack)(nil),                       // 30: pedigree.v1.BatchPack
+	(*CommissionSerialsRequest)(nil),        // 31: pedigree.v1.CommissionSerialsRequest
+	(*CommissionSerialsResponse)(nil),       // 32: pedigree.v1.CommissionSerialsResponse
+	(*StreamCommissionSerialsRequest)(nil),  // 33: pedigree.v1.StreamCommissionSerialsRequest
+	(*StreamCommissionSerialsResponse)(nil), // 34: pedigree.v1.StreamCommissionSerialsResponse
+	(*GetCommissionRequestRequest)(nil),     // 35: pedigree.v1.GetCommissionRequestRequest
+	(*GetCommissionRequestResponse)(nil),    // 36: pedigree.v1.GetCommissionRequestResponse
+	(*RecallBatchRequest)(nil),              // 37: pedigree.v1.RecallBatchRequest
+	(*RecallBatchResponse)(nil),             // 38: pedigree.v1.RecallBatchResponse
+	(*WithdrawBatchRequest)(nil),            // 39: pedigree.v1.WithdrawBatchRequest
+	(*WithdrawBatchResponse)(nil),           // 40: pedigree.v1.WithdrawBatchResponse
+	(*Party)(nil),                           // 41: pedigree.v1.Party
+	(*timestamppb.Timestamp)(nil),           // 42: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),             // 43: google.protobuf.Duration
+	(*Product)(nil),                         // 44: pedigree.v1.Product
+	(*Batch)(nil),                           // 45: pedigree.v1.Batch
+	(PackStatus)(0),                         // 46: pedigree.v1.PackStatus
+	(*Outcome)(nil),                         // 47: pedigree.v1.Outcome
 }
 var file_pedigree_v1_registry_proto_depIdxs = []int32{
-	38, // 0: pedigree.v1.CreatePartyRequest.party:type_name -> pedigree.v1.Party
-	38, // 1: pedigree.v1.CreatePartyResponse.party:type_name -> pedigree.v1.Party
-	38, // 2: pedigree.v1.GetPartyResponse.party:type_name -> pedigree.v1.Party
-	38, // 3: pedigree.v1.ListPartiesResponse.parties:type_name -> pedigree.v1.Party
-	39, // 4: pedigree.v1.CreateTokenRequest.expire_time:type_name -> google.protobuf.Timestamp
-	40, // 5: pedigree.v1.CreateTokenRequest.expires_in:type_name -> google.protobuf.Duration
-	39, // 6: pedigree.v1.CreateTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	41, // 0: pedigree.v1.CreatePartyRequest.party:type_name -> pedigree.v1.Party
+	41, // 1: pedigree.v1.CreatePartyResponse.party:type_name -> pedigree.v1.Party
+	41, // 2: pedigree.v1.GetPartyResponse.party:type_name -> pedigree.v1.Party
+	41, // 3: pedigree.v1.ListPartiesResponse.parties:type_name -> pedigree.v1.Party
+	42, // 4: pedigree.v1.CreateTokenRequest.expire_time:type_name -> google.protobuf.Timestamp
+	43, // 5: pedigree.v1.CreateTokenRequest.expires_in:type_name -> google.protobuf.Duration
+	42, // 6: pedigree.v1.CreateTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
 	15, // 7: pedigree.v1.ListTokensResponse.tokens:type_name -> pedigree.v1.TokenInfo
-	39, // 8: pedigree.v1.TokenInfo.create_time:type_name -> google.protobuf.Timestamp
-	39, // 9: pedigree.v1.TokenInfo.expire_time:type_name -> google.protobuf.Timestamp
-	39, // 10: pedigree.v1.TokenInfo.revoke_time:type_name -> google.protobuf.Timestamp
+	42, // 8: pedigree.v1.TokenInfo.create_time:type_name -> google.protobuf.Timestamp
+	42, // 9: pedigree.v1.TokenInfo.expire_time:type_name -> google.protobuf.Timestamp
+	42, // 10: pedigree.v1.TokenInfo.revoke_time:type_name -> google.protobuf.Timestamp
 	0,  // 11: pedigree.v1.TokenInfo.status:type_name -> pedigree.v1.TokenStatus
-	41, // 12: pedigree.v1.CreateProductRequest.product:type_name -> pedigree.v1.Product
-	41, // 13: pedigree.v1.CreateProductResponse.product:type_name -> pedigree.v1.Product
-	41, // 14: pedigree.v1.GetProductResponse.product:type_name -> pedigree.v1.Product
-	41, // 15: pedigree.v1.ListProductsResponse.products:type_name -> pedigree.v1.Product
-	42, // 16: pedigree.v1.CreateBatchRequest.batch:type_name -> pedigree.v1.Batch
-	42, // 17: pedigree.v1.CreateBatchResponse.batch:type_name -> pedigree.v1.Batch
-	42, // 18: pedigree.v1.GetBatchResponse.batch:type_name -> pedigree.v1.Batch
-	39, // 19: pedigree.v1.CommissionSerialsRequest.event_time:type_name -> google.protobuf.Timestamp
-	43, // 20: pedigree.v1.RecallBatchResponse.outcome:type_name -> pedigree.v1.Outcome
-	43, // 21: pedigree.v1.WithdrawBatchResponse.outcome:type_name -> pedigree.v1.Outcome
-	1,  // 22: pedigree.v1.RegistryService.CreateParty:input_type -> pedigree.v1.CreatePartyRequest
-	3,  // 23: pedigree.v1.RegistryService.GetParty:input_type -> pedigree.v1.GetPartyRequest
-	5,  // 24: pedigree.v1.RegistryService.ListParties:input_type -> pedigree.v1.ListPartiesRequest
-	7,  // 25: pedigree.v1.RegistryService.AddPartyKey:input_type -> pedigree.v1.AddPartyKeyRequest
-	9,  // 26: pedigree.v1.RegistryService.RevokePartyKey:input_type -> pedigree.v1.RevokePartyKeyRequest
-	11, // 27: pedigree.v1.RegistryService.CreateToken:input_type -> pedigree.v1.CreateTokenRequest
-	13, // 28: pedigree.v1.RegistryService.ListTokens:input_type -> pedigree.v1.ListTokensRequest
-	16, // 29: pedigree.v1.RegistryService.RevokeToken:input_type -> pedigree.v1.RevokeTokenRequest
-	18, // 30: pedigree.v1.RegistryService.CreateProduct:input_type -> pedigree.v1.CreateProductRequest
-	20, // 31: pedigree.v1.RegistryService.GetProduct:input_type -> pedigree.v1.GetProductRequest
-	22, // 32: pedigree.v1.RegistryService.ListProducts:input_type -> pedigree.v1.ListProductsRequest
-	24, // 33: pedigree.v1.RegistryService.CreateBatch:input_type -> pedigree.v1.CreateBatchRequest
-	26, // 34: pedigree.v1.RegistryService.GetBatch:input_type -> pedigree.v1.GetBatchRequest
-	28, // 35: pedigree.v1.RegistryService.CommissionSerials:input_type -> pedigree.v1.CommissionSerialsRequest
-	30, // 36: pedigree.v1.RegistryService.StreamCommissionSerials:input_type -> pedigree.v1.StreamCommissionSerialsRequest
-	32, // 37: pedigree.v1.RegistryService.GetCommissionRequest:input_type -> pedigree.v1.GetCommissionRequestRequest
-	34, // 38: pedigree.v1.RegistryService.RecallBatch:input_type -> pedigree.v1.RecallBatchRequest
-	36, // 39: pedigree.v1.RegistryService.WithdrawBatch:input_type -> pedigree.v1.WithdrawBatchRequest
-	2,  // 40: pedigree.v1.RegistryService.CreateParty:output_type -> pedigree.v1.CreatePartyResponse
-	4,  // 41: pedigree.v1.RegistryService.GetParty:output_type -> pedigree.v1.GetPartyResponse
-	6,  // 42: pedigree.v1.RegistryService.ListParties:output_type -> pedigree.v1.ListPartiesResponse
-	8,  // 43: pedigree.v1.RegistryService.AddPartyKey:output_type -> pedigree.v1.AddPartyKeyResponse
-	10, // 44: pedigree.v1.RegistryService.RevokePartyKey:output_type -> pedigree.v1.RevokePartyKeyResponse
-	12, // 45: pedigree.v1.RegistryService.CreateToken:output_type -> pedigree.v1.CreateTokenResponse
-	14, // 46: pedigree.v1.RegistryService.ListTokens:output_type -> pedigree.v1.ListTokensResponse
-	17, // 47: pedigree.v1.RegistryService.RevokeToken:output_type -> pedigree.v1.RevokeTokenResponse
-	19, // 48: pedigree.v1.RegistryService.CreateProduct:output_type -> pedigree.v1.CreateProductResponse
-	21, // 49: pedigree.v1.RegistryService.GetProduct:output_type -> pedigree.v1.GetProductResponse
-	23, // 50: pedigree.v1.RegistryService.ListProducts:output_type -> pedigree.v1.ListProductsResponse
-	25, // 51: pedigree.v1.RegistryService.CreateBatch:output_type -> pedigree.v1.CreateBatchResponse
-	27, // 52: pedigree.v1.RegistryService.GetBatch:output_type -> pedigree.v1.GetBatchResponse
-	29, // 53: pedigree.v1.RegistryService.CommissionSerials:output_type -> pedigree.v1.CommissionSerialsResponse
-	31, // 54: pedigree.v1.RegistryService.StreamCommissionSerials:output_type -> pedigree.v1.StreamCommissionSerialsResponse
-	33, // 55: pedigree.v1.RegistryService.GetCommissionRequest:output_type -> pedigree.v1.GetCommissionRequestResponse
-	35, // 56: pedigree.v1.RegistryService.RecallBatch:output_type -> pedigree.v1.RecallBatchResponse
-	37, // 57: pedigree.v1.RegistryService.WithdrawBatch:output_type -> pedigree.v1.WithdrawBatchResponse
-	40, // [40:58] is the sub-list for method output_type
-	22, // [22:40] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	44, // 12: pedigree.v1.CreateProductRequest.product:type_name -> pedigree.v1.Product
+	44, // 13: pedigree.v1.CreateProductResponse.product:type_name -> pedigree.v1.Product
+	44, // 14: pedigree.v1.GetProductResponse.product:type_name -> pedigree.v1.Product
+	44, // 15: pedigree.v1.ListProductsResponse.products:type_name -> pedigree.v1.Product
+	45, // 16: pedigree.v1.CreateBatchRequest.batch:type_name -> pedigree.v1.Batch
+	45, // 17: pedigree.v1.CreateBatchResponse.batch:type_name -> pedigree.v1.Batch
+	45, // 18: pedigree.v1.GetBatchResponse.batch:type_name -> pedigree.v1.Batch
+	46, // 19: pedigree.v1.ListBatchPacksRequest.status:type_name -> pedigree.v1.PackStatus
+	30, // 20: pedigree.v1.ListBatchPacksResponse.packs:type_name -> pedigree.v1.BatchPack
+	46, // 21: pedigree.v1.BatchPack.status:type_name -> pedigree.v1.PackStatus
+	42, // 22: pedigree.v1.CommissionSerialsRequest.event_time:type_name -> google.protobuf.Timestamp
+	47, // 23: pedigree.v1.RecallBatchResponse.outcome:type_name -> pedigree.v1.Outcome
+	47, // 24: pedigree.v1.WithdrawBatchResponse.outcome:type_name -> pedigree.v1.Outcome
+	1,  // 25: pedigree.v1.RegistryService.CreateParty:input_type -> pedigree.v1.CreatePartyRequest
+	3,  // 26: pedigree.v1.RegistryService.GetParty:input_type -> pedigree.v1.GetPartyRequest
+	5,  // 27: pedigree.v1.RegistryService.ListParties:input_type -> pedigree.v1.ListPartiesRequest
+	7,  // 28: pedigree.v1.RegistryService.AddPartyKey:input_type -> pedigree.v1.AddPartyKeyRequest
+	9,  // 29: pedigree.v1.RegistryService.RevokePartyKey:input_type -> pedigree.v1.RevokePartyKeyRequest
+	11, // 30: pedigree.v1.RegistryService.CreateToken:input_type -> pedigree.v1.CreateTokenRequest
+	13, // 31: pedigree.v1.RegistryService.ListTokens:input_type -> pedigree.v1.ListTokensRequest
+	16, // 32: pedigree.v1.RegistryService.RevokeToken:input_type -> pedigree.v1.RevokeTokenRequest
+	18, // 33: pedigree.v1.RegistryService.CreateProduct:input_type -> pedigree.v1.CreateProductRequest
+	20, // 34: pedigree.v1.RegistryService.GetProduct:input_type -> pedigree.v1.GetProductRequest
+	22, // 35: pedigree.v1.RegistryService.ListProducts:input_type -> pedigree.v1.ListProductsRequest
+	24, // 36: pedigree.v1.RegistryService.CreateBatch:input_type -> pedigree.v1.CreateBatchRequest
+	26, // 37: pedigree.v1.RegistryService.GetBatch:input_type -> pedigree.v1.GetBatchRequest
+	28, // 38: pedigree.v1.RegistryService.ListBatchPacks:input_type -> pedigree.v1.ListBatchPacksRequest
+	31, // 39: pedigree.v1.RegistryService.CommissionSerials:input_type -> pedigree.v1.CommissionSerialsRequest
+	33, // 40: pedigree.v1.RegistryService.StreamCommissionSerials:input_type -> pedigree.v1.StreamCommissionSerialsRequest
+	35, // 41: pedigree.v1.RegistryService.GetCommissionRequest:input_type -> pedigree.v1.GetCommissionRequestRequest
+	37, // 42: pedigree.v1.RegistryService.RecallBatch:input_type -> pedigree.v1.RecallBatchRequest
+	39, // 43: pedigree.v1.RegistryService.WithdrawBatch:input_type -> pedigree.v1.WithdrawBatchRequest
+	2,  // 44: pedigree.v1.RegistryService.CreateParty:output_type -> pedigree.v1.CreatePartyResponse
+	4,  // 45: pedigree.v1.RegistryService.GetParty:output_type -> pedigree.v1.GetPartyResponse
+	6,  // 46: pedigree.v1.RegistryService.ListParties:output_type -> pedigree.v1.ListPartiesResponse
+	8,  // 47: pedigree.v1.RegistryService.AddPartyKey:output_type -> pedigree.v1.AddPartyKeyResponse
+	10, // 48: pedigree.v1.RegistryService.RevokePartyKey:output_type -> pedigree.v1.RevokePartyKeyResponse
+	12, // 49: pedigree.v1.RegistryService.CreateToken:output_type -> pedigree.v1.CreateTokenResponse
+	14, // 50: pedigree.v1.RegistryService.ListTokens:output_type -> pedigree.v1.ListTokensResponse
+	17, // 51: pedigree.v1.RegistryService.RevokeToken:output_type -> pedigree.v1.RevokeTokenResponse
+	19, // 52: pedigree.v1.RegistryService.CreateProduct:output_type -> pedigree.v1.CreateProductResponse
+	21, // 53: pedigree.v1.RegistryService.GetProduct:output_type -> pedigree.v1.GetProductResponse
+	23, // 54: pedigree.v1.RegistryService.ListProducts:output_type -> pedigree.v1.ListProductsResponse
+	25, // 55: pedigree.v1.RegistryService.CreateBatch:output_type -> pedigree.v1.CreateBatchResponse
+	27, // 56: pedigree.v1.RegistryService.GetBatch:output_type -> pedigree.v1.GetBatchResponse
+	29, // 57: pedigree.v1.RegistryService.ListBatchPacks:output_type -> pedigree.v1.ListBatchPacksResponse
+	32, // 58: pedigree.v1.RegistryService.CommissionSerials:output_type -> pedigree.v1.CommissionSerialsResponse
+	34, // 59: pedigree.v1.RegistryService.StreamCommissionSerials:output_type -> pedigree.v1.StreamCommissionSerialsResponse
+	36, // 60: pedigree.v1.RegistryService.GetCommissionRequest:output_type -> pedigree.v1.GetCommissionRequestResponse
+	38, // 61: pedigree.v1.RegistryService.RecallBatch:output_type -> pedigree.v1.RecallBatchResponse
+	40, // 62: pedigree.v1.RegistryService.WithdrawBatch:output_type -> pedigree.v1.WithdrawBatchResponse
+	44, // [44:63] is the sub-list for method output_type
+	25, // [25:44] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_pedigree_v1_registry_proto_init() }
@@ -2565,13 +2785,14 @@ func file_pedigree_v1_registry_proto_init() {
 	}
 	file_pedigree_v1_event_proto_init()
 	file_pedigree_v1_record_proto_init()
+	file_pedigree_v1_types_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pedigree_v1_registry_proto_rawDesc), len(file_pedigree_v1_registry_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   37,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

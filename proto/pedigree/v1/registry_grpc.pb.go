@@ -32,6 +32,7 @@ const (
 	RegistryService_ListProducts_FullMethodName            = "/pedigree.v1.RegistryService/ListProducts"
 	RegistryService_CreateBatch_FullMethodName             = "/pedigree.v1.RegistryService/CreateBatch"
 	RegistryService_GetBatch_FullMethodName                = "/pedigree.v1.RegistryService/GetBatch"
+	RegistryService_ListBatchPacks_FullMethodName          = "/pedigree.v1.RegistryService/ListBatchPacks"
 	RegistryService_CommissionSerials_FullMethodName       = "/pedigree.v1.RegistryService/CommissionSerials"
 	RegistryService_StreamCommissionSerials_FullMethodName = "/pedigree.v1.RegistryService/StreamCommissionSerials"
 	RegistryService_GetCommissionRequest_FullMethodName    = "/pedigree.v1.RegistryService/GetCommissionRequest"
@@ -78,6 +79,11 @@ type RegistryServiceClient interface {
 	CreateBatch(ctx context.Context, in *CreateBatchRequest, opts ...grpc.CallOption) (*CreateBatchResponse, error)
 	// Returns a batch.
 	GetBatch(ctx context.Context, in *GetBatchRequest, opts ...grpc.CallOption) (*GetBatchResponse, error)
+	// Lists a batch's serials with their effective status, in serial order
+	// (shorter serials first), optionally only those of one status: the
+	// product's manufacturer, regulators and admins only. The whole batch as
+	// a file: GET /v1/products/{gtin}/batches/{lot}/serials.txt or .csv.
+	ListBatchPacks(ctx context.Context, in *ListBatchPacksRequest, opts ...grpc.CallOption) (*ListBatchPacksResponse, error)
 	// Commissions serials in a batch: an explicit list, or a count of random
 	// serials to generate.
 	CommissionSerials(ctx context.Context, in *CommissionSerialsRequest, opts ...grpc.CallOption) (*CommissionSerialsResponse, error)
@@ -234,6 +240,16 @@ func (c *registryServiceClient) GetBatch(ctx context.Context, in *GetBatchReques
 	return out, nil
 }
 
+func (c *registryServiceClient) ListBatchPacks(ctx context.Context, in *ListBatchPacksRequest, opts ...grpc.CallOption) (*ListBatchPacksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListBatchPacksResponse)
+	err := c.cc.Invoke(ctx, RegistryService_ListBatchPacks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *registryServiceClient) CommissionSerials(ctx context.Context, in *CommissionSerialsRequest, opts ...grpc.CallOption) (*CommissionSerialsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CommissionSerialsResponse)
@@ -326,6 +342,11 @@ type RegistryServiceServer interface {
 	CreateBatch(context.Context, *CreateBatchRequest) (*CreateBatchResponse, error)
 	// Returns a batch.
 	GetBatch(context.Context, *GetBatchRequest) (*GetBatchResponse, error)
+	// Lists a batch's serials with their effective status, in serial order
+	// (shorter serials first), optionally only those of one status: the
+	// product's manufacturer, regulators and admins only. The whole batch as
+	// a file: GET /v1/products/{gtin}/batches/{lot}/serials.txt or .csv.
+	ListBatchPacks(context.Context, *ListBatchPacksRequest) (*ListBatchPacksResponse, error)
 	// Commissions serials in a batch: an explicit list, or a count of random
 	// serials to generate.
 	CommissionSerials(context.Context, *CommissionSerialsRequest) (*CommissionSerialsResponse, error)
@@ -390,6 +411,9 @@ func (UnimplementedRegistryServiceServer) CreateBatch(context.Context, *CreateBa
 }
 func (UnimplementedRegistryServiceServer) GetBatch(context.Context, *GetBatchRequest) (*GetBatchResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetBatch not implemented")
+}
+func (UnimplementedRegistryServiceServer) ListBatchPacks(context.Context, *ListBatchPacksRequest) (*ListBatchPacksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListBatchPacks not implemented")
 }
 func (UnimplementedRegistryServiceServer) CommissionSerials(context.Context, *CommissionSerialsRequest) (*CommissionSerialsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CommissionSerials not implemented")
@@ -661,6 +685,24 @@ func _RegistryService_GetBatch_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RegistryService_ListBatchPacks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListBatchPacksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).ListBatchPacks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_ListBatchPacks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).ListBatchPacks(ctx, req.(*ListBatchPacksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _RegistryService_CommissionSerials_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CommissionSerialsRequest)
 	if err := dec(in); err != nil {
@@ -798,6 +840,10 @@ var RegistryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetBatch",
 			Handler:    _RegistryService_GetBatch_Handler,
+		},
+		{
+			MethodName: "ListBatchPacks",
+			Handler:    _RegistryService_ListBatchPacks_Handler,
 		},
 		{
 			MethodName: "CommissionSerials",

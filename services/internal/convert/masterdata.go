@@ -125,6 +125,13 @@ func CheckProduct(p *pb.Product, actor string) (string, error) {
 	if n := p.GetNationalCode(); len(n) > 20 || (n != "" && !gs1.ValidCSet82(n)) {
 		return "", Invalid("product.nationalCode", "at most 20 characters of GS1 character set 82")
 	}
+	if err := lifecycle.CheckSerialFormat(lifecycle.SerialFormat(p.GetSerialFormat()), p.GetSerialLength()); err != nil {
+		field := "product.serialLength"
+		if f := p.GetSerialFormat(); f < 0 || f > pb.SerialFormat_SERIAL_FORMAT_ALPHANUMERIC {
+			field = "product.serialFormat"
+		}
+		return "", Invalid(field, "%s", err)
+	}
 	mfr := p.GetManufacturerGln()
 	if mfr == "" {
 		mfr = actor

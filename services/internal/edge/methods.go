@@ -30,6 +30,7 @@ var readMethods = map[string]bool{
 	pb.RegistryService_GetProduct_FullMethodName:        true,
 	pb.RegistryService_ListProducts_FullMethodName:      true,
 	pb.RegistryService_GetBatch_FullMethodName:          true,
+	pb.RegistryService_ListBatchPacks_FullMethodName:    true,
 	pb.VerificationService_VerifyPack_FullMethodName:    true,
 	pb.ProvenanceService_GetPack_FullMethodName:         true,
 	pb.ProvenanceService_GetPackHistory_FullMethodName:  true,

@@ -91,6 +91,9 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 			return nil, fmt.Errorf("gateway: register %s: %w", svc.name, err)
 		}
 	}
+	if err := g.handleSerials(); err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", g.mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -63,6 +63,7 @@ func newRoutes(isPublic func(method string) bool) routes {
 			}
 		}
 	}
+	fileRoutes(rs)
 	return rs
 }
 

@@ -45,6 +45,9 @@ func TestEveryRESTRouteResolvesToItsMethod(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := (&guard{mux: mux}).handleSerials(); err != nil {
+		t.Fatal(err)
+	}
 	if len(rs) < 30 {
 		t.Fatalf("%d routes read from the protos, want every REST binding", len(rs))
 	}
@@ -66,6 +69,7 @@ func TestEveryRESTRouteResolvesToItsMethod(t *testing.T) {
 		{"GET /v1/ledger/checkpoint", route{method: pb.LedgerService_GetCheckpoint_FullMethodName, public: true}},
 		{"GET /v1/alerts:watch", route{method: pb.ProvenanceService_WatchAlerts_FullMethodName, stream: true}},
 		{"POST /v1/products/{gtin}/batches/{lot}:commission", route{method: pb.RegistryService_CommissionSerials_FullMethodName, bulk: true}},
+		{"GET " + serialsCSV, route{method: pb.RegistryService_ListBatchPacks_FullMethodName, stream: true}},
 	} {
 		if rs[tc.key] != tc.want {
 			t.Errorf("%s = %+v, want %+v", tc.key, rs[tc.key], tc.want)

@@ -136,7 +136,8 @@ func (o *overlay) registerProduct(actor lifecycle.Party, p *pb.Product) (*pb.Out
 		return convert.Refused(r), nil
 	}
 	o.putProduct(&pb.Product{Gtin: p.GetGtin(), Name: p.GetName(), Form: p.GetForm(), Strength: p.GetStrength(),
-		PackSize: p.GetPackSize(), NationalCode: p.GetNationalCode(), ManufacturerGln: mfr})
+		PackSize: p.GetPackSize(), NationalCode: p.GetNationalCode(), ManufacturerGln: mfr,
+		SerialFormat: p.GetSerialFormat(), SerialLength: p.GetSerialLength()})
 	return applied(), nil
 }
 

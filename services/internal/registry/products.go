@@ -151,14 +151,15 @@ func (s *Service) GetBatch(ctx context.Context, req *pb.GetBatchRequest) (*pb.Ge
 	return &pb.GetBatchResponse{Batch: b}, nil
 }
 
-// Serial generation: 12 characters from a 32-character subset of GS1 set 82
-// (digits and capitals without I, L, O, U, which scanners and people
-// confuse), so 60 random bits per serial: even with 10^9 serials of a
-// product, the chance of guessing one is below 1 in 10^9, far under the
-// 1 in 10,000 of EU Delegated Regulation 2016/161 art. 4.
+// Serial generation: each product's format (lifecycle.SerialFormat), drawn
+// uniformly with crypto/rand. The default is 12 characters from a
+// 32-character subset of GS1 set 82 (lifecycle.SerialAlphabet), so 60
+// random bits per serial: even with 10^9 serials of a product, the chance
+// of guessing one is below 1 in 10^9, far under the 1 in 10,000 of EU
+// Delegated Regulation 2016/161 art. 4. Fixed-length numeric and
+// alphanumeric formats are checked against that bound per batch
+// (lifecycle.CheckGuessOdds).
 const (
-	serialAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-	serialLength   = 12
 	// MaxCommission bounds one commissioning request.
 	MaxCommission = 1_000_000
 	// ReturnSerialsUpTo: generated serials are returned when at most this
@@ -167,15 +168,69 @@ const (
 	commissionWorkers = 4
 )
 
-func randomSerial(r io.Reader) (string, error) {
-	var b [serialLength]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
-		return "", fmt.Errorf("registry: random serial: %w", err)
+// serialFormat is a product's serial format: the format, and the length
+// of every serial (lifecycle.DefaultSerialLength for the default).
+type serialFormat struct {
+	format lifecycle.SerialFormat
+	length uint32
+}
+
+func formatOf(p *pb.Product) serialFormat {
+	f := serialFormat{lifecycle.SerialFormat(p.GetSerialFormat()), p.GetSerialLength()}
+	if f.format == lifecycle.SerialDefault {
+		f.length = lifecycle.DefaultSerialLength
 	}
-	for i := range b {
-		b[i] = serialAlphabet[b[i]&31]
+	return f
+}
+
+// randomSerial draws one serial of format f from r, each character
+// uniformly: digits by rejection (bytes of 250 and more are drawn again),
+// the 32 characters of the alphabet from 5 bits of a byte.
+func randomSerial(r io.Reader, f serialFormat) (string, error) {
+	out := make([]byte, 0, f.length)
+	var buf [32]byte
+	for len(out) < int(f.length) {
+		if _, err := io.ReadFull(r, buf[:]); err != nil {
+			return "", fmt.Errorf("registry: random serial: %w", err)
+		}
+		for _, b := range buf {
+			if len(out) == int(f.length) {
+				break
+			}
+			if f.format != lifecycle.SerialNumeric {
+				out = append(out, lifecycle.SerialAlphabet[b&31])
+			} else if b < 250 {
+				out = append(out, '0'+b%10)
+			}
+		}
 	}
-	return string(b[:]), nil
+	return string(out), nil
+}
+
+// checkFormat refuses serials of the product that do not match its format
+// (explicit only) or that would bring its batch past the guessing bound.
+func (s *Service) checkFormat(gtin, lot string, serials []string, count uint32) error {
+	prod, err := s.w.Store().Product(gtin)
+	if err != nil {
+		return err
+	}
+	f := formatOf(prod)
+	for i, sn := range serials {
+		if !lifecycle.MatchesSerialFormat(f.format, f.length, sn) {
+			return apierr.Invalid(fmt.Sprintf("serials[%d]", i), "product %s takes serials of %s, got %q", gtin, lifecycle.SerialFormatWords(f.format, f.length), sn)
+		}
+	}
+	if f.format == lifecycle.SerialDefault {
+		return nil
+	}
+	b, err := s.w.Store().Batch(gtin, lot)
+	if err != nil {
+		return err
+	}
+	if err := lifecycle.CheckGuessOdds(f.format, f.length, b.GetCommissioned()+uint64(len(serials))+uint64(count)); err != nil {
+		return &apierr.Error{Code: codes.FailedPrecondition, Msg: fmt.Sprintf("batch %s of product %s (serials of %s): %v", lot, gtin, lifecycle.SerialFormatWords(f.format, f.length), err)}
+	}
+	return nil
 }
 
 // CommissionSerials commissions an explicit list or a generated count;
@@ -248,13 +303,23 @@ func (s *Service) CommissionSerials(ctx context.Context, req *pb.CommissionSeria
 			}
 		}
 	}
-	if req.GetCount() > 0 {
-		missing := 0
-		for _, c := range chunks {
-			if !c.done {
-				missing += c.n
-			}
+	// The product's serial format and guessing bound apply to what is not
+	// on the ledger yet.
+	var pending []string
+	missing := 0
+	for _, c := range chunks {
+		if !c.done {
+			missing += c.n
+			pending = append(pending, c.serials...)
 		}
+	}
+	if req.GetCount() == 0 {
+		missing = 0
+	}
+	if err := s.checkFormat(req.GetGtin(), req.GetLot(), pending, uint32(missing)); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if req.GetCount() > 0 {
 		fresh, err := s.generate(req.GetGtin(), missing)
 		if err != nil {
 			return nil, s.fail(ctx, err)
@@ -284,10 +349,15 @@ func (s *Service) CommissionSerials(ctx context.Context, req *pb.CommissionSeria
 
 // generate draws count serials that collide with no commissioned pack.
 func (s *Service) generate(gtin string, count int) ([]string, error) {
+	prod, err := s.w.Store().Product(gtin)
+	if err != nil {
+		return nil, err
+	}
+	f := formatOf(prod)
 	out := make([]string, 0, count)
 	seen := make(map[string]struct{}, count)
 	for len(out) < count {
-		sn, err := randomSerial(rand.Reader)
+		sn, err := randomSerial(rand.Reader, f)
 		if err != nil {
 			return nil, err
 		}
@@ -464,6 +534,9 @@ func (s *Service) StreamCommissionSerials(stream pb.RegistryService_StreamCommis
 			if !gs1.ValidSerial(sn) {
 				return s.fail(ctx, apierr.Invalid(fmt.Sprintf("serials[%d]", i), "1–20 characters of GS1 character set 82, got %q", sn))
 			}
+		}
+		if err := s.checkFormat(gtin, lot, req.GetSerials(), 0); err != nil {
+			return s.fail(ctx, fmt.Errorf("after %d serials: %w", total, err))
 		}
 		c := &chunkWork{n: len(req.GetSerials()), serials: req.GetSerials()}
 		if rid != "" {

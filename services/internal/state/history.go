@@ -72,10 +72,22 @@ func (s *Store) Memberships(object []byte) ([]Membership, error) {
 
 // PacksOf calls fn with every pack of a product, in serial order.
 func (s *Store) PacksOf(gtin string, fn func(lifecycle.Pack) error) error {
+	return s.PacksAfter(gtin, "", func(p lifecycle.Pack) (bool, error) { return true, fn(p) })
+}
+
+// PacksAfter calls fn with the packs of a product whose serial comes after
+// serial after in the table's order (ComparePacks: shorter serials first),
+// all of them when after is empty, until fn returns false or an error. It
+// reads through one iterator, in bounded memory.
+func (s *Store) PacksAfter(gtin, after string, fn func(lifecycle.Pack) (bool, error)) error {
 	prefix := append([]byte{prefixPack}, gtin...)
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	lower := prefix
+	if after != "" {
+		lower = append(packKey(gtin, after), 0) // the smallest key past after's
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(prefix)})
 	if err != nil {
-		return err
+		return fmt.Errorf("state: packs of %s: %w", gtin, err)
 	}
 	defer it.Close()
 	for ok := it.First(); ok; ok = it.Next() {
@@ -87,7 +99,7 @@ func (s *Store) PacksOf(gtin string, fn func(lifecycle.Pack) error) error {
 		if err != nil {
 			return err
 		}
-		if err := fn(p); err != nil {
+		if more, err := fn(p); err != nil || !more {
 			return err
 		}
 	}

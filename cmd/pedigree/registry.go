@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -243,11 +244,19 @@ const commissionChunk = 50000
 func newCommissionCommand() *cobra.Command {
 	co := &clientOptions{}
 	var count int
-	var file, out string
+	var file, out, requestID string
 	cmd := &cobra.Command{
 		Use:   "commission GTIN LOT (--count N [--out FILE] | --file FILE)",
 		Short: "Commission serials in a batch: generated (--count) or read from a file, one per line",
-		Args:  cobra.ExactArgs(2),
+		Long: `Commission serials in a batch: generated (--count) or read from a file, one per line.
+
+Each run has a request ID (random unless --request-id gives one), printed
+first; every request of the run is idempotent under it, and a request that
+fails on the network is sent again with the same ID. To finish a run that
+was cut off, run the same command with --request-id: what is on the ledger
+already is answered from it (the same serials), the rest is completed,
+nothing is commissioned twice.`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (count > 0) == (file != "") {
 				return errors.New("give exactly one of --count and --file")
@@ -258,9 +267,12 @@ func newCommissionCommand() *cobra.Command {
 				}
 				return commissionToFile(cmd, co, args[0], args[1], count, out)
 			}
+			rid, err := runRequestID(requestID)
+			if err != nil {
+				return err
+			}
 			var serials []string
 			if file != "" {
-				var err error
 				if serials, err = readLines(file); err != nil {
 					return err
 				}
@@ -271,29 +283,32 @@ func newCommissionCommand() *cobra.Command {
 				return err
 			}
 			defer c.Close()
+			fmt.Fprintf(cmd.ErrOrStderr(), "request ID %s (to resume this run: --request-id %s)\n", rid, rid)
 			start := time.Now()
 			var done uint64
+			first := ^uint64(0)
 			var generated []string
-			for from := 0; from < count; from += commissionChunk {
+			for k, from := 0, 0; from < count; k, from = k+1, from+commissionChunk {
 				n := min(commissionChunk, count-from)
-				req := &pb.CommissionSerialsRequest{Gtin: args[0], Lot: args[1]}
+				req := &pb.CommissionSerialsRequest{Gtin: args[0], Lot: args[1], RequestId: rid + "." + strconv.Itoa(k)}
 				if serials != nil {
 					req.Serials = serials[from : from+n]
 				} else {
 					req.Count = uint32(n)
 				}
-				resp, err := c.Registry.CommissionSerials(cmd.Context(), req)
+				resp, err := commissionRetrying(cmd.Context(), c, req)
 				if err != nil {
-					return fmt.Errorf("after %d serials: %w", done, err)
+					return fmt.Errorf("after %d serials (resume with --request-id %s): %w", done, rid, err)
 				}
 				done += resp.GetCommissioned()
+				first = min(first, resp.GetFirstLedgerIndex())
 				generated = append(generated, resp.GetSerials()...)
 				progress(cmd.ErrOrStderr(), done, uint64(count), start)
 			}
 			fmt.Fprintln(cmd.ErrOrStderr())
 			rate := float64(done) / time.Since(start).Seconds()
 			if co.json {
-				return printJSON(cmd.OutOrStdout(), &pb.CommissionSerialsResponse{Commissioned: done, Serials: generated})
+				return printJSON(cmd.OutOrStdout(), &pb.CommissionSerialsResponse{Commissioned: done, Serials: generated, FirstLedgerIndex: first, RequestId: rid})
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "commissioned %d serials in %s (%.0f/s)\n", done, time.Since(start).Round(time.Millisecond), rate)
 			for _, s := range generated {
@@ -305,6 +320,7 @@ func newCommissionCommand() *cobra.Command {
 	cmd.Flags().IntVar(&count, "count", 0, "number of random serials to generate (up to 1,000,000 per run of the server's limit per request)")
 	cmd.Flags().StringVar(&file, "file", "", "file of serials, one per line ('-' for stdin)")
 	cmd.Flags().StringVar(&out, "out", "", "with --count: file to write the generated serials to, one a line, as they are committed ('-' for stdout)")
+	cmd.Flags().StringVar(&requestID, "request-id", "", "request ID of the run, to resume one that was cut off (1–48 of A–Z, a–z, 0–9, '-', '_'; default random; not with --out)")
 	addClientFlags(cmd, co)
 	return cmd
 }

@@ -200,7 +200,7 @@ func (n *Node) startGRPC() error {
 		return err
 	}
 	w.Now = n.now
-	registrySvc, err := registry.New(w)
+	registrySvc, err := registry.New(w, n.ledger)
 	if err != nil {
 		return err
 	}

@@ -1780,7 +1780,14 @@ type CommissionSerialsRequest struct {
 	Count uint32 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
 	// Event time of the commissioning; defaults to the time the node takes
 	// the request.
-	EventTime     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
+	EventTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
+	// Idempotency key chosen by the client: 1–64 characters of A–Z, a–z,
+	// 0–9, '-', '_', '.', ':'. A retry with the same ID and the same
+	// parameters answers the same serials and ledger indexes, and completes
+	// the chunks a crash left unrecorded without doubling any; the same ID
+	// with other parameters is refused (AlreadyExists, naming request_id).
+	// Empty means no idempotency.
+	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1850,6 +1857,13 @@ func (x *CommissionSerialsRequest) GetEventTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *CommissionSerialsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // CommissionSerialsResponse reports what was committed.
 type CommissionSerialsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1860,8 +1874,15 @@ type CommissionSerialsResponse struct {
 	Serials []string `protobuf:"bytes,2,rep,name=serials,proto3" json:"serials,omitempty"`
 	// Ledger index of the first commissioning entry.
 	FirstLedgerIndex uint64 `protobuf:"varint,3,opt,name=first_ledger_index,json=firstLedgerIndex,proto3" json:"first_ledger_index,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The request ID, when one was given.
+	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Number of chunks (ledger entries) the request is made of.
+	Chunks uint32 `protobuf:"varint,5,opt,name=chunks,proto3" json:"chunks,omitempty"`
+	// Number of those chunks that were already on the ledger when this
+	// request arrived (a retry of a request that got that far).
+	ChunksAlreadyRecorded uint32 `protobuf:"varint,6,opt,name=chunks_already_recorded,json=chunksAlreadyRecorded,proto3" json:"chunks_already_recorded,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *CommissionSerialsResponse) Reset() {
@@ -1915,6 +1936,27 @@ func (x *CommissionSerialsResponse) GetFirstLedgerIndex() uint64 {
 	return 0
 }
 
+func (x *CommissionSerialsResponse) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CommissionSerialsResponse) GetChunks() uint32 {
+	if x != nil {
+		return x.Chunks
+	}
+	return 0
+}
+
+func (x *CommissionSerialsResponse) GetChunksAlreadyRecorded() uint32 {
+	if x != nil {
+		return x.ChunksAlreadyRecorded
+	}
+	return 0
+}
+
 // StreamCommissionSerialsRequest is one chunk of a streamed commissioning.
 type StreamCommissionSerialsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1923,7 +1965,12 @@ type StreamCommissionSerialsRequest struct {
 	// Lot; required on the first chunk, then must not change.
 	Lot string `protobuf:"bytes,2,opt,name=lot,proto3" json:"lot,omitempty"`
 	// Serials of this chunk, at most 10,000.
-	Serials       []string `protobuf:"bytes,3,rep,name=serials,proto3" json:"serials,omitempty"`
+	Serials []string `protobuf:"bytes,3,rep,name=serials,proto3" json:"serials,omitempty"`
+	// Idempotency key (the rules of CommissionSerialsRequest.request_id); on
+	// the first chunk, then empty or the same. A re-sent stream with the same
+	// ID records each chunk once: the chunk of the same number with the same
+	// serials is a retry, with other serials it is refused (AlreadyExists).
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1979,6 +2026,13 @@ func (x *StreamCommissionSerialsRequest) GetSerials() []string {
 	return nil
 }
 
+func (x *StreamCommissionSerialsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // StreamCommissionSerialsResponse reports the whole stream's result.
 type StreamCommissionSerialsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2025,6 +2079,162 @@ func (x *StreamCommissionSerialsResponse) GetCommissioned() uint64 {
 	return 0
 }
 
+// GetCommissionRequestRequest names a commissioning request.
+type GetCommissionRequestRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// GTIN-14.
+	Gtin string `protobuf:"bytes,1,opt,name=gtin,proto3" json:"gtin,omitempty"`
+	// Lot.
+	Lot string `protobuf:"bytes,2,opt,name=lot,proto3" json:"lot,omitempty"`
+	// The request ID the commissioning was sent with.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCommissionRequestRequest) Reset() {
+	*x = GetCommissionRequestRequest{}
+	mi := &file_pedigree_v1_registry_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCommissionRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCommissionRequestRequest) ProtoMessage() {}
+
+func (x *GetCommissionRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pedigree_v1_registry_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCommissionRequestRequest.ProtoReflect.Descriptor instead.
+func (*GetCommissionRequestRequest) Descriptor() ([]byte, []int) {
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *GetCommissionRequestRequest) GetGtin() string {
+	if x != nil {
+		return x.Gtin
+	}
+	return ""
+}
+
+func (x *GetCommissionRequestRequest) GetLot() string {
+	if x != nil {
+		return x.Lot
+	}
+	return ""
+}
+
+func (x *GetCommissionRequestRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// GetCommissionRequestResponse is the state of a commissioning request.
+type GetCommissionRequestResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The request ID.
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Number of chunks the request is made of; 0 for a streamed request,
+	// whose length only the client knows.
+	Chunks uint32 `protobuf:"varint,2,opt,name=chunks,proto3" json:"chunks,omitempty"`
+	// Numbers (from 0) of the chunks on the ledger, ascending.
+	RecordedChunks []uint32 `protobuf:"varint,3,rep,packed,name=recorded_chunks,json=recordedChunks,proto3" json:"recorded_chunks,omitempty"`
+	// Number of serials those chunks commissioned.
+	SerialsRecorded uint64 `protobuf:"varint,4,opt,name=serials_recorded,json=serialsRecorded,proto3" json:"serials_recorded,omitempty"`
+	// Ledger index of the first recorded chunk's entry.
+	FirstLedgerIndex uint64 `protobuf:"varint,5,opt,name=first_ledger_index,json=firstLedgerIndex,proto3" json:"first_ledger_index,omitempty"`
+	// True when every chunk is on the ledger (never for a streamed request).
+	Complete      bool `protobuf:"varint,6,opt,name=complete,proto3" json:"complete,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCommissionRequestResponse) Reset() {
+	*x = GetCommissionRequestResponse{}
+	mi := &file_pedigree_v1_registry_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCommissionRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCommissionRequestResponse) ProtoMessage() {}
+
+func (x *GetCommissionRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pedigree_v1_registry_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCommissionRequestResponse.ProtoReflect.Descriptor instead.
+func (*GetCommissionRequestResponse) Descriptor() ([]byte, []int) {
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *GetCommissionRequestResponse) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *GetCommissionRequestResponse) GetChunks() uint32 {
+	if x != nil {
+		return x.Chunks
+	}
+	return 0
+}
+
+func (x *GetCommissionRequestResponse) GetRecordedChunks() []uint32 {
+	if x != nil {
+		return x.RecordedChunks
+	}
+	return nil
+}
+
+func (x *GetCommissionRequestResponse) GetSerialsRecorded() uint64 {
+	if x != nil {
+		return x.SerialsRecorded
+	}
+	return 0
+}
+
+func (x *GetCommissionRequestResponse) GetFirstLedgerIndex() uint64 {
+	if x != nil {
+		return x.FirstLedgerIndex
+	}
+	return 0
+}
+
+func (x *GetCommissionRequestResponse) GetComplete() bool {
+	if x != nil {
+		return x.Complete
+	}
+	return false
+}
+
 // RecallBatchRequest recalls a batch.
 type RecallBatchRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2040,7 +2250,7 @@ type RecallBatchRequest struct {
 
 func (x *RecallBatchRequest) Reset() {
 	*x = RecallBatchRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[34]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2052,7 +2262,7 @@ func (x *RecallBatchRequest) String() string {
 func (*RecallBatchRequest) ProtoMessage() {}
 
 func (x *RecallBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[34]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2065,7 +2275,7 @@ func (x *RecallBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallBatchRequest.ProtoReflect.Descriptor instead.
 func (*RecallBatchRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{34}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RecallBatchRequest) GetGtin() string {
@@ -2100,7 +2310,7 @@ type RecallBatchResponse struct {
 
 func (x *RecallBatchResponse) Reset() {
 	*x = RecallBatchResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[35]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2112,7 +2322,7 @@ func (x *RecallBatchResponse) String() string {
 func (*RecallBatchResponse) ProtoMessage() {}
 
 func (x *RecallBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[35]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2125,7 +2335,7 @@ func (x *RecallBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallBatchResponse.ProtoReflect.Descriptor instead.
 func (*RecallBatchResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{35}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RecallBatchResponse) GetOutcome() *Outcome {
@@ -2150,7 +2360,7 @@ type WithdrawBatchRequest struct {
 
 func (x *WithdrawBatchRequest) Reset() {
 	*x = WithdrawBatchRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[36]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2162,7 +2372,7 @@ func (x *WithdrawBatchRequest) String() string {
 func (*WithdrawBatchRequest) ProtoMessage() {}
 
 func (x *WithdrawBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[36]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2175,7 +2385,7 @@ func (x *WithdrawBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawBatchRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawBatchRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{36}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *WithdrawBatchRequest) GetGtin() string {
@@ -2210,7 +2420,7 @@ type WithdrawBatchResponse struct {
 
 func (x *WithdrawBatchResponse) Reset() {
 	*x = WithdrawBatchResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[37]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2222,7 +2432,7 @@ func (x *WithdrawBatchResponse) String() string {
 func (*WithdrawBatchResponse) ProtoMessage() {}
 
 func (x *WithdrawBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[37]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2235,7 +2445,7 @@ func (x *WithdrawBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawBatchResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawBatchResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{37}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *WithdrawBatchResponse) GetOutcome() *Outcome {
@@ -2352,24 +2562,45 @@ const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"T\n" +
 	"\tBatchPack\x12\x16\n" +
 	"\x06serial\x18\x01 \x01(\tR\x06serial\x12/\n" +
-	"\x06status\x18\x02 \x01(\x0e2\x17.pedigree.v1.PackStatusR\x06status\"\xb5\x01\n" +
+	"\x06status\x18\x02 \x01(\x0e2\x17.pedigree.v1.PackStatusR\x06status\"\xd4\x01\n" +
 	"\x18CommissionSerialsRequest\x12\x17\n" +
 	"\x04gtin\x18\x01 \x01(\tB\x03\xe0A\x02R\x04gtin\x12\x15\n" +
 	"\x03lot\x18\x02 \x01(\tB\x03\xe0A\x02R\x03lot\x12\x18\n" +
 	"\aserials\x18\x03 \x03(\tR\aserials\x12\x14\n" +
 	"\x05count\x18\x04 \x01(\rR\x05count\x129\n" +
 	"\n" +
-	"event_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\"\x87\x01\n" +
+	"event_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tR\trequestId\"\xf6\x01\n" +
 	"\x19CommissionSerialsResponse\x12\"\n" +
 	"\fcommissioned\x18\x01 \x01(\x04R\fcommissioned\x12\x18\n" +
 	"\aserials\x18\x02 \x03(\tR\aserials\x12,\n" +
-	"\x12first_ledger_index\x18\x03 \x01(\x04R\x10firstLedgerIndex\"`\n" +
+	"\x12first_ledger_index\x18\x03 \x01(\x04R\x10firstLedgerIndex\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\x12\x16\n" +
+	"\x06chunks\x18\x05 \x01(\rR\x06chunks\x126\n" +
+	"\x17chunks_already_recorded\x18\x06 \x01(\rR\x15chunksAlreadyRecorded\"\x7f\n" +
 	"\x1eStreamCommissionSerialsRequest\x12\x12\n" +
 	"\x04gtin\x18\x01 \x01(\tR\x04gtin\x12\x10\n" +
 	"\x03lot\x18\x02 \x01(\tR\x03lot\x12\x18\n" +
-	"\aserials\x18\x03 \x03(\tR\aserials\"E\n" +
+	"\aserials\x18\x03 \x03(\tR\aserials\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"E\n" +
 	"\x1fStreamCommissionSerialsResponse\x12\"\n" +
-	"\fcommissioned\x18\x01 \x01(\x04R\fcommissioned\"\\\n" +
+	"\fcommissioned\x18\x01 \x01(\x04R\fcommissioned\"q\n" +
+	"\x1bGetCommissionRequestRequest\x12\x17\n" +
+	"\x04gtin\x18\x01 \x01(\tB\x03\xe0A\x02R\x04gtin\x12\x15\n" +
+	"\x03lot\x18\x02 \x01(\tB\x03\xe0A\x02R\x03lot\x12\"\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x03\xe0A\x02R\trequestId\"\xf3\x01\n" +
+	"\x1cGetCommissionRequestResponse\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x16\n" +
+	"\x06chunks\x18\x02 \x01(\rR\x06chunks\x12'\n" +
+	"\x0frecorded_chunks\x18\x03 \x03(\rR\x0erecordedChunks\x12)\n" +
+	"\x10serials_recorded\x18\x04 \x01(\x04R\x0fserialsRecorded\x12,\n" +
+	"\x12first_ledger_index\x18\x05 \x01(\x04R\x10firstLedgerIndex\x12\x1a\n" +
+	"\bcomplete\x18\x06 \x01(\bR\bcomplete\"\\\n" +
 	"\x12RecallBatchRequest\x12\x17\n" +
 	"\x04gtin\x18\x01 \x01(\tB\x03\xe0A\x02R\x04gtin\x12\x15\n" +
 	"\x03lot\x18\x02 \x01(\tB\x03\xe0A\x02R\x03lot\x12\x16\n" +
@@ -2386,7 +2617,7 @@ const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"\x18TOKEN_STATUS_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13TOKEN_STATUS_ACTIVE\x10\x01\x12\x18\n" +
 	"\x14TOKEN_STATUS_EXPIRED\x10\x02\x12\x18\n" +
-	"\x14TOKEN_STATUS_REVOKED\x10\x032\xe0\x11\n" +
+	"\x14TOKEN_STATUS_REVOKED\x10\x032\x99\x13\n" +
 	"\x0fRegistryService\x12l\n" +
 	"\vCreateParty\x12\x1f.pedigree.v1.CreatePartyRequest\x1a .pedigree.v1.CreatePartyResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x05party\"\v/v1/parties\x12b\n" +
 	"\bGetParty\x12\x1c.pedigree.v1.GetPartyRequest\x1a\x1d.pedigree.v1.GetPartyResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/parties/{gln}\x12e\n" +
@@ -2407,7 +2638,8 @@ const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"\bGetBatch\x12\x1c.pedigree.v1.GetBatchRequest\x1a\x1d.pedigree.v1.GetBatchResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/products/{gtin}/batches/{lot}\x12\x8a\x01\n" +
 	"\x0eListBatchPacks\x12\".pedigree.v1.ListBatchPacksRequest\x1a#.pedigree.v1.ListBatchPacksResponse\"/\x82\xd3\xe4\x93\x02)\x12'/v1/products/{gtin}/batches/{lot}/packs\x12\x9b\x01\n" +
 	"\x11CommissionSerials\x12%.pedigree.v1.CommissionSerialsRequest\x1a&.pedigree.v1.CommissionSerialsResponse\"7\x82\xd3\xe4\x93\x021:\x01*\",/v1/products/{gtin}/batches/{lot}:commission\x12v\n" +
-	"\x17StreamCommissionSerials\x12+.pedigree.v1.StreamCommissionSerialsRequest\x1a,.pedigree.v1.StreamCommissionSerialsResponse(\x01\x12\x85\x01\n" +
+	"\x17StreamCommissionSerials\x12+.pedigree.v1.StreamCommissionSerialsRequest\x1a,.pedigree.v1.StreamCommissionSerialsResponse(\x01\x12\xb6\x01\n" +
+	"\x14GetCommissionRequest\x12(.pedigree.v1.GetCommissionRequestRequest\x1a).pedigree.v1.GetCommissionRequestResponse\"I\x82\xd3\xe4\x93\x02C\x12A/v1/products/{gtin}/batches/{lot}/commissionRequests/{request_id}\x12\x85\x01\n" +
 	"\vRecallBatch\x12\x1f.pedigree.v1.RecallBatchRequest\x1a .pedigree.v1.RecallBatchResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/products/{gtin}/batches/{lot}:recall\x12\x8d\x01\n" +
 	"\rWithdrawBatch\x12!.pedigree.v1.WithdrawBatchRequest\x1a\".pedigree.v1.WithdrawBatchResponse\"5\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/products/{gtin}/batches/{lot}:withdrawBCZAgithub.com/pedigree-project/pedigree/proto/pedigree/v1;pedigreev1b\x06proto3"
 
@@ -2424,7 +2656,7 @@ func file_pedigree_v1_registry_proto_rawDescGZIP() []byte {
 }
 
 var file_pedigree_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_pedigree_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_pedigree_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_pedigree_v1_registry_proto_goTypes = []any{
 	(TokenStatus)(0),                        // 0: pedigree.v1.TokenStatus
 	(*CreatePartyRequest)(nil),              // 1: pedigree.v1.CreatePartyRequest
@@ -2461,44 +2693,46 @@ var file_pedigree_v1_registry_proto_goTypes = []any{
 	(*CommissionSerialsResponse)(nil),       // 32: pedigree.v1.CommissionSerialsResponse
 	(*StreamCommissionSerialsRequest)(nil),  // 33: pedigree.v1.StreamCommissionSerialsRequest
 	(*StreamCommissionSerialsResponse)(nil), // 34: pedigree.v1.StreamCommissionSerialsResponse
-	(*RecallBatchRequest)(nil),              // 35: pedigree.v1.RecallBatchRequest
-	(*RecallBatchResponse)(nil),             // 36: pedigree.v1.RecallBatchResponse
-	(*WithdrawBatchRequest)(nil),            // 37: pedigree.v1.WithdrawBatchRequest
-	(*WithdrawBatchResponse)(nil),           // 38: pedigree.v1.WithdrawBatchResponse
-	(*Party)(nil),                           // 39: pedigree.v1.Party
-	(*timestamppb.Timestamp)(nil),           // 40: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),             // 41: google.protobuf.Duration
-	(*Product)(nil),                         // 42: pedigree.v1.Product
-	(*Batch)(nil),                           // 43: pedigree.v1.Batch
-	(PackStatus)(0),                         // 44: pedigree.v1.PackStatus
-	(*Outcome)(nil),                         // 45: pedigree.v1.Outcome
+	(*GetCommissionRequestRequest)(nil),     // 35: pedigree.v1.GetCommissionRequestRequest
+	(*GetCommissionRequestResponse)(nil),    // 36: pedigree.v1.GetCommissionRequestResponse
+	(*RecallBatchRequest)(nil),              // 37: pedigree.v1.RecallBatchRequest
+	(*RecallBatchResponse)(nil),             // 38: pedigree.v1.RecallBatchResponse
+	(*WithdrawBatchRequest)(nil),            // 39: pedigree.v1.WithdrawBatchRequest
+	(*WithdrawBatchResponse)(nil),           // 40: pedigree.v1.WithdrawBatchResponse
+	(*Party)(nil),                           // 41: pedigree.v1.Party
+	(*timestamppb.Timestamp)(nil),           // 42: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),             // 43: google.protobuf.Duration
+	(*Product)(nil),                         // 44: pedigree.v1.Product
+	(*Batch)(nil),                           // 45: pedigree.v1.Batch
+	(PackStatus)(0),                         // 46: pedigree.v1.PackStatus
+	(*Outcome)(nil),                         // 47: pedigree.v1.Outcome
 }
 var file_pedigree_v1_registry_proto_depIdxs = []int32{
-	39, // 0: pedigree.v1.CreatePartyRequest.party:type_name -> pedigree.v1.Party
-	39, // 1: pedigree.v1.CreatePartyResponse.party:type_name -> pedigree.v1.Party
-	39, // 2: pedigree.v1.GetPartyResponse.party:type_name -> pedigree.v1.Party
-	39, // 3: pedigree.v1.ListPartiesResponse.parties:type_name -> pedigree.v1.Party
-	40, // 4: pedigree.v1.CreateTokenRequest.expire_time:type_name -> google.protobuf.Timestamp
-	41, // 5: pedigree.v1.CreateTokenRequest.expires_in:type_name -> google.protobuf.Duration
-	40, // 6: pedigree.v1.CreateTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	41, // 0: pedigree.v1.CreatePartyRequest.party:type_name -> pedigree.v1.Party
+	41, // 1: pedigree.v1.CreatePartyResponse.party:type_name -> pedigree.v1.Party
+	41, // 2: pedigree.v1.GetPartyResponse.party:type_name -> pedigree.v1.Party
+	41, // 3: pedigree.v1.ListPartiesResponse.parties:type_name -> pedigree.v1.Party
+	42, // 4: pedigree.v1.CreateTokenRequest.expire_time:type_name -> google.protobuf.Timestamp
+	43, // 5: pedigree.v1.CreateTokenRequest.expires_in:type_name -> google.protobuf.Duration
+	42, // 6: pedigree.v1.CreateTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
 	15, // 7: pedigree.v1.ListTokensResponse.tokens:type_name -> pedigree.v1.TokenInfo
-	40, // 8: pedigree.v1.TokenInfo.create_time:type_name -> google.protobuf.Timestamp
-	40, // 9: pedigree.v1.TokenInfo.expire_time:type_name -> google.protobuf.Timestamp
-	40, // 10: pedigree.v1.TokenInfo.revoke_time:type_name -> google.protobuf.Timestamp
+	42, // 8: pedigree.v1.TokenInfo.create_time:type_name -> google.protobuf.Timestamp
+	42, // 9: pedigree.v1.TokenInfo.expire_time:type_name -> google.protobuf.Timestamp
+	42, // 10: pedigree.v1.TokenInfo.revoke_time:type_name -> google.protobuf.Timestamp
 	0,  // 11: pedigree.v1.TokenInfo.status:type_name -> pedigree.v1.TokenStatus
-	42, // 12: pedigree.v1.CreateProductRequest.product:type_name -> pedigree.v1.Product
-	42, // 13: pedigree.v1.CreateProductResponse.product:type_name -> pedigree.v1.Product
-	42, // 14: pedigree.v1.GetProductResponse.product:type_name -> pedigree.v1.Product
-	42, // 15: pedigree.v1.ListProductsResponse.products:type_name -> pedigree.v1.Product
-	43, // 16: pedigree.v1.CreateBatchRequest.batch:type_name -> pedigree.v1.Batch
-	43, // 17: pedigree.v1.CreateBatchResponse.batch:type_name -> pedigree.v1.Batch
-	43, // 18: pedigree.v1.GetBatchResponse.batch:type_name -> pedigree.v1.Batch
-	44, // 19: pedigree.v1.ListBatchPacksRequest.status:type_name -> pedigree.v1.PackStatus
+	44, // 12: pedigree.v1.CreateProductRequest.product:type_name -> pedigree.v1.Product
+	44, // 13: pedigree.v1.CreateProductResponse.product:type_name -> pedigree.v1.Product
+	44, // 14: pedigree.v1.GetProductResponse.product:type_name -> pedigree.v1.Product
+	44, // 15: pedigree.v1.ListProductsResponse.products:type_name -> pedigree.v1.Product
+	45, // 16: pedigree.v1.CreateBatchRequest.batch:type_name -> pedigree.v1.Batch
+	45, // 17: pedigree.v1.CreateBatchResponse.batch:type_name -> pedigree.v1.Batch
+	45, // 18: pedigree.v1.GetBatchResponse.batch:type_name -> pedigree.v1.Batch
+	46, // 19: pedigree.v1.ListBatchPacksRequest.status:type_name -> pedigree.v1.PackStatus
 	30, // 20: pedigree.v1.ListBatchPacksResponse.packs:type_name -> pedigree.v1.BatchPack
-	44, // 21: pedigree.v1.BatchPack.status:type_name -> pedigree.v1.PackStatus
-	40, // 22: pedigree.v1.CommissionSerialsRequest.event_time:type_name -> google.protobuf.Timestamp
-	45, // 23: pedigree.v1.RecallBatchResponse.outcome:type_name -> pedigree.v1.Outcome
-	45, // 24: pedigree.v1.WithdrawBatchResponse.outcome:type_name -> pedigree.v1.Outcome
+	46, // 21: pedigree.v1.BatchPack.status:type_name -> pedigree.v1.PackStatus
+	42, // 22: pedigree.v1.CommissionSerialsRequest.event_time:type_name -> google.protobuf.Timestamp
+	47, // 23: pedigree.v1.RecallBatchResponse.outcome:type_name -> pedigree.v1.Outcome
+	47, // 24: pedigree.v1.WithdrawBatchResponse.outcome:type_name -> pedigree.v1.Outcome
 	1,  // 25: pedigree.v1.RegistryService.CreateParty:input_type -> pedigree.v1.CreatePartyRequest
 	3,  // 26: pedigree.v1.RegistryService.GetParty:input_type -> pedigree.v1.GetPartyRequest
 	5,  // 27: pedigree.v1.RegistryService.ListParties:input_type -> pedigree.v1.ListPartiesRequest
@@ -2515,28 +2749,30 @@ var file_pedigree_v1_registry_proto_depIdxs = []int32{
 	28, // 38: pedigree.v1.RegistryService.ListBatchPacks:input_type -> pedigree.v1.ListBatchPacksRequest
 	31, // 39: pedigree.v1.RegistryService.CommissionSerials:input_type -> pedigree.v1.CommissionSerialsRequest
 	33, // 40: pedigree.v1.RegistryService.StreamCommissionSerials:input_type -> pedigree.v1.StreamCommissionSerialsRequest
-	35, // 41: pedigree.v1.RegistryService.RecallBatch:input_type -> pedigree.v1.RecallBatchRequest
-	37, // 42: pedigree.v1.RegistryService.WithdrawBatch:input_type -> pedigree.v1.WithdrawBatchRequest
-	2,  // 43: pedigree.v1.RegistryService.CreateParty:output_type -> pedigree.v1.CreatePartyResponse
-	4,  // 44: pedigree.v1.RegistryService.GetParty:output_type -> pedigree.v1.GetPartyResponse
-	6,  // 45: pedigree.v1.RegistryService.ListParties:output_type -> pedigree.v1.ListPartiesResponse
-	8,  // 46: pedigree.v1.RegistryService.AddPartyKey:output_type -> pedigree.v1.AddPartyKeyResponse
-	10, // 47: pedigree.v1.RegistryService.RevokePartyKey:output_type -> pedigree.v1.RevokePartyKeyResponse
-	12, // 48: pedigree.v1.RegistryService.CreateToken:output_type -> pedigree.v1.CreateTokenResponse
-	14, // 49: pedigree.v1.RegistryService.ListTokens:output_type -> pedigree.v1.ListTokensResponse
-	17, // 50: pedigree.v1.RegistryService.RevokeToken:output_type -> pedigree.v1.RevokeTokenResponse
-	19, // 51: pedigree.v1.RegistryService.CreateProduct:output_type -> pedigree.v1.CreateProductResponse
-	21, // 52: pedigree.v1.RegistryService.GetProduct:output_type -> pedigree.v1.GetProductResponse
-	23, // 53: pedigree.v1.RegistryService.ListProducts:output_type -> pedigree.v1.ListProductsResponse
-	25, // 54: pedigree.v1.RegistryService.CreateBatch:output_type -> pedigree.v1.CreateBatchResponse
-	27, // 55: pedigree.v1.RegistryService.GetBatch:output_type -> pedigree.v1.GetBatchResponse
-	29, // 56: pedigree.v1.RegistryService.ListBatchPacks:output_type -> pedigree.v1.ListBatchPacksResponse
-	32, // 57: pedigree.v1.RegistryService.CommissionSerials:output_type -> pedigree.v1.CommissionSerialsResponse
-	34, // 58: pedigree.v1.RegistryService.StreamCommissionSerials:output_type -> pedigree.v1.StreamCommissionSerialsResponse
-	36, // 59: pedigree.v1.RegistryService.RecallBatch:output_type -> pedigree.v1.RecallBatchResponse
-	38, // 60: pedigree.v1.RegistryService.WithdrawBatch:output_type -> pedigree.v1.WithdrawBatchResponse
-	43, // [43:61] is the sub-list for method output_type
-	25, // [25:43] is the sub-list for method input_type
+	35, // 41: pedigree.v1.RegistryService.GetCommissionRequest:input_type -> pedigree.v1.GetCommissionRequestRequest
+	37, // 42: pedigree.v1.RegistryService.RecallBatch:input_type -> pedigree.v1.RecallBatchRequest
+	39, // 43: pedigree.v1.RegistryService.WithdrawBatch:input_type -> pedigree.v1.WithdrawBatchRequest
+	2,  // 44: pedigree.v1.RegistryService.CreateParty:output_type -> pedigree.v1.CreatePartyResponse
+	4,  // 45: pedigree.v1.RegistryService.GetParty:output_type -> pedigree.v1.GetPartyResponse
+	6,  // 46: pedigree.v1.RegistryService.ListParties:output_type -> pedigree.v1.ListPartiesResponse
+	8,  // 47: pedigree.v1.RegistryService.AddPartyKey:output_type -> pedigree.v1.AddPartyKeyResponse
+	10, // 48: pedigree.v1.RegistryService.RevokePartyKey:output_type -> pedigree.v1.RevokePartyKeyResponse
+	12, // 49: pedigree.v1.RegistryService.CreateToken:output_type -> pedigree.v1.CreateTokenResponse
+	14, // 50: pedigree.v1.RegistryService.ListTokens:output_type -> pedigree.v1.ListTokensResponse
+	17, // 51: pedigree.v1.RegistryService.RevokeToken:output_type -> pedigree.v1.RevokeTokenResponse
+	19, // 52: pedigree.v1.RegistryService.CreateProduct:output_type -> pedigree.v1.CreateProductResponse
+	21, // 53: pedigree.v1.RegistryService.GetProduct:output_type -> pedigree.v1.GetProductResponse
+	23, // 54: pedigree.v1.RegistryService.ListProducts:output_type -> pedigree.v1.ListProductsResponse
+	25, // 55: pedigree.v1.RegistryService.CreateBatch:output_type -> pedigree.v1.CreateBatchResponse
+	27, // 56: pedigree.v1.RegistryService.GetBatch:output_type -> pedigree.v1.GetBatchResponse
+	29, // 57: pedigree.v1.RegistryService.ListBatchPacks:output_type -> pedigree.v1.ListBatchPacksResponse
+	32, // 58: pedigree.v1.RegistryService.CommissionSerials:output_type -> pedigree.v1.CommissionSerialsResponse
+	34, // 59: pedigree.v1.RegistryService.StreamCommissionSerials:output_type -> pedigree.v1.StreamCommissionSerialsResponse
+	36, // 60: pedigree.v1.RegistryService.GetCommissionRequest:output_type -> pedigree.v1.GetCommissionRequestResponse
+	38, // 61: pedigree.v1.RegistryService.RecallBatch:output_type -> pedigree.v1.RecallBatchResponse
+	40, // 62: pedigree.v1.RegistryService.WithdrawBatch:output_type -> pedigree.v1.WithdrawBatchResponse
+	44, // [44:63] is the sub-list for method output_type
+	25, // [25:44] is the sub-list for method input_type
 	25, // [25:25] is the sub-list for extension type_name
 	25, // [25:25] is the sub-list for extension extendee
 	0,  // [0:25] is the sub-list for field type_name
@@ -2556,7 +2792,7 @@ func file_pedigree_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pedigree_v1_registry_proto_rawDesc), len(file_pedigree_v1_registry_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   38,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -35,6 +35,7 @@ const (
 	RegistryService_ListBatchPacks_FullMethodName          = "/pedigree.v1.RegistryService/ListBatchPacks"
 	RegistryService_CommissionSerials_FullMethodName       = "/pedigree.v1.RegistryService/CommissionSerials"
 	RegistryService_StreamCommissionSerials_FullMethodName = "/pedigree.v1.RegistryService/StreamCommissionSerials"
+	RegistryService_GetCommissionRequest_FullMethodName    = "/pedigree.v1.RegistryService/GetCommissionRequest"
 	RegistryService_RecallBatch_FullMethodName             = "/pedigree.v1.RegistryService/RecallBatch"
 	RegistryService_WithdrawBatch_FullMethodName           = "/pedigree.v1.RegistryService/WithdrawBatch"
 )
@@ -89,6 +90,10 @@ type RegistryServiceClient interface {
 	// Commissions millions of serials: the client streams chunks, the server
 	// answers once all are committed. gRPC only.
 	StreamCommissionSerials(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[StreamCommissionSerialsRequest, StreamCommissionSerialsResponse], error)
+	// Reports how far a commissioning request with a request_id got: its
+	// chunks on the ledger of how many. Changes nothing; the caller's own
+	// requests only.
+	GetCommissionRequest(ctx context.Context, in *GetCommissionRequestRequest, opts ...grpc.CallOption) (*GetCommissionRequestResponse, error)
 	// Recalls a batch (the product's manufacturer or a regulator). Never
 	// reversible.
 	RecallBatch(ctx context.Context, in *RecallBatchRequest, opts ...grpc.CallOption) (*RecallBatchResponse, error)
@@ -268,6 +273,16 @@ func (c *registryServiceClient) StreamCommissionSerials(ctx context.Context, opt
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type RegistryService_StreamCommissionSerialsClient = grpc.ClientStreamingClient[StreamCommissionSerialsRequest, StreamCommissionSerialsResponse]
 
+func (c *registryServiceClient) GetCommissionRequest(ctx context.Context, in *GetCommissionRequestRequest, opts ...grpc.CallOption) (*GetCommissionRequestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCommissionRequestResponse)
+	err := c.cc.Invoke(ctx, RegistryService_GetCommissionRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *registryServiceClient) RecallBatch(ctx context.Context, in *RecallBatchRequest, opts ...grpc.CallOption) (*RecallBatchResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RecallBatchResponse)
@@ -338,6 +353,10 @@ type RegistryServiceServer interface {
 	// Commissions millions of serials: the client streams chunks, the server
 	// answers once all are committed. gRPC only.
 	StreamCommissionSerials(grpc.ClientStreamingServer[StreamCommissionSerialsRequest, StreamCommissionSerialsResponse]) error
+	// Reports how far a commissioning request with a request_id got: its
+	// chunks on the ledger of how many. Changes nothing; the caller's own
+	// requests only.
+	GetCommissionRequest(context.Context, *GetCommissionRequestRequest) (*GetCommissionRequestResponse, error)
 	// Recalls a batch (the product's manufacturer or a regulator). Never
 	// reversible.
 	RecallBatch(context.Context, *RecallBatchRequest) (*RecallBatchResponse, error)
@@ -401,6 +420,9 @@ func (UnimplementedRegistryServiceServer) CommissionSerials(context.Context, *Co
 }
 func (UnimplementedRegistryServiceServer) StreamCommissionSerials(grpc.ClientStreamingServer[StreamCommissionSerialsRequest, StreamCommissionSerialsResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamCommissionSerials not implemented")
+}
+func (UnimplementedRegistryServiceServer) GetCommissionRequest(context.Context, *GetCommissionRequestRequest) (*GetCommissionRequestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCommissionRequest not implemented")
 }
 func (UnimplementedRegistryServiceServer) RecallBatch(context.Context, *RecallBatchRequest) (*RecallBatchResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecallBatch not implemented")
@@ -706,6 +728,24 @@ func _RegistryService_StreamCommissionSerials_Handler(srv interface{}, stream gr
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type RegistryService_StreamCommissionSerialsServer = grpc.ClientStreamingServer[StreamCommissionSerialsRequest, StreamCommissionSerialsResponse]
 
+func _RegistryService_GetCommissionRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCommissionRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).GetCommissionRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_GetCommissionRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).GetCommissionRequest(ctx, req.(*GetCommissionRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _RegistryService_RecallBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RecallBatchRequest)
 	if err := dec(in); err != nil {
@@ -808,6 +848,10 @@ var RegistryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CommissionSerials",
 			Handler:    _RegistryService_CommissionSerials_Handler,
+		},
+		{
+			MethodName: "GetCommissionRequest",
+			Handler:    _RegistryService_GetCommissionRequest_Handler,
 		},
 		{
 			MethodName: "RecallBatch",

@@ -233,7 +233,8 @@ func (s *Service) checkFormat(gtin, lot string, serials []string, count uint32) 
 	return nil
 }
 
-// CommissionSerials commissions an explicit list or a generated count.
+// CommissionSerials commissions an explicit list or a generated count;
+// with a request_id, idempotently (commission.go).
 func (s *Service) CommissionSerials(ctx context.Context, req *pb.CommissionSerialsRequest) (*pb.CommissionSerialsResponse, error) {
 	p, err := writer.Caller(ctx)
 	if err != nil {
@@ -250,6 +251,12 @@ func (s *Service) CommissionSerials(ctx context.Context, req *pb.CommissionSeria
 	case req.GetCount() > MaxCommission:
 		return nil, s.fail(ctx, apierr.Invalid("count", "at most %d per request, got %d", MaxCommission, req.GetCount()))
 	}
+	rid := req.GetRequestId()
+	if rid != "" {
+		if err := checkRequestID("request_id", rid); err != nil {
+			return nil, s.fail(ctx, err)
+		}
+	}
 	if len(serials) > 0 {
 		seen := make(map[string]struct{}, len(serials))
 		for i, sn := range serials {
@@ -262,21 +269,80 @@ func (s *Service) CommissionSerials(ctx context.Context, req *pb.CommissionSeria
 			seen[sn] = struct{}{}
 		}
 	}
-	if err := s.checkFormat(req.GetGtin(), req.GetLot(), serials, req.GetCount()); err != nil {
+	if _, err := s.ownProduct(p, req.GetGtin(), false); err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	if len(serials) == 0 {
-		if serials, err = s.generate(req.GetGtin(), int(req.GetCount())); err != nil {
-			return nil, s.fail(ctx, err)
+	total := len(serials)
+	if total == 0 {
+		total = int(req.GetCount())
+	}
+	chunks := make([]*chunkWork, 0, (total+ingest.MaxEpcsPerEvent-1)/ingest.MaxEpcsPerEvent)
+	for from := 0; from < total; from += ingest.MaxEpcsPerEvent {
+		c := &chunkWork{n: min(ingest.MaxEpcsPerEvent, total-from)}
+		if len(serials) > 0 {
+			c.serials = serials[from : from+c.n]
+		}
+		chunks = append(chunks, c)
+	}
+	at := req.GetEventTime()
+	var before uint32
+	if rid != "" {
+		digest := commissionDigest(req.GetGtin(), req.GetLot(), serials, req.GetCount(), at)
+		for k, c := range chunks {
+			c.tag = &chunkTag{rid: rid, eventID: chunkEventID(rid, k), txID: chunkTxID(rid, k, len(chunks), digest)}
+			rc, ok, err := s.recorded(ctx, p.Party.GetGln(), req.GetGtin(), *c.tag)
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			if ok {
+				c.serials, c.index, c.done = rc.serials, rc.index, true
+				before++
+				if at == nil {
+					at = rc.at
+				}
+			}
 		}
 	}
-	first, n, err := s.commission(ctx, p, req.GetGtin(), req.GetLot(), serials, req.GetEventTime())
-	if err != nil {
+	// The product's serial format and guessing bound apply to what is not
+	// on the ledger yet.
+	var pending []string
+	missing := 0
+	for _, c := range chunks {
+		if !c.done {
+			missing += c.n
+			pending = append(pending, c.serials...)
+		}
+	}
+	if req.GetCount() == 0 {
+		missing = 0
+	}
+	if err := s.checkFormat(req.GetGtin(), req.GetLot(), pending, uint32(missing)); err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	resp := &pb.CommissionSerialsResponse{Commissioned: n, FirstLedgerIndex: first}
-	if req.GetCount() > 0 && len(serials) <= ReturnSerialsUpTo {
-		resp.Serials = serials
+	if req.GetCount() > 0 {
+		fresh, err := s.generate(req.GetGtin(), missing)
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		for _, c := range chunks {
+			if !c.done {
+				c.serials, fresh = fresh[:c.n], fresh[c.n:]
+			}
+		}
+	}
+	first, n, err := s.commission(ctx, p, req.GetGtin(), req.GetLot(), chunks, at)
+	if err != nil {
+		if rid != "" && n > 0 {
+			err = fmt.Errorf("%w; send the same request with request_id %q again to complete it", err, rid)
+		}
+		return nil, s.fail(ctx, err)
+	}
+	resp := &pb.CommissionSerialsResponse{Commissioned: n, FirstLedgerIndex: first, RequestId: rid,
+		Chunks: uint32(len(chunks)), ChunksAlreadyRecorded: before}
+	if req.GetCount() > 0 && total <= ReturnSerialsUpTo {
+		for _, c := range chunks {
+			resp.Serials = append(resp.Serials, c.serials...)
+		}
 	}
 	return resp, nil
 }
@@ -309,10 +375,20 @@ func (s *Service) generate(gtin string, count int) ([]string, error) {
 	return out, nil
 }
 
-// commission submits serials in events of at most ingest.MaxEpcsPerEvent,
-// several in flight, and waits for every outcome. It returns the lowest
-// ledger index and the number committed.
-func (s *Service) commission(ctx context.Context, p *auth.Principal, gtin, lot string, serials []string, at *timestamppb.Timestamp) (uint64, uint64, error) {
+// chunkWork is one commissioning event: its serials (n of them), its tag
+// when the request is idempotent, and once on the ledger its index.
+type chunkWork struct {
+	n, from int
+	serials []string
+	tag     *chunkTag
+	index   uint64
+	done    bool
+}
+
+// commission submits the chunks not yet done, several in flight, and
+// waits for every outcome. It returns the lowest ledger index and the
+// number of serials on the ledger, counting the chunks done before.
+func (s *Service) commission(ctx context.Context, p *auth.Principal, gtin, lot string, chunks []*chunkWork, at *timestamppb.Timestamp) (uint64, uint64, error) {
 	if _, err := s.ownProduct(p, gtin, false); err != nil {
 		return 0, 0, err
 	}
@@ -323,73 +399,115 @@ func (s *Service) commission(ctx context.Context, p *auth.Principal, gtin, lot s
 	if at == nil {
 		at = timestamppb.New(s.w.Now())
 	}
-	type chunk struct{ from, to int }
-	work := make(chan chunk)
+	work := make(chan *chunkWork)
 	var (
-		mu        sync.Mutex
-		firstErr  error
-		committed uint64
-		first     = ^uint64(0)
-		wg        sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
 	)
 	for range commissionWorkers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for c := range work {
-				epcs := make([]*pb.Epc, 0, c.to-c.from)
-				for _, sn := range serials[c.from:c.to] {
-					epcs = append(epcs, &pb.Epc{Id: &pb.Epc_Pack{Pack: &pb.PackCode{Gtin: gtin, Serial: sn}}})
-				}
-				env := writer.Envelope(p)
-				env.Body = &pb.Envelope_Capture{Capture: &pb.Capture{Events: []*pb.ScanEvent{{
-					Type: pb.EventType_EVENT_TYPE_OBJECT, Action: pb.Action_ACTION_ADD, BizStep: pb.BizStep_BIZ_STEP_COMMISSIONING,
-					Disposition: pb.Disposition_DISPOSITION_ACTIVE, EventTime: at, Epcs: epcs,
-					Ilmd: &pb.Ilmd{Lot: lot, Expiry: batch.GetExpiry()},
-				}}}}
-				res, err := s.w.Submit(ctx, env, true)
+				err := s.commissionChunk(ctx, p, gtin, lot, batch.GetExpiry(), at, c)
 				mu.Lock()
-				switch {
-				case err != nil:
-					firstErr = errors.Join(firstErr, fmt.Errorf("serials %d–%d: %w", c.from, c.to-1, err))
-				case len(res.Entry.GetOutcomes()) != 1:
-					firstErr = errors.Join(firstErr, fmt.Errorf("serials %d–%d: ledger answer with %d outcomes, want 1", c.from, c.to-1, len(res.Entry.GetOutcomes())))
-				case !res.Entry.GetOutcomes()[0].GetApplied():
-					firstErr = errors.Join(firstErr, &apierr.Error{Code: codes.FailedPrecondition,
-						Msg: fmt.Sprintf("serials %d–%d refused: %s", c.from, c.to-1, res.Entry.GetOutcomes()[0].GetReason())})
-				default:
-					committed += uint64(c.to - c.from)
-					first = min(first, res.Entry.GetIndex())
-				}
+				firstErr = errors.Join(firstErr, err)
 				mu.Unlock()
 			}
 		}()
 	}
-	for from := 0; from < len(serials); from += ingest.MaxEpcsPerEvent {
-		work <- chunk{from, min(from+ingest.MaxEpcsPerEvent, len(serials))}
+	from := 0
+	for _, c := range chunks {
+		if !c.done {
+			c.from = from
+			work <- c
+		}
+		from += c.n
 	}
 	close(work)
 	wg.Wait()
+	var committed uint64
+	first := ^uint64(0)
+	for _, c := range chunks {
+		if c.done {
+			committed += uint64(c.n)
+			first = min(first, c.index)
+		}
+	}
 	if firstErr != nil {
 		var ae *apierr.Error
 		if committed > 0 || !errors.As(firstErr, &ae) {
-			return first, committed, fmt.Errorf("%d of %d serials committed: %w", committed, len(serials), firstErr)
+			return first, committed, fmt.Errorf("%d of %d serials committed: %w", committed, from, firstErr)
 		}
 		return first, committed, ae
 	}
 	return first, committed, nil
 }
 
-// StreamCommissionSerials commissions chunks streamed by the client.
+// commissionChunk submits one chunk and marks it done. A chunk of an
+// idempotent request that the ledger already holds (recorded by an
+// earlier attempt, whose answer was lost) is read back from the ledger.
+func (s *Service) commissionChunk(ctx context.Context, p *auth.Principal, gtin, lot, expiry string, at *timestamppb.Timestamp, c *chunkWork) error {
+	epcs := make([]*pb.Epc, 0, len(c.serials))
+	for _, sn := range c.serials {
+		epcs = append(epcs, &pb.Epc{Id: &pb.Epc_Pack{Pack: &pb.PackCode{Gtin: gtin, Serial: sn}}})
+	}
+	ev := &pb.ScanEvent{
+		Type: pb.EventType_EVENT_TYPE_OBJECT, Action: pb.Action_ACTION_ADD, BizStep: pb.BizStep_BIZ_STEP_COMMISSIONING,
+		Disposition: pb.Disposition_DISPOSITION_ACTIVE, EventTime: at, Epcs: epcs,
+		Ilmd: &pb.Ilmd{Lot: lot, Expiry: expiry},
+	}
+	if c.tag != nil {
+		ev.EventId = c.tag.eventID
+		ev.BizTransactions = []*pb.BizTransaction{{Type: commissionTxType, Id: c.tag.txID}}
+	}
+	env := writer.Envelope(p)
+	env.Body = &pb.Envelope_Capture{Capture: &pb.Capture{Events: []*pb.ScanEvent{ev}}}
+	span := fmt.Sprintf("serials %d–%d", c.from, c.from+c.n-1)
+	res, err := s.w.Submit(ctx, env, true)
+	var out *pb.Outcome
+	if err == nil {
+		if outs := res.Entry.GetOutcomes(); len(outs) == 1 {
+			out = outs[0]
+		} else {
+			return fmt.Errorf("%s: ledger answer with %d outcomes, want 1", span, len(outs))
+		}
+	}
+	if c.tag != nil && (err != nil || out.GetDuplicate() || !out.GetApplied()) {
+		// An earlier attempt may have recorded this chunk: the ledger's copy
+		// is the answer.
+		rc, ok, rerr := s.recorded(ctx, p.Party.GetGln(), gtin, *c.tag)
+		if rerr != nil {
+			return fmt.Errorf("%s: %w", span, rerr)
+		}
+		if ok {
+			c.serials, c.index, c.done = rc.serials, rc.index, true
+			return nil
+		}
+	}
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s: %w", span, err)
+	case !out.GetApplied():
+		return &apierr.Error{Code: codes.FailedPrecondition, Msg: fmt.Sprintf("%s refused: %s", span, out.GetReason())}
+	}
+	c.index, c.done = res.Entry.GetIndex(), true
+	return nil
+}
+
+// StreamCommissionSerials commissions chunks streamed by the client; with
+// a request_id, chunk k of the stream is recorded once however often the
+// stream is sent.
 func (s *Service) StreamCommissionSerials(stream pb.RegistryService_StreamCommissionSerialsServer) error {
 	ctx := stream.Context()
 	p, err := writer.Caller(ctx)
 	if err != nil {
 		return s.fail(ctx, err)
 	}
-	var gtin, lot string
+	var gtin, lot, rid string
 	var total uint64
-	for {
+	for k := 0; ; k++ {
 		req, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
 			return stream.SendAndClose(&pb.StreamCommissionSerialsResponse{Commissioned: total})
@@ -397,10 +515,17 @@ func (s *Service) StreamCommissionSerials(stream pb.RegistryService_StreamCommis
 		if err != nil {
 			return err
 		}
-		if gtin == "" {
-			gtin, lot = req.GetGtin(), req.GetLot()
+		if k == 0 {
+			gtin, lot, rid = req.GetGtin(), req.GetLot(), req.GetRequestId()
+			if rid != "" {
+				if err := checkRequestID("request_id", rid); err != nil {
+					return s.fail(ctx, err)
+				}
+			}
 		} else if (req.GetGtin() != "" && req.GetGtin() != gtin) || (req.GetLot() != "" && req.GetLot() != lot) {
 			return s.fail(ctx, apierr.Invalid("gtin", "must not change within a stream"))
+		} else if req.GetRequestId() != "" && req.GetRequestId() != rid {
+			return s.fail(ctx, apierr.Invalid("request_id", "must not change within a stream"))
 		}
 		if len(req.GetSerials()) > ingest.MaxEpcsPerEvent {
 			return s.fail(ctx, apierr.Invalid("serials", "at most %d per chunk, got %d", ingest.MaxEpcsPerEvent, len(req.GetSerials())))
@@ -413,7 +538,12 @@ func (s *Service) StreamCommissionSerials(stream pb.RegistryService_StreamCommis
 		if err := s.checkFormat(gtin, lot, req.GetSerials(), 0); err != nil {
 			return s.fail(ctx, fmt.Errorf("after %d serials: %w", total, err))
 		}
-		_, n, err := s.commission(ctx, p, gtin, lot, req.GetSerials(), nil)
+		c := &chunkWork{n: len(req.GetSerials()), serials: req.GetSerials()}
+		if rid != "" {
+			c.tag = &chunkTag{rid: rid, eventID: chunkEventID(rid, k),
+				txID: chunkTxID(rid, k, 0, commissionDigest(gtin, lot, req.GetSerials(), 0, nil))}
+		}
+		_, n, err := s.commission(ctx, p, gtin, lot, []*chunkWork{c}, nil)
 		total += n
 		if err != nil {
 			return s.fail(ctx, fmt.Errorf("after %d serials: %w", total, err))

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/ledger"
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
@@ -24,17 +25,19 @@ import (
 // Service implements pb.RegistryServiceServer.
 type Service struct {
 	pb.UnimplementedRegistryServiceServer
-	w *writer.Writer
+	w   *writer.Writer
+	log *ledger.Log
 }
 
 var _ pb.RegistryServiceServer = (*Service)(nil)
 
-// New returns the service.
-func New(w *writer.Writer) (*Service, error) {
-	if w == nil {
-		return nil, errors.New("registry: nil writer")
+// New returns the service; log is the ledger it reads idempotent
+// commissioning requests back from.
+func New(w *writer.Writer, log *ledger.Log) (*Service, error) {
+	if w == nil || log == nil {
+		return nil, errors.New("registry: writer and ledger are required")
 	}
-	return &Service{w: w}, nil
+	return &Service{w: w, log: log}, nil
 }
 
 func (s *Service) fail(ctx context.Context, err error) error {

@@ -836,6 +836,77 @@ func local_request_RegistryService_CommissionSerials_0(ctx context.Context, mars
 	return msg, metadata, err
 }
 
+func request_RegistryService_GetCommissionRequest_0(ctx context.Context, marshaler runtime.Marshaler, client extPedigreev1.RegistryServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extPedigreev1.GetCommissionRequestRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["gtin"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "gtin")
+	}
+	protoReq.Gtin, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "gtin", err)
+	}
+	val, ok = pathParams["lot"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "lot")
+	}
+	protoReq.Lot, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "lot", err)
+	}
+	val, ok = pathParams["request_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "request_id")
+	}
+	protoReq.RequestId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "request_id", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetCommissionRequest(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_RegistryService_GetCommissionRequest_0(ctx context.Context, marshaler runtime.Marshaler, server extPedigreev1.RegistryServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extPedigreev1.GetCommissionRequestRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["gtin"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "gtin")
+	}
+	protoReq.Gtin, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "gtin", err)
+	}
+	val, ok = pathParams["lot"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "lot")
+	}
+	protoReq.Lot, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "lot", err)
+	}
+	val, ok = pathParams["request_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "request_id")
+	}
+	protoReq.RequestId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "request_id", err)
+	}
+	msg, err := server.GetCommissionRequest(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 func request_RegistryService_RecallBatch_0(ctx context.Context, marshaler runtime.Marshaler, client extPedigreev1.RegistryServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq extPedigreev1.RecallBatchRequest
@@ -1324,6 +1395,26 @@ func RegisterRegistryServiceHandlerServer(ctx context.Context, mux *runtime.Serv
 		}
 		forward_RegistryService_CommissionSerials_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_RegistryService_GetCommissionRequest_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/pedigree.v1.RegistryService/GetCommissionRequest", runtime.WithHTTPPathPattern("/v1/products/{gtin}/batches/{lot}/commissionRequests/{request_id}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_RegistryService_GetCommissionRequest_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_RegistryService_GetCommissionRequest_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_RegistryService_RecallBatch_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1710,6 +1801,23 @@ func RegisterRegistryServiceHandlerClient(ctx context.Context, mux *runtime.Serv
 		}
 		forward_RegistryService_CommissionSerials_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_RegistryService_GetCommissionRequest_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/pedigree.v1.RegistryService/GetCommissionRequest", runtime.WithHTTPPathPattern("/v1/products/{gtin}/batches/{lot}/commissionRequests/{request_id}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_RegistryService_GetCommissionRequest_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_RegistryService_GetCommissionRequest_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_RegistryService_RecallBatch_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1748,47 +1856,49 @@ func RegisterRegistryServiceHandlerClient(ctx context.Context, mux *runtime.Serv
 }
 
 var (
-	pattern_RegistryService_CreateParty_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "parties"}, ""))
-	pattern_RegistryService_GetParty_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "parties", "gln"}, ""))
-	pattern_RegistryService_ListParties_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "parties"}, ""))
-	pattern_RegistryService_AddPartyKey_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "parties", "gln", "keys"}, ""))
-	pattern_RegistryService_RevokePartyKey_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "parties", "gln", "keys", "key_id"}, ""))
-	pattern_RegistryService_CreateToken_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "parties", "gln", "tokens"}, ""))
-	pattern_RegistryService_CreateToken_1       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "tokens"}, ""))
-	pattern_RegistryService_ListTokens_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "parties", "gln", "tokens"}, ""))
-	pattern_RegistryService_ListTokens_1        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "tokens"}, ""))
-	pattern_RegistryService_RevokeToken_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "parties", "gln", "tokens", "token_id"}, ""))
-	pattern_RegistryService_RevokeToken_1       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "tokens", "token_id"}, ""))
-	pattern_RegistryService_CreateProduct_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "products"}, ""))
-	pattern_RegistryService_GetProduct_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "products", "gtin"}, ""))
-	pattern_RegistryService_ListProducts_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "products"}, ""))
-	pattern_RegistryService_CreateBatch_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "products", "gtin", "batches"}, ""))
-	pattern_RegistryService_GetBatch_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "products", "gtin", "batches", "lot"}, ""))
-	pattern_RegistryService_ListBatchPacks_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4, 2, 5}, []string{"v1", "products", "gtin", "batches", "lot", "packs"}, ""))
-	pattern_RegistryService_CommissionSerials_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "products", "gtin", "batches", "lot"}, "commission"))
-	pattern_RegistryService_RecallBatch_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "products", "gtin", "batches", "lot"}, "recall"))
-	pattern_RegistryService_WithdrawBatch_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "products", "gtin", "batches", "lot"}, "withdraw"))
+	pattern_RegistryService_CreateParty_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "parties"}, ""))
+	pattern_RegistryService_GetParty_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "parties", "gln"}, ""))
+	pattern_RegistryService_ListParties_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "parties"}, ""))
+	pattern_RegistryService_AddPartyKey_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "parties", "gln", "keys"}, ""))
+	pattern_RegistryService_RevokePartyKey_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "parties", "gln", "keys", "key_id"}, ""))
+	pattern_RegistryService_CreateToken_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "parties", "gln", "tokens"}, ""))
+	pattern_RegistryService_CreateToken_1          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "tokens"}, ""))
+	pattern_RegistryService_ListTokens_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "parties", "gln", "tokens"}, ""))
+	pattern_RegistryService_ListTokens_1           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "tokens"}, ""))
+	pattern_RegistryService_RevokeToken_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "parties", "gln", "tokens", "token_id"}, ""))
+	pattern_RegistryService_RevokeToken_1          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "tokens", "token_id"}, ""))
+	pattern_RegistryService_CreateProduct_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "products"}, ""))
+	pattern_RegistryService_GetProduct_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "products", "gtin"}, ""))
+	pattern_RegistryService_ListProducts_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "products"}, ""))
+	pattern_RegistryService_CreateBatch_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "products", "gtin", "batches"}, ""))
+	pattern_RegistryService_GetBatch_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "products", "gtin", "batches", "lot"}, ""))
+	pattern_RegistryService_ListBatchPacks_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4, 2, 5}, []string{"v1", "products", "gtin", "batches", "lot", "packs"}, ""))
+	pattern_RegistryService_CommissionSerials_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "products", "gtin", "batches", "lot"}, "commission"))
+	pattern_RegistryService_GetCommissionRequest_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4, 2, 5, 1, 0, 4, 1, 5, 6}, []string{"v1", "products", "gtin", "batches", "lot", "commissionRequests", "request_id"}, ""))
+	pattern_RegistryService_RecallBatch_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "products", "gtin", "batches", "lot"}, "recall"))
+	pattern_RegistryService_WithdrawBatch_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "products", "gtin", "batches", "lot"}, "withdraw"))
 )
 
 var (
-	forward_RegistryService_CreateParty_0       = runtime.ForwardResponseMessage
-	forward_RegistryService_GetParty_0          = runtime.ForwardResponseMessage
-	forward_RegistryService_ListParties_0       = runtime.ForwardResponseMessage
-	forward_RegistryService_AddPartyKey_0       = runtime.ForwardResponseMessage
-	forward_RegistryService_RevokePartyKey_0    = runtime.ForwardResponseMessage
-	forward_RegistryService_CreateToken_0       = runtime.ForwardResponseMessage
-	forward_RegistryService_CreateToken_1       = runtime.ForwardResponseMessage
-	forward_RegistryService_ListTokens_0        = runtime.ForwardResponseMessage
-	forward_RegistryService_ListTokens_1        = runtime.ForwardResponseMessage
-	forward_RegistryService_RevokeToken_0       = runtime.ForwardResponseMessage
-	forward_RegistryService_RevokeToken_1       = runtime.ForwardResponseMessage
-	forward_RegistryService_CreateProduct_0     = runtime.ForwardResponseMessage
-	forward_RegistryService_GetProduct_0        = runtime.ForwardResponseMessage
-	forward_RegistryService_ListProducts_0      = runtime.ForwardResponseMessage
-	forward_RegistryService_CreateBatch_0       = runtime.ForwardResponseMessage
-	forward_RegistryService_GetBatch_0          = runtime.ForwardResponseMessage
-	forward_RegistryService_ListBatchPacks_0    = runtime.ForwardResponseMessage
-	forward_RegistryService_CommissionSerials_0 = runtime.ForwardResponseMessage
-	forward_RegistryService_RecallBatch_0       = runtime.ForwardResponseMessage
-	forward_RegistryService_WithdrawBatch_0     = runtime.ForwardResponseMessage
+	forward_RegistryService_CreateParty_0          = runtime.ForwardResponseMessage
+	forward_RegistryService_GetParty_0             = runtime.ForwardResponseMessage
+	forward_RegistryService_ListParties_0          = runtime.ForwardResponseMessage
+	forward_RegistryService_AddPartyKey_0          = runtime.ForwardResponseMessage
+	forward_RegistryService_RevokePartyKey_0       = runtime.ForwardResponseMessage
+	forward_RegistryService_CreateToken_0          = runtime.ForwardResponseMessage
+	forward_RegistryService_CreateToken_1          = runtime.ForwardResponseMessage
+	forward_RegistryService_ListTokens_0           = runtime.ForwardResponseMessage
+	forward_RegistryService_ListTokens_1           = runtime.ForwardResponseMessage
+	forward_RegistryService_RevokeToken_0          = runtime.ForwardResponseMessage
+	forward_RegistryService_RevokeToken_1          = runtime.ForwardResponseMessage
+	forward_RegistryService_CreateProduct_0        = runtime.ForwardResponseMessage
+	forward_RegistryService_GetProduct_0           = runtime.ForwardResponseMessage
+	forward_RegistryService_ListProducts_0         = runtime.ForwardResponseMessage
+	forward_RegistryService_CreateBatch_0          = runtime.ForwardResponseMessage
+	forward_RegistryService_GetBatch_0             = runtime.ForwardResponseMessage
+	forward_RegistryService_ListBatchPacks_0       = runtime.ForwardResponseMessage
+	forward_RegistryService_CommissionSerials_0    = runtime.ForwardResponseMessage
+	forward_RegistryService_GetCommissionRequest_0 = runtime.ForwardResponseMessage
+	forward_RegistryService_RecallBatch_0          = runtime.ForwardResponseMessage
+	forward_RegistryService_WithdrawBatch_0        = runtime.ForwardResponseMessage
 )

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -142,6 +144,32 @@ func TestCommissionResumesAfterSIGKILL(t *testing.T) {
 			t.Fatalf("serial %s answered twice", sn)
 		}
 		seen[sn] = true
+	}
+
+	// The export lists each of them once, each active: what a verification
+	// of each would say.
+	csvPath := filepath.Join(t.TempDir(), "lot.csv")
+	s.as(ctx, token, "batch", "serials", scanGTIN, lot, "--format", "csv", "--out", csvPath)
+	data, err := os.ReadFile(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	exported := make(map[string]bool, count)
+	for _, l := range lines[1:] {
+		sn, st, _ := strings.Cut(l, ",")
+		if exported[sn] || st != "ACTIVE" {
+			t.Fatalf("exported line %q: twice or not active", l)
+		}
+		exported[sn] = true
+	}
+	if len(exported) != count {
+		t.Fatalf("exported %d serials, want %d", len(exported), count)
+	}
+	for sn := range seen {
+		if !exported[sn] {
+			t.Fatalf("serial %s answered to the run is not in the export", sn)
+		}
 	}
 
 	// The same ID with another count is refused, naming request_id.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -47,6 +46,7 @@ func newBatchSerialsCommand() *cobra.Command {
 			defer c.Close()
 			return writeSerialFile(out, false, func(w *bufio.Writer) (uint64, error) {
 				var n uint64
+				var line []byte
 				if format == "csv" {
 					_, _ = w.WriteString("serial,status\n")
 				}
@@ -56,11 +56,8 @@ func newBatchSerialsCommand() *cobra.Command {
 						return n, fmt.Errorf("after %d serials: %w", n, err)
 					}
 					for _, p := range resp.GetPacks() {
-						_, _ = w.WriteString(p.GetSerial())
-						if format == "csv" {
-							_, _ = w.WriteString("," + strings.TrimPrefix(p.GetStatus().String(), "PACK_STATUS_"))
-						}
-						_ = w.WriteByte('\n')
+						line = p.AppendLine(line[:0], format == "csv")
+						_, _ = w.Write(line)
 					}
 					n += uint64(len(resp.GetPacks()))
 					if err := w.Flush(); err != nil {
@@ -83,11 +80,8 @@ func newBatchSerialsCommand() *cobra.Command {
 // packStatus reads a pack status by name: "supplied" or
 // "PACK_STATUS_SUPPLIED".
 func packStatus(name string) (pb.PackStatus, error) {
-	up := strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
-	for _, k := range []string{up, "PACK_STATUS_" + up} {
-		if v, ok := pb.PackStatus_value[k]; ok && v != 0 {
-			return pb.PackStatus(v), nil
-		}
+	if st, ok := pb.ParsePackStatus(name); ok {
+		return st, nil
 	}
 	return 0, fmt.Errorf("--status: unknown pack status %q", name)
 }

@@ -100,9 +100,9 @@ func (w *world) startNATS(ctx context.Context, tlsCfg *tls.Config) {
 
 // recoverStream rebuilds the SCANS stream from the stopped node's ledger,
 // as `pedigree recover` does after a power loss.
-func (w *world) recoverStream(ctx context.Context) nodetest.RecoverReport {
+func (w *world) recoverStream(ctx context.Context) node.RecoverReport {
 	w.t.Helper()
-	rep, err := nodetest.Recover(ctx, w.js, w.nodeDir, quiet)
+	rep, err := node.RecoverStream(ctx, w.js, w.nodeDir, quiet)
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -27,26 +27,13 @@ type RecoverReport = ingest.RecoverReport
 // port and republishes, from the exact bytes the ledger keeps, the
 // messages the stream lost. It never changes the ledger.
 func Recover(ctx context.Context, dataDir string, logger *slog.Logger) (rep RecoverReport, err error) {
-	pebbleDir := filepath.Join(dataDir, "pebble")
-	if _, err := os.Stat(pebbleDir); err != nil {
-		return rep, fmt.Errorf("no node data in %s: %w", dataDir, err)
-	}
-	opts := ledger.PebbleOptions()
-	opts.ReadOnly = true
-	opts.Logger = pebbleLogger{logger}
-	store, err := state.Open(pebbleDir, opts)
+	// The ledger first: a running node holds it, and its stream must not
+	// be touched.
+	store, lg, closeStore, err := openStopped(dataDir, logger)
 	if err != nil {
-		return rep, fmt.Errorf("open %s (is the node stopped?): %w", dataDir, err)
+		return rep, err
 	}
-	defer func() {
-		if cerr := store.DB().Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("close %s: %w", pebbleDir, cerr)
-		}
-	}()
-	lg, err := ledger.Open(store.DB(), ledger.Options{})
-	if err != nil {
-		return rep, fmt.Errorf("open the ledger in %s: %w", dataDir, err)
-	}
+	defer closeStore(&err)
 	// The server admits one credential, made for this run and never
 	// stored: recover's own connection.
 	_, key, err := envelope.GenerateKey()
@@ -81,6 +68,47 @@ func Recover(ctx context.Context, dataDir string, logger *slog.Logger) (rep Reco
 		return rep, err
 	}
 	return ingest.Recover(ctx, ingest.RecoverConfig{JS: js, Store: store, Ledger: lg, Logger: logger})
+}
+
+// RecoverStream is Recover against a JetStream the caller runs (an
+// external server, a test's): it republishes into js's SCANS stream what
+// it lost of the ledger of the stopped node whose data is in dataDir.
+func RecoverStream(ctx context.Context, js jetstream.JetStream, dataDir string, logger *slog.Logger) (rep RecoverReport, err error) {
+	store, lg, closeStore, err := openStopped(dataDir, logger)
+	if err != nil {
+		return rep, err
+	}
+	defer closeStore(&err)
+	return ingest.Recover(ctx, ingest.RecoverConfig{JS: js, Store: store, Ledger: lg, Logger: logger})
+}
+
+// openStopped opens the Pebble data of a stopped node read-only, and its
+// ledger; closeStore closes it, setting *err when closing fails and *err
+// is nil.
+func openStopped(dataDir string, logger *slog.Logger) (*state.Store, *ledger.Log, func(*error), error) {
+	pebbleDir := filepath.Join(dataDir, "pebble")
+	if _, err := os.Stat(pebbleDir); err != nil {
+		return nil, nil, nil, fmt.Errorf("no node data in %s: %w", dataDir, err)
+	}
+	opts := ledger.PebbleOptions()
+	opts.ReadOnly = true
+	opts.Logger = pebbleLogger{logger}
+	store, err := state.Open(pebbleDir, opts)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("open %s (is the node stopped?): %w", dataDir, err)
+	}
+	closeStore := func(err *error) {
+		if cerr := store.DB().Close(); *err == nil && cerr != nil {
+			*err = fmt.Errorf("close %s: %w", pebbleDir, cerr)
+		}
+	}
+	lg, err := ledger.Open(store.DB(), ledger.Options{})
+	if err != nil {
+		var ignored error
+		closeStore(&ignored)
+		return nil, nil, nil, fmt.Errorf("open the ledger in %s: %w", dataDir, err)
+	}
+	return store, lg, closeStore, nil
 }
 
 // NATSUser returns the NATS user NKey ("U…") of the node whose data is in

@@ -1,9 +1,9 @@
 // Package nodetest starts, for the tests of packages outside services/,
 // the parts of a node they must talk to without running a whole node: an
 // embedded NATS server with JetStream that authenticates clients exactly as
-// a node does, the node's streams, and the stream recovery of `pedigree
-// recover` against a given JetStream. It is test support: nothing but
-// tests imports it.
+// a node does, and the node's streams (the stream recovery of `pedigree
+// recover` against such a server is node.RecoverStream). It is test
+// support: nothing but tests imports it.
 //
 // Invariants: every server it starts takes no anonymous client (the node
 // keys and the parties given are the only logins), stores under the
@@ -14,19 +14,14 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/tls"
-	"fmt"
 	"log/slog"
-	"path/filepath"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/pedigree-project/pedigree/ledger"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
-	"github.com/pedigree-project/pedigree/services/internal/ingest"
 	"github.com/pedigree-project/pedigree/services/internal/natsauth"
 	"github.com/pedigree-project/pedigree/services/internal/natsbus"
-	"github.com/pedigree-project/pedigree/services/internal/state"
 )
 
 // NATSConfig says what StartNATS starts.
@@ -85,31 +80,6 @@ func (n *NATS) Shutdown() { n.e.Shutdown() }
 // EnsureStreams declares the node's streams with their default limits.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
 	return natsbus.EnsureStreams(ctx, js, natsbus.StreamLimits{})
-}
-
-// RecoverReport says what Recover compared and republished.
-type RecoverReport = ingest.RecoverReport
-
-// Recover republishes into js's SCANS stream what it lost of the ledger of
-// the stopped node whose data is in dataDir, as `pedigree recover` does
-// with the node's own embedded server.
-func Recover(ctx context.Context, js jetstream.JetStream, dataDir string, log *slog.Logger) (rep RecoverReport, err error) {
-	opts := ledger.PebbleOptions()
-	opts.ReadOnly = true
-	store, err := state.Open(filepath.Join(dataDir, "pebble"), opts)
-	if err != nil {
-		return rep, err
-	}
-	defer func() {
-		if cerr := store.DB().Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("nodetest: close: %w", cerr)
-		}
-	}()
-	lg, err := ledger.Open(store.DB(), ledger.Options{})
-	if err != nil {
-		return rep, err
-	}
-	return ingest.Recover(ctx, ingest.RecoverConfig{JS: js, Store: store, Ledger: lg, Logger: log})
 }
 
 // ClientURL is the URL a client connects to.

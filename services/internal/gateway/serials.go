@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 
@@ -54,15 +53,12 @@ func (g *guard) handleSerials() error {
 func (g *guard) serveSerials(w http.ResponseWriter, r *http.Request, params map[string]string, csv bool) {
 	req := &pb.ListBatchPacksRequest{Gtin: params["gtin"], Lot: params["lot"], PageSize: serialsPage}
 	if s := r.URL.Query().Get("status"); s != "" {
-		v, ok := pb.PackStatus_value[strings.ToUpper(s)]
-		if !ok {
-			v, ok = pb.PackStatus_value["PACK_STATUS_"+strings.ToUpper(s)]
-		}
+		st, ok := pb.ParsePackStatus(s)
 		if !ok {
 			g.fail(w, r, apierr.Invalid("status", "unknown pack status %q", s))
 			return
 		}
-		req.Status = pb.PackStatus(v)
+		req.Status = st
 	}
 	ctx, err := runtime.AnnotateContext(r.Context(), g.mux, r, pb.RegistryService_ListBatchPacks_FullMethodName)
 	if err != nil {
@@ -73,6 +69,7 @@ func (g *guard) serveSerials(w http.ResponseWriter, r *http.Request, params map[
 	out := bufio.NewWriterSize(w, 64<<10)
 	rc := http.NewResponseController(w)
 	started := false
+	var line []byte
 	for {
 		resp, err := client.ListBatchPacks(ctx, req)
 		if err != nil {
@@ -98,12 +95,8 @@ func (g *guard) serveSerials(w http.ResponseWriter, r *http.Request, params map[
 			w.WriteHeader(http.StatusOK)
 		}
 		for _, p := range resp.GetPacks() {
-			_, _ = out.WriteString(p.GetSerial())
-			if csv {
-				_ = out.WriteByte(',')
-				_, _ = out.WriteString(strings.TrimPrefix(p.GetStatus().String(), "PACK_STATUS_"))
-			}
-			_ = out.WriteByte('\n')
+			line = p.AppendLine(line[:0], csv)
+			_, _ = out.Write(line)
 		}
 		if err := out.Flush(); err != nil {
 			return // the client went away

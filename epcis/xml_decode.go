@@ -10,6 +10,13 @@ import (
 // document's namespace declarations, used to expand CURIE values.
 type xmlDecoder struct {
 	d decoder
+	// jsonLDCURIEs reads values as JSON-LD reads them: a CURIE with any
+	// declared prefix is expanded, and the CBV master-data namespace
+	// urn:epcglobal:cbv:mda is the cbvmda namespace of the JSON-LD context
+	// (with its trailing ':'). The reference implementation does neither
+	// for XML; the tests use it to show that this is all that separates
+	// the pairs of another implementation that hash XML as JSON-LD.
+	jsonLDCURIEs bool
 }
 
 // xsdNamespace reports whether iri is one of the namespaces of the XML
@@ -39,6 +46,10 @@ func xsdNamespace(iri string) bool {
 // than MaxXMLDepth, with a DOCTYPE (hence entity definitions), undeclared
 // namespace prefixes or an encoding other than UTF-8 are refused.
 func DecodeXML(data []byte) (*Document, error) {
+	return decodeXML(data, false)
+}
+
+func decodeXML(data []byte, jsonLDCURIEs bool) (*Document, error) {
 	tree, err := parseXML(data)
 	if err != nil {
 		return nil, err
@@ -50,14 +61,14 @@ func DecodeXML(data []byte) (*Document, error) {
 			ctx.prefixes[p] = iri
 		}
 	}
-	x := &xmlDecoder{d: decoder{ctx: ctx}}
+	x := &xmlDecoder{d: decoder{ctx: ctx}, jsonLDCURIEs: jsonLDCURIEs}
 	doc := &Document{Namespaces: ctx.prefixes, Type: root.name.Local}
 	path := root.name.Local
 	switch {
-	case root.name.Local == "EPCISDocument" && (root.name.Space == nsEPCIS2 || root.name.Space == nsEPCIS1):
+	case root.name.Local == "EPCISDocument" && tree.rootSpace != "":
 	case root.name.Local == "EPCISQueryDocument" && (root.name.Space == nsQuery2 || root.name.Space == nsQuery1):
 	default:
-		return nil, xmlErr(path, root.line, fmt.Sprintf("root element {%s}%s is neither an EPCIS document nor an EPCIS query document", root.name.Space, root.name.Local))
+		return nil, xmlErr(path, root.line, "the root element is neither an EPCIS document nor an EPCIS query document")
 	}
 	for _, a := range root.attrs {
 		switch {

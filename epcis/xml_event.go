@@ -133,12 +133,21 @@ func (x *xmlDecoder) iri(n *xnode, p string) (string, error) {
 	return x.expand(s), nil
 }
 
-// expand expands a value written as a CURIE whose prefix stands for a GS1
-// namespace (gs1:Temperature, cbv:Comp-x); XML values are URIs, and other
-// prefixes are URI schemes to be kept, as the reference implementation
-// keeps them.
+// expand expands a value written with the gs1: or cbv: prefix of the
+// EPCIS 2.0 XML binding (gs1:Temperature, cbv:Comp-x) to the GS1 Web
+// Vocabulary or CBV IRI, whatever the document binds these prefixes to, as
+// the reference implementation does. XML values are URIs: other prefixes
+// are URI schemes and kept.
 func (x *xmlDecoder) expand(v string) string {
-	return x.d.ctx.expandGS1CURIE(v)
+	switch {
+	case strings.HasPrefix(v, "gs1:"):
+		return "https://gs1.org/voc/" + v[len("gs1:"):]
+	case strings.HasPrefix(v, "cbv:"):
+		return "https://ref.gs1.org/cbv/" + v[len("cbv:"):]
+	case x.jsonLDCURIEs:
+		return x.d.ctx.expandIRI(v)
+	}
+	return v
 }
 
 // termText returns the text of n as a vocabulary IRI (see term).

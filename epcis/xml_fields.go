@@ -10,7 +10,7 @@ import (
 // become children (attributes first, flagged Attr), its trimmed text the
 // value. A GS1 CURIE value (gs1:…, cbv:…) is expanded, as in JSON-LD.
 func (x *xmlDecoder) field(n *xnode, p string) (Field, error) {
-	f := Field{Name: Name{Space: n.name.Space, Local: n.name.Local}}
+	f := Field{Name: x.name(n.name)}
 	for _, a := range n.attrs {
 		if a.Name.Space != nsXSI {
 			f.Children = append(f.Children, x.attrField(a))
@@ -23,7 +23,7 @@ func (x *xmlDecoder) field(n *xnode, p string) (Field, error) {
 		}
 		f.Children = append(f.Children, c)
 	}
-	f.Value = x.d.ctx.expandGS1CURIE(trim(n.text))
+	f.Value = x.expand(trim(n.text))
 	f.Kind = KindString
 	if len(f.Children) > 0 {
 		f.Kind = KindObject
@@ -31,10 +31,18 @@ func (x *xmlDecoder) field(n *xnode, p string) (Field, error) {
 	return f, nil
 }
 
+// name returns the Name of an extension element or attribute.
+func (x *xmlDecoder) name(n xml.Name) Name {
+	if x.jsonLDCURIEs && n.Space == "urn:epcglobal:cbv:mda" {
+		n.Space += ":"
+	}
+	return Name{Space: n.Space, Local: n.Local}
+}
+
 // attrField returns an attribute as a field flagged Attr.
 func (x *xmlDecoder) attrField(a xml.Attr) Field {
-	return Field{Name: Name{Space: a.Name.Space, Local: a.Name.Local}, Kind: KindString,
-		Value: x.d.ctx.expandGS1CURIE(trim(a.Value)), Attr: true}
+	return Field{Name: x.name(a.Name), Kind: KindString,
+		Value: x.expand(trim(a.Value)), Attr: true}
 }
 
 // attrFields appends the namespaced attributes of a standard element to

@@ -18,14 +18,14 @@ const (
 
 // XML namespaces the decoder knows.
 const (
-	nsXSI      = "http://www.w3.org/2001/XMLSchema-instance"
-	nsXML      = "http://www.w3.org/XML/1998/namespace"
-	nsEPCIS2   = "urn:epcglobal:epcis:xsd:2"
-	nsEPCIS1   = "urn:epcglobal:epcis:xsd:1"
-	nsQuery2   = "urn:epcglobal:epcis-query:xsd:2"
-	nsQuery1   = "urn:epcglobal:epcis-query:xsd:1"
-	nsSBDH     = "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader"
-	xmlnsAttr  = "xmlns"
+	nsXSI     = "http://www.w3.org/2001/XMLSchema-instance"
+	nsXML     = "http://www.w3.org/XML/1998/namespace"
+	nsEPCIS2  = "urn:epcglobal:epcis:xsd:2"
+	nsEPCIS1  = "urn:epcglobal:epcis:xsd:1"
+	nsQuery2  = "urn:epcglobal:epcis-query:xsd:2"
+	nsQuery1  = "urn:epcglobal:epcis-query:xsd:1"
+	nsSBDH    = "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader"
+	xmlnsAttr = "xmlns"
 )
 
 // xnode is one element of a parsed XML document: its expanded name, its
@@ -44,6 +44,10 @@ type xnode struct {
 type xmlTree struct {
 	root   *xnode
 	prefix map[string]string
+	// rootSpace is the namespace of the root element when it is an EPCIS
+	// namespace (the root's name is then recorded without it, as are all
+	// elements in the EPCIS namespaces).
+	rootSpace string
 }
 
 // lineCounter turns decoder input offsets into 1-based line numbers,
@@ -70,15 +74,18 @@ func xmlErr(path string, line int, msg string) error {
 	return &FieldError{Field: path, Line: line, Msg: msg}
 }
 
-// parseXML reads data into an element tree. It refuses DOCTYPE
-// declarations (and with them entity definitions), undeclared namespace
-// prefixes, documents over MaxXMLSize bytes and nesting deeper than
-// MaxXMLDepth. Namespace prefixes are resolved here, with the scoping
+// parseXML reads data into an element tree. It refuses DTDs (a DOCTYPE
+// with an internal subset or an external identifier, hence every entity
+// definition; "<!DOCTYPE name>" alone declares nothing and is let through),
+// undeclared namespace prefixes, documents over MaxXMLSize bytes and
+// nesting deeper than MaxXMLDepth. Elements in the EPCIS namespaces are
+// recorded as unqualified, the form the XSD prescribes below the root. Namespace prefixes are resolved here, with the scoping
 // rules of XML Namespaces 1.0.
 func parseXML(data []byte) (*xmlTree, error) {
 	if len(data) > MaxXMLSize {
 		return nil, xmlErr("", 0, fmt.Sprintf("XML document larger than %d bytes", MaxXMLSize))
 	}
+	data = bytes.TrimPrefix(data, []byte("\uFEFF")) // a UTF-8 byte order mark
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	dec.Strict = true
 	lines := &lineCounter{data: data, line: 1}
@@ -91,6 +98,7 @@ func parseXML(data []byte) (*xmlTree, error) {
 		text  strings.Builder
 	}
 	var stack []*frame
+	sawDoctype := false
 	scope := map[string]string{"xml": nsXML}
 	path := ""
 	for {
@@ -141,6 +149,14 @@ func parseXML(data []byte) (*xmlTree, error) {
 			if n.name, err = resolve(inner, t.Name, true); err != nil {
 				return nil, xmlErr(elPath, line, err.Error())
 			}
+			if n.name.Space == nsEPCIS2 || n.name.Space == nsEPCIS1 {
+				// Standard elements are unqualified; some writers qualify
+				// them with the EPCIS namespace all the same.
+				if tree.root == nil {
+					tree.rootSpace = n.name.Space
+				}
+				n.name.Space = ""
+			}
 			for _, a := range t.Attr {
 				if a.Name.Space == xmlnsAttr || (a.Name.Space == "" && a.Name.Local == xmlnsAttr) {
 					continue
@@ -179,7 +195,10 @@ func parseXML(data []byte) (*xmlTree, error) {
 			}
 			stack[len(stack)-1].text.Write(t)
 		case xml.Directive:
-			return nil, xmlErr(path, line, "DOCTYPE and other declarations are not accepted")
+			if !bareDoctype(t) || sawDoctype || tree.root != nil {
+				return nil, xmlErr(path, line, "DTD declarations (entities, internal subsets, external DTDs) are not accepted")
+			}
+			sawDoctype = true
 		}
 	}
 	if len(stack) > 0 {
@@ -189,6 +208,13 @@ func parseXML(data []byte) (*xmlTree, error) {
 		return nil, xmlErr("", 1, "no XML root element")
 	}
 	return tree, nil
+}
+
+// bareDoctype reports whether a directive is a document type declaration
+// naming the root element only, "<!DOCTYPE name>", which declares nothing.
+func bareDoctype(d xml.Directive) bool {
+	f := strings.Fields(string(d))
+	return len(f) == 2 && f[0] == "DOCTYPE" && !strings.ContainsAny(f[1], "[<>%&\"'")
 }
 
 // resolve expands a raw name with the namespace declarations in scope. An

@@ -347,7 +347,7 @@ func (x *xmlDecoder) typedValue(k *xnode, kp string, kind vocab) (typ, value str
 }
 
 func (x *xmlDecoder) bizTransactions(n *xnode, p string) ([]BizTransaction, error) {
-	var out []BizTransaction
+	out := []BizTransaction{}
 	err := x.each(n, p, "bizTransaction", nil, func(k *xnode, kp string) error {
 		typ, v, ext, err := x.typedValue(k, kp, vocabBizTransactionType)
 		if err != nil {
@@ -363,7 +363,7 @@ func (x *xmlDecoder) bizTransactions(n *xnode, p string) ([]BizTransaction, erro
 }
 
 func (x *xmlDecoder) sourceDests(n *xnode, p, child string) ([]SourceDest, error) {
-	var out []SourceDest
+	out := []SourceDest{}
 	err := x.each(n, p, child, nil, func(k *xnode, kp string) error {
 		typ, v, ext, err := x.typedValue(k, kp, vocabSourceDestType)
 		if err != nil {

@@ -86,7 +86,7 @@ func (x *xmlDecoder) fields(n *xnode, p string) ([]Field, error) {
 }
 
 func (x *xmlDecoder) sensorElements(n *xnode, p string) ([]SensorElement, error) {
-	var out []SensorElement
+	out := []SensorElement{}
 	err := x.each(n, p, "sensorElement", nil, func(k *xnode, kp string) error {
 		var se SensorElement
 		err := x.members(k, kp, &se.Extensions, func(m *xnode, mp string) (bool, error) {

@@ -195,10 +195,12 @@ func xmlEventOrder(t EventType) []string {
 
 // allEventMembers lists every standard member, so that one the XSD does
 // not give the event's type is still written (after the others).
-var allEventMembers = [...]string{"parentID", "epcList", "childEPCs", "inputEPCList", "outputEPCList", "quantityList",
-	"childQuantityList", "inputQuantityList", "outputQuantityList", "action", "transformationID", "bizStep", "disposition",
-	"readPoint", "bizLocation", "bizTransactionList", "sourceList", "destinationList", "sensorElementList",
-	"persistentDisposition", "ilmd"}
+func allEventMembers() []string {
+	return []string{"parentID", "epcList", "childEPCs", "inputEPCList", "outputEPCList", "quantityList",
+		"childQuantityList", "inputQuantityList", "outputQuantityList", "action", "transformationID", "bizStep", "disposition",
+		"readPoint", "bizLocation", "bizTransactionList", "sourceList", "destinationList", "sensorElementList",
+		"persistentDisposition", "ilmd"}
+}
 
 func (w *xmlWriter) event(ev *Event, p string) {
 	name := string(ev.Type)
@@ -232,7 +234,7 @@ func (w *xmlWriter) event(ev *Event, p string) {
 		w.member(ev, m, p)
 		done[m] = true
 	}
-	for _, m := range allEventMembers {
+	for _, m := range allEventMembers() {
 		if !done[m] {
 			w.member(ev, m, p)
 		}

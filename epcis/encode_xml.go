@@ -360,10 +360,7 @@ func (w *xmlWriter) quantities(name string, list []QuantityElement, p string) {
 	for i, q := range list {
 		qp := fmt.Sprintf("%s.quantityElement[%d]", p, i)
 		a, e := w.splitAttrs(q.Extensions, qp)
-		if len(a) > 0 {
-			w.fail(qp, "a quantity element has no attributes in XML")
-		}
-		w.start("quantityElement", nil, qp, false)
+		w.start("quantityElement", a, qp, false)
 		w.leaf("epcClass", q.EPCClass, nil, qp+".epcClass")
 		w.leafIf("quantity", q.Quantity, qp)
 		w.leafIf("uom", q.UOM, qp)
@@ -450,10 +447,7 @@ func (w *xmlWriter) sensorElements(list []SensorElement, p string) {
 	for i, se := range list {
 		sp := fmt.Sprintf("%s.sensorElement[%d]", p, i)
 		a, e := w.splitAttrs(se.Extensions, sp)
-		if len(a) > 0 {
-			w.fail(sp, "a sensor element has no attributes in XML")
-		}
-		w.start("sensorElement", nil, sp, false)
+		w.start("sensorElement", a, sp, false)
 		if m := se.Metadata; m != nil {
 			attrs := nonEmptyAttrs([][2]string{{"time", m.Time}, {"startTime", m.StartTime}, {"endTime", m.EndTime},
 				{"deviceID", m.DeviceID}, {"deviceMetadata", m.DeviceMetadata}, {"rawData", m.RawData},

@@ -2,6 +2,7 @@ package epcis
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -73,27 +74,33 @@ func sameEvents(t *testing.T, name string, a, b *Document) {
 	}
 }
 
+// reencode writes doc in XML or JSON-LD and decodes the output.
+func reencode(doc *Document, asXML bool) (*Document, error) {
+	if asXML {
+		out, err := EncodeXML(doc)
+		if err != nil {
+			return nil, err
+		}
+		return DecodeXML(out)
+	}
+	out, err := EncodeJSONLD(doc)
+	if err != nil {
+		return nil, err
+	}
+	return Decode(out)
+}
+
 // TestRoundTrip encodes every decodable document of the corpus in its own
 // binding (JSON-LD with EncodeJSONLD, XML with EncodeXML) and decodes it
 // again: the events must come back equal, model and hash.
 func TestRoundTrip(t *testing.T) {
 	docs := corpusDocuments(t)
 	n := map[string]int{}
+	features := map[string]int{}
 	for path, doc := range docs {
-		var out []byte
-		var err error
-		var back *Document
-		if strings.HasSuffix(path, ".xml") {
-			if out, err = EncodeXML(doc); err == nil {
-				back, err = DecodeXML(out)
-			}
-		} else {
-			if out, err = EncodeJSONLD(doc); err == nil {
-				back, err = Decode(out)
-			}
-		}
+		back, err := reencode(doc, strings.HasSuffix(path, ".xml"))
 		if err != nil {
-			t.Errorf("%s: %v\n%s", path, err, out)
+			t.Errorf("%s: %v", path, err)
 			continue
 		}
 		if back.Type != doc.Type {
@@ -101,8 +108,18 @@ func TestRoundTrip(t *testing.T) {
 		}
 		sameEvents(t, path, doc, back)
 		n[filepath.Ext(path)]++
+		for i := range doc.Events {
+			countFeatures(features, strings.HasSuffix(path, ".xml"), &doc.Events[i])
+		}
 	}
-	t.Logf("round trips: %v", n)
+	t.Logf("round trips: %v; events by feature: %v", n, features)
+	for _, f := range []string{"errorDeclaration", "sensorElementList", "extensions", "ilmd", "persistentDisposition", "certificationInfo", "attributes"} {
+		for _, b := range []string{"XML", "JSON-LD"} {
+			if features[b+" "+f] == 0 && !(f == "attributes" && b == "JSON-LD") {
+				t.Errorf("no %s event with %s went through the round trip", b, f)
+			}
+		}
+	}
 }
 
 // TestCrossBinding writes every decodable document of the corpus in the
@@ -112,18 +129,7 @@ func TestCrossBinding(t *testing.T) {
 	docs := corpusDocuments(t)
 	n := 0
 	for path, doc := range docs {
-		var out []byte
-		var err error
-		var back *Document
-		if strings.HasSuffix(path, ".xml") {
-			if out, err = EncodeJSONLD(doc); err == nil {
-				back, err = Decode(out)
-			}
-		} else {
-			if out, err = EncodeXML(doc); err == nil {
-				back, err = DecodeXML(out)
-			}
-		}
+		back, err := reencode(doc, !strings.HasSuffix(path, ".xml"))
 		if err != nil {
 			t.Errorf("%s: %v", path, err)
 			continue
@@ -151,4 +157,77 @@ func TestCrossBinding(t *testing.T) {
 		n++
 	}
 	t.Logf("%d documents keep their hashes in the other binding", n)
+}
+
+// countFeatures counts the parts of ev a round trip must keep.
+func countFeatures(m map[string]int, xml bool, ev *Event) {
+	b := "JSON-LD "
+	if xml {
+		b = "XML "
+	}
+	attrs := false
+	visitFields := func(fs []Field) {
+		for _, f := range fs {
+			attrs = attrs || f.Attr
+		}
+	}
+	visitFields(ev.Extensions)
+	for _, se := range ev.SensorElementList {
+		for _, r := range se.Reports {
+			visitFields(r.Extensions)
+		}
+	}
+	for name, has := range map[string]bool{
+		"errorDeclaration": ev.ErrorDeclaration != nil, "sensorElementList": len(ev.SensorElementList) > 0,
+		"extensions": len(ev.Extensions) > 0, "ilmd": len(ev.ILMD) > 0, "persistentDisposition": ev.PersistentDisposition != nil,
+		"certificationInfo": len(ev.CertificationInfo) > 0, "attributes": attrs,
+	} {
+		if has {
+			m[b+name]++
+		}
+	}
+}
+
+// TestEncodeRefusals checks that what a binding cannot express is refused
+// with a FieldError rather than written wrong.
+func TestEncodeRefusals(t *testing.T) {
+	base := func() Event {
+		return Event{Type: ObjectEvent, EventTime: "2026-01-01T00:00:00Z", EventTimeZoneOffset: "+00:00", Action: "ADD", EPCList: []string{}}
+	}
+	bareTop := base()
+	bareTop.Extensions = []Field{{Name: Name{Local: "x"}, Value: "1"}}
+	badName := base()
+	badName.Extensions = []Field{{Name: Name{Space: "https://ex.org/", Local: "1 x"}, Value: "1"}}
+	badChar := base()
+	badChar.Extensions = []Field{{Name: Name{Space: "https://ex.org/", Local: "x"}, Value: "a\x00b"}}
+	badNumber := base()
+	badNumber.QuantityList = []QuantityElement{{EPCClass: "urn:epc:class:lgtin:4012345.011111.L1", Quantity: "many"}}
+	badType := base()
+	badType.Type = "QuantityEvent"
+	for name, tc := range map[string]struct {
+		ev        Event
+		xml, json bool // refused by EncodeXML, by EncodeJSONLD
+	}{
+		"bare top-level field": {bareTop, true, true},
+		"not an XML name":      {badName, true, false},
+		"NUL character":        {badChar, true, false},
+		"quantity not number":  {badNumber, false, true},
+		"unknown event type":   {badType, true, false},
+	} {
+		doc := &Document{Events: []Event{tc.ev}}
+		for _, enc := range []struct {
+			name    string
+			f       func(*Document) ([]byte, error)
+			refused bool
+		}{{"EncodeXML", EncodeXML, tc.xml}, {"EncodeJSONLD", EncodeJSONLD, tc.json}} {
+			_, err := enc.f(doc)
+			var fe *FieldError
+			switch {
+			case enc.refused && !errors.As(err, &fe):
+				t.Errorf("%s: %s: %v, want a FieldError", name, enc.name, err)
+			case !enc.refused && err != nil:
+				t.Errorf("%s: %s: %v", name, enc.name, err)
+			}
+		}
+	}
 }

@@ -124,10 +124,10 @@ func TestXMLCorpus(t *testing.T) {
 // name the element and its line.
 func TestXMLInvalidMessages(t *testing.T) {
 	for file, want := range map[string]string{
-		"Capture/Invalid/ObjectEvent_with_invalid_action.xml":           `epcis: line 6: EPCISDocument.EPCISBody.EventList.ObjectEvent[0].action: "CREATE" is not ADD, OBSERVE or DELETE`,
+		"Capture/Invalid/ObjectEvent_with_invalid_action.xml":           `epcis: line 12: EPCISDocument.EPCISBody.EventList.ObjectEvent[0].action: "CREATE" is not ADD, OBSERVE or DELETE`,
 		"Capture/Invalid/ObjectEvent_with_unknown_element.xml":          "epcis: line 13: EPCISDocument.EPCISBody.EventList.ObjectEvent[0].madeUpField: unknown element",
 		"Capture/Invalid/ObjectEvent_without_eventTime.xml":             "epcis: line 6: EPCISDocument.EPCISBody.EventList.ObjectEvent[0].eventTime: missing",
-		"Capture/Invalid/ObjectEvent_with_invalid_eventTime_format.xml": "epcis: line 6: EPCISDocument.EPCISBody.EventList.ObjectEvent[0].eventTime: not RFC 3339",
+		"Capture/Invalid/ObjectEvent_with_invalid_eventTime_format.xml": "epcis: line 7: EPCISDocument.EPCISBody.EventList.ObjectEvent[0].eventTime: not RFC 3339",
 		"Query/Invalid/QueryDocument_with_invalid_eventType.xml":        `epcis: line 8: EPCISQueryDocument.EPCISBody.QueryResults.resultsBody.EventList.ObjectEventInvalid[0]: unknown event type "ObjectEventInvalid"`,
 	} {
 		data, err := os.ReadFile(filepath.Join(openepcisXML, file))

@@ -1,6 +1,7 @@
 package epcis
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -16,7 +17,7 @@ func (x *xmlDecoder) event(n *xnode, path string, ev *Event) error {
 	if ev.Extensions, err = x.attrFields(n, path, nil); err != nil {
 		return err
 	}
-	seen := map[string]bool{}
+	lines := map[string]int{} // standard member → line of its element
 	for _, k := range flatten(n) {
 		kp := joinPath(path, k.name.Local)
 		if k.name.Space != "" {
@@ -27,17 +28,23 @@ func (x *xmlDecoder) event(n *xnode, path string, ev *Event) error {
 			ev.Extensions = append(ev.Extensions, f)
 			continue
 		}
-		if k.name.Local != "certificationInfo" {
-			if seen[k.name.Local] {
-				return xmlErr(kp, k.line, "repeated")
-			}
-			seen[k.name.Local] = true
+		if _, seen := lines[k.name.Local]; seen && k.name.Local != "certificationInfo" {
+			return xmlErr(kp, k.line, "repeated")
 		}
+		lines[k.name.Local] = k.line
 		if err := at(k, x.eventMember(ev, k, kp)); err != nil {
 			return err
 		}
 	}
 	if err := validateEvent(ev, path); err != nil {
+		// the line of the member at fault, or of the event when it is missing
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			member, _, _ := strings.Cut(strings.TrimPrefix(fe.Field, path+"."), ".")
+			if l, ok := lines[member]; ok {
+				fe.Line = l
+			}
+		}
 		return at(n, err)
 	}
 	return nil

@@ -45,7 +45,7 @@ func TestDecodeXMLErrors(t *testing.T) {
 		"truncated":         {xmlDoc(okEvent)[:200], "unexpected"},
 		"not EPCIS":         {`<html/>`, "epcis: line 1: html: the root element is neither"},
 		"missing eventTime": {xmlDoc(strings.Replace(okEvent, "<eventTime>2026-01-01T00:00:00Z</eventTime>", "", 1)), "epcis: line 5: EPCISDocument.EPCISBody.EventList.ObjectEvent[0].eventTime: missing"},
-		"bad time":          {xmlDoc(strings.Replace(okEvent, "2026-01-01T00:00:00Z", "2026-01-01", 1)), "epcis: line 5: EPCISDocument.EPCISBody.EventList.ObjectEvent[0].eventTime: not RFC 3339"},
+		"bad time":          {xmlDoc(strings.Replace(okEvent, "2026-01-01T00:00:00Z", "2026-01-01", 1)), "epcis: line 6: EPCISDocument.EPCISBody.EventList.ObjectEvent[0].eventTime: not RFC 3339"},
 		"bad offset":        {xmlDoc(strings.Replace(okEvent, "+00:00", "UTC", 1)), "eventTimeZoneOffset: not a time zone offset"},
 		"bad action":        {xmlDoc(strings.Replace(okEvent, "ADD", "add", 1)), `ObjectEvent[0].action: "add" is not ADD, OBSERVE or DELETE`},
 		"no action":         {xmlDoc(strings.Replace(okEvent, "<action>ADD</action>", "", 1)), "ObjectEvent[0].action: missing"},

@@ -81,7 +81,10 @@ func TestRefusals(t *testing.T) {
 		{"unknown scheme", func() error { _, err := epc.ParseURN("urn:epc:id:gid:1.2.3"); return err }, "epc", gs1.RuleUnsupported},
 		{"sscc pattern", func() error { _, err := epc.ParseURN("urn:epc:idpat:sscc:0614141.*"); return err }, "epc", gs1.RuleUnsupported},
 		{"gdti without serial", func() error { _, err := epc.ParseURN("urn:epc:id:gdti:0614141.12345."); return err }, "epc", gs1.RuleSyntax},
-		{"too long", func() error { _, err := epc.ParseURN("urn:epc:id:giai:0614141." + strings.Repeat("9", 600)); return err }, "epc", gs1.RuleLimit},
+		{"too long", func() error {
+			_, err := epc.ParseURN("urn:epc:id:giai:0614141." + strings.Repeat("9", 600))
+			return err
+		}, "epc", gs1.RuleLimit},
 		{"class as instance", func() error {
 			_, err := epc.DigitalLinkToURN("https://id.gs1.org/01/04012345123456", pl)
 			return err
@@ -131,7 +134,7 @@ func TestClassOfInstance(t *testing.T) {
 	for dl, want := range map[string]string{
 		"https://id.gs1.org/01/04012345123456/10/L1/21/S1":   "urn:epc:class:lgtin:4012345.012345.L1",
 		"https://id.gs1.org/01/04012345123456/21/S1":         "urn:epc:idpat:sgtin:4012345.012345.*",
-		"https://id.gs1.org/8003/00614141123452400":         "urn:epc:idpat:grai:0614141.12345.*",
+		"https://id.gs1.org/8003/00614141123452400":          "urn:epc:idpat:grai:0614141.12345.*",
 		"https://id.gs1.org/8010/0614141123ABC/8011/1234567": "urn:epc:idpat:cpi:0614141.123ABC.*",
 	} {
 		got, err := epc.DigitalLinkToClassURN(dl, pl)

@@ -31,6 +31,9 @@ import "encoding/binary"
 //	               | 0x02                                → event table format (1 byte; events.go)
 //	0x20 deadseq   | stream sequence (u64)               → SHA-256 of subject and data (32): a message
 //	                 the ledger did not record (dead letter); streamseq.go
+//	0x21 gcp       | digits (4–12)                       → GLN (13) | '=' when the digits are a GS1 Company
+//	                 Prefix the party holds, or '<' | a prefix it holds that starts with the digits
+//	                 (prefixes.go)
 const (
 	prefixParty     byte = 0x10
 	prefixToken     byte = 0x11
@@ -49,6 +52,7 @@ const (
 	prefixTokenInfo byte = 0x1E
 	prefixMeta      byte = 0x1F
 	prefixDeadSeq   byte = 0x20
+	prefixGCP       byte = 0x21
 
 	metaAppliedSeq  byte = 0x01
 	metaEventFormat byte = 0x02

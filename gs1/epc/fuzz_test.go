@@ -1,9 +1,6 @@
 package epc_test
 
 import (
-	"bufio"
-	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
@@ -13,18 +10,8 @@ import (
 // vectorInputs returns the inputs of the vectors of one direction, as fuzz
 // seeds.
 func vectorInputs(f *testing.F, toURI bool) []string {
-	file, err := os.Open("testdata/epc_urn_digital_link_vectors.jsonl")
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer file.Close()
 	var out []string
-	sc := bufio.NewScanner(file)
-	for sc.Scan() {
-		var v vector
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			f.Fatal(err)
-		}
+	for _, v := range loadVectors(f) {
 		if strings.HasPrefix(v.Op, "toURI") == toURI {
 			out = append(out, v.Input)
 		}

@@ -2,6 +2,7 @@ package epc
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/pedigree-project/pedigree/gs1"
@@ -171,7 +172,10 @@ func ParseURN(urn string) (EPC, error) {
 		return EPC{}, syntaxError("GDTI %s has no serial; urn:epc:idpat:gdti:…* names the document type", quote(urn))
 	}
 	for i := range els {
-		els[i].Value = unescape(els[i].Value)
+		// The syntax check let through only well-formed escapes.
+		if els[i].Value, err = url.PathUnescape(els[i].Value); err != nil {
+			return EPC{}, syntaxError("%s: %v", quote(urn), err)
+		}
 	}
 	if _, err := (gs1.Options{}).Build(els...); err != nil {
 		return EPC{}, err
@@ -224,34 +228,6 @@ func splitURN(urn string) (Kind, Scheme, string, error) {
 		return 0, "", "", errorf("epc", gs1.RuleUnsupported, "%s: no GS1 Digital Link equivalent is known for urn:epc:%s:%s", quote(urn), word, name)
 	}
 	return kind, scheme, body, nil
-}
-
-// unescape decodes the %-escapes of a URN component, which ParseURN's
-// syntax check has found well formed.
-func unescape(s string) string {
-	if !strings.Contains(s, "%") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) {
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
-			i += 2
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c >= 'a':
-		return c - 'a' + 10
-	case c >= 'A':
-		return c - 'A' + 10
-	}
-	return c - '0'
 }
 
 // URNToDigitalLink converts an EPC URN (see ParseURN) to a GS1 Digital Link

@@ -112,7 +112,7 @@ var differs = map[string]string{
 }
 
 // loadVectors reads the vectors.
-func loadVectors(t *testing.T) []vector {
+func loadVectors(t testing.TB) []vector {
 	t.Helper()
 	f, err := os.Open("testdata/epc_urn_digital_link_vectors.jsonl")
 	if err != nil {

@@ -7,7 +7,7 @@ package main
 // The rules, from the bottom up:
 //
 //   - gs1, subjects and ledger import no other Pedigree package;
-//     lifecycle, epcis and gs1/label import only gs1;
+//     lifecycle, epcis, gs1/label and gs1/epc import only gs1;
 //   - the packages outside services/ (gs1, subjects, lifecycle, ledger,
 //     envelope, epcis, client, scanners/...) depend on nothing under
 //     services/;
@@ -95,6 +95,7 @@ func violations(pkgs []pkg) []string {
 		"lifecycle": {"gs1"},
 		"epcis":     {"gs1"},
 		"gs1/label": {"gs1"},
+		"gs1/epc":   {"gs1"},
 	}
 	// forbidden maps a package to module-path prefixes of third-party
 	// packages it must not link.

@@ -97,6 +97,8 @@ logs warnings and errors only, unless --log-level says otherwise.`,
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a graceful shutdown may take")
 	f.StringVar(&cfg.GenesisKeyFile, "genesis-key", cfg.GenesisKeyFile,
 		"public key file of the node that started the ledger this node joins (its DATA/keys/node.pub); empty: this node's own key")
+	f.StringVar(&cfg.GCPTable, "gcp-table", "",
+		"GS1 GCP length table (gcpprefixformatlist.json, GS1's JSON format) for Digital Link to EPC URN translation, after the prefixes registered to parties; empty: registered prefixes only")
 	addEdgeFlags(f, &cfg)
 	f.BoolVar(&demo, "demo", false, "play a small simulated market against the node, print what to try next, keep serving")
 	return cmd

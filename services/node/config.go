@@ -81,6 +81,11 @@ type Config struct {
 	// only key whose genesis starts the ledger: that of the node that
 	// started the ledger this node joins. Empty: this node's own key.
 	GenesisKeyFile string
+	// GCPTable names a GS1 GCP length table (GS1's
+	// gcpprefixformatlist.json, the operator's copy) that
+	// CompanyPrefixLengths consults after the prefixes registered to
+	// parties. Empty: registered prefixes only. Read once at start.
+	GCPTable string
 
 	// now is the clock of token expiry and default event times; nil:
 	// time.Now. Tests set it.

@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/pedigree-project/pedigree/gs1/epc"
 	"github.com/pedigree-project/pedigree/ledger"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/auth"
@@ -89,6 +90,7 @@ type Node struct {
 
 	now            func() time.Time
 	adminTokenPath string
+	gcpTable       *epc.Table // Config.GCPTable; nil without one
 	stopping       atomic.Bool
 	serveErr       chan error
 }
@@ -112,6 +114,9 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err e
 			started.close(context.Background())
 		}
 	}()
+	if n.gcpTable, err = loadGCPTable(cfg.GCPTable); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("node: data directory: %w", err)
 	}

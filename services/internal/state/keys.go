@@ -32,6 +32,9 @@ import "encoding/binary"
 //	               | 0x03                                → lot index format (1 byte; lotindex.go)
 //	0x20 deadseq   | stream sequence (u64)               → SHA-256 of subject and data (32): a message
 //	                 the ledger did not record (dead letter); streamseq.go
+//	0x21 gcp       | digits (4–12)                       → GLN (13) | '=' when the digits are a GS1 Company
+//	                 Prefix the party holds, or '<' | a prefix it holds that starts with the digits
+//	                 (prefixes.go)
 //	0x28 lotpack   | GTIN (14) | len | lot | len | serial → empty: the pack was commissioned in the lot
 //	                 (lotindex.go)
 const (
@@ -52,6 +55,7 @@ const (
 	prefixTokenInfo byte = 0x1E
 	prefixMeta      byte = 0x1F
 	prefixDeadSeq   byte = 0x20
+	prefixGCP       byte = 0x21
 	prefixLotPack   byte = 0x28
 
 	metaAppliedSeq  byte = 0x01

@@ -166,7 +166,7 @@ func RegisterProduct(v Registry, actor Party, gtin, manufacturer string) Refusal
 	if _, ok := v.Product(gtin); ok {
 		return refusal(OutcomeAlreadyExists, "product "+gtin+" is already registered")
 	}
-	return productPrefix(owner, gtin)
+	return productPrefix(v, owner, gtin)
 }
 
 // RegisterBatch decides whether actor may register the batch lot of the

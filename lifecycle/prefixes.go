@@ -95,9 +95,11 @@ func prefixFree(v Registry, field, prefix string) Refusal {
 func overlaps(a, b string) bool { return strings.HasPrefix(a, b) || strings.HasPrefix(b, a) }
 
 // productPrefix refuses a GTIN outside the prefixes of a manufacturer that
-// holds some. Since prefixes never overlap, such a GTIN is in no other
-// party's prefix either.
-func productPrefix(owner Party, gtin string) Refusal {
+// holds some, and a GTIN inside a company prefix another party holds, for
+// any owner: a GTIN belongs to the holder of its company prefix (GS1
+// General Specifications 1.4), so nobody registers another's product,
+// whether or not it has registered prefixes of its own.
+func productPrefix(v Registry, owner Party, gtin string) Refusal {
 	if len(gtin) != 14 {
 		return Refusal{} // the field checks refuse it; the rules never panic
 	}
@@ -110,6 +112,10 @@ func productPrefix(owner Party, gtin string) Refusal {
 		}
 		return refusal(OutcomeInvalid, "product.gtin: GTIN "+gtin+" is not inside the company prefixes of manufacturer "+owner.GLN+
 			" ("+strings.Join(owner.Prefixes, ", ")+"): a manufacturer with company prefixes registers only its own GTINs")
+	}
+	if c, ok := v.PrefixOverlap(digits); ok && c.Party != owner.GLN {
+		return refusal(OutcomeInvalid, "product.gtin: GTIN "+gtin+" is inside company prefix "+c.Prefix+" of party "+c.Party+
+			": a GTIN is registered only for the holder of its company prefix")
 	}
 	return Refusal{}
 }

@@ -98,7 +98,7 @@ state, the last checkpoint cosigned per ledger, is a Pebble DB under --data.`,
 			if err != nil {
 				return fmt.Errorf("--listen: %w", err)
 			}
-			srv := &http.Server{Handler: witness.Handler(w, ""), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+			srv := &http.Server{Handler: witness.Handler(w), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 				WriteTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
 			scheme := "http"
 			if tlsCert != "" {

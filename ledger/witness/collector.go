@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -80,6 +81,7 @@ type Collector struct {
 	log      Source
 	policy   fwitness.Group
 	clients  []*Client
+	names    []string // per client: its URL without credentials, for logs and metrics
 	timeout  time.Duration
 	retry    time.Duration
 	logger   *slog.Logger
@@ -123,7 +125,12 @@ func NewCollector(cfg CollectorConfig) (*Collector, error) {
 			return nil, fmt.Errorf("witness policy: %w", err)
 		}
 		for u, v := range c.policy.Endpoints() {
+			pu, err := url.Parse(u)
+			if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+				return nil, fmt.Errorf("witness policy: witness URL %q: must be an http(s) URL", u)
+			}
 			c.clients = append(c.clients, &Client{URL: u, Verifier: v, HTTP: hc})
+			c.names = append(c.names, strings.TrimSuffix(pu.Redacted(), "/add-checkpoint"))
 		}
 		c.known = make([]uint64, len(c.clients))
 	}
@@ -296,8 +303,7 @@ func (c *Collector) cosign(ctx context.Context, cp ledger.Checkpoint, force bool
 // ask gets client i's cosignatures on cp, learning the size it holds from
 // a 409. A failure is logged and counted, and yields none.
 func (c *Collector) ask(ctx context.Context, i int, cp ledger.Checkpoint) []note.Signature {
-	cl := c.clients[i]
-	name := strings.TrimSuffix(cl.URL, "/add-checkpoint")
+	cl, name := c.clients[i], c.names[i]
 	old := c.known[i]
 	for range 3 {
 		if old > cp.Size {

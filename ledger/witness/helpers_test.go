@@ -95,7 +95,7 @@ func startWitness(t *testing.T, dir string, logs ...Log) *testWitness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tw := &testWitness{dir: dir, vkey: vkey, w: w, store: store, srv: httptest.NewServer(Handler(w, ""))}
+	tw := &testWitness{dir: dir, vkey: vkey, w: w, store: store, srv: httptest.NewServer(Handler(w))}
 	tw.url = tw.srv.URL
 	if tw.client, err = NewClient(tw.srv.URL, vkey, tw.srv.Client()); err != nil {
 		t.Fatal(err)

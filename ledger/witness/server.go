@@ -11,11 +11,11 @@ import (
 // witness last cosigned, in decimal, and a newline.
 const SizeContentType = "text/x.tlog.size"
 
-// Handler serves the witness's HTTP interface under prefix (which must be
-// "" or start with "/" and not end with it): POST prefix/add-checkpoint.
-func Handler(w *Witness, prefix string) http.Handler {
+// Handler serves the witness's HTTP interface: POST /add-checkpoint. To
+// serve it under a prefix, strip the prefix first (http.StripPrefix).
+func Handler(w *Witness) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+prefix+"/add-checkpoint", func(rw http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST /add-checkpoint", func(rw http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, MaxRequestBytes))
 		if err != nil {
 			var tooBig *http.MaxBytesError

@@ -73,22 +73,13 @@ func TestHistoryVerifiedWithWitnessCosignatures(t *testing.T) {
 	url1, key1, _ := startWitnessCommand(ctx, t, "witness.test/one", nodeKey)
 	url2, key2, stop2 := startWitnessCommand(ctx, t, "witness.test/two", nodeKey)
 
-	run := serveForCLI(ctx, t, dir, "--witness", url1+"="+key1, "--witness", url2+"="+key2, "--witness-quorum", "2")
-	admin, err := os.ReadFile(filepath.Join(dir, "admin.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, code := run(string(admin), "party", "create", "--gln", "4000001000005", "--name", "Pharma AG", "--role", "manufacturer")
-	mfr := cliToken.FindStringSubmatch(out)
-	if code != 0 || mfr == nil {
-		t.Fatalf("party create: %d %s", code, out)
-	}
+	run, admin, mfr := serveWithManufacturer(ctx, t, dir, "--witness", url1+"="+key1, "--witness", url2+"="+key2, "--witness-quorum", "2")
 	commission := func(lot string) string {
 		t.Helper()
-		if out, code := run(mfr[1], "batch", "create", "09506000134352", "--lot", lot, "--expiry", "281200"); code != 0 {
+		if out, code := run(mfr, "batch", "create", "09506000134352", "--lot", lot, "--expiry", "281200"); code != 0 {
 			t.Fatalf("batch create: %s", out)
 		}
-		out, code := run(mfr[1], "commission", "09506000134352", lot, "--count", "1", "--out", filepath.Join(dir, lot+".txt"))
+		out, code := run(mfr, "commission", "09506000134352", lot, "--count", "1", "--out", filepath.Join(dir, lot+".txt"))
 		if code != 0 {
 			t.Fatalf("commission: %s", out)
 		}
@@ -99,24 +90,24 @@ func TestHistoryVerifiedWithWitnessCosignatures(t *testing.T) {
 		serial := strings.Fields(string(serials))[0]
 		return "(01)09506000134352(17)281200(10)" + lot + "(21)" + serial
 	}
-	if out, code := run(mfr[1], "product", "create", "--gtin", "09506000134352", "--name", "Paracetamol 500 mg"); code != 0 {
+	if out, code := run(mfr, "product", "create", "--gtin", "09506000134352", "--name", "Paracetamol 500 mg"); code != 0 {
 		t.Fatalf("product create: %s", out)
 	}
 	barcode := commission("LOT1")
 	trust := []string{"--trust", nodeKey, "--trust", key1, "--trust", key2}
 	history := func(min string, barcode string) (string, int) {
-		return run(string(admin), append([]string{"history", barcode, "--min-signatures", min}, trust...)...)
+		return run(admin, append([]string{"history", barcode, "--min-signatures", min}, trust...)...)
 	}
 
-	out, code = history("2", barcode)
+	out, code := history("2", barcode)
 	if code != 0 || !strings.Contains(out, "entries verified against checkpoint") || !strings.Contains(out, "witness.test/one") || !strings.Contains(out, "witness.test/two") {
 		t.Fatalf("history --min-signatures 2: exit %d\n%s", code, out)
 	}
-	out, code = run(string(admin), append([]string{"ledger", "checkpoint", "--min-signatures", "3"}, trust...)...)
+	out, code = run(admin, append([]string{"ledger", "checkpoint", "--min-signatures", "3"}, trust...)...)
 	if code != 0 || strings.Count(out, "\n— ") != 3 {
 		t.Fatalf("ledger checkpoint --min-signatures 3: exit %d, want a note with 3 signatures\n%s", code, out)
 	}
-	out, code = run(string(admin), append([]string{"ledger", "proof", "--index", "0", "--min-signatures", "3"}, trust...)...)
+	out, code = run(admin, append([]string{"ledger", "proof", "--index", "0", "--min-signatures", "3"}, trust...)...)
 	if code != 0 || !strings.Contains(out, "verified: entry 0") {
 		t.Fatalf("ledger proof --min-signatures 3: exit %d\n%s", code, out)
 	}
@@ -125,7 +116,7 @@ func TestHistoryVerifiedWithWitnessCosignatures(t *testing.T) {
 		t.Fatalf("history --min-signatures 4: exit %d, want 1 and why\n%s", code, out)
 	}
 	// Trusting the node alone is not trusting witnesses.
-	out, code = run(string(admin), "history", barcode, "--trust", nodeKey, "--min-signatures", "2")
+	out, code = run(admin, "history", barcode, "--trust", nodeKey, "--min-signatures", "2")
 	if code != 1 || !strings.Contains(out, "carries 1 valid signature(s)") {
 		t.Fatalf("history trusting the node alone: exit %d\n%s", code, out)
 	}

@@ -53,6 +53,9 @@ type CollectorConfig struct {
 	Logger *slog.Logger
 	// Registerer, when not nil, gets the collector's metrics.
 	Registerer prometheus.Registerer
+	// OnServe, when not nil, is called with each checkpoint that becomes
+	// the served one, on the goroutine of the round; it must not block.
+	OnServe func(ledger.Checkpoint)
 }
 
 // PolicyOf returns the policy text of witnesses of which quorum must
@@ -89,6 +92,7 @@ type Collector struct {
 	sizes    *prometheus.GaugeVec
 	rounds   *prometheus.CounterVec
 	served   prometheus.Gauge
+	onServe  func(ledger.Checkpoint)
 
 	round   chan struct{} // one round at a time; guards known and last
 	known   []uint64      // per client: the size it last cosigned, as far as we know
@@ -107,7 +111,7 @@ func NewCollector(cfg CollectorConfig) (*Collector, error) {
 	if cfg.Log == nil || cfg.Logger == nil {
 		return nil, errors.New("witness collector: log and logger are required")
 	}
-	c := &Collector{log: cfg.Log, timeout: cfg.Timeout, retry: cfg.RetryInterval, logger: cfg.Logger,
+	c := &Collector{log: cfg.Log, timeout: cfg.Timeout, retry: cfg.RetryInterval, logger: cfg.Logger, onServe: cfg.OnServe,
 		round: make(chan struct{}, 1), wake: make(chan struct{}, 1), policy: fwitness.NewGroup(0)}
 	if c.timeout <= 0 {
 		c.timeout = 10 * time.Second
@@ -287,11 +291,15 @@ func (c *Collector) cosign(ctx context.Context, cp ledger.Checkpoint, force bool
 	if met {
 		c.rounds.WithLabelValues("met").Inc()
 		c.mu.Lock()
-		if c.serving == nil || c.serving.Size <= out.Size {
+		newer := c.serving == nil || c.serving.Size <= out.Size
+		if newer {
 			c.serving = &out
 			c.served.Set(float64(out.Size))
 		}
 		c.mu.Unlock()
+		if newer && c.onServe != nil {
+			c.onServe(out)
+		}
 	} else {
 		c.rounds.WithLabelValues("short").Inc()
 		c.logger.Warn("witness: checkpoint did not get the cosignatures the policy wants; the previous one is still served",

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/pedigree-project/pedigree/ledger"
 )
 
 func newCollector(t *testing.T, l *testLog, reg prometheus.Registerer, quorum int, ws ...*testWitness) *Collector {
@@ -131,4 +134,51 @@ func TestCollectorWithoutWitnessesServesTheLogsCheckpoint(t *testing.T) {
 	if _, err := PolicyOf([]Endpoint{{URL: "http://127.0.0.1:1", VerifierKey: "k"}}, 2); err == nil {
 		t.Fatal("a quorum above the number of witnesses was accepted")
 	}
+}
+
+func TestCollectorRunServesEachOfferedCheckpoint(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	l := newLog(t, t.TempDir())
+	first := l.grow(t, "e", 2)
+	w1 := startWitness(t, t.TempDir(), logOf(l))
+	w2 := startWitness(t, t.TempDir(), logOf(l))
+	policy, err := PolicyOf([]Endpoint{{URL: w1.url, VerifierKey: w1.vkey}, {URL: w2.url, VerifierKey: w2.vkey}}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan ledger.Checkpoint, 8)
+	c, err := NewCollector(CollectorConfig{Log: l, Policy: policy, Logger: discard(), OnServe: func(cp ledger.Checkpoint) { served <- cp }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); c.Run(ctx) }()
+	next := func(want uint64) {
+		t.Helper()
+		for {
+			var cp ledger.Checkpoint
+			select {
+			case cp = <-served:
+			case <-ctx.Done():
+				t.Fatalf("checkpoint %d was never served", want)
+			}
+			if cp.Size > want {
+				t.Fatalf("served size %d, want %d", cp.Size, want)
+			}
+			if cp.Size == want {
+				if _, _, err := VerifyCheckpoint(cp.Note, trusted(t, l, w1, w2), 3); err != nil {
+					t.Fatalf("served checkpoint %d: %v", want, err)
+				}
+				return
+			}
+		}
+	}
+	next(first.Size) // Run starts with the log's latest checkpoint
+	for _, n := range []int{3, 1, 7} {
+		c.Offer(l.grow(t, "e", n))
+		next(l.Size())
+	}
+	cancel()
+	<-done
 }

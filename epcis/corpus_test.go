@@ -8,7 +8,11 @@ import (
 	"testing"
 )
 
-const openepcisJSON = "testdata/openepcis-test-resources/core/src/main/resources/2.0/EPCIS/JSON"
+const (
+	openepcisResources = "testdata/openepcis-test-resources/core/src/main/resources"
+	openepcisJSON      = openepcisResources + "/2.0/EPCIS/JSON"
+	openepcisXML       = openepcisResources + "/2.0/EPCIS/XML"
+)
 
 // acceptedDespiteSchema lists documents the EPCIS JSON schema rejects that
 // Decode accepts on purpose, with the reason.
@@ -114,8 +118,8 @@ func TestOpenEPCISInvalid(t *testing.T) {
 }
 
 // TestOpenEPCISEqualHashLists replays the openepcis-event-hash-generator
-// tests that assert equal hash lists for two JSON documents (capture and
-// query form of the same events). Pairs with an XML member are skipped.
+// tests that assert equal hash lists for two documents: the capture and
+// query form of the same events, or their JSON-LD and XML bindings.
 func TestOpenEPCISEqualHashLists(t *testing.T) {
 	data, err := os.ReadFile("testdata/openepcis-event-hash-generator/derived/hash_equivalence_tests.json")
 	if err != nil {
@@ -132,23 +136,42 @@ func TestOpenEPCISEqualHashLists(t *testing.T) {
 	if err := json.Unmarshal(data, &derived); err != nil {
 		t.Fatal(err)
 	}
+	// The openepcis implementation reads prefixed values in XML
+	// (component="example:x", type="example:someSensorProperty") and the
+	// namespace urn:epcglobal:cbv:mda as JSON-LD would; the reference
+	// implementation, whose vectors pin the XML pre-hash
+	// (SensorDataExamples: type=example:someSensorProperty,
+	// {urn:epcglobal:cbv:mda}lotNumber), keeps both as written. The package
+	// follows the reference; these pairs are compared with the JSON-LD
+	// reading of their XML member.
+	divergent := map[string]string{
+		"sensorDataTest":           "sensor type and component CURIEs with the example: prefix",
+		"xmlVsJsonCaptureDocument": "sensor type CURIE with the example: prefix",
+		"objectEventAllFieldsTest": "ILMD fields in urn:epcglobal:cbv:mda, without the trailing ':'",
+	}
 	pairs := 0
 	for _, tc := range derived.Tests {
 		if tc.Assertion != "hash lists equal" || tc.CBV21 || len(tc.Resources) != 2 {
 			continue
 		}
-		if strings.Contains(tc.Resources[0], "/XML/") || strings.Contains(tc.Resources[1], "/XML/") {
-			t.Logf("skip %s: XML member", tc.Test)
-			continue
-		}
+		reason, diverges := divergent[tc.Test]
 		var lists [2][]string
 		for i, r := range tc.Resources {
-			path := filepath.Join(openepcisJSON, strings.TrimPrefix(r, "2.0/EPCIS/JSON/"))
-			raw, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
+			doc, err := decodeFile(t, filepath.Join(openepcisResources, r))
+			if diverges && err == nil && strings.HasSuffix(r, ".xml") {
+				var plain []string
+				if plain, err = doc.Hashes(); err != nil {
+					t.Fatalf("%s: %s: %v", tc.Test, r, err)
+				}
+				// the listed divergence must be real…
+				raw, _ := os.ReadFile(filepath.Join(openepcisResources, r))
+				doc, err = decodeXML(raw, true)
+				if err == nil {
+					if h, _ := doc.Hashes(); strings.Join(h, " ") == strings.Join(plain, " ") {
+						t.Errorf("%s: listed as divergent (%s), but reading CURIEs as JSON-LD changes nothing", tc.Test, reason)
+					}
+				}
 			}
-			doc, err := Decode(raw)
 			if err != nil {
 				t.Fatalf("%s: %s: %v", tc.Test, r, err)
 			}
@@ -156,10 +179,14 @@ func TestOpenEPCISEqualHashLists(t *testing.T) {
 				t.Fatalf("%s: %s: %v", tc.Test, r, err)
 			}
 		}
+		// …and all there is: with CURIEs read as JSON-LD, the lists agree.
 		if strings.Join(lists[0], "\n") != strings.Join(lists[1], "\n") {
 			t.Errorf("%s: hash lists differ:\n%v\n%v", tc.Test, lists[0], lists[1])
 		}
+		if diverges {
+			t.Logf("%s: equal once XML CURIEs are read as JSON-LD (%s)", tc.Test, reason)
+		}
 		pairs++
 	}
-	t.Logf("%d JSON pairs compared", pairs)
+	t.Logf("%d pairs compared", pairs)
 }

@@ -167,8 +167,9 @@ func (d decoder) iriList(v any, p string) ([]string, error) {
 // the EPCIS context, a CURIE, or an absolute URI. Other bare words are
 // refused for the closed CBV vocabularies (business steps, dispositions,
 // transaction, source/destination and error types, whose user extensions
-// must be URIs) and kept as written for the sensor vocabularies, which GS1
-// extends between context releases.
+// must be URIs); in the measurement and sensor alert types, which GS1
+// extends between context releases, a bare word is a GS1 Web Vocabulary
+// term (see expandTerm), and a bare component is kept as written.
 func (d decoder) term(kind vocab, v any, p string) (string, error) {
 	s, err := d.str(v, p)
 	if err != nil {

@@ -1,8 +1,9 @@
-// Package epcis decodes GS1 EPCIS 2.0 JSON-LD documents and events into a
-// typed model and computes the CBV 2.0 event hash
+// Package epcis reads and writes GS1 EPCIS documents, JSON-LD (EPCIS 2.0)
+// and XML (EPCIS 2.0 and 1.x), through one typed model (Document, Event),
+// and computes the CBV 2.0 event hash
 // (ni:///sha-256;<hex>?ver=CBV2.0, GS1 CBV 2.0 section 8.9).
 //
-// # Decoding
+// # Decoding JSON-LD
 //
 // Decode reads a capture document (epcisBody.eventList or epcisBody.event)
 // or a query document (epcisBody.queryResults.resultsBody.eventList);
@@ -23,6 +24,35 @@
 // key without a declared namespace prefix. Errors are *FieldError values
 // naming the member, e.g. "epcis: eventTime: not RFC 3339".
 //
+// # Decoding XML
+//
+// DecodeXML reads an epcis:EPCISDocument or epcisq:EPCISQueryDocument in
+// the EPCIS 2.0 (urn:epcglobal:epcis:xsd:2) or 1.x
+// (urn:epcglobal:epcis:xsd:1) XML binding, with or without a
+// StandardBusinessDocumentHeader, into the same model, so that an event
+// hashes the same whichever binding carried it; DecodeXMLEvent reads one
+// event element. The 1.x wrappers (extension, baseExtension) are read as if
+// their content stood in their place. Extension elements become Fields in
+// their XML namespace, their attributes Fields flagged Attr. Values are
+// URIs: only the gs1: and cbv: prefixes of the 2.0 binding are expanded
+// (gs1:Temperature), as the reference implementation does. The reader is
+// bounded and hostile-input safe: encoding/xml tokens, no DTD (hence no
+// entity), at most MaxXMLSize bytes and MaxXMLDepth levels. It refuses what
+// the XSD refuses where the model can tell (unknown event type or element,
+// missing eventTime, bad action, repeated member, non-decimal quantity, …)
+// with a *FieldError naming the element path and its line, e.g.
+// "epcis: line 17: EPCISDocument.EPCISBody.EventList.ObjectEvent[2].action:
+// missing".
+//
+// # Encoding
+//
+// EncodeJSONLD writes a Document as an EPCIS 2.0 JSON-LD capture or query
+// document (standard context plus the extension namespaces, with the
+// document's own prefixes where it declared them); EncodeXML writes EPCIS
+// 2.0 XML, standard members in the XSD order of each event type. Decoding
+// what they write gives back equal events: the same model, hence the same
+// hash.
+//
 // # Hashing
 //
 // PreHash and Hash follow the reference implementation
@@ -31,7 +61,10 @@
 // canonicalisation and the members left out are documented on PreHash.
 // Where the vectors are silent the package keeps to the CBV rules: numbers
 // are written as exact plain decimals (no exponent, no float rounding), a
-// JSON null is an absent member, booleans are "true"/"false".
+// JSON null is an absent member, booleans are "true"/"false". One vector
+// (SensorDataExamples, event 7) rounds a 24-digit value through a float;
+// the package keeps exact digits there, so that distinct long numbers
+// never share a hash, and its tests account for that one difference.
 //
 // # Invariants
 //
@@ -44,8 +77,11 @@
 //   - eventID, recordTime and errorDeclaration never change the hash, so a
 //     node can compute the ID of an event that carries none, and an event
 //     keeps its hash when an ID or an error declaration is added.
-//   - No input makes Decode, DecodeEvent, PreHash or Hash panic; malformed
-//     input yields an error.
+//   - No input makes Decode, DecodeEvent, DecodeXML, DecodeXMLEvent,
+//     EncodeJSONLD, EncodeXML, PreHash or Hash panic; malformed input
+//     yields an error.
+//   - Decode(EncodeJSONLD(d)) and DecodeXML(EncodeXML(d)) give back the
+//     events of a decoded document d, model and hash.
 //   - The package holds no mutable package-level state and is safe for
 //     concurrent use.
 package epcis

@@ -8,7 +8,8 @@ import (
 
 // FuzzDecode feeds arbitrary bytes to the document and event decoders and
 // hashes whatever decodes. Nothing may panic; a decoded event must hash,
-// and hash the same twice; errors from decoding must be FieldErrors or JSON
+// and hash the same twice, and a decoded document must come back from
+// EncodeJSONLD with the same hashes; errors from decoding must be FieldErrors or JSON
 // syntax errors. Seeds live in testdata/fuzz/FuzzDecode.
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(benchEvent))
@@ -18,6 +19,7 @@ func FuzzDecode(f *testing.F) {
 			for i := range doc.Events {
 				checkHash(t, &doc.Events[i])
 			}
+			checkJSONRoundTrip(t, doc)
 		} else {
 			checkErr(t, err)
 		}
@@ -46,5 +48,29 @@ func checkErr(t *testing.T, err error) {
 	var fe *FieldError
 	if !errors.As(err, &fe) && !strings.HasPrefix(err.Error(), "epcis: invalid JSON") {
 		t.Fatalf("unexpected error type %T: %v", err, err)
+	}
+}
+
+// checkJSONRoundTrip writes doc as JSON-LD and reads it again: the hashes
+// must not change. A document EncodeJSONLD refuses must be refused with a
+// FieldError.
+func checkJSONRoundTrip(t *testing.T, doc *Document) {
+	t.Helper()
+	out, err := EncodeJSONLD(doc)
+	if err != nil {
+		var fe *FieldError
+		if !errors.As(err, &fe) {
+			t.Fatalf("EncodeJSONLD: %v", err)
+		}
+		return
+	}
+	back, err := Decode(out)
+	if err != nil {
+		t.Fatalf("encoded document does not decode: %v\n%s", err, out)
+	}
+	h1, _ := doc.Hashes()
+	h2, err := back.Hashes()
+	if err != nil || strings.Join(h1, " ") != strings.Join(h2, " ") {
+		t.Fatalf("hashes change in the JSON-LD round trip: %v\n%v\n%v\n%s", err, h1, h2, out)
 	}
 }

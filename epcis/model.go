@@ -1,6 +1,9 @@
 package epcis
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // EventType is the EPCIS event type, as named in the "type" member of a
 // JSON-LD event.
@@ -225,21 +228,33 @@ type Field struct {
 	Kind     Kind
 	Value    string
 	Children []Field
+	// Attr reports that the field was an XML attribute of its parent
+	// element, so that EncodeXML writes it back as one. The JSON-LD binding
+	// has no attributes; the pre-hash does not depend on Attr.
+	Attr bool
 }
 
 // FieldError reports an invalid or missing value. Field is the JSON path of
 // the offending member relative to the event (or document), for example
-// "eventTime" or "sensorElementList[0].sensorMetadata.time".
+// "eventTime" or "sensorElementList[0].sensorMetadata.time"; for an XML
+// document it is the path of element names, e.g.
+// "EPCISBody.EventList.ObjectEvent[2].eventTime", and Line is the line of
+// the element (0 for JSON).
 type FieldError struct {
 	Field string
+	Line  int
 	Msg   string
 }
 
 func (e *FieldError) Error() string {
-	if e.Field == "" {
-		return "epcis: " + e.Msg
+	s := "epcis: "
+	if e.Line > 0 {
+		s += fmt.Sprintf("line %d: ", e.Line)
 	}
-	return "epcis: " + e.Field + ": " + e.Msg
+	if e.Field == "" {
+		return s + e.Msg
+	}
+	return s + e.Field + ": " + e.Msg
 }
 
 func fieldErr(field, msg string) error { return &FieldError{Field: field, Msg: msg} }

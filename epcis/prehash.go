@@ -28,10 +28,11 @@ func Hash(ev *Event) (string, error) {
 //     certificationInfo, parentID, epcList, inputEPCList, childEPCs,
 //     quantityList, childQuantityList, inputQuantityList, outputEPCList,
 //     outputQuantityList, action, transformationID, bizStep, disposition,
-//     persistentDisposition, readPoint, bizLocation, bizTransactionList and
-//     sensorElementList, each as name=value (or the name of a structure
-//     followed by its members), absent and empty ones left out;
-//   - then, sorted as whole strings, destinationList, sourceList, ilmd,
+//     persistentDisposition, readPoint, bizLocation and sensorElementList,
+//     each as name=value (or the name of a structure followed by its
+//     members), absent and empty ones left out;
+//   - then, sorted as whole strings, bizTransactionList, destinationList,
+//     sourceList, ilmd,
 //     every top-level extension field as {namespace}local=value, and the
 //     members of standard structures that are neither standard nor
 //     namespaced, under the structure's path;
@@ -79,11 +80,6 @@ func PreHash(ev *Event) (string, error) {
 	}
 	writeList(&b, "readPoint", location(ev.ReadPoint))
 	writeList(&b, "bizLocation", location(ev.BizLocation))
-	bts := make([]string, 0, len(ev.BizTransactionList))
-	for _, bt := range ev.BizTransactionList {
-		bts = appendNonEmpty(bts, kv("type", vocabValue(vocabBizTransactionType, bt.Type))+kv("bizTransaction", bt.Value)+inlineExtensions(bt.Extensions))
-	}
-	writeList(&b, "bizTransactionList", sortedJoin(bts))
 	sensors, err := sensorElements(ev.SensorElementList)
 	if err != nil {
 		return "", err
@@ -94,9 +90,17 @@ func PreHash(ev *Event) (string, error) {
 }
 
 // tail renders the members that follow the ordered part, sorted as whole
-// strings: destinationList, sourceList, ilmd and the top-level extensions.
+// strings: bizTransactionList, destinationList, sourceList, ilmd and the
+// top-level extensions. The reference implementation does not match
+// bizTransactionList in its property order, so it lands here, after
+// sensorElementList (pinned by SensorDataExamples, case 11).
 func tail(ev *Event) string {
 	var parts []string
+	bts := make([]string, 0, len(ev.BizTransactionList))
+	for _, bt := range ev.BizTransactionList {
+		bts = appendNonEmpty(bts, kv("type", vocabValue(vocabBizTransactionType, bt.Type))+kv("bizTransaction", bt.Value)+inlineExtensions(bt.Extensions))
+	}
+	parts = appendNonEmpty(parts, listString("bizTransactionList", sortedJoin(bts)))
 	parts = appendNonEmpty(parts, listString("destinationList", sourceDests("destination", ev.DestinationList)))
 	parts = appendNonEmpty(parts, listString("sourceList", sourceDests("source", ev.SourceList)))
 	if len(ev.ILMD) > 0 {

@@ -21,7 +21,15 @@ const (
 
 // expandTerm returns the IRI that the EPCIS JSON-LD context gives the bare
 // term in a property of kind v, or "" when the context does not define it.
+//
+// The GS1 Web Vocabulary of measurement and sensor alert types grows
+// between context releases (EffectiveDoseRate is not in the EPCIS 2.0.0
+// context), and every term of it lives under https://gs1.org/voc/: a bare
+// word in these two vocabularies is taken for a term there.
 func expandTerm(v vocab, term string) string {
+	if (v == vocabMeasurementType || v == vocabSensorAlertType) && bareWord(term) {
+		return "https://gs1.org/voc/" + term
+	}
 	if !knownTerm(v, term) {
 		return ""
 	}
@@ -118,4 +126,19 @@ func knownTerm(v vocab, term string) bool {
 		}
 	}
 	return false
+}
+
+// bareWord reports whether s is a non-empty run of ASCII letters, digits,
+// '_' and '-' starting with a letter, the form of a Web Vocabulary term.
+func bareWord(s string) bool {
+	if s == "" || !(s[0] >= 'A' && s[0] <= 'Z' || s[0] >= 'a' && s[0] <= 'z') {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -99,6 +99,9 @@ type run struct {
 	// contIdx indexes res.PutContainers by SSCC once there are many, so
 	// later objects of the event see containers written by earlier ones.
 	contIdx map[string]int
+	// fresh counts the packs this event commissions per batch, for
+	// batches whose product has a fixed-length serial format.
+	fresh map[BatchRef]uint64
 }
 
 func (r *run) apply() {

@@ -20,6 +20,11 @@ func (r *run) commission(e *Epc) {
 		r.refuse(OutcomeNotAuthorized, r.notManufacturer(epc, prod))
 		return
 	}
+	if !MatchesSerialFormat(prod.SerialFormat, prod.SerialLength, code.Serial) {
+		r.refuse(OutcomeInvalid, "serial "+code.Serial+" of GTIN "+code.GTIN+" is not of the product's serial format, "+
+			SerialFormatWords(prod.SerialFormat, prod.SerialLength))
+		return
+	}
 	lot, exp := ilmd.Lot, ilmd.Expiry
 	if lot == "" {
 		lot = code.Lot
@@ -53,6 +58,9 @@ func (r *run) commission(e *Epc) {
 			KV{"existing_lot", old.Lot}, KV{"status", old.Status.String()}, KV{"step", r.step.String()}))
 		return
 	}
+	if prod.SerialFormat != SerialDefault && !r.withinGuessOdds(prod, b) {
+		return
+	}
 	r.putPack(Pack{
 		GTIN: code.GTIN, Serial: code.Serial, Lot: b.Lot, Expiry: b.Expiry,
 		Status:    StatusActive,
@@ -60,6 +68,24 @@ func (r *run) commission(e *Epc) {
 		LastEvent: r.at,
 	})
 	r.res.Status = StatusActive
+}
+
+// withinGuessOdds counts one more pack of a fixed-length serial format
+// into batch b, refusing it when the batch would reach the guessing bound
+// (CheckGuessOdds): the packs already commissioned plus those of this
+// event so far.
+func (r *run) withinGuessOdds(prod Product, b Batch) bool {
+	ref := BatchRef{GTIN: b.GTIN, Lot: b.Lot}
+	if r.fresh == nil {
+		r.fresh = make(map[BatchRef]uint64, 1)
+	}
+	if err := CheckGuessOdds(prod.SerialFormat, prod.SerialLength, b.Commissioned+r.fresh[ref]+1); err != nil {
+		r.refuse(OutcomeConflict, "batch "+b.Lot+" of GTIN "+b.GTIN+" (serials of "+
+			SerialFormatWords(prod.SerialFormat, prod.SerialLength)+"): "+err.Error())
+		return false
+	}
+	r.fresh[ref]++
+	return true
 }
 
 // notManufacturer raises UNAUTHORIZED_STEP for a step only the product's

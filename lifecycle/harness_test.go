@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -72,8 +73,9 @@ func (m *memView) store(res *Result) {
 // harness runs the commands of one data-driven file against one memView.
 //
 //	party gln=G role=pharmacy [as=NAME]       register a party (NAME then stands for G)
-//	product gtin=T mfr=G                      register a product
-//	batch gtin=T lot=L expiry=YYMMDD [recalled] [withdrawn]
+//	product gtin=T mfr=G [format=numeric|alphanumeric length=N]
+//	                                          register a product
+//	batch gtin=T lot=L expiry=YYMMDD [recalled] [withdrawn] [commissioned=N]
 //	event step=S actor=G time=T [type=aggregation action=add|delete parent=SSCC]
 //	      [disp=D] [role=R] [read=G] [biz=G] [dest=G] [lot=L expiry=E (ILMD)]
 //	      [record=T] [pack=GTIN/SERIAL[/LOT[/EXPIRY]]]... [sscc=S]... [batch=GTIN/LOT]...
@@ -133,10 +135,33 @@ func (h *harness) run(t *testing.T, c *datadriven.TestData) string {
 		}
 		return "ok"
 	case "product":
-		h.v.products[get("gtin")] = Product{GTIN: get("gtin"), Manufacturer: get("mfr")}
+		p := Product{GTIN: get("gtin"), Manufacturer: get("mfr")}
+		switch get("format") {
+		case "numeric":
+			p.SerialFormat = SerialNumeric
+		case "alphanumeric":
+			p.SerialFormat = SerialAlphanumeric
+		}
+		if l := get("length"); l != "" {
+			n, err := strconv.ParseUint(l, 10, 32)
+			if err != nil {
+				t.Fatalf("%s: length=%s: %v", c.Pos, l, err)
+			}
+			p.SerialLength = uint32(n)
+		}
+		if err := CheckSerialFormat(p.SerialFormat, p.SerialLength); err != nil {
+			t.Fatalf("%s: %v", c.Pos, err)
+		}
+		h.v.products[p.GTIN] = p
 		return "ok"
 	case "batch":
 		b := Batch{GTIN: get("gtin"), Lot: get("lot"), Expiry: get("expiry"), Recalled: has("recalled"), Withdrawn: has("withdrawn")}
+		if n := get("commissioned"); n != "" {
+			var err error
+			if b.Commissioned, err = strconv.ParseUint(n, 10, 64); err != nil {
+				t.Fatalf("%s: commissioned=%s: %v", c.Pos, n, err)
+			}
+		}
 		h.v.batches[BatchRef{GTIN: b.GTIN, Lot: b.Lot}] = b
 		return "ok"
 	case "event", "verify":
@@ -147,6 +172,15 @@ func (h *harness) run(t *testing.T, c *datadriven.TestData) string {
 		}
 		res := Apply(h.v, ev)
 		h.v.store(&res)
+		if ev.Step == StepCommissioning && res.Applied {
+			// What the node's ingest records beside the packs.
+			for _, p := range res.PutPacks {
+				ref := BatchRef{GTIN: p.GTIN, Lot: p.Lot}
+				b := h.v.batches[ref]
+				b.Commissioned++
+				h.v.batches[ref] = b
+			}
+		}
 		return describeResult(&res, false)
 	case "pack":
 		p, ok := h.v.Pack(get("gtin"), get("serial"))

@@ -78,12 +78,19 @@ type Batch struct {
 	Expiry    string // YYMMDD exactly as encoded on the packs (DD may be 00)
 	Recalled  bool   // set by a recall; never cleared
 	Withdrawn bool   // set by a withdrawal; never cleared
+	// Commissioned counts the packs commissioned in the batch, for the
+	// guessing bound of fixed-length serial formats.
+	Commissioned uint64
 }
 
 // Product is a registered medicinal product.
 type Product struct {
 	GTIN         string // GTIN-14
 	Manufacturer string // GLN of the manufacturer that owns the product
+	// SerialFormat and SerialLength are the format its serials must have
+	// (CheckSerialFormat).
+	SerialFormat SerialFormat
+	SerialLength uint32
 }
 
 // Party is a registered trading partner or authority.

@@ -261,15 +261,15 @@ nothing is commissioned twice.`,
 			if (count > 0) == (file != "") {
 				return errors.New("give exactly one of --count and --file")
 			}
+			rid, err := runRequestID(requestID)
+			if err != nil {
+				return err
+			}
 			if out != "" {
 				if file != "" {
 					return errors.New("--out writes generated serials: give it with --count")
 				}
-				return commissionToFile(cmd, co, args[0], args[1], count, out)
-			}
-			rid, err := runRequestID(requestID)
-			if err != nil {
-				return err
+				return commissionToFile(cmd, co, args[0], args[1], count, out, rid)
 			}
 			var serials []string
 			if file != "" {
@@ -320,7 +320,7 @@ nothing is commissioned twice.`,
 	cmd.Flags().IntVar(&count, "count", 0, "number of random serials to generate (up to 1,000,000 per run of the server's limit per request)")
 	cmd.Flags().StringVar(&file, "file", "", "file of serials, one per line ('-' for stdin)")
 	cmd.Flags().StringVar(&out, "out", "", "with --count: file to write the generated serials to, one a line, as they are committed ('-' for stdout)")
-	cmd.Flags().StringVar(&requestID, "request-id", "", "request ID of the run, to resume one that was cut off (1–48 of A–Z, a–z, 0–9, '-', '_'; default random; not with --out)")
+	cmd.Flags().StringVar(&requestID, "request-id", "", "request ID of the run, to resume one that was cut off (1–48 of A–Z, a–z, 0–9, '-', '_'; default random); a run with --out is resumed with --out (its requests are of 10,000)")
 	addClientFlags(cmd, co)
 	return cmd
 }

@@ -48,6 +48,7 @@ flag's name in upper case with dashes as underscores (--data: PEDIGREE_DATA).`,
 		newTokenCommand(),
 		newBenchCommand(opts), newSimulateCommand(), newRecoverCommand(opts), newWitnessCommand(opts))
 	root.AddCommand(newLabelCommand())
+	root.AddCommand(newEPCISCommand())
 	return root
 }
 

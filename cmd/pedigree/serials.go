@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -122,25 +123,32 @@ func writeSerialFile(path string, keep bool, fill func(*bufio.Writer) (uint64, e
 }
 
 // commissionToFile commissions count generated serials in requests of
-// serialsPage, each of which answers with the serials it generated (the
-// server returns them up to that many), and writes every request's serials
-// to path once they are committed: the file holds exactly what this run
-// commissioned, in bounded memory, without a second read. If a request
-// fails, the file keeps the serials committed before it, every line a
-// commissioned serial, and the error says how many.
-func commissionToFile(cmd *cobra.Command, co *clientOptions, gtin, lot string, count int, path string) error {
+// serialsPage under request IDs rid.0, rid.1, … (each answers with the
+// serials it generated: the server returns them up to that many, and a
+// request already on the ledger answers with the serials it recorded),
+// and writes every request's serials to path once they are committed: the
+// file holds exactly what this run commissioned, in bounded memory,
+// without a second read. A request that fails on the network is sent
+// again under its ID. If the run stops, the file keeps the serials
+// committed before it, every line a commissioned serial, and the error
+// names the request ID: the same command with --request-id writes the
+// whole file again, the recorded requests answered from the ledger and
+// the rest completed.
+func commissionToFile(cmd *cobra.Command, co *clientOptions, gtin, lot string, count int, path, rid string) error {
 	c, err := co.client()
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	fmt.Fprintf(cmd.ErrOrStderr(), "request ID %s (to resume this run: --request-id %s)\n", rid, rid)
 	return writeSerialFile(path, true, func(w *bufio.Writer) (uint64, error) {
 		var done uint64
-		for from := 0; from < count; from += serialsPage {
+		for k, from := 0, 0; from < count; k, from = k+1, from+serialsPage {
 			n := min(serialsPage, count-from)
-			resp, err := c.Registry.CommissionSerials(cmd.Context(), &pb.CommissionSerialsRequest{Gtin: gtin, Lot: lot, Count: uint32(n)})
+			req := &pb.CommissionSerialsRequest{Gtin: gtin, Lot: lot, Count: uint32(n), RequestId: rid + "." + strconv.Itoa(k)}
+			resp, err := commissionRetrying(cmd.Context(), c, req)
 			if err != nil {
-				return done, fmt.Errorf("after %d serials committed: %w", done, err)
+				return done, fmt.Errorf("after %d serials committed (resume with --request-id %s): %w", done, rid, err)
 			}
 			if len(resp.GetSerials()) != n || resp.GetCommissioned() != uint64(n) {
 				return done, fmt.Errorf("after %d serials committed: the server committed %d and returned %d serials, want %d", done, resp.GetCommissioned(), len(resp.GetSerials()), n)

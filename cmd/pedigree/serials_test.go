@@ -14,7 +14,8 @@ import (
 // TestSerialFilesFromTheCLI registers a product with 13-digit serials,
 // commissions more serials than one answer carries with --out, and reads
 // the batch back with "batch serials": both files hold the same serials,
-// every one 13 digits.
+// every one 13 digits; the run sent again under its request ID writes the
+// same file and commissions nothing more.
 func TestSerialFilesFromTheCLI(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -30,8 +31,16 @@ func TestSerialFilesFromTheCLI(t *testing.T) {
 		t.Fatalf("batch create: %s", out)
 	}
 	made, listed, csv := filepath.Join(dir, "made.txt"), filepath.Join(dir, "listed.txt"), filepath.Join(dir, "listed.csv")
-	if out, code := run(mfr, "commission", "07891234567895", "B1", "--count", "12345", "--out", made); code != 0 {
+	out, code := run(mfr, "commission", "07891234567895", "B1", "--count", "12345", "--out", made)
+	rid := regexp.MustCompile(`request ID (\S+)`).FindStringSubmatch(out)
+	if code != 0 || rid == nil {
 		t.Fatalf("commission --out: %d %s", code, out)
+	}
+	// The run again under its request ID, as after a crash: the same file,
+	// nothing commissioned twice.
+	again := filepath.Join(dir, "again.txt")
+	if out, code := run(mfr, "commission", "07891234567895", "B1", "--count", "12345", "--out", again, "--request-id", rid[1]); code != 0 {
+		t.Fatalf("commission --out --request-id: %d %s", code, out)
 	}
 	if out, code := run(mfr, "batch", "serials", "07891234567895", "B1", "--out", listed); code != 0 {
 		t.Fatalf("batch serials: %d %s", code, out)
@@ -47,6 +56,9 @@ func TestSerialFilesFromTheCLI(t *testing.T) {
 		return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 	}
 	a, b := lines(made), lines(listed)
+	if !slices.Equal(lines(again), a) {
+		t.Errorf("the run resumed under its request ID wrote other serials")
+	}
 	if len(a) != 12345 {
 		t.Fatalf("commission wrote %d serials, want 12345", len(a))
 	}

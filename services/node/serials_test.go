@@ -2,13 +2,16 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -28,8 +31,16 @@ type exportFixture struct {
 
 func newExportFixture(t *testing.T, count int) *exportFixture {
 	t.Helper()
-	n := startNode(t, testConfig(t.TempDir()))
-	t.Cleanup(func() { shutdown(t, n) })
+	f := newExportFixtureAt(t, t.TempDir(), count)
+	t.Cleanup(func() { shutdown(t, f.n) })
+	return f
+}
+
+// newExportFixtureAt builds the fixture on a node with data directory
+// dir, which the caller shuts down.
+func newExportFixtureAt(t *testing.T, dir string, count int) *exportFixture {
+	t.Helper()
+	n := startNode(t, testConfig(dir))
 	a := &api{t: t, n: n}
 	f := &exportFixture{n: n, mfr: a.party(apiMfr, pb.Role_ROLE_MANUFACTURER), mfr2: a.party(apiMfr2, pb.Role_ROLE_MANUFACTURER),
 		pharm: a.party(apiPharm, pb.Role_ROLE_PHARMACY), reg: a.party("4000007000009", pb.Role_ROLE_REGULATOR)}
@@ -197,5 +208,43 @@ func TestBatchFilesStreamWhatWasCommissioned(t *testing.T) {
 	}
 	if code, csv := fileOf(t, f.n, f.mfr, "serials.csv?status=supplied"); code != http.StatusOK || csv != "serial,status\n" {
 		t.Errorf("serials.csv of supplied packs: HTTP %d %q, want only the header", code, csv)
+	}
+}
+
+// TestLotIndexIsBuiltForAnOlderStore removes the lot index from a node's
+// store, as a store written before the index existed, and restarts the
+// node: it builds the index before it consumes, and the export and the
+// trace of each batch hold exactly its packs.
+func TestLotIndexIsBuiltForAnOlderStore(t *testing.T) {
+	dir := t.TempDir()
+	f := newExportFixtureAt(t, dir, 300)
+	shutdown(t, f.n)
+	db, err := pebble.Open(filepath.Join(dir, "pebble"), &pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The on-disk layout (services/internal/state/keys.go): 0x28 lotpack,
+	// meta 0x1F 0x03 the lot index format.
+	if err := errors.Join(db.DeleteRange([]byte{0x28}, []byte{0x29}, pebble.Sync), db.Delete([]byte{0x1F, 0x03}, pebble.Sync), db.Close()); err != nil {
+		t.Fatal(err)
+	}
+	f.n = startNode(t, testConfig(dir))
+	defer shutdown(t, f.n)
+	conn := plainConn(t, f.n)
+	f.registry = pb.NewRegistryServiceClient(conn)
+	all, _, err := f.list(t, f.mfr, 1000, 0)
+	if err != nil || !slices.Equal(serialsOf(all), f.serials) {
+		t.Fatalf("after the rebuild L1 lists %d serials (%v), want the %d commissioned", len(all), err, len(f.serials))
+	}
+	tr, err := pb.NewProvenanceServiceClient(conn).TraceBatch(bearer(context.Background(), f.reg), &pb.TraceBatchRequest{Gtin: apiGTIN, Lot: "L2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	for _, c := range tr.GetCounts() {
+		n += c.GetCount()
+	}
+	if n != 7 {
+		t.Fatalf("trace of L2 counts %d packs, want 7", n)
 	}
 }

@@ -34,12 +34,14 @@ func Party(p *pb.Party) lifecycle.Party {
 
 // Product is the rules' view of a product record.
 func Product(p *pb.Product) lifecycle.Product {
-	return lifecycle.Product{GTIN: p.GetGtin(), Manufacturer: p.GetManufacturerGln()}
+	return lifecycle.Product{GTIN: p.GetGtin(), Manufacturer: p.GetManufacturerGln(),
+		SerialFormat: lifecycle.SerialFormat(p.GetSerialFormat()), SerialLength: p.GetSerialLength()}
 }
 
 // Batch is the rules' view of a batch record.
 func Batch(b *pb.Batch) lifecycle.Batch {
-	return lifecycle.Batch{GTIN: b.GetGtin(), Lot: b.GetLot(), Expiry: b.GetExpiry(), Recalled: b.GetRecalled(), Withdrawn: b.GetWithdrawn()}
+	return lifecycle.Batch{GTIN: b.GetGtin(), Lot: b.GetLot(), Expiry: b.GetExpiry(), Recalled: b.GetRecalled(), Withdrawn: b.GetWithdrawn(),
+		Commissioned: b.GetCommissioned()}
 }
 
 // CheckText checks that s is min–max characters of valid UTF-8.

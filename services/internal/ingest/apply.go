@@ -314,6 +314,10 @@ func (p *Pipeline) applyEvent(w *batchWork, e *lifecycle.Event, index uint64, al
 	}
 	w.o.applyResult(&r)
 	if e.Step == lifecycle.StepCommissioning && r.Applied && r.Affected > 0 {
+		for i := range r.PutPacks {
+			pk := &r.PutPacks[i]
+			w.o.lotPacks = append(w.o.lotPacks, lotPack{pk.GTIN, pk.Lot, pk.Serial})
+		}
 		if b := w.o.batchRecord(e.Epcs[0].Pack.GTIN, e.ILMD.Lot); b != nil {
 			next := cloneBatch(b)
 			next.Commissioned += uint64(r.Affected)

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -44,11 +45,17 @@ type overlay struct {
 	prodOrder  []string
 	parties    map[string]*pb.Party
 	partyOrder []string
+	// lotPacks are the packs commissioned in the batch (GTIN, lot,
+	// serial), for the lot index.
+	lotPacks []lotPack
 
 	cred *credOverlay // keys, tokens and alerts; nil until written
 }
 
 type packID struct{ a, b string }
+
+// lotPack names a commissioned pack under its batch.
+type lotPack struct{ gtin, lot, serial string }
 
 func newOverlay(store *state.Store) *overlay {
 	return &overlay{
@@ -252,6 +259,15 @@ func (o *overlay) flush(b *pebble.Batch) error {
 	slices.SortFunc(o.packOrder, func(a, b packID) int { return state.ComparePacks(a.a, a.b, b.a, b.b) })
 	for _, id := range o.packOrder {
 		if buf, err = state.PutPack(b, o.packs[id], buf); err != nil {
+			return err
+		}
+	}
+	slices.SortFunc(o.lotPacks, func(a, b lotPack) int {
+		return cmp.Or(cmp.Compare(a.gtin, b.gtin), cmp.Compare(len(a.lot), len(b.lot)), cmp.Compare(a.lot, b.lot),
+			cmp.Compare(len(a.serial), len(b.serial)), cmp.Compare(a.serial, b.serial))
+	})
+	for _, lp := range o.lotPacks {
+		if buf, err = state.PutLotPack(b, lp.gtin, lp.lot, lp.serial, buf); err != nil {
 			return err
 		}
 	}

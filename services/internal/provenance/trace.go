@@ -50,16 +50,13 @@ func (s *Service) TraceBatch(ctx context.Context, req *pb.TraceBatchRequest) (*p
 	}
 	counts := map[key]uint64{}
 	holders := map[string]bool{}
-	err = store.PacksOf(req.GetGtin(), func(pk lifecycle.Pack) error {
-		if pk.Lot != req.GetLot() {
-			return nil
-		}
+	err = store.BatchPacksAfter(req.GetGtin(), req.GetLot(), "", func(pk lifecycle.Pack) (bool, error) {
 		eff := state.Effective(view, pk, at)
 		counts[key{pb.PackStatus(eff.Status), eff.Pack.Custodian}]++
 		if pk.Status == lifecycle.StatusActive {
 			holders[eff.Pack.Custodian] = true
 		}
-		return nil
+		return true, nil
 	})
 	if err == nil {
 		err = view.Err

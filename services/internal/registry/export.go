@@ -60,10 +60,7 @@ func (s *Service) ListBatchPacks(ctx context.Context, req *pb.ListBatchPacksRequ
 	at := s.w.Now().UnixMilli()
 	resp := &pb.ListBatchPacksResponse{}
 	last := ""
-	err = store.PacksAfter(req.GetGtin(), after, func(pk lifecycle.Pack) (bool, error) {
-		if pk.Lot != req.GetLot() {
-			return true, nil
-		}
+	err = store.BatchPacksAfter(req.GetGtin(), req.GetLot(), after, func(pk lifecycle.Pack) (bool, error) {
 		st := pb.PackStatus(lifecycle.EffectiveStatus(pk, b, at))
 		if req.GetStatus() != pb.PackStatus_PACK_STATUS_UNSPECIFIED && st != req.GetStatus() {
 			return true, nil

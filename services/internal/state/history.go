@@ -8,7 +8,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pedigree-project/pedigree/ledger/entry"
-	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
@@ -68,42 +67,6 @@ func (s *Store) Memberships(object []byte) ([]Membership, error) {
 		out = append(out, Membership{Index: binary.BigEndian.Uint64(k[len(prefix):]), SSCC: string(it.Value())})
 	}
 	return out, it.Error()
-}
-
-// PacksOf calls fn with every pack of a product, in serial order.
-func (s *Store) PacksOf(gtin string, fn func(lifecycle.Pack) error) error {
-	return s.PacksAfter(gtin, "", func(p lifecycle.Pack) (bool, error) { return true, fn(p) })
-}
-
-// PacksAfter calls fn with the packs of a product whose serial comes after
-// serial after in the table's order (ComparePacks: shorter serials first),
-// all of them when after is empty, until fn returns false or an error. It
-// reads through one iterator, in bounded memory.
-func (s *Store) PacksAfter(gtin, after string, fn func(lifecycle.Pack) (bool, error)) error {
-	prefix := append([]byte{prefixPack}, gtin...)
-	lower := prefix
-	if after != "" {
-		lower = append(packKey(gtin, after), 0) // the smallest key past after's
-	}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(prefix)})
-	if err != nil {
-		return fmt.Errorf("state: packs of %s: %w", gtin, err)
-	}
-	defer it.Close()
-	for ok := it.First(); ok; ok = it.Next() {
-		k := it.Key()
-		if len(k) < len(prefix)+1 || int(k[len(prefix)]) != len(k)-len(prefix)-1 {
-			continue
-		}
-		p, err := decodePack(gtin, string(k[len(prefix)+1:]), it.Value())
-		if err != nil {
-			return err
-		}
-		if more, err := fn(p); err != nil || !more {
-			return err
-		}
-	}
-	return it.Error()
 }
 
 // AlertsNewestFirst calls fn with alerts from the newest down, starting

@@ -29,8 +29,11 @@ import "encoding/binary"
 //	                 kept after revocation (0x11 and 0x12 are deleted then)
 //	0x1F meta      | 0x01                                → last applied stream sequence (u64)
 //	               | 0x02                                → event table format (1 byte; events.go)
+//	               | 0x03                                → lot index format (1 byte; lotindex.go)
 //	0x20 deadseq   | stream sequence (u64)               → SHA-256 of subject and data (32): a message
 //	                 the ledger did not record (dead letter); streamseq.go
+//	0x28 lotpack   | GTIN (14) | len | lot | len | serial → empty: the pack was commissioned in the lot
+//	                 (lotindex.go)
 const (
 	prefixParty     byte = 0x10
 	prefixToken     byte = 0x11
@@ -49,9 +52,11 @@ const (
 	prefixTokenInfo byte = 0x1E
 	prefixMeta      byte = 0x1F
 	prefixDeadSeq   byte = 0x20
+	prefixLotPack   byte = 0x28
 
 	metaAppliedSeq  byte = 0x01
 	metaEventFormat byte = 0x02
+	metaLotIndex    byte = 0x03
 )
 
 func partyKey(gln string) []byte {

@@ -71,6 +71,11 @@ type Config struct {
 	// CheckpointInterval is the most time between checkpoints while
 	// entries arrive.
 	CheckpointInterval time.Duration
+	// WitnessPolicy names the C2SP tlog-witnesses that cosign the
+	// checkpoints and how many must (witness.PolicyOf, or a policy file);
+	// empty: none. The checkpoint endpoint serves the latest checkpoint
+	// that met it.
+	WitnessPolicy []byte
 	// AdminGLN is the GLN of the admin party created on first start.
 	AdminGLN string
 	// AdminName is its display name.

@@ -29,6 +29,7 @@ import (
 
 	"github.com/pedigree-project/pedigree/gs1/epc"
 	"github.com/pedigree-project/pedigree/ledger"
+	"github.com/pedigree-project/pedigree/ledger/witness"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/auth"
 	"github.com/pedigree-project/pedigree/services/internal/capture"
@@ -84,6 +85,7 @@ type Node struct {
 	nodeName   string
 	genesisKey ed25519.PublicKey
 	pipeline   *ingest.Pipeline
+	cosigner   *witness.Collector
 	submitter  *submit.Submitter
 	ingestErr  atomic.Pointer[error]
 	ingestDone chan struct{} // closed when the pipeline has stopped
@@ -221,10 +223,12 @@ func (n *Node) startGRPC() error {
 	if err != nil {
 		return err
 	}
+	provenanceSvc.Checkpoints = n.cosigner
 	ledgerSvc, err := ledgersvc.New(n.ledger, n.logger)
 	if err != nil {
 		return err
 	}
+	ledgerSvc.Checkpoints = n.cosigner
 	for _, s := range []*grpc.Server{n.grpcServer, n.gwServer} {
 		pb.RegisterRegistryServiceServer(s, registrySvc)
 		pb.RegisterVerificationServiceServer(s, verificationSvc)

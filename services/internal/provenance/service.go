@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/pedigree-project/pedigree/ledger"
+	"github.com/pedigree-project/pedigree/ledger/witness"
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
@@ -31,6 +32,9 @@ type Service struct {
 	w      *writer.Writer
 	log    *ledger.Log
 	alerts func(buffer int) *ingest.AlertFeed
+	// Checkpoints, when set, gives the checkpoints histories are proved
+	// against, with the witnesses' cosignatures. Unset: the ledger's own.
+	Checkpoints *witness.Collector
 }
 
 var _ pb.ProvenanceServiceServer = (*Service)(nil)

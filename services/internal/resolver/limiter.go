@@ -10,8 +10,8 @@ import (
 )
 
 // maxClients bounds the buckets the limiter holds. Past it, buckets that
-// have refilled (clients gone quiet) are dropped first; if none has, an
-// arbitrary one is, which then starts again with a full burst.
+// have refilled (clients gone quiet) are dropped first, then arbitrary
+// ones, whose clients start again with a full burst.
 const maxClients = 1 << 15
 
 // limiter holds a token bucket per client address key (edge.AddressKey:
@@ -59,17 +59,21 @@ func (l *limiter) admit(addr string, now time.Time) (time.Duration, bool) {
 	return 0, true
 }
 
-// evict drops full buckets, or one bucket when none is full.
+// evict drops the full buckets (clients gone quiet: a new bucket would be
+// the same); when too few were full, it drops arbitrary ones down to 7/8
+// of the bound, so that a flood of new addresses costs a scan per
+// maxClients/8 of them, not one each.
 func (l *limiter) evict(now time.Time) {
-	var any string
 	for k, lim := range l.m {
-		any = k
 		if lim.TokensAt(now) >= float64(l.burst) {
 			delete(l.m, k)
 		}
 	}
-	if len(l.m) >= maxClients {
-		delete(l.m, any)
+	for k := range l.m {
+		if len(l.m) <= maxClients*7/8 {
+			break
+		}
+		delete(l.m, k)
 	}
 }
 

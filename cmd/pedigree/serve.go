@@ -104,6 +104,9 @@ logs warnings and errors only, unless --log-level says otherwise.`,
 	f.StringVar(&cfg.GCPTable, "gcp-table", "",
 		"GS1 GCP length table (gcpprefixformatlist.json, GS1's JSON format) for Digital Link to EPC URN translation, after the prefixes registered to parties; empty: registered prefixes only")
 	addEdgeFlags(f, &cfg)
+	f.Float64Var(&cfg.Resolver.Rate, "resolver-rate", cfg.Resolver.Rate, "requests per second each client address may make to the public Digital Link resolver (0: no limit)")
+	f.IntVar(&cfg.Resolver.Burst, "resolver-burst", cfg.Resolver.Burst, "requests a client address may make at once to the resolver")
+	f.StringVar(&cfg.Resolver.PublicURL, "resolver-url", "", "public root URL of the resolver for its links (https://host[/path]); empty: each request's scheme and host")
 	witnesses = addWitnessFlags(f)
 	f.BoolVar(&demo, "demo", false, "play a small simulated market against the node, print what to try next, keep serving")
 	return cmd

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/gs1"
 	"github.com/pedigree-project/pedigree/scanners/sdk"
 	"github.com/pedigree-project/pedigree/scanners/simulate"
 	"github.com/pedigree-project/pedigree/services/node"
@@ -155,6 +156,12 @@ func printTryNext(out io.Writer, rep *simulate.Report, n *node.Node, tokenPath s
 		fmt.Fprintf(&b, "  curl -s -X POST %s/v1/packs:verify %s -d '{\"pack\": {\"barcode\": \"%s\"}}'\n\n", base, auth, s.GenuinePack)
 		fmt.Fprintf(&b, "  # Its history, every step checked against the signed checkpoint:\n")
 		fmt.Fprintf(&b, "  pedigree history --server %s --token \"$TOKEN\" '%s'\n\n", n.GRPCAddr(), s.GenuinePack)
+		if r, err := gs1.ParseBracketed(s.GenuinePack); err == nil {
+			if dl, err := r.DigitalLink(base); err == nil {
+				fmt.Fprintf(&b, "  # What a patient's phone shows when it opens the pack's QR code (no token); its GS1 linkset:\n")
+				fmt.Fprintf(&b, "  %s\n  curl -s -H 'Accept: application/linkset+json' '%s'\n\n", dl, dl)
+			}
+		}
 	}
 	if s.Counterfeit != "" {
 		fmt.Fprintf(&b, "  # Verify a counterfeit: not dispensable, alert UNKNOWN_SERIAL, recorded on the ledger.\n")

@@ -7,6 +7,7 @@ import (
 	"github.com/pedigree-project/pedigree/gs1"
 	"github.com/pedigree-project/pedigree/services/internal/edge"
 	"github.com/pedigree-project/pedigree/services/internal/natsauth"
+	"github.com/pedigree-project/pedigree/services/internal/resolver"
 )
 
 // Config configures a node. The zero value is not valid; start from
@@ -91,6 +92,9 @@ type Config struct {
 	// CompanyPrefixLengths consults after the prefixes registered to
 	// parties. Empty: registered prefixes only. Read once at start.
 	GCPTable string
+	// Resolver configures the public GS1 Digital Link resolver on the
+	// HTTP port: its rate limit per client address and public URL.
+	Resolver resolver.Config
 
 	// now is the clock of token expiry and default event times; nil:
 	// time.Now. Tests set it.
@@ -128,6 +132,7 @@ func DefaultConfig() Config {
 		NATSCalloutAccount: natsauth.DefaultCalloutAccount,
 		NATSLimits:         natsauth.Limits{}.WithDefaults(),
 		Edge:               edge.DefaultConfig(),
+		Resolver:           resolver.DefaultConfig(),
 	}
 }
 
@@ -159,6 +164,9 @@ func (c Config) validate() error {
 		errs = append(errs, errors.New("shutdown-timeout: must be positive"))
 	}
 	if err := c.Edge.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Resolver.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -41,6 +41,7 @@ import (
 	"github.com/pedigree-project/pedigree/services/internal/natsbus"
 	"github.com/pedigree-project/pedigree/services/internal/provenance"
 	"github.com/pedigree-project/pedigree/services/internal/registry"
+	"github.com/pedigree-project/pedigree/services/internal/resolver"
 	"github.com/pedigree-project/pedigree/services/internal/state"
 	"github.com/pedigree-project/pedigree/services/internal/submit"
 	"github.com/pedigree-project/pedigree/services/internal/telemetry"
@@ -283,6 +284,11 @@ func (n *Node) startHTTP(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	res, err := resolver.New(n.cfg.Resolver, n.store, n.now, n.tel.Registry, n.logger)
+	if err != nil {
+		return err
+	}
+	handler = res.Wrap(handler) // outside the request log: no patient's scan is logged
 	if n.httpLis, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("node: HTTP listen on %s: %w", n.cfg.HTTPAddr, err)
 	}

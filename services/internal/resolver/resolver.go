@@ -122,13 +122,27 @@ const (
 	recallPrefix  = "/resolver/recall-status"
 )
 
+// reserved reports whether path is under the node's own routes on the
+// HTTP port, present and planned (the REST API, EPCIS, the console):
+// never the resolver's, whatever their IDs look like.
+func reserved(path string) bool {
+	for _, p := range [...]string{"/v1", "/epcis", "/ui"} {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 // Claims reports whether the resolver serves path: its own routes, a
 // Digital Link path with a GTIN key (after any leading path), or what
-// looks like a compressed Digital Link. Paths under /v1/ are never its.
+// looks like a compressed Digital Link. Paths under the node's own
+// routes (reserved) are never its.
 func Claims(path string) bool {
-	switch {
-	case strings.HasPrefix(path, "/v1/"):
+	if reserved(path) {
 		return false
+	}
+	switch {
 	case path == wellKnownPath, strings.HasPrefix(path, "/resolver/"):
 		return true
 	}

@@ -55,6 +55,7 @@ type registry struct {
 	products map[string]lifecycle.Product
 	batches  map[[2]string]lifecycle.Batch
 	keys     map[[8]byte]bool
+	nodeKeys map[[8]byte]bool // trusted node keys
 	tokens   map[string]bool // party/ID → valid
 	alerts   map[string]lifecycle.AlertStatus
 	names    map[string]string // hex of key and token IDs → alias, for the output
@@ -62,7 +63,7 @@ type registry struct {
 
 func newRegistry() *registry {
 	return &registry{parties: map[string]lifecycle.Party{}, products: map[string]lifecycle.Product{},
-		batches: map[[2]string]lifecycle.Batch{}, keys: map[[8]byte]bool{}, tokens: map[string]bool{},
+		batches: map[[2]string]lifecycle.Batch{}, keys: map[[8]byte]bool{}, nodeKeys: map[[8]byte]bool{}, tokens: map[string]bool{},
 		alerts: map[string]lifecycle.AlertStatus{}, names: map[string]string{}}
 }
 
@@ -77,7 +78,8 @@ func (r *registry) Batch(gtin, lot string) (lifecycle.Batch, bool) {
 	b, ok := r.batches[[2]string{gtin, lot}]
 	return b, ok
 }
-func (r *registry) KeyRegistered(id [8]byte) bool { return r.keys[id] }
+func (r *registry) KeyRegistered(id [8]byte) bool  { return r.keys[id] }
+func (r *registry) NodeKeyTrusted(id [8]byte) bool { return r.nodeKeys[id] }
 func (r *registry) Alert(id string) (lifecycle.AlertStatus, bool) {
 	s, ok := r.alerts[id]
 	return s, ok
@@ -259,6 +261,15 @@ func (r *registry) run(t *testing.T, d *datadriven.TestData) string {
 			r.tokens[owner+"/"+hex.EncodeToString(id[:])] = false
 		}
 		return r.answer(ref)
+	case "trust-node-key":
+		pub := r.key(arg(t, d, "key"))
+		ref := lifecycle.TrustNodeKey(r, r.actor(t, d).Role, pub)
+		if !ref.Refused() {
+			r.nodeKeys[lifecycle.KeyID(pub)] = true
+		}
+		return r.answer(ref)
+	case "sign-as-node":
+		return r.answer(lifecycle.MaySignAsNode(r, lifecycle.KeyID(r.key(arg(t, d, "key")))))
 	case "review-alert":
 		ref := lifecycle.ReviewAlert(r, r.actor(t, d).Role, arg(t, d, "id"))
 		return r.answer(ref)

@@ -123,10 +123,13 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err e
 	if err := n.openLedger(); err != nil {
 		return nil, err
 	}
+	if err := n.loadNodeKey(); err != nil {
+		return nil, err
+	}
 	if err := n.startNATS(ctx); err != nil {
 		return nil, err
 	}
-	if err := n.loadNodeKey(); err != nil {
+	if err := n.followGenesis(ctx); err != nil {
 		return nil, err
 	}
 	if err := n.startBackground(); err != nil {

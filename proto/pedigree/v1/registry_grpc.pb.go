@@ -23,6 +23,7 @@ const (
 	RegistryService_GetParty_FullMethodName                = "/pedigree.v1.RegistryService/GetParty"
 	RegistryService_ListParties_FullMethodName             = "/pedigree.v1.RegistryService/ListParties"
 	RegistryService_AddPartyKey_FullMethodName             = "/pedigree.v1.RegistryService/AddPartyKey"
+	RegistryService_AddNodeKey_FullMethodName              = "/pedigree.v1.RegistryService/AddNodeKey"
 	RegistryService_RevokePartyKey_FullMethodName          = "/pedigree.v1.RegistryService/RevokePartyKey"
 	RegistryService_CreateToken_FullMethodName             = "/pedigree.v1.RegistryService/CreateToken"
 	RegistryService_ListTokens_FullMethodName              = "/pedigree.v1.RegistryService/ListTokens"
@@ -57,6 +58,11 @@ type RegistryServiceClient interface {
 	ListParties(ctx context.Context, in *ListPartiesRequest, opts ...grpc.CallOption) (*ListPartiesResponse, error)
 	// Adds an Ed25519 public key to a party (the party itself or an admin).
 	AddPartyKey(ctx context.Context, in *AddPartyKeyRequest, opts ...grpc.CallOption) (*AddPartyKeyResponse, error)
+	// Makes the ledger trust another ledger node's key (admin only), so that
+	// every node applies the envelopes that node's API signs; until then they
+	// are refused. A node that joins a cluster waits for this before it
+	// serves (`pedigree node add`).
+	AddNodeKey(ctx context.Context, in *AddNodeKeyRequest, opts ...grpc.CallOption) (*AddNodeKeyResponse, error)
 	// Revokes one of a party's keys (the party itself or an admin): envelopes
 	// it signs are refused from then on, and the NATS connections it
 	// authenticated are closed within a second.
@@ -144,6 +150,16 @@ func (c *registryServiceClient) AddPartyKey(ctx context.Context, in *AddPartyKey
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(AddPartyKeyResponse)
 	err := c.cc.Invoke(ctx, RegistryService_AddPartyKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *registryServiceClient) AddNodeKey(ctx context.Context, in *AddNodeKeyRequest, opts ...grpc.CallOption) (*AddNodeKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddNodeKeyResponse)
+	err := c.cc.Invoke(ctx, RegistryService_AddNodeKey_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -320,6 +336,11 @@ type RegistryServiceServer interface {
 	ListParties(context.Context, *ListPartiesRequest) (*ListPartiesResponse, error)
 	// Adds an Ed25519 public key to a party (the party itself or an admin).
 	AddPartyKey(context.Context, *AddPartyKeyRequest) (*AddPartyKeyResponse, error)
+	// Makes the ledger trust another ledger node's key (admin only), so that
+	// every node applies the envelopes that node's API signs; until then they
+	// are refused. A node that joins a cluster waits for this before it
+	// serves (`pedigree node add`).
+	AddNodeKey(context.Context, *AddNodeKeyRequest) (*AddNodeKeyResponse, error)
 	// Revokes one of a party's keys (the party itself or an admin): envelopes
 	// it signs are refused from then on, and the NATS connections it
 	// authenticated are closed within a second.
@@ -384,6 +405,9 @@ func (UnimplementedRegistryServiceServer) ListParties(context.Context, *ListPart
 }
 func (UnimplementedRegistryServiceServer) AddPartyKey(context.Context, *AddPartyKeyRequest) (*AddPartyKeyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AddPartyKey not implemented")
+}
+func (UnimplementedRegistryServiceServer) AddNodeKey(context.Context, *AddNodeKeyRequest) (*AddNodeKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddNodeKey not implemented")
 }
 func (UnimplementedRegistryServiceServer) RevokePartyKey(context.Context, *RevokePartyKeyRequest) (*RevokePartyKeyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokePartyKey not implemented")
@@ -519,6 +543,24 @@ func _RegistryService_AddPartyKey_Handler(srv interface{}, ctx context.Context, 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(RegistryServiceServer).AddPartyKey(ctx, req.(*AddPartyKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RegistryService_AddNodeKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddNodeKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).AddNodeKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_AddNodeKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).AddNodeKey(ctx, req.(*AddNodeKeyRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -804,6 +846,10 @@ var RegistryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AddPartyKey",
 			Handler:    _RegistryService_AddPartyKey_Handler,
+		},
+		{
+			MethodName: "AddNodeKey",
+			Handler:    _RegistryService_AddNodeKey_Handler,
 		},
 		{
 			MethodName: "RevokePartyKey",

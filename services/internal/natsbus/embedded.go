@@ -46,6 +46,12 @@ type EmbeddedConfig struct {
 	// TLS, when not nil, is required of every client on the client port
 	// (in-process connections need none).
 	TLS *tls.Config
+	// ServerName names the server: unique within a cluster, where
+	// JetStream knows its peers by name. Empty: "pedigree".
+	ServerName string
+	// Cluster, when not nil, makes the server a member of a JetStream
+	// cluster (cluster.go).
+	Cluster *ClusterConfig
 }
 
 // Embedded is a running embedded NATS server with JetStream.
@@ -70,8 +76,12 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, logger *slog.Logger)
 	if cfg.Auth == nil {
 		return nil, errors.New("natsbus: embedded server needs an authenticator")
 	}
+	name := cmp.Or(cfg.ServerName, "pedigree")
+	if err := checkServerName(name); err != nil {
+		return nil, err
+	}
 	opts := &server.Options{
-		ServerName:                 "pedigree",
+		ServerName:                 name,
 		JetStream:                  true,
 		StoreDir:                   filepath.Clean(cfg.StoreDir),
 		NoSigs:                     true,
@@ -98,6 +108,11 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, logger *slog.Logger)
 		opts.Host, opts.Port = host, port
 		if port == 0 {
 			opts.Port = server.RANDOM_PORT
+		}
+	}
+	if cfg.Cluster != nil {
+		if err := cfg.Cluster.apply(opts); err != nil {
+			return nil, err
 		}
 	}
 	srv, err := server.NewServer(opts)

@@ -56,7 +56,7 @@ type registry struct {
 	batches  map[[2]string]lifecycle.Batch
 	keys     map[[8]byte]bool
 	nodeKeys map[[8]byte]bool // trusted node keys
-	tokens   map[string]bool // party/ID → valid
+	tokens   map[string]bool  // party/ID → valid
 	alerts   map[string]lifecycle.AlertStatus
 	names    map[string]string // hex of key and token IDs → alias, for the output
 }

@@ -51,6 +51,12 @@ func (c ClusterConfig) validate(cfg Config) []error {
 	if cfg.NATSURL != "" {
 		errs = append(errs, errors.New("nats-cluster-listen: the embedded server's cluster; leave it out with --nats (an external cluster)"))
 	}
+	if cfg.NATSListen == "" {
+		errs = append(errs, errors.New("nats-listen: required with --nats-cluster-listen (a cluster member's server takes clients)"))
+	}
+	if len(c.Routes) == 0 {
+		errs = append(errs, errors.New("nats-routes: required with --nats-cluster-listen (JetStream needs configured routes; a member may list its own)"))
+	}
 	if c.CredentialsFile == "" {
 		errs = append(errs, errors.New("nats-cluster-credentials: required with --nats-cluster-listen: routes are authenticated"))
 	}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
@@ -21,6 +22,8 @@ import (
 	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/ingest"
+	"github.com/pedigree-project/pedigree/services/internal/natsauth"
+	"github.com/pedigree-project/pedigree/services/internal/natsbus"
 	"github.com/pedigree-project/pedigree/subjects"
 )
 
@@ -368,4 +371,138 @@ func TestFourthNodeJoinsLaterAndCatchesUp(t *testing.T) {
 	if final, _ := c.synced(ctx); final != after+1 {
 		t.Fatalf("ledger size %d, want %d (one refused admission)", final, after+1)
 	}
+}
+
+// TestClusterRoutesNeedThePasswordAndACertificate: of the servers that try
+// to join a member, one with the route password and a certificate of the
+// cluster's CA becomes a route; one with another password, or with the
+// password and a certificate of another CA, does not.
+func TestClusterRoutesNeedThePasswordAndACertificate(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := newTestCluster(t, 1)
+	// The seed's log says when it refused a route: wait for both refusals.
+	seen := &logLines{}
+	logger := slog.New(seen)
+	key, err := envelope.LoadOrCreateKeyFile(filepath.Join(t.TempDir(), "nats.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	authn, err := natsauth.NewEmbedded(nil, []ed25519.PublicKey{key.Public().(ed25519.PublicKey)}, natsauth.Limits{}, logger, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	member := func(name, secret string, pki *testPKI, listen string, routes ...string) *natsbus.Embedded {
+		t.Helper()
+		file := filepath.Join(t.TempDir(), "secret")
+		if err := os.WriteFile(file, []byte(secret), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cert, certKey := pki.issue(t, name, x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
+		cc, err := ClusterConfig{Listen: listen, Routes: routes, Name: "test-cluster", CredentialsFile: file,
+			TLS: TLSFiles{Cert: cert, Key: certKey, CA: pki.ca}}.natsbus()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := natsbus.StartEmbedded(ctx, natsbus.EmbeddedConfig{StoreDir: t.TempDir(), Listen: "127.0.0.1:0", Auth: authn, ServerName: name, Cluster: cc}, logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(e.Shutdown)
+		return e
+	}
+	const good = "a-route-password-of-more-than-32-characters"
+	seed := member("seed", good, c.pki, strings.TrimPrefix(c.routes[0], "nats://"), c.routes[0])
+	wrongPassword := member("wrong-password", "another-password-of-more-than-32-characters", c.pki, "127.0.0.1:0", c.routes[0])
+	wrongCA := member("wrong-ca", good, newTestPKI(t), "127.0.0.1:0", c.routes[0])
+	// The one that belongs is a route of the seed once it is up; the others
+	// tried before it and are still alone.
+	ok := member("ok", good, c.pki, "127.0.0.1:0", c.routes[0])
+	routes := func(e *natsbus.Embedded) []string {
+		rz, err := e.Server().Routez(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, r := range rz.Routes {
+			names = append(names, r.RemoteName)
+		}
+		return names
+	}
+	if err := waitFor(ctx, func() bool { return len(routes(ok)) > 0 && len(routes(seed)) > 0 }); err != nil {
+		t.Fatalf("a member with the password and a certificate did not become a route: %v", err)
+	}
+	if err := waitFor(ctx, func() bool {
+		return seen.has("Authentication Error") && seen.has("handshake error")
+	}); err != nil {
+		t.Fatalf("no route refusal logged: %v", err)
+	}
+	for _, e := range []*natsbus.Embedded{wrongPassword, wrongCA} {
+		if r := routes(e); len(r) != 0 {
+			t.Errorf("%s has routes %v", e.Server().Name(), r)
+		}
+	}
+	for _, name := range routes(seed) {
+		if name != "ok" {
+			t.Errorf("the seed has a route to %s", name)
+		}
+	}
+	// A configuration that would admit anyone is refused.
+	for _, cc := range []ClusterConfig{
+		{Listen: "127.0.0.1:0"},
+		{Listen: "127.0.0.1:0", CredentialsFile: c.secret, TLS: TLSFiles{Cert: "x.pem"}},
+		{Routes: []string{"nats://127.0.0.1:1"}},
+		{Listen: "127.0.0.1:0", CredentialsFile: c.secret},
+	} {
+		cfg := testConfig(t.TempDir())
+		cfg.NATSCluster = cc
+		if err := cfg.validate(); err == nil || !strings.Contains(err.Error(), "nats-cluster") {
+			t.Errorf("config %+v: %v, want an error naming the flag", cc, err)
+		}
+	}
+	short := filepath.Join(t.TempDir(), "short")
+	if err := os.WriteFile(short, []byte("tooshort\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (ClusterConfig{Listen: "127.0.0.1:0", CredentialsFile: short}).natsbus(); err == nil || !strings.Contains(err.Error(), "at least 32") {
+		t.Errorf("a short route password: %v", err)
+	}
+	if _, err := (ClusterConfig{Listen: "127.0.0.1:0", CredentialsFile: c.secret, Routes: []string{"nats://user:pw@127.0.0.1:1"}}).natsbus(); err != nil {
+		t.Fatal(err) // routes are checked when the server starts
+	}
+	cc, err := ClusterConfig{Listen: "127.0.0.1:0", CredentialsFile: c.secret, Routes: []string{"nats://user:pw@127.0.0.1:1"}}.natsbus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := natsbus.StartEmbedded(ctx, natsbus.EmbeddedConfig{StoreDir: t.TempDir(), Listen: "127.0.0.1:0", Auth: authn, Cluster: cc}, logger); err == nil || !strings.Contains(err.Error(), "credentials") {
+		t.Errorf("a route URL with credentials: %v", err)
+	}
+}
+
+// logLines is a slog handler that keeps the messages it is given.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logLines) WithAttrs([]slog.Attr) slog.Handler        { return l }
+func (l *logLines) WithGroup(string) slog.Handler             { return l }
+func (l *logLines) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, r.Message)
+	return nil
+}
+
+// has reports whether a message contained s.
+func (l *logLines) has(s string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, m := range l.lines {
+		if strings.Contains(strings.ToLower(m), strings.ToLower(s)) {
+			return true
+		}
+	}
+	return false
 }

@@ -129,6 +129,10 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, logger *slog.Logger)
 		srv.Shutdown()
 		return nil, errors.New("natsbus: embedded server not ready for connections")
 	}
+	if !srv.JetStreamEnabled() {
+		srv.Shutdown()
+		return nil, errors.New("natsbus: JetStream did not start (the log says why)")
+	}
 	return &Embedded{srv: srv}, nil
 }
 

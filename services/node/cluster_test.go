@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/pedigree-project/pedigree/envelope"
@@ -24,6 +28,7 @@ import (
 	"github.com/pedigree-project/pedigree/services/internal/ingest"
 	"github.com/pedigree-project/pedigree/services/internal/natsauth"
 	"github.com/pedigree-project/pedigree/services/internal/natsbus"
+	"github.com/pedigree-project/pedigree/services/internal/writer"
 	"github.com/pedigree-project/pedigree/subjects"
 )
 
@@ -193,7 +198,7 @@ func (c *testCluster) shutdown() {
 // a product, a batch, commissions serials and moves packs, each write
 // through another node than the one before; after each write that a
 // later one depends on, the nodes are synced.
-func clusterWrites(ctx context.Context, c *testCluster, lot string, serials ...string) {
+func clusterWrites(ctx context.Context, c *testCluster, lot string, serials ...string) map[string]string {
 	t := c.t
 	t.Helper()
 	at := func(i int) *api { return &api{t: t, n: c.nodes[i%len(c.nodes)]} }
@@ -257,6 +262,49 @@ func clusterWrites(ctx context.Context, c *testCluster, lot string, serials ...s
 	if !v.GetDispensable() {
 		t.Fatalf("verify on another node than the receipt's: %v", v)
 	}
+	return tokens
+}
+
+// readYourWrites writes a batch through one node and reads it at once
+// from another, passing the write's stream sequence along, over REST and
+// over gRPC.
+func readYourWrites(ctx context.Context, t *testing.T, from, to *Node, token, lot string) {
+	t.Helper()
+	body := strings.NewReader(`{"lot":"` + lot + `","expiry":"281200"}`)
+	resp, out := send(t, http.MethodPost, "http://"+from.HTTPAddr()+"/v1/products/"+apiGTIN+"/batches", token, body, body.Size())
+	seq := resp.Header.Get("Grpc-Metadata-" + writer.SequenceHeader)
+	if resp.StatusCode != http.StatusOK || seq == "" {
+		t.Fatalf("create batch %s: %d %s, sequence %q", lot, resp.StatusCode, out, seq)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+to.HTTPAddr()+"/v1/products/"+apiGTIN+"/batches/"+lot, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Grpc-Metadata-"+writer.MinSequenceHeader, seq)
+	got, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Body.Close()
+	if got.StatusCode != http.StatusOK {
+		t.Fatalf("read batch %s from another node after sequence %s: HTTP %d", lot, seq, got.StatusCode)
+	}
+	// The same over gRPC, with a sequence the cluster has not reached: the
+	// node waits, then says it has not got there.
+	conn := plainConn(t, to)
+	_, err = pb.NewRegistryServiceClient(conn).GetBatch(metadata.AppendToOutgoingContext(bearer(ctx, token), writer.MinSequenceHeader, seq),
+		&pb.GetBatchRequest{Gtin: apiGTIN, Lot: lot})
+	if err != nil {
+		t.Fatalf("gRPC read after sequence %s: %v", seq, err)
+	}
+	for header, want := range map[string]codes.Code{"1x": codes.InvalidArgument, "999999999999": codes.Unavailable} {
+		_, err = pb.NewRegistryServiceClient(conn).GetBatch(metadata.AppendToOutgoingContext(bearer(ctx, token), writer.MinSequenceHeader, header),
+			&pb.GetBatchRequest{Gtin: apiGTIN, Lot: lot})
+		if status.Code(err) != want || !strings.Contains(err.Error(), writer.MinSequenceHeader) {
+			t.Errorf("read with %s %q: %v, want %v naming the header", writer.MinSequenceHeader, header, err, want)
+		}
+	}
 }
 
 // TestClusterOfThreeBuildsOneLedger: three nodes whose embedded NATS
@@ -286,11 +334,12 @@ func TestClusterOfThreeBuildsOneLedger(t *testing.T) {
 	if si.Config.Replicas != 3 || si.Cluster == nil || len(si.Cluster.Replicas) != 2 {
 		t.Fatalf("stream %s: replicas %d, cluster %+v; want 3 replicas", subjects.ScanStream, si.Config.Replicas, si.Cluster)
 	}
-	clusterWrites(ctx, c, "L1", "S1", "S2", "S3")
+	tokens := clusterWrites(ctx, c, "L1", "S1", "S2", "S3")
+	readYourWrites(ctx, t, c.nodes[0], c.nodes[2], tokens[apiMfr], "L2")
 	size, root := c.synced(ctx)
 	// The genesis, a token for each joining node's admin file, two node
-	// keys, three parties, product, batch, commissioning, four moves.
-	if size < 14 {
+	// keys, three parties, product, two batches, commissioning, four moves.
+	if size != 16 {
 		t.Fatalf("ledger size %d after the writes", size)
 	}
 	t.Logf("three nodes agree: size %d root %s", size, root)

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/services/internal/ingest"
 	"github.com/pedigree-project/pedigree/services/internal/natsauth"
 	"github.com/pedigree-project/pedigree/services/internal/natsbus"
 )
@@ -50,9 +52,7 @@ func (n *Node) startNATS(ctx context.Context) error {
 		if err := natsbus.EnsureStreamsWhenReady(ctx, n.js, lim, n.logger); err != nil {
 			return err
 		}
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		return checkStream(ctx, n.js, n)
+		return n.checkClusterStream(ctx)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -60,6 +60,31 @@ func (n *Node) startNATS(ctx context.Context) error {
 		return err
 	}
 	return checkStream(ctx, n.js, n)
+}
+
+// checkClusterStream is checkStream on a cluster's stream, tried again
+// while the stream does not answer (its replicas are still electing a
+// leader, a member is restarting) until ctx ends; a stream behind or
+// diverged from the ledger stops the start at once.
+func (n *Node) checkClusterStream(ctx context.Context) error {
+	wait := 100 * time.Millisecond
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := checkStream(cctx, n.js, n)
+		cancel()
+		if err == nil || errors.Is(err, ingest.ErrStreamBehind) || errors.Is(err, ingest.ErrStreamDiverged) || ctx.Err() != nil {
+			return err
+		}
+		n.logger.Info("waiting for the cluster's stream to answer", "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
 }
 
 // startEmbedded starts the embedded server (a cluster member when

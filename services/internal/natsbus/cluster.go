@@ -142,7 +142,7 @@ func EnsureStreamsWhenReady(ctx context.Context, js jetstream.JetStream, lim Str
 	wait := 100 * time.Millisecond
 	logged := time.Now()
 	for {
-		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		err := EnsureStreams(actx, js, lim)
 		cancel()
 		if err == nil {

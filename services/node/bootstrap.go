@@ -48,13 +48,13 @@ func (n *Node) bootstrapAdmin(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() { // the pipeline stopped: nothing will be applied
+	go func(ctx context.Context) { // the pipeline stopped: nothing will be applied
 		select {
 		case <-n.ingestDone:
 			cancel()
 		case <-ctx.Done():
 		}
-	}()
+	}(ctx)
 	if err := n.catchUp(ctx); err != nil {
 		return n.ingestStopped(err)
 	}
@@ -73,7 +73,7 @@ func (n *Node) bootstrapAdmin(ctx context.Context) error {
 			return nil
 		}
 	}
-	ctx, cancelWrite := context.WithTimeout(ctx, bootstrapTimeout)
+	wctx, cancelWrite := context.WithTimeout(ctx, bootstrapTimeout)
 	defer cancelWrite()
 	// Always a new token: the file's may have been revoked because it
 	// leaked, and its hash is unknown once revoked.
@@ -99,7 +99,7 @@ func (n *Node) bootstrapAdmin(ctx context.Context) error {
 		env.Body = &pb.Envelope_Token{Token: &pb.TokenChange{PartyGln: cfg.AdminGLN, TokenId: auth.TokenIDString(id), TokenHash: hash[:],
 			RevokeTokenIds: old}}
 	}
-	res, err := n.submitter.Submit(ctx, env, true)
+	res, err := n.submitter.Submit(wctx, env, true)
 	if err != nil {
 		return n.ingestStopped(fmt.Errorf("node: bootstrap the admin party: %w", err))
 	}

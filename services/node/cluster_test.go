@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -97,8 +96,14 @@ func (c *testCluster) start(ctx context.Context, admin *Node, cfgs ...Config) []
 	errs := make([]error, len(cfgs))
 	var wg sync.WaitGroup
 	for i, cfg := range cfgs {
+		log := &syncBuffer{}
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("%s log:\n%s", cfg.NodeName, log.String())
+			}
+		})
 		wg.Go(func() {
-			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+			logger := slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			nodes[i], errs[i] = Start(ctx, cfg, logger.With("node", cfg.NodeName))
 		})
 	}
@@ -313,7 +318,9 @@ func readYourWrites(ctx context.Context, t *testing.T, from, to *Node, token, lo
 // join and are admitted by the admin. Writes of every kind, each through
 // another node, are applied by all three: the same ledger size and root.
 func TestClusterOfThreeBuildsOneLedger(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	// A deadline, not the duration (about 15 s): a consumer pull lost while
+	// the cluster forms waits for its heartbeat (30 s) before it is made again.
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	c := newTestCluster(t, 3)
 	defer c.shutdown()
@@ -355,7 +362,9 @@ func TestClusterOfThreeBuildsOneLedger(t *testing.T) {
 // admin adds its key, then starts, catches up from the stream to the same
 // root, and takes writes that the other nodes apply.
 func TestFourthNodeJoinsLaterAndCatchesUp(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
+	// A deadline, not the duration (about 20 s): a consumer pull lost while
+	// the cluster forms waits for its heartbeat (30 s) before it is made again.
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	c := newTestCluster(t, 4)
 	defer c.shutdown()
@@ -554,4 +563,22 @@ func (l *logLines) has(s string) bool {
 		}
 	}
 	return false
+}
+
+// syncBuffer is a log destination several goroutines write.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -63,11 +63,15 @@ func (n *Node) followGenesis(ctx context.Context) error {
 	}
 	var msg *jetstream.RawStreamMsg
 	err = n.waitUntil(ctx, "waiting for the genesis of the ledger this node joins (its first node must start)", func() (bool, error) {
-		msg, err = st.GetMsg(ctx, 1)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			return false, nil
+		gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		var err error
+		msg, err = st.GetMsg(gctx, 1)
+		if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) && ctx.Err() == nil {
+			// The stream may be electing a leader: try again.
+			n.logger.Debug("the stream's first message", "err", err)
 		}
-		return err == nil, err
+		return err == nil, nil
 	})
 	if err != nil {
 		return fmt.Errorf("node: join: the stream's first message: %w", err)

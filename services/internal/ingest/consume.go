@@ -26,10 +26,6 @@ import (
 // delivered but not yet durable. The crash tests (crash_test.go,
 // behind_test.go, services/node stream tests) hold with this consumer.
 
-// pullExpiry is how long one pull request of the consumer waits for
-// messages; its heartbeats come every half of it.
-const pullExpiry = 5 * time.Second
-
 // consume (re)creates the node's durable consumer so that it delivers from
 // the sequence after the last one the ledger committed, whatever the
 // consumer's own state says: the ledger's committed position is the truth
@@ -56,10 +52,7 @@ func (p *Pipeline) consume(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("ingest: consumer %s: %w", p.cfg.Consumer, err)
 	}
-	// Pull requests expire every pullExpiry, so that one lost while a
-	// cluster elects the consumer's leader is noticed (a missing
-	// heartbeat) and made again within seconds, not the default minute.
-	iter, err := cons.Messages(jetstream.PullMaxMessages(2*p.cfg.BatchSize), jetstream.PullExpiry(pullExpiry))
+	iter, err := cons.Messages(jetstream.PullMaxMessages(2 * p.cfg.BatchSize))
 	if err != nil {
 		return fmt.Errorf("ingest: consume: %w", err)
 	}

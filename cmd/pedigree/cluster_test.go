@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -29,16 +28,6 @@ type clusterMember struct {
 	exited                  chan struct{} // closed when cmd has exited
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // newClusterMembers lays out n members: ports, data directories, the
 // shared route password, their serve arguments.
 func newClusterMembers(t *testing.T, n int) []*clusterMember {
@@ -49,7 +38,7 @@ func newClusterMembers(t *testing.T, n int) []*clusterMember {
 	ms := make([]*clusterMember, n)
 	var routes []string
 	for i := range ms {
-		ms[i] = &clusterMember{name: fmt.Sprintf("n%d", i+1), dir: t.TempDir(), grpc: freePort(t), http: freePort(t), nats: freePort(t), route: freePort(t)}
+		ms[i] = &clusterMember{name: fmt.Sprintf("n%d", i+1), dir: t.TempDir(), grpc: freeNATSAddr(t), http: freeNATSAddr(t), nats: freeNATSAddr(t), route: freeNATSAddr(t)}
 		routes = append(routes, "nats://"+ms[i].route)
 	}
 	for i, m := range ms {

@@ -26,6 +26,9 @@ type Registry interface {
 	// registered to a party (a revoked key stays registered: it is never
 	// registered again).
 	KeyRegistered(id [8]byte) bool
+	// NodeKeyTrusted reports whether the ledger trusts the node key with
+	// that ID (the genesis's, or one an admin added).
+	NodeKeyTrusted(id [8]byte) bool
 	// Token reports whether party gln holds an unrevoked API token with
 	// that ID (valid), and whether it ever held one (known).
 	Token(gln string, id [8]byte) (valid, known bool)
@@ -235,6 +238,34 @@ func ReviewAlert(v Registry, actor Role, id string) Refusal {
 		return refusal(OutcomeNotFound, "alert "+id+" does not exist")
 	case s.Closed():
 		return refusal(OutcomeConflict, "alert "+id+" is closed")
+	}
+	return Refusal{}
+}
+
+// TrustNodeKey decides whether actor may make the ledger trust node key
+// pub: only an admin, only a key not trusted yet, and never a key
+// registered to a party (one key, one kind of signer).
+func TrustNodeKey(v Registry, actor Role, pub []byte) Refusal {
+	if r := MayTrustNodeKey(actor); r.Refused() {
+		return r
+	}
+	id := KeyID(pub)
+	if v.NodeKeyTrusted(id) {
+		return refusal(OutcomeAlreadyExists, "node key "+keyName(pub)+" is already trusted")
+	}
+	if v.KeyRegistered(id) {
+		return refusal(OutcomeConflict, "key "+keyName(pub)+" is registered to a party; a node key must be a key of its own")
+	}
+	return Refusal{}
+}
+
+// MaySignAsNode decides whether an envelope signed as a node (signer
+// "node:<name>") with the key of that ID is believed: only when the
+// ledger trusts the key. Every node of a ledger applies the envelopes any
+// trusted node submitted, and none other.
+func MaySignAsNode(v Registry, id [8]byte) Refusal {
+	if !v.NodeKeyTrusted(id) {
+		return refusal(OutcomeNotAuthorized, "key "+hex.EncodeToString(id[:])+" is not a trusted node key (an admin adds a node's key first)")
 	}
 	return Refusal{}
 }

@@ -56,14 +56,15 @@ type registry struct {
 	products map[string]lifecycle.Product
 	batches  map[[2]string]lifecycle.Batch
 	keys     map[[8]byte]bool
-	tokens   map[string]bool // party/ID → valid
+	nodeKeys map[[8]byte]bool // trusted node keys
+	tokens   map[string]bool  // party/ID → valid
 	alerts   map[string]lifecycle.AlertStatus
 	names    map[string]string // hex of key and token IDs → alias, for the output
 }
 
 func newRegistry() *registry {
 	return &registry{parties: map[string]lifecycle.Party{}, products: map[string]lifecycle.Product{},
-		batches: map[[2]string]lifecycle.Batch{}, keys: map[[8]byte]bool{}, tokens: map[string]bool{},
+		batches: map[[2]string]lifecycle.Batch{}, keys: map[[8]byte]bool{}, nodeKeys: map[[8]byte]bool{}, tokens: map[string]bool{},
 		alerts: map[string]lifecycle.AlertStatus{}, names: map[string]string{}}
 }
 
@@ -102,6 +103,10 @@ func list(s string) []string {
 	}
 	return out
 }
+
+// NodeKeyTrusted implements lifecycle.Registry.
+func (r *registry) NodeKeyTrusted(id [8]byte) bool { return r.nodeKeys[id] }
+
 func (r *registry) Alert(id string) (lifecycle.AlertStatus, bool) {
 	s, ok := r.alerts[id]
 	return s, ok
@@ -291,6 +296,15 @@ func (r *registry) run(t *testing.T, d *datadriven.TestData) string {
 			r.tokens[owner+"/"+hex.EncodeToString(id[:])] = false
 		}
 		return r.answer(ref)
+	case "trust-node-key":
+		pub := r.key(arg(t, d, "key"))
+		ref := lifecycle.TrustNodeKey(r, r.actor(t, d).Role, pub)
+		if !ref.Refused() {
+			r.nodeKeys[lifecycle.KeyID(pub)] = true
+		}
+		return r.answer(ref)
+	case "sign-as-node":
+		return r.answer(lifecycle.MaySignAsNode(r, lifecycle.KeyID(r.key(arg(t, d, "key")))))
 	case "review-alert":
 		ref := lifecycle.ReviewAlert(r, r.actor(t, d).Role, arg(t, d, "id"))
 		return r.answer(ref)

@@ -40,7 +40,7 @@ flag's name in upper case with dashes as underscores (--data: PEDIGREE_DATA).`,
 	}
 	root.PersistentFlags().StringVar(&opts.logFormat, "log-format", "text", "log format: text or json")
 	root.PersistentFlags().StringVar(&opts.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	root.AddCommand(newServeCommand(opts), newNATSKeyCommand(), newLedgerCommand(), newPartyCommand(), newProductCommand(), newBatchCommand(),
+	root.AddCommand(newServeCommand(opts), newNATSKeyCommand(), newNodeCommand(), newLedgerCommand(), newPartyCommand(), newProductCommand(), newBatchCommand(),
 		newCommissionCommand(), newVerifyCommand(), newHistoryCommand(), newTraceCommand(), newAlertsCommand(),
 		newWriteCommand("dispense", "Dispense a pack (supply it to the public); prints the ledger's outcome"),
 		newWriteCommand("decommission", "Decommission a pack for a reason (destroyed, stolen, sample, …)"),

@@ -32,6 +32,12 @@ for mutual TLS) make both ports speak TLS.
 The first start on an empty data directory creates an admin party and writes its
 API token to DATA/admin.token (mode 0600). SIGINT or SIGTERM stops the node cleanly.
 
+Several nodes form a cluster when their embedded NATS servers do
+(--nats-cluster-listen, --nats-routes, --nats-cluster-credentials, optionally
+--nats-cluster-tls-*) with --stream-replicas 3: one node starts the ledger; the
+others start with --join and serve once an admin ran "pedigree node add" for
+them (they log the command). Every node builds the same ledger from the stream.
+
 With --demo it then plays a small simulated market against itself (see pedigree
 simulate), prints what was detected and what to try next, and keeps serving; it
 logs warnings and errors only, unless --log-level says otherwise.`,
@@ -96,6 +102,16 @@ logs warnings and errors only, unless --log-level says otherwise.`,
 	f.Float64Var(&cfg.NATSLimits.PublishRate, "nats-publish-rate", cfg.NATSLimits.PublishRate, "messages per second one party may publish to NATS before it is cut off")
 	f.DurationVar(&cfg.NATSLimits.Penalty, "nats-rate-penalty", cfg.NATSLimits.Penalty, "how long a party over its NATS publish rate is refused")
 	f.IntVar(&cfg.StreamReplicas, "stream-replicas", cfg.StreamReplicas, "replicas of the JetStream streams (3 or 5 in a cluster)")
+	c := &cfg.NATSCluster
+	f.StringVar(&c.Listen, "nats-cluster-listen", "", "embedded NATS: route address (host:port) that makes it a member of a JetStream cluster of nodes")
+	f.StringSliceVar(&c.Routes, "nats-routes", nil, "embedded NATS: the other members' route URLs, nats://host:port,... (the same list on every member will do)")
+	f.StringVar(&c.Name, "nats-cluster-name", node.DefaultClusterName, "embedded NATS: the cluster's name, the same on every member")
+	f.StringVar(&c.CredentialsFile, "nats-cluster-credentials", "", "embedded NATS: file holding the shared route password (one line, 32+ characters), the same on every member")
+	f.StringVar(&c.TLS.Cert, "nats-cluster-tls-cert", "", "embedded NATS: this member's route certificate (PEM, server and client auth): routes use mutual TLS")
+	f.StringVar(&c.TLS.Key, "nats-cluster-tls-key", "", "the key of --nats-cluster-tls-cert (PEM)")
+	f.StringVar(&c.TLS.CA, "nats-cluster-tls-ca", "", "CA that the other members' route certificates must chain to")
+	f.StringVar(&cfg.NodeName, "node-name", "", "this node's name (letters, digits, '.', '_', '-'), unique in a cluster; default node-<key ID>")
+	f.BoolVar(&cfg.Join, "join", false, "join the ledger another node started: never write a genesis; follow the stream's (or --genesis-key's); serve once an admin ran `pedigree node add` for this node")
 	f.StringVar(&cfg.AdminGLN, "admin-gln", cfg.AdminGLN, "GLN of the admin party created on first start")
 	f.StringVar(&cfg.AdminName, "admin-name", cfg.AdminName, "name of the admin party created on first start")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a graceful shutdown may take")

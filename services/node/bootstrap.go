@@ -22,15 +22,19 @@ import (
 // directory.
 const AdminTokenFile = "admin.token"
 
-// bootstrapTimeout bounds the catch-up and the writes of the bootstrap.
+// bootstrapTimeout bounds the writes of the bootstrap (the catch-up, and
+// the waits for the genesis and the admission, last as long as the
+// caller's context).
 const bootstrapTimeout = 60 * time.Second
 
-// bootstrapAdmin makes sure the admin party exists and that DATA/admin.token
-// holds a token that resolves to it. Both go through the stream like every
-// write: the genesis envelope on a new ledger, a token reissue otherwise.
-// A reissue revokes, in the same ledger entry, the admin tokens this node
-// issued before (and those of unknown origin), so that a leaked old token
-// file stops working.
+// bootstrapAdmin makes sure the admin party exists, that the ledger
+// trusts this node's key, and that DATA/admin.token holds a token that
+// resolves to the admin party. All go through the stream like every
+// write: the genesis envelope on a new ledger, a token reissue otherwise;
+// a node that may not write the genesis waits for it, and for an admin to
+// trust its key (join.go). A reissue revokes, in the same ledger entry,
+// the admin tokens this node issued before (and those of unknown origin),
+// so that a leaked old token file stops working.
 func (n *Node) bootstrapAdmin(ctx context.Context) error {
 	cfg := n.cfg
 	n.adminTokenPath = filepath.Join(cfg.DataDir, AdminTokenFile)
@@ -38,27 +42,39 @@ func (n *Node) bootstrapAdmin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if token != "" && n.adminTokenWorks(token) {
+	if token != "" && n.adminTokenWorks(token) && n.admitted() {
 		n.logger.Info("admin token reused", "path", n.adminTokenPath)
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, bootstrapTimeout)
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() { // the pipeline stopped: nothing will be applied
+	go func(ctx context.Context) { // the pipeline stopped: nothing will be applied
 		select {
 		case <-n.ingestDone:
 			cancel()
 		case <-ctx.Done():
 		}
-	}()
+	}(ctx)
 	if err := n.catchUp(ctx); err != nil {
 		return n.ingestStopped(err)
 	}
-	if token != "" && n.adminTokenWorks(token) {
-		// Caught up: the token in the file is the one the ledger holds.
-		n.logger.Info("admin token reused", "path", n.adminTokenPath)
-		return nil
+	_, err = n.store.Party(cfg.AdminGLN)
+	if err != nil && !errors.Is(err, state.ErrNotFound) {
+		return err
 	}
+	genesis := err != nil && n.mayWriteGenesis()
+	if !genesis {
+		if err := n.joinLedger(ctx); err != nil {
+			return n.ingestStopped(err)
+		}
+		if token != "" && n.adminTokenWorks(token) {
+			// Caught up: the token in the file is the one the ledger holds.
+			n.logger.Info("admin token reused", "path", n.adminTokenPath)
+			return nil
+		}
+	}
+	wctx, cancelWrite := context.WithTimeout(ctx, bootstrapTimeout)
+	defer cancelWrite()
 	// Always a new token: the file's may have been revoked because it
 	// leaked, and its hash is unknown once revoked.
 	token, id, err := auth.NewToken()
@@ -67,21 +83,13 @@ func (n *Node) bootstrapAdmin(ctx context.Context) error {
 	}
 	hash := state.TokenHash(token)
 	env := &pb.Envelope{PartyGln: cfg.AdminGLN}
-	_, err = n.store.Party(cfg.AdminGLN)
-	switch {
-	case errors.Is(err, state.ErrNotFound):
-		if pub := n.nodeKey.Public().(ed25519.PublicKey); !pub.Equal(n.genesisKey) {
-			return fmt.Errorf("node: the ledger has no genesis, and this node may not write one: its genesis key is %s, not this node's key %s; "+
-				"start the node whose key that is first", envelope.KeyID(n.genesisKey), n.nodeKeyID)
-		}
+	if genesis {
 		env.Body = &pb.Envelope_Genesis{Genesis: &pb.Genesis{
 			Admin:     &pb.Party{Gln: cfg.AdminGLN, Name: cfg.AdminName, Role: pb.Role_ROLE_ADMIN},
 			TokenHash: hash[:], TokenId: auth.TokenIDString(id),
 			NodeKey: &pb.NodeKey{Name: n.nodeName, PublicKey: n.nodeKey.Public().(ed25519.PublicKey)},
 		}}
-	case err != nil:
-		return err
-	default:
+	} else {
 		old, err := n.oldAdminTokens()
 		if err != nil {
 			return err
@@ -91,7 +99,7 @@ func (n *Node) bootstrapAdmin(ctx context.Context) error {
 		env.Body = &pb.Envelope_Token{Token: &pb.TokenChange{PartyGln: cfg.AdminGLN, TokenId: auth.TokenIDString(id), TokenHash: hash[:],
 			RevokeTokenIds: old}}
 	}
-	res, err := n.submitter.Submit(ctx, env, true)
+	res, err := n.submitter.Submit(wctx, env, true)
 	if err != nil {
 		return n.ingestStopped(fmt.Errorf("node: bootstrap the admin party: %w", err))
 	}
@@ -216,13 +224,16 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 // loadNodeKey reads or creates DATA/keys/node.key, the key this node signs
 // API-submitted envelopes with.
 func (n *Node) loadNodeKey() error {
-	key, err := envelope.LoadOrCreateKeyFile(filepath.Join(n.cfg.DataDir, KeysDir, "node.key"))
+	key, err := envelope.LoadOrCreateKeyFile(filepath.Join(n.cfg.DataDir, KeysDir, NodeKeyFile))
 	if err != nil {
 		return fmt.Errorf("node: node key: %w", err)
 	}
 	n.nodeKey = key
 	n.nodeKeyID = envelope.KeyID(key.Public().(ed25519.PublicKey))
-	n.nodeName = "node-" + n.nodeKeyID
+	n.nodeName = n.cfg.NodeName
+	if n.nodeName == "" {
+		n.nodeName = "node-" + n.nodeKeyID
+	}
 	if err := n.writePublicKeyFile(key.Public().(ed25519.PublicKey)); err != nil {
 		return err
 	}

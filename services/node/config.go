@@ -62,9 +62,23 @@ type Config struct {
 	// revoked key's connections on any server within a sweep; without
 	// them such a connection lasts until its user JWT expires.
 	NATSSystemUser, NATSSystemPasswordFile string
-	// StreamReplicas is the replica count of the streams (external
-	// clusters: 3 or 5).
+	// StreamReplicas is the replica count of the streams (clusters: 3 or
+	// 5).
 	StreamReplicas int
+	// NATSCluster, when its Listen is set, makes the embedded server a
+	// member of a JetStream cluster of Pedigree nodes (cluster.go).
+	NATSCluster ClusterConfig
+	// NodeName names this node: in its genesis or its admission, in the
+	// signer of the envelopes its API submits, and (as "pedigree-<name>")
+	// its embedded server in a cluster. 1-64 letters, digits, '.', '_' or
+	// '-'. Empty: "node-<key ID>".
+	NodeName string
+	// Join makes the node follow a ledger another node started: it never
+	// writes a genesis; with no GenesisKeyFile it trusts the genesis the
+	// stream begins with (waiting for it while the stream is empty). In
+	// every case a node serves only once the ledger trusts its key (an
+	// admin ran `pedigree node add`); until then Start waits.
+	Join bool
 	// LedgerOrigin is the first line of every checkpoint: the ledger's
 	// unique name. Empty means "pedigree/ledger/<AdminGLN>". Fixed when the
 	// ledger is created.
@@ -169,5 +183,12 @@ func (c Config) validate() error {
 	if err := c.Resolver.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if c.NodeName != "" && !validNodeName(c.NodeName) {
+		errs = append(errs, errors.New("node-name: 1-64 letters, digits, '.', '_' or '-'"))
+	}
+	if c.StreamReplicas < 1 || c.StreamReplicas > 5 {
+		errs = append(errs, errors.New("stream-replicas: 1 to 5"))
+	}
+	errs = append(errs, c.NATSCluster.validate(c)...)
 	return errors.Join(errs...)
 }

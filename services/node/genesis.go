@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/pedigree-project/pedigree/envelope"
 )
 
 // NodePublicKeyFile is the name, under DATA/keys, of the file holding the
@@ -77,4 +79,27 @@ func (n *Node) loadGenesisKey() error {
 	}
 	n.genesisKey = pub
 	return nil
+}
+
+// NodeKeyFile is the name, under DATA/keys, of the node's private key.
+const NodeKeyFile = "node.key"
+
+// NodePublicKey returns the public key of the node whose data directory
+// is dataDir, creating the key (DATA/keys/node.key, mode 0600, and
+// node.pub) if it does not exist yet: what an admin is given to add the
+// node to a ledger before the node first starts.
+func NodePublicKey(dataDir string) (ed25519.PublicKey, error) {
+	if err := os.MkdirAll(filepath.Join(dataDir, KeysDir), 0o700); err != nil {
+		return nil, fmt.Errorf("node: keys directory: %w", err)
+	}
+	n := &Node{cfg: Config{DataDir: dataDir}}
+	key, err := envelope.LoadOrCreateKeyFile(filepath.Join(dataDir, KeysDir, NodeKeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("node: node key: %w", err)
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	if err := n.writePublicKeyFile(pub); err != nil {
+		return nil, err
+	}
+	return pub, nil
 }

@@ -22,7 +22,7 @@ import (
 // TestJoiningNodeNeedsTheGenesisKey: a second node on the first node's
 // stream refuses its genesis when it trusts only its own key (Start fails
 // naming both keys), and joins the ledger with --genesis-key naming the
-// first node's DATA/keys/node.pub.
+// first node's DATA/keys/node.pub once an admin added its key.
 func TestJoiningNodeNeedsTheGenesisKey(t *testing.T) {
 	dirA := t.TempDir()
 	first := startNode(t, testConfig(dirA))
@@ -69,6 +69,9 @@ func TestJoiningNodeNeedsTheGenesisKey(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(cfg.DataDir, AdminTokenFile), token, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// It serves once the admin added its key.
+	cfg.NodeName = "second"
+	admitNode(t, first, cfg)
 	joined := startNode(t, cfg)
 	defer shutdown(t, joined)
 	sa, ra := first.ledger.Head()

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/services/internal/ingest"
 	"github.com/pedigree-project/pedigree/services/internal/natsauth"
 	"github.com/pedigree-project/pedigree/services/internal/natsbus"
 )
@@ -37,46 +39,99 @@ func (n *Node) startNATS(ctx context.Context) error {
 		if err := n.connectExternal(cred); err != nil {
 			return err
 		}
-	} else {
-		if n.cfg.NATSListen != "" {
-			if err := n.checkStreamUnlistened(ctx, key, cred); err != nil {
-				return err
-			}
-		}
-		n.natsAuth, err = natsauth.NewEmbedded(n.store, []ed25519.PublicKey{key.Public().(ed25519.PublicKey)},
-			n.cfg.NATSLimits, n.logger, n.tel.Registry)
-		if err != nil {
-			return err
-		}
-		tlsCfg, err := n.cfg.NATSTLS.server()
-		if err != nil {
-			return err
-		}
-		n.embedded, err = natsbus.StartEmbedded(ctx, natsbus.EmbeddedConfig{
-			StoreDir:     filepath.Join(n.cfg.DataDir, "nats"),
-			Listen:       n.cfg.NATSListen,
-			SyncInterval: n.cfg.NATSSyncInterval,
-			SyncAlways:   n.cfg.NATSSyncAlways,
-			MaxPayload:   n.natsAuth.Limits().MaxPayload,
-			Auth:         n.natsAuth,
-			TLS:          tlsCfg,
-		}, n.logger)
-		if err != nil {
-			return err
-		}
-		if n.nc, err = n.embedded.Connect("pedigree-node", cred); err != nil {
-			return err
-		}
+	} else if err := n.startEmbedded(ctx, key, cred); err != nil {
+		return err
 	}
 	if n.js, err = jetstream.New(n.nc); err != nil {
 		return fmt.Errorf("node: jetstream: %w", err)
 	}
+	lim := natsbus.StreamLimits{Replicas: n.cfg.StreamReplicas}
+	if n.cfg.NATSCluster.Listen != "" {
+		// A new cluster's JetStream answers once a quorum of its members
+		// is up: wait for the others as long as the caller does.
+		if err := natsbus.EnsureStreamsWhenReady(ctx, n.js, lim, n.logger); err != nil {
+			return err
+		}
+		return n.checkClusterStream(ctx)
+	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := natsbus.EnsureStreams(ctx, n.js, natsbus.StreamLimits{Replicas: n.cfg.StreamReplicas}); err != nil {
+	if err := natsbus.EnsureStreams(ctx, n.js, lim); err != nil {
 		return err
 	}
 	return checkStream(ctx, n.js, n)
+}
+
+// checkClusterStream is checkStream on a cluster's stream, tried again
+// while the stream does not answer (its replicas are still electing a
+// leader, a member is restarting) until ctx ends; a stream behind or
+// diverged from the ledger stops the start at once.
+func (n *Node) checkClusterStream(ctx context.Context) error {
+	wait := 100 * time.Millisecond
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := checkStream(cctx, n.js, n)
+		cancel()
+		if err == nil || errors.Is(err, ingest.ErrStreamBehind) || errors.Is(err, ingest.ErrStreamDiverged) || ctx.Err() != nil {
+			return err
+		}
+		n.logger.Info("waiting for the cluster's stream to answer", "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// startEmbedded starts the embedded server (a cluster member when
+// configured) and connects the node to it in process.
+//
+// A lone server's stream is checked against the ledger before its client
+// port opens (checkStreamUnlistened). A cluster member's is not: the
+// stream is replicated, its other members' client ports are open anyway,
+// and a member started alone cannot read it; the check runs once the
+// member has joined, before the node consumes.
+func (n *Node) startEmbedded(ctx context.Context, key ed25519.PrivateKey, cred nats.Option) error {
+	cluster, err := n.cfg.NATSCluster.natsbus()
+	if err != nil {
+		return err
+	}
+	if n.cfg.NATSListen != "" && cluster == nil {
+		if err := n.checkStreamUnlistened(ctx, key, cred); err != nil {
+			return err
+		}
+	}
+	n.natsAuth, err = natsauth.NewEmbedded(n.store, []ed25519.PublicKey{key.Public().(ed25519.PublicKey)},
+		n.cfg.NATSLimits, n.logger, n.tel.Registry)
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := n.cfg.NATSTLS.server()
+	if err != nil {
+		return err
+	}
+	ecfg := natsbus.EmbeddedConfig{
+		StoreDir:     filepath.Join(n.cfg.DataDir, "nats"),
+		Listen:       n.cfg.NATSListen,
+		SyncInterval: n.cfg.NATSSyncInterval,
+		SyncAlways:   n.cfg.NATSSyncAlways,
+		MaxPayload:   n.natsAuth.Limits().MaxPayload,
+		Auth:         n.natsAuth,
+		TLS:          tlsCfg,
+	}
+	if cluster != nil {
+		// JetStream knows a cluster's members by server name.
+		ecfg.ServerName, ecfg.Cluster = "pedigree-"+n.nodeName, cluster
+	}
+	if n.embedded, err = natsbus.StartEmbedded(ctx, ecfg, n.logger); err != nil {
+		return err
+	}
+	n.nc, err = n.embedded.Connect("pedigree-node", cred)
+	return err
 }
 
 // connectExternal connects to an external server or cluster: with a
@@ -140,6 +195,15 @@ func (n *Node) runNATSAuth(ctx context.Context) {
 // Callout is the auth callout the node answers for an external cluster,
 // nil otherwise.
 func (n *Node) Callout() *natsauth.Callout { return n.callout }
+
+// NATSClusterURL is the embedded server's route URL (what the other
+// members of its cluster list in their routes), or "" outside a cluster.
+func (n *Node) NATSClusterURL() string {
+	if n.embedded == nil {
+		return ""
+	}
+	return n.embedded.ClusterURL()
+}
 
 // NATSAuth is the embedded server's authenticator, nil with an external
 // server.

@@ -131,10 +131,13 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err e
 	if err := n.openLedger(); err != nil {
 		return nil, err
 	}
+	if err := n.loadNodeKey(); err != nil {
+		return nil, err
+	}
 	if err := n.startNATS(ctx); err != nil {
 		return nil, err
 	}
-	if err := n.loadNodeKey(); err != nil {
+	if err := n.followGenesis(ctx); err != nil {
 		return nil, err
 	}
 	if err := n.startBackground(); err != nil {
@@ -183,8 +186,8 @@ func (n *Node) startGRPC() error {
 			n.tel.Recovered(ctx, telemetry.WhereGRPCTap, method, v)
 		})),
 		// Recovery first, so that no panic escapes the other interceptors.
-		grpc.ChainUnaryInterceptor(n.tel.RecoverUnary, n.tel.UnaryInterceptor, n.authn.UnaryInterceptor, n.limits.UnaryInterceptor(true)),
-		grpc.ChainStreamInterceptor(n.tel.RecoverStream, n.tel.StreamInterceptor, n.authn.StreamInterceptor, n.limits.StreamInterceptor(true)),
+		grpc.ChainUnaryInterceptor(n.tel.RecoverUnary, n.tel.UnaryInterceptor, n.authn.UnaryInterceptor, n.limits.UnaryInterceptor(true), n.sequenceUnary),
+		grpc.ChainStreamInterceptor(n.tel.RecoverStream, n.tel.StreamInterceptor, n.authn.StreamInterceptor, n.limits.StreamInterceptor(true), n.sequenceStream),
 	}
 	if n.tls != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(n.tls.Clone())))
@@ -197,8 +200,8 @@ func (n *Node) startGRPC() error {
 	n.gwServer = grpc.NewServer(
 		grpc.NumStreamWorkers(streamWorkers()),
 		grpc.MaxRecvMsgSize(int(e.MaxBulkBody)),
-		grpc.ChainUnaryInterceptor(n.tel.RecoverUnary, n.tel.UnaryInterceptor, n.authn.UnaryInterceptor, n.limits.UnaryInterceptor(false)),
-		grpc.ChainStreamInterceptor(n.tel.RecoverStream, n.tel.StreamInterceptor, n.authn.StreamInterceptor, n.limits.StreamInterceptor(false)),
+		grpc.ChainUnaryInterceptor(n.tel.RecoverUnary, n.tel.UnaryInterceptor, n.authn.UnaryInterceptor, n.limits.UnaryInterceptor(false), n.sequenceUnary),
+		grpc.ChainStreamInterceptor(n.tel.RecoverStream, n.tel.StreamInterceptor, n.authn.StreamInterceptor, n.limits.StreamInterceptor(false), n.sequenceStream),
 	)
 	n.health = health.NewServer()
 	healthpb.RegisterHealthServer(n.grpcServer, n.health)

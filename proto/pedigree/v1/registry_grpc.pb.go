@@ -24,6 +24,7 @@ const (
 	RegistryService_ListParties_FullMethodName             = "/pedigree.v1.RegistryService/ListParties"
 	RegistryService_AddPartyKey_FullMethodName             = "/pedigree.v1.RegistryService/AddPartyKey"
 	RegistryService_AddPartyPrefix_FullMethodName          = "/pedigree.v1.RegistryService/AddPartyPrefix"
+	RegistryService_AddNodeKey_FullMethodName              = "/pedigree.v1.RegistryService/AddNodeKey"
 	RegistryService_RevokePartyKey_FullMethodName          = "/pedigree.v1.RegistryService/RevokePartyKey"
 	RegistryService_CreateToken_FullMethodName             = "/pedigree.v1.RegistryService/CreateToken"
 	RegistryService_ListTokens_FullMethodName              = "/pedigree.v1.RegistryService/ListTokens"
@@ -61,6 +62,11 @@ type RegistryServiceClient interface {
 	// Adds a GS1 Company Prefix to a party (admin only). The prefix must not
 	// equal, start or extend a prefix of any party.
 	AddPartyPrefix(ctx context.Context, in *AddPartyPrefixRequest, opts ...grpc.CallOption) (*AddPartyPrefixResponse, error)
+	// Makes the ledger trust another ledger node's key (admin only), so that
+	// every node applies the envelopes that node's API signs; until then they
+	// are refused. A node that joins a cluster waits for this before it
+	// serves (`pedigree node add`).
+	AddNodeKey(ctx context.Context, in *AddNodeKeyRequest, opts ...grpc.CallOption) (*AddNodeKeyResponse, error)
 	// Revokes one of a party's keys (the party itself or an admin): envelopes
 	// it signs are refused from then on, and the NATS connections it
 	// authenticated are closed within a second.
@@ -158,6 +164,16 @@ func (c *registryServiceClient) AddPartyPrefix(ctx context.Context, in *AddParty
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(AddPartyPrefixResponse)
 	err := c.cc.Invoke(ctx, RegistryService_AddPartyPrefix_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *registryServiceClient) AddNodeKey(ctx context.Context, in *AddNodeKeyRequest, opts ...grpc.CallOption) (*AddNodeKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddNodeKeyResponse)
+	err := c.cc.Invoke(ctx, RegistryService_AddNodeKey_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -337,6 +353,11 @@ type RegistryServiceServer interface {
 	// Adds a GS1 Company Prefix to a party (admin only). The prefix must not
 	// equal, start or extend a prefix of any party.
 	AddPartyPrefix(context.Context, *AddPartyPrefixRequest) (*AddPartyPrefixResponse, error)
+	// Makes the ledger trust another ledger node's key (admin only), so that
+	// every node applies the envelopes that node's API signs; until then they
+	// are refused. A node that joins a cluster waits for this before it
+	// serves (`pedigree node add`).
+	AddNodeKey(context.Context, *AddNodeKeyRequest) (*AddNodeKeyResponse, error)
 	// Revokes one of a party's keys (the party itself or an admin): envelopes
 	// it signs are refused from then on, and the NATS connections it
 	// authenticated are closed within a second.
@@ -404,6 +425,9 @@ func (UnimplementedRegistryServiceServer) AddPartyKey(context.Context, *AddParty
 }
 func (UnimplementedRegistryServiceServer) AddPartyPrefix(context.Context, *AddPartyPrefixRequest) (*AddPartyPrefixResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AddPartyPrefix not implemented")
+}
+func (UnimplementedRegistryServiceServer) AddNodeKey(context.Context, *AddNodeKeyRequest) (*AddNodeKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddNodeKey not implemented")
 }
 func (UnimplementedRegistryServiceServer) RevokePartyKey(context.Context, *RevokePartyKeyRequest) (*RevokePartyKeyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokePartyKey not implemented")
@@ -557,6 +581,24 @@ func _RegistryService_AddPartyPrefix_Handler(srv interface{}, ctx context.Contex
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(RegistryServiceServer).AddPartyPrefix(ctx, req.(*AddPartyPrefixRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RegistryService_AddNodeKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddNodeKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).AddNodeKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_AddNodeKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).AddNodeKey(ctx, req.(*AddNodeKeyRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -846,6 +888,10 @@ var RegistryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AddPartyPrefix",
 			Handler:    _RegistryService_AddPartyPrefix_Handler,
+		},
+		{
+			MethodName: "AddNodeKey",
+			Handler:    _RegistryService_AddNodeKey_Handler,
 		},
 		{
 			MethodName: "RevokePartyKey",

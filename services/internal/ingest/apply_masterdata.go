@@ -67,7 +67,7 @@ func (o *overlay) applyMasterData(env *pb.Envelope, who principal, index uint64,
 		if err := convert.CheckKey("nodeKey.publicKey", k.GetPublicKey()); err != nil {
 			return nil, err
 		}
-		if r := lifecycle.MayTrustNodeKey(actor.Role); r.Refused() {
+		if r := lifecycle.TrustNodeKey(o, actor.Role, k.GetPublicKey()); r.Refused() {
 			return convert.Refused(r), nil
 		}
 		o.putNodeKey(lifecycle.KeyID(k.GetPublicKey()), k.GetName(), ed25519.PublicKey(k.GetPublicKey()))
@@ -226,6 +226,12 @@ var _ lifecycle.Registry = (*overlay)(nil)
 // KeyRegistered implements lifecycle.Registry.
 func (o *overlay) KeyRegistered(id [8]byte) bool {
 	_, ok := o.partyKey(id)
+	return ok
+}
+
+// NodeKeyTrusted implements lifecycle.Registry.
+func (o *overlay) NodeKeyTrusted(id [8]byte) bool {
+	_, ok := o.nodeKey(id)
 	return ok
 }
 

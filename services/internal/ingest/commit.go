@@ -325,10 +325,37 @@ func (p *Pipeline) storeDeadLetters(ctx context.Context, dead []deadLetter) erro
 		m.Header.Set(HeaderSubject, d.it.subject)
 		m.Header.Set(HeaderStreamSeq, strconv.FormatUint(d.it.seq, 10))
 		m.Header.Set(jetstream.MsgIDHeader, "deadletter:"+strconv.FormatUint(d.it.seq, 10))
-		if _, err := p.cfg.JS.PublishMsg(ctx, m); err != nil {
+		if err := publishDeadLetter(ctx, p.cfg.JS, m); err != nil {
 			return fmt.Errorf("ingest: store dead letter of stream sequence %d: %w", d.it.seq, err)
 		}
 		p.log.Info("dead letter", "seq", d.it.seq, "subject", d.it.subject, "reason", d.reason)
 	}
 	return nil
+}
+
+// errDuplicateInProcess is JetStream's answer to a message whose ID another
+// publisher's message is being stored under at this moment.
+const errDuplicateInProcess jetstream.ErrorCode = 10158
+
+// publishDeadLetter stores a dead letter. Every node of a cluster stores
+// the same one (its message ID names the stream sequence): while another
+// node's copy is being stored, JetStream answers "in process", and the
+// publish is made again until it is answered as a duplicate, or ctx ends.
+func publishDeadLetter(ctx context.Context, js jetstream.JetStream, m *nats.Msg) error {
+	wait := 10 * time.Millisecond
+	for {
+		_, err := js.PublishMsg(ctx, m)
+		var apiErr *jetstream.APIError
+		if !errors.As(err, &apiErr) || apiErr.ErrorCode != errDuplicateInProcess {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*wait, time.Second)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/convert"
 	"github.com/pedigree-project/pedigree/subjects"
@@ -60,9 +61,9 @@ func signingKey(o *overlay, op *envelope.Opened) (keyRecord, bool, error) {
 		return keyRecord{owner: g.GetNodeKey().GetName(), pub: pub}, true, nil
 	}
 	if strings.HasPrefix(se.GetSigner(), NodeSignerPrefix) {
-		k, found := o.nodeKey(id)
-		if !found {
-			return keyRecord{}, true, reject("signer %q: key %s is not a trusted node key", se.GetSigner(), se.GetKeyId())
+		k, _ := o.nodeKey(id)
+		if r := lifecycle.MaySignAsNode(o, id); r.Refused() {
+			return keyRecord{}, true, reject("signer %q: %s", clip(se.GetSigner(), 80), r.Reason)
 		}
 		return k, true, nil
 	}

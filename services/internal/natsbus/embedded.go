@@ -46,6 +46,12 @@ type EmbeddedConfig struct {
 	// TLS, when not nil, is required of every client on the client port
 	// (in-process connections need none).
 	TLS *tls.Config
+	// ServerName names the server: unique within a cluster, where
+	// JetStream knows its peers by name. Empty: "pedigree".
+	ServerName string
+	// Cluster, when not nil, makes the server a member of a JetStream
+	// cluster (cluster.go).
+	Cluster *ClusterConfig
 }
 
 // Embedded is a running embedded NATS server with JetStream.
@@ -70,8 +76,12 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, logger *slog.Logger)
 	if cfg.Auth == nil {
 		return nil, errors.New("natsbus: embedded server needs an authenticator")
 	}
+	name := cmp.Or(cfg.ServerName, "pedigree")
+	if err := checkServerName(name); err != nil {
+		return nil, err
+	}
 	opts := &server.Options{
-		ServerName:                 "pedigree",
+		ServerName:                 name,
 		JetStream:                  true,
 		StoreDir:                   filepath.Clean(cfg.StoreDir),
 		NoSigs:                     true,
@@ -100,6 +110,11 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, logger *slog.Logger)
 			opts.Port = server.RANDOM_PORT
 		}
 	}
+	if cfg.Cluster != nil {
+		if err := cfg.Cluster.apply(opts); err != nil {
+			return nil, err
+		}
+	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("natsbus: new embedded server: %w", err)
@@ -113,6 +128,10 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, logger *slog.Logger)
 	if !srv.ReadyForConnections(deadline) {
 		srv.Shutdown()
 		return nil, errors.New("natsbus: embedded server not ready for connections")
+	}
+	if !srv.JetStreamEnabled() {
+		srv.Shutdown()
+		return nil, errors.New("natsbus: JetStream did not start (the log says why)")
 	}
 	return &Embedded{srv: srv}, nil
 }

@@ -81,6 +81,7 @@ func (w *Writer) Submit(ctx context.Context, env *pb.Envelope, wait bool) (submi
 	if err := w.idConflict(env, res); err != nil {
 		return res, err
 	}
+	tellSequence(ctx, res.Sequence)
 	return res, nil
 }
 
@@ -97,7 +98,11 @@ func (w *Writer) Publish(ctx context.Context, env *pb.Envelope) (submit.Result, 
 // Durable waits until stream sequence seq is durable on this node's
 // ledger.
 func (w *Writer) Durable(ctx context.Context, seq uint64) error {
-	return w.mapError(ctx, w.sub.Durable(ctx, seq))
+	if err := w.sub.Durable(ctx, seq); err != nil {
+		return w.mapError(ctx, err)
+	}
+	tellSequence(ctx, seq)
+	return nil
 }
 
 func (w *Writer) validate(env *pb.Envelope) error {

@@ -1,6 +1,8 @@
 package envelope
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -16,14 +18,21 @@ const MaxEPCISBytes = 1 << 20
 
 // EncodeCaptured returns the bytes a scan event's epcis field holds for
 // the captured event ev: epcis.EncodeJSONLD of an EPCISDocument with ev as
-// its one event and no creationDate (standard @context plus the prefixes
-// ev uses). The capture handler stores them as they are.
+// its one event and no creationDate (the standard @context plus the
+// prefixes of the extension namespaces ev uses, named as in ns, the
+// namespaces of the document ev came from, when it declared them), with
+// the insignificant whitespace removed (encoding/json Compact). The
+// capture handler stores them as they are.
 func EncodeCaptured(ev *epcis.Event, ns map[string]string) ([]byte, error) {
 	data, err := epcis.EncodeJSONLD(&epcis.Document{Namespaces: ns, Events: []epcis.Event{*ev}})
 	if err != nil {
 		return nil, fmt.Errorf("envelope: encode the captured event: %w", err)
 	}
-	return data, nil
+	var b bytes.Buffer
+	if err := json.Compact(&b, data); err != nil {
+		return nil, fmt.Errorf("envelope: encode the captured event: %w", err)
+	}
+	return b.Bytes(), nil
 }
 
 // DecodeCaptured reads the epcis bytes of a scan event: one EPCIS 2.0

@@ -186,10 +186,11 @@ type ScanEvent struct {
 	// EPCIS ILMD (instance/lot master data) on commissioning.
 	Ilmd *Ilmd `protobuf:"bytes,16,opt,name=ilmd,proto3" json:"ilmd,omitempty"`
 	// The event as captured through the EPCIS binding: one EPCIS 2.0 event,
-	// exactly the bytes epcis.EncodeJSONLD writes for a capture document
-	// holding only this event (an EPCISDocument with the standard @context
-	// plus the namespace prefixes the event uses, schemaVersion "2.0" and
-	// epcisBody.eventList of one event; no creationDate), kept byte for byte
+	// the bytes epcis.EncodeJSONLD writes for a capture document holding
+	// only this event (an EPCISDocument with the standard @context plus the
+	// namespace prefixes the event uses, schemaVersion "2.0" and
+	// epcisBody.eventList of one event; no creationDate), without
+	// insignificant whitespace (envelope.EncodeCaptured), kept byte for byte
 	// so that a query returns what was sent, extensions, sensor data and
 	// error declaration included. Empty for events not captured as EPCIS.
 	// When set, the ingest decodes it and refuses the envelope unless

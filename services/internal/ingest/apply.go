@@ -345,6 +345,11 @@ func (p *Pipeline) writeLogs(w *batchWork, e *lifecycle.Event, index uint64, r *
 			w.packLogs = append(w.packLogs, packLog{epc.Pack.GTIN, epc.Pack.Serial, index})
 		}
 	}
+	for _, epc := range e.Outputs {
+		if !epc.IsContainer() {
+			w.packLogs = append(w.packLogs, packLog{epc.Pack.GTIN, epc.Pack.Serial, index})
+		}
+	}
 	if e.Parent != "" {
 		err = errors.Join(err, state.PutContainerLog(w.b, e.Parent, index))
 	}

@@ -18,16 +18,7 @@ package lifecycle
 //     so that the ledger keeps what the party declared; it writes nothing.
 func (r *run) observe() {
 	ev := r.ev
-	if ev.Actor == "" {
-		r.refuseEvent(OutcomeInvalid, "the event names no acting party")
-		return
-	}
-	if len(ev.Epcs) == 0 && len(ev.Batches) == 0 && ev.Parent == "" {
-		r.refuseEvent(OutcomeInvalid, "the event names no objects")
-		return
-	}
-	if what := duplicate(ev); what != "" {
-		r.refuseEvent(OutcomeInvalid, what+" is listed more than once in the event")
+	if !r.named(len(ev.Epcs) > 0 || len(ev.Batches) > 0 || ev.Parent != "", "the event names no objects") {
 		return
 	}
 	r.step = StepInspecting
@@ -67,16 +58,7 @@ func (r *run) observe() {
 // its new packs with a commissioning event.
 func (r *run) transform() {
 	ev := r.ev
-	if ev.Actor == "" {
-		r.refuseEvent(OutcomeInvalid, "the event names no acting party")
-		return
-	}
-	if len(ev.Epcs) == 0 && len(ev.Outputs) == 0 {
-		r.refuseEvent(OutcomeInvalid, "the transformation names no inputs and no outputs")
-		return
-	}
-	if what := duplicate(ev); what != "" {
-		r.refuseEvent(OutcomeInvalid, what+" is listed more than once in the inputs")
+	if !r.named(len(ev.Epcs) > 0 || len(ev.Outputs) > 0, "the transformation names no inputs and no outputs") {
 		return
 	}
 	r.step = StepDestroying
@@ -93,4 +75,23 @@ func (r *run) transform() {
 			r.packObject(e.Pack)
 		}
 	}
+}
+
+// named checks what every observation and transformation needs: an actor,
+// something named (some, else the event is refused with none), no object
+// listed twice.
+func (r *run) named(some bool, none string) bool {
+	switch {
+	case r.ev.Actor == "":
+		r.refuseEvent(OutcomeInvalid, "the event names no acting party")
+	case !some:
+		r.refuseEvent(OutcomeInvalid, none)
+	default:
+		if what := duplicate(r.ev); what != "" {
+			r.refuseEvent(OutcomeInvalid, what+" is listed more than once in the event")
+			return false
+		}
+		return true
+	}
+	return false
 }

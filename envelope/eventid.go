@@ -26,6 +26,12 @@ const (
 // is the submitting party's GLN: it stands in for an empty readPoint, so
 // that the same scan by two parties never shares an event ID.
 //
+// All five event types are exported: epcs is the epcList of object and
+// transaction events and the childEPCs of aggregation and association
+// events; parent is the parentID of all but object and transformation
+// events; a transformation has inputEPCList and outputEPCList and no
+// action. FromEPCIS is the reverse.
+//
 // Every enum is checked before it is used: a value outside its enum (an
 // open proto3 enum decodes any number) is an error naming the field.
 func EPCIS(ev *pb.ScanEvent, actor string) (*epcis.Event, error) {

@@ -46,7 +46,7 @@ const UndoWindow = 10 * 24 * 60 * 60 * 1000
 //     action and business step (see observe): recorded, nothing written.
 //   - TransformationEvent: the packs in ev.Epcs (the inputs) are consumed,
 //     destroyed as by a destroying step, by their custodian; ev.Outputs
-//     are recorded but not commissioned (see transform).
+//     are commissioned as by a commissioning step (see transform).
 func Apply(v View, ev *Event) Result {
 	if ev == nil {
 		return Result{Reason: "no event", Code: OutcomeInvalid}

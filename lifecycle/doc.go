@@ -63,7 +63,8 @@
 //     is applied and writes nothing.
 //   - TransformationEvent consumes its input packs: each becomes DESTROYED
 //     (final in the EU model, never undone), under the rules of a
-//     destroying step (trading party, custodian of a tracked pack).
-//     Outputs are recorded, not commissioned: the manufacturer
-//     commissions new packs with a commissioning event.
+//     destroying step (trading party, custodian of a tracked pack). Its
+//     outputs are commissioned under the rules of commissioning (the
+//     actor manufactures their GTIN; the ILMD names the lot). With
+//     outputs the event is atomic.
 package lifecycle

@@ -49,25 +49,39 @@ func (r *run) observe() {
 // reactivated. It is held to the rules of a destroying step: the actor
 // must be a trading party and, for a tracked pack, its custodian (else
 // CLONE_SUSPECTED); an inactive pack raises ALREADY_INACTIVE. Containers
-// cannot be consumed (unpack them first) and are refused. The inputs apply
-// pack by pack, as a destroying event does.
+// cannot be consumed (unpack them first).
 //
-// Outputs are recorded with the event (and in the pack logs) but not
-// commissioned: commissioning them needs the ingest's commissioning
-// bookkeeping (batch counts, lot index), and a manufacturer commissions
-// its new packs with a commissioning event.
+// Its outputs (ev.Outputs) are commissioned as by a commissioning step:
+// only by the manufacturer (or parallel importer) of their GTIN, in the
+// lot the ILMD names, which must be registered. A transformation with
+// outputs is atomic: the packs it consumes and those it produces change
+// together or not at all. Without outputs, the inputs apply pack by pack,
+// as a destroying event does.
 func (r *run) transform() {
 	ev := r.ev
 	if !r.named(len(ev.Epcs) > 0 || len(ev.Outputs) > 0, "the transformation names no inputs and no outputs") {
 		return
 	}
-	r.step = StepDestroying
-	if !r.authorized() {
+	if what := duplicateOutput(ev); what != "" {
+		r.refuseEvent(OutcomeInvalid, what+" is listed more than once in the event")
 		return
 	}
-	if len(ev.Epcs) > 1 {
-		r.res.PutPacks = make([]Pack, 0, len(ev.Epcs))
+	r.total = len(ev.Epcs) + len(ev.Outputs)
+	if len(ev.Epcs) > 0 {
+		if r.step = StepDestroying; !r.authorized() {
+			return
+		}
 	}
+	if len(ev.Outputs) > 0 {
+		if r.step = StepCommissioning; !r.authorized() {
+			return
+		}
+		r.atomic = true
+	}
+	if r.total > 1 {
+		r.res.PutPacks = make([]Pack, 0, r.total)
+	}
+	r.step = StepDestroying
 	for i := range ev.Epcs {
 		if e := &ev.Epcs[i]; e.IsContainer() {
 			r.refuse(OutcomeInvalid, "a transformation consumes packs, not containers: unpack SSCC "+e.SSCC+" first")
@@ -75,6 +89,32 @@ func (r *run) transform() {
 			r.packObject(e.Pack)
 		}
 	}
+	r.step = StepCommissioning
+	for i := range ev.Outputs {
+		r.commission(&ev.Outputs[i])
+	}
+}
+
+// duplicateOutput names an output listed twice or also an input, or
+// returns "".
+func duplicateOutput(ev *Event) string {
+	if len(ev.Outputs) == 0 {
+		return ""
+	}
+	seen := make(map[Epc]struct{}, len(ev.Epcs)+len(ev.Outputs))
+	for _, list := range [][]Epc{ev.Epcs, ev.Outputs} {
+		for _, e := range list {
+			k := Epc{SSCC: e.SSCC}
+			if !e.IsContainer() {
+				k.Pack = PackCode{GTIN: e.Pack.GTIN, Serial: e.Pack.Serial}
+			}
+			if _, dup := seen[k]; dup {
+				return e.String()
+			}
+			seen[k] = struct{}{}
+		}
+	}
+	return ""
 }
 
 // named checks what every observation and transformation needs: an actor,

@@ -24,7 +24,8 @@ import (
 // fields than its own is refused with the field that differs, and the
 // ledger does not grow; one that agrees is applied, and its epcis bytes
 // come back unchanged from the ledger entry. A transaction event is
-// applied as an observation and a transformation consumes its input.
+// applied as an observation; a transformation consumes its input and
+// commissions its output.
 func TestCapturedEPCISMustMatchItsProjection(t *testing.T) {
 	n := startNode(t, testConfig(t.TempDir()))
 	defer shutdown(t, n)
@@ -85,18 +86,19 @@ func TestCapturedEPCISMustMatchItsProjection(t *testing.T) {
 		t.Fatalf("the extension was not kept: %s", inspect.GetEpcis())
 	}
 
-	// A transaction: an observation; a transformation: EP-2 consumed.
+	// A transaction: an observation; a transformation: EP-2 consumed,
+	// EP-3 commissioned.
 	tx := project(`{"type":"TransactionEvent","action":"ADD","eventTime":"` + at + `","eventTimeZoneOffset":"+00:00",
 		"epcList":["` + pack("EP-1") + `"],"bizTransactionList":[{"type":"inv","bizTransaction":"urn:epcglobal:cbv:bt:` + apiMfr + `:1"}]}`)
 	if resp, err := capture.CaptureEvent(ctx, &pb.CaptureEventRequest{Event: tx, Wait: true}); err != nil || !resp.GetOutcome().GetApplied() {
 		t.Fatalf("transaction: %v %v", resp, err)
 	}
 	tf := project(`{"type":"TransformationEvent","eventTime":"` + at + `","eventTimeZoneOffset":"+00:00",
-		"inputEPCList":["` + pack("EP-2") + `"]}`)
+		"inputEPCList":["` + pack("EP-2") + `"],"outputEPCList":["` + pack("EP-3") + `"],"ilmd":{"cbvmda:lotNumber":"L1"}}`)
 	if resp, err := capture.CaptureEvent(ctx, &pb.CaptureEventRequest{Event: tf, Wait: true}); err != nil || !resp.GetOutcome().GetApplied() {
 		t.Fatalf("transformation: %v %v", resp, err)
 	}
-	for serial, want := range map[string]pb.PackStatus{"EP-1": pb.PackStatus_PACK_STATUS_ACTIVE, "EP-2": pb.PackStatus_PACK_STATUS_DESTROYED} {
+	for serial, want := range map[string]pb.PackStatus{"EP-1": pb.PackStatus_PACK_STATUS_ACTIVE, "EP-2": pb.PackStatus_PACK_STATUS_DESTROYED, "EP-3": pb.PackStatus_PACK_STATUS_ACTIVE} {
 		v := &pb.VerifyPackResponse{}
 		if err := a.as(mfr).Post(context.Background(), "/v1/packs:verify", &pb.VerifyPackRequest{Pack: pb.CodeInput(&pb.PackCode{Gtin: apiGTIN, Serial: serial})}, v); err != nil {
 			t.Fatal(err)
@@ -104,6 +106,13 @@ func TestCapturedEPCISMustMatchItsProjection(t *testing.T) {
 		if v.GetStatus() != want {
 			t.Errorf("%s: %v, want %v", serial, v.GetStatus(), want)
 		}
+	}
+	b := &pb.GetBatchResponse{}
+	if err := a.as(mfr).Get(context.Background(), "/v1/products/"+apiGTIN+"/batches/L1", b); err != nil {
+		t.Fatal(err)
+	}
+	if b.GetBatch().GetCommissioned() != 3 {
+		t.Errorf("batch L1 counts %d commissioned packs, want 3 (EP-1, EP-2 and the output EP-3)", b.GetBatch().GetCommissioned())
 	}
 }
 

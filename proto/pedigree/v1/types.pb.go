@@ -216,7 +216,8 @@ const (
 	// observation: custody does not change.
 	EventType_EVENT_TYPE_TRANSACTION EventType = 3
 	// EPCIS TransformationEvent: inputs consumed, outputs produced. Packs in
-	// inputs are decommissioned as destroyed (consumed) by their custodian.
+	// inputs are decommissioned as destroyed (consumed) by their custodian;
+	// outputs are commissioned in the ILMD's lot by their manufacturer.
 	EventType_EVENT_TYPE_TRANSFORMATION EventType = 4
 	// EPCIS AssociationEvent: the objects in epcs associated with (ADD),
 	// dissociated from (DELETE) or observed with (OBSERVE) the container

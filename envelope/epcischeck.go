@@ -20,11 +20,14 @@ const MaxEPCISBytes = 1 << 20
 // the captured event ev: epcis.EncodeJSONLD of an EPCISDocument with ev as
 // its one event and no creationDate (the standard @context plus the
 // prefixes of the extension namespaces ev uses, named as in ns, the
-// namespaces of the document ev came from, when it declared them), with
-// the insignificant whitespace removed (encoding/json Compact). The
-// capture handler stores them as they are.
+// namespaces of the document ev came from, when it declared them, and
+// ev's ignoreFields as the document's), with the insignificant whitespace
+// removed (encoding/json Compact). The capture handler stores them as
+// they are.
 func EncodeCaptured(ev *epcis.Event, ns map[string]string) ([]byte, error) {
-	data, err := epcis.EncodeJSONLD(&epcis.Document{Namespaces: ns, Events: []epcis.Event{*ev}})
+	// The event's ignoreFields travel as the document's, so that the event
+	// decoded from the bytes hashes as ev does.
+	data, err := epcis.EncodeJSONLD(&epcis.Document{Namespaces: ns, IgnoreFields: ev.IgnoreFields, Events: []epcis.Event{*ev}})
 	if err != nil {
 		return nil, fmt.Errorf("envelope: encode the captured event: %w", err)
 	}

@@ -257,7 +257,9 @@ func TestFromEPCISForms(t *testing.T) {
 }
 
 // TestFromEPCISCorpus projects every event of the GS1 JSON-LD examples:
-// each is projected or refused with a FieldError, never a panic.
+// each is projected or refused with a FieldError, never a panic. Each
+// projected event, captured as a capture handler does (projection plus
+// EncodeCaptured bytes), passes CheckEPCIS, which decodes the bytes again.
 func TestFromEPCISCorpus(t *testing.T) {
 	var files []string
 	for _, dir := range []string{"../epcis/testdata/gs1-EPCIS/JSON", "../epcis/testdata/epcis-event-hash-generator/tests/examples"} {
@@ -282,11 +284,16 @@ func TestFromEPCISCorpus(t *testing.T) {
 			continue
 		}
 		for i := range doc.Events {
-			_, err := FromEPCIS(&doc.Events[i], testActor)
+			se, err := FromEPCIS(&doc.Events[i], testActor)
 			var fe *FieldError
 			switch {
 			case err == nil:
 				projected++
+				if se.Epcis, err = EncodeCaptured(&doc.Events[i], doc.Namespaces); err != nil {
+					t.Errorf("%s event %d: %v", f, i, err)
+				} else if err := CheckEPCIS(se, testActor); err != nil {
+					t.Errorf("%s event %d: the capture of its own projection is refused: %v", f, i, err)
+				}
 			case errors.As(err, &fe):
 				refused++
 			default:

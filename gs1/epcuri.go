@@ -30,6 +30,19 @@ func CanonicalDigitalLinkOfEPC(urn string) (string, bool) {
 	return b.String(), true
 }
 
+// EPCURNElements decodes an EPC URN (a pure identity urn:epc:id:…, an
+// LGTIN class urn:epc:class:lgtin:… or a pattern urn:epc:idpat:… whose
+// last component is "*") into the GS1 elements it stands for, key first,
+// following the Tag Data Standard's syntax for its scheme: check digits
+// are computed, values keep the URN's %-escapes. ok is false when urn is
+// none of these or breaks that syntax. Package gs1/epc builds on it.
+func EPCURNElements(urn string) (elements []Element, ok bool) { return epcURNElements(urn) }
+
+// EPCEscape %-escapes the characters the Tag Data Standard reserves in the
+// serial-like components of an EPC URN (" % & / < > ?); the other
+// characters of GS1 character set 82 stay as they are.
+func EPCEscape(s string) string { return epcEscape(s) }
+
 // epcURNElements decodes an EPC URN into the Digital Link path elements it
 // stands for, key first. Values keep the URN's %-escapes.
 func epcURNElements(s string) ([]Element, bool) {

@@ -51,11 +51,40 @@ func ParseCheckpoint(msg []byte, v note.Verifier) (Checkpoint, error) {
 	if v == nil {
 		return Checkpoint{}, errors.New("ledger: checkpoint: nil verifier")
 	}
-	n, err := note.Open(msg, note.VerifierList(v))
-	if err != nil {
-		return Checkpoint{}, fmt.Errorf("ledger: checkpoint: %w", err)
+	cp, _, err := OpenCheckpoint(msg, note.VerifierList(v))
+	return cp, err
+}
+
+// OpenCheckpoint checks the signatures of a signed checkpoint note with
+// known, as note.Open does (at least one must verify, signatures by
+// unknown keys are ignored, a bad one by a known key fails), and parses
+// its body. The note lists the verified signatures, one per key.
+func OpenCheckpoint(msg []byte, known note.Verifiers) (Checkpoint, *note.Note, error) {
+	if known == nil {
+		return Checkpoint{}, nil, errors.New("ledger: checkpoint: no verifiers")
 	}
-	return parseCheckpointText(msg, n.Text)
+	n, err := note.Open(msg, known)
+	if err != nil {
+		return Checkpoint{}, nil, fmt.Errorf("ledger: checkpoint: %w", err)
+	}
+	cp, err := parseCheckpointText(msg, n.Text)
+	if err != nil {
+		return Checkpoint{}, nil, err
+	}
+	return cp, n, nil
+}
+
+// CheckpointText returns the C2SP checkpoint body of origin, size and
+// root: the text a signed checkpoint note signs.
+func CheckpointText(origin string, size uint64, root tlog.Hash) string {
+	return checkpointText(origin, size, root)
+}
+
+// ParseUnverifiedCheckpoint parses a signed checkpoint note without
+// checking any signature: for a note whose signatures were checked when it
+// was received, or to learn the origin that says which keys check it.
+func ParseUnverifiedCheckpoint(msg []byte) (Checkpoint, error) {
+	return parseCheckpointNote(msg, nil)
 }
 
 // parseCheckpointNote parses a stored note, checking its signature when v

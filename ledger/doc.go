@@ -63,6 +63,8 @@
 // RunCheckpointer issues one at least once per interval while entries
 // arrive and hands each to a publish function (publishing, e.g. on NATS,
 // is the caller's job). Every checkpoint is kept, numbered by a sequence.
+// Witnesses cosign them (C2SP tlog-witness): see the sub-package
+// ledger/witness, which the ledger does not import.
 //
 // # Audit
 //

@@ -33,34 +33,18 @@ const (
 // another name, and a verifier key file that does not match the key.
 // name is the signature name in the note, often the log's origin.
 func LoadOrCreateKey(dir, name string) (note.Signer, note.Verifier, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("ledger: key: %w", err)
+	if name == "" {
+		return nil, nil, errors.New("ledger: key: a name is required")
 	}
-	skeyPath := filepath.Join(dir, KeyFile)
-	skey, err := readKeyFile(skeyPath, true)
-	if errors.Is(err, fs.ErrNotExist) {
-		var vkey string
-		if skey, vkey, err = note.GenerateKey(rand.Reader, name); err != nil {
-			return nil, nil, fmt.Errorf("ledger: key: %w", err)
-		}
-		if err = writeNewFile(skeyPath, skey+"\n", 0o600); err == nil {
-			err = writeNewFile(filepath.Join(dir, VerifierKeyFile), vkey+"\n", 0o644)
-		}
-	}
+	skey, vkey, err := LoadOrCreateSignerKey(dir, KeyFile, name)
 	if err != nil {
 		return nil, nil, err
 	}
 	signer, err := note.NewSigner(skey)
 	if err != nil {
-		return nil, nil, fmt.Errorf("ledger: key %s: %w", skeyPath, err)
+		return nil, nil, fmt.Errorf("ledger: key %s: %w", filepath.Join(dir, KeyFile), err)
 	}
-	if signer.Name() != name {
-		return nil, nil, fmt.Errorf("ledger: key %s is named %q, want %q", skeyPath, signer.Name(), name)
-	}
-	vkey, err := verifierKeyOf(skey, name)
-	if err != nil {
-		return nil, nil, fmt.Errorf("ledger: key %s: %w", skeyPath, err)
-	}
+	skeyPath := filepath.Join(dir, KeyFile)
 	vkeyPath := filepath.Join(dir, VerifierKeyFile)
 	stored, err := readKeyFile(vkeyPath, false)
 	switch {
@@ -78,6 +62,49 @@ func LoadOrCreateKey(dir, name string) (note.Signer, note.Verifier, error) {
 		return nil, nil, fmt.Errorf("ledger: key: %w", err)
 	}
 	return signer, verifier, nil
+}
+
+// LoadOrCreateSignerKey returns the Ed25519 note signer key kept in
+// dir/file and its standard verifier key, generating a key named name on
+// first use (written atomically with mode 0600, never overwritten). An
+// empty name accepts the stored key's name; it is then required only to
+// create the key. It refuses a key file readable by group or others and a
+// key of another name.
+func LoadOrCreateSignerKey(dir, file, name string) (skey, vkey string, err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", "", fmt.Errorf("ledger: key: %w", err)
+	}
+	skeyPath := filepath.Join(dir, file)
+	skey, err = readKeyFile(skeyPath, true)
+	if errors.Is(err, fs.ErrNotExist) {
+		if name == "" {
+			return "", "", fmt.Errorf("ledger: key %s does not exist and no name was given to create it", skeyPath)
+		}
+		var vkey string
+		if skey, vkey, err = note.GenerateKey(rand.Reader, name); err != nil {
+			return "", "", fmt.Errorf("ledger: key: %w", err)
+		}
+		if err = writeNewFile(skeyPath, skey+"\n", 0o600); err == nil && file == KeyFile {
+			err = writeNewFile(filepath.Join(dir, VerifierKeyFile), vkey+"\n", 0o644)
+		}
+	}
+	if err != nil {
+		return "", "", err
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		return "", "", fmt.Errorf("ledger: key %s: %w", skeyPath, err)
+	}
+	if name == "" {
+		name = signer.Name()
+	}
+	if signer.Name() != name {
+		return "", "", fmt.Errorf("ledger: key %s is named %q, want %q", skeyPath, signer.Name(), name)
+	}
+	if vkey, err = verifierKeyOf(skey, name); err != nil {
+		return "", "", fmt.Errorf("ledger: key %s: %w", skeyPath, err)
+	}
+	return skey, vkey, nil
 }
 
 // ReadVerifierKey returns the verifier key text that LoadOrCreateKey wrote

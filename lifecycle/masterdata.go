@@ -31,6 +31,10 @@ type Registry interface {
 	Token(gln string, id [8]byte) (valid, known bool)
 	// Alert returns the review status of the alert with that ID.
 	Alert(id string) (AlertStatus, bool)
+	// PrefixOverlap returns a registered GS1 Company Prefix that equals
+	// prefix, that prefix starts with, or that starts with prefix (any one
+	// when several do), with the party that holds it.
+	PrefixOverlap(prefix string) (PrefixClaim, bool)
 }
 
 // KeyID is the ID of an Ed25519 public key: the first 8 bytes of its
@@ -89,7 +93,7 @@ func NewParty(v Registry, p Party) Refusal {
 			return refusal(OutcomeAlreadyExists, "public key "+keyName(k)+" is already registered")
 		}
 	}
-	return Refusal{}
+	return newPrefixes(v, p)
 }
 
 // RegisterParty decides whether actor may register party p.
@@ -162,7 +166,7 @@ func RegisterProduct(v Registry, actor Party, gtin, manufacturer string) Refusal
 	if _, ok := v.Product(gtin); ok {
 		return refusal(OutcomeAlreadyExists, "product "+gtin+" is already registered")
 	}
-	return Refusal{}
+	return productPrefix(v, owner, gtin)
 }
 
 // RegisterBatch decides whether actor may register the batch lot of the

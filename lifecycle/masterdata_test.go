@@ -22,14 +22,15 @@ import (
 //
 // Commands (arguments key=value):
 //
-//	party gln= role= [keys=k1,k2]          a registered party (set-up)
+//	party gln= role= [keys=k1,k2] [prefixes=p1,p2]  a registered party (set-up)
 //	product gtin= manufacturer=             a registered product (set-up)
 //	batch gtin= lot=                        a registered batch (set-up)
 //	token party= id= [revoked]              an API token (set-up)
 //	alert id= status=                       a raised alert (set-up)
 //	authority                               who may do what, by role
-//	register-party by= gln= role= [keys=]   then the rules' answer; an
+//	register-party by= gln= role= [keys=] [prefixes=]  then the rules' answer; an
 //	add-key by= party= key=                 accepted write is applied, so
+//	add-prefix by= party= prefix=
 //	revoke-key by= party= key=              later cases see it
 //	register-product by= gtin= [manufacturer=]
 //	register-batch by= gtin= lot=
@@ -78,6 +79,29 @@ func (r *registry) Batch(gtin, lot string) (lifecycle.Batch, bool) {
 	return b, ok
 }
 func (r *registry) KeyRegistered(id [8]byte) bool { return r.keys[id] }
+
+// PrefixOverlap implements lifecycle.Registry by looking at every party.
+func (r *registry) PrefixOverlap(prefix string) (lifecycle.PrefixClaim, bool) {
+	for gln, p := range r.parties {
+		for _, have := range p.Prefixes {
+			if strings.HasPrefix(have, prefix) || strings.HasPrefix(prefix, have) {
+				return lifecycle.PrefixClaim{Prefix: have, Party: gln}, true
+			}
+		}
+	}
+	return lifecycle.PrefixClaim{}, false
+}
+
+// list splits a comma-separated argument.
+func list(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
 func (r *registry) Alert(id string) (lifecycle.AlertStatus, bool) {
 	s, ok := r.alerts[id]
 	return s, ok
@@ -160,7 +184,8 @@ func (r *registry) run(t *testing.T, d *datadriven.TestData) string {
 	switch d.Cmd {
 	case "party":
 		gln := arg(t, d, "gln")
-		r.parties[gln] = lifecycle.Party{GLN: gln, Role: role(t, d, arg(t, d, "role")), Keys: r.keyList(optArg(t, d, "keys"))}
+		r.parties[gln] = lifecycle.Party{GLN: gln, Role: role(t, d, arg(t, d, "role")), Keys: r.keyList(optArg(t, d, "keys")),
+			Prefixes: list(optArg(t, d, "prefixes"))}
 		for _, k := range r.parties[gln].Keys {
 			r.keys[lifecycle.KeyID(k)] = true
 		}
@@ -190,7 +215,8 @@ func (r *registry) run(t *testing.T, d *datadriven.TestData) string {
 		return authorityTable()
 	case "register-party":
 		gln := arg(t, d, "gln")
-		p := lifecycle.Party{GLN: gln, Role: role(t, d, arg(t, d, "role")), Keys: r.keyList(optArg(t, d, "keys"))}
+		p := lifecycle.Party{GLN: gln, Role: role(t, d, arg(t, d, "role")), Keys: r.keyList(optArg(t, d, "keys")),
+			Prefixes: list(optArg(t, d, "prefixes"))}
 		ref := lifecycle.RegisterParty(r, r.actor(t, d).Role, p)
 		if !ref.Refused() {
 			r.parties[gln] = p
@@ -209,6 +235,12 @@ func (r *registry) run(t *testing.T, d *datadriven.TestData) string {
 		if !ref.Refused() {
 			r.parties[p.GLN] = p
 			r.keys[lifecycle.KeyID(pub)] = true
+		}
+		return r.answer(ref)
+	case "add-prefix":
+		p, ref := lifecycle.AddPrefix(r, r.actor(t, d).Role, arg(t, d, "party"), arg(t, d, "prefix"))
+		if !ref.Refused() {
+			r.parties[p.GLN] = p
 		}
 		return r.answer(ref)
 	case "register-product":
@@ -280,6 +312,7 @@ func authorityTable() string {
 		{"register party", func(r lifecycle.Role) string { return yes(lifecycle.MayRegisterParty(r, lifecycle.RolePharmacy)) }},
 		{"register admin", func(r lifecycle.Role) string { return yes(lifecycle.MayRegisterParty(r, lifecycle.RoleAdmin)) }},
 		{"trust node key", func(r lifecycle.Role) string { return yes(lifecycle.MayTrustNodeKey(r)) }},
+		{"add prefix", func(r lifecycle.Role) string { return yes(lifecycle.MayManagePrefixes(r)) }},
 		{"review alert", func(r lifecycle.Role) string { return yes(lifecycle.MayReviewAlert(r)) }},
 		{"sees all", func(r lifecycle.Role) string {
 			if lifecycle.SeesAll(r) {

@@ -100,6 +100,9 @@ type Party struct {
 	// Keys are the party's current Ed25519 signing keys, for the
 	// master-data rules; the pack rules ignore them.
 	Keys [][]byte
+	// Prefixes are the GS1 Company Prefixes the party holds (4–12
+	// digits), for the master-data rules; the pack rules ignore them.
+	Prefixes []string
 }
 
 // PackCode is what a pack's 2D code says: GTIN and serial, and the lot and

@@ -130,7 +130,7 @@ func TestMillionSerialRequestSurvivesSIGKILL(t *testing.T) {
 
 	c := dial(t, s.grpc, token)
 	defer c.Close()
-	done, err := c.Registry.CommissionSerials(ctx, req)
+	done, err := commissionAnswered(ctx, c, req)
 	if err != nil {
 		t.Fatalf("retry after the kills: %v", err)
 	}
@@ -140,7 +140,7 @@ func TestMillionSerialRequestSurvivesSIGKILL(t *testing.T) {
 	if got := batchCommissioned(ctx, t, c, scanGTIN, lot); got != uint64(count) {
 		t.Fatalf("after the retry the batch holds %d serials, want exactly %d", got, count)
 	}
-	again, err := c.Registry.CommissionSerials(ctx, req)
+	again, err := commissionAnswered(ctx, c, req)
 	if err != nil {
 		t.Fatalf("second retry: %v", err)
 	}
@@ -195,6 +195,18 @@ func TestMillionSerialRequestSurvivesSIGKILL(t *testing.T) {
 		}
 	}
 	t.Logf("%d serials exported once each, all active; %d of them verified", len(exported), len(sample))
+}
+
+// commissionAnswered sends req until it is answered: on a loaded machine
+// the node may not apply it within the writer's wait (Unavailable), and a
+// client sends it again under its request ID, as the CLI does.
+func commissionAnswered(ctx context.Context, c *client.Client, req *pb.CommissionSerialsRequest) (*pb.CommissionSerialsResponse, error) {
+	for {
+		resp, err := c.Registry.CommissionSerials(ctx, req)
+		if status.Code(err) != codes.Unavailable || ctx.Err() != nil {
+			return resp, err
+		}
+	}
 }
 
 // caughtUp creates batch lot of scanGTIN and returns once the node has

@@ -90,10 +90,17 @@ to stderr.`,
 // fetchCheckpoint gets the latest checkpoint and checks its signature with
 // the pinned verifier key, or with the one the server names when none is
 // pinned.
-func fetchCheckpoint(ctx context.Context, c *client.Client, pinned string) (*pb.GetCheckpointResponse, ledger.Checkpoint, error) {
+//
+// With --trust or --min-signatures it requires instead that enough trusted
+// keys signed it (trustFlags.verify).
+func fetchCheckpoint(ctx context.Context, c *client.Client, pinned string, trust *trustFlags) (*pb.GetCheckpointResponse, ledger.Checkpoint, error) {
 	resp, err := c.Ledger.GetCheckpoint(ctx, &pb.GetCheckpointRequest{})
 	if err != nil {
 		return nil, ledger.Checkpoint{}, err
+	}
+	if trust.active() {
+		cp, _, err := trust.verify([]byte(resp.GetNote()), pinned)
+		return resp, cp, err
 	}
 	key := pinned
 	if key == "" {
@@ -115,6 +122,7 @@ func fetchCheckpoint(ctx context.Context, c *client.Client, pinned string) (*pb.
 func newLedgerCheckpointCommand() *cobra.Command {
 	co := &clientOptions{}
 	var pinned string
+	var trust *trustFlags
 	cmd := &cobra.Command{
 		Use:   "checkpoint",
 		Short: "Print the server's latest signed checkpoint, after checking its signature",
@@ -125,7 +133,7 @@ func newLedgerCheckpointCommand() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			resp, _, err := fetchCheckpoint(cmd.Context(), c, pinned)
+			resp, _, err := fetchCheckpoint(cmd.Context(), c, pinned, trust)
 			if err != nil {
 				return err
 			}
@@ -133,7 +141,7 @@ func newLedgerCheckpointCommand() *cobra.Command {
 				return printJSON(cmd.OutOrStdout(), resp)
 			}
 			fmt.Fprint(cmd.OutOrStdout(), resp.GetNote())
-			if pinned == "" {
+			if pinned == "" && !trust.active() {
 				fmt.Fprintf(cmd.ErrOrStderr(), "signature verified with the key the server names (%s); pin it with --verifier-key\n", resp.GetVerifierKey())
 			}
 			return nil
@@ -141,6 +149,7 @@ func newLedgerCheckpointCommand() *cobra.Command {
 	}
 	addClientFlags(cmd, co)
 	cmd.Flags().StringVar(&pinned, "verifier-key", "", "note verifier key to trust (name+hash+key); default: the server's")
+	trust = addTrustFlags(cmd)
 	return cmd
 }
 
@@ -202,6 +211,7 @@ func newLedgerProofCommand() *cobra.Command {
 	var pinned string
 	var index, from uint64
 	var oldRootB64 string
+	var trust *trustFlags
 	cmd := &cobra.Command{
 		Use:   "proof (--index I | --from M --old-root ROOT)",
 		Short: "Fetch an inclusion or consistency proof and check it against the latest checkpoint",
@@ -220,7 +230,7 @@ root hash, base64) to the latest checkpoint and check that the ledger only grew.
 				return err
 			}
 			defer c.Close()
-			_, cp, err := fetchCheckpoint(cmd.Context(), c, pinned)
+			_, cp, err := fetchCheckpoint(cmd.Context(), c, pinned, trust)
 			if err != nil {
 				return err
 			}
@@ -272,6 +282,7 @@ root hash, base64) to the latest checkpoint and check that the ledger only grew.
 	cmd.Flags().Uint64Var(&index, "index", 0, "entry index for an inclusion proof")
 	cmd.Flags().Uint64Var(&from, "from", 0, "older tree size for a consistency proof")
 	cmd.Flags().StringVar(&oldRootB64, "old-root", "", "base64 root hash of your checkpoint of size --from")
+	trust = addTrustFlags(cmd)
 	return cmd
 }
 

@@ -38,11 +38,13 @@ var (
 	grpcLine = regexp.MustCompile(`gRPC:\s+(\S+)`)
 )
 
-// startServe runs `pedigree serve` on free ports and returns the process,
-// its HTTP address and its gRPC address once it prints that it is serving.
-func startServe(ctx context.Context, t *testing.T, dir string) (*exec.Cmd, string, string) {
+// startServe runs `pedigree serve` on free ports, with extra flags, and
+// returns the process, its HTTP address and its gRPC address once it
+// prints that it is serving.
+func startServe(ctx context.Context, t *testing.T, dir string, extra ...string) (*exec.Cmd, string, string) {
 	t.Helper()
-	cmd := pedigreeCmd(ctx, t, "serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--nats-listen", "", "--metrics", "127.0.0.1:0")
+	args := append([]string{"serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--nats-listen", "", "--metrics", "127.0.0.1:0"}, extra...)
+	cmd := pedigreeCmd(ctx, t, args...)
 	cmd.Env = append(cmd.Env, "PEDIGREE_DATA="+dir, "PEDIGREE_LOG_FORMAT=json")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -15,12 +16,14 @@ import (
 
 	"github.com/pedigree-project/pedigree/client"
 	"github.com/pedigree-project/pedigree/gs1"
+	"github.com/pedigree-project/pedigree/ledger"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
 func newHistoryCommand() *cobra.Command {
 	co := &clientOptions{}
 	var pinned, gs string
+	var trust *trustFlags
 	cmd := &cobra.Command{
 		Use:   "history BARCODE",
 		Short: "Print a pack's timeline, each step checked with its inclusion proof against the signed checkpoint",
@@ -38,7 +41,7 @@ func newHistoryCommand() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			resp, err := packHistory(cmd.Context(), c, r.GTIN, r.Serial, pinned)
+			resp, signers, err := packHistory(cmd.Context(), c, r.GTIN, r.Serial, pinned, trust)
 			if err != nil {
 				return err
 			}
@@ -46,69 +49,86 @@ func newHistoryCommand() *cobra.Command {
 				return printJSON(cmd.OutOrStdout(), resp)
 			}
 			printHistory(cmd.OutOrStdout(), r.GTIN, r.Serial, resp)
+			if signers != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "the checkpoint is signed by trusted keys: %s\n", signers)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&pinned, "verifier-key", "", "note verifier key to trust (default: the one the server names)")
 	cmd.Flags().StringVar(&gs, "gs", "", "a character typed in place of GS (ASCII 29)")
 	addClientFlags(cmd, co)
+	trust = addTrustFlags(cmd)
 	return cmd
 }
 
 // packHistory reads a pack's whole history, page by page, and checks each
 // page's proofs against that page's checkpoint (verifyHistory). The answer
-// has every entry, and the last page's checkpoint and pack.
-func packHistory(ctx context.Context, c *client.Client, gtin, serial, pinned string) (*pb.GetPackHistoryResponse, error) {
+// has every entry, and the last page's checkpoint and pack; with trust
+// flags, also who signed the last page's checkpoint.
+func packHistory(ctx context.Context, c *client.Client, gtin, serial, pinned string, trust *trustFlags) (*pb.GetPackHistoryResponse, string, error) {
 	req := &pb.GetPackHistoryRequest{Gtin: gtin, Serial: serial, PageSize: 1000}
 	var whole *pb.GetPackHistoryResponse
+	var signers string
 	for {
 		page, err := c.Provenance.GetPackHistory(ctx, req)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		if err := verifyHistory(page, pinned); err != nil {
-			return nil, err
+		if signers, err = verifyHistory(page, pinned, trust); err != nil {
+			return nil, "", err
 		}
 		if whole != nil {
 			page.Entries = append(whole.GetEntries(), page.GetEntries()...)
 		}
 		whole = page
 		if req.PageToken = page.GetNextPageToken(); req.PageToken == "" {
-			return whole, nil
+			return whole, signers, nil
 		}
 	}
 }
 
-// verifyHistory checks the checkpoint's signature and every entry's
-// inclusion proof; it fails on the first that does not verify.
-func verifyHistory(h *pb.GetPackHistoryResponse, pinned string) error {
+// verifyHistory checks the checkpoint's signature (with trust flags: that
+// enough trusted keys signed it) and every entry's inclusion proof against
+// the root the note states; it fails on the first that does not verify.
+// It returns who signed, when trust flags are given.
+func verifyHistory(h *pb.GetPackHistoryResponse, pinned string, trust *trustFlags) (string, error) {
 	cp := h.GetCheckpoint()
-	key := cp.GetVerifierKey()
-	if pinned != "" {
-		key = pinned
+	var signed ledger.Checkpoint
+	var signers string
+	if trust.active() {
+		c, sigs, err := trust.verify([]byte(cp.GetNote()), pinned)
+		if err != nil {
+			return "", err
+		}
+		signed, signers = c, signerNames(sigs)
+	} else {
+		key := cp.GetVerifierKey()
+		if pinned != "" {
+			key = pinned
+		}
+		v, err := note.NewVerifier(key)
+		if err != nil {
+			return "", fmt.Errorf("verifier key: %w", err)
+		}
+		if signed, err = ledger.ParseCheckpoint([]byte(cp.GetNote()), v); err != nil {
+			return "", fmt.Errorf("the checkpoint's signature does NOT verify: %w", err)
+		}
 	}
-	v, err := note.NewVerifier(key)
-	if err != nil {
-		return fmt.Errorf("verifier key: %w", err)
+	if signed.Size != cp.GetSize() || !bytes.Equal(signed.Root[:], cp.GetRootHash()) {
+		return "", errors.New("the checkpoint's size and root hash are not those its signed note states")
 	}
-	if _, err := note.Open([]byte(cp.GetNote()), note.VerifierList(v)); err != nil {
-		return fmt.Errorf("the checkpoint's signature does NOT verify: %w", err)
-	}
-	var root tlog.Hash
-	if len(cp.GetRootHash()) != tlog.HashSize {
-		return errors.New("checkpoint: root hash is not 32 bytes")
-	}
-	copy(root[:], cp.GetRootHash())
+	root := signed.Root
 	for _, e := range h.GetEntries() {
 		proof := make(tlog.RecordProof, len(e.GetInclusionProof()))
 		for i, p := range e.GetInclusionProof() {
 			copy(proof[i][:], p)
 		}
 		if err := tlog.CheckRecord(proof, int64(cp.GetSize()), root, int64(e.GetIndex()), tlog.RecordHash(e.GetData())); err != nil {
-			return fmt.Errorf("ledger entry %d does NOT verify against the checkpoint: %w", e.GetIndex(), err)
+			return "", fmt.Errorf("ledger entry %d does NOT verify against the checkpoint: %w", e.GetIndex(), err)
 		}
 	}
-	return nil
+	return signers, nil
 }
 
 func printHistory(w io.Writer, gtin, serial string, h *pb.GetPackHistoryResponse) {

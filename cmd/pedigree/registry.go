@@ -67,6 +67,7 @@ func newPartyCommand() *cobra.Command {
 	create.Flags().StringVar(&role, "role", "", "role: "+strings.Join(sortedKeys(roleNames), ", "))
 	create.Flags().StringVar(&p.Country, "country", "", "ISO 3166-1 alpha-2 country code")
 	create.Flags().StringVar(&keyFile, "public-key-file", "", "file with the party's base64 Ed25519 public key, for scans published to NATS")
+	create.Flags().StringSliceVar(&p.CompanyPrefixes, "prefix", nil, "GS1 Company Prefix the party holds, 4–12 digits (repeat or separate with commas)")
 	addClientFlags(create, co)
 
 	gco := &clientOptions{}
@@ -78,6 +79,9 @@ func newPartyCommand() *cobra.Command {
 			}, func(w io.Writer, resp *pb.GetPartyResponse) {
 				p := resp.GetParty()
 				fmt.Fprintf(w, "%s  %-20s %s  (%d signing keys)\n", p.GetGln(), roleWord(p.GetRole()), p.GetName(), len(p.GetPublicKeys()))
+				if len(p.GetCompanyPrefixes()) > 0 {
+					fmt.Fprintf(w, "company prefixes: %s\n", strings.Join(p.GetCompanyPrefixes(), ", "))
+				}
 			})
 			return err
 		},
@@ -112,7 +116,28 @@ func newPartyCommand() *cobra.Command {
 		},
 	}
 	addClientFlags(revoke, rco)
-	cmd.AddCommand(create, get, list, revoke)
+	cmd.AddCommand(create, get, list, revoke, newPartyPrefixCommand())
+	return cmd
+}
+
+// newPartyPrefixCommand is `pedigree party prefix add`.
+func newPartyPrefixCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "prefix", Short: "Manage a party's GS1 Company Prefixes (admin)"}
+	co := &clientOptions{}
+	add := &cobra.Command{
+		Use: "add GLN PREFIX", Short: "Add a GS1 Company Prefix (4–12 digits) to a party; no party may hold it, or a prefix it starts or extends",
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := call(cmd, co, func(ctx context.Context, c *client.Client) (*pb.AddPartyPrefixResponse, error) {
+				return c.Registry.AddPartyPrefix(ctx, &pb.AddPartyPrefixRequest{Gln: args[0], CompanyPrefix: args[1]})
+			}, func(w io.Writer, resp *pb.AddPartyPrefixResponse) {
+				fmt.Fprintf(w, "company prefix %s added to %s; it holds %s\n", args[1], args[0], strings.Join(resp.GetParty().GetCompanyPrefixes(), ", "))
+			})
+			return err
+		},
+	}
+	addClientFlags(add, co)
+	cmd.AddCommand(add)
 	return cmd
 }
 

@@ -81,9 +81,9 @@ func TestSerialFilesFromTheCLI(t *testing.T) {
 // serveWithManufacturer starts a server for the CLI and registers
 // manufacturer 4000001000005; it returns the runner, the admin's token and
 // the manufacturer's.
-func serveWithManufacturer(ctx context.Context, t *testing.T, dir string) (func(token string, args ...string) (string, int), string, string) {
+func serveWithManufacturer(ctx context.Context, t *testing.T, dir string, extra ...string) (func(token string, args ...string) (string, int), string, string) {
 	t.Helper()
-	run := serveForCLI(ctx, t, dir)
+	run := serveForCLI(ctx, t, dir, extra...)
 	admin, err := os.ReadFile(filepath.Join(dir, "admin.token"))
 	if err != nil {
 		t.Fatal(err)

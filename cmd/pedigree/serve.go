@@ -13,6 +13,7 @@ import (
 func newServeCommand(root *rootOptions) *cobra.Command {
 	cfg := node.DefaultConfig()
 	var demo bool
+	var witnesses *witnessFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run a Pedigree node: embedded NATS JetStream, Pebble, gRPC and HTTP",
@@ -41,6 +42,9 @@ logs warnings and errors only, unless --log-level says otherwise.`,
 			}
 			if demo && !cmd.Flag("log-level").Changed {
 				root.logLevel = "warn" // a log line per request would bury the demo's report
+			}
+			if err := witnesses.apply(&cfg); err != nil {
+				return err
 			}
 			logger, err := root.newLogger(os.Stderr)
 			if err != nil {
@@ -97,7 +101,10 @@ logs warnings and errors only, unless --log-level says otherwise.`,
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a graceful shutdown may take")
 	f.StringVar(&cfg.GenesisKeyFile, "genesis-key", cfg.GenesisKeyFile,
 		"public key file of the node that started the ledger this node joins (its DATA/keys/node.pub); empty: this node's own key")
+	f.StringVar(&cfg.GCPTable, "gcp-table", "",
+		"GS1 GCP length table (gcpprefixformatlist.json, GS1's JSON format) for Digital Link to EPC URN translation, after the prefixes registered to parties; empty: registered prefixes only")
 	addEdgeFlags(f, &cfg)
+	witnesses = addWitnessFlags(f)
 	f.BoolVar(&demo, "demo", false, "play a small simulated market against the node, print what to try next, keep serving")
 	return cmd
 }

@@ -16,9 +16,9 @@ import (
 // serveForCLI starts `pedigree serve` on dir (stopped when the test ends)
 // and returns a function that runs the CLI against it with a token, giving
 // its output and exit status.
-func serveForCLI(ctx context.Context, t *testing.T, dir string) func(token string, args ...string) (string, int) {
+func serveForCLI(ctx context.Context, t *testing.T, dir string, extra ...string) func(token string, args ...string) (string, int) {
 	t.Helper()
-	srv, _, addr := startServe(ctx, t, dir)
+	srv, _, addr := startServe(ctx, t, dir, extra...)
 	t.Cleanup(func() { _ = srv.Process.Signal(syscall.SIGTERM); _ = srv.Wait() })
 	return func(token string, args ...string) (string, int) {
 		t.Helper()

@@ -71,6 +71,11 @@ type Config struct {
 	// CheckpointInterval is the most time between checkpoints while
 	// entries arrive.
 	CheckpointInterval time.Duration
+	// WitnessPolicy names the C2SP tlog-witnesses that cosign the
+	// checkpoints and how many must (witness.PolicyOf, or a policy file);
+	// empty: none. The checkpoint endpoint serves the latest checkpoint
+	// that met it.
+	WitnessPolicy []byte
 	// AdminGLN is the GLN of the admin party created on first start.
 	AdminGLN string
 	// AdminName is its display name.
@@ -81,6 +86,11 @@ type Config struct {
 	// only key whose genesis starts the ledger: that of the node that
 	// started the ledger this node joins. Empty: this node's own key.
 	GenesisKeyFile string
+	// GCPTable names a GS1 GCP length table (GS1's
+	// gcpprefixformatlist.json, the operator's copy) that
+	// CompanyPrefixLengths consults after the prefixes registered to
+	// parties. Empty: registered prefixes only. Read once at start.
+	GCPTable string
 
 	// now is the clock of token expiry and default event times; nil:
 	// time.Now. Tests set it.

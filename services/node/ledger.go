@@ -9,6 +9,7 @@ import (
 
 	"github.com/pedigree-project/pedigree/ledger"
 	ledgerentry "github.com/pedigree-project/pedigree/ledger/entry"
+	"github.com/pedigree-project/pedigree/ledger/witness"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/ingest"
 	"github.com/pedigree-project/pedigree/services/internal/submit"
@@ -45,9 +46,10 @@ func (n *Node) openLedger() error {
 	return nil
 }
 
-// startBackground runs the ledger's write path (the ingest pipeline) and
-// the checkpointer: a signed checkpoint at least once per interval while
-// entries arrive, each published on pedigree.checkpoint.
+// startBackground runs the ledger's write path (the ingest pipeline), the
+// checkpointer: a signed checkpoint at least once per interval while
+// entries arrive, each published on pedigree.checkpoint, and the witness
+// collector, which gets each cosigned.
 func (n *Node) startBackground() error {
 	var err error
 	n.pipeline, err = ingest.New(ingest.Config{
@@ -61,9 +63,18 @@ func (n *Node) startBackground() error {
 	if err != nil {
 		return err
 	}
+	n.cosigner, err = witness.NewCollector(witness.CollectorConfig{Log: n.ledger, Policy: n.cfg.WitnessPolicy,
+		Logger: n.logger.With("component", "witness"), Registerer: n.tel.Registry})
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stopBg = cancel
-	n.bg.Add(3)
+	n.bg.Add(4)
+	go func() {
+		defer n.bg.Done()
+		n.cosigner.Run(ctx)
+	}()
 	go func() {
 		defer n.bg.Done()
 		n.runNATSAuth(ctx)
@@ -91,6 +102,7 @@ func (n *Node) startBackground() error {
 			if err := n.nc.Publish(subjects.CheckpointSubject, cp.Note); err != nil {
 				n.logger.Warn("publish checkpoint", "size", cp.Size, "err", err)
 			}
+			n.cosigner.Offer(cp)
 		})
 		if err != nil {
 			n.logger.Error("checkpointer stopped", "err", err)

@@ -27,7 +27,9 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/pedigree-project/pedigree/gs1/epc"
 	"github.com/pedigree-project/pedigree/ledger"
+	"github.com/pedigree-project/pedigree/ledger/witness"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/auth"
 	"github.com/pedigree-project/pedigree/services/internal/capture"
@@ -83,12 +85,14 @@ type Node struct {
 	nodeName   string
 	genesisKey ed25519.PublicKey
 	pipeline   *ingest.Pipeline
+	cosigner   *witness.Collector
 	submitter  *submit.Submitter
 	ingestErr  atomic.Pointer[error]
 	ingestDone chan struct{} // closed when the pipeline has stopped
 
 	now            func() time.Time
 	adminTokenPath string
+	gcpTable       *epc.Table // Config.GCPTable; nil without one
 	stopping       atomic.Bool
 	serveErr       chan error
 }
@@ -112,6 +116,9 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err e
 			started.close(context.Background())
 		}
 	}()
+	if n.gcpTable, err = loadGCPTable(cfg.GCPTable); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("node: data directory: %w", err)
 	}
@@ -216,10 +223,12 @@ func (n *Node) startGRPC() error {
 	if err != nil {
 		return err
 	}
+	provenanceSvc.Checkpoints = n.cosigner
 	ledgerSvc, err := ledgersvc.New(n.ledger, n.logger)
 	if err != nil {
 		return err
 	}
+	ledgerSvc.Checkpoints = n.cosigner
 	for _, s := range []*grpc.Server{n.grpcServer, n.gwServer} {
 		pb.RegisterRegistryServiceServer(s, registrySvc)
 		pb.RegisterVerificationServiceServer(s, verificationSvc)

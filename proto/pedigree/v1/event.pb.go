@@ -558,6 +558,7 @@ type Envelope struct {
 	//	*Envelope_AlertReview
 	//	*Envelope_Genesis
 	//	*Envelope_NodeKey
+	//	*Envelope_Prefix
 	Body          isEnvelope_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -695,6 +696,15 @@ func (x *Envelope) GetNodeKey() *NodeKey {
 	return nil
 }
 
+func (x *Envelope) GetPrefix() *PartyPrefix {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_Prefix); ok {
+			return x.Prefix
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Body interface {
 	isEnvelope_Body()
 }
@@ -747,6 +757,11 @@ type Envelope_NodeKey struct {
 	NodeKey *NodeKey `protobuf:"bytes,18,opt,name=node_key,json=nodeKey,proto3,oneof"`
 }
 
+type Envelope_Prefix struct {
+	// Add a GS1 Company Prefix to a party (admin only).
+	Prefix *PartyPrefix `protobuf:"bytes,19,opt,name=prefix,proto3,oneof"`
+}
+
 func (*Envelope_Capture) isEnvelope_Body() {}
 
 func (*Envelope_Party) isEnvelope_Body() {}
@@ -764,6 +779,8 @@ func (*Envelope_AlertReview) isEnvelope_Body() {}
 func (*Envelope_Genesis) isEnvelope_Body() {}
 
 func (*Envelope_NodeKey) isEnvelope_Body() {}
+
+func (*Envelope_Prefix) isEnvelope_Body() {}
 
 // Capture is a list of scan events submitted together, in order, as an
 // EPCIS capture document is. One signature covers them all, so a scanner
@@ -1136,9 +1153,16 @@ type Party struct {
 	// events it publishes straight to NATS. At most 8.
 	PublicKeys [][]byte `protobuf:"bytes,4,rep,name=public_keys,json=publicKeys,proto3" json:"public_keys,omitempty"`
 	// ISO 3166-1 alpha-2 country code, optional.
-	Country       string `protobuf:"bytes,5,opt,name=country,proto3" json:"country,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Country string `protobuf:"bytes,5,opt,name=country,proto3" json:"country,omitempty"`
+	// GS1 Company Prefixes the party holds: 4–12 digits each, at most 32.
+	// A prefix belongs to one party: none equals, starts or extends another
+	// party's. A manufacturer that holds prefixes registers products only
+	// with GTINs inside them; the node's Digital Link to EPC URN
+	// translation reads the prefix lengths from them first. Parties
+	// without prefixes keep the rules they had before the field existed.
+	CompanyPrefixes []string `protobuf:"bytes,6,rep,name=company_prefixes,json=companyPrefixes,proto3" json:"company_prefixes,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Party) Reset() {
@@ -1206,6 +1230,68 @@ func (x *Party) GetCountry() string {
 	return ""
 }
 
+func (x *Party) GetCompanyPrefixes() []string {
+	if x != nil {
+		return x.CompanyPrefixes
+	}
+	return nil
+}
+
+// PartyPrefix adds a GS1 Company Prefix to a registered party (admin only).
+type PartyPrefix struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// GLN of the party.
+	PartyGln string `protobuf:"bytes,1,opt,name=party_gln,json=partyGln,proto3" json:"party_gln,omitempty"`
+	// The prefix, 4–12 digits.
+	CompanyPrefix string `protobuf:"bytes,2,opt,name=company_prefix,json=companyPrefix,proto3" json:"company_prefix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartyPrefix) Reset() {
+	*x = PartyPrefix{}
+	mi := &file_pedigree_v1_event_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartyPrefix) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartyPrefix) ProtoMessage() {}
+
+func (x *PartyPrefix) ProtoReflect() protoreflect.Message {
+	mi := &file_pedigree_v1_event_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartyPrefix.ProtoReflect.Descriptor instead.
+func (*PartyPrefix) Descriptor() ([]byte, []int) {
+	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *PartyPrefix) GetPartyGln() string {
+	if x != nil {
+		return x.PartyGln
+	}
+	return ""
+}
+
+func (x *PartyPrefix) GetCompanyPrefix() string {
+	if x != nil {
+		return x.CompanyPrefix
+	}
+	return ""
+}
+
 // Product is a medicinal product registered by its manufacturer.
 type Product struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1242,7 +1328,7 @@ type Product struct {
 
 func (x *Product) Reset() {
 	*x = Product{}
-	mi := &file_pedigree_v1_event_proto_msgTypes[11]
+	mi := &file_pedigree_v1_event_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1254,7 +1340,7 @@ func (x *Product) String() string {
 func (*Product) ProtoMessage() {}
 
 func (x *Product) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_event_proto_msgTypes[11]
+	mi := &file_pedigree_v1_event_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1267,7 +1353,7 @@ func (x *Product) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Product.ProtoReflect.Descriptor instead.
 func (*Product) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{11}
+	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Product) GetGtin() string {
@@ -1356,7 +1442,7 @@ type Batch struct {
 
 func (x *Batch) Reset() {
 	*x = Batch{}
-	mi := &file_pedigree_v1_event_proto_msgTypes[12]
+	mi := &file_pedigree_v1_event_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1368,7 +1454,7 @@ func (x *Batch) String() string {
 func (*Batch) ProtoMessage() {}
 
 func (x *Batch) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_event_proto_msgTypes[12]
+	mi := &file_pedigree_v1_event_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1381,7 +1467,7 @@ func (x *Batch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Batch.ProtoReflect.Descriptor instead.
 func (*Batch) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{12}
+	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Batch) GetGtin() string {
@@ -1452,7 +1538,7 @@ type Genesis struct {
 
 func (x *Genesis) Reset() {
 	*x = Genesis{}
-	mi := &file_pedigree_v1_event_proto_msgTypes[13]
+	mi := &file_pedigree_v1_event_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1464,7 +1550,7 @@ func (x *Genesis) String() string {
 func (*Genesis) ProtoMessage() {}
 
 func (x *Genesis) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_event_proto_msgTypes[13]
+	mi := &file_pedigree_v1_event_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1477,7 +1563,7 @@ func (x *Genesis) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Genesis.ProtoReflect.Descriptor instead.
 func (*Genesis) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{13}
+	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Genesis) GetAdmin() *Party {
@@ -1522,7 +1608,7 @@ type NodeKey struct {
 
 func (x *NodeKey) Reset() {
 	*x = NodeKey{}
-	mi := &file_pedigree_v1_event_proto_msgTypes[14]
+	mi := &file_pedigree_v1_event_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1534,7 +1620,7 @@ func (x *NodeKey) String() string {
 func (*NodeKey) ProtoMessage() {}
 
 func (x *NodeKey) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_event_proto_msgTypes[14]
+	mi := &file_pedigree_v1_event_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1547,7 +1633,7 @@ func (x *NodeKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeKey.ProtoReflect.Descriptor instead.
 func (*NodeKey) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{14}
+	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *NodeKey) GetName() string {
@@ -1579,7 +1665,7 @@ type AlertReview struct {
 
 func (x *AlertReview) Reset() {
 	*x = AlertReview{}
-	mi := &file_pedigree_v1_event_proto_msgTypes[15]
+	mi := &file_pedigree_v1_event_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1591,7 +1677,7 @@ func (x *AlertReview) String() string {
 func (*AlertReview) ProtoMessage() {}
 
 func (x *AlertReview) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_event_proto_msgTypes[15]
+	mi := &file_pedigree_v1_event_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1604,7 +1690,7 @@ func (x *AlertReview) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlertReview.ProtoReflect.Descriptor instead.
 func (*AlertReview) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{15}
+	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AlertReview) GetAlertId() string {
@@ -1665,7 +1751,7 @@ const file_pedigree_v1_event_proto_rawDesc = "" +
 	"\x03gln\x18\x02 \x01(\tR\x03gln\"0\n" +
 	"\x04Ilmd\x12\x10\n" +
 	"\x03lot\x18\x01 \x01(\tR\x03lot\x12\x16\n" +
-	"\x06expiry\x18\x02 \x01(\tR\x06expiry\"\x9a\x04\n" +
+	"\x06expiry\x18\x02 \x01(\tR\x06expiry\"\xce\x04\n" +
 	"\bEnvelope\x12\x1b\n" +
 	"\tparty_gln\x18\x01 \x01(\tR\bpartyGln\x12 \n" +
 	"\fapi_token_id\x18\x02 \x01(\tR\n" +
@@ -1679,7 +1765,8 @@ const file_pedigree_v1_event_proto_rawDesc = "" +
 	"\x03key\x18\x0f \x01(\v2\x15.pedigree.v1.PartyKeyH\x00R\x03key\x12=\n" +
 	"\falert_review\x18\x10 \x01(\v2\x18.pedigree.v1.AlertReviewH\x00R\valertReview\x120\n" +
 	"\agenesis\x18\x11 \x01(\v2\x14.pedigree.v1.GenesisH\x00R\agenesis\x121\n" +
-	"\bnode_key\x18\x12 \x01(\v2\x14.pedigree.v1.NodeKeyH\x00R\anodeKeyB\x06\n" +
+	"\bnode_key\x18\x12 \x01(\v2\x14.pedigree.v1.NodeKeyH\x00R\anodeKey\x122\n" +
+	"\x06prefix\x18\x13 \x01(\v2\x18.pedigree.v1.PartyPrefixH\x00R\x06prefixB\x06\n" +
 	"\x04body\"9\n" +
 	"\aCapture\x12.\n" +
 	"\x06events\x18\x01 \x03(\v2\x16.pedigree.v1.ScanEventR\x06events\"y\n" +
@@ -1706,14 +1793,18 @@ const file_pedigree_v1_event_proto_rawDesc = "" +
 	"\tparty_gln\x18\x02 \x01(\tR\bpartyGln\x12\x1d\n" +
 	"\n" +
 	"public_key\x18\x01 \x01(\fR\tpublicKey\x12\x16\n" +
-	"\x06revoke\x18\x03 \x01(\bR\x06revoke\"\x8f\x01\n" +
+	"\x06revoke\x18\x03 \x01(\bR\x06revoke\"\xba\x01\n" +
 	"\x05Party\x12\x10\n" +
 	"\x03gln\x18\x01 \x01(\tR\x03gln\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12%\n" +
 	"\x04role\x18\x03 \x01(\x0e2\x11.pedigree.v1.RoleR\x04role\x12\x1f\n" +
 	"\vpublic_keys\x18\x04 \x03(\fR\n" +
 	"publicKeys\x12\x18\n" +
-	"\acountry\x18\x05 \x01(\tR\acountry\"\xb3\x02\n" +
+	"\acountry\x18\x05 \x01(\tR\acountry\x12)\n" +
+	"\x10company_prefixes\x18\x06 \x03(\tR\x0fcompanyPrefixes\"Q\n" +
+	"\vPartyPrefix\x12\x1b\n" +
+	"\tparty_gln\x18\x01 \x01(\tR\bpartyGln\x12%\n" +
+	"\x0ecompany_prefix\x18\x02 \x01(\tR\rcompanyPrefix\"\xb3\x02\n" +
 	"\aProduct\x12\x12\n" +
 	"\x04gtin\x18\x01 \x01(\tR\x04gtin\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -1769,7 +1860,7 @@ func file_pedigree_v1_event_proto_rawDescGZIP() []byte {
 }
 
 var file_pedigree_v1_event_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_pedigree_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_pedigree_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_pedigree_v1_event_proto_goTypes = []any{
 	(SourceDestType)(0),           // 0: pedigree.v1.SourceDestType
 	(SerialFormat)(0),             // 1: pedigree.v1.SerialFormat
@@ -1784,59 +1875,61 @@ var file_pedigree_v1_event_proto_goTypes = []any{
 	(*TokenChange)(nil),           // 10: pedigree.v1.TokenChange
 	(*PartyKey)(nil),              // 11: pedigree.v1.PartyKey
 	(*Party)(nil),                 // 12: pedigree.v1.Party
-	(*Product)(nil),               // 13: pedigree.v1.Product
-	(*Batch)(nil),                 // 14: pedigree.v1.Batch
-	(*Genesis)(nil),               // 15: pedigree.v1.Genesis
-	(*NodeKey)(nil),               // 16: pedigree.v1.NodeKey
-	(*AlertReview)(nil),           // 17: pedigree.v1.AlertReview
-	(EventType)(0),                // 18: pedigree.v1.EventType
-	(Action)(0),                   // 19: pedigree.v1.Action
-	(BizStep)(0),                  // 20: pedigree.v1.BizStep
-	(Disposition)(0),              // 21: pedigree.v1.Disposition
-	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
-	(*Epc)(nil),                   // 23: pedigree.v1.Epc
-	(*BatchRef)(nil),              // 24: pedigree.v1.BatchRef
-	(Role)(0),                     // 25: pedigree.v1.Role
-	(AlertStatus)(0),              // 26: pedigree.v1.AlertStatus
+	(*PartyPrefix)(nil),           // 13: pedigree.v1.PartyPrefix
+	(*Product)(nil),               // 14: pedigree.v1.Product
+	(*Batch)(nil),                 // 15: pedigree.v1.Batch
+	(*Genesis)(nil),               // 16: pedigree.v1.Genesis
+	(*NodeKey)(nil),               // 17: pedigree.v1.NodeKey
+	(*AlertReview)(nil),           // 18: pedigree.v1.AlertReview
+	(EventType)(0),                // 19: pedigree.v1.EventType
+	(Action)(0),                   // 20: pedigree.v1.Action
+	(BizStep)(0),                  // 21: pedigree.v1.BizStep
+	(Disposition)(0),              // 22: pedigree.v1.Disposition
+	(*timestamppb.Timestamp)(nil), // 23: google.protobuf.Timestamp
+	(*Epc)(nil),                   // 24: pedigree.v1.Epc
+	(*BatchRef)(nil),              // 25: pedigree.v1.BatchRef
+	(Role)(0),                     // 26: pedigree.v1.Role
+	(AlertStatus)(0),              // 27: pedigree.v1.AlertStatus
 }
 var file_pedigree_v1_event_proto_depIdxs = []int32{
-	18, // 0: pedigree.v1.ScanEvent.type:type_name -> pedigree.v1.EventType
-	19, // 1: pedigree.v1.ScanEvent.action:type_name -> pedigree.v1.Action
-	20, // 2: pedigree.v1.ScanEvent.biz_step:type_name -> pedigree.v1.BizStep
-	21, // 3: pedigree.v1.ScanEvent.disposition:type_name -> pedigree.v1.Disposition
-	22, // 4: pedigree.v1.ScanEvent.event_time:type_name -> google.protobuf.Timestamp
-	23, // 5: pedigree.v1.ScanEvent.epcs:type_name -> pedigree.v1.Epc
-	23, // 6: pedigree.v1.ScanEvent.parent:type_name -> pedigree.v1.Epc
-	24, // 7: pedigree.v1.ScanEvent.batches:type_name -> pedigree.v1.BatchRef
+	19, // 0: pedigree.v1.ScanEvent.type:type_name -> pedigree.v1.EventType
+	20, // 1: pedigree.v1.ScanEvent.action:type_name -> pedigree.v1.Action
+	21, // 2: pedigree.v1.ScanEvent.biz_step:type_name -> pedigree.v1.BizStep
+	22, // 3: pedigree.v1.ScanEvent.disposition:type_name -> pedigree.v1.Disposition
+	23, // 4: pedigree.v1.ScanEvent.event_time:type_name -> google.protobuf.Timestamp
+	24, // 5: pedigree.v1.ScanEvent.epcs:type_name -> pedigree.v1.Epc
+	24, // 6: pedigree.v1.ScanEvent.parent:type_name -> pedigree.v1.Epc
+	25, // 7: pedigree.v1.ScanEvent.batches:type_name -> pedigree.v1.BatchRef
 	3,  // 8: pedigree.v1.ScanEvent.biz_transactions:type_name -> pedigree.v1.BizTransaction
 	4,  // 9: pedigree.v1.ScanEvent.sources:type_name -> pedigree.v1.SourceDest
 	4,  // 10: pedigree.v1.ScanEvent.destinations:type_name -> pedigree.v1.SourceDest
 	5,  // 11: pedigree.v1.ScanEvent.ilmd:type_name -> pedigree.v1.Ilmd
-	23, // 12: pedigree.v1.ScanEvent.inputs:type_name -> pedigree.v1.Epc
-	23, // 13: pedigree.v1.ScanEvent.outputs:type_name -> pedigree.v1.Epc
+	24, // 12: pedigree.v1.ScanEvent.inputs:type_name -> pedigree.v1.Epc
+	24, // 13: pedigree.v1.ScanEvent.outputs:type_name -> pedigree.v1.Epc
 	0,  // 14: pedigree.v1.SourceDest.type:type_name -> pedigree.v1.SourceDestType
 	7,  // 15: pedigree.v1.Envelope.capture:type_name -> pedigree.v1.Capture
 	9,  // 16: pedigree.v1.Envelope.party:type_name -> pedigree.v1.PartyRegistration
-	13, // 17: pedigree.v1.Envelope.product:type_name -> pedigree.v1.Product
-	14, // 18: pedigree.v1.Envelope.batch:type_name -> pedigree.v1.Batch
+	14, // 17: pedigree.v1.Envelope.product:type_name -> pedigree.v1.Product
+	15, // 18: pedigree.v1.Envelope.batch:type_name -> pedigree.v1.Batch
 	10, // 19: pedigree.v1.Envelope.token:type_name -> pedigree.v1.TokenChange
 	11, // 20: pedigree.v1.Envelope.key:type_name -> pedigree.v1.PartyKey
-	17, // 21: pedigree.v1.Envelope.alert_review:type_name -> pedigree.v1.AlertReview
-	15, // 22: pedigree.v1.Envelope.genesis:type_name -> pedigree.v1.Genesis
-	16, // 23: pedigree.v1.Envelope.node_key:type_name -> pedigree.v1.NodeKey
-	2,  // 24: pedigree.v1.Capture.events:type_name -> pedigree.v1.ScanEvent
-	12, // 25: pedigree.v1.PartyRegistration.party:type_name -> pedigree.v1.Party
-	22, // 26: pedigree.v1.TokenChange.expire_time:type_name -> google.protobuf.Timestamp
-	25, // 27: pedigree.v1.Party.role:type_name -> pedigree.v1.Role
-	1,  // 28: pedigree.v1.Product.serial_format:type_name -> pedigree.v1.SerialFormat
-	12, // 29: pedigree.v1.Genesis.admin:type_name -> pedigree.v1.Party
-	16, // 30: pedigree.v1.Genesis.node_key:type_name -> pedigree.v1.NodeKey
-	26, // 31: pedigree.v1.AlertReview.status:type_name -> pedigree.v1.AlertStatus
-	32, // [32:32] is the sub-list for method output_type
-	32, // [32:32] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	18, // 21: pedigree.v1.Envelope.alert_review:type_name -> pedigree.v1.AlertReview
+	16, // 22: pedigree.v1.Envelope.genesis:type_name -> pedigree.v1.Genesis
+	17, // 23: pedigree.v1.Envelope.node_key:type_name -> pedigree.v1.NodeKey
+	13, // 24: pedigree.v1.Envelope.prefix:type_name -> pedigree.v1.PartyPrefix
+	2,  // 25: pedigree.v1.Capture.events:type_name -> pedigree.v1.ScanEvent
+	12, // 26: pedigree.v1.PartyRegistration.party:type_name -> pedigree.v1.Party
+	23, // 27: pedigree.v1.TokenChange.expire_time:type_name -> google.protobuf.Timestamp
+	26, // 28: pedigree.v1.Party.role:type_name -> pedigree.v1.Role
+	1,  // 29: pedigree.v1.Product.serial_format:type_name -> pedigree.v1.SerialFormat
+	12, // 30: pedigree.v1.Genesis.admin:type_name -> pedigree.v1.Party
+	17, // 31: pedigree.v1.Genesis.node_key:type_name -> pedigree.v1.NodeKey
+	27, // 32: pedigree.v1.AlertReview.status:type_name -> pedigree.v1.AlertStatus
+	33, // [33:33] is the sub-list for method output_type
+	33, // [33:33] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_pedigree_v1_event_proto_init() }
@@ -1855,6 +1948,7 @@ func file_pedigree_v1_event_proto_init() {
 		(*Envelope_AlertReview)(nil),
 		(*Envelope_Genesis)(nil),
 		(*Envelope_NodeKey)(nil),
+		(*Envelope_Prefix)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1862,7 +1956,7 @@ func file_pedigree_v1_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pedigree_v1_event_proto_rawDesc), len(file_pedigree_v1_event_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -449,6 +449,107 @@ func (x *AddPartyKeyRequest) GetPublicKey() []byte {
 	return nil
 }
 
+// AddPartyPrefixRequest adds a GS1 Company Prefix to a party.
+type AddPartyPrefixRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// GLN of the party.
+	Gln string `protobuf:"bytes,1,opt,name=gln,proto3" json:"gln,omitempty"`
+	// The prefix, 4–12 digits.
+	CompanyPrefix string `protobuf:"bytes,2,opt,name=company_prefix,json=companyPrefix,proto3" json:"company_prefix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddPartyPrefixRequest) Reset() {
+	*x = AddPartyPrefixRequest{}
+	mi := &file_pedigree_v1_registry_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddPartyPrefixRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddPartyPrefixRequest) ProtoMessage() {}
+
+func (x *AddPartyPrefixRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pedigree_v1_registry_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddPartyPrefixRequest.ProtoReflect.Descriptor instead.
+func (*AddPartyPrefixRequest) Descriptor() ([]byte, []int) {
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *AddPartyPrefixRequest) GetGln() string {
+	if x != nil {
+		return x.Gln
+	}
+	return ""
+}
+
+func (x *AddPartyPrefixRequest) GetCompanyPrefix() string {
+	if x != nil {
+		return x.CompanyPrefix
+	}
+	return ""
+}
+
+// AddPartyPrefixResponse returns the party with the prefix added.
+type AddPartyPrefixResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The party as recorded.
+	Party         *Party `protobuf:"bytes,1,opt,name=party,proto3" json:"party,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddPartyPrefixResponse) Reset() {
+	*x = AddPartyPrefixResponse{}
+	mi := &file_pedigree_v1_registry_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddPartyPrefixResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddPartyPrefixResponse) ProtoMessage() {}
+
+func (x *AddPartyPrefixResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pedigree_v1_registry_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddPartyPrefixResponse.ProtoReflect.Descriptor instead.
+func (*AddPartyPrefixResponse) Descriptor() ([]byte, []int) {
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *AddPartyPrefixResponse) GetParty() *Party {
+	if x != nil {
+		return x.Party
+	}
+	return nil
+}
+
 // AddPartyKeyResponse returns the key ID.
 type AddPartyKeyResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -460,7 +561,7 @@ type AddPartyKeyResponse struct {
 
 func (x *AddPartyKeyResponse) Reset() {
 	*x = AddPartyKeyResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[7]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -472,7 +573,7 @@ func (x *AddPartyKeyResponse) String() string {
 func (*AddPartyKeyResponse) ProtoMessage() {}
 
 func (x *AddPartyKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[7]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -485,7 +586,7 @@ func (x *AddPartyKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddPartyKeyResponse.ProtoReflect.Descriptor instead.
 func (*AddPartyKeyResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{7}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AddPartyKeyResponse) GetKeyId() string {
@@ -508,7 +609,7 @@ type RevokePartyKeyRequest struct {
 
 func (x *RevokePartyKeyRequest) Reset() {
 	*x = RevokePartyKeyRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[8]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -520,7 +621,7 @@ func (x *RevokePartyKeyRequest) String() string {
 func (*RevokePartyKeyRequest) ProtoMessage() {}
 
 func (x *RevokePartyKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[8]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -533,7 +634,7 @@ func (x *RevokePartyKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokePartyKeyRequest.ProtoReflect.Descriptor instead.
 func (*RevokePartyKeyRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{8}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RevokePartyKeyRequest) GetGln() string {
@@ -561,7 +662,7 @@ type RevokePartyKeyResponse struct {
 
 func (x *RevokePartyKeyResponse) Reset() {
 	*x = RevokePartyKeyResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[9]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -573,7 +674,7 @@ func (x *RevokePartyKeyResponse) String() string {
 func (*RevokePartyKeyResponse) ProtoMessage() {}
 
 func (x *RevokePartyKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[9]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -586,7 +687,7 @@ func (x *RevokePartyKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokePartyKeyResponse.ProtoReflect.Descriptor instead.
 func (*RevokePartyKeyResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{9}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RevokePartyKeyResponse) GetLedgerIndex() uint64 {
@@ -613,7 +714,7 @@ type CreateTokenRequest struct {
 
 func (x *CreateTokenRequest) Reset() {
 	*x = CreateTokenRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[10]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -625,7 +726,7 @@ func (x *CreateTokenRequest) String() string {
 func (*CreateTokenRequest) ProtoMessage() {}
 
 func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[10]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -638,7 +739,7 @@ func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateTokenRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{10}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateTokenRequest) GetGln() string {
@@ -677,7 +778,7 @@ type CreateTokenResponse struct {
 
 func (x *CreateTokenResponse) Reset() {
 	*x = CreateTokenResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[11]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -689,7 +790,7 @@ func (x *CreateTokenResponse) String() string {
 func (*CreateTokenResponse) ProtoMessage() {}
 
 func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[11]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -702,7 +803,7 @@ func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateTokenResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{11}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateTokenResponse) GetToken() string {
@@ -742,7 +843,7 @@ type ListTokensRequest struct {
 
 func (x *ListTokensRequest) Reset() {
 	*x = ListTokensRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[12]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -754,7 +855,7 @@ func (x *ListTokensRequest) String() string {
 func (*ListTokensRequest) ProtoMessage() {}
 
 func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[12]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -767,7 +868,7 @@ func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListTokensRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{12}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListTokensRequest) GetGln() string {
@@ -804,7 +905,7 @@ type ListTokensResponse struct {
 
 func (x *ListTokensResponse) Reset() {
 	*x = ListTokensResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[13]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -816,7 +917,7 @@ func (x *ListTokensResponse) String() string {
 func (*ListTokensResponse) ProtoMessage() {}
 
 func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[13]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -829,7 +930,7 @@ func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListTokensResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{13}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListTokensResponse) GetTokens() []*TokenInfo {
@@ -877,7 +978,7 @@ type TokenInfo struct {
 
 func (x *TokenInfo) Reset() {
 	*x = TokenInfo{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[14]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -889,7 +990,7 @@ func (x *TokenInfo) String() string {
 func (*TokenInfo) ProtoMessage() {}
 
 func (x *TokenInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[14]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -902,7 +1003,7 @@ func (x *TokenInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenInfo.ProtoReflect.Descriptor instead.
 func (*TokenInfo) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{14}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TokenInfo) GetTokenId() string {
@@ -982,7 +1083,7 @@ type RevokeTokenRequest struct {
 
 func (x *RevokeTokenRequest) Reset() {
 	*x = RevokeTokenRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[15]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -994,7 +1095,7 @@ func (x *RevokeTokenRequest) String() string {
 func (*RevokeTokenRequest) ProtoMessage() {}
 
 func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[15]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1007,7 +1108,7 @@ func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{15}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RevokeTokenRequest) GetGln() string {
@@ -1033,7 +1134,7 @@ type RevokeTokenResponse struct {
 
 func (x *RevokeTokenResponse) Reset() {
 	*x = RevokeTokenResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[16]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1045,7 +1146,7 @@ func (x *RevokeTokenResponse) String() string {
 func (*RevokeTokenResponse) ProtoMessage() {}
 
 func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[16]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1058,7 +1159,7 @@ func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenResponse.ProtoReflect.Descriptor instead.
 func (*RevokeTokenResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{16}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{18}
 }
 
 // CreateProductRequest registers a product.
@@ -1072,7 +1173,7 @@ type CreateProductRequest struct {
 
 func (x *CreateProductRequest) Reset() {
 	*x = CreateProductRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[17]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1084,7 +1185,7 @@ func (x *CreateProductRequest) String() string {
 func (*CreateProductRequest) ProtoMessage() {}
 
 func (x *CreateProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[17]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1097,7 +1198,7 @@ func (x *CreateProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProductRequest.ProtoReflect.Descriptor instead.
 func (*CreateProductRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{17}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateProductRequest) GetProduct() *Product {
@@ -1118,7 +1219,7 @@ type CreateProductResponse struct {
 
 func (x *CreateProductResponse) Reset() {
 	*x = CreateProductResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[18]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1130,7 +1231,7 @@ func (x *CreateProductResponse) String() string {
 func (*CreateProductResponse) ProtoMessage() {}
 
 func (x *CreateProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[18]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1143,7 +1244,7 @@ func (x *CreateProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProductResponse.ProtoReflect.Descriptor instead.
 func (*CreateProductResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{18}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateProductResponse) GetProduct() *Product {
@@ -1164,7 +1265,7 @@ type GetProductRequest struct {
 
 func (x *GetProductRequest) Reset() {
 	*x = GetProductRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[19]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1176,7 +1277,7 @@ func (x *GetProductRequest) String() string {
 func (*GetProductRequest) ProtoMessage() {}
 
 func (x *GetProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[19]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1189,7 +1290,7 @@ func (x *GetProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProductRequest.ProtoReflect.Descriptor instead.
 func (*GetProductRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{19}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetProductRequest) GetGtin() string {
@@ -1210,7 +1311,7 @@ type GetProductResponse struct {
 
 func (x *GetProductResponse) Reset() {
 	*x = GetProductResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[20]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1222,7 +1323,7 @@ func (x *GetProductResponse) String() string {
 func (*GetProductResponse) ProtoMessage() {}
 
 func (x *GetProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[20]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1235,7 +1336,7 @@ func (x *GetProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProductResponse.ProtoReflect.Descriptor instead.
 func (*GetProductResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{20}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetProductResponse) GetProduct() *Product {
@@ -1261,7 +1362,7 @@ type ListProductsRequest struct {
 
 func (x *ListProductsRequest) Reset() {
 	*x = ListProductsRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[21]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1273,7 +1374,7 @@ func (x *ListProductsRequest) String() string {
 func (*ListProductsRequest) ProtoMessage() {}
 
 func (x *ListProductsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[21]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1286,7 +1387,7 @@ func (x *ListProductsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductsRequest.ProtoReflect.Descriptor instead.
 func (*ListProductsRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{21}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListProductsRequest) GetPageSize() int32 {
@@ -1323,7 +1424,7 @@ type ListProductsResponse struct {
 
 func (x *ListProductsResponse) Reset() {
 	*x = ListProductsResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[22]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1335,7 +1436,7 @@ func (x *ListProductsResponse) String() string {
 func (*ListProductsResponse) ProtoMessage() {}
 
 func (x *ListProductsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[22]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1348,7 +1449,7 @@ func (x *ListProductsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductsResponse.ProtoReflect.Descriptor instead.
 func (*ListProductsResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{22}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListProductsResponse) GetProducts() []*Product {
@@ -1378,7 +1479,7 @@ type CreateBatchRequest struct {
 
 func (x *CreateBatchRequest) Reset() {
 	*x = CreateBatchRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[23]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1390,7 +1491,7 @@ func (x *CreateBatchRequest) String() string {
 func (*CreateBatchRequest) ProtoMessage() {}
 
 func (x *CreateBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[23]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1403,7 +1504,7 @@ func (x *CreateBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateBatchRequest.ProtoReflect.Descriptor instead.
 func (*CreateBatchRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{23}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CreateBatchRequest) GetGtin() string {
@@ -1431,7 +1532,7 @@ type CreateBatchResponse struct {
 
 func (x *CreateBatchResponse) Reset() {
 	*x = CreateBatchResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[24]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1443,7 +1544,7 @@ func (x *CreateBatchResponse) String() string {
 func (*CreateBatchResponse) ProtoMessage() {}
 
 func (x *CreateBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[24]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1456,7 +1557,7 @@ func (x *CreateBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateBatchResponse.ProtoReflect.Descriptor instead.
 func (*CreateBatchResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{24}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CreateBatchResponse) GetBatch() *Batch {
@@ -1479,7 +1580,7 @@ type GetBatchRequest struct {
 
 func (x *GetBatchRequest) Reset() {
 	*x = GetBatchRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[25]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1491,7 +1592,7 @@ func (x *GetBatchRequest) String() string {
 func (*GetBatchRequest) ProtoMessage() {}
 
 func (x *GetBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[25]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1504,7 +1605,7 @@ func (x *GetBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBatchRequest.ProtoReflect.Descriptor instead.
 func (*GetBatchRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{25}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetBatchRequest) GetGtin() string {
@@ -1532,7 +1633,7 @@ type GetBatchResponse struct {
 
 func (x *GetBatchResponse) Reset() {
 	*x = GetBatchResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[26]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1544,7 +1645,7 @@ func (x *GetBatchResponse) String() string {
 func (*GetBatchResponse) ProtoMessage() {}
 
 func (x *GetBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[26]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1557,7 +1658,7 @@ func (x *GetBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBatchResponse.ProtoReflect.Descriptor instead.
 func (*GetBatchResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{26}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetBatchResponse) GetBatch() *Batch {
@@ -1587,7 +1688,7 @@ type ListBatchPacksRequest struct {
 
 func (x *ListBatchPacksRequest) Reset() {
 	*x = ListBatchPacksRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[27]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1599,7 +1700,7 @@ func (x *ListBatchPacksRequest) String() string {
 func (*ListBatchPacksRequest) ProtoMessage() {}
 
 func (x *ListBatchPacksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[27]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1612,7 +1713,7 @@ func (x *ListBatchPacksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBatchPacksRequest.ProtoReflect.Descriptor instead.
 func (*ListBatchPacksRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{27}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListBatchPacksRequest) GetGtin() string {
@@ -1663,7 +1764,7 @@ type ListBatchPacksResponse struct {
 
 func (x *ListBatchPacksResponse) Reset() {
 	*x = ListBatchPacksResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[28]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1675,7 +1776,7 @@ func (x *ListBatchPacksResponse) String() string {
 func (*ListBatchPacksResponse) ProtoMessage() {}
 
 func (x *ListBatchPacksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[28]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1688,7 +1789,7 @@ func (x *ListBatchPacksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBatchPacksResponse.ProtoReflect.Descriptor instead.
 func (*ListBatchPacksResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{28}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListBatchPacksResponse) GetPacks() []*BatchPack {
@@ -1719,7 +1820,7 @@ type BatchPack struct {
 
 func (x *BatchPack) Reset() {
 	*x = BatchPack{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[29]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1731,7 +1832,7 @@ func (x *BatchPack) String() string {
 func (*BatchPack) ProtoMessage() {}
 
 func (x *BatchPack) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[29]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1744,7 +1845,7 @@ func (x *BatchPack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchPack.ProtoReflect.Descriptor instead.
 func (*BatchPack) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{29}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *BatchPack) GetSerial() string {
@@ -1794,7 +1895,7 @@ type CommissionSerialsRequest struct {
 
 func (x *CommissionSerialsRequest) Reset() {
 	*x = CommissionSerialsRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[30]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1806,7 +1907,7 @@ func (x *CommissionSerialsRequest) String() string {
 func (*CommissionSerialsRequest) ProtoMessage() {}
 
 func (x *CommissionSerialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[30]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1819,7 +1920,7 @@ func (x *CommissionSerialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommissionSerialsRequest.ProtoReflect.Descriptor instead.
 func (*CommissionSerialsRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{30}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CommissionSerialsRequest) GetGtin() string {
@@ -1887,7 +1988,7 @@ type CommissionSerialsResponse struct {
 
 func (x *CommissionSerialsResponse) Reset() {
 	*x = CommissionSerialsResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[31]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1899,7 +2000,7 @@ func (x *CommissionSerialsResponse) String() string {
 func (*CommissionSerialsResponse) ProtoMessage() {}
 
 func (x *CommissionSerialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[31]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1912,7 +2013,7 @@ func (x *CommissionSerialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommissionSerialsResponse.ProtoReflect.Descriptor instead.
 func (*CommissionSerialsResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{31}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CommissionSerialsResponse) GetCommissioned() uint64 {
@@ -1977,7 +2078,7 @@ type StreamCommissionSerialsRequest struct {
 
 func (x *StreamCommissionSerialsRequest) Reset() {
 	*x = StreamCommissionSerialsRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[32]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1989,7 +2090,7 @@ func (x *StreamCommissionSerialsRequest) String() string {
 func (*StreamCommissionSerialsRequest) ProtoMessage() {}
 
 func (x *StreamCommissionSerialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[32]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2002,7 +2103,7 @@ func (x *StreamCommissionSerialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamCommissionSerialsRequest.ProtoReflect.Descriptor instead.
 func (*StreamCommissionSerialsRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{32}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *StreamCommissionSerialsRequest) GetGtin() string {
@@ -2044,7 +2145,7 @@ type StreamCommissionSerialsResponse struct {
 
 func (x *StreamCommissionSerialsResponse) Reset() {
 	*x = StreamCommissionSerialsResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[33]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2056,7 +2157,7 @@ func (x *StreamCommissionSerialsResponse) String() string {
 func (*StreamCommissionSerialsResponse) ProtoMessage() {}
 
 func (x *StreamCommissionSerialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[33]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2069,7 +2170,7 @@ func (x *StreamCommissionSerialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamCommissionSerialsResponse.ProtoReflect.Descriptor instead.
 func (*StreamCommissionSerialsResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{33}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *StreamCommissionSerialsResponse) GetCommissioned() uint64 {
@@ -2094,7 +2195,7 @@ type GetCommissionRequestRequest struct {
 
 func (x *GetCommissionRequestRequest) Reset() {
 	*x = GetCommissionRequestRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[34]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2106,7 +2207,7 @@ func (x *GetCommissionRequestRequest) String() string {
 func (*GetCommissionRequestRequest) ProtoMessage() {}
 
 func (x *GetCommissionRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[34]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2119,7 +2220,7 @@ func (x *GetCommissionRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCommissionRequestRequest.ProtoReflect.Descriptor instead.
 func (*GetCommissionRequestRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{34}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetCommissionRequestRequest) GetGtin() string {
@@ -2165,7 +2266,7 @@ type GetCommissionRequestResponse struct {
 
 func (x *GetCommissionRequestResponse) Reset() {
 	*x = GetCommissionRequestResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[35]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2177,7 +2278,7 @@ func (x *GetCommissionRequestResponse) String() string {
 func (*GetCommissionRequestResponse) ProtoMessage() {}
 
 func (x *GetCommissionRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[35]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2190,7 +2291,7 @@ func (x *GetCommissionRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCommissionRequestResponse.ProtoReflect.Descriptor instead.
 func (*GetCommissionRequestResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{35}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetCommissionRequestResponse) GetRequestId() string {
@@ -2250,7 +2351,7 @@ type RecallBatchRequest struct {
 
 func (x *RecallBatchRequest) Reset() {
 	*x = RecallBatchRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[36]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2262,7 +2363,7 @@ func (x *RecallBatchRequest) String() string {
 func (*RecallBatchRequest) ProtoMessage() {}
 
 func (x *RecallBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[36]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2275,7 +2376,7 @@ func (x *RecallBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallBatchRequest.ProtoReflect.Descriptor instead.
 func (*RecallBatchRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{36}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RecallBatchRequest) GetGtin() string {
@@ -2310,7 +2411,7 @@ type RecallBatchResponse struct {
 
 func (x *RecallBatchResponse) Reset() {
 	*x = RecallBatchResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[37]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2322,7 +2423,7 @@ func (x *RecallBatchResponse) String() string {
 func (*RecallBatchResponse) ProtoMessage() {}
 
 func (x *RecallBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[37]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2335,7 +2436,7 @@ func (x *RecallBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallBatchResponse.ProtoReflect.Descriptor instead.
 func (*RecallBatchResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{37}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RecallBatchResponse) GetOutcome() *Outcome {
@@ -2360,7 +2461,7 @@ type WithdrawBatchRequest struct {
 
 func (x *WithdrawBatchRequest) Reset() {
 	*x = WithdrawBatchRequest{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[38]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2372,7 +2473,7 @@ func (x *WithdrawBatchRequest) String() string {
 func (*WithdrawBatchRequest) ProtoMessage() {}
 
 func (x *WithdrawBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[38]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2385,7 +2486,7 @@ func (x *WithdrawBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawBatchRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawBatchRequest) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{38}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *WithdrawBatchRequest) GetGtin() string {
@@ -2420,7 +2521,7 @@ type WithdrawBatchResponse struct {
 
 func (x *WithdrawBatchResponse) Reset() {
 	*x = WithdrawBatchResponse{}
-	mi := &file_pedigree_v1_registry_proto_msgTypes[39]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2432,7 +2533,7 @@ func (x *WithdrawBatchResponse) String() string {
 func (*WithdrawBatchResponse) ProtoMessage() {}
 
 func (x *WithdrawBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pedigree_v1_registry_proto_msgTypes[39]
+	mi := &file_pedigree_v1_registry_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2445,7 +2546,7 @@ func (x *WithdrawBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawBatchResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawBatchResponse) Descriptor() ([]byte, []int) {
-	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{39}
+	return file_pedigree_v1_registry_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *WithdrawBatchResponse) GetOutcome() *Outcome {
@@ -2480,7 +2581,12 @@ const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"\x12AddPartyKeyRequest\x12\x15\n" +
 	"\x03gln\x18\x01 \x01(\tB\x03\xe0A\x02R\x03gln\x12\"\n" +
 	"\n" +
-	"public_key\x18\x02 \x01(\fB\x03\xe0A\x02R\tpublicKey\",\n" +
+	"public_key\x18\x02 \x01(\fB\x03\xe0A\x02R\tpublicKey\"Z\n" +
+	"\x15AddPartyPrefixRequest\x12\x15\n" +
+	"\x03gln\x18\x01 \x01(\tB\x03\xe0A\x02R\x03gln\x12*\n" +
+	"\x0ecompany_prefix\x18\x02 \x01(\tB\x03\xe0A\x02R\rcompanyPrefix\"B\n" +
+	"\x16AddPartyPrefixResponse\x12(\n" +
+	"\x05party\x18\x01 \x01(\v2\x12.pedigree.v1.PartyR\x05party\",\n" +
 	"\x13AddPartyKeyResponse\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"J\n" +
 	"\x15RevokePartyKeyRequest\x12\x15\n" +
@@ -2617,12 +2723,13 @@ const file_pedigree_v1_registry_proto_rawDesc = "" +
 	"\x18TOKEN_STATUS_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13TOKEN_STATUS_ACTIVE\x10\x01\x12\x18\n" +
 	"\x14TOKEN_STATUS_EXPIRED\x10\x02\x12\x18\n" +
-	"\x14TOKEN_STATUS_REVOKED\x10\x032\x99\x13\n" +
+	"\x14TOKEN_STATUS_REVOKED\x10\x032\x9c\x14\n" +
 	"\x0fRegistryService\x12l\n" +
 	"\vCreateParty\x12\x1f.pedigree.v1.CreatePartyRequest\x1a .pedigree.v1.CreatePartyResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x05party\"\v/v1/parties\x12b\n" +
 	"\bGetParty\x12\x1c.pedigree.v1.GetPartyRequest\x1a\x1d.pedigree.v1.GetPartyResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/parties/{gln}\x12e\n" +
 	"\vListParties\x12\x1f.pedigree.v1.ListPartiesRequest\x1a .pedigree.v1.ListPartiesResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/parties\x12s\n" +
-	"\vAddPartyKey\x12\x1f.pedigree.v1.AddPartyKeyRequest\x1a .pedigree.v1.AddPartyKeyResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/parties/{gln}/keys\x12\x82\x01\n" +
+	"\vAddPartyKey\x12\x1f.pedigree.v1.AddPartyKeyRequest\x1a .pedigree.v1.AddPartyKeyResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/parties/{gln}/keys\x12\x80\x01\n" +
+	"\x0eAddPartyPrefix\x12\".pedigree.v1.AddPartyPrefixRequest\x1a#.pedigree.v1.AddPartyPrefixResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/parties/{gln}/prefixes\x12\x82\x01\n" +
 	"\x0eRevokePartyKey\x12\".pedigree.v1.RevokePartyKeyRequest\x1a#.pedigree.v1.RevokePartyKeyResponse\"'\x82\xd3\xe4\x93\x02!*\x1f/v1/parties/{gln}/keys/{key_id}\x12\x86\x01\n" +
 	"\vCreateToken\x12\x1f.pedigree.v1.CreateTokenRequest\x1a .pedigree.v1.CreateTokenResponse\"4\x82\xd3\xe4\x93\x02.:\x01*Z\x0f:\x01*\"\n" +
 	"/v1/tokens\"\x18/v1/parties/{gln}/tokens\x12}\n" +
@@ -2656,7 +2763,7 @@ func file_pedigree_v1_registry_proto_rawDescGZIP() []byte {
 }
 
 var file_pedigree_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_pedigree_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_pedigree_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_pedigree_v1_registry_proto_goTypes = []any{
 	(TokenStatus)(0),                        // 0: pedigree.v1.TokenStatus
 	(*CreatePartyRequest)(nil),              // 1: pedigree.v1.CreatePartyRequest
@@ -2666,116 +2773,121 @@ var file_pedigree_v1_registry_proto_goTypes = []any{
 	(*ListPartiesRequest)(nil),              // 5: pedigree.v1.ListPartiesRequest
 	(*ListPartiesResponse)(nil),             // 6: pedigree.v1.ListPartiesResponse
 	(*AddPartyKeyRequest)(nil),              // 7: pedigree.v1.AddPartyKeyRequest
-	(*AddPartyKeyResponse)(nil),             // 8: pedigree.v1.AddPartyKeyResponse
-	(*RevokePartyKeyRequest)(nil),           // 9: pedigree.v1.RevokePartyKeyRequest
-	(*RevokePartyKeyResponse)(nil),          // 10: pedigree.v1.RevokePartyKeyResponse
-	(*CreateTokenRequest)(nil),              // 11: pedigree.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),             // 12: pedigree.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),               // 13: pedigree.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),              // 14: pedigree.v1.ListTokensResponse
-	(*TokenInfo)(nil),                       // 15: pedigree.v1.TokenInfo
-	(*RevokeTokenRequest)(nil),              // 16: pedigree.v1.RevokeTokenRequest
-	(*RevokeTokenResponse)(nil),             // 17: pedigree.v1.RevokeTokenResponse
-	(*CreateProductRequest)(nil),            // 18: pedigree.v1.CreateProductRequest
-	(*CreateProductResponse)(nil),           // 19: pedigree.v1.CreateProductResponse
-	(*GetProductRequest)(nil),               // 20: pedigree.v1.GetProductRequest
-	(*GetProductResponse)(nil),              // 21: pedigree.v1.GetProductResponse
-	(*ListProductsRequest)(nil),             // 22: pedigree.v1.ListProductsRequest
-	(*ListProductsResponse)(nil),            // 23: pedigree.v1.ListProductsResponse
-	(*CreateBatchRequest)(nil),              // 24: pedigree.v1.CreateBatchRequest
-	(*CreateBatchResponse)(nil),             // 25: pedigree.v1.CreateBatchResponse
-	(*GetBatchRequest)(nil),                 // 26: pedigree.v1.GetBatchRequest
-	(*GetBatchResponse)(nil),                // 27: pedigree.v1.GetBatchResponse
-	(*ListBatchPacksRequest)(nil),           // 28: pedigree.v1.ListBatchPacksRequest
-	(*ListBatchPacksResponse)(nil),          // 29: pedigree.v1.ListBatchPacksResponse
-	(*BatchPack)(nil),                       // 30: pedigree.v1.BatchPack
-	(*CommissionSerialsRequest)(nil),        // 31: pedigree.v1.CommissionSerialsRequest
-	(*CommissionSerialsResponse)(nil),       // 32: pedigree.v1.CommissionSerialsResponse
-	(*StreamCommissionSerialsRequest)(nil),  // 33: pedigree.v1.StreamCommissionSerialsRequest
-	(*StreamCommissionSerialsResponse)(nil), // 34: pedigree.v1.StreamCommissionSerialsResponse
-	(*GetCommissionRequestRequest)(nil),     // 35: pedigree.v1.GetCommissionRequestRequest
-	(*GetCommissionRequestResponse)(nil),    // 36: pedigree.v1.GetCommissionRequestResponse
-	(*RecallBatchRequest)(nil),              // 37: pedigree.v1.RecallBatchRequest
-	(*RecallBatchResponse)(nil),             // 38: pedigree.v1.RecallBatchResponse
-	(*WithdrawBatchRequest)(nil),            // 39: pedigree.v1.WithdrawBatchRequest
-	(*WithdrawBatchResponse)(nil),           // 40: pedigree.v1.WithdrawBatchResponse
-	(*Party)(nil),                           // 41: pedigree.v1.Party
-	(*timestamppb.Timestamp)(nil),           // 42: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),             // 43: google.protobuf.Duration
-	(*Product)(nil),                         // 44: pedigree.v1.Product
-	(*Batch)(nil),                           // 45: pedigree.v1.Batch
-	(PackStatus)(0),                         // 46: pedigree.v1.PackStatus
-	(*Outcome)(nil),                         // 47: pedigree.v1.Outcome
+	(*AddPartyPrefixRequest)(nil),           // 8: pedigree.v1.AddPartyPrefixRequest
+	(*AddPartyPrefixResponse)(nil),          // 9: pedigree.v1.AddPartyPrefixResponse
+	(*AddPartyKeyResponse)(nil),             // 10: pedigree.v1.AddPartyKeyResponse
+	(*RevokePartyKeyRequest)(nil),           // 11: pedigree.v1.RevokePartyKeyRequest
+	(*RevokePartyKeyResponse)(nil),          // 12: pedigree.v1.RevokePartyKeyResponse
+	(*CreateTokenRequest)(nil),              // 13: pedigree.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),             // 14: pedigree.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),               // 15: pedigree.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),              // 16: pedigree.v1.ListTokensResponse
+	(*TokenInfo)(nil),                       // 17: pedigree.v1.TokenInfo
+	(*RevokeTokenRequest)(nil),              // 18: pedigree.v1.RevokeTokenRequest
+	(*RevokeTokenResponse)(nil),             // 19: pedigree.v1.RevokeTokenResponse
+	(*CreateProductRequest)(nil),            // 20: pedigree.v1.CreateProductRequest
+	(*CreateProductResponse)(nil),           // 21: pedigree.v1.CreateProductResponse
+	(*GetProductRequest)(nil),               // 22: pedigree.v1.GetProductRequest
+	(*GetProductResponse)(nil),              // 23: pedigree.v1.GetProductResponse
+	(*ListProductsRequest)(nil),             // 24: pedigree.v1.ListProductsRequest
+	(*ListProductsResponse)(nil),            // 25: pedigree.v1.ListProductsResponse
+	(*CreateBatchRequest)(nil),              // 26: pedigree.v1.CreateBatchRequest
+	(*CreateBatchResponse)(nil),             // 27: pedigree.v1.CreateBatchResponse
+	(*GetBatchRequest)(nil),                 // 28: pedigree.v1.GetBatchRequest
+	(*GetBatchResponse)(nil),                // 29: pedigree.v1.GetBatchResponse
+	(*ListBatchPacksRequest)(nil),           // 30: pedigree.v1.ListBatchPacksRequest
+	(*ListBatchPacksResponse)(nil),          // 31: pedigree.v1.ListBatchPacksResponse
+	(*BatchPack)(nil),                       // 32: pedigree.v1.BatchPack
+	(*CommissionSerialsRequest)(nil),        // 33: pedigree.v1.CommissionSerialsRequest
+	(*CommissionSerialsResponse)(nil),       // 34: pedigree.v1.CommissionSerialsResponse
+	(*StreamCommissionSerialsRequest)(nil),  // 35: pedigree.v1.StreamCommissionSerialsRequest
+	(*StreamCommissionSerialsResponse)(nil), // 36: pedigree.v1.StreamCommissionSerialsResponse
+	(*GetCommissionRequestRequest)(nil),     // 37: pedigree.v1.GetCommissionRequestRequest
+	(*GetCommissionRequestResponse)(nil),    // 38: pedigree.v1.GetCommissionRequestResponse
+	(*RecallBatchRequest)(nil),              // 39: pedigree.v1.RecallBatchRequest
+	(*RecallBatchResponse)(nil),             // 40: pedigree.v1.RecallBatchResponse
+	(*WithdrawBatchRequest)(nil),            // 41: pedigree.v1.WithdrawBatchRequest
+	(*WithdrawBatchResponse)(nil),           // 42: pedigree.v1.WithdrawBatchResponse
+	(*Party)(nil),                           // 43: pedigree.v1.Party
+	(*timestamppb.Timestamp)(nil),           // 44: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),             // 45: google.protobuf.Duration
+	(*Product)(nil),                         // 46: pedigree.v1.Product
+	(*Batch)(nil),                           // 47: pedigree.v1.Batch
+	(PackStatus)(0),                         // 48: pedigree.v1.PackStatus
+	(*Outcome)(nil),                         // 49: pedigree.v1.Outcome
 }
 var file_pedigree_v1_registry_proto_depIdxs = []int32{
-	41, // 0: pedigree.v1.CreatePartyRequest.party:type_name -> pedigree.v1.Party
-	41, // 1: pedigree.v1.CreatePartyResponse.party:type_name -> pedigree.v1.Party
-	41, // 2: pedigree.v1.GetPartyResponse.party:type_name -> pedigree.v1.Party
-	41, // 3: pedigree.v1.ListPartiesResponse.parties:type_name -> pedigree.v1.Party
-	42, // 4: pedigree.v1.CreateTokenRequest.expire_time:type_name -> google.protobuf.Timestamp
-	43, // 5: pedigree.v1.CreateTokenRequest.expires_in:type_name -> google.protobuf.Duration
-	42, // 6: pedigree.v1.CreateTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
-	15, // 7: pedigree.v1.ListTokensResponse.tokens:type_name -> pedigree.v1.TokenInfo
-	42, // 8: pedigree.v1.TokenInfo.create_time:type_name -> google.protobuf.Timestamp
-	42, // 9: pedigree.v1.TokenInfo.expire_time:type_name -> google.protobuf.Timestamp
-	42, // 10: pedigree.v1.TokenInfo.revoke_time:type_name -> google.protobuf.Timestamp
-	0,  // 11: pedigree.v1.TokenInfo.status:type_name -> pedigree.v1.TokenStatus
-	44, // 12: pedigree.v1.CreateProductRequest.product:type_name -> pedigree.v1.Product
-	44, // 13: pedigree.v1.CreateProductResponse.product:type_name -> pedigree.v1.Product
-	44, // 14: pedigree.v1.GetProductResponse.product:type_name -> pedigree.v1.Product
-	44, // 15: pedigree.v1.ListProductsResponse.products:type_name -> pedigree.v1.Product
-	45, // 16: pedigree.v1.CreateBatchRequest.batch:type_name -> pedigree.v1.Batch
-	45, // 17: pedigree.v1.CreateBatchResponse.batch:type_name -> pedigree.v1.Batch
-	45, // 18: pedigree.v1.GetBatchResponse.batch:type_name -> pedigree.v1.Batch
-	46, // 19: pedigree.v1.ListBatchPacksRequest.status:type_name -> pedigree.v1.PackStatus
-	30, // 20: pedigree.v1.ListBatchPacksResponse.packs:type_name -> pedigree.v1.BatchPack
-	46, // 21: pedigree.v1.BatchPack.status:type_name -> pedigree.v1.PackStatus
-	42, // 22: pedigree.v1.CommissionSerialsRequest.event_time:type_name -> google.protobuf.Timestamp
-	47, // 23: pedigree.v1.RecallBatchResponse.outcome:type_name -> pedigree.v1.Outcome
-	47, // 24: pedigree.v1.WithdrawBatchResponse.outcome:type_name -> pedigree.v1.Outcome
-	1,  // 25: pedigree.v1.RegistryService.CreateParty:input_type -> pedigree.v1.CreatePartyRequest
-	3,  // 26: pedigree.v1.RegistryService.GetParty:input_type -> pedigree.v1.GetPartyRequest
-	5,  // 27: pedigree.v1.RegistryService.ListParties:input_type -> pedigree.v1.ListPartiesRequest
-	7,  // 28: pedigree.v1.RegistryService.AddPartyKey:input_type -> pedigree.v1.AddPartyKeyRequest
-	9,  // 29: pedigree.v1.RegistryService.RevokePartyKey:input_type -> pedigree.v1.RevokePartyKeyRequest
-	11, // 30: pedigree.v1.RegistryService.CreateToken:input_type -> pedigree.v1.CreateTokenRequest
-	13, // 31: pedigree.v1.RegistryService.ListTokens:input_type -> pedigree.v1.ListTokensRequest
-	16, // 32: pedigree.v1.RegistryService.RevokeToken:input_type -> pedigree.v1.RevokeTokenRequest
-	18, // 33: pedigree.v1.RegistryService.CreateProduct:input_type -> pedigree.v1.CreateProductRequest
-	20, // 34: pedigree.v1.RegistryService.GetProduct:input_type -> pedigree.v1.GetProductRequest
-	22, // 35: pedigree.v1.RegistryService.ListProducts:input_type -> pedigree.v1.ListProductsRequest
-	24, // 36: pedigree.v1.RegistryService.CreateBatch:input_type -> pedigree.v1.CreateBatchRequest
-	26, // 37: pedigree.v1.RegistryService.GetBatch:input_type -> pedigree.v1.GetBatchRequest
-	28, // 38: pedigree.v1.RegistryService.ListBatchPacks:input_type -> pedigree.v1.ListBatchPacksRequest
-	31, // 39: pedigree.v1.RegistryService.CommissionSerials:input_type -> pedigree.v1.CommissionSerialsRequest
-	33, // 40: pedigree.v1.RegistryService.StreamCommissionSerials:input_type -> pedigree.v1.StreamCommissionSerialsRequest
-	35, // 41: pedigree.v1.RegistryService.GetCommissionRequest:input_type -> pedigree.v1.GetCommissionRequestRequest
-	37, // 42: pedigree.v1.RegistryService.RecallBatch:input_type -> pedigree.v1.RecallBatchRequest
-	39, // 43: pedigree.v1.RegistryService.WithdrawBatch:input_type -> pedigree.v1.WithdrawBatchRequest
-	2,  // 44: pedigree.v1.RegistryService.CreateParty:output_type -> pedigree.v1.CreatePartyResponse
-	4,  // 45: pedigree.v1.RegistryService.GetParty:output_type -> pedigree.v1.GetPartyResponse
-	6,  // 46: pedigree.v1.RegistryService.ListParties:output_type -> pedigree.v1.ListPartiesResponse
-	8,  // 47: pedigree.v1.RegistryService.AddPartyKey:output_type -> pedigree.v1.AddPartyKeyResponse
-	10, // 48: pedigree.v1.RegistryService.RevokePartyKey:output_type -> pedigree.v1.RevokePartyKeyResponse
-	12, // 49: pedigree.v1.RegistryService.CreateToken:output_type -> pedigree.v1.CreateTokenResponse
-	14, // 50: pedigree.v1.RegistryService.ListTokens:output_type -> pedigree.v1.ListTokensResponse
-	17, // 51: pedigree.v1.RegistryService.RevokeToken:output_type -> pedigree.v1.RevokeTokenResponse
-	19, // 52: pedigree.v1.RegistryService.CreateProduct:output_type -> pedigree.v1.CreateProductResponse
-	21, // 53: pedigree.v1.RegistryService.GetProduct:output_type -> pedigree.v1.GetProductResponse
-	23, // 54: pedigree.v1.RegistryService.ListProducts:output_type -> pedigree.v1.ListProductsResponse
-	25, // 55: pedigree.v1.RegistryService.CreateBatch:output_type -> pedigree.v1.CreateBatchResponse
-	27, // 56: pedigree.v1.RegistryService.GetBatch:output_type -> pedigree.v1.GetBatchResponse
-	29, // 57: pedigree.v1.RegistryService.ListBatchPacks:output_type -> pedigree.v1.ListBatchPacksResponse
-	32, // 58: pedigree.v1.RegistryService.CommissionSerials:output_type -> pedigree.v1.CommissionSerialsResponse
-	34, // 59: pedigree.v1.RegistryService.StreamCommissionSerials:output_type -> pedigree.v1.StreamCommissionSerialsResponse
-	36, // 60: pedigree.v1.RegistryService.GetCommissionRequest:output_type -> pedigree.v1.GetCommissionRequestResponse
-	38, // 61: pedigree.v1.RegistryService.RecallBatch:output_type -> pedigree.v1.RecallBatchResponse
-	40, // 62: pedigree.v1.RegistryService.WithdrawBatch:output_type -> pedigree.v1.WithdrawBatchResponse
-	44, // [44:63] is the sub-list for method output_type
-	25, // [25:44] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	43, // 0: pedigree.v1.CreatePartyRequest.party:type_name -> pedigree.v1.Party
+	43, // 1: pedigree.v1.CreatePartyResponse.party:type_name -> pedigree.v1.Party
+	43, // 2: pedigree.v1.GetPartyResponse.party:type_name -> pedigree.v1.Party
+	43, // 3: pedigree.v1.ListPartiesResponse.parties:type_name -> pedigree.v1.Party
+	43, // 4: pedigree.v1.AddPartyPrefixResponse.party:type_name -> pedigree.v1.Party
+	44, // 5: pedigree.v1.CreateTokenRequest.expire_time:type_name -> google.protobuf.Timestamp
+	45, // 6: pedigree.v1.CreateTokenRequest.expires_in:type_name -> google.protobuf.Duration
+	44, // 7: pedigree.v1.CreateTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	17, // 8: pedigree.v1.ListTokensResponse.tokens:type_name -> pedigree.v1.TokenInfo
+	44, // 9: pedigree.v1.TokenInfo.create_time:type_name -> google.protobuf.Timestamp
+	44, // 10: pedigree.v1.TokenInfo.expire_time:type_name -> google.protobuf.Timestamp
+	44, // 11: pedigree.v1.TokenInfo.revoke_time:type_name -> google.protobuf.Timestamp
+	0,  // 12: pedigree.v1.TokenInfo.status:type_name -> pedigree.v1.TokenStatus
+	46, // 13: pedigree.v1.CreateProductRequest.product:type_name -> pedigree.v1.Product
+	46, // 14: pedigree.v1.CreateProductResponse.product:type_name -> pedigree.v1.Product
+	46, // 15: pedigree.v1.GetProductResponse.product:type_name -> pedigree.v1.Product
+	46, // 16: pedigree.v1.ListProductsResponse.products:type_name -> pedigree.v1.Product
+	47, // 17: pedigree.v1.CreateBatchRequest.batch:type_name -> pedigree.v1.Batch
+	47, // 18: pedigree.v1.CreateBatchResponse.batch:type_name -> pedigree.v1.Batch
+	47, // 19: pedigree.v1.GetBatchResponse.batch:type_name -> pedigree.v1.Batch
+	48, // 20: pedigree.v1.ListBatchPacksRequest.status:type_name -> pedigree.v1.PackStatus
+	32, // 21: pedigree.v1.ListBatchPacksResponse.packs:type_name -> pedigree.v1.BatchPack
+	48, // 22: pedigree.v1.BatchPack.status:type_name -> pedigree.v1.PackStatus
+	44, // 23: pedigree.v1.CommissionSerialsRequest.event_time:type_name -> google.protobuf.Timestamp
+	49, // 24: pedigree.v1.RecallBatchResponse.outcome:type_name -> pedigree.v1.Outcome
+	49, // 25: pedigree.v1.WithdrawBatchResponse.outcome:type_name -> pedigree.v1.Outcome
+	1,  // 26: pedigree.v1.RegistryService.CreateParty:input_type -> pedigree.v1.CreatePartyRequest
+	3,  // 27: pedigree.v1.RegistryService.GetParty:input_type -> pedigree.v1.GetPartyRequest
+	5,  // 28: pedigree.v1.RegistryService.ListParties:input_type -> pedigree.v1.ListPartiesRequest
+	7,  // 29: pedigree.v1.RegistryService.AddPartyKey:input_type -> pedigree.v1.AddPartyKeyRequest
+	8,  // 30: pedigree.v1.RegistryService.AddPartyPrefix:input_type -> pedigree.v1.AddPartyPrefixRequest
+	11, // 31: pedigree.v1.RegistryService.RevokePartyKey:input_type -> pedigree.v1.RevokePartyKeyRequest
+	13, // 32: pedigree.v1.RegistryService.CreateToken:input_type -> pedigree.v1.CreateTokenRequest
+	15, // 33: pedigree.v1.RegistryService.ListTokens:input_type -> pedigree.v1.ListTokensRequest
+	18, // 34: pedigree.v1.RegistryService.RevokeToken:input_type -> pedigree.v1.RevokeTokenRequest
+	20, // 35: pedigree.v1.RegistryService.CreateProduct:input_type -> pedigree.v1.CreateProductRequest
+	22, // 36: pedigree.v1.RegistryService.GetProduct:input_type -> pedigree.v1.GetProductRequest
+	24, // 37: pedigree.v1.RegistryService.ListProducts:input_type -> pedigree.v1.ListProductsRequest
+	26, // 38: pedigree.v1.RegistryService.CreateBatch:input_type -> pedigree.v1.CreateBatchRequest
+	28, // 39: pedigree.v1.RegistryService.GetBatch:input_type -> pedigree.v1.GetBatchRequest
+	30, // 40: pedigree.v1.RegistryService.ListBatchPacks:input_type -> pedigree.v1.ListBatchPacksRequest
+	33, // 41: pedigree.v1.RegistryService.CommissionSerials:input_type -> pedigree.v1.CommissionSerialsRequest
+	35, // 42: pedigree.v1.RegistryService.StreamCommissionSerials:input_type -> pedigree.v1.StreamCommissionSerialsRequest
+	37, // 43: pedigree.v1.RegistryService.GetCommissionRequest:input_type -> pedigree.v1.GetCommissionRequestRequest
+	39, // 44: pedigree.v1.RegistryService.RecallBatch:input_type -> pedigree.v1.RecallBatchRequest
+	41, // 45: pedigree.v1.RegistryService.WithdrawBatch:input_type -> pedigree.v1.WithdrawBatchRequest
+	2,  // 46: pedigree.v1.RegistryService.CreateParty:output_type -> pedigree.v1.CreatePartyResponse
+	4,  // 47: pedigree.v1.RegistryService.GetParty:output_type -> pedigree.v1.GetPartyResponse
+	6,  // 48: pedigree.v1.RegistryService.ListParties:output_type -> pedigree.v1.ListPartiesResponse
+	10, // 49: pedigree.v1.RegistryService.AddPartyKey:output_type -> pedigree.v1.AddPartyKeyResponse
+	9,  // 50: pedigree.v1.RegistryService.AddPartyPrefix:output_type -> pedigree.v1.AddPartyPrefixResponse
+	12, // 51: pedigree.v1.RegistryService.RevokePartyKey:output_type -> pedigree.v1.RevokePartyKeyResponse
+	14, // 52: pedigree.v1.RegistryService.CreateToken:output_type -> pedigree.v1.CreateTokenResponse
+	16, // 53: pedigree.v1.RegistryService.ListTokens:output_type -> pedigree.v1.ListTokensResponse
+	19, // 54: pedigree.v1.RegistryService.RevokeToken:output_type -> pedigree.v1.RevokeTokenResponse
+	21, // 55: pedigree.v1.RegistryService.CreateProduct:output_type -> pedigree.v1.CreateProductResponse
+	23, // 56: pedigree.v1.RegistryService.GetProduct:output_type -> pedigree.v1.GetProductResponse
+	25, // 57: pedigree.v1.RegistryService.ListProducts:output_type -> pedigree.v1.ListProductsResponse
+	27, // 58: pedigree.v1.RegistryService.CreateBatch:output_type -> pedigree.v1.CreateBatchResponse
+	29, // 59: pedigree.v1.RegistryService.GetBatch:output_type -> pedigree.v1.GetBatchResponse
+	31, // 60: pedigree.v1.RegistryService.ListBatchPacks:output_type -> pedigree.v1.ListBatchPacksResponse
+	34, // 61: pedigree.v1.RegistryService.CommissionSerials:output_type -> pedigree.v1.CommissionSerialsResponse
+	36, // 62: pedigree.v1.RegistryService.StreamCommissionSerials:output_type -> pedigree.v1.StreamCommissionSerialsResponse
+	38, // 63: pedigree.v1.RegistryService.GetCommissionRequest:output_type -> pedigree.v1.GetCommissionRequestResponse
+	40, // 64: pedigree.v1.RegistryService.RecallBatch:output_type -> pedigree.v1.RecallBatchResponse
+	42, // 65: pedigree.v1.RegistryService.WithdrawBatch:output_type -> pedigree.v1.WithdrawBatchResponse
+	46, // [46:66] is the sub-list for method output_type
+	26, // [26:46] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_pedigree_v1_registry_proto_init() }
@@ -2792,7 +2904,7 @@ func file_pedigree_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pedigree_v1_registry_proto_rawDesc), len(file_pedigree_v1_registry_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   40,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

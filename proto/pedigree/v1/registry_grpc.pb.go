@@ -23,6 +23,7 @@ const (
 	RegistryService_GetParty_FullMethodName                = "/pedigree.v1.RegistryService/GetParty"
 	RegistryService_ListParties_FullMethodName             = "/pedigree.v1.RegistryService/ListParties"
 	RegistryService_AddPartyKey_FullMethodName             = "/pedigree.v1.RegistryService/AddPartyKey"
+	RegistryService_AddPartyPrefix_FullMethodName          = "/pedigree.v1.RegistryService/AddPartyPrefix"
 	RegistryService_RevokePartyKey_FullMethodName          = "/pedigree.v1.RegistryService/RevokePartyKey"
 	RegistryService_CreateToken_FullMethodName             = "/pedigree.v1.RegistryService/CreateToken"
 	RegistryService_ListTokens_FullMethodName              = "/pedigree.v1.RegistryService/ListTokens"
@@ -57,6 +58,9 @@ type RegistryServiceClient interface {
 	ListParties(ctx context.Context, in *ListPartiesRequest, opts ...grpc.CallOption) (*ListPartiesResponse, error)
 	// Adds an Ed25519 public key to a party (the party itself or an admin).
 	AddPartyKey(ctx context.Context, in *AddPartyKeyRequest, opts ...grpc.CallOption) (*AddPartyKeyResponse, error)
+	// Adds a GS1 Company Prefix to a party (admin only). The prefix must not
+	// equal, start or extend a prefix of any party.
+	AddPartyPrefix(ctx context.Context, in *AddPartyPrefixRequest, opts ...grpc.CallOption) (*AddPartyPrefixResponse, error)
 	// Revokes one of a party's keys (the party itself or an admin): envelopes
 	// it signs are refused from then on, and the NATS connections it
 	// authenticated are closed within a second.
@@ -144,6 +148,16 @@ func (c *registryServiceClient) AddPartyKey(ctx context.Context, in *AddPartyKey
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(AddPartyKeyResponse)
 	err := c.cc.Invoke(ctx, RegistryService_AddPartyKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *registryServiceClient) AddPartyPrefix(ctx context.Context, in *AddPartyPrefixRequest, opts ...grpc.CallOption) (*AddPartyPrefixResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddPartyPrefixResponse)
+	err := c.cc.Invoke(ctx, RegistryService_AddPartyPrefix_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -320,6 +334,9 @@ type RegistryServiceServer interface {
 	ListParties(context.Context, *ListPartiesRequest) (*ListPartiesResponse, error)
 	// Adds an Ed25519 public key to a party (the party itself or an admin).
 	AddPartyKey(context.Context, *AddPartyKeyRequest) (*AddPartyKeyResponse, error)
+	// Adds a GS1 Company Prefix to a party (admin only). The prefix must not
+	// equal, start or extend a prefix of any party.
+	AddPartyPrefix(context.Context, *AddPartyPrefixRequest) (*AddPartyPrefixResponse, error)
 	// Revokes one of a party's keys (the party itself or an admin): envelopes
 	// it signs are refused from then on, and the NATS connections it
 	// authenticated are closed within a second.
@@ -384,6 +401,9 @@ func (UnimplementedRegistryServiceServer) ListParties(context.Context, *ListPart
 }
 func (UnimplementedRegistryServiceServer) AddPartyKey(context.Context, *AddPartyKeyRequest) (*AddPartyKeyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AddPartyKey not implemented")
+}
+func (UnimplementedRegistryServiceServer) AddPartyPrefix(context.Context, *AddPartyPrefixRequest) (*AddPartyPrefixResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddPartyPrefix not implemented")
 }
 func (UnimplementedRegistryServiceServer) RevokePartyKey(context.Context, *RevokePartyKeyRequest) (*RevokePartyKeyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokePartyKey not implemented")
@@ -519,6 +539,24 @@ func _RegistryService_AddPartyKey_Handler(srv interface{}, ctx context.Context, 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(RegistryServiceServer).AddPartyKey(ctx, req.(*AddPartyKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RegistryService_AddPartyPrefix_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddPartyPrefixRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).AddPartyPrefix(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_AddPartyPrefix_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).AddPartyPrefix(ctx, req.(*AddPartyPrefixRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -804,6 +842,10 @@ var RegistryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AddPartyKey",
 			Handler:    _RegistryService_AddPartyKey_Handler,
+		},
+		{
+			MethodName: "AddPartyPrefix",
+			Handler:    _RegistryService_AddPartyPrefix_Handler,
 		},
 		{
 			MethodName: "RevokePartyKey",

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pedigree-project/pedigree/gs1"
+	"github.com/pedigree-project/pedigree/gs1/epc"
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
@@ -29,7 +30,7 @@ func ParseID(s string) ([8]byte, bool) {
 
 // Party is the rules' view of a party record.
 func Party(p *pb.Party) lifecycle.Party {
-	return lifecycle.Party{GLN: p.GetGln(), Role: lifecycle.Role(p.GetRole()), Keys: p.GetPublicKeys()}
+	return lifecycle.Party{GLN: p.GetGln(), Role: lifecycle.Role(p.GetRole()), Keys: p.GetPublicKeys(), Prefixes: p.GetCompanyPrefixes()}
 }
 
 // Product is the rules' view of a product record.
@@ -76,6 +77,22 @@ func CheckParty(field string, p *pb.Party) error {
 		if err := CheckKey(fmt.Sprintf("%s.publicKeys[%d]", field, i), k); err != nil {
 			return err
 		}
+	}
+	if len(p.GetCompanyPrefixes()) > lifecycle.MaxPartyPrefixes {
+		return Invalid(field+".companyPrefixes", "at most %d company prefixes", lifecycle.MaxPartyPrefixes)
+	}
+	for i, prefix := range p.GetCompanyPrefixes() {
+		if err := CheckPrefix(fmt.Sprintf("%s.companyPrefixes[%d]", field, i), prefix); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckPrefix checks a GS1 Company Prefix: 4 to 12 digits.
+func CheckPrefix(field, prefix string) error {
+	if err := epc.ValidPrefix(prefix); err != nil {
+		return Invalid(field, "a GS1 Company Prefix is 4 to 12 digits, got %q", prefix)
 	}
 	return nil
 }

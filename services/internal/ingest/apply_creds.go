@@ -46,11 +46,16 @@ type credOverlay struct {
 	tokens     []tokenRecord
 	alerts     map[alertRef]*pb.Alert
 	alertOrder []alertRef
+	// prefixes holds the table 0x21 records the batch wrote, by digits;
+	// prefixOrder the prefixes registered, in order (apply_prefixes.go).
+	prefixes    map[string]state.PrefixRecord
+	prefixOrder []state.PrefixRecord
 }
 
 func (o *overlay) creds() *credOverlay {
 	if o.cred == nil {
-		o.cred = &credOverlay{partyKeys: map[[8]byte]keyRecord{}, nodeKeys: map[[8]byte]keyRecord{}, alerts: map[alertRef]*pb.Alert{}}
+		o.cred = &credOverlay{partyKeys: map[[8]byte]keyRecord{}, nodeKeys: map[[8]byte]keyRecord{}, alerts: map[alertRef]*pb.Alert{},
+			prefixes: map[string]state.PrefixRecord{}}
 	}
 	return o.cred
 }
@@ -249,6 +254,11 @@ func (o *overlay) flushCreds(b *pebble.Batch) error {
 	}
 	for _, ref := range c.alertOrder {
 		if err := state.PutAlert(b, ref.index, ref.n, c.alerts[ref]); err != nil {
+			return err
+		}
+	}
+	for _, p := range c.prefixOrder {
+		if err := state.PutCompanyPrefix(b, p.Prefix, p.Party); err != nil {
 			return err
 		}
 	}

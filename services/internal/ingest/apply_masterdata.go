@@ -25,6 +25,9 @@ func (o *overlay) putRegistered(p *pb.Party, tok tokenRecord) {
 	for _, k := range p.GetPublicKeys() {
 		o.putPartyKey(lifecycle.KeyID(k), p.GetGln(), ed25519.PublicKey(k))
 	}
+	for _, prefix := range p.GetCompanyPrefixes() {
+		o.putPrefix(prefix, p.GetGln())
+	}
 	o.putToken(tok)
 }
 
@@ -99,6 +102,9 @@ func (o *overlay) applyMasterData(env *pb.Envelope, who principal, index uint64,
 
 	case *pb.Envelope_AlertReview:
 		return o.reviewAlert(actor, body.AlertReview, index, recordTime)
+
+	case *pb.Envelope_Prefix:
+		return o.addPrefix(actor, body.Prefix)
 	}
 	return nil, convert.Invalid("envelope.body", "empty")
 }
@@ -120,7 +126,8 @@ func (o *overlay) changeKey(actor lifecycle.Party, k *pb.PartyKey) (*pb.Outcome,
 		return convert.Refused(r), nil
 	}
 	cur := o.party(next.GLN)
-	o.putParty(&pb.Party{Gln: cur.GetGln(), Name: cur.GetName(), Role: cur.GetRole(), Country: cur.GetCountry(), PublicKeys: next.Keys})
+	o.putParty(&pb.Party{Gln: cur.GetGln(), Name: cur.GetName(), Role: cur.GetRole(), Country: cur.GetCountry(), PublicKeys: next.Keys,
+		CompanyPrefixes: cur.GetCompanyPrefixes()})
 	if !k.GetRevoke() {
 		o.putPartyKey(lifecycle.KeyID(k.GetPublicKey()), next.GLN, ed25519.PublicKey(k.GetPublicKey()))
 	}

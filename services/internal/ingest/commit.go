@@ -294,7 +294,7 @@ func (p *Pipeline) commit(ctx context.Context, w *batchWork) error {
 	}
 	err = errors.Join(state.PutAppliedSeq(w.b, w.lastSeq), putDeadLetterSums(w.b, w.dead))
 	if err == nil {
-		err = errors.Join(state.PutEventTableFormat(w.b), state.PutLotIndexFormat(w.b))
+		err = errors.Join(state.PutEventTableFormat(w.b), state.PutIndexFormats(w.b))
 	}
 	if err == nil {
 		err = w.b.Commit(pebble.Sync)

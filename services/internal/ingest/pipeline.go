@@ -124,19 +124,15 @@ func New(cfg Config) (*Pipeline, error) {
 			return nil, fmt.Errorf("%w (format %d; this node keeps format %d, with event IDs scoped to parties): replay the stream into a new data directory",
 				ErrEventTableOutdated, f, state.EventTableFormat)
 		}
-		// A store from before the lot index gets it now, before anything
-		// else writes to it.
-		complete, err := cfg.Store.LotIndexComplete()
+		// A store from before an index gets it now, before anything else
+		// writes to it.
+		start := time.Now()
+		built, err := cfg.Store.BuildMissingIndexes(context.Background())
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("ingest: %w", err)
 		}
-		if !complete {
-			start := time.Now()
-			n, err := cfg.Store.BuildLotIndex(context.Background())
-			if err != nil {
-				return nil, fmt.Errorf("ingest: %w", err)
-			}
-			cfg.Logger.Info("built the lot index", "packs", n, "took", time.Since(start).Round(time.Millisecond))
+		for _, b := range built {
+			cfg.Logger.Info("built an index the store lacked", "index", b.Name, "records", b.Records, "took", time.Since(start).Round(time.Millisecond))
 		}
 	}
 	m, err := newMetrics(cfg.Registerer)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pedigree-project/pedigree/ledger"
 	ledgerentry "github.com/pedigree-project/pedigree/ledger/entry"
+	"github.com/pedigree-project/pedigree/ledger/witness"
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
@@ -19,6 +20,10 @@ type Service struct {
 	pb.UnimplementedLedgerServiceServer
 	log    *ledger.Log
 	logger *slog.Logger
+	// Checkpoints, when set, gives the checkpoint to serve: the latest
+	// that met the witness policy, with its cosignatures. Unset: the
+	// ledger's latest.
+	Checkpoints *witness.Collector
 }
 
 var _ pb.LedgerServiceServer = (*Service)(nil)
@@ -31,9 +36,18 @@ func New(log *ledger.Log, logger *slog.Logger) (*Service, error) {
 	return &Service{log: log, logger: logger}, nil
 }
 
-// GetCheckpoint returns the latest signed checkpoint.
+// served returns the checkpoint to serve.
+func (s *Service) served() (ledger.Checkpoint, error) {
+	if s.Checkpoints != nil {
+		return s.Checkpoints.Served()
+	}
+	return s.log.Latest()
+}
+
+// GetCheckpoint returns the latest signed checkpoint; with witnesses, the
+// latest that met their policy, carrying their cosignatures.
 func (s *Service) GetCheckpoint(ctx context.Context, _ *pb.GetCheckpointRequest) (*pb.GetCheckpointResponse, error) {
-	cp, err := s.log.Latest()
+	cp, err := s.served()
 	if err != nil {
 		return nil, apierr.Status(ctx, s.logger, err)
 	}
@@ -75,7 +89,7 @@ func mayRead(ctx context.Context, entry *pb.LedgerEntry) error {
 func (s *Service) GetInclusionProof(ctx context.Context, req *pb.GetInclusionProofRequest) (*pb.GetInclusionProofResponse, error) {
 	size := req.GetTreeSize()
 	if size == 0 {
-		cp, err := s.log.Latest()
+		cp, err := s.served()
 		if err != nil {
 			return nil, apierr.Status(ctx, s.logger, err)
 		}

@@ -99,8 +99,12 @@ func (s *Service) addIntervals(seen map[uint64]string, members []state.Membershi
 }
 
 // checkpointCovering returns the latest checkpoint, or a new one when the
-// latest does not cover index.
+// latest does not cover index; with witnesses, the served one if it covers
+// index, else one with the cosignatures a round gets.
 func (s *Service) checkpointCovering(ctx context.Context, index uint64) (ledger.Checkpoint, error) {
+	if s.Checkpoints != nil {
+		return s.Checkpoints.Covering(ctx, index)
+	}
 	cp, err := s.log.Latest()
 	if err == nil && cp.Size > index {
 		return cp, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/pedigree-project/pedigree/ledger"
+	"github.com/pedigree-project/pedigree/ledger/witness"
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
@@ -20,6 +22,7 @@ import (
 	"github.com/pedigree-project/pedigree/services/internal/disclose"
 	"github.com/pedigree-project/pedigree/services/internal/ingest"
 	"github.com/pedigree-project/pedigree/services/internal/pagetoken"
+	"github.com/pedigree-project/pedigree/services/internal/state"
 	"github.com/pedigree-project/pedigree/services/internal/writer"
 )
 
@@ -29,6 +32,9 @@ type Service struct {
 	w      *writer.Writer
 	log    *ledger.Log
 	alerts func(buffer int) *ingest.AlertFeed
+	// Checkpoints, when set, gives the checkpoints histories are proved
+	// against, with the witnesses' cosignatures. Unset: the ledger's own.
+	Checkpoints *witness.Collector
 }
 
 var _ pb.ProvenanceServiceServer = (*Service)(nil)
@@ -102,7 +108,18 @@ func (s *Service) ListAlerts(ctx context.Context, req *pb.ListAlertsRequest) (*p
 		before = &ref
 	}
 	resp := &pb.ListAlertsResponse{}
-	err = s.w.Store().AlertsNewestFirst(before, func(a *pb.Alert) bool {
+	// The most selective index the filters allow; every filter is applied
+	// to what it yields.
+	scan := s.w.Store().AlertsNewestFirst
+	switch {
+	case party != "":
+		scan = s.alertsBy(state.AlertByParty, party)
+	case req.GetGtin() != "":
+		scan = s.alertsBy(state.AlertByGTIN, req.GetGtin())
+	case req.GetCode() != pb.AlertCode_ALERT_CODE_UNSPECIFIED:
+		scan = s.alertsBy(state.AlertByCode, strconv.Itoa(int(req.GetCode())))
+	}
+	err = scan(before, func(a *pb.Alert) bool {
 		if matches(a, req, party) {
 			if len(resp.Alerts) == size {
 				resp.NextPageToken = q.Token(resp.Alerts[size-1].GetAlertId())
@@ -116,6 +133,13 @@ func (s *Service) ListAlerts(ctx context.Context, req *pb.ListAlertsRequest) (*p
 		return nil, s.fail(ctx, err)
 	}
 	return resp, nil
+}
+
+// alertsBy lists the alerts whose attribute k is value, newest first.
+func (s *Service) alertsBy(k state.AlertKey, value string) func(*[2]uint64, func(*pb.Alert) bool) error {
+	return func(before *[2]uint64, fn func(*pb.Alert) bool) error {
+		return s.w.Store().AlertsByNewestFirst(k, value, before, fn)
+	}
 }
 
 // disclosed is an alert as the caller may read it (package disclose): a

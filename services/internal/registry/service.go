@@ -152,6 +152,35 @@ func (s *Service) AddPartyKey(ctx context.Context, req *pb.AddPartyKeyRequest) (
 	return &pb.AddPartyKeyResponse{KeyId: envelope.KeyID(req.GetPublicKey())}, nil
 }
 
+// AddPartyPrefix adds a GS1 Company Prefix to a party (admin only).
+func (s *Service) AddPartyPrefix(ctx context.Context, req *pb.AddPartyPrefixRequest) (*pb.AddPartyPrefixResponse, error) {
+	p, err := writer.Caller(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if err := writer.Refused(lifecycle.MayManagePrefixes(actor(p).Role)); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	var fe *convert.FieldError
+	if err := convert.CheckPrefix("companyPrefix", req.GetCompanyPrefix()); errors.As(err, &fe) {
+		return nil, s.fail(ctx, apierr.Invalid(fe.Field, "%s", fe.Msg))
+	}
+	env := writer.Envelope(p)
+	env.Body = &pb.Envelope_Prefix{Prefix: &pb.PartyPrefix{PartyGln: req.GetGln(), CompanyPrefix: req.GetCompanyPrefix()}}
+	res, err := s.w.Submit(ctx, env, true)
+	if err != nil {
+		return nil, s.fail(ctx, prefix(err, "prefix."))
+	}
+	if _, err := writer.Outcome(res); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	party, err := s.w.Store().Party(req.GetGln())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &pb.AddPartyPrefixResponse{Party: party}, nil
+}
+
 // RevokePartyKey withdraws a signing key.
 func (s *Service) RevokePartyKey(ctx context.Context, req *pb.RevokePartyKeyRequest) (*pb.RevokePartyKeyResponse, error) {
 	p, err := writer.Caller(ctx)

@@ -30,10 +30,16 @@ import "encoding/binary"
 //	0x1F meta      | 0x01                                → last applied stream sequence (u64)
 //	               | 0x02                                → event table format (1 byte; events.go)
 //	               | 0x03                                → lot index format (1 byte; lotindex.go)
+//	               | 0x04                                → alert index format (1 byte; alertindex.go)
 //	0x20 deadseq   | stream sequence (u64)               → SHA-256 of subject and data (32): a message
 //	                 the ledger did not record (dead letter); streamseq.go
+//	0x21 gcp       | digits (4–12)                       → GLN (13) | '=' when the digits are a GS1 Company
+//	                 Prefix the party holds, or '<' | a prefix it holds that starts with the digits
+//	                 (prefixes.go)
 //	0x28 lotpack   | GTIN (14) | len | lot | len | serial → empty: the pack was commissioned in the lot
 //	                 (lotindex.go)
+//	0x29 alertby   | attribute (1) | len | value | index (u64) | n (u32) → empty: the alert has that
+//	                 party ('p'), GTIN ('g') or code ('c', decimal); alertindex.go
 const (
 	prefixParty     byte = 0x10
 	prefixToken     byte = 0x11
@@ -52,11 +58,14 @@ const (
 	prefixTokenInfo byte = 0x1E
 	prefixMeta      byte = 0x1F
 	prefixDeadSeq   byte = 0x20
+	prefixGCP       byte = 0x21
 	prefixLotPack   byte = 0x28
+	prefixAlertBy   byte = 0x29
 
 	metaAppliedSeq  byte = 0x01
 	metaEventFormat byte = 0x02
 	metaLotIndex    byte = 0x03
+	metaAlertIndex  byte = 0x04
 )
 
 func partyKey(gln string) []byte {

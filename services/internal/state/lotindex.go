@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -15,10 +16,10 @@ import (
 // pack's lot is fixed when it is commissioned, so the index is written
 // then (PutLotPack) and never changed.
 //
-// A store written before the index existed has none: BuildLotIndex writes
-// it from the pack table once, before the node consumes the stream again,
-// and records LotIndexFormat; every commit records it too, so a store that
-// has it is complete.
+// A store written before the index existed has none: BuildMissingIndexes
+// writes it from the pack table once, before the node consumes the stream
+// again, and records LotIndexFormat; every commit records it too
+// (PutIndexFormats), so a store that has it is complete.
 
 // LotIndexFormat is the format of the lot index this node keeps.
 const LotIndexFormat = 1
@@ -34,37 +35,94 @@ func PutLotPack(b *pebble.Batch, gtin, lot, serial string, buf []byte) ([]byte, 
 	return buf, b.Set(buf, nil, nil)
 }
 
-// PutLotIndexFormat records into b that the store's lot index is complete
-// in LotIndexFormat.
-func PutLotIndexFormat(b *pebble.Batch) error {
-	return b.Set(metaKey(metaLotIndex), []byte{LotIndexFormat}, nil)
+// PutIndexFormats records into b that the store's derived indexes (lot
+// and alert) are complete in their formats; every commit of the ingest
+// pipeline records it.
+func PutIndexFormats(b *pebble.Batch) error {
+	return errors.Join(b.Set(metaKey(metaLotIndex), []byte{LotIndexFormat}, nil),
+		b.Set(metaKey(metaAlertIndex), []byte{AlertIndexFormat}, nil))
 }
 
-// LotIndexComplete reports whether the store's lot index is complete in
-// LotIndexFormat.
-func (s *Store) LotIndexComplete() (bool, error) {
-	v, ok, err := get(s.db, metaKey(metaLotIndex))
+// indexComplete reports whether the index recorded under meta key m is
+// complete in format f.
+func (s *Store) indexComplete(m, f byte) (bool, error) {
+	v, ok, err := get(s.db, metaKey(m))
 	if err != nil || !ok {
 		return false, err
 	}
-	return len(v) == 1 && v[0] == LotIndexFormat, nil
+	return len(v) == 1 && v[0] == f, nil
 }
 
-// lotIndexBatch is how many index keys BuildLotIndex writes per batch.
+// lotIndexBatch is how many index keys a build writes per batch.
 const lotIndexBatch = 1 << 16
 
-// BuildLotIndex writes the lot index from the pack table and records it
-// complete; it returns the number of packs indexed. It must run before
-// anything else writes to the store (the ingest pipeline calls it before
-// it consumes).
-func (s *Store) BuildLotIndex(ctx context.Context) (uint64, error) {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixPack}, UpperBound: []byte{prefixPack + 1}})
-	if err != nil {
-		return 0, fmt.Errorf("state: build lot index: %w", err)
-	}
-	defer it.Close()
+// IndexBuild reports an index BuildMissingIndexes wrote.
+type IndexBuild struct {
+	Name    string // "lot" or "alert"
+	Records uint64 // packs or alerts indexed
+}
+
+// BuildMissingIndexes writes each derived index the store lacks (a store
+// written by an earlier version) from its table, and records them
+// complete. It must run before anything else writes to the store: the
+// ingest pipeline calls it before it consumes.
+func (s *Store) BuildMissingIndexes(ctx context.Context) ([]IndexBuild, error) {
+	var built []IndexBuild
 	b := s.db.NewBatch()
 	defer func() { _ = b.Close() }()
+	for _, ix := range []struct {
+		name  string
+		meta  byte
+		f     byte
+		build func(context.Context, *pebble.Batch) (uint64, error)
+	}{
+		{"lot", metaLotIndex, LotIndexFormat, s.buildLotIndex},
+		{"alert", metaAlertIndex, AlertIndexFormat, s.buildAlertIndex},
+	} {
+		ok, err := s.indexComplete(ix.meta, ix.f)
+		if err != nil {
+			return built, err
+		}
+		if ok {
+			continue
+		}
+		n, err := ix.build(ctx, b)
+		if err != nil {
+			return built, fmt.Errorf("state: build %s index: %w", ix.name, err)
+		}
+		if err := b.Set(metaKey(ix.meta), []byte{ix.f}, nil); err != nil {
+			return built, err
+		}
+		if err := b.Commit(pebble.Sync); err != nil {
+			return built, fmt.Errorf("state: build %s index: %w", ix.name, err)
+		}
+		b.Reset()
+		built = append(built, IndexBuild{Name: ix.name, Records: n})
+	}
+	return built, nil
+}
+
+// commitPart commits what a build wrote into b so far, unsynced (the
+// final commit syncs), and empties b.
+func commitPart(ctx context.Context, b *pebble.Batch) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return err
+	}
+	b.Reset()
+	return nil
+}
+
+// buildLotIndex writes the lot index from the pack table into b,
+// committing every lotIndexBatch packs; it returns the number indexed.
+func (s *Store) buildLotIndex(ctx context.Context, b *pebble.Batch) (uint64, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixPack}, UpperBound: []byte{prefixPack + 1}})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
 	var n uint64
 	var buf []byte
 	const gtinLen = 14
@@ -82,25 +140,12 @@ func (s *Store) BuildLotIndex(ctx context.Context) (uint64, error) {
 			return n, err
 		}
 		if n++; n%lotIndexBatch == 0 {
-			if err := ctx.Err(); err != nil {
+			if err := commitPart(ctx, b); err != nil {
 				return n, err
 			}
-			if err := b.Commit(pebble.NoSync); err != nil {
-				return n, fmt.Errorf("state: build lot index: %w", err)
-			}
-			b.Reset()
 		}
 	}
-	if err := it.Error(); err != nil {
-		return n, fmt.Errorf("state: build lot index: %w", err)
-	}
-	if err := PutLotIndexFormat(b); err != nil {
-		return n, err
-	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		return n, fmt.Errorf("state: build lot index: %w", err)
-	}
-	return n, nil
+	return n, it.Error()
 }
 
 // BatchPacksAfter calls fn with the packs of batch (gtin, lot) whose

@@ -63,15 +63,18 @@ func TestLotIndex(t *testing.T) {
 		}
 		return nil
 	})
-	if ok, err := s.LotIndexComplete(); err != nil || ok {
+	if ok, err := s.indexComplete(metaLotIndex, LotIndexFormat); err != nil || ok {
 		t.Fatalf("a store without the index reports it complete=%v (%v)", ok, err)
 	}
-	n, err := s.BuildLotIndex(context.Background())
-	if err != nil || n != 1000 {
-		t.Fatalf("BuildLotIndex indexed %d packs (%v), want 1000", n, err)
+	built, err := s.BuildMissingIndexes(context.Background())
+	if err != nil || !slices.Contains(built, IndexBuild{Name: "lot", Records: 1000}) {
+		t.Fatalf("BuildMissingIndexes built %+v (%v), want the lot index of 1000 packs", built, err)
 	}
-	if ok, err := s.LotIndexComplete(); err != nil || !ok {
-		t.Fatalf("after BuildLotIndex: complete=%v (%v)", ok, err)
+	if ok, err := s.indexComplete(metaLotIndex, LotIndexFormat); err != nil || !ok {
+		t.Fatalf("after the build: complete=%v (%v)", ok, err)
+	}
+	if again, err := s.BuildMissingIndexes(context.Background()); err != nil || len(again) != 0 {
+		t.Fatalf("a second build built %+v (%v), want nothing", again, err)
 	}
 	check := func() {
 		t.Helper()

@@ -196,9 +196,13 @@ func (s *Store) readTokenHash(ref tokenRef) ([32]byte, error) {
 	return h, nil
 }
 
-// PutAlert writes an alert into b under its ledger index and position.
+// PutAlert writes an alert into b under its ledger index and position,
+// and its entries in the alert index.
 func PutAlert(b *pebble.Batch, index uint64, n uint32, a *pb.Alert) error {
-	return setProto(b, alertKey(index, n), a)
+	if err := setProto(b, alertKey(index, n), a); err != nil {
+		return err
+	}
+	return putAlertIndex(b, index, n, a)
 }
 
 // Alert returns one alert. An alert stored before ledger format 2 comes

@@ -23,4 +23,11 @@
 //     string in front of the signed bytes, so no signature verifies as
 //     another kind or as an envelope. OpenResult believes an outcome only
 //     for the exact envelope bytes its receiver sent.
+//   - EPCIS and FromEPCIS translate between a scan event and the EPCIS 2.0
+//     model; FromEPCIS(EPCIS(ev)) equals ev for the scan events the node
+//     produces (packs without scanned lot and expiry, which EPCIS does not
+//     export; RETURNING, which exports as CBV receiving, excepted). A scan
+//     event carrying the captured EPCIS event (its epcis bytes) must be
+//     the projection of those bytes (CheckEPCIS). Identifier reading is in
+//     gs1ids.go alone, to be replaced by the gs1/epc package.
 package envelope

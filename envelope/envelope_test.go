@@ -139,7 +139,7 @@ func TestOutOfRangeEnumsGetNoEventID(t *testing.T) {
 		t.Fatalf("a valid event: %v", err)
 	}
 	for field, bad := range map[string]func(*pb.ScanEvent){
-		"type":            func(e *pb.ScanEvent) { e.Type = 3 },
+		"type":            func(e *pb.ScanEvent) { e.Type = 6 },
 		"action":          func(e *pb.ScanEvent) { e.Action = -1 },
 		"bizStep":         func(e *pb.ScanEvent) { e.BizStep = 12345 },
 		"disposition":     func(e *pb.ScanEvent) { e.Disposition = 99 },

@@ -26,6 +26,12 @@ const (
 // is the submitting party's GLN: it stands in for an empty readPoint, so
 // that the same scan by two parties never shares an event ID.
 //
+// All five event types are exported: epcs is the epcList of object and
+// transaction events and the childEPCs of aggregation and association
+// events; parent is the parentID of all but object and transformation
+// events; a transformation has inputEPCList and outputEPCList and no
+// action. FromEPCIS is the reverse.
+//
 // Every enum is checked before it is used: a value outside its enum (an
 // open proto3 enum decodes any number) is an error naming the field.
 func EPCIS(ev *pb.ScanEvent, actor string) (*epcis.Event, error) {
@@ -43,8 +49,14 @@ func EPCIS(ev *pb.ScanEvent, actor string) (*epcis.Event, error) {
 		out.Type = epcis.ObjectEvent
 	case pb.EventType_EVENT_TYPE_AGGREGATION:
 		out.Type = epcis.AggregationEvent
+	case pb.EventType_EVENT_TYPE_TRANSACTION:
+		out.Type = epcis.TransactionEvent
+	case pb.EventType_EVENT_TYPE_TRANSFORMATION:
+		out.Type = epcis.TransformationEvent
+	case pb.EventType_EVENT_TYPE_ASSOCIATION:
+		out.Type = epcis.AssociationEvent
 	default:
-		return nil, &FieldError{Field: "type", Msg: fmt.Sprintf("must be EVENT_TYPE_OBJECT or EVENT_TYPE_AGGREGATION, got %d", ev.GetType())}
+		return nil, &FieldError{Field: "type", Msg: fmt.Sprintf("must be one of the EventType values 1–%d, got %d", len(pb.EventType_name)-1, ev.GetType())}
 	}
 	switch ev.GetAction() {
 	case pb.Action_ACTION_ADD:
@@ -67,16 +79,32 @@ func EPCIS(ev *pb.ScanEvent, actor string) (*epcis.Event, error) {
 	for _, e := range ev.GetEpcs() {
 		epcs = append(epcs, epcIRI(e))
 	}
-	if out.Type == epcis.AggregationEvent {
-		out.ChildEPCs = epcs
-		if ev.GetParent() != nil {
-			out.ParentID = epcIRI(ev.GetParent())
-		}
-	} else {
-		out.EPCList = epcs
-	}
+	var classes []epcis.QuantityElement
 	for _, b := range ev.GetBatches() {
-		out.QuantityList = append(out.QuantityList, epcis.QuantityElement{EPCClass: dlStem + "01/" + b.GetGtin() + "/10/" + b.GetLot()})
+		classes = append(classes, epcis.QuantityElement{EPCClass: dlStem + "01/" + b.GetGtin() + "/10/" + b.GetLot()})
+	}
+	switch out.Type {
+	case epcis.AggregationEvent:
+		// Batches of an aggregation are exported as quantityList, as
+		// they always were: event IDs already recorded depend on it.
+		out.ChildEPCs, out.QuantityList = epcs, classes
+	case epcis.AssociationEvent:
+		out.ChildEPCs, out.ChildQuantityList = epcs, classes
+	case epcis.TransformationEvent:
+		// A transformation has no action, and its objects are its inputs
+		// and outputs.
+		out.Action = ""
+		for _, e := range ev.GetInputs() {
+			out.InputEPCList = append(out.InputEPCList, epcIRI(e))
+		}
+		for _, e := range ev.GetOutputs() {
+			out.OutputEPCList = append(out.OutputEPCList, epcIRI(e))
+		}
+	default:
+		out.EPCList, out.QuantityList = epcs, classes
+	}
+	if ev.GetParent() != nil && out.Type != epcis.ObjectEvent && out.Type != epcis.TransformationEvent {
+		out.ParentID = epcIRI(ev.GetParent())
 	}
 	readPoint := ev.GetReadPoint()
 	if readPoint == "" {
@@ -186,7 +214,7 @@ func (e *FieldError) Error() string { return "envelope: " + e.Field + ": " + e.M
 // required is for the caller to say.
 func CheckEnums(ev *pb.ScanEvent) error {
 	if _, ok := pb.EventType_name[int32(ev.GetType())]; !ok {
-		return &FieldError{Field: "type", Msg: fmt.Sprintf("unknown value %d: must be EVENT_TYPE_OBJECT or EVENT_TYPE_AGGREGATION", ev.GetType())}
+		return &FieldError{Field: "type", Msg: fmt.Sprintf("unknown value %d: must be one of the EventType values 1–%d", ev.GetType(), len(pb.EventType_name)-1)}
 	}
 	if _, ok := pb.Action_name[int32(ev.GetAction())]; !ok {
 		return &FieldError{Field: "action", Msg: fmt.Sprintf("unknown value %d: must be ACTION_ADD, ACTION_OBSERVE or ACTION_DELETE", ev.GetAction())}

@@ -44,6 +44,19 @@
 // "epcis: line 17: EPCISDocument.EPCISBody.EventList.ObjectEvent[2].action:
 // missing".
 //
+// # Validating
+//
+// NewValidator compiles the GS1 EPCIS 2.0 JSON schema (schema/, embedded,
+// GS1 licence in schema/LICENSE) once; Validator.Validate checks a JSON
+// document of at most MaxJSONSize bytes against it and returns a
+// *SchemaError naming the JSON pointer of the offending value and the
+// schema keyword it breaks. ValidateJSON does the same with a fresh
+// Validator. "format" is read as an annotation, as the reference validator
+// does; the one ECMA-262 construct beyond RE2 the schema uses (a leading
+// negative lookahead) is translated. The schema and Decode disagree on a
+// few documents on purpose (see acceptedDespiteSchema and
+// refusedDespiteSchema in the tests): a capture handler runs both.
+//
 // # Encoding
 //
 // EncodeJSONLD writes a Document as an EPCIS 2.0 JSON-LD capture or query

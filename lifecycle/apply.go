@@ -42,6 +42,11 @@ const UndoWindow = 10 * 24 * 60 * 60 * 1000
 //     unpacks them, whatever the business step says. Unpacking needs the
 //     children listed: "unpack everything" is for the caller to resolve
 //     into a child list first. OBSERVE is refused as unsupported.
+//   - TransactionEvent and AssociationEvent: observations, whatever the
+//     action and business step (see observe): recorded, nothing written.
+//   - TransformationEvent: the packs in ev.Epcs (the inputs) are consumed,
+//     destroyed as by a destroying step, by their custodian; ev.Outputs
+//     are commissioned as by a commissioning step (see transform).
 func Apply(v View, ev *Event) Result {
 	if ev == nil {
 		return Result{Reason: "no event", Code: OutcomeInvalid}
@@ -127,6 +132,12 @@ func (r *run) apply() {
 			r.refuseEvent(OutcomeInvalid, "aggregation action "+ev.Action.String()+" is not supported: ADD packs, DELETE unpacks")
 			return
 		}
+	case ev.Type == TypeTransaction || ev.Type == TypeAssociation:
+		r.observe()
+		return
+	case ev.Type == TypeTransformation:
+		r.transform()
+		return
 	default:
 		r.refuseEvent(OutcomeInvalid, "event type "+ev.Type.String()+" is not supported")
 		return

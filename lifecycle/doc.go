@@ -56,4 +56,15 @@
 //   - Shipping or receiving a pack or case on its own while it is inside a
 //     container is an AGGREGATION_CONFLICT: move the root, or unpack first.
 //   - A container that takes in a tracked child becomes tracked.
+//   - TransactionEvent and AssociationEvent are observations: the actor
+//     needs a role that may verify; packs raise the identity alerts a
+//     verification raises (unknown product, serial or batch, lot or expiry
+//     mismatch) but no custody alert (paperwork is no sighting); the event
+//     is applied and writes nothing.
+//   - TransformationEvent consumes its input packs: each becomes DESTROYED
+//     (final in the EU model, never undone), under the rules of a
+//     destroying step (trading party, custodian of a tracked pack). Its
+//     outputs are commissioned under the rules of commissioning (the
+//     actor manufactures their GTIN; the ILMD names the lot). With
+//     outputs the event is atomic.
 package lifecycle

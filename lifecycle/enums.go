@@ -168,6 +168,12 @@ const (
 	TypeObject EventType = 1 // OBJECT
 	// EPCIS AggregationEvent.
 	TypeAggregation EventType = 2 // AGGREGATION
+	// EPCIS TransactionEvent: an observation (see Apply).
+	TypeTransaction EventType = 3 // TRANSACTION
+	// EPCIS TransformationEvent: inputs consumed (see Apply).
+	TypeTransformation EventType = 4 // TRANSFORMATION
+	// EPCIS AssociationEvent: an observation (see Apply).
+	TypeAssociation EventType = 5 // ASSOCIATION
 )
 
 // Code is what a scan revealed (pedigree.v1.AlertCode). String gives the

@@ -151,11 +151,14 @@ func _() {
 	_ = x[TypeUnspecified-0]
 	_ = x[TypeObject-1]
 	_ = x[TypeAggregation-2]
+	_ = x[TypeTransaction-3]
+	_ = x[TypeTransformation-4]
+	_ = x[TypeAssociation-5]
 }
 
-const _EventType_name = "UNSPECIFIEDOBJECTAGGREGATION"
+const _EventType_name = "UNSPECIFIEDOBJECTAGGREGATIONTRANSACTIONTRANSFORMATIONASSOCIATION"
 
-var _EventType_index = [...]uint8{0, 11, 17, 28}
+var _EventType_index = [...]uint8{0, 11, 17, 28, 39, 53, 64}
 
 func (i EventType) String() string {
 	idx := int(i) - 0

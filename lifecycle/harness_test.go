@@ -79,6 +79,8 @@ func (m *memView) store(res *Result) {
 //	event step=S actor=G time=T [type=aggregation action=add|delete parent=SSCC]
 //	      [disp=D] [role=R] [read=G] [biz=G] [dest=G] [lot=L expiry=E (ILMD)]
 //	      [record=T] [pack=GTIN/SERIAL[/LOT[/EXPIRY]]]... [sscc=S]... [batch=GTIN/LOT]...
+//	      [out=GTIN/SERIAL]... (transformation outputs)
+//	      type is object, aggregation, transaction, transformation or association
 //	verify actor=G time=T pack=...            Verify
 //	pack gtin=T serial=S                      print a pack, with its effective custody
 //	container sscc=S                          print a container
@@ -218,7 +220,7 @@ func (h *harness) event(t *testing.T, c *datadriven.TestData, as []arg) *Event {
 		case "id":
 			ev.ID = a.val
 		case "type":
-			ev.Type = parseEnum(t, c, a.key, a.val, EventType.String, TypeAggregation)
+			ev.Type = parseEnum(t, c, a.key, a.val, EventType.String, TypeAssociation)
 		case "action":
 			ev.Action = parseEnum(t, c, a.key, a.val, Action.String, ActionDelete)
 		case "step":
@@ -251,6 +253,9 @@ func (h *harness) event(t *testing.T, c *datadriven.TestData, as []arg) *Event {
 			ev.Epcs = append(ev.Epcs, Epc{Pack: PackCode{GTIN: f[0], Serial: f[1], Lot: f[2], Expiry: f[3]}})
 		case "sscc":
 			ev.Epcs = append(ev.Epcs, Epc{SSCC: a.val})
+		case "out":
+			g, sn, _ := strings.Cut(a.val, "/")
+			ev.Outputs = append(ev.Outputs, Epc{Pack: PackCode{GTIN: g, Serial: sn}})
 		case "batch":
 			g, l, _ := strings.Cut(a.val, "/")
 			ev.Batches = append(ev.Batches, BatchRef{GTIN: g, Lot: l})

@@ -144,10 +144,10 @@ type ILMD struct {
 	Expiry string // YYMMDD as encoded; empty means the batch's
 }
 
-// Event is one EPCIS ObjectEvent or AggregationEvent as the rules see it.
+// Event is one EPCIS event as the rules see it.
 type Event struct {
 	ID          string      // EPCIS eventID; carried, not used by the rules
-	Type        EventType   // ObjectEvent or AggregationEvent
+	Type        EventType   // the EPCIS event type
 	Action      Action      // ADD, OBSERVE, DELETE; decides aggregation events
 	Step        Step        // CBV business step; decides object events
 	Disposition Disposition // CBV disposition: decommission reason, recall or withdrawal
@@ -162,10 +162,13 @@ type Event struct {
 	ActorRole   Role
 	ReadPoint   string // GLN of where the scan was made; empty means Actor
 	BizLocation string // GLN of where the objects are after the event
-	// Epcs are the objects: the epcList of an ObjectEvent, the childEPCs of
-	// an AggregationEvent.
-	Epcs        []Epc
-	Parent      string     // AggregationEvent: SSCC of the parent container
+	// Epcs are the objects: the epcList of an ObjectEvent or
+	// TransactionEvent, the childEPCs of an AggregationEvent or
+	// AssociationEvent, the inputEPCList of a TransformationEvent.
+	Epcs []Epc
+	// Outputs is the outputEPCList of a TransformationEvent.
+	Outputs     []Epc
+	Parent      string     // AggregationEvent, AssociationEvent, TransactionEvent: SSCC of the parent container
 	Batches     []BatchRef // class-level objects: batches to recall or withdraw
 	Destination string     // shipping: GLN of the consignee (first owning or possessing party)
 	ILMD        ILMD       // commissioning: lot and expiry

@@ -103,7 +103,7 @@ func TestOutOfRangeEnumsAreRefused(t *testing.T) {
 		{"capture disposition", "POST", "/v1/events", pharm, event("disposition=99"), "disposition"},
 		{"capture bizStep", "POST", "/v1/events", pharm, event("bizStep=12345"), "bizStep"},
 		{"capture action", "POST", "/v1/events", pharm, event("action=-1"), "action"},
-		{"capture type", "POST", "/v1/events", pharm, event("type=3"), "type"},
+		{"capture type", "POST", "/v1/events", pharm, event("type=6"), "type"},
 		{"capture source type", "POST", "/v1/events", pharm, event("sources=7"), "sources[0].type"},
 		{"capture destination type", "POST", "/v1/events", pharm, event("destinations=2147483647"), "destinations[0].type"},
 		{"decommission reason", "POST", "/v1/packs:decommission", pharm, `{` + pack + `,"reason":99}`, "reason"},

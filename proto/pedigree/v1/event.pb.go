@@ -135,9 +135,9 @@ func (SerialFormat) EnumDescriptor() ([]byte, []int) {
 	return file_pedigree_v1_event_proto_rawDescGZIP(), []int{1}
 }
 
-// ScanEvent is one EPCIS 2.0 event (ObjectEvent or AggregationEvent) as
-// Pedigree records it. Import from and export to EPCIS 2.0 JSON-LD is a field
-// by field translation.
+// ScanEvent is one EPCIS 2.0 event (any of the five types) as Pedigree
+// records it. Import from and export to EPCIS 2.0 JSON-LD is a field by
+// field translation (envelope.EPCIS, envelope.FromEPCIS).
 type ScanEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// EPCIS eventID. Either the CBV 2.0 event hash
@@ -162,10 +162,12 @@ type ScanEvent struct {
 	EventTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
 	// EPCIS eventTimeZoneOffset, "+HH:MM" or "-HH:MM".
 	EventTimeZoneOffset string `protobuf:"bytes,7,opt,name=event_time_zone_offset,json=eventTimeZoneOffset,proto3" json:"event_time_zone_offset,omitempty"`
-	// ObjectEvent: the epcList. AggregationEvent: the childEPCs. At most
-	// 10,000 entries per event.
+	// ObjectEvent and TransactionEvent: the epcList. AggregationEvent and
+	// AssociationEvent: the childEPCs. Empty for a TransformationEvent. At
+	// most 10,000 entries per event.
 	Epcs []*Epc `protobuf:"bytes,8,rep,name=epcs,proto3" json:"epcs,omitempty"`
-	// AggregationEvent: the parentID, a container (SSCC).
+	// AggregationEvent, AssociationEvent and TransactionEvent: the parentID,
+	// a container (SSCC).
 	Parent *Epc `protobuf:"bytes,9,opt,name=parent,proto3" json:"parent,omitempty"`
 	// Class-level objects (EPCIS quantityList without quantities): whole
 	// batches, for recall and withdrawal. At most 100 entries.
@@ -182,7 +184,23 @@ type ScanEvent struct {
 	// EPCIS destinationList: the consignee of a shipment. At most 10.
 	Destinations []*SourceDest `protobuf:"bytes,15,rep,name=destinations,proto3" json:"destinations,omitempty"`
 	// EPCIS ILMD (instance/lot master data) on commissioning.
-	Ilmd          *Ilmd `protobuf:"bytes,16,opt,name=ilmd,proto3" json:"ilmd,omitempty"`
+	Ilmd *Ilmd `protobuf:"bytes,16,opt,name=ilmd,proto3" json:"ilmd,omitempty"`
+	// The event as captured through the EPCIS binding: one EPCIS 2.0 event,
+	// the bytes epcis.EncodeJSONLD writes for a capture document holding
+	// only this event (an EPCISDocument with the standard @context plus the
+	// namespace prefixes the event uses, schemaVersion "2.0" and
+	// epcisBody.eventList of one event; no creationDate), without
+	// insignificant whitespace (envelope.EncodeCaptured), kept byte for byte
+	// so that a query returns what was sent, extensions, sensor data and
+	// error declaration included. Empty for events not captured as EPCIS.
+	// When set, the ingest decodes it and refuses the envelope unless
+	// envelope.FromEPCIS of it equals the other fields of this event. At
+	// most 1 MiB.
+	Epcis []byte `protobuf:"bytes,17,opt,name=epcis,proto3" json:"epcis,omitempty"`
+	// TransformationEvent: the inputEPCList, consumed. At most 10,000.
+	Inputs []*Epc `protobuf:"bytes,18,rep,name=inputs,proto3" json:"inputs,omitempty"`
+	// TransformationEvent: the outputEPCList, produced. At most 10,000.
+	Outputs       []*Epc `protobuf:"bytes,19,rep,name=outputs,proto3" json:"outputs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -325,6 +343,27 @@ func (x *ScanEvent) GetDestinations() []*SourceDest {
 func (x *ScanEvent) GetIlmd() *Ilmd {
 	if x != nil {
 		return x.Ilmd
+	}
+	return nil
+}
+
+func (x *ScanEvent) GetEpcis() []byte {
+	if x != nil {
+		return x.Epcis
+	}
+	return nil
+}
+
+func (x *ScanEvent) GetInputs() []*Epc {
+	if x != nil {
+		return x.Inputs
+	}
+	return nil
+}
+
+func (x *ScanEvent) GetOutputs() []*Epc {
+	if x != nil {
+		return x.Outputs
 	}
 	return nil
 }
@@ -1679,7 +1718,7 @@ var File_pedigree_v1_event_proto protoreflect.FileDescriptor
 
 const file_pedigree_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x17pedigree/v1/event.proto\x12\vpedigree.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17pedigree/v1/types.proto\"\xfe\x05\n" +
+	"\x17pedigree/v1/event.proto\x12\vpedigree.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17pedigree/v1/types.proto\"\xea\x06\n" +
 	"\tScanEvent\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12*\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x16.pedigree.v1.EventTypeR\x04type\x12+\n" +
@@ -1699,7 +1738,10 @@ const file_pedigree_v1_event_proto_rawDesc = "" +
 	"\x10biz_transactions\x18\r \x03(\v2\x1b.pedigree.v1.BizTransactionR\x0fbizTransactions\x121\n" +
 	"\asources\x18\x0e \x03(\v2\x17.pedigree.v1.SourceDestR\asources\x12;\n" +
 	"\fdestinations\x18\x0f \x03(\v2\x17.pedigree.v1.SourceDestR\fdestinations\x12%\n" +
-	"\x04ilmd\x18\x10 \x01(\v2\x11.pedigree.v1.IlmdR\x04ilmd\"4\n" +
+	"\x04ilmd\x18\x10 \x01(\v2\x11.pedigree.v1.IlmdR\x04ilmd\x12\x14\n" +
+	"\x05epcis\x18\x11 \x01(\fR\x05epcis\x12(\n" +
+	"\x06inputs\x18\x12 \x03(\v2\x10.pedigree.v1.EpcR\x06inputs\x12*\n" +
+	"\aoutputs\x18\x13 \x03(\v2\x10.pedigree.v1.EpcR\aoutputs\"4\n" +
 	"\x0eBizTransaction\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\"O\n" +
@@ -1862,30 +1904,32 @@ var file_pedigree_v1_event_proto_depIdxs = []int32{
 	4,  // 9: pedigree.v1.ScanEvent.sources:type_name -> pedigree.v1.SourceDest
 	4,  // 10: pedigree.v1.ScanEvent.destinations:type_name -> pedigree.v1.SourceDest
 	5,  // 11: pedigree.v1.ScanEvent.ilmd:type_name -> pedigree.v1.Ilmd
-	0,  // 12: pedigree.v1.SourceDest.type:type_name -> pedigree.v1.SourceDestType
-	7,  // 13: pedigree.v1.Envelope.capture:type_name -> pedigree.v1.Capture
-	9,  // 14: pedigree.v1.Envelope.party:type_name -> pedigree.v1.PartyRegistration
-	14, // 15: pedigree.v1.Envelope.product:type_name -> pedigree.v1.Product
-	15, // 16: pedigree.v1.Envelope.batch:type_name -> pedigree.v1.Batch
-	10, // 17: pedigree.v1.Envelope.token:type_name -> pedigree.v1.TokenChange
-	11, // 18: pedigree.v1.Envelope.key:type_name -> pedigree.v1.PartyKey
-	18, // 19: pedigree.v1.Envelope.alert_review:type_name -> pedigree.v1.AlertReview
-	16, // 20: pedigree.v1.Envelope.genesis:type_name -> pedigree.v1.Genesis
-	17, // 21: pedigree.v1.Envelope.node_key:type_name -> pedigree.v1.NodeKey
-	13, // 22: pedigree.v1.Envelope.prefix:type_name -> pedigree.v1.PartyPrefix
-	2,  // 23: pedigree.v1.Capture.events:type_name -> pedigree.v1.ScanEvent
-	12, // 24: pedigree.v1.PartyRegistration.party:type_name -> pedigree.v1.Party
-	23, // 25: pedigree.v1.TokenChange.expire_time:type_name -> google.protobuf.Timestamp
-	26, // 26: pedigree.v1.Party.role:type_name -> pedigree.v1.Role
-	1,  // 27: pedigree.v1.Product.serial_format:type_name -> pedigree.v1.SerialFormat
-	12, // 28: pedigree.v1.Genesis.admin:type_name -> pedigree.v1.Party
-	17, // 29: pedigree.v1.Genesis.node_key:type_name -> pedigree.v1.NodeKey
-	27, // 30: pedigree.v1.AlertReview.status:type_name -> pedigree.v1.AlertStatus
-	31, // [31:31] is the sub-list for method output_type
-	31, // [31:31] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	24, // 12: pedigree.v1.ScanEvent.inputs:type_name -> pedigree.v1.Epc
+	24, // 13: pedigree.v1.ScanEvent.outputs:type_name -> pedigree.v1.Epc
+	0,  // 14: pedigree.v1.SourceDest.type:type_name -> pedigree.v1.SourceDestType
+	7,  // 15: pedigree.v1.Envelope.capture:type_name -> pedigree.v1.Capture
+	9,  // 16: pedigree.v1.Envelope.party:type_name -> pedigree.v1.PartyRegistration
+	14, // 17: pedigree.v1.Envelope.product:type_name -> pedigree.v1.Product
+	15, // 18: pedigree.v1.Envelope.batch:type_name -> pedigree.v1.Batch
+	10, // 19: pedigree.v1.Envelope.token:type_name -> pedigree.v1.TokenChange
+	11, // 20: pedigree.v1.Envelope.key:type_name -> pedigree.v1.PartyKey
+	18, // 21: pedigree.v1.Envelope.alert_review:type_name -> pedigree.v1.AlertReview
+	16, // 22: pedigree.v1.Envelope.genesis:type_name -> pedigree.v1.Genesis
+	17, // 23: pedigree.v1.Envelope.node_key:type_name -> pedigree.v1.NodeKey
+	13, // 24: pedigree.v1.Envelope.prefix:type_name -> pedigree.v1.PartyPrefix
+	2,  // 25: pedigree.v1.Capture.events:type_name -> pedigree.v1.ScanEvent
+	12, // 26: pedigree.v1.PartyRegistration.party:type_name -> pedigree.v1.Party
+	23, // 27: pedigree.v1.TokenChange.expire_time:type_name -> google.protobuf.Timestamp
+	26, // 28: pedigree.v1.Party.role:type_name -> pedigree.v1.Role
+	1,  // 29: pedigree.v1.Product.serial_format:type_name -> pedigree.v1.SerialFormat
+	12, // 30: pedigree.v1.Genesis.admin:type_name -> pedigree.v1.Party
+	17, // 31: pedigree.v1.Genesis.node_key:type_name -> pedigree.v1.NodeKey
+	27, // 32: pedigree.v1.AlertReview.status:type_name -> pedigree.v1.AlertStatus
+	33, // [33:33] is the sub-list for method output_type
+	33, // [33:33] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_pedigree_v1_event_proto_init() }

@@ -211,6 +211,19 @@ const (
 	// EPCIS AggregationEvent: children put into (ADD) or taken out of
 	// (DELETE) the parent container, or observed inside it (OBSERVE).
 	EventType_EVENT_TYPE_AGGREGATION EventType = 2
+	// EPCIS TransactionEvent: the objects in epcs (optionally in the
+	// container parent) are linked to the bizTransactions. Recorded as an
+	// observation: custody does not change.
+	EventType_EVENT_TYPE_TRANSACTION EventType = 3
+	// EPCIS TransformationEvent: inputs consumed, outputs produced. Packs in
+	// inputs are decommissioned as destroyed (consumed) by their custodian;
+	// outputs are commissioned in the ILMD's lot by their manufacturer.
+	EventType_EVENT_TYPE_TRANSFORMATION EventType = 4
+	// EPCIS AssociationEvent: the objects in epcs associated with (ADD),
+	// dissociated from (DELETE) or observed with (OBSERVE) the container
+	// parent. Recorded as an observation: custody and aggregation do not
+	// change.
+	EventType_EVENT_TYPE_ASSOCIATION EventType = 5
 )
 
 // Enum value maps for EventType.
@@ -219,11 +232,17 @@ var (
 		0: "EVENT_TYPE_UNSPECIFIED",
 		1: "EVENT_TYPE_OBJECT",
 		2: "EVENT_TYPE_AGGREGATION",
+		3: "EVENT_TYPE_TRANSACTION",
+		4: "EVENT_TYPE_TRANSFORMATION",
+		5: "EVENT_TYPE_ASSOCIATION",
 	}
 	EventType_value = map[string]int32{
-		"EVENT_TYPE_UNSPECIFIED": 0,
-		"EVENT_TYPE_OBJECT":      1,
-		"EVENT_TYPE_AGGREGATION": 2,
+		"EVENT_TYPE_UNSPECIFIED":    0,
+		"EVENT_TYPE_OBJECT":         1,
+		"EVENT_TYPE_AGGREGATION":    2,
+		"EVENT_TYPE_TRANSACTION":    3,
+		"EVENT_TYPE_TRANSFORMATION": 4,
+		"EVENT_TYPE_ASSOCIATION":    5,
 	}
 )
 
@@ -936,11 +955,14 @@ const file_pedigree_v1_types_proto_rawDesc = "" +
 	"\x14PACK_STATUS_RECALLED\x10\n" +
 	"\x12\x19\n" +
 	"\x15PACK_STATUS_WITHDRAWN\x10\v\x12\x17\n" +
-	"\x13PACK_STATUS_EXPIRED\x10\f*Z\n" +
+	"\x13PACK_STATUS_EXPIRED\x10\f*\xb1\x01\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11EVENT_TYPE_OBJECT\x10\x01\x12\x1a\n" +
-	"\x16EVENT_TYPE_AGGREGATION\x10\x02*W\n" +
+	"\x16EVENT_TYPE_AGGREGATION\x10\x02\x12\x1a\n" +
+	"\x16EVENT_TYPE_TRANSACTION\x10\x03\x12\x1d\n" +
+	"\x19EVENT_TYPE_TRANSFORMATION\x10\x04\x12\x1a\n" +
+	"\x16EVENT_TYPE_ASSOCIATION\x10\x05*W\n" +
 	"\x06Action\x12\x16\n" +
 	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +

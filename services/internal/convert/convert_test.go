@@ -26,6 +26,18 @@ func TestEventFieldErrorsNameTheField(t *testing.T) {
 	if e.Actor != "4000005000001" || len(e.Epcs) != 1 || e.Epcs[0].Pack.Serial != "S1" || e.Step != lifecycle.StepDispensing {
 		t.Errorf("converted: %+v", e)
 	}
+	// A transformation's inputs are the rules' objects; a transaction
+	// needs no step.
+	tf := &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_TRANSFORMATION, Action: pb.Action_ACTION_ADD, EventTime: at,
+		Inputs: good().GetEpcs(), Outputs: []*pb.Epc{{Id: &pb.Epc_Sscc{Sscc: "095060001000000012"}}}}
+	if err := Event(0, &e, nil, tf, "4000005000001", 0); err != nil || len(e.Epcs) != 1 || len(e.Outputs) != 1 {
+		t.Errorf("transformation: %v %+v", err, e)
+	}
+	tx := good()
+	tx.Type, tx.BizStep = pb.EventType_EVENT_TYPE_TRANSACTION, 0
+	if err := Event(0, &e, nil, tx, "4000005000001", 0); err != nil {
+		t.Errorf("transaction without step: %v", err)
+	}
 	for _, c := range []struct {
 		field string
 		spoil func(*pb.ScanEvent)
@@ -34,6 +46,13 @@ func TestEventFieldErrorsNameTheField(t *testing.T) {
 		{"capture.events[2].eventTime", func(ev *pb.ScanEvent) { ev.EventTime = nil }},
 		{"capture.events[2].bizStep", func(ev *pb.ScanEvent) { ev.BizStep = 0 }},
 		{"capture.events[2].parent.sscc", func(ev *pb.ScanEvent) { ev.Type = pb.EventType_EVENT_TYPE_AGGREGATION }},
+		{"capture.events[2].inputs", func(ev *pb.ScanEvent) { ev.Inputs = ev.Epcs }},
+		{"capture.events[2].epcs", func(ev *pb.ScanEvent) { ev.Type = pb.EventType_EVENT_TYPE_TRANSFORMATION }},
+		{"capture.events[2].outputs[0].pack.serial", func(ev *pb.ScanEvent) {
+			ev.Type, ev.Epcs = pb.EventType_EVENT_TYPE_TRANSFORMATION, nil
+			ev.Outputs = []*pb.Epc{{Id: &pb.Epc_Pack{Pack: &pb.PackCode{Gtin: "09506000134352", Serial: ""}}}}
+		}},
+		{"capture.events[2].epcis", func(ev *pb.ScanEvent) { ev.Epcis = []byte("{}") }},
 	} {
 		ev := good()
 		c.spoil(ev)

@@ -68,12 +68,15 @@ func toEvent(out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor
 		return err
 	}
 	if ev.GetType() == pb.EventType_EVENT_TYPE_UNSPECIFIED {
-		return Invalid(".type", "required: EVENT_TYPE_OBJECT or EVENT_TYPE_AGGREGATION")
+		return Invalid(".type", "required: EVENT_TYPE_OBJECT, AGGREGATION, TRANSACTION, TRANSFORMATION or ASSOCIATION")
 	}
 	if ev.GetAction() == pb.Action_ACTION_UNSPECIFIED {
 		return Invalid(".action", "required: ADD, OBSERVE or DELETE")
 	}
-	if ev.GetBizStep() == pb.BizStep_BIZ_STEP_UNSPECIFIED {
+	// The rules read the step of object events; transactions,
+	// transformations and associations are applied whatever their step.
+	if ev.GetBizStep() == pb.BizStep_BIZ_STEP_UNSPECIFIED &&
+		(ev.GetType() == pb.EventType_EVENT_TYPE_OBJECT || ev.GetType() == pb.EventType_EVENT_TYPE_AGGREGATION) {
 		return Invalid(".bizStep", "required")
 	}
 	if ev.GetEventTime() == nil {
@@ -104,6 +107,9 @@ func toEvent(out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor
 			return PrefixField(".epcs["+strconv.Itoa(i)+"]", err)
 		}
 		out.Epcs[i] = epc
+	}
+	if err := transformation(out, ev, ref); err != nil {
+		return err
 	}
 	if ev.GetType() == pb.EventType_EVENT_TYPE_AGGREGATION {
 		if ev.GetParent().GetSscc() == "" {
@@ -171,6 +177,48 @@ func toEvent(out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor
 			}
 		}
 		out.ILMD = lifecycle.ILMD{Lot: il.GetLot(), Expiry: il.GetExpiry()}
+	}
+	// Last, once the fields are known to be well formed: the captured
+	// EPCIS event must say what the fields say.
+	if err := envelope.CheckEPCIS(ev, actor); err != nil {
+		if fe, ok := err.(*envelope.FieldError); ok {
+			return Invalid("."+fe.Field, "%s", fe.Msg)
+		}
+		return Invalid(".epcis", "%v", err)
+	}
+	return nil
+}
+
+// transformation converts the inputs and outputs of a transformation: the
+// inputs become the event's objects (the rules consume them), the outputs
+// its Outputs. Other event types may carry neither, and a transformation
+// carries no epcs and no parent.
+func transformation(out *lifecycle.Event, ev *pb.ScanEvent, ref time.Time) error {
+	if ev.GetType() != pb.EventType_EVENT_TYPE_TRANSFORMATION {
+		if len(ev.GetInputs()) > 0 || len(ev.GetOutputs()) > 0 {
+			return Invalid(".inputs", "only a transformation event has inputs and outputs")
+		}
+		return nil
+	}
+	if len(ev.GetEpcs()) > 0 || ev.GetParent() != nil {
+		return Invalid(".epcs", "a transformation event names its objects in inputs and outputs")
+	}
+	for _, l := range []struct {
+		name string
+		list []*pb.Epc
+		dst  *[]lifecycle.Epc
+	}{{".inputs", ev.GetInputs(), &out.Epcs}, {".outputs", ev.GetOutputs(), &out.Outputs}} {
+		if n := len(l.list); n > MaxEpcsPerEvent {
+			return Invalid(l.name, "at most %d objects per event, got %d", MaxEpcsPerEvent, n)
+		}
+		*l.dst = make([]lifecycle.Epc, len(l.list))
+		for i, e := range l.list {
+			epc, err := toEpc(e, ref)
+			if err != nil {
+				return PrefixField(l.name+"["+strconv.Itoa(i)+"]", err)
+			}
+			(*l.dst)[i] = epc
+		}
 	}
 	return nil
 }

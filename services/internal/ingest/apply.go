@@ -324,6 +324,9 @@ func (p *Pipeline) applyEvent(w *batchWork, e *lifecycle.Event, index uint64, al
 			w.o.putBatch(next)
 		}
 	}
+	if e.Type == lifecycle.TypeTransformation && r.Applied && len(e.Outputs) > 0 {
+		p.transformed(w, &r)
+	}
 	out := convert.Outcome(w.slab.outcome(), &r, e, index, alertN)
 	for _, a := range out.GetAlerts() {
 		ref, _ := parseAlertID(a.GetAlertId())
@@ -334,6 +337,33 @@ func (p *Pipeline) applyEvent(w *batchWork, e *lifecycle.Event, index uint64, al
 	return out
 }
 
+// transformed records what commissioning records for the outputs a
+// transformation commissioned (the ACTIVE packs it wrote; its inputs are
+// DESTROYED): the lot index and each batch's commissioned count.
+func (p *Pipeline) transformed(w *batchWork, r *lifecycle.Result) {
+	counts := map[lifecycle.BatchRef]uint64{}
+	var order []lifecycle.BatchRef
+	for i := range r.PutPacks {
+		pk := &r.PutPacks[i]
+		if pk.Status != lifecycle.StatusActive {
+			continue
+		}
+		w.o.lotPacks = append(w.o.lotPacks, lotPack{pk.GTIN, pk.Lot, pk.Serial})
+		ref := lifecycle.BatchRef{GTIN: pk.GTIN, Lot: pk.Lot}
+		if counts[ref] == 0 {
+			order = append(order, ref)
+		}
+		counts[ref]++
+	}
+	for _, ref := range order {
+		if b := w.o.batchRecord(ref.GTIN, ref.Lot); b != nil {
+			next := cloneBatch(b)
+			next.Commissioned += counts[ref]
+			w.o.putBatch(next)
+		}
+	}
+}
+
 // writeLogs indexes the entry under every object it named, and records
 // container membership changes, for provenance queries.
 func (p *Pipeline) writeLogs(w *batchWork, e *lifecycle.Event, index uint64, r *lifecycle.Result) {
@@ -342,6 +372,11 @@ func (p *Pipeline) writeLogs(w *batchWork, e *lifecycle.Event, index uint64, r *
 		if epc.IsContainer() {
 			err = errors.Join(err, state.PutContainerLog(w.b, epc.SSCC, index))
 		} else {
+			w.packLogs = append(w.packLogs, packLog{epc.Pack.GTIN, epc.Pack.Serial, index})
+		}
+	}
+	for _, epc := range e.Outputs {
+		if !epc.IsContainer() {
 			w.packLogs = append(w.packLogs, packLog{epc.Pack.GTIN, epc.Pack.Serial, index})
 		}
 	}

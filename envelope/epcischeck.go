@@ -1,0 +1,127 @@
+package envelope
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/pedigree-project/pedigree/epcis"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+)
+
+// MaxEPCISBytes bounds the captured EPCIS event a scan event carries.
+const MaxEPCISBytes = 1 << 20
+
+// EncodeCaptured returns the bytes a scan event's epcis field holds for
+// the captured event ev: epcis.EncodeJSONLD of an EPCISDocument with ev as
+// its one event and no creationDate (the standard @context plus the
+// prefixes of the extension namespaces ev uses, named as in ns, the
+// namespaces of the document ev came from, when it declared them, and
+// ev's ignoreFields as the document's), with the insignificant whitespace
+// removed (encoding/json Compact). The capture handler stores them as
+// they are.
+func EncodeCaptured(ev *epcis.Event, ns map[string]string) ([]byte, error) {
+	// The event's ignoreFields travel as the document's, so that the event
+	// decoded from the bytes hashes as ev does.
+	data, err := epcis.EncodeJSONLD(&epcis.Document{Namespaces: ns, IgnoreFields: ev.IgnoreFields, Events: []epcis.Event{*ev}})
+	if err != nil {
+		return nil, fmt.Errorf("envelope: encode the captured event: %w", err)
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, data); err != nil {
+		return nil, fmt.Errorf("envelope: encode the captured event: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// DecodeCaptured reads the epcis bytes of a scan event: one EPCIS 2.0
+// JSON-LD document holding exactly one event, at most MaxEPCISBytes.
+func DecodeCaptured(data []byte) (*epcis.Event, error) {
+	if len(data) > MaxEPCISBytes {
+		return nil, &FieldError{Field: "epcis", Msg: fmt.Sprintf("at most %d bytes, got %d", MaxEPCISBytes, len(data))}
+	}
+	doc, err := epcis.Decode(data)
+	if err != nil {
+		return nil, &FieldError{Field: "epcis", Msg: err.Error()}
+	}
+	if len(doc.Events) != 1 {
+		return nil, &FieldError{Field: "epcis", Msg: fmt.Sprintf("must hold exactly one event, holds %d", len(doc.Events))}
+	}
+	return &doc.Events[0], nil
+}
+
+// CheckEPCIS checks that a scan event carrying the captured EPCIS event
+// (its epcis bytes) says what those bytes say: FromEPCIS of the decoded
+// event must equal the scan event's other fields, so that the signer
+// cannot put one event on the ledger and have the rules apply another.
+// An event without epcis bytes passes. Before comparing, both sides read
+// an empty event_id as the ID the node gives the event (FromEPCIS: the
+// hash of the captured event; the scan event: EventID) and a read_point
+// naming actor as empty. A mismatch is a *FieldError naming the first
+// field that differs, e.g. "epcis: projection differs at bizStep".
+func CheckEPCIS(ev *pb.ScanEvent, actor string) error {
+	data := ev.GetEpcis()
+	if len(data) == 0 {
+		return nil
+	}
+	captured, err := DecodeCaptured(data)
+	if err != nil {
+		return err
+	}
+	want, err := FromEPCIS(captured, actor)
+	if err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			return &FieldError{Field: "epcis", Msg: fe.Field + ": " + fe.Msg}
+		}
+		return err
+	}
+	got := proto.Clone(ev).(*pb.ScanEvent)
+	got.Epcis = nil
+	if got.ReadPoint == actor {
+		got.ReadPoint = ""
+	}
+	if got.EventId == "" {
+		// The ID the node gives the event; it differs from the captured
+		// event's hash when the projection left members out, and the
+		// event is then refused: its ID must be the captured event's.
+		if got.EventId, err = EventID(got, actor); err != nil {
+			return err
+		}
+	}
+	if proto.Equal(got, want) {
+		return nil
+	}
+	return &FieldError{Field: "epcis", Msg: "the captured event projects to other fields than the event's: differs at " + firstDiff(got, want)}
+}
+
+// firstDiff names the first top-level field of two scan events that
+// differs, by its JSON name.
+func firstDiff(a, b *pb.ScanEvent) string {
+	ma, mb := a.ProtoReflect(), b.ProtoReflect()
+	fields := ma.Descriptor().Fields()
+	for i := range fields.Len() {
+		f := fields.Get(i)
+		if !equalField(ma, mb, f) {
+			return f.JSONName()
+		}
+	}
+	return "an unknown field"
+}
+
+func equalField(a, b protoreflect.Message, f protoreflect.FieldDescriptor) bool {
+	if a.Has(f) != b.Has(f) {
+		return false
+	}
+	if !a.Has(f) {
+		return true
+	}
+	ca, cb := a.New(), b.New()
+	ca.Set(f, a.Get(f))
+	cb.Set(f, b.Get(f))
+	return proto.Equal(ca.Interface(), cb.Interface())
+}

@@ -1,0 +1,98 @@
+package epcis
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestValidateJSONVerdicts checks every document of testdata listed in
+// derived_schema_validation.tsv against the embedded schema: the verdict
+// (VALID/INVALID) must be the one listed, and a refusal names a JSON
+// pointer and a rule.
+func TestValidateJSONVerdicts(t *testing.T) {
+	v, err := NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := readLines(t, "testdata/derived_schema_validation.tsv")
+	var checked int
+	for _, l := range lines[1:] {
+		cols := strings.Split(l, "\t")
+		file, verdict := cols[0], cols[1]
+		data, err := os.ReadFile(filepath.Join("testdata", file))
+		if err != nil {
+			continue
+		}
+		checked++
+		err = v.Validate(data)
+		switch {
+		case verdict == "VALID" && err != nil:
+			t.Errorf("%s: listed VALID, got %v", file, err)
+		case verdict == "INVALID" && err == nil:
+			t.Errorf("%s: listed INVALID (%s), validated", file, cols[2])
+		case err != nil:
+			var se *SchemaError
+			if !errors.As(err, &se) || se.Rule == "" {
+				t.Errorf("%s: %v is no SchemaError with a rule", file, err)
+			}
+			t.Logf("%s: %v", filepath.Base(file), err)
+		}
+	}
+	if checked < 100 {
+		t.Fatalf("only %d listed documents found in testdata", checked)
+	}
+}
+
+// TestValidateJSONErrors checks the pointer and rule of refusals.
+func TestValidateJSONErrors(t *testing.T) {
+	v, err := NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const head = `{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2024-01-01T00:00:00Z","epcisBody":{"eventList":[`
+	for _, tc := range []struct {
+		name, doc, pointer, rule string
+	}{
+		{"bad action", head + `{"type":"ObjectEvent","eventTime":"2024-01-01T00:00:00Z","eventTimeZoneOffset":"+00:00","epcList":["urn:epc:id:sgtin:0614141.107346.2018"],"action":"CREATE"}]}}`,
+			"/epcisBody/eventList/0/action", "enum"},
+		{"quantity text", head + `{"type":"ObjectEvent","eventTime":"2024-01-01T00:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","quantityList":[{"epcClass":"urn:epc:class:lgtin:4012345.012345.998877","quantity":"twenty"}]}]}}`,
+			"/epcisBody/eventList/0/quantityList/0/quantity", "type"},
+		{"no context", `{"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2024-01-01T00:00:00Z","epcisBody":{"eventList":[]}}`,
+			"", "required"},
+		{"not JSON", `{"type":`, "", "json"},
+		{"trailing data", `{} {}`, "", "json"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := v.Validate([]byte(tc.doc))
+			var se *SchemaError
+			if !errors.As(err, &se) {
+				t.Fatalf("got %v, want a SchemaError", err)
+			}
+			if se.Pointer != tc.pointer || se.Rule != tc.rule {
+				t.Errorf("got pointer %q rule %q (%v), want %q %q", se.Pointer, se.Rule, err, tc.pointer, tc.rule)
+			}
+		})
+	}
+	if err := ValidateJSON([]byte(head + `]}}`)); err != nil {
+		t.Errorf("empty event list: %v", err)
+	}
+}
+
+// TestValidateJSONSize checks that a document over MaxJSONSize is refused
+// before it is parsed.
+func TestValidateJSONSize(t *testing.T) {
+	v, err := NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := append([]byte(`"`), bytes.Repeat([]byte("a"), MaxJSONSize)...)
+	err = v.Validate(append(big, '"'))
+	var se *SchemaError
+	if !errors.As(err, &se) || se.Rule != "size" {
+		t.Fatalf("got %v, want a size SchemaError", err)
+	}
+}

@@ -319,7 +319,18 @@ func TestNATSRevokedKeyIsDisconnectedAndRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dead, err := n.js.OrderedConsumer(ctx, subjects.DeadLetterStream, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy})
+	// The dead letters from here on: an ordered consumer is created on its
+	// first Next, so "new" would race the ingest; a start sequence does not.
+	ds, err := n.js.Stream(ctx, subjects.DeadLetterStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dinfo, err := ds.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead, err := n.js.OrderedConsumer(ctx, subjects.DeadLetterStream, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: dinfo.State.LastSeq + 1})
 	if err != nil {
 		t.Fatal(err)
 	}

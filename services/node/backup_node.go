@@ -133,6 +133,10 @@ func (n *Node) backupHandler(w http.ResponseWriter, r *http.Request) {
 		writeOperatorText(w, http.StatusUnauthorized, "backup: "+err.Error()+"\n")
 		return
 	}
+	if n.stopping.Load() {
+		writeOperatorText(w, http.StatusServiceUnavailable, "backup: the node is shutting down\n")
+		return
+	}
 	// A backup takes as long as its size needs: no write deadline.
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	tw := &trackingWriter{w: w}

@@ -31,10 +31,11 @@ func backupEvent(i int) *pb.CaptureEventRequest {
 		Epcs:      []*pb.Epc{{Id: &pb.Epc_Pack{Pack: &pb.PackCode{Gtin: apiGTIN, Serial: fmt.Sprintf("BACKUP%d", i)}}}}}}
 }
 
-// postBackup asks the operator listener at addr for a backup.
-func postBackup(ctx context.Context, t *testing.T, addr, token string) (int, []byte) {
+// bearerDo sends a request without a body to url, with token as Bearer
+// unless it is empty, and returns the status and body.
+func bearerDo(ctx context.Context, t *testing.T, method, url, token string) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, addr+BackupPath, nil)
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,9 +49,15 @@ func postBackup(ctx context.Context, t *testing.T, addr, token string) (int, []b
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	return resp.StatusCode, b
+}
+
+// postBackup asks the operator listener at addr for a backup.
+func postBackup(ctx context.Context, t *testing.T, addr, token string) (int, []byte) {
+	t.Helper()
+	return bearerDo(ctx, t, http.MethodPost, addr+BackupPath, token)
 }
 
 // streamHead waits until n applied its whole stream and returns its

@@ -46,7 +46,8 @@ flag's name in upper case with dashes as underscores (--data: PEDIGREE_DATA).`,
 		newWriteCommand("decommission", "Decommission a pack for a reason (destroyed, stolen, sample, …)"),
 		newWriteCommand("undo", "Undo a decommission (same party and location, within 10 days)"), newBarcodeCommand(), newScanCommand(opts),
 		newTokenCommand(),
-		newBenchCommand(opts), newSimulateCommand(), newRecoverCommand(opts), newWitnessCommand(opts))
+		newBenchCommand(opts), newSimulateCommand(), newRecoverCommand(opts), newWitnessCommand(opts),
+		newBackupCommand(opts), newRestoreCommand())
 	root.AddCommand(newLabelCommand())
 	root.AddCommand(newEPCISCommand())
 	return root

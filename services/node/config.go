@@ -20,8 +20,9 @@ type Config struct {
 	GRPCAddr string
 	// HTTPAddr is the HTTP listen address; port 0 picks a free port.
 	HTTPAddr string
-	// MetricsAddr is the operator listener's address (/metrics, and
-	// /readyz with the reason); empty turns it off.
+	// MetricsAddr is the operator listener's address (/metrics, /readyz
+	// with the reason, and POST /backup with the admin token); empty
+	// turns it off.
 	MetricsAddr string
 	// Edge bounds the request edge: body sizes, timeouts, keepalive, TLS,
 	// rate limits.

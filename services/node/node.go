@@ -306,7 +306,7 @@ func (n *Node) startHTTP(ctx context.Context) error {
 	if n.metricsLis, err = net.Listen("tcp", n.cfg.MetricsAddr); err != nil {
 		return fmt.Errorf("node: metrics listen on %s: %w", n.cfg.MetricsAddr, err)
 	}
-	n.metricsSrv = n.newHTTPServer(gateway.NewMetrics(n.tel.MetricsHandler(), n.Ready))
+	n.metricsSrv = n.newHTTPServer(n.operatorHandler(gateway.NewMetrics(n.tel.MetricsHandler(), n.Ready)))
 	n.serveHTTP(n.metricsSrv, n.metricsLis, false)
 	return nil
 }

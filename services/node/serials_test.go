@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -169,23 +168,8 @@ func TestBatchExportPagesFiltersAndIsTheManufacturers(t *testing.T) {
 // fileOf fetches a batch file of lot L1 as token.
 func fileOf(t *testing.T, n *Node, token, name string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, "http://"+n.HTTPAddr()+"/v1/products/"+apiGTIN+"/batches/L1/"+name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return resp.StatusCode, string(b)
+	code, b := bearerDo(context.Background(), t, http.MethodGet, "http://"+n.HTTPAddr()+"/v1/products/"+apiGTIN+"/batches/L1/"+name, token)
+	return code, string(b)
 }
 
 // TestBatchFilesStreamWhatWasCommissioned reads a 20,000-serial batch as

@@ -1,0 +1,203 @@
+package node
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/ledger"
+)
+
+// BackupPath is the operator listener's endpoint that streams a backup
+// archive of the serving node (POST, with the admin token as Bearer).
+const BackupPath = "/backup"
+
+// Backup writes to w a backup archive of the serving node: a Pebble
+// checkpoint (the ledger, the state and the applied stream sequence, all
+// in the one DB, so consistent with each other) and the node's keys
+// (DATA/keys: private keys, so the archive must be protected). The
+// checkpoint is staged under the data directory, audited (ledger.Verify)
+// before a byte is written, and removed afterwards.
+func (n *Node) Backup(ctx context.Context, w io.Writer) (BackupManifest, error) {
+	stage, err := os.MkdirTemp(n.cfg.DataDir, ".backup-")
+	if err != nil {
+		return BackupManifest{}, fmt.Errorf("backup: staging directory: %w", err)
+	}
+	defer os.RemoveAll(stage)
+	created := n.now()
+	if err := n.store.DB().Checkpoint(filepath.Join(stage, "pebble"), pebble.WithFlushedWAL()); err != nil {
+		return BackupManifest{}, fmt.Errorf("backup: pebble checkpoint: %w", err)
+	}
+	if err := copyKeys(n.cfg.DataDir, stage); err != nil {
+		return BackupManifest{}, err
+	}
+	return writeBackupDir(ctx, stage, n.nodeName, created, w)
+}
+
+// BackupStopped writes to w a backup archive of the stopped node whose
+// data is in dataDir, opening its Pebble data (a serving node holds its
+// lock: back it up through its operator listener instead).
+// nodeName is recorded in the manifest; "" names it as the node does
+// when its configuration gives none (node-<key id>).
+func BackupStopped(ctx context.Context, dataDir, nodeName string, w io.Writer, logger *slog.Logger) (m BackupManifest, err error) {
+	// Read-write, which a Pebble checkpoint needs; the lock refuses a
+	// serving node's data.
+	pebbleDir := filepath.Join(dataDir, "pebble")
+	if _, err := os.Stat(pebbleDir); err != nil {
+		return m, fmt.Errorf("backup: no node data in %s: %w", dataDir, err)
+	}
+	opts := ledger.PebbleOptions()
+	opts.ErrorIfNotExists = true
+	opts.Logger = pebbleLogger{logger}
+	db, err := pebble.Open(pebbleDir, opts)
+	if err != nil {
+		return m, fmt.Errorf("backup: open %s (is the node stopped? back a serving node up with its operator listener): %w", dataDir, err)
+	}
+	defer func() {
+		if cerr := db.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("backup: close %s: %w", pebbleDir, cerr)
+		}
+	}()
+	stage, err := os.MkdirTemp(dataDir, ".backup-")
+	if err != nil {
+		return m, fmt.Errorf("backup: staging directory: %w", err)
+	}
+	defer os.RemoveAll(stage)
+	if err := db.Checkpoint(filepath.Join(stage, "pebble"), pebble.WithFlushedWAL()); err != nil {
+		return m, fmt.Errorf("backup: pebble checkpoint: %w", err)
+	}
+	if err := copyKeys(dataDir, stage); err != nil {
+		return m, err
+	}
+	if nodeName == "" {
+		pub, err := ReadPublicKeyFile(filepath.Join(dataDir, KeysDir, NodePublicKeyFile))
+		if err != nil {
+			return m, fmt.Errorf("backup: node name: %w", err)
+		}
+		nodeName = "node-" + envelope.KeyID(pub)
+	}
+	return writeBackupDir(ctx, stage, nodeName, time.Now(), w)
+}
+
+// copyKeys copies the secrets of the data directory dataDir into the
+// staging directory stage (mode 0600, directories 0700): the regular
+// files of DATA/keys and DATA/admin.token, if there is one.
+func copyKeys(dataDir, stage string) error {
+	entries, err := os.ReadDir(filepath.Join(dataDir, KeysDir))
+	if err != nil {
+		return fmt.Errorf("backup: keys: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(stage, KeysDir), 0o700); err != nil {
+		return fmt.Errorf("backup: keys: %w", err)
+	}
+	names := []string{AdminTokenFile}
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			names = append(names, filepath.Join(KeysDir, e.Name()))
+		}
+	}
+	for _, name := range names {
+		b, err := os.ReadFile(filepath.Join(dataDir, name))
+		if name == AdminTokenFile && errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("backup: keys: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(stage, name), b, 0o600); err != nil {
+			return fmt.Errorf("backup: keys: %w", err)
+		}
+	}
+	return nil
+}
+
+// backupHandler serves POST /backup on the operator listener: the admin
+// token is required, since the archive holds the node's private keys.
+// Errors found before the first byte (the checkpoint, its audit) are
+// answered with a status; one later cuts the archive short, which the
+// client's verification refuses.
+func (n *Node) backupHandler(w http.ResponseWriter, r *http.Request) {
+	if err := n.checkAdminBearer(r.Header.Get("Authorization")); err != nil {
+		writeOperatorText(w, http.StatusUnauthorized, "backup: "+err.Error()+"\n")
+		return
+	}
+	if n.stopping.Load() {
+		writeOperatorText(w, http.StatusServiceUnavailable, "backup: the node is shutting down\n")
+		return
+	}
+	// A backup takes as long as its size needs: no write deadline.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+	tw := &trackingWriter{w: w}
+	w.Header().Set("Content-Type", "application/x-tar")
+	w.Header().Set("Content-Disposition", `attachment; filename="pedigree-backup.tar"`)
+	m, err := n.Backup(r.Context(), tw)
+	if err != nil {
+		n.logger.Error("backup failed", "err", err)
+		if !tw.wrote {
+			w.Header().Del("Content-Disposition")
+			writeOperatorText(w, http.StatusInternalServerError, "backup: "+err.Error()+"\n")
+		}
+		return
+	}
+	n.logger.Info("backup written", "ledger_size", m.LedgerSize, "root", m.RootHash, "applied_seq", m.AppliedSeq, "members", len(m.Members))
+}
+
+// checkAdminBearer checks that header is "Bearer <the admin token>".
+func (n *Node) checkAdminBearer(header string) error {
+	got, ok := strings.CutPrefix(header, "Bearer ")
+	if !ok || got == "" {
+		return errors.New("the Authorization header must be Bearer and the admin token")
+	}
+	want, err := readToken(n.adminTokenPath)
+	if err != nil {
+		return errors.New("the node cannot read its admin token")
+	}
+	if want == "" {
+		return errors.New("the node has no admin token")
+	}
+	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	if subtle.ConstantTimeCompare(g[:], w[:]) != 1 {
+		return errors.New("the Authorization header does not hold the admin token")
+	}
+	return nil
+}
+
+// operatorHandler is the operator listener's handler: base (metrics,
+// readiness) and the backup endpoint.
+func (n *Node) operatorHandler(base http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+BackupPath, n.backupHandler)
+	mux.Handle("/", base)
+	return mux
+}
+
+// trackingWriter notes whether anything was written through it.
+type trackingWriter struct {
+	w     io.Writer
+	wrote bool
+}
+
+func (t *trackingWriter) Write(p []byte) (int, error) {
+	if len(p) > 0 {
+		t.wrote = true
+	}
+	return t.w.Write(p)
+}
+
+func writeOperatorText(w http.ResponseWriter, code int, body string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(code)
+	_, _ = io.WriteString(w, body)
+}

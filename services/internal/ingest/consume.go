@@ -86,11 +86,15 @@ func (p *Pipeline) consumeSafely(ctx context.Context, iter jetstream.MessagesCon
 func (p *Pipeline) consumeWith(ctx context.Context, iter jetstream.MessagesContext, wr *writer) error {
 	expected := p.Applied() + 1
 	msgs := make([]jetstream.Msg, 0, p.cfg.BatchSize)
+	watch := p.newStallWatch()
 	for {
-		first, err := iter.Next()
+		first, err := p.nextMessage(ctx, iter, &watch, expected)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
+			}
+			if errors.Is(err, errStalled) {
+				return err
 			}
 			if errors.Is(err, jetstream.ErrConsumerDeleted) {
 				// Its stream was deleted, or someone deleted it: start

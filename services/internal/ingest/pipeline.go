@@ -63,6 +63,10 @@ type Config struct {
 	// FillWait is how long to wait for more messages after the first;
 	// default DefaultFillWait.
 	FillWait time.Duration
+	// StallAfter is how long the stream may hold messages past the ones
+	// delivered while nothing arrives, before the consumer is deemed
+	// stalled and made anew (consume_watch.go); default DefaultStallAfter.
+	StallAfter time.Duration
 	// GenesisKey is the only key whose genesis starts the ledger
 	// (required): the node's own key, or the key of the node that started
 	// the ledger this one joins. See ErrUntrustedGenesis.
@@ -86,6 +90,7 @@ type Pipeline struct {
 	applied uint64        // last stream sequence committed
 	changed chan struct{} // closed and replaced after every commit, and when Run fails
 	stopped error         // why Run failed, until it runs again
+	stall   error         // why the consumer is deemed stalled, until it delivers again
 }
 
 // New returns a pipeline; Run starts it.
@@ -110,6 +115,9 @@ func New(cfg Config) (*Pipeline, error) {
 	}
 	if cfg.FillWait <= 0 {
 		cfg.FillWait = DefaultFillWait
+	}
+	if cfg.StallAfter <= 0 {
+		cfg.StallAfter = DefaultStallAfter
 	}
 	applied, err := cfg.Store.AppliedSeq()
 	if err != nil {
@@ -234,7 +242,7 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if !errors.Is(err, errGap) && !errors.Is(err, errRestart) {
+		if !errors.Is(err, errGap) && !errors.Is(err, errRestart) && !errors.Is(err, errStalled) {
 			return err
 		}
 		p.log.Info("restarting consumption at the next sequence the ledger needs", "seq", p.Applied()+1)

@@ -203,6 +203,11 @@ func (p *Pipeline) update(set func()) {
 // from the next sequence the ledger needs.
 var errGap = errors.New("ingest: gap in delivered stream sequences")
 
+// errConsumerSetup reports a stream that did not answer, or a consumer
+// that could not be made, before consumption started: fatal at the first
+// start, tried again when consumption restarts.
+var errConsumerSetup = errors.New("ingest: consumer setup")
+
 // errRestart reports a consumer that went away: consumption restarts,
 // after checking the stream again.
 var errRestart = errors.New("ingest: the consumer was deleted")
@@ -237,14 +242,32 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 		stopLoad()
 		<-loaded
 	}()
+	restarting, wait := false, 100*time.Millisecond
 	for {
 		err := p.consume(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
+		if restarting && errors.Is(err, errConsumerSetup) {
+			// The stream or consumer does not answer while consumption
+			// restarts (a cluster electing leaders): try again; the node
+			// reports the consumer stalled meanwhile.
+			p.setStall(fmt.Errorf("%w: %w", errStalled, err))
+			p.log.Warn("consumption cannot restart yet; trying again", "err", err, "in", wait)
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+			wait = min(2*wait, 5*time.Second)
+			continue
+		}
 		if !errors.Is(err, errGap) && !errors.Is(err, errRestart) && !errors.Is(err, errStalled) {
 			return err
 		}
+		restarting, wait = true, 100*time.Millisecond
 		p.log.Info("restarting consumption at the next sequence the ledger needs", "seq", p.Applied()+1)
 	}
 }

@@ -26,7 +26,7 @@ import (
 // made anew.
 
 // DefaultStallAfter is the default of Config.StallAfter.
-const DefaultStallAfter = 10 * time.Second
+const DefaultStallAfter = 3 * time.Second
 
 // errStalled reports a consumer that delivers nothing while the stream
 // holds messages the ledger needs: consumption restarts.

@@ -126,6 +126,25 @@ func mustRun(ctx context.Context, t *testing.T, args ...string) string {
 	return out
 }
 
+// listPartyGLNs returns the GLNs of every party the node knows, page by
+// page.
+func listPartyGLNs(ctx context.Context, c *client.Client) (map[string]bool, error) {
+	glns := map[string]bool{}
+	token := ""
+	for {
+		resp, err := c.Registry.ListParties(ctx, &pb.ListPartiesRequest{PageSize: 500, PageToken: token})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range resp.GetParties() {
+			glns[p.GetGln()] = true
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return glns, nil
+		}
+	}
+}
+
 // partyGLN is the GLN of the load's i-th party.
 func partyGLN(i int) string {
 	base := fmt.Sprintf("4000900%05d", i)
@@ -138,14 +157,13 @@ func partyGLN(i int) string {
 // Every acknowledged write is on the ledger once, every node reaches the
 // same ledger, and its size is the writes that landed, no more.
 func TestClusterMemberKilledUnderLoad(t *testing.T) {
-	// About one run in four, the restarted member has not resumed consuming
-	// 75 s later (its ledger stays where it was killed, while it reports
-	// ready): an open problem, so the test runs only when asked for.
-	if os.Getenv("PEDIGREE_CLUSTER_KILL_TEST") != "1" {
-		t.Skip("set PEDIGREE_CLUSTER_KILL_TEST=1: three serve processes, one killed and restarted")
+	if testing.Short() {
+		t.Skip("three serve processes, one killed and restarted")
 	}
-	// A deadline, not the duration (about 20 s): a consumer pull lost while
-	// the cluster forms waits for its heartbeat (30 s) before it is made again.
+	// A deadline, not the duration (10 to 30 s): a consumer whose pull
+	// requests were lost while the cluster elected leaders is made anew by
+	// the pipeline's watchdog within seconds (the log lines it wrote are
+	// logged at the end); without it, such a member stayed behind for good.
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	ms := newClusterMembers(t, 3)
@@ -271,20 +289,35 @@ func TestClusterMemberKilledUnderLoad(t *testing.T) {
 		}
 		agree := sizes[0] == sizes[1] && sizes[1] == sizes[2] && roots[0] == roots[1] && roots[1] == roots[2]
 		if agree && sizes[0] != counted {
-			counted, landed, missing = sizes[0], 0, 0
-			for i := range tried {
-				gln := partyGLN(i)
-				_, err := clients[0].Registry.GetParty(ctx, &pb.GetPartyRequest{Gln: gln})
-				switch {
-				case err == nil:
-					landed++
-				case acked[gln]:
-					missing++
+			// One paged listing, not a read per write: a read per write
+			// runs into the node's read rate limit, whose refusals would
+			// count as missing writes.
+			parties, err := listPartyGLNs(ctx, clients[0])
+			if err != nil {
+				t.Logf("list parties: %v", err)
+			} else {
+				counted, landed, missing = sizes[0], 0, 0
+				for i := range tried {
+					gln := partyGLN(i)
+					switch {
+					case parties[gln]:
+						landed++
+					case acked[gln]:
+						missing++
+					}
 				}
 			}
 		}
 		if agree && sizes[0] == fmt.Sprint(5+landed) && missing == 0 {
 			t.Logf("%d writes tried, %d acknowledged, %d landed; three nodes at size %s root %s", tried, len(acked), landed, sizes[0], roots[0])
+			for _, m := range ms { // what the consumer watchdogs did
+				out, _ := os.ReadFile(filepath.Join(m.dir, "serve.log"))
+				for line := range strings.Lines(string(out)) {
+					if strings.Contains(line, "consumer stalled") {
+						t.Logf("%s: %s", m.name, strings.TrimSpace(line))
+					}
+				}
+			}
 			return
 		}
 		select {

@@ -361,6 +361,11 @@ func (n *Node) Ready(ctx context.Context) error {
 	if perr := n.ingestErr.Load(); perr != nil {
 		return fmt.Errorf("ledger ingest stopped: %w", *perr)
 	}
+	if n.pipeline != nil {
+		if err := n.pipeline.Stalled(); err != nil {
+			return err
+		}
+	}
 	if _, err := n.store.Party(n.cfg.AdminGLN); err != nil {
 		return fmt.Errorf("pebble: %w", err)
 	}

@@ -33,10 +33,14 @@ import (
 // would otherwise deliver newer messages first).
 func (p *Pipeline) consume(ctx context.Context) error {
 	if err := p.checkStream(ctx); err != nil {
-		return err
+		var se *StreamError
+		if errors.As(err, &se) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", errConsumerSetup, err)
 	}
 	if err := p.cfg.JS.DeleteConsumer(ctx, subjects.ScanStream, p.cfg.Consumer); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return fmt.Errorf("ingest: reset consumer %s: %w", p.cfg.Consumer, err)
+		return fmt.Errorf("%w: reset consumer %s: %w", errConsumerSetup, p.cfg.Consumer, err)
 	}
 	cons, err := p.cfg.JS.CreateOrUpdateConsumer(ctx, subjects.ScanStream, jetstream.ConsumerConfig{
 		Durable:       p.cfg.Consumer,
@@ -50,11 +54,11 @@ func (p *Pipeline) consume(ctx context.Context) error {
 		FilterSubject: subjects.ScanSubjects,
 	})
 	if err != nil {
-		return fmt.Errorf("ingest: consumer %s: %w", p.cfg.Consumer, err)
+		return fmt.Errorf("%w: consumer %s: %w", errConsumerSetup, p.cfg.Consumer, err)
 	}
 	iter, err := cons.Messages(jetstream.PullMaxMessages(2 * p.cfg.BatchSize))
 	if err != nil {
-		return fmt.Errorf("ingest: consume: %w", err)
+		return fmt.Errorf("%w: consume: %w", errConsumerSetup, err)
 	}
 	stop := context.AfterFunc(ctx, iter.Stop)
 	defer stop()
@@ -86,11 +90,15 @@ func (p *Pipeline) consumeSafely(ctx context.Context, iter jetstream.MessagesCon
 func (p *Pipeline) consumeWith(ctx context.Context, iter jetstream.MessagesContext, wr *writer) error {
 	expected := p.Applied() + 1
 	msgs := make([]jetstream.Msg, 0, p.cfg.BatchSize)
+	watch := p.newStallWatch()
 	for {
-		first, err := iter.Next()
+		first, err := p.nextMessage(ctx, iter, &watch, expected)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
+			}
+			if errors.Is(err, errStalled) {
+				return err
 			}
 			if errors.Is(err, jetstream.ErrConsumerDeleted) {
 				// Its stream was deleted, or someone deleted it: start

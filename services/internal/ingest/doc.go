@@ -12,8 +12,9 @@
 //   - consume: pipeline.go (Config, New, Run, the applied sequence),
 //     consume.go (the durable consumer reset at the ledger's position, the
 //     batching loop; why not an ordered consumer), consume_check.go (the
-//     stream against the ledger before consuming), recover.go (republishing
-//     what a stream lost).
+//     stream against the ledger before consuming), consume_watch.go (the
+//     watchdog that makes a consumer delivering nothing anew while the
+//     stream is ahead), recover.go (republishing what a stream lost).
 //   - prepare (decode, authenticate, convert; on all cores): prepare.go,
 //     prepare_authn.go. Field checks and the protobuf ⇄ domain conversion
 //     are package services/internal/convert.

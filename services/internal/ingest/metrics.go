@@ -10,6 +10,7 @@ type metrics struct {
 	alerts      *prometheus.CounterVec
 	batchSize   prometheus.Histogram
 	commit      prometheus.Histogram
+	stalls      prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -23,9 +24,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Buckets: prometheus.ExponentialBuckets(1, 4, 7)}),
 		commit: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pedigree_ingest_commit_seconds", Help: "Time to commit one batch to Pebble with Sync.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12)}),
+		stalls: prometheus.NewCounter(prometheus.CounterOpts{Name: "pedigree_ingest_consumer_stalls_total",
+			Help: "Times the consumer delivered nothing while the stream held messages the ledger needs, and was made anew."}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.events, m.entries, m.duplicates, m.deadLetters, m.alerts, m.batchSize, m.commit} {
+		for _, c := range []prometheus.Collector{m.events, m.entries, m.duplicates, m.deadLetters, m.alerts, m.batchSize, m.commit, m.stalls} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

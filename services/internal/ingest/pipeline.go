@@ -63,6 +63,10 @@ type Config struct {
 	// FillWait is how long to wait for more messages after the first;
 	// default DefaultFillWait.
 	FillWait time.Duration
+	// StallAfter is how long the stream may hold messages past the ones
+	// delivered while nothing arrives, before the consumer is deemed
+	// stalled and made anew (consume_watch.go); default DefaultStallAfter.
+	StallAfter time.Duration
 	// GenesisKey is the only key whose genesis starts the ledger
 	// (required): the node's own key, or the key of the node that started
 	// the ledger this one joins. See ErrUntrustedGenesis.
@@ -86,6 +90,7 @@ type Pipeline struct {
 	applied uint64        // last stream sequence committed
 	changed chan struct{} // closed and replaced after every commit, and when Run fails
 	stopped error         // why Run failed, until it runs again
+	stall   error         // why the consumer is deemed stalled, until it delivers again
 }
 
 // New returns a pipeline; Run starts it.
@@ -110,6 +115,9 @@ func New(cfg Config) (*Pipeline, error) {
 	}
 	if cfg.FillWait <= 0 {
 		cfg.FillWait = DefaultFillWait
+	}
+	if cfg.StallAfter <= 0 {
+		cfg.StallAfter = DefaultStallAfter
 	}
 	applied, err := cfg.Store.AppliedSeq()
 	if err != nil {
@@ -195,6 +203,11 @@ func (p *Pipeline) update(set func()) {
 // from the next sequence the ledger needs.
 var errGap = errors.New("ingest: gap in delivered stream sequences")
 
+// errConsumerSetup reports a stream that did not answer, or a consumer
+// that could not be made, before consumption started: fatal at the first
+// start, tried again when consumption restarts.
+var errConsumerSetup = errors.New("ingest: consumer setup")
+
 // errRestart reports a consumer that went away: consumption restarts,
 // after checking the stream again.
 var errRestart = errors.New("ingest: the consumer was deleted")
@@ -229,14 +242,32 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 		stopLoad()
 		<-loaded
 	}()
+	restarting, wait := false, 100*time.Millisecond
 	for {
 		err := p.consume(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if !errors.Is(err, errGap) && !errors.Is(err, errRestart) {
+		if restarting && errors.Is(err, errConsumerSetup) {
+			// The stream or consumer does not answer while consumption
+			// restarts (a cluster electing leaders): try again; the node
+			// reports the consumer stalled meanwhile.
+			p.setStall(fmt.Errorf("%w: %w", errStalled, err))
+			p.log.Warn("consumption cannot restart yet; trying again", "err", err, "in", wait)
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+			wait = min(2*wait, 5*time.Second)
+			continue
+		}
+		if !errors.Is(err, errGap) && !errors.Is(err, errRestart) && !errors.Is(err, errStalled) {
 			return err
 		}
+		restarting, wait = true, 100*time.Millisecond
 		p.log.Info("restarting consumption at the next sequence the ledger needs", "seq", p.Applied()+1)
 	}
 }

@@ -31,7 +31,7 @@ const BackupPath = "/backup"
 // checkpoint is staged under the data directory, audited (ledger.Verify)
 // before a byte is written, and removed afterwards.
 func (n *Node) Backup(ctx context.Context, w io.Writer) (BackupManifest, error) {
-	stage, err := os.MkdirTemp(n.cfg.DataDir, ".backup-")
+	stage, err := os.MkdirTemp(n.cfg.DataDir, backupStagePrefix)
 	if err != nil {
 		return BackupManifest{}, fmt.Errorf("backup: staging directory: %w", err)
 	}
@@ -44,6 +44,27 @@ func (n *Node) Backup(ctx context.Context, w io.Writer) (BackupManifest, error) 
 		return BackupManifest{}, err
 	}
 	return writeBackupDir(ctx, stage, n.nodeName, created, w)
+}
+
+// backupStagePrefix names the directories a backup stages its checkpoint
+// in, under the data directory.
+const backupStagePrefix = ".backup-"
+
+// removeBackupStages removes the staging directories of backups a crash
+// cut off. The caller holds the Pebble lock of dataDir, which every backup
+// holds while it stages. Failures are logged: they cost disk, not data.
+func removeBackupStages(dataDir string, logger *slog.Logger) {
+	stale, err := filepath.Glob(filepath.Join(dataDir, backupStagePrefix+"*"))
+	if err != nil {
+		return
+	}
+	for _, dir := range stale {
+		if err := os.RemoveAll(dir); err != nil {
+			logger.Warn("could not remove a backup's staging directory", "dir", dir, "err", err)
+			continue
+		}
+		logger.Info("removed the staging directory of a backup that was cut off", "dir", dir)
+	}
 }
 
 // BackupStopped writes to w a backup archive of the stopped node whose
@@ -70,7 +91,7 @@ func BackupStopped(ctx context.Context, dataDir, nodeName string, w io.Writer, l
 			err = fmt.Errorf("backup: close %s: %w", pebbleDir, cerr)
 		}
 	}()
-	stage, err := os.MkdirTemp(dataDir, ".backup-")
+	stage, err := os.MkdirTemp(dataDir, backupStagePrefix)
 	if err != nil {
 		return m, fmt.Errorf("backup: staging directory: %w", err)
 	}

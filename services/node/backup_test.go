@@ -216,3 +216,29 @@ func memberDataOffset(t *testing.T, archive []byte, m BackupManifest, name strin
 	t.Fatalf("no member %s in the manifest", name)
 	return 0, ""
 }
+
+// TestStartRemovesACutOffBackupStage: a backup's staging directory left
+// by a crash is removed when the node next starts (it then holds the
+// data's lock, so no backup is staging), and nothing else is.
+func TestStartRemovesACutOffBackupStage(t *testing.T) {
+	dir := t.TempDir()
+	stage := filepath.Join(dir, backupStagePrefix+"123456")
+	if err := os.MkdirAll(filepath.Join(stage, "pebble"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stage, "pebble", "000001.sst"), []byte("half a checkpoint"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keep := filepath.Join(dir, "backup-notes.txt")
+	if err := os.WriteFile(keep, []byte("the operator's"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := startNode(t, testConfig(dir))
+	defer shutdown(t, n)
+	if _, err := os.Stat(stage); !os.IsNotExist(err) {
+		t.Fatalf("the cut-off backup's stage is still there: %v", err)
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Fatalf("a file that is no backup stage went: %v", err)
+	}
+}

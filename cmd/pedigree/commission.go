@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -71,4 +72,32 @@ func commissionRetrying(ctx context.Context, c *client.Client, req *pb.Commissio
 		}
 		wait *= 2
 	}
+}
+
+// commissionRun commissions count serials of batch (gtin, lot), the given
+// serials or generated ones when serials is nil, in requests of at most
+// chunk under request IDs rid.0, rid.1, …, each sent by
+// commissionRetrying, and hands each answer to each. An error names how
+// many serials were committed and the request ID that resumes the run.
+func commissionRun(ctx context.Context, c *client.Client, gtin, lot, rid string, serials []string, count, chunk int,
+	each func(*pb.CommissionSerialsResponse) error) error {
+	var done uint64
+	for k, from := 0, 0; from < count; k, from = k+1, from+chunk {
+		n := min(chunk, count-from)
+		req := &pb.CommissionSerialsRequest{Gtin: gtin, Lot: lot, RequestId: rid + "." + strconv.Itoa(k)}
+		if serials != nil {
+			req.Serials = serials[from : from+n]
+		} else {
+			req.Count = uint32(n)
+		}
+		resp, err := commissionRetrying(ctx, c, req)
+		if err == nil {
+			err = each(resp)
+		}
+		if err != nil {
+			return fmt.Errorf("after %d serials committed (resume with --request-id %s): %w", done, rid, err)
+		}
+		done += resp.GetCommissioned()
+	}
+	return nil
 }

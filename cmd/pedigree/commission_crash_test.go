@@ -63,17 +63,7 @@ func TestMillionSerialRequestSurvivesSIGKILL(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	const lot, rid = "BIG1", "line7-order-0042"
-	s := &scanServer{t: t, dir: t.TempDir(), natsAddr: freeNATSAddr(t)}
-	s.start(ctx)
-	t.Cleanup(s.stop)
-	out := s.as(ctx, s.adminToken(), "party", "create", "--gln", scanParty, "--name", "Line AG", "--role", "manufacturer")
-	m := partyToken.FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("party create printed %q", out)
-	}
-	token := m[1]
-	s.as(ctx, token, "product", "create", "--gtin", scanGTIN, "--name", "Paracetamol 500 mg")
-	s.as(ctx, token, "batch", "create", scanGTIN, "--lot", lot, "--expiry", "281231")
+	s, token := startLine(ctx, t, lot)
 	req := &pb.CommissionSerialsRequest{Gtin: scanGTIN, Lot: lot, Count: count, RequestId: rid}
 
 	var recorded uint64 // serials on the ledger before the kill
@@ -238,9 +228,11 @@ func dial(t *testing.T, addr, token string) *client.Client {
 }
 
 // waitCommissioned polls the batch (with the admin's token: the
-// manufacturer's budget is the request's) until it holds at least target
-// serials, and reports whether it got there; false when the request
-// answered first (it completed).
+// manufacturer's budget is the request's; answers over the read budget
+// are polled again) until it holds at least target serials, and reports
+// whether it got there; false when the request answered first (it
+// completed). sent is nil when the request is not this process's (a CLI
+// run).
 func waitCommissioned(ctx context.Context, t *testing.T, s *scanServer, lot string, target uint64, sent chan error) bool {
 	t.Helper()
 	admin := dial(t, s.grpc, s.adminToken())

@@ -27,6 +27,24 @@ func batchCommissioned(ctx context.Context, t *testing.T, c *client.Client, gtin
 	return b.GetBatch().GetCommissioned()
 }
 
+// startLine starts a server with manufacturer scanParty, its product
+// scanGTIN and batch lot (expiry 281231), as a packaging line finds them;
+// it returns the server and the manufacturer's token.
+func startLine(ctx context.Context, t *testing.T, lot string) (*scanServer, string) {
+	t.Helper()
+	s := &scanServer{t: t, dir: t.TempDir(), natsAddr: freeNATSAddr(t)}
+	s.start(ctx)
+	t.Cleanup(s.stop)
+	out := s.as(ctx, s.adminToken(), "party", "create", "--gln", scanParty, "--name", "Line AG", "--role", "manufacturer")
+	m := partyToken.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("party create printed %q", out)
+	}
+	s.as(ctx, m[1], "product", "create", "--gtin", scanGTIN, "--name", "Paracetamol 500 mg")
+	s.as(ctx, m[1], "batch", "create", scanGTIN, "--lot", lot, "--expiry", "281231")
+	return s, m[1]
+}
+
 // TestCommissionResumesAfterSIGKILL kills the server (SIGKILL, no
 // shutdown) while `pedigree commission` runs, restarts it on the same
 // data, and resumes the run with --request-id: the batch then holds
@@ -36,16 +54,7 @@ func TestCommissionResumesAfterSIGKILL(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	const count, lot, rid = 60_000, "LOT1", "line7-run42"
-	s := &scanServer{t: t, dir: t.TempDir(), natsAddr: freeNATSAddr(t)}
-	s.start(ctx)
-	out := s.as(ctx, s.adminToken(), "party", "create", "--gln", scanParty, "--name", "Line AG", "--role", "manufacturer")
-	m := partyToken.FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("party create printed %q", out)
-	}
-	token := m[1]
-	s.as(ctx, token, "product", "create", "--gtin", scanGTIN, "--name", "Paracetamol 500 mg")
-	s.as(ctx, token, "batch", "create", scanGTIN, "--lot", lot, "--expiry", "281231")
+	s, token := startLine(ctx, t, lot)
 
 	// The run, killed with the server once part of it is on the ledger.
 	run := pedigreeCmd(ctx, t, "commission", scanGTIN, lot, "--count", "60000", "--request-id", rid)
@@ -57,22 +66,7 @@ func TestCommissionResumesAfterSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Polled with the admin's token (the run's party has its own budget);
-	// answers over the read budget are polled again.
-	admin, err := client.New(s.grpc, s.adminToken())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		b, err := admin.Registry.GetBatch(ctx, &pb.GetBatchRequest{Gtin: scanGTIN, Lot: lot})
-		if status.Code(err) != codes.ResourceExhausted && err != nil {
-			t.Fatal(err)
-		}
-		if b.GetBatch().GetCommissioned() > 0 {
-			break
-		}
-	}
-	admin.Close()
+	waitCommissioned(ctx, t, s, lot, 1, nil)
 	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -313,22 +312,15 @@ nothing is commissioned twice.`,
 			var done uint64
 			first := ^uint64(0)
 			var generated []string
-			for k, from := 0, 0; from < count; k, from = k+1, from+commissionChunk {
-				n := min(commissionChunk, count-from)
-				req := &pb.CommissionSerialsRequest{Gtin: args[0], Lot: args[1], RequestId: rid + "." + strconv.Itoa(k)}
-				if serials != nil {
-					req.Serials = serials[from : from+n]
-				} else {
-					req.Count = uint32(n)
-				}
-				resp, err := commissionRetrying(cmd.Context(), c, req)
-				if err != nil {
-					return fmt.Errorf("after %d serials (resume with --request-id %s): %w", done, rid, err)
-				}
+			err = commissionRun(cmd.Context(), c, args[0], args[1], rid, serials, count, commissionChunk, func(resp *pb.CommissionSerialsResponse) error {
 				done += resp.GetCommissioned()
 				first = min(first, resp.GetFirstLedgerIndex())
 				generated = append(generated, resp.GetSerials()...)
 				progress(cmd.ErrOrStderr(), done, uint64(count), start)
+				return nil
+			})
+			if err != nil {
+				return err
 			}
 			fmt.Fprintln(cmd.ErrOrStderr())
 			rate := float64(done) / time.Since(start).Seconds()

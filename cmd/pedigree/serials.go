@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -143,24 +142,23 @@ func commissionToFile(cmd *cobra.Command, co *clientOptions, gtin, lot string, c
 	fmt.Fprintf(cmd.ErrOrStderr(), "request ID %s (to resume this run: --request-id %s)\n", rid, rid)
 	return writeSerialFile(path, true, func(w *bufio.Writer) (uint64, error) {
 		var done uint64
-		for k, from := 0, 0; from < count; k, from = k+1, from+serialsPage {
-			n := min(serialsPage, count-from)
-			req := &pb.CommissionSerialsRequest{Gtin: gtin, Lot: lot, Count: uint32(n), RequestId: rid + "." + strconv.Itoa(k)}
-			resp, err := commissionRetrying(cmd.Context(), c, req)
-			if err != nil {
-				return done, fmt.Errorf("after %d serials committed (resume with --request-id %s): %w", done, rid, err)
-			}
+		err := commissionRun(cmd.Context(), c, gtin, lot, rid, nil, count, serialsPage, func(resp *pb.CommissionSerialsResponse) error {
+			n := min(serialsPage, count-int(done)) // what the request asked for
 			if len(resp.GetSerials()) != n || resp.GetCommissioned() != uint64(n) {
-				return done, fmt.Errorf("after %d serials committed: the server committed %d and returned %d serials, want %d", done, resp.GetCommissioned(), len(resp.GetSerials()), n)
+				return fmt.Errorf("the server committed %d and returned %d serials, want %d", resp.GetCommissioned(), len(resp.GetSerials()), n)
 			}
 			for _, sn := range resp.GetSerials() {
 				_, _ = w.WriteString(sn)
 				_ = w.WriteByte('\n')
 			}
 			if err := w.Flush(); err != nil {
-				return done, err
+				return err
 			}
 			done += uint64(n)
+			return nil
+		})
+		if err != nil {
+			return done, err
 		}
 		return done, nil
 	}, cmd.ErrOrStderr())

@@ -104,7 +104,7 @@ func (s *Store) AlertsByNewestFirst(k AlertKey, value string, before *[2]uint64,
 }
 
 // buildAlertIndex writes the alert index from the alert table into b,
-// committing every lotIndexBatch alerts; it returns the number indexed.
+// committing every indexBuildBatch alerts; it returns the number indexed.
 func (s *Store) buildAlertIndex(ctx context.Context, b *pebble.Batch) (uint64, error) {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixAlert}, UpperBound: []byte{prefixAlert + 1}})
 	if err != nil {
@@ -124,7 +124,7 @@ func (s *Store) buildAlertIndex(ctx context.Context, b *pebble.Batch) (uint64, e
 		if err := putAlertIndex(b, binary.BigEndian.Uint64(k[1:]), binary.BigEndian.Uint32(k[9:]), a); err != nil {
 			return n, err
 		}
-		if n++; n%lotIndexBatch == 0 {
+		if n++; n%indexBuildBatch == 0 {
 			if err := commitPart(ctx, b); err != nil {
 				return n, err
 			}

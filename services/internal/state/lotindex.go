@@ -53,8 +53,9 @@ func (s *Store) indexComplete(m, f byte) (bool, error) {
 	return len(v) == 1 && v[0] == f, nil
 }
 
-// lotIndexBatch is how many index keys a build writes per batch.
-const lotIndexBatch = 1 << 16
+// indexBuildBatch is how many records an index build indexes per Pebble
+// batch.
+const indexBuildBatch = 1 << 16
 
 // IndexBuild reports an index BuildMissingIndexes wrote.
 type IndexBuild struct {
@@ -116,7 +117,7 @@ func commitPart(ctx context.Context, b *pebble.Batch) error {
 }
 
 // buildLotIndex writes the lot index from the pack table into b,
-// committing every lotIndexBatch packs; it returns the number indexed.
+// committing every indexBuildBatch packs; it returns the number indexed.
 func (s *Store) buildLotIndex(ctx context.Context, b *pebble.Batch) (uint64, error) {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixPack}, UpperBound: []byte{prefixPack + 1}})
 	if err != nil {
@@ -139,7 +140,7 @@ func (s *Store) buildLotIndex(ctx context.Context, b *pebble.Batch) (uint64, err
 		if buf, err = PutLotPack(b, gtin, p.Lot, serial, buf); err != nil {
 			return n, err
 		}
-		if n++; n%lotIndexBatch == 0 {
+		if n++; n%indexBuildBatch == 0 {
 			if err := commitPart(ctx, b); err != nil {
 				return n, err
 			}

@@ -35,13 +35,7 @@ func TestCapturedEPCISMustMatchItsProjection(t *testing.T) {
 	mfr := a.party(apiMfr, pb.Role_ROLE_MANUFACTURER)
 	a.packs(mfr, "EP-1", "EP-2")
 
-	conn, err := grpc.NewClient(n.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+mfr)
-	capture := pb.NewCaptureServiceClient(conn)
+	conn, ctx, capture := captureClient(t, n, mfr)
 	at := time.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano)
 
 	// What a capture handler does: decode, project, keep the bytes.
@@ -68,7 +62,7 @@ func TestCapturedEPCISMustMatchItsProjection(t *testing.T) {
 	bad := proto.Clone(inspect).(*pb.ScanEvent)
 	bad.BizStep = pb.BizStep_BIZ_STEP_DISPENSING
 	size := n.ledger.Size()
-	_, err = capture.CaptureEvent(ctx, &pb.CaptureEventRequest{Event: bad, Wait: true})
+	_, err := capture.CaptureEvent(ctx, &pb.CaptureEventRequest{Event: bad, Wait: true})
 	if st, _ := status.FromError(err); st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), "differs at bizStep") {
 		t.Fatalf("mismatching capture: %v, want InvalidArgument naming bizStep", err)
 	}
@@ -118,6 +112,19 @@ func TestCapturedEPCISMustMatchItsProjection(t *testing.T) {
 	}
 }
 
+// captureClient connects to n's gRPC port as the holder of token; the
+// connection closes with the test.
+func captureClient(t *testing.T, n *Node, token string) (*grpc.ClientConn, context.Context, pb.CaptureServiceClient) {
+	t.Helper()
+	conn, err := grpc.NewClient(n.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+token)
+	return conn, ctx, pb.NewCaptureServiceClient(conn)
+}
+
 // capturedBytes reads the epcis bytes of the one event of ledger entry i.
 func capturedBytes(t *testing.T, conn *grpc.ClientConn, ctx context.Context, i uint64) []byte {
 	t.Helper()
@@ -153,13 +160,7 @@ func TestEPCISEventsTheRulesDoNotTrackAreRecorded(t *testing.T) {
 	mfr := a.party(apiMfr, pb.Role_ROLE_MANUFACTURER)
 	a.packs(mfr, "NA-1")
 
-	conn, err := grpc.NewClient(n.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+mfr)
-	capture := pb.NewCaptureServiceClient(conn)
+	conn, ctx, capture := captureClient(t, n, mfr)
 	at := time.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano)
 	pack := "https://id.gs1.org/01/" + apiGTIN + "/21/NA-1"
 
@@ -203,7 +204,7 @@ func TestEPCISEventsTheRulesDoNotTrackAreRecorded(t *testing.T) {
 	native := &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_OBJECT, Action: pb.Action_ACTION_OBSERVE, BizStep: pb.BizStep_BIZ_STEP_DISPENSING,
 		EventTime: timestamppb.New(time.Now().Add(-time.Minute)), NotApplied: "bizStep: skip the rules",
 		Epcs: []*pb.Epc{{Id: &pb.Epc_Pack{Pack: &pb.PackCode{Gtin: apiGTIN, Serial: "NA-1"}}}}}
-	_, err = capture.CaptureEvent(ctx, &pb.CaptureEventRequest{Event: native, Wait: true})
+	_, err := capture.CaptureEvent(ctx, &pb.CaptureEventRequest{Event: native, Wait: true})
 	if st, _ := status.FromError(err); st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), "notApplied") {
 		t.Fatalf("a native event claiming not_applied: %v, want InvalidArgument naming notApplied", err)
 	}

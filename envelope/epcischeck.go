@@ -58,7 +58,8 @@ func DecodeCaptured(data []byte) (*epcis.Event, error) {
 // (its epcis bytes) says what those bytes say: FromEPCIS of the decoded
 // event must equal the scan event's other fields, so that the signer
 // cannot put one event on the ledger and have the rules apply another.
-// An event without epcis bytes passes. Before comparing, both sides read
+// An event without epcis bytes passes, unless it sets not_applied: only
+// the projection of a captured event may record it without the rules. Before comparing, both sides read
 // an empty event_id as the ID the node gives the event (FromEPCIS: the
 // hash of the captured event; the scan event: EventID) and a read_point
 // naming actor as empty. A mismatch is a *FieldError naming the first
@@ -66,6 +67,9 @@ func DecodeCaptured(data []byte) (*epcis.Event, error) {
 func CheckEPCIS(ev *pb.ScanEvent, actor string) error {
 	data := ev.GetEpcis()
 	if len(data) == 0 {
+		if ev.GetNotApplied() != "" {
+			return &FieldError{Field: "notApplied", Msg: "only an event captured as EPCIS (epcis set) is recorded without the pack rules"}
+		}
 		return nil
 	}
 	captured, err := DecodeCaptured(data)

@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -31,25 +32,38 @@ const (
 // kept), SSCC → Epc.sscc, LGTIN in quantityList → batches (quantities are
 // not kept), SGLN, PGLN and their links (414, 417) → GLN in readPoint,
 // bizLocation, sources and destinations (a location extension, AI 254, is
-// dropped: the rules work on GLNs). Any other identifier, in a list the
-// rules read, is refused with a *FieldError naming the member
-// ("epcList[2]"), since dropping it would hide an object from the rules.
+// dropped: the rules work on GLNs).
+//
+// An event that is valid EPCIS but names what the rules do not track is
+// recorded without them: any other identifier (GIAI, GRAI, GSRN, a URI of
+// the sender's own) in a list the rules read or as parentID, a parent that
+// is not an SSCC, a class that is not an LGTIN, quantities of a
+// transformation, an ObjectEvent or AggregationEvent whose step is absent
+// or one the node does not apply (sensor_reporting), a non-CBV business
+// transaction, source or destination type, a readPoint or bizLocation that
+// is not a GLN. Its projection is the event's header (event_id, type,
+// action, event_time, event_time_zone_offset) with not_applied naming the
+// first such member and why; the rules record it and change nothing. A
+// member of a tracked kind that is malformed (a bad check digit, a serial
+// outside set 82, too many objects) is refused with a *FieldError
+// naming it ("epcList[2]"), since recording it would hide a broken scan.
 //
 // Vocabulary, per field:
 //   - bizStep: the CBV steps the node knows (and
 //     urn:pedigree:bizstep:undo_decommission), as Web URI, CBV URN or bare
 //     word. An ObjectEvent or AggregationEvent whose step is absent or
-//     unknown is refused (the rules need the step of an ObjectEvent and the
-//     node requires it of both); for the other three types it maps to
-//     BIZ_STEP_UNSPECIFIED, since their rules do not read it.
+//     unknown is recorded without the rules (they need the step of both);
+//     for the other three types it maps to BIZ_STEP_UNSPECIFIED, since
+//     their rules do not read it.
 //   - disposition: the CBV dispositions the node knows and the
 //     urn:pedigree:disp: ones; any other maps to DISPOSITION_UNSPECIFIED
 //     (the step's usual disposition), and the rules refuse the events that
 //     need a disposition they did not get (decommissioning, holding).
 //   - bizTransaction type: a CBV type (Web URI, URN or bare word) becomes
-//     its short name; an absent or non-CBV type is refused.
+//     its short name; with an absent or non-CBV type the event is recorded
+//     without the rules.
 //   - source/destination type: owning_party, possessing_party, location;
-//     any other is refused.
+//     with any other the event is recorded without the rules.
 //
 // ILMD cbvmda:lotNumber and cbvmda:itemExpirationDate become ilmd.lot and
 // ilmd.expiry; the expiry is written YYMMDD whether it was given as YYMMDD
@@ -96,25 +110,71 @@ func FromEPCIS(ev *epcis.Event, actor string) (*pb.ScanEvent, error) {
 	default:
 		return nil, &FieldError{Field: "action", Msg: fmt.Sprintf("must be ADD, OBSERVE or DELETE, got %q", ev.Action)}
 	}
-	if out.BizStep, err = bizStepOf(ev); err != nil {
-		return nil, err
-	}
-	out.Disposition = dispositionOf(ev.Disposition)
 	t, err := time.Parse(time.RFC3339Nano, ev.EventTime)
 	if err != nil {
 		return nil, &FieldError{Field: "eventTime", Msg: "must be an RFC 3339 date-time, got " + fmt.Sprintf("%q", ev.EventTime)}
 	}
 	out.EventTime = timestamppb.New(t)
-	if err := projectObjects(ev, out); err != nil {
-		return nil, err
+	err = projectRules(ev, out, actor)
+	var u *untracked
+	if errors.As(err, &u) {
+		// Recorded, not applied: only the event's header is projected.
+		return &pb.ScanEvent{EventId: out.EventId, Type: out.Type, Action: out.Action, EventTime: out.EventTime,
+			EventTimeZoneOffset: out.EventTimeZoneOffset, NotApplied: u.Error()}, nil
 	}
-	if err := projectWhere(ev, out, actor); err != nil {
-		return nil, err
-	}
-	if err := projectILMD(ev, out); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// MaxNotAppliedLen bounds ScanEvent.not_applied.
+const MaxNotAppliedLen = 512
+
+// untracked reports a member that is valid EPCIS but names what the pack
+// rules do not track: the event is recorded without them (not_applied).
+type untracked struct{ field, msg string }
+
+func (u *untracked) Error() string {
+	s := u.field + ": " + u.msg
+	if len(s) > MaxNotAppliedLen {
+		// Cut on a rune boundary: the message quotes the sender's value.
+		s = strings.ToValidUTF8(s[:MaxNotAppliedLen-3], "") + "..."
+	}
+	return s
+}
+
+// notTracked is an error of an identifier reader: the value is not of a
+// kind the rules track (as opposed to one of that kind that is malformed).
+type notTracked struct{ msg string }
+
+func (e *notTracked) Error() string { return e.msg }
+
+// fieldErr names field in err: an untracked member when err is a
+// notTracked, a refusal otherwise.
+func fieldErr(field string, err error) error {
+	var nt *notTracked
+	if errors.As(err, &nt) {
+		return &untracked{field: field, msg: nt.msg}
+	}
+	return &FieldError{Field: field, Msg: err.Error()}
+}
+
+// projectRules fills the members the rules read; an *untracked error
+// names the first member they cannot apply.
+func projectRules(ev *epcis.Event, out *pb.ScanEvent, actor string) error {
+	var err error
+	if out.BizStep, err = bizStepOf(ev); err != nil {
+		return err
+	}
+	out.Disposition = dispositionOf(ev.Disposition)
+	if err := projectObjects(ev, out); err != nil {
+		return err
+	}
+	if err := projectWhere(ev, out, actor); err != nil {
+		return err
+	}
+	return projectILMD(ev, out)
 }
 
 func eventTypeOf(t epcis.EventType) (pb.EventType, error) {
@@ -159,9 +219,9 @@ func bizStepOf(ev *epcis.Event) (pb.BizStep, error) {
 	}
 	if step == pb.BizStep_BIZ_STEP_UNSPECIFIED && (ev.Type == epcis.ObjectEvent || ev.Type == epcis.AggregationEvent) {
 		if ev.BizStep == "" {
-			return 0, &FieldError{Field: "bizStep", Msg: "required for an " + string(ev.Type)}
+			return 0, &untracked{field: "bizStep", msg: "absent: the rules need the step of an " + string(ev.Type)}
 		}
-		return 0, &FieldError{Field: "bizStep", Msg: fmt.Sprintf("%q is not a business step the node applies", ev.BizStep)}
+		return 0, &untracked{field: "bizStep", msg: fmt.Sprintf("%q is not a business step the node applies", ev.BizStep)}
 	}
 	return step, nil
 }
@@ -196,7 +256,7 @@ func epcList(field string, list []string) ([]*pb.Epc, error) {
 	for i, s := range list {
 		e, err := epcOf(s)
 		if err != nil {
-			return nil, &FieldError{Field: fmt.Sprintf("%s[%d]", field, i), Msg: err.Error()}
+			return nil, fieldErr(fmt.Sprintf("%s[%d]", field, i), err)
 		}
 		out = append(out, e)
 	}
@@ -211,7 +271,7 @@ func quantities(field string, list []epcis.QuantityElement) ([]*pb.BatchRef, err
 	for i, q := range list {
 		b, err := batchOf(q.EPCClass)
 		if err != nil {
-			return nil, &FieldError{Field: fmt.Sprintf("%s[%d].epcClass", field, i), Msg: err.Error()}
+			return nil, fieldErr(fmt.Sprintf("%s[%d].epcClass", field, i), err)
 		}
 		out = append(out, b)
 	}
@@ -251,14 +311,20 @@ func projectObjects(ev *epcis.Event, out *pb.ScanEvent) error {
 		if out.Outputs, err = epcList("outputEPCList", ev.OutputEPCList); err != nil {
 			return err
 		}
-		if len(ev.InputQuantityList) > 0 || len(ev.OutputQuantityList) > 0 {
-			return &FieldError{Field: "inputQuantityList", Msg: "class-level inputs and outputs are not recorded by the node: name the packs"}
+		if len(ev.InputQuantityList) > 0 {
+			return &untracked{field: "inputQuantityList", msg: "the rules track packs, not quantities of a class"}
+		}
+		if len(ev.OutputQuantityList) > 0 {
+			return &untracked{field: "outputQuantityList", msg: "the rules track packs, not quantities of a class"}
 		}
 	}
 	if ev.ParentID != "" {
 		p, err := epcOf(ev.ParentID)
-		if err != nil || p.GetSscc() == "" {
-			return &FieldError{Field: "parentID", Msg: fmt.Sprintf("must be an SSCC, got %q", ev.ParentID)}
+		if err != nil {
+			return fieldErr("parentID", err)
+		}
+		if p.GetSscc() == "" {
+			return &untracked{field: "parentID", msg: fmt.Sprintf("%q: the rules track containers by SSCC", ev.ParentID)}
 		}
 		out.Parent = p
 	}
@@ -271,7 +337,7 @@ func projectWhere(ev *epcis.Event, out *pb.ScanEvent, actor string) error {
 	if ev.ReadPoint != nil {
 		g, err := glnOf(ev.ReadPoint.ID)
 		if err != nil {
-			return &FieldError{Field: "readPoint.id", Msg: err.Error()}
+			return fieldErr("readPoint.id", err)
 		}
 		if g != actor {
 			out.ReadPoint = g
@@ -280,7 +346,7 @@ func projectWhere(ev *epcis.Event, out *pb.ScanEvent, actor string) error {
 	if ev.BizLocation != nil {
 		g, err := glnOf(ev.BizLocation.ID)
 		if err != nil {
-			return &FieldError{Field: "bizLocation.id", Msg: err.Error()}
+			return fieldErr("bizLocation.id", err)
 		}
 		out.BizLocation = g
 	}
@@ -291,7 +357,7 @@ func projectWhere(ev *epcis.Event, out *pb.ScanEvent, actor string) error {
 		f := fmt.Sprintf("bizTransactionList[%d]", i)
 		w := vocabWord(t.Type, cbvBTT, "urn:epcglobal:cbv:btt:")
 		if w == "" || len(w) > 32 {
-			return &FieldError{Field: f + ".type", Msg: fmt.Sprintf("must be a CBV business transaction type, got %q", t.Type)}
+			return &untracked{field: f + ".type", msg: fmt.Sprintf("%q is not a CBV business transaction type", t.Type)}
 		}
 		if t.Value == "" || len(t.Value) > maxProjectedTxIDLen {
 			return &FieldError{Field: f + ".bizTransaction", Msg: fmt.Sprintf("1–%d characters", maxProjectedTxIDLen)}
@@ -322,11 +388,11 @@ func sourceDests(field string, list []epcis.SourceDest) ([]*pb.SourceDest, error
 		case "location":
 			typ = pb.SourceDestType_SOURCE_DEST_TYPE_LOCATION
 		default:
-			return nil, &FieldError{Field: f + ".type", Msg: fmt.Sprintf("must be owning_party, possessing_party or location, got %q", sd.Type)}
+			return nil, &untracked{field: f + ".type", msg: fmt.Sprintf("%q is not owning_party, possessing_party or location", sd.Type)}
 		}
 		g, err := glnOf(sd.ID)
 		if err != nil {
-			return nil, &FieldError{Field: f, Msg: err.Error()}
+			return nil, fieldErr(f, err)
 		}
 		out = append(out, &pb.SourceDest{Type: typ, Gln: g})
 	}

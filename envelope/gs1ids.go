@@ -67,7 +67,7 @@ func gtin14(s string) string {
 func epcOf(s string) (*pb.Epc, error) {
 	els, ok := dlElements(s)
 	if !ok {
-		return nil, fmt.Errorf("%q is not an EPC URN or GS1 Digital Link", s)
+		return nil, &notTracked{fmt.Sprintf("%q is not an SGTIN or SSCC (EPC URN or GS1 Digital Link)", s)}
 	}
 	switch {
 	case len(els) == 1 && els[0].ai == "00":
@@ -93,21 +93,21 @@ func epcOf(s string) (*pb.Epc, error) {
 			return nil, fmt.Errorf("%q: GTIN %q has no valid check digit", s, els[0].value)
 		}
 		if serial == "" {
-			return nil, fmt.Errorf("%q: a GTIN without serial is a class, not an instance (use quantityList)", s)
+			return nil, &notTracked{fmt.Sprintf("%q: a GTIN without serial is a class, not an instance (use quantityList)", s)}
 		}
 		if !gs1.ValidSerial(serial) {
 			return nil, fmt.Errorf("%q: serial must be 1–20 characters of GS1 set 82", s)
 		}
 		return &pb.Epc{Id: &pb.Epc_Pack{Pack: &pb.PackCode{Gtin: gtin, Serial: serial}}}, nil
 	}
-	return nil, fmt.Errorf("%q: only SGTIN and SSCC identify objects the node records", s)
+	return nil, &notTracked{fmt.Sprintf("%q: the rules track SGTINs and SSCCs", s)}
 }
 
 // batchOf reads a class identifier: an LGTIN (GTIN + lot).
 func batchOf(s string) (*pb.BatchRef, error) {
 	els, ok := dlElements(s)
 	if !ok || len(els) != 2 || els[0].ai != "01" || els[1].ai != "10" {
-		return nil, fmt.Errorf("%q is no LGTIN (GTIN and lot, urn:epc:class:lgtin:… or …/01/…/10/…)", s)
+		return nil, &notTracked{fmt.Sprintf("%q is no LGTIN (GTIN and lot, urn:epc:class:lgtin:… or …/01/…/10/…): the rules track batches", s)}
 	}
 	gtin := gtin14(els[0].value)
 	if !gs1.ValidGTIN(gtin) {
@@ -126,7 +126,7 @@ func batchOf(s string) (*pb.BatchRef, error) {
 func glnOf(s string) (string, error) {
 	els, ok := dlElements(s)
 	if !ok || (els[0].ai != "414" && els[0].ai != "417") || len(els) > 2 || (len(els) == 2 && els[1].ai != "254") {
-		return "", fmt.Errorf("%q is no GLN (urn:epc:id:sgln:…, urn:epc:id:pgln:… or …/414/…, …/417/…)", s)
+		return "", &notTracked{fmt.Sprintf("%q is no GLN (urn:epc:id:sgln:…, urn:epc:id:pgln:… or …/414/…, …/417/…)", s)}
 	}
 	if !gs1.ValidGLN(els[0].value) {
 		return "", fmt.Errorf("%q: GLN %q has no valid check digit", s, els[0].value)

@@ -1,6 +1,8 @@
 package epcis
 
 import (
+	"math"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -26,7 +28,7 @@ func canonValue(s string) string {
 	if strings.Contains(s, "urn:epcglobal:cbv:") {
 		s = webVocabulary(s)
 	}
-	if n, ok := canonDecimal(s); ok {
+	if n, ok := hashNumber(s); ok {
 		return n
 	}
 	if dl, ok := canonDigitalLink(s); ok {
@@ -44,6 +46,43 @@ func webVocabulary(s string) string {
 	s = strings.ReplaceAll(s, "urn:epcglobal:cbv:btt:", "https://ref.gs1.org/cbv/BTT-")
 	s = strings.ReplaceAll(s, "urn:epcglobal:cbv:sdt:", "https://ref.gs1.org/cbv/SDT-")
 	return strings.ReplaceAll(s, "urn:epcglobal:cbv:er:", "https://ref.gs1.org/cbv/ER-")
+}
+
+// hashNumber gives a number its pre-hash form, the one of the reference
+// implementation (epcis-event-hash-generator), which reads every value
+// that parses as a number as an IEEE 754 double: an integral value is
+// written in full ("1.50e2" → "150"; digits beyond the double's precision
+// are those of the nearest double, so "111100001111000011110000" →
+// "111100001111000003641344"), any other in the shortest form that reads
+// back as the same double, with an exponent when the decimal point is
+// more than 16 places right or 4 places left of the first digit
+// ("0.00001" → "1e-05"). Event IDs then agree with those other
+// repositories compute. Two events of one party whose values differ only
+// beyond a double's precision share an ID; the ledger refuses the second
+// as reusing the ID for other content (its content digest differs), so
+// neither is lost. A number too large for a double keeps its exact
+// decimal form.
+func hashNumber(s string) (string, bool) {
+	exact, ok := canonDecimal(s)
+	if !ok {
+		return "", false
+	}
+	f, err := strconv.ParseFloat(strings.ReplaceAll(s, "_", ""), 64)
+	if err != nil || math.IsInf(f, 0) {
+		return exact, true
+	}
+	if f == math.Trunc(f) {
+		if f == 0 {
+			return "0", true
+		}
+		return strconv.FormatFloat(f, 'f', 0, 64), true
+	}
+	e := strconv.FormatFloat(f, 'e', -1, 64)
+	x, err := strconv.Atoi(e[strings.IndexByte(e, 'e')+1:])
+	if err != nil || x < -4 || x >= 16 {
+		return e, true
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64), true
 }
 
 // maxDecimalDigits bounds the length of the plain form of a number, so that

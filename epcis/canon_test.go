@@ -23,6 +23,30 @@ func TestCanonDecimal(t *testing.T) {
 	}
 }
 
+// TestHashNumber: numbers hash as the reference implementation writes
+// them, through a double (Python's float, then int when integral).
+func TestHashNumber(t *testing.T) {
+	for in, want := range map[string]string{
+		"111100001111000011110000": "111100001111000003641344",
+		"12345678901234567890.10":  "12345678901234567168",
+		"0.00001":                  "1e-05", "0.0001": "0.0001", "1.5E-7": "1.5e-07",
+		"+1.50": "1.5", "1e3": "1000", "-0": "0", "-0.0": "0", "0.1": "0.1", "-1.25": "-1.25",
+		"1e22": "10000000000000000000000", "1_000.5": "1000.5", "452.0": "452",
+	} {
+		if got, ok := hashNumber(in); !ok || got != want {
+			t.Errorf("hashNumber(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	if got, ok := hashNumber("1e350"); !ok || len(got) != 351 {
+		t.Errorf("hashNumber(1e350) = %q, %v; want its exact decimal form", got, ok)
+	}
+	for _, in := range []string{"NaN", "inf", "0x10", "2014-02-10"} {
+		if got, ok := hashNumber(in); ok {
+			t.Errorf("hashNumber(%q) = %q, want not a number", in, got)
+		}
+	}
+}
+
 func TestCanonTime(t *testing.T) {
 	for in, want := range map[string]string{
 		"2020-03-04T11:00:30+01:00":        "2020-03-04T10:00:30.000Z",

@@ -72,12 +72,12 @@
 // (github.com/RalphTro/epcis-event-hash-generator) as pinned by its test
 // vectors, which the tests replay: field order, sorting, value
 // canonicalisation and the members left out are documented on PreHash.
-// Where the vectors are silent the package keeps to the CBV rules: numbers
-// are written as exact plain decimals (no exponent, no float rounding), a
-// JSON null is an absent member, booleans are "true"/"false". One vector
-// (SensorDataExamples, event 7) rounds a 24-digit value through a float;
-// the package keeps exact digits there, so that distinct long numbers
-// never share a hash, and its tests account for that one difference.
+// Numbers are written as the reference writes them, through an IEEE 754
+// double (see hashNumber): every expected hash of its vectors is
+// reproduced, so an event ID computed here equals the one another
+// repository computes. Where the vectors are silent the package keeps to
+// the CBV rules: a JSON null is an absent member, booleans are
+// "true"/"false".
 //
 // # Invariants
 //

@@ -51,6 +51,9 @@ func Apply(v View, ev *Event) Result {
 	if ev == nil {
 		return Result{Reason: "no event", Code: OutcomeInvalid}
 	}
+	if ev.NotApplied != "" {
+		return Result{Applied: true, Reason: NotAppliedReason + ev.NotApplied}
+	}
 	r := run{v: v, ev: ev, step: ev.Step, at: ev.Time(), where: ev.Location()}
 	r.apply()
 	return r.finish()
@@ -70,6 +73,10 @@ func Verify(v View, ev *Event) Result {
 	r.apply()
 	return r.finish()
 }
+
+// NotAppliedReason begins the reason of an event recorded without the
+// rules (Event.NotApplied).
+const NotAppliedReason = "recorded without the pack rules: "
 
 // run is the state of one Apply or Verify call.
 type run struct {

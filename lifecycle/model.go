@@ -172,6 +172,10 @@ type Event struct {
 	Batches     []BatchRef // class-level objects: batches to recall or withdraw
 	Destination string     // shipping: GLN of the consignee (first owning or possessing party)
 	ILMD        ILMD       // commissioning: lot and expiry
+	// NotApplied, when set, says why the rules do not apply to this event
+	// captured as EPCIS (it names what they do not track, e.g. a GIAI or
+	// the sensor_reporting step): Apply records it and changes nothing.
+	NotApplied string
 }
 
 // Time is the time the rules use: EventTime, or RecordTime when EventTime
@@ -238,7 +242,8 @@ type Result struct {
 	Applied bool
 	// Reason says why the event was refused (the first refusal; prefixed
 	// with a count when the event had several objects). For a verification
-	// it says why the pack may not be dispensed.
+	// it says why the pack may not be dispensed. For an event recorded
+	// without the rules (Event.NotApplied) it says so, and Applied is true.
 	Reason string
 	// Code classifies the refusal Reason gives (the first refusal's);
 	// OutcomeUnspecified when the event was applied, verifications

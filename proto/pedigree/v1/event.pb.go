@@ -200,7 +200,18 @@ type ScanEvent struct {
 	// TransformationEvent: the inputEPCList, consumed. At most 10,000.
 	Inputs []*Epc `protobuf:"bytes,18,rep,name=inputs,proto3" json:"inputs,omitempty"`
 	// TransformationEvent: the outputEPCList, produced. At most 10,000.
-	Outputs       []*Epc `protobuf:"bytes,19,rep,name=outputs,proto3" json:"outputs,omitempty"`
+	Outputs []*Epc `protobuf:"bytes,19,rep,name=outputs,proto3" json:"outputs,omitempty"`
+	// Set only on an event captured as EPCIS (epcis is set) that names
+	// what the pack rules do not track: an identifier other than an SGTIN,
+	// SSCC, LGTIN or GLN (a GIAI, a GRAI, a URI of the sender's own), a
+	// class given by a pattern or quantities of a transformation, a business
+	// step the node does not apply (sensor_reporting), a source or
+	// business-transaction type outside CBV. It says which member and why
+	// (envelope.FromEPCIS writes it). Such an event is recorded on the
+	// ledger, queryable and proven like any other, and changes no pack's
+	// state; its projection keeps only event_id, type, action, event_time,
+	// event_time_zone_offset and this field. At most 512 characters.
+	NotApplied    string `protobuf:"bytes,20,opt,name=not_applied,json=notApplied,proto3" json:"not_applied,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -366,6 +377,13 @@ func (x *ScanEvent) GetOutputs() []*Epc {
 		return x.Outputs
 	}
 	return nil
+}
+
+func (x *ScanEvent) GetNotApplied() string {
+	if x != nil {
+		return x.NotApplied
+	}
+	return ""
 }
 
 // BizTransaction is one entry of an EPCIS bizTransactionList.
@@ -1718,7 +1736,7 @@ var File_pedigree_v1_event_proto protoreflect.FileDescriptor
 
 const file_pedigree_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x17pedigree/v1/event.proto\x12\vpedigree.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17pedigree/v1/types.proto\"\xea\x06\n" +
+	"\x17pedigree/v1/event.proto\x12\vpedigree.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17pedigree/v1/types.proto\"\x8b\a\n" +
 	"\tScanEvent\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12*\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x16.pedigree.v1.EventTypeR\x04type\x12+\n" +
@@ -1741,7 +1759,9 @@ const file_pedigree_v1_event_proto_rawDesc = "" +
 	"\x04ilmd\x18\x10 \x01(\v2\x11.pedigree.v1.IlmdR\x04ilmd\x12\x14\n" +
 	"\x05epcis\x18\x11 \x01(\fR\x05epcis\x12(\n" +
 	"\x06inputs\x18\x12 \x03(\v2\x10.pedigree.v1.EpcR\x06inputs\x12*\n" +
-	"\aoutputs\x18\x13 \x03(\v2\x10.pedigree.v1.EpcR\aoutputs\"4\n" +
+	"\aoutputs\x18\x13 \x03(\v2\x10.pedigree.v1.EpcR\aoutputs\x12\x1f\n" +
+	"\vnot_applied\x18\x14 \x01(\tR\n" +
+	"notApplied\"4\n" +
 	"\x0eBizTransaction\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\"O\n" +

@@ -73,9 +73,17 @@ func toEvent(out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor
 	if ev.GetAction() == pb.Action_ACTION_UNSPECIFIED {
 		return Invalid(".action", "required: ADD, OBSERVE or DELETE")
 	}
+	if na := ev.GetNotApplied(); na != "" {
+		// Recorded without the rules; CheckEPCIS, last, holds it to the
+		// projection of the captured event.
+		if len(na) > envelope.MaxNotAppliedLen {
+			return Invalid(".notApplied", "at most %d bytes, got %d", envelope.MaxNotAppliedLen, len(na))
+		}
+		out.NotApplied = na
+	}
 	// The rules read the step of object events; transactions,
 	// transformations and associations are applied whatever their step.
-	if ev.GetBizStep() == pb.BizStep_BIZ_STEP_UNSPECIFIED &&
+	if out.NotApplied == "" && ev.GetBizStep() == pb.BizStep_BIZ_STEP_UNSPECIFIED &&
 		(ev.GetType() == pb.EventType_EVENT_TYPE_OBJECT || ev.GetType() == pb.EventType_EVENT_TYPE_AGGREGATION) {
 		return Invalid(".bizStep", "required")
 	}

@@ -91,8 +91,10 @@ func TestPrepareGS1Examples(t *testing.T) {
 		}
 	}
 	t.Logf("%d documents, %d events, %d prepared", len(files), events, prepared)
-	if prepared == 0 {
-		t.Fatal("no example event could be prepared")
+	if prepared != events {
+		// Every event of an example EPCIS document is captured: what the
+		// rules do not track is recorded without them (not_applied).
+		t.Fatalf("%d of %d example events prepared", prepared, events)
 	}
 }
 

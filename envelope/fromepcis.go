@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pedigree-project/pedigree/epcis"
+	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -29,7 +30,8 @@ const (
 //
 // Identifiers may be EPC URNs or GS1 Digital Links (any host): SGTIN →
 // Epc.pack (GTIN-14 and serial; a lot or CPV qualifier in the link is not
-// kept), SSCC → Epc.sscc, LGTIN in quantityList → batches (quantities are
+// kept; the SGTIN of a case GTIN, lifecycle.IsCaseGTIN, may be a parentID
+// too), SSCC → Epc.sscc, LGTIN in quantityList → batches (quantities are
 // not kept), SGLN, PGLN and their links (414, 417) → GLN in readPoint,
 // bizLocation, sources and destinations (a location extension, AI 254, is
 // dropped: the rules work on GLNs).
@@ -37,7 +39,7 @@ const (
 // An event that is valid EPCIS but names what the rules do not track is
 // recorded without them: any other identifier (GIAI, GRAI, GSRN, a URI of
 // the sender's own) in a list the rules read or as parentID, a parent that
-// is not an SSCC, a class that is not an LGTIN, quantities of a
+// is neither an SSCC nor a case SGTIN, a class that is not an LGTIN, quantities of a
 // transformation, an ObjectEvent or AggregationEvent whose step is absent
 // or one the node does not apply (sensor_reporting), a non-CBV business
 // transaction, source or destination type, a readPoint or bizLocation that
@@ -323,8 +325,8 @@ func projectObjects(ev *epcis.Event, out *pb.ScanEvent) error {
 		if err != nil {
 			return fieldErr("parentID", err)
 		}
-		if p.GetSscc() == "" {
-			return &untracked{field: "parentID", msg: fmt.Sprintf("%q: the rules track containers by SSCC", ev.ParentID)}
+		if p.GetSscc() == "" && !lifecycle.IsCaseGTIN(p.GetPack().GetGtin()) {
+			return &untracked{field: "parentID", msg: fmt.Sprintf("%q: the rules track containers by SSCC, or cases by the SGTIN of a case GTIN (packaging indicator 1–8)", ev.ParentID)}
 		}
 		out.Parent = p
 	}
@@ -403,7 +405,9 @@ func sourceDests(field string, list []epcis.SourceDest) ([]*pb.SourceDest, error
 func projectILMD(ev *epcis.Event, out *pb.ScanEvent) error {
 	var il pb.Ilmd
 	for _, f := range ev.ILMD {
-		if f.Name.Space != cbvMDA && f.Name.Space != "urn:epcglobal:cbv:mda#" {
+		// The CBV master-data namespace: JSON-LD's cbvmda prefix, and the
+		// spellings XML documents declare (EPCIS 1.2 and 2.0 examples).
+		if f.Name.Space != cbvMDA && f.Name.Space != "urn:epcglobal:cbv:mda#" && f.Name.Space != "urn:epcglobal:cbv:mda" {
 			continue
 		}
 		switch f.Name.Local {

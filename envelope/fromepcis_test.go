@@ -243,6 +243,14 @@ func TestFromEPCISForms(t *testing.T) {
 		{"no step on an aggregation", "AggregationEvent", `"action":"ADD","parentID":"urn:epc:id:sscc:4012345.0000000001","childEPCs":["urn:epc:id:sgtin:4012345.012345.A"]`, recordedOnly("bizStep"), ""},
 		{"a GRAI in epcList", "ObjectEvent", `"action":"OBSERVE","bizStep":"inspecting","epcList":["urn:epc:id:sgtin:4012345.012345.A","urn:epc:id:grai:4012345.12345.1"]`, recordedOnly("epcList[1]"), ""},
 		{"a GTIN class", "ObjectEvent", `"action":"OBSERVE","bizStep":"inspecting","quantityList":[{"epcClass":"https://id.gs1.org/01/04012345123456"}]`, recordedOnly("quantityList[0].epcClass"), ""},
+		{"a case parent", "AggregationEvent", `"action":"ADD","bizStep":"packing","parentID":"urn:epc:id:sgtin:4012345.112345.C1","childEPCs":["urn:epc:id:sgtin:4012345.012345.A"]`,
+			func(ev *pb.ScanEvent) string {
+				if g := ev.GetParent().GetPack().GetGtin(); len(g) != 14 || g[0] != '1' || ev.GetParent().GetPack().GetSerial() != "C1" || ev.GetNotApplied() != "" {
+					return ev.String()
+				}
+				return ""
+			}, ""},
+		{"a pack as parent", "AggregationEvent", `"action":"ADD","bizStep":"packing","parentID":"urn:epc:id:sgtin:4012345.012345.K","childEPCs":["urn:epc:id:sgtin:4012345.012345.A"]`, recordedOnly("parentID"), ""},
 		{"a GIAI parent", "AssociationEvent", `"action":"ADD","parentID":"urn:epc:id:giai:4012345.A1","childEPCs":["urn:epc:id:sgtin:4012345.012345.A"]`, recordedOnly("parentID"), ""},
 		{"a non-CBV transaction type", "TransactionEvent", `"action":"ADD","epcList":["urn:epc:id:sgtin:4012345.012345.A"],
 			"bizTransactionList":[{"type":"https://example.com/t","bizTransaction":"x:1"}]`, recordedOnly("bizTransactionList[0].type"), ""},

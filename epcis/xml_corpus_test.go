@@ -47,8 +47,9 @@ func xmlRefused() map[string]string {
 // DecodeXML accepts, with the reason.
 func xmlAcceptedDespiteSchema() map[string]string {
 	return map[string]string{
-		// Element order is not part of an event; the same corpus uses
-		// JumbledFieldsOrder.xml as a valid document.
+		// Element order is not part of an event, and the hash tests read
+		// JumbledFieldsOrder.xml as a valid document; DecodeXMLStrict, which
+		// capture uses, refuses it (TestXMLStrictOrder).
 		"openepcis-test-resources/core/src/main/resources/2.0/EPCIS/XML/Capture/Invalid/ObjectEvent_with_wrong_element_order.xml": "element order",
 	}
 }
@@ -210,4 +211,59 @@ func TestDSCSAExample(t *testing.T) {
 			t.Errorf("event %d: %v", i, err)
 		}
 	}
+}
+
+// TestXMLStrictOrder: DecodeXMLStrict refuses what the XSD sequence
+// refuses — the Invalid folder's wrong element order, and the corpus's
+// three jumbled documents, which the hash tests still read with DecodeXML
+// — naming the element and its line, and decodes every other
+// document DecodeXML decodes to the same events.
+func TestXMLStrictOrder(t *testing.T) {
+	jumbled := map[string]bool{
+		"2.0/EPCIS/XML/Capture/Invalid/ObjectEvent_with_wrong_element_order.xml": true,
+		"2.0/EPCIS/XML/Capture/Documents/JumbledFieldsOrder.xml":                 true,
+		"2.0/EPCIS/XML/Query/JumbledFieldsOrder.xml":                             true,
+		"1.2/EPCIS/XML/Capture/Documents/Jumbled_attributes_order.xml":           true,
+	}
+	var strict int
+	for _, dir := range xmlCorpusDirs {
+		err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".xml") || bareEvent(path) {
+				return err
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			lenient, lerr := DecodeXML(data)
+			doc, serr := DecodeXMLStrict(data)
+			rel := strings.TrimPrefix(path, openepcisResources+"/")
+			switch {
+			case jumbled[rel]:
+				var fe *FieldError
+				if !errors.As(serr, &fe) || fe.Line == 0 || !strings.Contains(fe.Msg, "out of order") {
+					t.Errorf("%s: %v, want refused for its element order", rel, serr)
+				}
+				delete(jumbled, rel)
+			case lerr != nil:
+				if serr == nil {
+					t.Errorf("%s: strict decoding accepts what DecodeXML refuses (%v)", rel, lerr)
+				}
+			case serr != nil:
+				t.Errorf("%s: %v", rel, serr)
+			case !reflect.DeepEqual(doc, lenient):
+				t.Errorf("%s: strict and lenient decoding differ", rel)
+			default:
+				strict++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(jumbled) > 0 {
+		t.Errorf("not found: %v", jumbled)
+	}
+	t.Logf("%d documents decoded strictly", strict)
 }

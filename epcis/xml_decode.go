@@ -17,6 +17,9 @@ type xmlDecoder struct {
 	// for XML; the tests use it to show that this is all that separates
 	// the pairs of another implementation that hash XML as JSON-LD.
 	jsonLDCURIEs bool
+	// strictOrder refuses the standard elements of an event out of the
+	// order of the XSD sequence (DecodeXMLStrict).
+	strictOrder bool
 }
 
 // xsdNamespace reports whether iri is one of the namespaces of the XML
@@ -49,7 +52,27 @@ func DecodeXML(data []byte) (*Document, error) {
 	return decodeXML(data, false)
 }
 
+// DecodeXMLStrict is DecodeXML that also holds the standard elements of
+// each event to the order of the XSD sequence (EPCIS 2.0, and 1.x with its
+// extension wrappers read in place), as a repository validating captures
+// against the XSD must: an element out of order is a *FieldError naming it
+// and its line. DecodeXML accepts any order, as the reference hash
+// implementations do, so that any document can be hashed.
+func DecodeXMLStrict(data []byte) (*Document, error) {
+	return decode(data, xmlOptions{strictOrder: true})
+}
+
 func decodeXML(data []byte, jsonLDCURIEs bool) (*Document, error) {
+	return decode(data, xmlOptions{jsonLDCURIEs: jsonLDCURIEs})
+}
+
+// xmlOptions say how a document is read.
+type xmlOptions struct {
+	jsonLDCURIEs bool // see xmlDecoder
+	strictOrder  bool // see xmlDecoder
+}
+
+func decode(data []byte, o xmlOptions) (*Document, error) {
 	tree, err := parseXML(data)
 	if err != nil {
 		return nil, err
@@ -61,7 +84,7 @@ func decodeXML(data []byte, jsonLDCURIEs bool) (*Document, error) {
 			ctx.prefixes[p] = iri
 		}
 	}
-	x := &xmlDecoder{d: decoder{ctx: ctx}, jsonLDCURIEs: jsonLDCURIEs}
+	x := &xmlDecoder{d: decoder{ctx: ctx}, jsonLDCURIEs: o.jsonLDCURIEs, strictOrder: o.strictOrder}
 	doc := &Document{Namespaces: ctx.prefixes, Type: root.name.Local}
 	path := root.name.Local
 	switch {

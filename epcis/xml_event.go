@@ -18,6 +18,11 @@ func (x *xmlDecoder) event(n *xnode, path string, ev *Event) error {
 		return err
 	}
 	lines := map[string]int{} // standard member → line of its element
+	if x.strictOrder {
+		if err := inOrder(n, path, xsdRanks(ev.Type)); err != nil {
+			return err
+		}
+	}
 	for _, k := range flatten(n) {
 		kp := joinPath(path, k.name.Local)
 		if k.name.Space != "" {
@@ -46,6 +51,40 @@ func (x *xmlDecoder) event(n *xnode, path string, ev *Event) error {
 			}
 		}
 		return at(n, err)
+	}
+	return nil
+}
+
+// xsdRanks gives the standard members of an event of type t their
+// position in the XSD sequence: the members of every event, then those of
+// the type (xmlEventOrder, the order EncodeXML writes).
+func xsdRanks(t EventType) map[string]int {
+	common := []string{"eventTime", "recordTime", "eventTimeZoneOffset", "eventID", "errorDeclaration", "certificationInfo"}
+	ranks := make(map[string]int, len(common)+16)
+	for i, m := range append(common, xmlEventOrder(t)...) {
+		ranks[m] = i
+	}
+	return ranks
+}
+
+// inOrder checks that the standard children of event element n follow
+// ranks. The content of a 1.x extension wrapper (extension,
+// baseExtension) is not checked: the 1.x XSD leaves its inner extension
+// open (xsd:any), where documents put the 2.0 members in any order.
+func inOrder(n *xnode, path string, ranks map[string]int) error {
+	last, lastName := -1, ""
+	for _, k := range n.kids {
+		if k.name.Space != "" {
+			continue
+		}
+		r, ok := ranks[k.name.Local]
+		if !ok {
+			continue
+		}
+		if r < last {
+			return xmlErr(joinPath(path, k.name.Local), k.line, "out of order: the XSD sequence puts it before "+lastName)
+		}
+		last, lastName = r, k.name.Local
 	}
 	return nil
 }

@@ -1,11 +1,23 @@
 package lifecycle
 
+// commissionContainer brings an empty container (a pallet's SSCC, a case's
+// SGTIN) into being in the actor's custody, as packing its first child
+// would; one that exists already is refused.
+func (r *run) commissionContainer(id string) {
+	if _, ok := r.container(id); ok {
+		r.refuse(OutcomeAlreadyExists, ContainerName(id)+" is already commissioned or packed")
+		return
+	}
+	r.putContainer(Container{SSCC: id, Custody: Custody{Custodian: r.ev.Actor, Location: r.where},
+		CreatedBy: r.ev.Actor, LastEvent: r.at})
+}
+
 // commission creates one pack. The lot and expiry come from the
 // event's ILMD, or from the EPC when the ILMD leaves them out; the pack
 // takes the batch's lot and expiry strings.
 func (r *run) commission(e *Epc) {
 	if e.IsContainer() {
-		r.refuse(OutcomeInvalid, "commissioning applies to packs; containers come into being by packing: SSCC "+e.SSCC)
+		r.commissionContainer(e.SSCC)
 		return
 	}
 	code, ilmd, actor := e.Pack, r.ev.ILMD, r.ev.Actor

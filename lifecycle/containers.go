@@ -130,16 +130,16 @@ func (r *run) containerObject(sscc string) {
 	epc := Epc{SSCC: sscc}
 	switch r.step {
 	case StepInspecting:
-		r.notDispensable("verification applies to packs; SSCC " + sscc + " is a container")
+		r.notDispensable("verification applies to packs; " + ContainerName(sscc) + " is a container")
 		return
 	case StepShipping, StepReceiving, StepReturning:
 	default:
-		r.refuse(OutcomeInvalid, stepNoun(r.step, r.ev.Disposition)+" applies to packs, not to containers: SSCC "+sscc)
+		r.refuse(OutcomeInvalid, stepNoun(r.step, r.ev.Disposition)+" applies to packs, not to containers: "+ContainerName(sscc))
 		return
 	}
 	c, ok := r.container(sscc)
 	if !ok {
-		r.refuse(OutcomeNotFound, "SSCC "+sscc+" is not a known container: nothing was ever packed into it")
+		r.refuse(OutcomeNotFound, ContainerName(sscc)+" is not a known container: nothing was ever packed into it")
 		return
 	}
 	if c.Parent != "" {
@@ -244,7 +244,7 @@ func (r *run) packable(sscc string, up []Container) (Container, bool) {
 	if sscc == parent || contains(up, sscc) {
 		msg := "a container cannot be packed into itself"
 		if sscc != parent {
-			msg = "SSCC " + sscc + " cannot be packed into " + parent + ", which is inside it"
+			msg = ContainerName(sscc) + " cannot be packed into " + ContainerName(parent) + ", which is inside it"
 		}
 		r.refuse(OutcomeConflict, r.alert(CodeAggregationConflict, epc, msg, KV{"parent_sscc", parent}, KV{"child_sscc", sscc}))
 		return Container{}, false

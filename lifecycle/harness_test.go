@@ -78,12 +78,14 @@ func (m *memView) store(res *Result) {
 //	batch gtin=T lot=L expiry=YYMMDD [recalled] [withdrawn] [commissioned=N]
 //	event step=S actor=G time=T [type=aggregation action=add|delete parent=SSCC]
 //	      [disp=D] [role=R] [read=G] [biz=G] [dest=G] [lot=L expiry=E (ILMD)]
+//	      [parent-case=GTIN/SERIAL] (a case SGTIN as the parent)
 //	      [record=T] [pack=GTIN/SERIAL[/LOT[/EXPIRY]]]... [sscc=S]... [batch=GTIN/LOT]...
+//	      [case=GTIN/SERIAL]... (a case SGTIN: a container)
 //	      [out=GTIN/SERIAL]... (transformation outputs)
 //	      type is object, aggregation, transaction, transformation or association
 //	verify actor=G time=T pack=...            Verify
 //	pack gtin=T serial=S                      print a pack, with its effective custody
-//	container sscc=S                          print a container
+//	container sscc=S | case=GTIN/SERIAL       print a container
 //	expiry yymmdd=D at=T                      ExpiryEnd
 type harness struct {
 	v     *memView
@@ -196,7 +198,11 @@ func (h *harness) run(t *testing.T, c *datadriven.TestData) string {
 		}
 		return out
 	case "container":
-		cn, ok := h.v.Container(get("sscc"))
+		id := get("sscc")
+		if g, sn, ok := strings.Cut(get("case"), "/"); ok {
+			id = CaseID(g, sn)
+		}
+		cn, ok := h.v.Container(id)
 		if !ok {
 			return "not found"
 		}
@@ -253,6 +259,12 @@ func (h *harness) event(t *testing.T, c *datadriven.TestData, as []arg) *Event {
 			ev.Epcs = append(ev.Epcs, Epc{Pack: PackCode{GTIN: f[0], Serial: f[1], Lot: f[2], Expiry: f[3]}})
 		case "sscc":
 			ev.Epcs = append(ev.Epcs, Epc{SSCC: a.val})
+		case "case":
+			g, sn, _ := strings.Cut(a.val, "/")
+			ev.Epcs = append(ev.Epcs, Epc{SSCC: CaseID(g, sn)})
+		case "parent-case":
+			g, sn, _ := strings.Cut(a.val, "/")
+			ev.Parent = CaseID(g, sn)
 		case "out":
 			g, sn, _ := strings.Cut(a.val, "/")
 			ev.Outputs = append(ev.Outputs, Epc{Pack: PackCode{GTIN: g, Serial: sn}})

@@ -58,10 +58,11 @@ type Pack struct {
 	Decommission Decommission
 }
 
-// Container is a logistic unit (case, pallet) identified by its SSCC.
+// Container is a logistic unit (case, pallet) identified by its SSCC, or a
+// case identified by an SGTIN of a case GTIN (IsCaseGTIN).
 type Container struct {
-	SSCC   string // the container's SSCC, 18 digits
-	Parent string // SSCC of the enclosing container; empty for a root
+	SSCC   string // the container's ID: its SSCC (18 digits) or CaseID
+	Parent string // ID of the enclosing container; empty for a root
 	// Custody is the container's own custody, meaningful while Parent is
 	// empty (then it is the custody of everything inside).
 	Custody
@@ -118,18 +119,51 @@ type PackCode struct {
 // set (Pack is then ignored).
 type Epc struct {
 	Pack PackCode // the pack, when SSCC is empty
-	SSCC string   // AI (00) of a case or pallet
+	// SSCC is the container's ID: the AI (00) of a case or pallet, or, for
+	// a case identified by an SGTIN, its CaseID.
+	SSCC string
 }
 
 // IsContainer reports whether e names a container (SSCC).
 func (e Epc) IsContainer() bool { return e.SSCC != "" }
 
-// String names the object for people: "SSCC 034…" or "pack 0401…/SERIAL".
+// String names the object for people: "SSCC 034…", "case (01)1…(21)…" or
+// "pack 0401…/SERIAL".
 func (e Epc) String() string {
 	if e.IsContainer() {
-		return "SSCC " + e.SSCC
+		return ContainerName(e.SSCC)
 	}
 	return "pack " + e.Pack.GTIN + "/" + e.Pack.Serial
+}
+
+// IsCaseGTIN reports whether a GTIN-14 identifies a grouping of trade
+// items, by its packaging indicator (the first digit) 1–8: its SGTINs name
+// cases (as the GS1 US DSCSA guideline serializes them), which the rules
+// track as containers, never as packs. A pack a patient receives has a
+// GTIN-8, -12 or -13, whose GTIN-14 begins with 0.
+func IsCaseGTIN(gtin string) bool { return len(gtin) == 14 && gtin[0] >= '1' && gtin[0] <= '8' }
+
+// CaseID is the container ID of a case identified by an SGTIN: its GS1
+// element string in brackets, "(01)<GTIN-14>(21)<serial>". It never
+// collides with an SSCC (18 digits).
+func CaseID(gtin, serial string) string { return "(01)" + gtin + "(21)" + serial }
+
+// ParseCaseID returns the GTIN and serial of a CaseID; ok is false for an
+// SSCC or anything else.
+func ParseCaseID(id string) (gtin, serial string, ok bool) {
+	if len(id) < 4+14+4+1 || id[:4] != "(01)" || id[18:22] != "(21)" {
+		return "", "", false
+	}
+	return id[4:18], id[22:], true
+}
+
+// ContainerName names a container for people: "SSCC 0340…" or
+// "case (01)1…(21)…".
+func ContainerName(id string) string {
+	if _, _, ok := ParseCaseID(id); ok {
+		return "case " + id
+	}
+	return "SSCC " + id
 }
 
 // BatchRef names one batch of one product (EPCIS class-level identifier).

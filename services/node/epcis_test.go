@@ -3,6 +3,8 @@ package node
 import (
 	"bytes"
 	"context"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/pedigree-project/pedigree/epcis"
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/internal/epcisapi"
 )
 
 // TestCapturedEPCISMustMatchItsProjection captures EPCIS events through a
@@ -207,5 +210,92 @@ func TestEPCISEventsTheRulesDoNotTrackAreRecorded(t *testing.T) {
 	_, err := capture.CaptureEvent(ctx, &pb.CaptureEventRequest{Event: native, Wait: true})
 	if st, _ := status.FromError(err); st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), "notApplied") {
 		t.Fatalf("a native event claiming not_applied: %v, want InvalidArgument naming notApplied", err)
+	}
+}
+
+// TestDSCSAExampleYieldsTheAggregationTreeAndShipment captures, as the
+// manufacturer, every event of the GS1 US DSCSA EPCIS 1.2 example (12
+// packs commissioned, 3 cases identified by the SGTIN of a case GTIN, the
+// packs packed 4 to a case, the pallet's SSCC commissioned, the cases
+// packed onto it, the pallet shipped to the wholesaler). Every event is
+// applied; the pallet holds the 3 cases and each case its 4 packs; the
+// packs are in transit to the wholesaler with the pallet.
+func TestDSCSAExampleYieldsTheAggregationTreeAndShipment(t *testing.T) {
+	const (
+		mfrGLN, whsGLN = "0300011111116", "0399999999991"
+		itemGTIN       = "00300010123455"
+		caseGTIN       = "10300010123452"
+		pallet         = "403000112345678901"
+	)
+	n := startNode(t, testConfig(t.TempDir()))
+	defer shutdown(t, n)
+	a := &api{t: t, n: n}
+	mfr := a.party(mfrGLN, pb.Role_ROLE_MANUFACTURER)
+	a.party(whsGLN, pb.Role_ROLE_WHOLESALER)
+	ctx := context.Background()
+	if err := a.as(mfr).Post(ctx, "/v1/products", &pb.Product{Gtin: itemGTIN, Name: "Epcistra 100mg"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.as(mfr).Post(ctx, "/v1/products/"+itemGTIN+"/batches", &pb.Batch{Lot: "A123", Expiry: "250327"}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	doc, err := os.ReadFile("../../epcis/testdata/openepcis-test-resources/core/src/main/resources/1.2/EPCIS/XML/Capture/Documents/GS1_US_Pharma_Example_2_2_1_1.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := epcisapi.NewPreparer(epcisapi.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prep, err := p.Prepare(doc, epcisapi.XML, mfrGLN, epcisapi.Rollback)
+	if err != nil || len(prep.Errors) > 0 || len(prep.Events) != 8 {
+		t.Fatalf("prepare: %v, %+v", err, prep)
+	}
+	conn, cctx, capture := captureClient(t, n, mfr)
+	for i, ev := range prep.Events {
+		resp, err := capture.CaptureEvent(cctx, &pb.CaptureEventRequest{Event: ev, Wait: true})
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if o := resp.GetOutcome(); !o.GetApplied() || o.GetReason() != "" || len(o.GetAlerts()) > 0 {
+			t.Fatalf("event %d (%v %v): %v", i, ev.GetType(), ev.GetBizStep(), o)
+		}
+	}
+
+	prov := pb.NewProvenanceServiceClient(conn)
+	tree, err := prov.GetContainer(cctx, &pb.GetContainerRequest{Sscc: pallet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{"110": {"11", "12", "13", "14"}, "111": {"15", "16", "17", "18"}, "121": {"19", "20", "21", "22"}}
+	if len(tree.GetRoot().GetChildren()) != 3 || len(tree.GetRoot().GetPacks()) != 0 {
+		t.Fatalf("pallet %s holds %v", pallet, tree.GetRoot())
+	}
+	for _, c := range tree.GetRoot().GetChildren() {
+		gtin, serial, ok := lifecycle.ParseCaseID(c.GetSscc())
+		var got []string
+		for _, pk := range c.GetPacks() {
+			if pk.GetGtin() == itemGTIN && pk.GetLot() == "A123" {
+				got = append(got, pk.GetSerial())
+			}
+		}
+		if !ok || gtin != caseGTIN || !slices.Equal(got, want[serial]) || len(c.GetChildren()) != 0 {
+			t.Errorf("case %s holds %v, want packs %v", c.GetSscc(), c, want[serial])
+		}
+		delete(want, serial)
+	}
+	if len(want) != 0 {
+		t.Errorf("cases missing from the pallet: %v", want)
+	}
+	for _, serial := range []string{"11", "22"} {
+		pk, err := prov.GetPack(cctx, &pb.GetPackRequest{Gtin: itemGTIN, Serial: serial})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr := pk.GetPack().GetTransit(); tr.GetToGln() != whsGLN || tr.GetFromGln() != mfrGLN || pk.GetPack().GetCustodianGln() != mfrGLN ||
+			len(pk.GetContainerSsccs()) != 2 || pk.GetContainerSsccs()[1] != pallet {
+			t.Errorf("pack %s: %v, want in transit from %s to %s inside its case on pallet %s", serial, pk, mfrGLN, whsGLN, pallet)
+		}
 	}
 }

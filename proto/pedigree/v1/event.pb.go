@@ -167,7 +167,9 @@ type ScanEvent struct {
 	// most 10,000 entries per event.
 	Epcs []*Epc `protobuf:"bytes,8,rep,name=epcs,proto3" json:"epcs,omitempty"`
 	// AggregationEvent, AssociationEvent and TransactionEvent: the parentID,
-	// a container (SSCC).
+	// a container: an SSCC, or the SGTIN of a case (a GTIN-14 whose packaging
+	// indicator is 1–8, as DSCSA serializes cases). Such SGTINs are
+	// containers wherever they appear, never packs.
 	Parent *Epc `protobuf:"bytes,9,opt,name=parent,proto3" json:"parent,omitempty"`
 	// Class-level objects (EPCIS quantityList without quantities): whole
 	// batches, for recall and withdrawal. At most 100 entries.

@@ -88,8 +88,9 @@ type GetPackResponse struct {
 	// The effective status now: the pack's own, or RECALLED / WITHDRAWN /
 	// EXPIRED when its batch or date says so (as VerifyPackResponse.status).
 	Status PackStatus `protobuf:"varint,2,opt,name=status,proto3,enum=pedigree.v1.PackStatus" json:"status,omitempty"`
-	// SSCCs of the containers the pack is in, nearest first (the case, then
-	// the pallet…); the last one's custody applies. Empty when loose.
+	// The containers the pack is in, nearest first (the case, then the
+	// pallet…): SSCCs, or "(01)<GTIN-14>(21)<serial>" for a case identified
+	// by an SGTIN; the last one's custody applies. Empty when loose.
 	ContainerSsccs []string `protobuf:"bytes,3,rep,name=container_ssccs,json=containerSsccs,proto3" json:"container_ssccs,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -610,7 +611,8 @@ func (x *TraceBatchResponse) GetNextPageToken() string {
 // GetContainerRequest names a container.
 type GetContainerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// SSCC, 18 digits.
+	// The container: its SSCC (18 digits), or for a case identified by the
+	// SGTIN of a case GTIN (packaging indicator 1–8), "(01)<GTIN-14>(21)<serial>".
 	Sscc          string `protobuf:"bytes,1,opt,name=sscc,proto3" json:"sscc,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -656,7 +658,7 @@ func (x *GetContainerRequest) GetSscc() string {
 // ContainerNode is a container and what is inside it.
 type ContainerNode struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// SSCC.
+	// SSCC, or "(01)<GTIN-14>(21)<serial>" for a case identified by an SGTIN.
 	Sscc string `protobuf:"bytes,1,opt,name=sscc,proto3" json:"sscc,omitempty"`
 	// Packs directly inside.
 	Packs []*PackCode `protobuf:"bytes,2,rep,name=packs,proto3" json:"packs,omitempty"`

@@ -175,7 +175,8 @@ type Pack struct {
 	LocationGln string `protobuf:"bytes,7,opt,name=location_gln,json=locationGln,proto3" json:"location_gln,omitempty"`
 	// Set while the pack is in transit: shipped and not yet received.
 	Transit *Transit `protobuf:"bytes,8,opt,name=transit,proto3" json:"transit,omitempty"`
-	// SSCC of the container the pack is in, empty when loose.
+	// The container the pack is in, empty when loose: an SSCC, or
+	// "(01)<GTIN-14>(21)<serial>" for a case identified by an SGTIN.
 	ParentSscc string `protobuf:"bytes,9,opt,name=parent_sscc,json=parentSscc,proto3" json:"parent_sscc,omitempty"`
 	// Event time of the last event that changed the pack.
 	LastEventTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=last_event_time,json=lastEventTime,proto3" json:"last_event_time,omitempty"`

@@ -45,7 +45,13 @@ func TestEventFieldErrorsNameTheField(t *testing.T) {
 		{"capture.events[2].epcs[0].pack.gtin", func(ev *pb.ScanEvent) { ev.Epcs[0].GetPack().Gtin = "09506000134353" }},
 		{"capture.events[2].eventTime", func(ev *pb.ScanEvent) { ev.EventTime = nil }},
 		{"capture.events[2].bizStep", func(ev *pb.ScanEvent) { ev.BizStep = 0 }},
-		{"capture.events[2].parent.sscc", func(ev *pb.ScanEvent) { ev.Type = pb.EventType_EVENT_TYPE_AGGREGATION }},
+		{"capture.events[2].parent", func(ev *pb.ScanEvent) { ev.Type = pb.EventType_EVENT_TYPE_AGGREGATION }},
+		{"capture.events[2].parent.pack.gtin", func(ev *pb.ScanEvent) {
+			ev.Type, ev.Parent = pb.EventType_EVENT_TYPE_AGGREGATION, ev.Epcs[0] // a pack, not a case
+		}},
+		{"capture.events[2].parent.sscc", func(ev *pb.ScanEvent) {
+			ev.Type, ev.Parent = pb.EventType_EVENT_TYPE_AGGREGATION, &pb.Epc{Id: &pb.Epc_Sscc{Sscc: "123"}}
+		}},
 		{"capture.events[2].inputs", func(ev *pb.ScanEvent) { ev.Inputs = ev.Epcs }},
 		{"capture.events[2].epcs", func(ev *pb.ScanEvent) { ev.Type = pb.EventType_EVENT_TYPE_TRANSFORMATION }},
 		{"capture.events[2].outputs[0].pack.serial", func(ev *pb.ScanEvent) {
@@ -110,5 +116,24 @@ func TestTokenIssueChecks(t *testing.T) {
 	}
 	if _, err := CheckTokenIssue(&pb.TokenChange{TokenId: id, TokenHash: hash[:31]}); err == nil {
 		t.Error("a 31-byte hash passed")
+	}
+}
+
+// TestCaseSGTINsAreContainers: the SGTIN of a case GTIN (packaging
+// indicator 1–8) converts to a container, as an object and as a parent.
+func TestCaseSGTINsAreContainers(t *testing.T) {
+	const caseGTIN, packGTIN = "19506000134359", "09506000134352"
+	sgtin := func(gtin, serial string) *pb.Epc {
+		return &pb.Epc{Id: &pb.Epc_Pack{Pack: &pb.PackCode{Gtin: gtin, Serial: serial}}}
+	}
+	ev := &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_AGGREGATION, Action: pb.Action_ACTION_ADD, BizStep: pb.BizStep_BIZ_STEP_PACKING,
+		EventTime: timestamppb.New(time.Date(2026, 1, 5, 6, 0, 0, 0, time.UTC)),
+		Parent:    sgtin(caseGTIN, "C1"), Epcs: []*pb.Epc{sgtin(packGTIN, "P1"), sgtin(caseGTIN, "C2")}}
+	var e lifecycle.Event
+	if err := Event(0, &e, nil, ev, "4000005000001", 0); err != nil {
+		t.Fatal(err)
+	}
+	if e.Parent != lifecycle.CaseID(caseGTIN, "C1") || e.Epcs[0].IsContainer() || e.Epcs[1].SSCC != lifecycle.CaseID(caseGTIN, "C2") {
+		t.Errorf("converted to parent %q, objects %v", e.Parent, e.Epcs)
 	}
 }

@@ -119,16 +119,15 @@ func toEvent(out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor
 	if err := transformation(out, ev, ref); err != nil {
 		return err
 	}
-	if ev.GetType() == pb.EventType_EVENT_TYPE_AGGREGATION {
-		if ev.GetParent().GetSscc() == "" {
-			return Invalid(".parent.sscc", "an aggregation event needs a parent container (SSCC)")
-		}
+	if ev.GetType() == pb.EventType_EVENT_TYPE_AGGREGATION && ev.GetParent() == nil {
+		return Invalid(".parent", "an aggregation event needs a parent container (an SSCC, or the SGTIN of a case)")
 	}
 	if p := ev.GetParent(); p != nil {
-		if !gs1.ValidSSCC(p.GetSscc()) {
-			return Invalid(".parent.sscc", "must be 18 digits with a valid GS1 check digit, got %q", p.GetSscc())
+		id, err := parentOf(p, ref)
+		if err != nil {
+			return PrefixField(".parent", err)
 		}
-		out.Parent = p.GetSscc()
+		out.Parent = id
 	}
 	if n := len(ev.GetBatches()); n > maxBatchesPerEvent {
 		return Invalid(".batches", "at most %d per event, got %d", maxBatchesPerEvent, n)
@@ -231,8 +230,34 @@ func transformation(out *lifecycle.Event, ev *pb.ScanEvent, ref time.Time) error
 	return nil
 }
 
+// ContainerID is the lifecycle container ID an object names: its SSCC, or
+// the CaseID of a case SGTIN; "" for a pack or nothing.
+func ContainerID(e *pb.Epc) string {
+	if s := e.GetSscc(); s != "" {
+		return s
+	}
+	if pk := e.GetPack(); pk != nil && lifecycle.IsCaseGTIN(pk.GetGtin()) {
+		return lifecycle.CaseID(pk.GetGtin(), pk.GetSerial())
+	}
+	return ""
+}
+
+// parentOf converts the parent of an event: an SSCC, or the SGTIN of a
+// case (lifecycle.IsCaseGTIN); it returns the container's ID.
+func parentOf(p *pb.Epc, ref time.Time) (string, error) {
+	if p.GetPack() != nil && !lifecycle.IsCaseGTIN(p.GetPack().GetGtin()) {
+		return "", Invalid(".pack.gtin", "a parent is a container: an SSCC, or the SGTIN of a case (GTIN-14 with packaging indicator 1–8), got GTIN %q", p.GetPack().GetGtin())
+	}
+	e, err := toEpc(p, ref)
+	if err != nil {
+		return "", err
+	}
+	return e.SSCC, nil
+}
+
 // toEpc converts one object; field errors name the field from the object
-// (".pack.gtin").
+// (".pack.gtin"). The SGTIN of a case (lifecycle.IsCaseGTIN) is a
+// container, named by its lifecycle.CaseID.
 func toEpc(e *pb.Epc, ref time.Time) (lifecycle.Epc, error) {
 	switch id := e.GetId().(type) {
 	case *pb.Epc_Sscc:
@@ -257,6 +282,9 @@ func toEpc(e *pb.Epc, ref time.Time) (lifecycle.Epc, error) {
 			if err := CheckExpiry(".pack.expiry", p.GetExpiry(), ref); err != nil {
 				return lifecycle.Epc{}, err
 			}
+		}
+		if lifecycle.IsCaseGTIN(p.GetGtin()) {
+			return lifecycle.Epc{SSCC: lifecycle.CaseID(p.GetGtin(), p.GetSerial())}, nil
 		}
 		return lifecycle.Epc{Pack: lifecycle.PackCode{GTIN: p.GetGtin(), Serial: p.GetSerial(), Lot: p.GetLot(), Expiry: p.GetExpiry()}}, nil
 	}

@@ -8,9 +8,13 @@
 //
 // # Invariants
 //
-//   - Nothing is published from a document that fails the GS1 JSON schema
-//     or the decoder: it is refused whole, with the location of the first
-//     problem (a JSON pointer, or an XML line).
+//   - Nothing is published from a document that fails the GS1 JSON schema,
+//     the XSD's element order (epcis.DecodeXMLStrict) or the decoder: it
+//     is refused whole, with the location of the first problem (a JSON
+//     pointer, or an XML line). A bare event is read as a document of one
+//     event.
+//   - Every valid EPCIS event is captured: what the pack rules do not track
+//     is recorded without them (ScanEvent.not_applied), never refused.
 //   - Every prepared scan event passes envelope.CheckEPCIS for the
 //     capturing party, the check ingest applies, so a capture the API
 //     accepts is never dead-lettered for its projection.

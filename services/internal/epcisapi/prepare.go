@@ -179,7 +179,14 @@ func (p *Preparer) Prepare(body []byte, f Format, actor string, b Behaviour) (*P
 		}
 		doc, err = epcis.Decode(body)
 	} else {
-		doc, err = epcis.DecodeXML(body)
+		doc, err = epcis.DecodeXMLStrict(body)
+	}
+	if err != nil {
+		// A single event, as POST /epcis/events takes it, is a document
+		// of one event.
+		if ev, evErr := decodeEvent(body, f); evErr == nil {
+			doc, err = &epcis.Document{Events: []epcis.Event{*ev}}, nil
+		}
 	}
 	if err != nil {
 		return nil, decodeError(err)
@@ -205,6 +212,15 @@ func (p *Preparer) Prepare(body []byte, f Format, actor string, b Behaviour) (*P
 		out.Events, out.Positions = nil, nil
 	}
 	return out, nil
+}
+
+// decodeEvent reads body as one bare event (an ObjectEvent element, or a
+// JSON-LD event object with its own @context).
+func decodeEvent(body []byte, f Format) (*epcis.Event, error) {
+	if f == XML {
+		return epcis.DecodeXMLEvent(body)
+	}
+	return epcis.DecodeEvent(body)
 }
 
 // project makes the scan event of one captured event and checks it as

@@ -168,3 +168,94 @@ func FuzzPrepare(f *testing.F) {
 		}
 	})
 }
+
+// openepcis is the OpenEPCIS test resources' folder of EPCIS documents.
+const openepcis = "../../../epcis/testdata/openepcis-test-resources/core/src/main/resources"
+
+// TestPrepareOpenEPCISDocuments: every OpenEPCIS capture document (EPCIS
+// 2.0 JSON-LD and XML, EPCIS 1.2 XML) that the GS1 JSON schema accepts is
+// prepared whole, no event refused; the ones the schema refuses (as the
+// derived schema verdicts record) are refused whole with a location.
+func TestPrepareOpenEPCISDocuments(t *testing.T) {
+	p := preparer(t, Limits{})
+	invalid := schemaInvalid(t)
+	var docs, events int
+	for _, dir := range []string{"2.0/EPCIS/JSON/Capture/Documents", "2.0/EPCIS/XML/Capture/Documents", "1.2/EPCIS/XML/Capture/Documents"} {
+		files, err := filepath.Glob(filepath.Join(openepcis, dir, "*"))
+		if err != nil || len(files) < 10 {
+			t.Fatalf("%s: %d documents, %v", dir, len(files), err)
+		}
+		for _, f := range files {
+			format := JSON
+			if strings.HasSuffix(f, ".xml") {
+				format = XML
+			}
+			got, err := p.Prepare(read(t, f), format, actor, Rollback)
+			rel := strings.TrimPrefix(f, "../../../epcis/testdata/")
+			if invalid[rel] || xsdInvalid[strings.TrimPrefix(rel, "openepcis-test-resources/core/src/main/resources/")] != "" {
+				var de *DocError
+				if !errors.As(err, &de) || de.Msg == "" {
+					t.Errorf("%s: the schema refuses it, Prepare gave %v", rel, err)
+				}
+				continue
+			}
+			if err != nil || len(got.Errors) > 0 || len(got.Events) != got.Total {
+				t.Errorf("%s: %v %+v", rel, err, got)
+				continue
+			}
+			docs++
+			events += got.Total
+		}
+	}
+	t.Logf("%d documents, %d events prepared", docs, events)
+}
+
+// xsdInvalid lists the OpenEPCIS XML capture documents outside the
+// Invalid folders that the EPCIS XSD (or the standard's text) refuses,
+// with the reason; the JSON ones are in the derived schema verdicts.
+var xsdInvalid = map[string]string{
+	"2.0/EPCIS/XML/Capture/Documents/JumbledFieldsOrder.xml":                   "elements out of the XSD sequence",
+	"1.2/EPCIS/XML/Capture/Documents/Jumbled_attributes_order.xml":             "elements out of the XSD sequence",
+	"1.2/EPCIS/XML/Capture/Documents/ObjectEvent_all_possible_fields.xml":      "ilmd in an OBSERVE event (ILMD only with ADD; the JSON schema refuses the same)",
+	"1.2/EPCIS/XML/Capture/Documents/TransactionEvent_all_possible_fields.xml": "declarationTime without seconds (xsd:dateTime requires them)",
+}
+
+// TestPrepareRefusesOpenEPCISInvalid: every document of the OpenEPCIS
+// Invalid capture folders is refused whole, with the location of the
+// problem (a JSON pointer or an XML line) and the rule.
+func TestPrepareRefusesOpenEPCISInvalid(t *testing.T) {
+	p := preparer(t, Limits{})
+	for _, dir := range []string{"2.0/EPCIS/JSON/Capture/Invalid", "2.0/EPCIS/XML/Capture/Invalid"} {
+		files, err := filepath.Glob(filepath.Join(openepcis, dir, "*"))
+		if err != nil || len(files) < 5 {
+			t.Fatalf("%s: %d documents, %v", dir, len(files), err)
+		}
+		for _, f := range files {
+			format := JSON
+			if strings.HasSuffix(f, ".xml") {
+				format = XML
+			}
+			_, err := p.Prepare(read(t, f), format, actor, Proceed)
+			var de *DocError
+			if !errors.As(err, &de) || de.Status != 400 || de.Msg == "" ||
+				(de.Field == "" && de.Line == 0 && !strings.Contains(de.Msg, "missing property")) { // a property missing at the root has no pointer
+				t.Errorf("%s: %v, want a 400 naming where", filepath.Base(f), err)
+				continue
+			}
+			t.Logf("%s: %v", filepath.Base(f), err)
+		}
+	}
+}
+
+// schemaInvalid reads the derived schema verdicts: the documents the GS1
+// JSON schema refuses, by path under epcis/testdata.
+func schemaInvalid(t *testing.T) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	for _, l := range strings.Split(string(read(t, "../../../epcis/testdata/derived_schema_validation.tsv")), "\n") {
+		if f := strings.Split(l, "\t"); len(f) >= 2 && f[1] == "INVALID" {
+			out[f[0]] = true
+		}
+	}
+	return out
+}

@@ -15,6 +15,7 @@ import (
 	ledgerentry "github.com/pedigree-project/pedigree/ledger/entry"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
+	"github.com/pedigree-project/pedigree/services/internal/convert"
 	"github.com/pedigree-project/pedigree/services/internal/pagetoken"
 	"github.com/pedigree-project/pedigree/services/internal/state"
 	"github.com/pedigree-project/pedigree/services/internal/writer"
@@ -217,11 +218,11 @@ func eventAbout(entry *pb.LedgerEntry, gtin, serial, via string) *pb.ScanEvent {
 		return nil
 	}
 	for _, ev := range op.Envelope.GetCapture().GetEvents() {
-		if via != "" && ev.GetParent().GetSscc() == via {
+		if via != "" && convert.ContainerID(ev.GetParent()) == via {
 			return ev
 		}
 		for _, epc := range ev.GetEpcs() {
-			if via != "" && epc.GetSscc() == via {
+			if via != "" && convert.ContainerID(epc) == via {
 				return ev
 			}
 			if pk := epc.GetPack(); via == "" && pk.GetGtin() == gtin && pk.GetSerial() == serial {

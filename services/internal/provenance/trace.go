@@ -12,6 +12,7 @@ import (
 	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
+	"github.com/pedigree-project/pedigree/services/internal/convert"
 	"github.com/pedigree-project/pedigree/services/internal/pagetoken"
 	"github.com/pedigree-project/pedigree/services/internal/state"
 	"github.com/pedigree-project/pedigree/services/internal/writer"
@@ -148,13 +149,13 @@ func (s *Service) tree(ctx context.Context, sscc string, depth int) (*pb.Contain
 			continue
 		}
 		for k, ev := range op.Envelope.GetCapture().GetEvents() {
-			if ev.GetType() != pb.EventType_EVENT_TYPE_AGGREGATION || ev.GetParent().GetSscc() != sscc ||
+			if ev.GetType() != pb.EventType_EVENT_TYPE_AGGREGATION || convert.ContainerID(ev.GetParent()) != sscc ||
 				k >= len(entry.GetOutcomes()) || !entry.GetOutcomes()[k].GetApplied() {
 				continue
 			}
 			in := ev.GetAction() == pb.Action_ACTION_ADD
 			for _, epc := range ev.GetEpcs() {
-				if c := epc.GetSscc(); c != "" {
+				if c := convert.ContainerID(epc); c != "" {
 					if in && !children[c] {
 						childOrder = append(childOrder, c)
 					}

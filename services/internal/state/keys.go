@@ -16,14 +16,16 @@ import "encoding/binary"
 //	0x14 product   | GTIN (14)                           → Product (protobuf)
 //	0x15 batch     | GTIN (14) | len | lot               → Batch (protobuf)
 //	0x16 pack      | GTIN (14) | len | serial            → pack record (codec.go)
-//	0x17 container | SSCC (18)                           → container record (codec.go)
+//	0x17 container | container ID                        → container record (codec.go); the ID is an
+//	                 SSCC (18 digits) or a case's (01)<GTIN>(21)<serial> (lifecycle.CaseID)
 //	0x18 event     | first 16 bytes of SHA-256(ID)       → ledger index (u64) [| content digest (32)]
 //	                 (ID = "<party GLN>/<event ID>", or an envelope ID; events.go)
 //	0x19 alert     | ledger index (u64) | n (u32)        → Alert (protobuf)
 //	0x1A packlog   | GTIN (14) | len | serial | index    → empty: the entry touched the pack
-//	0x1B contlog   | SSCC (18) | index (u64)             → empty: the entry touched the container
-//	0x1C member    | object | index (u64)                → SSCC the object entered, or empty when it left
-//	                 (object = 'p' | GTIN | len | serial, or 'c' | SSCC)
+//	0x1B contlog   | container ID | index (u64)          → empty: the entry touched the container; IDs
+//	                 are not length-prefixed, so readers keep only keys exactly 8 bytes past the prefix
+//	0x1C member    | object | index (u64)                → ID of the container the object entered, or
+//	                 empty when it left (object = 'p' | GTIN | len | serial, or 'c' | container ID)
 //	0x1D nodekey   | key ID (8)                          → Ed25519 public key (32) | node name
 //	0x1E tokeninfo | GLN (13) | token ID (8)             → TokenInfo (protobuf): issue, expiry, revocation;
 //	                 kept after revocation (0x11 and 0x12 are deleted then)

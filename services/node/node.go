@@ -464,7 +464,9 @@ func (n *Node) close(ctx context.Context) error {
 		n.bg.Wait()
 	}
 	if n.nc != nil {
-		if err := n.nc.FlushTimeout(time.Second); err != nil && !n.nc.IsClosed() {
+		// A connection still trying the cluster's members has nothing
+		// it could flush: every write waits for its acknowledgement.
+		if err := n.nc.FlushTimeout(time.Second); err != nil && !n.nc.IsClosed() && !n.nc.IsReconnecting() {
 			errs = append(errs, fmt.Errorf("node: NATS flush: %w", err))
 		}
 		n.nc.Close()

@@ -40,6 +40,7 @@ type testCluster struct {
 	pki    *testPKI
 	routes []string // every member's route URL, the ones to come included
 	https  []string // with withPeers: every member's HTTP address, each a peer of the others
+	grpcs  []string // with withPeers: every member's gRPC address, the same after a restart
 	nodes  []*Node
 }
 
@@ -49,6 +50,7 @@ type testCluster struct {
 func (c *testCluster) withPeers() *testCluster {
 	for range c.routes {
 		c.https = append(c.https, freeAddr(c.t))
+		c.grpcs = append(c.grpcs, freeAddr(c.t))
 	}
 	return c
 }
@@ -92,7 +94,7 @@ func (c *testCluster) config(i int) Config {
 	}
 	cfg.Join = i > 0
 	if c.https != nil {
-		cfg.HTTPAddr = c.https[i]
+		cfg.HTTPAddr, cfg.GRPCAddr = c.https[i], c.grpcs[i]
 		for _, a := range c.https {
 			cfg.Peers = append(cfg.Peers, "http://"+a) // its own included, as an operator would list them
 		}

@@ -6,11 +6,18 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/pedigree-project/pedigree/ledger"
 )
+
+// PeerTimeout bounds what a round spends on one peer: a replica answers
+// within DefaultReplicaWait, so one that takes much longer is down or cut
+// off, and a round (which a pack history may wait for) does not wait on
+// it.
+const PeerTimeout = DefaultReplicaWait + 2*time.Second
 
 // A peer is another node that builds the log, asked as a Replica. Its
 // fields are used by one round at a time.
@@ -81,6 +88,8 @@ func (c *Collector) learn(ctx context.Context, p *peer) bool {
 // logged and counted, and yields none.
 func (c *Collector) askPeer(ctx context.Context, j int, cp ledger.Checkpoint) []note.Signature {
 	p := c.peers[j]
+	ctx, cancel := context.WithTimeout(ctx, PeerTimeout)
+	defer cancel()
 	if !c.learn(ctx, p) {
 		return nil
 	}

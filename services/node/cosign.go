@@ -45,8 +45,10 @@ const CosignVerifierKeyFile = "cosign.vkey"
 // comes.
 const defaultCosignRetry = 5 * time.Second
 
-// peerTimeout bounds one request to a peer.
-const peerTimeout = 10 * time.Second
+// maxCosignInFlight bounds the add-checkpoint requests the node's
+// replica answers at once (each may wait up to a second for the ledger);
+// more are answered 503 with Retry-After.
+const maxCosignInFlight = 32
 
 // validatePeers checks the Peers URLs.
 func (c Config) validatePeers() []error {
@@ -150,7 +152,7 @@ func (n *Node) peerClient() (*http.Client, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = cfg
-	return &http.Client{Transport: tr, Timeout: peerTimeout}, nil
+	return &http.Client{Transport: tr, Timeout: witness.PeerTimeout}, nil
 }
 
 // CosignVerifierKey returns the node's cosignature/v1 verifier key (also
@@ -160,8 +162,19 @@ func (n *Node) CosignVerifierKey() string { return n.cosignVKey }
 // cosignHandler serves the replica under witness.PeerPrefix, and h
 // elsewhere.
 func (n *Node) cosignHandler(h http.Handler) http.Handler {
+	replica := http.StripPrefix(witness.PeerPrefix, witness.ReplicaHandler(n.replica))
+	slots := make(chan struct{}, maxCosignInFlight)
 	mux := http.NewServeMux()
-	mux.Handle(witness.PeerPrefix+"/", http.StripPrefix(witness.PeerPrefix, witness.ReplicaHandler(n.replica)))
+	mux.Handle(witness.PeerPrefix+"/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+			replica.ServeHTTP(w, r)
+		default:
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "too many cosigning requests at once; try again", http.StatusServiceUnavailable)
+		}
+	}))
 	mux.Handle("/", h)
 	return mux
 }

@@ -157,12 +157,14 @@ func partyGLN(i int) string {
 
 // cosignedByTheOthers checks, with pedigree ledger checkpoint
 // --min-signatures 2, that each member serves a checkpoint cosigned by the
-// two others (their keys in DATA/keys/cosign.vkey), trying again while a
-// cosigning round is still to come.
+// two others (their keys in DATA/keys/cosign.vkey); then commissions a pack
+// through the first member and checks its history on the last with
+// pedigree history --min-signatures 2, trusting only the two other nodes.
+// Both are tried again while a cosigning round is still to come.
 func cosignedByTheOthers(ctx context.Context, t *testing.T, ms []*clusterMember, token string) {
 	t.Helper()
-	for i, m := range ms {
-		args := []string{"ledger", "checkpoint", "--server", m.grpc, "--token", token, "--min-signatures", "2"}
+	others := func(i int) []string {
+		var args []string
 		for j, other := range ms {
 			if j != i {
 				vkey, err := os.ReadFile(filepath.Join(other.dir, "keys", "cosign.vkey"))
@@ -172,17 +174,48 @@ func cosignedByTheOthers(ctx context.Context, t *testing.T, ms []*clusterMember,
 				args = append(args, "--trust", strings.TrimSpace(string(vkey)))
 			}
 		}
+		return append(args, "--min-signatures", "2")
+	}
+	until := func(what string, args ...string) string {
+		t.Helper()
 		for {
-			_, errOut, ok := runPedigree(ctx, t, "", nil, args...)
+			out, errOut, ok := runPedigree(ctx, t, "", nil, args...)
 			if ok {
-				break
+				return out
 			}
 			select {
 			case <-ctx.Done():
-				t.Fatalf("%s: no checkpoint cosigned by the two other nodes: %s", m.name, errOut)
+				t.Fatalf("%s: %s", what, errOut)
 			case <-time.After(200 * time.Millisecond):
 			}
 		}
+	}
+	for i, m := range ms {
+		until(m.name+": no checkpoint cosigned by the two other nodes",
+			append([]string{"ledger", "checkpoint", "--server", m.grpc, "--token", token}, others(i)...)...)
+	}
+	first, last := ms[0], ms[len(ms)-1]
+	at := func(m *clusterMember, tok string, args ...string) string {
+		t.Helper()
+		return mustRun(ctx, t, append(args, "--server", m.grpc, "--token", tok)...)
+	}
+	m := cliToken.FindStringSubmatch(at(first, token, "party", "create", "--gln", "4000001000005", "--name", "Pharma AG", "--role", "manufacturer"))
+	if m == nil {
+		t.Fatal("party create: no token")
+	}
+	at(first, m[1], "product", "create", "--gtin", "09506000134352", "--name", "Paracetamol 500 mg")
+	at(first, m[1], "batch", "create", "09506000134352", "--lot", "CLU1", "--expiry", "281200")
+	file := filepath.Join(first.dir, "serials.txt")
+	at(first, m[1], "commission", "09506000134352", "CLU1", "--count", "1", "--out", file)
+	serials, err := os.ReadFile(file)
+	if err != nil || len(strings.Fields(string(serials))) != 1 {
+		t.Fatalf("serials: %q %v", serials, err)
+	}
+	barcode := "(01)09506000134352(17)281200(10)CLU1(21)" + strings.Fields(string(serials))[0]
+	out := until("history on "+last.name+" with the two other nodes' cosignatures",
+		append([]string{"history", barcode, "--server", last.grpc, "--token", token}, others(len(ms)-1)...)...)
+	if !strings.Contains(out, "entries verified against checkpoint") || !strings.Contains(out, first.name) {
+		t.Fatalf("history --min-signatures 2:\n%s", out)
 	}
 }
 

@@ -41,8 +41,12 @@ func newClusterMembers(t *testing.T, n int) []*clusterMember {
 		ms[i] = &clusterMember{name: fmt.Sprintf("n%d", i+1), dir: t.TempDir(), grpc: freeNATSAddr(t), http: freeNATSAddr(t), nats: freeNATSAddr(t), route: freeNATSAddr(t)}
 		routes = append(routes, "nats://"+ms[i].route)
 	}
+	var peers []string
+	for _, m := range ms {
+		peers = append(peers, "http://"+m.http)
+	}
 	for i, m := range ms {
-		m.args = []string{"serve", "--data", m.dir, "--node-name", m.name, "--grpc", m.grpc, "--http", m.http, "--metrics", "",
+		m.args = []string{"serve", "--peer", strings.Join(peers, ","), "--data", m.dir, "--node-name", m.name, "--grpc", m.grpc, "--http", m.http, "--metrics", "",
 			"--nats-listen", m.nats, "--nats-cluster-listen", m.route, "--nats-routes", strings.Join(routes, ","),
 			"--nats-cluster-credentials", secret, "--stream-replicas", "3", "--log-level", "info"}
 		if i > 0 {
@@ -151,11 +155,76 @@ func partyGLN(i int) string {
 	return base + string(gs1.CheckDigit(base))
 }
 
+// cosignedByTheOthers checks, with pedigree ledger checkpoint
+// --min-signatures 2, that each member serves a checkpoint cosigned by the
+// two others (their keys in DATA/keys/cosign.vkey); then commissions a pack
+// through the first member and checks its history on the last with
+// pedigree history --min-signatures 2, trusting only the two other nodes.
+// Both are tried again while a cosigning round is still to come.
+func cosignedByTheOthers(ctx context.Context, t *testing.T, ms []*clusterMember, token string) {
+	t.Helper()
+	others := func(i int) []string {
+		var args []string
+		for j, other := range ms {
+			if j != i {
+				vkey, err := os.ReadFile(filepath.Join(other.dir, "keys", "cosign.vkey"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				args = append(args, "--trust", strings.TrimSpace(string(vkey)))
+			}
+		}
+		return append(args, "--min-signatures", "2")
+	}
+	until := func(what string, args ...string) string {
+		t.Helper()
+		for {
+			out, errOut, ok := runPedigree(ctx, t, "", nil, args...)
+			if ok {
+				return out
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%s: %s", what, errOut)
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	for i, m := range ms {
+		until(m.name+": no checkpoint cosigned by the two other nodes",
+			append([]string{"ledger", "checkpoint", "--server", m.grpc, "--token", token}, others(i)...)...)
+	}
+	first, last := ms[0], ms[len(ms)-1]
+	at := func(m *clusterMember, tok string, args ...string) string {
+		t.Helper()
+		return mustRun(ctx, t, append(args, "--server", m.grpc, "--token", tok)...)
+	}
+	m := cliToken.FindStringSubmatch(at(first, token, "party", "create", "--gln", "4000001000005", "--name", "Pharma AG", "--role", "manufacturer"))
+	if m == nil {
+		t.Fatal("party create: no token")
+	}
+	at(first, m[1], "product", "create", "--gtin", "09506000134352", "--name", "Paracetamol 500 mg")
+	at(first, m[1], "batch", "create", "09506000134352", "--lot", "CLU1", "--expiry", "281200")
+	file := filepath.Join(first.dir, "serials.txt")
+	at(first, m[1], "commission", "09506000134352", "CLU1", "--count", "1", "--out", file)
+	serials, err := os.ReadFile(file)
+	if err != nil || len(strings.Fields(string(serials))) != 1 {
+		t.Fatalf("serials: %q %v", serials, err)
+	}
+	barcode := "(01)09506000134352(17)281200(10)CLU1(21)" + strings.Fields(string(serials))[0]
+	out := until("history on "+last.name+" with the two other nodes' cosignatures",
+		append([]string{"history", barcode, "--server", last.grpc, "--token", token}, others(len(ms)-1)...)...)
+	if !strings.Contains(out, "entries verified against checkpoint") || !strings.Contains(out, first.name) {
+		t.Fatalf("history --min-signatures 2:\n%s", out)
+	}
+}
+
 // TestClusterMemberKilledUnderLoad: three serve processes form a cluster
 // (the joining two admitted with `pedigree node add`); under a steady load
 // of writes to all three, one is killed with SIGKILL and started again.
 // Every acknowledged write is on the ledger once, every node reaches the
-// same ledger, and its size is the writes that landed, no more.
+// same ledger, and its size is the writes that landed, no more; each
+// serves a checkpoint its two peers cosigned (--peer).
 func TestClusterMemberKilledUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("three serve processes, one killed and restarted")
@@ -310,6 +379,7 @@ func TestClusterMemberKilledUnderLoad(t *testing.T) {
 		}
 		if agree && sizes[0] == fmt.Sprint(5+landed) && missing == 0 {
 			t.Logf("%d writes tried, %d acknowledged, %d landed; three nodes at size %s root %s", tried, len(acked), landed, sizes[0], roots[0])
+			cosignedByTheOthers(ctx, t, ms, token)
 			for _, m := range ms { // what the consumer watchdogs did
 				out, _ := os.ReadFile(filepath.Join(m.dir, "serve.log"))
 				for line := range strings.Lines(string(out)) {

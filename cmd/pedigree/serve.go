@@ -37,6 +37,11 @@ Several nodes form a cluster when their embedded NATS servers do
 --nats-cluster-tls-*) with --stream-replicas 3: one node starts the ledger; the
 others start with --join and serve once an admin ran "pedigree node add" for
 them (they log the command). Every node builds the same ledger from the stream.
+With --peer (the other nodes' HTTP URLs) every node cosigns the others'
+checkpoints when its own ledger has the same root at their size, and serves its
+own with their cosignatures (its key: DATA/keys/cosign.vkey, for
+pedigree history --trust); a root that differs is refused and logged as a fork
+alarm.
 
 With --demo it then plays a small simulated market against itself (see pedigree
 simulate), prints what was detected and what to try next, and keeps serving; it
@@ -111,6 +116,10 @@ logs warnings and errors only, unless --log-level says otherwise.`,
 	f.StringVar(&c.TLS.Key, "nats-cluster-tls-key", "", "the key of --nats-cluster-tls-cert (PEM)")
 	f.StringVar(&c.TLS.CA, "nats-cluster-tls-ca", "", "CA that the other members' route certificates must chain to")
 	f.StringVar(&cfg.NodeName, "node-name", "", "this node's name (letters, digits, '.', '_', '-'), unique in a cluster; default node-<key ID>")
+	f.StringSliceVar(&cfg.Peers, "peer", nil, "another node's HTTP API URL, http(s)://host:port, whose cosignature each checkpoint gathers (repeatable or comma-separated; this node's own may be listed)")
+	f.StringVar(&cfg.PeerTLS.CA, "peer-tls-ca", "", "CA that the peers' HTTP certificates must chain to (default: the system's roots)")
+	f.StringVar(&cfg.PeerTLS.Cert, "peer-tls-cert", "", "client certificate (PEM) shown to peers whose API requires one (--tls-client-ca)")
+	f.StringVar(&cfg.PeerTLS.Key, "peer-tls-key", "", "the key of --peer-tls-cert (PEM)")
 	f.BoolVar(&cfg.Join, "join", false, "join the ledger another node started: never write a genesis; follow the stream's (or --genesis-key's); serve once an admin ran `pedigree node add` for this node")
 	f.StringVar(&cfg.AdminGLN, "admin-gln", cfg.AdminGLN, "GLN of the admin party created on first start")
 	f.StringVar(&cfg.AdminName, "admin-name", cfg.AdminName, "name of the admin party created on first start")

@@ -114,3 +114,33 @@ func (c *Client) AddCheckpoint(ctx context.Context, oldSize uint64, proof tlog.T
 	}
 	return n.Sigs, nil
 }
+
+// maxVerifierKeyBytes bounds a replica's GET vkey answer.
+const maxVerifierKeyBytes = 1024
+
+// FetchVerifierKey asks the replica whose submission prefix is prefix for
+// its cosignature verifier key (GET prefix/vkey). The answer says only
+// which key to expect: the caller checks that the key is one it trusts.
+func FetchVerifierKey(ctx context.Context, hc *http.Client, prefix string) (string, error) {
+	u, err := url.Parse(prefix)
+	if err != nil {
+		return "", fmt.Errorf("replica %s: %w", prefix, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.JoinPath("vkey").String(), nil)
+	if err != nil {
+		return "", fmt.Errorf("replica %s: %w", prefix, err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("replica %s: %w", u.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxVerifierKeyBytes+1))
+	if err != nil {
+		return "", fmt.Errorf("replica %s: read its key: %w", u.Redacted(), err)
+	}
+	if resp.StatusCode != http.StatusOK || len(body) > maxVerifierKeyBytes {
+		return "", fmt.Errorf("replica %s: its key: HTTP %d", u.Redacted(), resp.StatusCode)
+	}
+	return strings.TrimSpace(string(body)), nil
+}

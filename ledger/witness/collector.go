@@ -2,6 +2,7 @@ package witness
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -56,7 +57,23 @@ type CollectorConfig struct {
 	// OnServe, when not nil, is called with each checkpoint that becomes
 	// the served one, on the goroutine of the round; it must not block.
 	OnServe func(ledger.Checkpoint)
+	// Peers are the submission prefixes of the other nodes that build the
+	// log (their ReplicaHandler), asked in every round beside the
+	// witnesses. Their cosignatures go into the served note but do not
+	// count toward the policy. A peer's key is learnt from its GET vkey
+	// and must pass Admit. A node may list itself: Admit tells it apart.
+	Peers []string
+	// Admit says whether a peer's cosignature key (its name and Ed25519
+	// public key) is one the log trusts: nil if so, ErrSelf if it is the
+	// node's own (that peer is never asked). Required with Peers.
+	Admit func(name string, pub ed25519.PublicKey) error
+	// Self, when not nil, adds the node's own cosignature (cosignature/v1)
+	// to every checkpoint a round cosigns, beside its peers'.
+	Self note.Signer
 }
+
+// ErrSelf is Admit's answer for the node's own key.
+var ErrSelf = errors.New("witness: the node's own key")
 
 // PolicyOf returns the policy text of witnesses of which quorum must
 // cosign (0: none need to).
@@ -93,12 +110,17 @@ type Collector struct {
 	rounds   *prometheus.CounterVec
 	served   prometheus.Gauge
 	onServe  func(ledger.Checkpoint)
+	hc       *http.Client
+	admit    func(string, ed25519.PublicKey) error
+	self     note.Signer
 
-	round   chan struct{} // one round at a time; guards known and last
-	known   []uint64      // per client: the size it last cosigned, as far as we know
-	last    ledger.Checkpoint
-	lastMet bool
-	hasLast bool
+	round    chan struct{} // one round at a time; guards known, peers and last
+	known    []uint64      // per client: the size it last cosigned, as far as we know
+	peers    []*peer
+	last     ledger.Checkpoint
+	lastMet  bool
+	lastDone bool // lastMet, and every witness and peer cosigned
+	hasLast  bool
 
 	mu      sync.Mutex
 	serving *ledger.Checkpoint
@@ -112,7 +134,7 @@ func NewCollector(cfg CollectorConfig) (*Collector, error) {
 		return nil, errors.New("witness collector: log and logger are required")
 	}
 	c := &Collector{log: cfg.Log, timeout: cfg.Timeout, retry: cfg.RetryInterval, logger: cfg.Logger, onServe: cfg.OnServe,
-		round: make(chan struct{}, 1), wake: make(chan struct{}, 1), policy: fwitness.NewGroup(0)}
+		admit: cfg.Admit, self: cfg.Self, round: make(chan struct{}, 1), wake: make(chan struct{}, 1), policy: fwitness.NewGroup(0)}
 	if c.timeout <= 0 {
 		c.timeout = 10 * time.Second
 	}
@@ -122,6 +144,10 @@ func NewCollector(cfg CollectorConfig) (*Collector, error) {
 	hc := cfg.HTTP
 	if hc == nil {
 		hc = &http.Client{}
+	}
+	c.hc = hc
+	if err := c.addPeers(cfg.Peers); err != nil {
+		return nil, err
 	}
 	if len(cfg.Policy) > 0 {
 		var err error
@@ -159,6 +185,9 @@ func NewCollector(cfg CollectorConfig) (*Collector, error) {
 // Witnesses returns the number of witnesses the collector asks.
 func (c *Collector) Witnesses() int { return len(c.clients) }
 
+// idle reports whether a round has nothing to add to a checkpoint.
+func (c *Collector) idle() bool { return len(c.clients) == 0 && len(c.peers) == 0 && c.self == nil }
+
 // Offer hands a new checkpoint to Run; a newer offer replaces one not yet
 // taken. It never blocks.
 func (c *Collector) Offer(cp ledger.Checkpoint) {
@@ -175,9 +204,10 @@ func (c *Collector) Offer(cp ledger.Checkpoint) {
 
 // Run gets each offered checkpoint cosigned, starting with the log's
 // latest, until ctx is done. A checkpoint that did not meet the policy is
-// offered again after the retry interval unless a newer one comes.
+// offered again after the retry interval unless a newer one comes, and
+// so is one that a witness or a peer did not cosign.
 func (c *Collector) Run(ctx context.Context) {
-	if len(c.clients) == 0 {
+	if c.idle() {
 		return
 	}
 	if cp, err := c.log.Latest(); err == nil {
@@ -200,12 +230,12 @@ func (c *Collector) Run(ctx context.Context) {
 		if next == nil {
 			continue
 		}
-		_, met, err := c.cosign(ctx, *next, true)
+		_, _, done, err := c.cosign(ctx, *next, true)
 		if err != nil && ctx.Err() != nil {
 			return
 		}
 		retry = nil
-		if !met {
+		if !done {
 			again, retry = *next, time.After(c.retry)
 		}
 	}
@@ -240,7 +270,7 @@ func (c *Collector) Covering(ctx context.Context, index uint64) (ledger.Checkpoi
 			return cp, err
 		}
 	}
-	out, _, err := c.cosign(ctx, cp, false)
+	out, _, _, err := c.cosign(ctx, cp, false)
 	if err != nil {
 		// The node's own signature still stands.
 		return cp, nil
@@ -249,45 +279,63 @@ func (c *Collector) Covering(ctx context.Context, index uint64) (ledger.Checkpoi
 }
 
 // cosign runs a round for cp, unless the last round covers it: a newer
-// checkpoint, or the same one when it met the policy or force is false.
-// It returns cp with the cosignatures it got, and whether they meet the
-// policy.
-func (c *Collector) cosign(ctx context.Context, cp ledger.Checkpoint, force bool) (ledger.Checkpoint, bool, error) {
-	if len(c.clients) == 0 {
-		return cp, true, nil
+// checkpoint, or the same one when every witness and peer cosigned it or
+// force is false. A round for the checkpoint of the last round keeps the
+// cosignatures that one got. It returns cp with the cosignatures it got,
+// whether they meet the policy, and whether every witness and peer
+// cosigned.
+func (c *Collector) cosign(ctx context.Context, cp ledger.Checkpoint, force bool) (ledger.Checkpoint, bool, bool, error) {
+	if c.idle() {
+		return cp, true, true, nil
 	}
 	select {
 	case c.round <- struct{}{}:
 	case <-ctx.Done():
-		return cp, false, ctx.Err()
+		return cp, false, false, ctx.Err()
 	}
 	defer func() { <-c.round }()
-	if c.hasLast && (c.last.Size > cp.Size || c.last.Size == cp.Size && (c.lastMet || !force)) {
-		return c.last, c.lastMet, nil
+	if c.hasLast && (c.last.Size > cp.Size || c.last.Size == cp.Size && (c.lastDone || !force)) {
+		return c.last, c.lastMet, c.lastDone, nil
 	}
 	rctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	got := make([][]note.Signature, len(c.clients))
+	got := make([][]note.Signature, len(c.clients)+len(c.peers))
 	var wg sync.WaitGroup
 	for i := range c.clients {
 		wg.Go(func() { got[i] = c.ask(rctx, i, cp) })
 	}
+	for j := range c.peers {
+		wg.Go(func() { got[len(c.clients)+j] = c.askPeer(rctx, j, cp) })
+	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return cp, false, err
+		return cp, false, false, err
 	}
+	complete := true
 	var sigs []note.Signature
-	for _, s := range got {
+	for i, s := range got {
+		complete = complete && (len(s) > 0 || i >= len(c.clients) && c.peers[i-len(c.clients)].self)
 		sigs = append(sigs, s...)
 	}
-	merged, err := appendSignatures(cp.Note, sigs)
+	if c.self != nil {
+		own, err := cosignatureOf(cp.Note, c.self)
+		if err != nil {
+			return cp, false, false, fmt.Errorf("witness collector: checkpoint %d: %w", cp.Size, err)
+		}
+		sigs = append(sigs, own...)
+	}
+	base := cp.Note
+	if c.hasLast && c.last.Size == cp.Size && c.last.Root == cp.Root {
+		base = c.last.Note
+	}
+	merged, err := appendSignatures(base, sigs)
 	if err != nil {
-		return cp, false, fmt.Errorf("witness collector: checkpoint %d: %w", cp.Size, err)
+		return cp, false, false, fmt.Errorf("witness collector: checkpoint %d: %w", cp.Size, err)
 	}
 	out := cp
 	out.Note = merged
 	met := c.policy.Satisfied(merged)
-	c.last, c.lastMet, c.hasLast = out, met, true
+	c.last, c.lastMet, c.lastDone, c.hasLast = out, met, met && complete, true
 	if met {
 		c.rounds.WithLabelValues("met").Inc()
 		c.mu.Lock()
@@ -305,7 +353,7 @@ func (c *Collector) cosign(ctx context.Context, cp ledger.Checkpoint, force bool
 		c.logger.Warn("witness: checkpoint did not get the cosignatures the policy wants; the previous one is still served",
 			"size", cp.Size, "cosignatures", len(sigs))
 	}
-	return out, met, nil
+	return out, met, met && complete, nil
 }
 
 // ask gets client i's cosignatures on cp, learning the size it holds from

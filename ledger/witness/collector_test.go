@@ -53,7 +53,7 @@ func TestCollectorServesCheckpointsCosignedByItsWitnesses(t *testing.T) {
 	c := newCollector(t, l, reg, 2, w1, w2)
 
 	cp := l.grow(t, "e", 5)
-	out, met, err := c.cosign(ctx, cp, true)
+	out, met, _, err := c.cosign(ctx, cp, true)
 	if err != nil || !met {
 		t.Fatalf("cosign: met=%v %v", met, err)
 	}
@@ -68,7 +68,7 @@ func TestCollectorServesCheckpointsCosignedByItsWitnesses(t *testing.T) {
 	// it from their 409s.
 	c = newCollector(t, l, nil, 2, w1, w2)
 	cp = l.grow(t, "e", 4)
-	if out, met, err = c.cosign(ctx, cp, true); err != nil || !met {
+	if out, met, _, err = c.cosign(ctx, cp, true); err != nil || !met {
 		t.Fatalf("cosign after restart: met=%v %v", met, err)
 	}
 	served := out
@@ -80,7 +80,7 @@ func TestCollectorServesCheckpointsCosignedByItsWitnesses(t *testing.T) {
 	c2.known[0], c2.known[1] = served.Size, served.Size
 	c2.serving = &served
 	cp = l.grow(t, "e", 1)
-	out, met, err = c2.cosign(ctx, cp, true)
+	out, met, _, err = c2.cosign(ctx, cp, true)
 	if err != nil || met {
 		t.Fatalf("cosign with a witness down: met=%v %v", met, err)
 	}

@@ -3,6 +3,8 @@ package witness
 import (
 	"bufio"
 	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"os"
@@ -174,3 +176,49 @@ func ParseEndpoint(s string) (Endpoint, error) {
 	}
 	return Endpoint{URL: u, VerifierKey: vkey}, nil
 }
+
+// NewEd25519Cosigner returns the cosignature/v1 signer of an Ed25519 key
+// named name, and its verifier key (type 0x04): how a ledger node
+// cosigns with its node key. The cosigned message starts with
+// "cosignature/v1\n", so it can be taken for no other message the key
+// signs (protobuf envelopes, notices with their own prefixes).
+func NewEd25519Cosigner(name string, priv ed25519.PrivateKey) (note.Signer, string, error) {
+	if len(priv) != ed25519.PrivateKeySize {
+		return nil, "", fmt.Errorf("cosigner %q: not an Ed25519 private key", name)
+	}
+	// The signer computes the key hash itself: any eight hex digits do.
+	skey := "PRIVATE+KEY+" + name + "+00000000+" + base64.StdEncoding.EncodeToString(append([]byte{1}, priv.Seed()...))
+	s, err := fnote.NewSignerForCosignatureV1(skey)
+	if err != nil {
+		return nil, "", fmt.Errorf("cosigner %q: %w", name, err)
+	}
+	vkey, err := note.NewEd25519VerifierKey(name, priv.Public().(ed25519.PublicKey))
+	if err != nil {
+		return nil, "", fmt.Errorf("cosigner %q: %w", name, err)
+	}
+	if vkey, err = fnote.VKeyToCosignatureV1(vkey); err != nil {
+		return nil, "", fmt.Errorf("cosigner %q: %w", name, err)
+	}
+	return s, vkey, nil
+}
+
+// ParseCosignatureKey returns the name and Ed25519 public key of a
+// cosignature/v1 verifier key (type 0x04), checking its key hash.
+func ParseCosignatureKey(vkey string) (string, ed25519.PublicKey, error) {
+	v, err := NewCosignatureVerifier(vkey)
+	if err != nil {
+		return "", nil, err
+	}
+	parts := strings.SplitN(vkey, "+", 3)
+	key, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil || len(key) != 1+ed25519.PublicKeySize || key[0] != cosignatureV1Alg {
+		return "", nil, fmt.Errorf("verifier key %q: not an Ed25519 cosignature/v1 key", vkey)
+	}
+	if fmt.Sprintf("%08x", v.KeyHash()) != parts[1] {
+		return "", nil, fmt.Errorf("verifier key %q: wrong key hash", vkey)
+	}
+	return v.Name(), ed25519.PublicKey(key[1:]), nil
+}
+
+// cosignatureV1Alg is the key type byte of an Ed25519 cosignature/v1 key.
+const cosignatureV1Alg = 0x04

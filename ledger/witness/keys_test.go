@@ -1,8 +1,13 @@
 package witness
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"strings"
 	"testing"
+
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
 )
 
 func TestConfigurationIsChecked(t *testing.T) {
@@ -68,4 +73,34 @@ func TestConfigurationIsChecked(t *testing.T) {
 	if _, err := New(Config{Signer: signer, Store: store, Logger: discard(), Logs: []Log{logOf(l), logOf(l)}}); err == nil {
 		t.Error("a log configured twice was accepted")
 	}
+}
+
+func FuzzParseCosignatureKey(f *testing.F) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	_, vkey, err := NewEd25519Cosigner("node-a", priv)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(vkey)
+	f.Add("node-a+00000000+BA==")
+	f.Add("node-a+deadbeef+AQ" + strings.Repeat("A", 42) + "=")
+	f.Add("+++")
+	f.Fuzz(func(t *testing.T, s string) {
+		name, pub, err := ParseCosignatureKey(s)
+		if err != nil {
+			return
+		}
+		// What parses is a key whose verifier key is s again.
+		v, err := note.NewEd25519VerifierKey(name, pub)
+		if err != nil {
+			t.Fatalf("%q parsed to name %q and a key it cannot encode: %v", s, name, err)
+		}
+		again, err := fnote.VKeyToCosignatureV1(v)
+		if err != nil || again != s {
+			t.Fatalf("%q parsed to %q+%x, which encodes as %q (%v)", s, name, pub, again, err)
+		}
+	})
 }

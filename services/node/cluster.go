@@ -1,12 +1,18 @@
 package node
 
 import (
+	"crypto/ed25519"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/pedigree-project/pedigree/services/internal/natsauth"
 	"github.com/pedigree-project/pedigree/services/internal/natsbus"
 )
 
@@ -123,4 +129,45 @@ func validNodeName(s string) bool {
 		}
 	}
 	return true
+}
+
+// clusterNATSKeyLabel separates the derivation of the cluster's NATS key
+// from any other use of the route password.
+const clusterNATSKeyLabel = "pedigree cluster node NATS key v1\n"
+
+// clusterNATSKey is the NATS key every member of the cluster derives from
+// the shared route password and admits as a node's: with it a node's
+// connection, when its own member stops, fails over to another member's
+// client port. Whoever holds the route password may join the cluster as
+// a route already, so the key grants nothing more.
+func clusterNATSKey(routePassword string) ed25519.PrivateKey {
+	seed := sha256.Sum256([]byte(clusterNATSKeyLabel + routePassword))
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
+// clusterReconnectWait is how long the node's connection waits between
+// attempts at the cluster's members.
+const clusterReconnectWait = 250 * time.Millisecond
+
+// connectCluster connects the node to its cluster member's client port
+// with the cluster's NATS key, reconnecting for ever to any member the
+// cluster advertises: when this node's member stops, its ledger goes on
+// consuming through another one.
+func (n *Node) connectCluster(key ed25519.PrivateKey) error {
+	cred, err := natsauth.Credential(key)
+	if err != nil {
+		return err
+	}
+	url := n.embedded.ClientURL()
+	n.nc, err = nats.Connect(url, cred, nats.Name("pedigree-node"), nats.MaxReconnects(-1), nats.ReconnectWait(clusterReconnectWait),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			n.logger.Warn("NATS connection lost; trying the cluster's other members", "err", err)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			n.logger.Info("NATS connection back", "server", nc.ConnectedUrlRedacted())
+		}))
+	if err != nil {
+		return fmt.Errorf("node: connect to the cluster member at %s: %w", url, err)
+	}
+	return nil
 }

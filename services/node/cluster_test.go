@@ -39,7 +39,20 @@ type testCluster struct {
 	secret string
 	pki    *testPKI
 	routes []string // every member's route URL, the ones to come included
+	https  []string // with withPeers: every member's HTTP address, each a peer of the others
+	grpcs  []string // with withPeers: every member's gRPC address, the same after a restart
 	nodes  []*Node
+}
+
+// withPeers gives every member a fixed HTTP address and makes them peers
+// that cosign each other's checkpoints, asking again soon for one a peer
+// did not cosign.
+func (c *testCluster) withPeers() *testCluster {
+	for range c.routes {
+		c.https = append(c.https, freeAddr(c.t))
+		c.grpcs = append(c.grpcs, freeAddr(c.t))
+	}
+	return c
 }
 
 // freeAddr returns a loopback address with a port nobody listens on now.
@@ -80,6 +93,13 @@ func (c *testCluster) config(i int) Config {
 		CredentialsFile: c.secret, TLS: TLSFiles{Cert: cert, Key: key, CA: c.pki.ca},
 	}
 	cfg.Join = i > 0
+	if c.https != nil {
+		cfg.HTTPAddr, cfg.GRPCAddr = c.https[i], c.grpcs[i]
+		for _, a := range c.https {
+			cfg.Peers = append(cfg.Peers, "http://"+a) // its own included, as an operator would list them
+		}
+		cfg.cosignRetry = 100 * time.Millisecond
+	}
 	if _, err := NodePublicKey(cfg.DataDir); err != nil { // for the admin to add
 		c.t.Fatal(err)
 	}

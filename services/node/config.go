@@ -92,6 +92,16 @@ type Config struct {
 	// empty: none. The checkpoint endpoint serves the latest checkpoint
 	// that met it.
 	WitnessPolicy []byte
+	// Peers are the HTTP API URLs (http(s)://host:port) of the other
+	// nodes of the cluster: each checkpoint is served with the
+	// cosignatures of those whose ledger has the same root at its size
+	// (cosign.go). The node's own URL may be listed, so that every node
+	// is given the same list.
+	Peers []string
+	// PeerTLS: CA checks the peers' HTTP certificates (empty: the system's
+	// roots); Cert and Key, the client certificate shown to peers whose
+	// API requires one.
+	PeerTLS TLSFiles
 	// AdminGLN is the GLN of the admin party created on first start.
 	AdminGLN string
 	// AdminName is its display name.
@@ -111,6 +121,9 @@ type Config struct {
 	// HTTP port: its rate limit per client address and public URL.
 	Resolver resolver.Config
 
+	// cosignRetry is how soon a checkpoint a peer did not cosign is asked
+	// for again (0: defaultCosignRetry). Tests shorten it.
+	cosignRetry time.Duration
 	// now is the clock of token expiry and default event times; nil:
 	// time.Now. Tests set it.
 	now func() time.Time
@@ -191,5 +204,6 @@ func (c Config) validate() error {
 		errs = append(errs, errors.New("stream-replicas: 1 to 5"))
 	}
 	errs = append(errs, c.NATSCluster.validate(c)...)
+	errs = append(errs, c.validatePeers()...)
 	return errors.Join(errs...)
 }

@@ -10,4 +10,11 @@
 //     nothing acknowledged is lost.
 //   - The first start on an empty data directory creates the admin party and
 //     writes its token to DATA/admin.token (mode 0600); later starts reuse it.
+//   - With peers (Config.Peers), a node cosigns a checkpoint of its ledger
+//     only when its own tree of that size has that root, and refuses any
+//     other as a fork alarm (cosign.go); its served checkpoint carries its
+//     own cosignature and those of the peers that agree.
+//   - A cluster member's node reaches NATS through its member's client port
+//     and fails over to the other members (cluster.go), so its ledger goes
+//     on when its member stops.
 package node

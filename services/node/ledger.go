@@ -9,7 +9,6 @@ import (
 
 	"github.com/pedigree-project/pedigree/ledger"
 	ledgerentry "github.com/pedigree-project/pedigree/ledger/entry"
-	"github.com/pedigree-project/pedigree/ledger/witness"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/ingest"
 	"github.com/pedigree-project/pedigree/services/internal/submit"
@@ -49,7 +48,8 @@ func (n *Node) openLedger() error {
 // startBackground runs the ledger's write path (the ingest pipeline), the
 // checkpointer: a signed checkpoint at least once per interval while
 // entries arrive, each published on pedigree.checkpoint, and the witness
-// collector, which gets each cosigned.
+// collector, which gets each cosigned by the outside witnesses and the
+// node's peers (cosign.go).
 func (n *Node) startBackground() error {
 	var err error
 	n.pipeline, err = ingest.New(ingest.Config{
@@ -63,10 +63,8 @@ func (n *Node) startBackground() error {
 	if err != nil {
 		return err
 	}
-	n.cosigner, err = witness.NewCollector(witness.CollectorConfig{Log: n.ledger, Policy: n.cfg.WitnessPolicy,
-		Logger: n.logger.With("component", "witness"), Registerer: n.tel.Registry})
-	if err != nil {
-		return fmt.Errorf("node: %w", err)
+	if err := n.startCosigning(); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stopBg = cancel

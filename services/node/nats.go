@@ -88,7 +88,9 @@ func (n *Node) checkClusterStream(ctx context.Context) error {
 }
 
 // startEmbedded starts the embedded server (a cluster member when
-// configured) and connects the node to it in process.
+// configured) and connects the node to it: in process, or, for a cluster
+// member whose client port has no TLS, over that port with failover to
+// the other members (connectCluster).
 //
 // A lone server's stream is checked against the ledger before its client
 // port opens (checkStreamUnlistened). A cluster member's is not: the
@@ -105,8 +107,13 @@ func (n *Node) startEmbedded(ctx context.Context, key ed25519.PrivateKey, cred n
 			return err
 		}
 	}
-	n.natsAuth, err = natsauth.NewEmbedded(n.store, []ed25519.PublicKey{key.Public().(ed25519.PublicKey)},
-		n.cfg.NATSLimits, n.logger, n.tel.Registry)
+	nodeKeys := []ed25519.PublicKey{key.Public().(ed25519.PublicKey)}
+	var clusterKey ed25519.PrivateKey
+	if cluster != nil {
+		clusterKey = clusterNATSKey(cluster.Password)
+		nodeKeys = append(nodeKeys, clusterKey.Public().(ed25519.PublicKey))
+	}
+	n.natsAuth, err = natsauth.NewEmbedded(n.store, nodeKeys, n.cfg.NATSLimits, n.logger, n.tel.Registry)
 	if err != nil {
 		return err
 	}
@@ -129,6 +136,9 @@ func (n *Node) startEmbedded(ctx context.Context, key ed25519.PrivateKey, cred n
 	}
 	if n.embedded, err = natsbus.StartEmbedded(ctx, ecfg, n.logger); err != nil {
 		return err
+	}
+	if cluster != nil && tlsCfg == nil {
+		return n.connectCluster(clusterKey)
 	}
 	n.nc, err = n.embedded.Connect("pedigree-node", cred)
 	return err

@@ -87,6 +87,8 @@ type Node struct {
 	genesisKey ed25519.PublicKey
 	pipeline   *ingest.Pipeline
 	cosigner   *witness.Collector
+	replica    *witness.Replica // answers the peers' add-checkpoint requests
+	cosignVKey string
 	submitter  *submit.Submitter
 	ingestErr  atomic.Pointer[error]
 	ingestDone chan struct{} // closed when the pipeline has stopped
@@ -295,6 +297,7 @@ func (n *Node) startHTTP(ctx context.Context) error {
 		return err
 	}
 	handler = res.Wrap(handler) // outside the request log: no patient's scan is logged
+	handler = n.cosignHandler(handler)
 	if n.httpLis, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("node: HTTP listen on %s: %w", n.cfg.HTTPAddr, err)
 	}
@@ -461,7 +464,9 @@ func (n *Node) close(ctx context.Context) error {
 		n.bg.Wait()
 	}
 	if n.nc != nil {
-		if err := n.nc.FlushTimeout(time.Second); err != nil && !n.nc.IsClosed() {
+		// A connection still trying the cluster's members has nothing
+		// it could flush: every write waits for its acknowledgement.
+		if err := n.nc.FlushTimeout(time.Second); err != nil && !n.nc.IsClosed() && !n.nc.IsReconnecting() {
 			errs = append(errs, fmt.Errorf("node: NATS flush: %w", err))
 		}
 		n.nc.Close()

@@ -35,11 +35,14 @@ function reviewForm(a) {
   return form;
 }
 
+/** What identifies an alert's row as it stands: a review changes it. */
+function keyOf(a) { return `${a.alertId} ${a.status} ${(a.reviews || []).length}`; }
+
 async function row(a) {
   const last = (a.reviews || []).at(-1);
   const status = el('td', {}, alertStatusWords[a.status] || a.status);
   if (last) status.append(el('br'), el('small', { text: `by ${await partyName(last.partyGln)}${last.comment ? ': ' + last.comment : ''}` }));
-  return el('tr', { 'data-alert': a.alertId },
+  return el('tr', { 'data-alert': a.alertId, 'data-key': keyOf(a) },
     el('td', {}, el('time', { datetime: a.raisedAt, text: when(a.raisedAt) })),
     el('td', {}, el('strong', { text: alertWords[a.code] || a.code }), el('br'), el('small', { text: a.message })),
     el('td', {}, packOf(a)),
@@ -49,31 +52,59 @@ async function row(a) {
 }
 
 let loading = null;
+let seen = null; // IDs listed so far; null before the first list
+const POLL_MS = 5000;
+
 async function load() {
   const r = await get('/v1/alerts', filters());
-  const rows = await Promise.all((r.alerts || []).map(row));
-  $('alerts').tBodies[0].replaceChildren(...rows);
+  const alerts = r.alerts || [];
+  // Rows of alerts that did not change are kept, with whatever a reviewer
+  // is typing into them.
+  const body = $('alerts').tBodies[0];
+  const kept = new Map([...body.rows].map((tr) => [tr.dataset.key, tr]));
+  const rows = await Promise.all(alerts.map((a) => kept.get(keyOf(a)) || row(a)));
+  body.replaceChildren(...rows);
   $('alerts-empty').hidden = rows.length > 0;
+  const fresh = seen ? alerts.filter((a) => !seen.has(a.alertId)) : [];
+  seen ??= new Set();
+  for (const a of alerts) seen.add(a.alertId);
+  if (fresh.length) {
+    const a = fresh[0];
+    $('live-news').textContent = `New alert: ${alertWords[a.code] || a.code} at ${when(a.raisedAt)}`;
+  }
 }
+
+/** Lists the alerts again (one listing at a time); the badge says whether the list is live. */
 function reload() {
-  loading ??= load().catch((e) => showError(e.message)).finally(() => { loading = null; });
+  const badge = $('live');
+  loading ??= load().then(() => {
+    badge.textContent = 'Live';
+    badge.className = 'badge on';
+    badge.title = 'Updated ' + new Date().toLocaleTimeString();
+  }, (e) => {
+    badge.textContent = 'Reconnecting…';
+    badge.className = 'badge off';
+    showError(e.message);
+  }).finally(() => { loading = null; });
   return loading;
 }
 
 onSubmit($('alert-filters'), load);
 reload();
+setInterval(reload, POLL_MS);
 watch();
 
-/** Follows the live alert feed (a JSON stream through the gateway), reconnecting. */
+/**
+ * Follows the live alert feed (a JSON stream through the gateway) and lists
+ * the alerts again as soon as one is raised; the periodic listing covers
+ * the time the feed is down.
+ */
 async function watch() {
-  const badge = $('live');
-  for (let delay = 1000; ; delay = Math.min(delay * 2, 30000)) {
+  for (let delay = 1000; ; delay = Math.min(delay * 2, 60000)) {
     try {
       const resp = await fetch('/v1/alerts:watch', { headers: { Authorization: 'Bearer ' + token(), Accept: 'application/json' },
         cache: 'no-store', credentials: 'omit' });
       if (!resp.ok) throw new Error('HTTP ' + resp.status);
-      badge.textContent = 'Live';
-      badge.className = 'badge on';
       delay = 1000;
       const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
       let buf = '';
@@ -88,16 +119,12 @@ async function watch() {
           if (!line) continue;
           const msg = JSON.parse(line);
           if (msg.error) throw new Error(msg.error.message);
-          const a = msg.result && msg.result.alert;
-          if (a) $('live-news').textContent = `New alert: ${alertWords[a.code] || a.code} at ${when(a.raisedAt)}`;
           await reload();
         }
       }
-    } catch (e) {
-      badge.title = e.message;
+    } catch {
+      /* the periodic listing keeps the queue current meanwhile */
     }
-    badge.textContent = 'Reconnecting…';
-    badge.className = 'badge off';
     await new Promise((r) => setTimeout(r, delay));
   }
 }

@@ -6,6 +6,7 @@ package browsertest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -92,10 +93,9 @@ func WaitText(t testing.TB, ctx context.Context, sel, want string) string {
 	t.Helper()
 	tctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
-	text, err := chromedp.Run(tctx, chromedp.PollFunction[string](
+	text, err := poll[string](tctx,
 		`(sel, want) => { const e = document.querySelector(sel); const s = e && !e.hidden ? e.textContent : '';
-		   return s.toLowerCase().includes(want.toLowerCase()) ? s : false; }`,
-		chromedp.WithPollingArgs(sel, want), chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(Timeout)))
+		   return s.toLowerCase().includes(want.toLowerCase()) ? s : false; }`, sel, want)
 	if err != nil {
 		got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(
 			`(() => { const e = document.querySelector(%q); return e ? e.textContent : '(no element)'; })()`, sel)))
@@ -137,4 +137,35 @@ func slug(s string) string {
 		}
 	}
 	return strings.Trim(b.String(), "-")
+}
+
+// WaitCount waits until at least n elements match sel.
+func WaitCount(t testing.TB, ctx context.Context, sel string, n int) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	_, err := poll[chromedp.Void](tctx, `(sel, n) => document.querySelectorAll(sel).length >= n`, sel, n)
+	if err != nil {
+		got, _ := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
+		perr, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('page-error')||{}).textContent || ''`))
+		Screenshot(t, ctx, "failed-count-"+slug(sel))
+		t.Fatalf("%d elements match %s, want %d (page error %q): %v", got, sel, n, perr, err)
+	}
+}
+
+// poll waits until the page function fn, called with args, returns a
+// truthy value, and returns it. A navigation while it waits (the page
+// submitting a form, a redirect) restarts the wait on the new page, until
+// ctx ends.
+func poll[T any](ctx context.Context, fn string, args ...any) (T, error) {
+	for {
+		v, err := chromedp.Run(ctx, chromedp.PollFunction[T](fn, chromedp.WithPollingArgs(args...),
+			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(Timeout)))
+		if err == nil || ctx.Err() != nil {
+			return v, err
+		}
+		if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timeout") {
+			return v, err
+		}
+	}
 }

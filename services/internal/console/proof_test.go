@@ -215,3 +215,31 @@ func TestProofModuleInBrowser(t *testing.T) {
 	}
 	browsertest.Screenshot(t, ctx, "proof-module")
 }
+
+// TestAccessibilityCheckFindsProblems: the pages pass the browser tests'
+// accessibility check, and the check does find an unlabelled control, pale
+// text and a page too wide once they are added.
+func TestAccessibilityCheckFindsProblems(t *testing.T) {
+	srv := httptest.NewServer(Handler())
+	defer srv.Close()
+	ctx := browsertest.New(t)
+	browsertest.Do(t, ctx, "open the sign-in page", chromedp.Navigate(srv.URL+"/ui/signin"))
+	browsertest.CheckAccessible(t, ctx, "sign-in page")
+	spoil := `(() => {
+	  const m = document.querySelector('main');
+	  const i = document.createElement('input'); i.id = 'unlabelled'; m.append(i);
+	  const p = document.createElement('p'); p.id = 'pale'; p.textContent = 'pale text'; p.style.color = '#bbbbbb'; m.append(p);
+	  const w = document.createElement('div'); w.textContent = 'wide'; w.style.width = '3000px'; m.append(w);
+	})()`
+	browsertest.Do(t, ctx, "spoil the page", chromedp.Evaluate[chromedp.Void](spoil))
+	problems, err := browsertest.Accessibility(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(problems, "\n")
+	for _, want := range []string{"input#unlabelled has no label", "p#pale", "px wide"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the check did not find %q; it found:\n%s", want, got)
+		}
+	}
+}

@@ -6,6 +6,7 @@ package browsertest
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"os"
@@ -167,5 +168,40 @@ func poll[T any](ctx context.Context, fn string, args ...any) (T, error) {
 		if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timeout") {
 			return v, err
 		}
+	}
+}
+
+// WaitNone waits until no element matches sel.
+func WaitNone(t testing.TB, ctx context.Context, sel string) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	if _, err := poll[chromedp.Void](tctx, `(sel) => document.querySelectorAll(sel).length === 0`, sel); err != nil {
+		Screenshot(t, ctx, "failed-none-"+slug(sel))
+		t.Fatalf("%s is still on the page: %v", sel, err)
+	}
+}
+
+//go:embed a11y.js
+var a11yScript string
+
+// Accessibility returns the problems the page has as it stands: a
+// visible control without a label, a button without text, text with a
+// contrast below 4.5:1 (3:1 when large), a page wider than the window.
+func Accessibility(ctx context.Context) ([]string, error) {
+	tctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	return chromedp.Run(tctx, chromedp.Evaluate[[]string](a11yScript))
+}
+
+// CheckAccessible fails the test naming each problem Accessibility finds.
+func CheckAccessible(t testing.TB, ctx context.Context, what string) {
+	t.Helper()
+	problems, err := Accessibility(ctx)
+	if err != nil {
+		t.Fatalf("%s: accessibility check: %v", what, err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s: %s", what, p)
 	}
 }

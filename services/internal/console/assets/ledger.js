@@ -1,10 +1,16 @@
-import { call, get, start, onSubmit, fillDL, token } from './api.js';
+import { call, get, start, onSubmit, fillDL, showError, token } from './api.js';
 import { verifyCheckpoint, verifyEntries, toHex, fromBase64 } from './proof.js';
 
 const $ = (id) => document.getElementById(id);
 await start(false);
 
-const cp = await call('GET', '/v1/ledger/checkpoint');
+let cp;
+try {
+  cp = await call('GET', '/v1/ledger/checkpoint');
+} catch (e) {
+  showError('The checkpoint could not be read: ' + e.message);
+  throw e;
+}
 $('note').textContent = cp.note;
 const status = $('proof-status');
 let checked = null;

@@ -136,7 +136,14 @@ func TestConsolePharmacyCounter(t *testing.T) {
 	wedge := "01" + apiGTIN + "17281200" + "10L1|21S1" // element string, GS typed as '|'
 	wantVerdict(t, ctx, "genuine pack", scan(t, ctx, wedge), "May dispense", "ok")
 	bt.CheckAccessible(t, ctx, "counter, green")
-	bt.Do(t, ctx, "dispense", chromedp.Click(chromedp.ID("dispense")))
+	// By keyboard alone: from the scan field, Tab to the dispense button
+	// (its focus visible) and press Enter.
+	bt.Do(t, ctx, "tab to dispense", chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab))
+	focus, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(e => e.id + ' ' + getComputedStyle(e).outlineStyle + ' ' + getComputedStyle(e).outlineWidth)(document.activeElement)`))
+	if err != nil || focus != "dispense solid 3px" {
+		t.Fatalf("after three Tabs the focus is %q (%v), want the dispense button with a visible outline", focus, err)
+	}
+	bt.Do(t, ctx, "dispense", chromedp.KeyEvent(kb.Enter))
 	bt.WaitText(t, ctx, "#action-status", "Dispensed")
 	bt.Screenshot(t, ctx, "dispensed")
 	wantVerdict(t, ctx, "dispensed pack scanned again", scan(t, ctx, wedge), "already dispensed", "stop")

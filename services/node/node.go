@@ -33,6 +33,7 @@ import (
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/auth"
 	"github.com/pedigree-project/pedigree/services/internal/capture"
+	"github.com/pedigree-project/pedigree/services/internal/console"
 	"github.com/pedigree-project/pedigree/services/internal/edge"
 	"github.com/pedigree-project/pedigree/services/internal/gateway"
 	"github.com/pedigree-project/pedigree/services/internal/ingest"
@@ -296,7 +297,8 @@ func (n *Node) startHTTP(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	handler = res.Wrap(handler) // outside the request log: no patient's scan is logged
+	handler = console.Wrap(handler) // the web console's pages under /ui/; its data comes from /v1/
+	handler = res.Wrap(handler)     // outside the request log: no patient's scan is logged
 	handler = n.cosignHandler(handler)
 	if n.httpLis, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("node: HTTP listen on %s: %w", n.cfg.HTTPAddr, err)

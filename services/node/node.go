@@ -295,10 +295,15 @@ func (n *Node) startHTTP(ctx context.Context) error {
 		return err
 	}
 	handler = res.Wrap(handler) // outside the request log: no patient's scan is logged
+	handler, stopQueries, err := n.withEPCISQuery(handler)
+	if err != nil {
+		return err
+	}
 	if n.httpLis, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("node: HTTP listen on %s: %w", n.cfg.HTTPAddr, err)
 	}
 	n.httpServer = n.newHTTPServer(handler)
+	n.httpServer.RegisterOnShutdown(stopQueries)
 	if n.tls != nil {
 		n.httpServer.TLSConfig = n.tls.Clone()
 	}

@@ -288,6 +288,9 @@ func (p *Pipeline) applyCapture(w *batchWork, c *pb.Capture, who principal, it *
 			continue
 		}
 		w.put(e.hash, entry.GetIndex(), true, &e.digest)
+		if err := state.PutEPCISEvent(w.b, entry.GetIndex(), e.ev.ID, eventClasses(&e.ev)); err != nil {
+			w.o.fail(err)
+		}
 		out := p.applyEvent(w, &e.ev, entry.GetIndex(), &alertN)
 		if p.afterEvent != nil {
 			p.afterEvent(&e.ev)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/epcis"
+	"github.com/pedigree-project/pedigree/gs1/epc"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/epcisapi"
 )
@@ -188,5 +189,248 @@ func TestEPCISQueryReturnsTheGS1ExamplesAsCaptured(t *testing.T) {
 	t.Logf("%d documents, %d events sent, %d on the ledger", len(files), sent, landed)
 	if sent < 40 || landed < sent*3/4 {
 		t.Fatalf("%d events sent, %d came back", sent, landed)
+	}
+}
+
+// queryWorld is a node with five events of a manufacturer and one of a
+// pharmacy, each captured as EPCIS, for the query tests.
+type queryWorld struct {
+	n                    *Node
+	a                    *api
+	mfr, pharm, ph2, reg string
+	ids                  []string // event IDs, from 1
+	at                   []string // event times, from 1
+}
+
+func queryEventID(k int) string { return "urn:uuid:6e1f5e1c-0000-4000-8000-0000000000" + string(rune('0'+k/10)) + string(rune('0'+k%10)) }
+
+func queryPack(serial string) string { return "https://id.gs1.org/01/" + apiGTIN + "/21/" + serial }
+
+// captureJSON captures one EPCIS event (JSON-LD) as the party of token and
+// returns the ledger index it was recorded at.
+func (w *queryWorld) captureJSON(token, gln, doc string) uint64 {
+	w.a.t.Helper()
+	t := w.a.t
+	ev, err := epcis.DecodeEvent([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	se, err := envelope.FromEPCIS(ev, gln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if se.Epcis, err = envelope.EncodeCaptured(ev, nil); err != nil {
+		t.Fatal(err)
+	}
+	c, ctx := captureClient(t, w.n, token)
+	resp, err := c.CaptureEvent(ctx, &pb.CaptureEventRequest{Event: se, Wait: true})
+	if err != nil {
+		t.Logf("capture %s: %v", ev.EventID, err)
+	}
+	return resp.GetLedgerIndex()
+}
+
+func newQueryWorld(t *testing.T) *queryWorld {
+	n := startNode(t, testConfig(t.TempDir()))
+	t.Cleanup(func() { shutdown(t, n) })
+	a := &api{t: t, n: n}
+	w := &queryWorld{n: n, a: a, mfr: a.party(apiMfr, pb.Role_ROLE_MANUFACTURER), pharm: a.party(apiPharm, pb.Role_ROLE_PHARMACY),
+		ph2: a.party(apiPh2, pb.Role_ROLE_PHARMACY), reg: a.party(apiRegulator, pb.Role_ROLE_REGULATOR)}
+	a.packs(w.mfr, "Q1", "Q2", "Q3", "Q4")
+	base := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	w.ids, w.at = []string{""}, []string{""}
+	for k := 1; k <= 8; k++ {
+		w.ids = append(w.ids, queryEventID(k))
+		w.at = append(w.at, base.Add(time.Duration(k)*time.Minute).Format(time.RFC3339))
+	}
+	head := func(k int, typ string) string {
+		return `{"@context":["` + epcis.StandardContext + `"],"type":"` + typ + `","eventID":"` + w.ids[k] + `","eventTime":"` + w.at[k] + `","eventTimeZoneOffset":"+00:00",`
+	}
+	events := []string{
+		head(1, "ObjectEvent") + `"action":"OBSERVE","bizStep":"inspecting","epcList":["` + queryPack("Q1") + `"],
+			"readPoint":{"id":"urn:epc:id:sgln:4000001.00000.0"},"bizLocation":{"id":"https://id.gs1.org/414/4000001000005"}}`,
+		head(2, "ObjectEvent") + `"action":"OBSERVE","bizStep":"shipping","disposition":"in_transit","epcList":["` + queryPack("Q2") + `"],
+			"bizTransactionList":[{"type":"po","bizTransaction":"urn:epcglobal:cbv:bt:4000001000005:PO1"}],
+			"sourceList":[{"type":"owning_party","source":"urn:epc:id:pgln:4000001.00000"}],
+			"destinationList":[{"type":"owning_party","destination":"https://id.gs1.org/417/` + apiPharm + `"}]}`,
+		head(3, "AggregationEvent") + `"action":"ADD","bizStep":"packing","parentID":"urn:epc:id:sscc:4000001.0000000001",
+			"childEPCs":["urn:epc:id:sgtin:9506000.013435.Q3"]}`,
+		head(4, "TransactionEvent") + `"action":"ADD","epcList":["` + queryPack("Q1") + `"],
+			"bizTransactionList":[{"type":"inv","bizTransaction":"urn:epcglobal:cbv:bt:4000001000005:INV1"}]}`,
+		head(5, "TransformationEvent") + `"inputEPCList":["` + queryPack("Q4") + `"],"outputEPCList":["` + queryPack("Q5") + `"],"ilmd":{"cbvmda:lotNumber":"L1"}}`,
+	}
+	for _, doc := range events {
+		w.captureJSON(w.mfr, apiMfr, doc)
+	}
+	w.captureJSON(w.pharm, apiPharm, head(6, "ObjectEvent")+`"action":"OBSERVE","bizStep":"inspecting","epcList":["`+queryPack("Q1")+`"]}`)
+	return w
+}
+
+// eventIDs GETs path as token and returns the event IDs of the result,
+// named by their number in w.ids ("e1"), and the next link; the packs'
+// commissioning events are left out.
+func (w *queryWorld) eventIDs(token, path string) ([]string, string) {
+	w.a.t.Helper()
+	evs, h := queryDoc(w.a.t, w.n, token, path, false)
+	var out []string
+	for _, ev := range evs {
+		k := slices.Index(w.ids, ev.EventID)
+		if k < 0 {
+			continue // the packs' commissioning, captured natively
+		}
+		out = append(out, "e"+string(rune('0'+k)))
+	}
+	next := ""
+	if l := h.Get("Link"); l != "" {
+		next = strings.TrimSuffix(strings.TrimPrefix(l, "<"), `>; rel="next"`)
+	}
+	return out, next
+}
+
+// TestEPCISQueryParameters checks that each query parameter filters: a
+// table of queries (as the manufacturer) and the events each returns.
+func TestEPCISQueryParameters(t *testing.T) {
+	w := newQueryWorld(t)
+	_, h := queryDoc(t, w.n, w.mfr, "/epcis/events?EQ_eventID="+url.QueryEscape(w.ids[3]), false)
+	if h.Get("GS1-EPCIS-Version") == "" {
+		t.Error("no GS1-EPCIS-Version header")
+	}
+	rt := func(k int) string {
+		evs, _ := queryDoc(t, w.n, w.reg, "/epcis/events?EQ_eventID="+url.QueryEscape(w.ids[k]), false)
+		if len(evs) != 1 {
+			t.Fatalf("event %d: %d found", k, len(evs))
+		}
+		return evs[0].RecordTime
+	}
+	q := url.QueryEscape
+	ssccDL, err := epc.URNToDigitalLink("urn:epc:id:sscc:4000001.0000000001", "https://example.com/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ query, want string }{
+		{"", "e1 e2 e3 e4 e5"},
+		{"eventType=AggregationEvent", "e3"},
+		{"eventType=ObjectEvent|TransactionEvent", "e1 e2 e4"},
+		{"eventType=ObjectEvent,TransformationEvent", "e1 e2 e5"},
+		{"EQ_action=ADD", "e3 e4"},
+		{"EQ_bizStep=shipping", "e2"},
+		{"EQ_bizStep=" + q("urn:epcglobal:cbv:bizstep:inspecting"), "e1"},
+		{"EQ_bizStep=" + q("https://ref.gs1.org/cbv/BizStep-packing"), "e3"},
+		{"EQ_disposition=in_transit", "e2"},
+		{"EQ_readPoint=" + q("urn:epc:id:sgln:4000001.00000.0"), "e1"},
+		{"EQ_bizLocation=" + q("urn:epc:id:sgln:4000001.00000.0"), "e1"},
+		{"MATCH_epc=" + q(queryPack("Q1")), "e1 e4"},
+		{"MATCH_epc=" + q("urn:epc:id:sgtin:9506000.013435.Q3"), "e3"},
+		{"MATCH_epc=" + q("urn:epc:idpat:sgtin:9506000.013435.*"), "e1 e2 e3 e4"},
+		{"MATCH_epc=" + q("urn:epc:id:giai:4000001.12345"), ""},
+		{"MATCH_parentID=" + q("urn:epc:id:sscc:4000001.0000000001"), "e3"},
+		{"MATCH_anyEPC=" + q(ssccDL), "e3"},
+		{"MATCH_anyEPC=" + q(queryPack("Q4")), "e5"},
+		{"MATCH_inputEPC=" + q(queryPack("Q4")), "e5"},
+		{"MATCH_outputEPC=" + q(queryPack("Q5")), "e5"},
+		{"MATCH_outputEPC=" + q(queryPack("Q4")), ""},
+		{"EQ_bizTransaction_po=" + q("urn:epcglobal:cbv:bt:4000001000005:PO1"), "e2"},
+		{"EQ_bizTransaction_inv=" + q("urn:epcglobal:cbv:bt:4000001000005:INV1"), "e4"},
+		{"EQ_source_owning_party=" + q("https://id.gs1.org/417/4000001000005"), "e2"},
+		{"EQ_destination_owning_party=" + q("urn:epc:id:pgln:4000005.00000"), "e2"},
+		{"EQ_destination_possessing_party=" + q("urn:epc:id:pgln:4000005.00000"), ""},
+		{"EQ_eventID=" + q(w.ids[1]+"|"+w.ids[3]), "e1 e3"},
+		{"GE_eventTime=" + q(w.at[2]) + "&LT_eventTime=" + q(w.at[4]), "e2 e3"},
+		{"MATCH_epc=" + q(queryPack("Q1")) + "&EQ_bizStep=inspecting", "e1"},
+		{"GE_recordTime=" + q(rt(3)), "e3 e4 e5"},
+		{"LT_recordTime=" + q(rt(3)), "e1 e2"},
+	} {
+		got, next := w.eventIDs(w.mfr, "/epcis/events?"+c.query)
+		if strings.Join(got, " ") != c.want || next != "" {
+			t.Errorf("%s: %v (next %q), want %s", c.query, got, next, c.want)
+		}
+	}
+	for path, want := range map[string]string{
+		"/epcis/epcs/" + url.PathEscape(queryPack("Q1")) + "/events":                  "e1 e4",
+		"/epcis/epcs/" + url.PathEscape("urn:epc:id:sscc:4000001.0000000001") + "/events": "e3",
+		"/epcis/eventTypes/AggregationEvent/events":                                     "e3",
+		"/epcis/bizSteps/shipping/events":                                               "e2",
+		"/epcis/events/" + url.PathEscape(w.ids[4]):                                     "e4",
+	} {
+		if got, _ := w.eventIDs(w.mfr, path); strings.Join(got, " ") != want {
+			t.Errorf("%s: %v, want %s", path, got, want)
+		}
+	}
+	for _, c := range []struct{ query, param string }{
+		{"EQ_colour=red", "EQ_colour"},
+		{"EQ_action=FOO", "EQ_action"},
+		{"GE_eventTime=yesterday", "GE_eventTime"},
+		{"perPage=0", "perPage"},
+		{"MATCH_epc=" + q("urn:epc:id:sgtin:bad"), "MATCH_epc"},
+		{"MATCH_epc=not-a-uri", "MATCH_epc"},
+		{"eventType=SensorEvent", "eventType"},
+		{"EQ_bizTransaction_=x", "EQ_bizTransaction_"},
+		{"nextPageToken=forged", "nextPageToken"},
+	} {
+		status, h, body := epcisGet(t, w.n, w.mfr, "/epcis/events?"+c.query, "")
+		if status != http.StatusBadRequest || h.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(body), `"title":"`+c.param+`"`) {
+			t.Errorf("%s: %d %s %s, want a 400 problem naming %s", c.query, status, h.Get("Content-Type"), body, c.param)
+		}
+	}
+	if status, _, _ := epcisGet(t, w.n, w.mfr, "/epcis/events/"+url.PathEscape(w.ids[6]), ""); status != http.StatusNotFound {
+		t.Errorf("another party's event by ID: %d, want 404", status)
+	}
+	if status, _, _ := epcisGet(t, w.n, "no-such-token", "/epcis/events", ""); status != http.StatusUnauthorized {
+		t.Errorf("a bad token: %d, want 401", status)
+	}
+	status, _, body := epcisGet(t, w.n, w.mfr, "/epcis/bizSteps", "")
+	if status != http.StatusOK || !strings.Contains(string(body), `"shipping"`) || !strings.Contains(string(body), `"Collection"`) {
+		t.Errorf("/epcis/bizSteps: %d %s", status, body)
+	}
+	status, _, body = epcisGet(t, w.n, w.mfr, "/epcis/readPoints", "")
+	if status != http.StatusOK || !strings.Contains(string(body), "urn:epc:id:sgln:4000001.00000.0") {
+		t.Errorf("/epcis/readPoints: %d %s", status, body)
+	}
+}
+
+// TestEPCISQueryAuthorizationAndPaging checks who sees which events (a
+// party its own and those naming it as source or destination; a
+// regulator all) and that following the next links covers every event
+// once.
+func TestEPCISQueryAuthorizationAndPaging(t *testing.T) {
+	w := newQueryWorld(t)
+	for name, c := range map[string]struct{ token, want string }{
+		"manufacturer": {w.mfr, "e1 e2 e3 e4 e5"},
+		"pharmacy":     {w.pharm, "e2 e6"},
+		"bystander":    {w.ph2, ""},
+		"regulator":    {w.reg, "e1 e2 e3 e4 e5 e6"},
+	} {
+		if got, _ := w.eventIDs(c.token, "/epcis/events"); strings.Join(got, " ") != c.want {
+			t.Errorf("%s sees %v, want %s", name, got, c.want)
+		}
+	}
+	var all []string
+	path := "/epcis/events?perPage=2"
+	for pages := 0; path != ""; pages++ {
+		if pages > 20 {
+			t.Fatal("more than 20 pages")
+		}
+		var got []string
+		got, path = w.eventIDs(w.reg, path)
+		if len(got) > 2 {
+			t.Fatalf("a page with %d of the test's events, perPage 2", len(got))
+		}
+		all = append(all, got...)
+	}
+	if strings.Join(all, " ") != "e1 e2 e3 e4 e5 e6" {
+		t.Errorf("the pages hold %v", all)
+	}
+	// A token is bound to its query.
+	_, next := w.eventIDs(w.reg, "/epcis/events?perPage=2")
+	u, err := url.Parse(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := u.Query().Get("nextPageToken")
+	if status, _, _ := epcisGet(t, w.n, w.reg, "/epcis/events?perPage=2&EQ_action=ADD&nextPageToken="+url.QueryEscape(tok), ""); status != http.StatusBadRequest {
+		t.Errorf("a token with other filters: %d, want 400", status)
+	}
+	if status, _, _ := epcisGet(t, w.n, w.pharm, next, ""); status != http.StatusBadRequest {
+		t.Errorf("a token of another caller: %d, want 400", status)
 	}
 }

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -202,7 +204,9 @@ type queryWorld struct {
 	at                   []string // event times, from 1
 }
 
-func queryEventID(k int) string { return "urn:uuid:6e1f5e1c-0000-4000-8000-0000000000" + string(rune('0'+k/10)) + string(rune('0'+k%10)) }
+func queryEventID(k int) string {
+	return "urn:uuid:6e1f5e1c-0000-4000-8000-0000000000" + string(rune('0'+k/10)) + string(rune('0'+k%10))
+}
 
 func queryPack(serial string) string { return "https://id.gs1.org/01/" + apiGTIN + "/21/" + serial }
 
@@ -346,11 +350,11 @@ func TestEPCISQueryParameters(t *testing.T) {
 		}
 	}
 	for path, want := range map[string]string{
-		"/epcis/epcs/" + url.PathEscape(queryPack("Q1")) + "/events":                  "e1 e4",
+		"/epcis/epcs/" + url.PathEscape(queryPack("Q1")) + "/events":                      "e1 e4",
 		"/epcis/epcs/" + url.PathEscape("urn:epc:id:sscc:4000001.0000000001") + "/events": "e3",
-		"/epcis/eventTypes/AggregationEvent/events":                                     "e3",
-		"/epcis/bizSteps/shipping/events":                                               "e2",
-		"/epcis/events/" + url.PathEscape(w.ids[4]):                                     "e4",
+		"/epcis/eventTypes/AggregationEvent/events":                                       "e3",
+		"/epcis/bizSteps/shipping/events":                                                 "e2",
+		"/epcis/events/" + url.PathEscape(w.ids[4]):                                       "e4",
 	} {
 		if got, _ := w.eventIDs(w.mfr, path); strings.Join(got, " ") != want {
 			t.Errorf("%s: %v, want %s", path, got, want)
@@ -433,4 +437,141 @@ func TestEPCISQueryAuthorizationAndPaging(t *testing.T) {
 	if status, _, _ := epcisGet(t, w.n, w.pharm, next, ""); status != http.StatusBadRequest {
 		t.Errorf("a token of another caller: %d, want 400", status)
 	}
+}
+
+// sseMessage is one event of a text/event-stream.
+type sseMessage struct {
+	id   string
+	data string
+}
+
+// sseStream opens GET path as a stream, with Last-Event-ID last when not
+// empty; messages delivers the stream's events until it ends.
+func sseStream(t *testing.T, n *Node, token, path, last string) (<-chan sseMessage, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.HTTPAddr()+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if last != "" {
+		req.Header.Set("Last-Event-ID", last)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	out := make(chan sseMessage, 16)
+	subscribed := make(chan struct{})
+	go func() {
+		defer close(out)
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
+		var m sseMessage
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case line == ": subscribed":
+				close(subscribed)
+			case strings.HasPrefix(line, "id: "):
+				m.id = line[4:]
+			case strings.HasPrefix(line, "data: "):
+				m.data += line[6:] + "\n"
+			case line == "" && m.data != "":
+				out <- m
+				m = sseMessage{}
+			}
+		}
+	}()
+	select {
+	case <-subscribed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the stream did not start")
+	}
+	return out, cancel
+}
+
+// nextEvent reads the stream's next event: its SSE id and its event ID.
+func nextEvent(t *testing.T, c <-chan sseMessage) (string, string) {
+	t.Helper()
+	select {
+	case m, ok := <-c:
+		if !ok {
+			t.Fatal("the stream ended")
+		}
+		if err := epcis.ValidateJSON([]byte(m.data)); err != nil {
+			t.Fatalf("a streamed document fails the schema: %v", err)
+		}
+		doc, err := epcis.Decode([]byte(m.data))
+		if err != nil || len(doc.Events) != 1 {
+			t.Fatalf("streamed document: %v", err)
+		}
+		return m.id, doc.Events[0].EventID
+	case <-time.After(30 * time.Second):
+		t.Fatal("no event streamed")
+	}
+	return "", ""
+}
+
+// TestEPCISQueryStream subscribes to a query (stream=true): an event
+// captured afterwards that the caller may see and the query matches is
+// delivered with its ledger index as id, another party's is not; a stream
+// resumed with Last-Event-ID delivers the matching events after that
+// entry, without the need of a new commit; shutting the node down ends
+// the stream.
+func TestEPCISQueryStream(t *testing.T) {
+	w := newQueryWorld(t)
+	path := "/epcis/events?stream=true&EQ_bizStep=inspecting"
+	live, stop := sseStream(t, w.n, w.pharm, path, "")
+	defer stop()
+	inspect := func(k int, serial string) string {
+		return `{"@context":["` + epcis.StandardContext + `"],"type":"ObjectEvent","eventID":"` + w.ids[k] + `","eventTime":"` + w.at[k] +
+			`","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"inspecting","epcList":["` + queryPack(serial) + `"]}`
+	}
+	w.captureJSON(w.mfr, apiMfr, inspect(8, "Q2"))
+	i7 := w.captureJSON(w.pharm, apiPharm, inspect(7, "Q2"))
+	id, ev := nextEvent(t, live)
+	if id != strconv.FormatUint(i7, 10) || ev != w.ids[7] {
+		t.Fatalf("streamed id %s event %s, want id %d event %s", id, ev, i7, w.ids[7])
+	}
+	// Resumed after the entry before e6: e6, then e7.
+	evs, _ := queryDoc(t, w.n, w.reg, "/epcis/events?EQ_eventID="+url.QueryEscape(w.ids[6]), false)
+	if len(evs) != 1 {
+		t.Fatal("e6 not found")
+	}
+	i6, err := strconv.ParseUint(idOf(t, w, w.ids[6]), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed, stop2 := sseStream(t, w.n, w.pharm, path, strconv.FormatUint(i6-1, 10))
+	defer stop2()
+	for _, want := range []string{w.ids[6], w.ids[7]} {
+		if _, ev := nextEvent(t, resumed); ev != want {
+			t.Fatalf("resumed stream delivered %s, want %s", ev, want)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.n.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown with streams open: %v", err)
+	}
+	for range resumed {
+	}
+}
+
+// idOf returns the ledger index the regulator's stream gives event id.
+func idOf(t *testing.T, w *queryWorld, id string) string {
+	t.Helper()
+	c, stop := sseStream(t, w.n, w.reg, "/epcis/events?stream=true&EQ_eventID="+url.QueryEscape(id), "0")
+	defer stop()
+	got, ev := nextEvent(t, c)
+	if ev != id {
+		t.Fatalf("stream of %s delivered %s", id, ev)
+	}
+	return got
 }

@@ -122,6 +122,8 @@ func split(name string, raw []string, commas bool) ([]string, error) {
 // set reads one parameter into p.
 func (p *Params) set(name string, raw []string) error {
 	switch name {
+	case "":
+		return &ParamError{Param: "query", Msg: "a parameter without a name"}
 	case "perPage":
 		return p.setPerPage(raw)
 	case "nextPageToken":

@@ -60,18 +60,18 @@ func benchScanEvent(k int, at time.Time) *pb.ScanEvent {
 	}
 }
 
-// buildBenchLedger writes a ledger of benchPacks*benchSteps entries, one
+// buildBenchLedger writes a ledger of packs*benchSteps entries, one
 // event each, with the indexes ingest writes for them (the pack log and
 // the EPCIS event index), straight into the store: the ledger entries are
 // encoded as ingest encodes them, their envelopes are not signed (the
 // query does not check signatures).
-func buildBenchLedger(b *testing.B, store *state.Store, log *ledger.Log) {
+func buildBenchLedger(b testing.TB, store *state.Store, log *ledger.Log, packs int) {
 	ctx := context.Background()
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	const chunk = 1 << 15
+	chunk := min(1<<15, packs)
 	entries := make([][]byte, 0, chunk)
 	batch := store.DB().NewBatch()
-	total := benchPacks * benchSteps
+	total := packs * benchSteps
 	for i := range total {
 		// Pack p's step s is entry s*benchPacks/… interleaved: packs in
 		// order within a step, steps one after the other by blocks.
@@ -148,7 +148,7 @@ func BenchmarkQueryByEPC(b *testing.B) {
 		b.Fatal(err)
 	}
 	built := time.Now()
-	buildBenchLedger(b, store, log)
+	buildBenchLedger(b, store, log, benchPacks)
 	b.Logf("ledger of %d events built in %v", log.Size(), time.Since(built).Round(time.Second))
 	authn, err := auth.NewAuthenticator(store)
 	if err != nil {

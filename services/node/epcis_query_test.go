@@ -243,7 +243,7 @@ func newQueryWorld(t *testing.T) *queryWorld {
 	a.packs(w.mfr, "Q1", "Q2", "Q3", "Q4")
 	base := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
 	w.ids, w.at = []string{""}, []string{""}
-	for k := 1; k <= 8; k++ {
+	for k := 1; k <= 9; k++ {
 		w.ids = append(w.ids, queryEventID(k))
 		w.at = append(w.at, base.Add(time.Duration(k)*time.Minute).Format(time.RFC3339))
 	}
@@ -374,6 +374,14 @@ func TestEPCISQueryParameters(t *testing.T) {
 		status, h, body := epcisGet(t, w.n, w.mfr, "/epcis/events?"+c.query, "")
 		if status != http.StatusBadRequest || h.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(body), `"title":"`+c.param+`"`) {
 			t.Errorf("%s: %d %s %s, want a 400 problem naming %s", c.query, status, h.Get("Content-Type"), body, c.param)
+		}
+	}
+	// A recall names its batch as a class: found through the class index.
+	w.captureJSON(w.mfr, apiMfr, `{"@context":["`+epcis.StandardContext+`"],"type":"ObjectEvent","eventID":"`+w.ids[9]+`","eventTime":"`+w.at[9]+
+		`","eventTimeZoneOffset":"+00:00","action":"OBSERVE","bizStep":"holding","disposition":"recalled","quantityList":[{"epcClass":"urn:epc:class:lgtin:9506000.013435.L1"}]}`)
+	for _, class := range []string{"urn:epc:class:lgtin:9506000.013435.L1", "https://id.gs1.org/01/" + apiGTIN + "/10/L1"} {
+		if got, _ := w.eventIDs(w.mfr, "/epcis/events?MATCH_epcClass="+q(class)); strings.Join(got, " ") != "e9" {
+			t.Errorf("MATCH_epcClass=%s: %v, want e9", class, got)
 		}
 	}
 	if status, _, _ := epcisGet(t, w.n, w.mfr, "/epcis/events/"+url.PathEscape(w.ids[6]), ""); status != http.StatusNotFound {

@@ -29,7 +29,7 @@ import (
 // (Commits.WaitApplied), never on a timer: the heartbeat's deadline only
 // bounds each wait.
 func (q *Query) subscribe(w http.ResponseWriter, r *http.Request, req *request) {
-	if req.params.PageToken != "" || req.params.PerPage != DefaultPerPage && r.URL.Query().Has("perPage") {
+	if req.params.PageToken != "" || r.URL.Query().Has("perPage") {
 		problem(w, http.StatusBadRequest, "epcisException:QueryParameterException", "stream", "a stream takes neither perPage nor nextPageToken")
 		return
 	}

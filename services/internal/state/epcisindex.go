@@ -1,9 +1,11 @@
 package state
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -53,6 +55,32 @@ func PutEPCISEvent(b *pebble.Batch, index uint64, id string, classes [][2]string
 	for _, c := range classes {
 		if err := b.Set(binary.BigEndian.AppendUint64(epcClassPrefix(c[0], c[1]), index), nil, nil); err != nil {
 			return fmt.Errorf("state: write EPCIS class index: %w", err)
+		}
+	}
+	return nil
+}
+
+// EPCISEvent is what the EPCIS indexes record of one event.
+type EPCISEvent struct {
+	Index   uint64      // the ledger entry
+	ID      string      // the event ID the node gave it
+	Classes [][2]string // the (GTIN, lot) classes it names
+}
+
+// PutEPCISEvents records events into b as PutEPCISEvent does, the keys in
+// key order (Pebble inserts a batch's keys faster so).
+func PutEPCISEvents(b *pebble.Batch, events []EPCISEvent) error {
+	keys := make([][]byte, 0, len(events))
+	for _, e := range events {
+		keys = append(keys, binary.BigEndian.AppendUint64(epcisIDPrefix(e.ID), e.Index))
+		for _, c := range e.Classes {
+			keys = append(keys, binary.BigEndian.AppendUint64(epcClassPrefix(c[0], c[1]), e.Index))
+		}
+	}
+	slices.SortFunc(keys, bytes.Compare)
+	for _, k := range keys {
+		if err := b.Set(k, nil, nil); err != nil {
+			return fmt.Errorf("state: write EPCIS index: %w", err)
 		}
 	}
 	return nil

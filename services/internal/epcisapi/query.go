@@ -155,10 +155,10 @@ func (q *Query) route(r *http.Request) *route {
 
 // request is an authenticated, parsed query request.
 type request struct {
-	caller *pb.Party
-	params *Params
-	query  url.Values // as given, without the path's parameter
-	xml    bool
+	caller   *pb.Party
+	params   *Params
+	resource string // the list a collection request names (bizSteps, …)
+	xml      bool
 }
 
 // ServeHTTP answers a query request.
@@ -173,12 +173,11 @@ func (q *Query) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusUnauthorized, "epcisException:SecurityException", "authorization", err.Error())
 		return
 	}
-	req := &request{caller: caller, query: r.URL.Query(), xml: wantsXML(r.Header.Get("Accept"))}
-	all := url.Values{}
-	for k, v := range req.query {
-		all[k] = v
-	}
-	if rt.param != "" && rt.value != "" {
+	req := &request{caller: caller, xml: wantsXML(r.Header.Get("Accept"))}
+	all := r.URL.Query()
+	if rt.value == "" {
+		req.resource = rt.param
+	} else {
 		if _, dup := all[rt.param]; dup {
 			problem(w, http.StatusBadRequest, "epcisException:QueryParameterException", rt.param, "given both in the path and in the query")
 			return

@@ -120,3 +120,24 @@ func TestPagesBoundTheirWork(t *testing.T) {
 		t.Errorf("by the pack log: %d events, want %d", len(got), benchSteps)
 	}
 }
+
+// TestCollections lists the vocabularies: the fixed ones, and the read
+// points seen in a page's walk (with a next link past the bound).
+func TestCollections(t *testing.T) {
+	q, ctx := smallQuery(t, 2, 5)
+	for path, want := range map[string]string{
+		"/epcis/eventTypes":   `"TransformationEvent"`,
+		"/epcis/bizSteps/":    `"void_shipping"`,
+		"/epcis/dispositions": `"in_transit"`,
+		"/epcis/readPoints":   `"https://id.gs1.org/414/` + benchParty + `"`,
+	} {
+		w := httptest.NewRecorder()
+		q.ServeHTTP(w, httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil))
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), want) || !strings.Contains(w.Body.String(), `"type":"Collection"`) {
+			t.Errorf("%s: %d %s, want a Collection with %s", path, w.Code, w.Body, want)
+		}
+		if path == "/epcis/readPoints" && w.Header().Get("Link") == "" {
+			t.Errorf("%s: no next link past the page's bound", path)
+		}
+	}
+}

@@ -36,7 +36,7 @@ var (
 // the walk stopped at its bound; a value may appear on several pages).
 func (q *Query) collection(w http.ResponseWriter, r *http.Request, req *request) {
 	var members []string
-	switch name := r.URL.Path[len("/epcis/"):]; name {
+	switch name := req.resource; name {
 	case "eventTypes":
 		members = eventTypes
 	case "bizSteps":
@@ -66,7 +66,7 @@ func (q *Query) collection(w http.ResponseWriter, r *http.Request, req *request)
 // seenLocations collects the read points (or business locations) of the
 // events the caller may see, from one page's walk; it sets the next link.
 func (q *Query) seenLocations(w http.ResponseWriter, r *http.Request, req *request, readPoints bool) ([]string, error) {
-	bind := pagetoken.For("epcis"+r.URL.Path, append([]string{req.caller.GetGln()}, req.params.filters()...)...)
+	bind := pagetoken.For("epcis/"+req.resource, append([]string{req.caller.GetGln()}, req.params.filters()...)...)
 	start, err := q.tokenPos(bind, req.params.PageToken)
 	if err != nil {
 		return nil, err

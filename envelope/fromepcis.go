@@ -320,6 +320,9 @@ func projectObjects(ev *epcis.Event, out *pb.ScanEvent) error {
 			return &untracked{field: "outputQuantityList", msg: "the rules track packs, not quantities of a class"}
 		}
 	}
+	if ev.ParentID == "" && ev.Type == epcis.AggregationEvent {
+		return &untracked{field: "parentID", msg: "absent: the rules pack into and unpack from a container"}
+	}
 	if ev.ParentID != "" {
 		p, err := epcOf(ev.ParentID)
 		if err != nil {

@@ -117,7 +117,7 @@ func TestCapturedEPCISMustMatchItsProjection(t *testing.T) {
 
 // captureClient connects to n's gRPC port as the holder of token; the
 // connection closes with the test.
-func captureClient(t *testing.T, n *Node, token string) (*grpc.ClientConn, context.Context, pb.CaptureServiceClient) {
+func captureClient(t testing.TB, n *Node, token string) (*grpc.ClientConn, context.Context, pb.CaptureServiceClient) {
 	t.Helper()
 	conn, err := grpc.NewClient(n.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

@@ -299,11 +299,16 @@ func (n *Node) startHTTP(ctx context.Context) error {
 	}
 	handler = console.Wrap(handler) // the web console's pages under /ui/; its data comes from /v1/
 	handler = res.Wrap(handler)     // outside the request log: no patient's scan is logged
+	handler, stopQueries, err := n.withEPCISQuery(handler)
+	if err != nil {
+		return err
+	}
 	handler = n.cosignHandler(handler)
 	if n.httpLis, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("node: HTTP listen on %s: %w", n.cfg.HTTPAddr, err)
 	}
 	n.httpServer = n.newHTTPServer(handler)
+	n.httpServer.RegisterOnShutdown(stopQueries)
 	if n.tls != nil {
 		n.httpServer.TLSConfig = n.tls.Clone()
 	}

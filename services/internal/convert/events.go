@@ -119,7 +119,7 @@ func toEvent(out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor
 	if err := transformation(out, ev, ref); err != nil {
 		return err
 	}
-	if ev.GetType() == pb.EventType_EVENT_TYPE_AGGREGATION && ev.GetParent() == nil {
+	if ev.GetType() == pb.EventType_EVENT_TYPE_AGGREGATION && ev.GetParent() == nil && out.NotApplied == "" {
 		return Invalid(".parent", "an aggregation event needs a parent container (an SSCC, or the SGTIN of a case)")
 	}
 	if p := ev.GetParent(); p != nil {

@@ -25,4 +25,30 @@
 //   - Limits are checked before the body is parsed: at most MaxBytes, at
 //     most MaxEvents events.
 //   - No input panics; the package holds no mutable package-level state.
+//
+// # Query
+//
+// The query file group (query*.go, subscribe.go) serves GET /epcis/events,
+// /epcis/events/{eventID}, /epcis/epcs/{epc}/events, the vocabulary lists
+// and ?stream=true subscriptions (Query, NewQuery):
+//
+//   - An event comes back as captured (the epcis bytes of its scan event),
+//     or as the EPCIS event a native scan event projects to, with the
+//     eventID and recordTime (the ledger entry's) the node gave it; its
+//     standard vocabulary values are written as bare terms, the JSON
+//     schema's form, which decode to the same event.
+//   - A caller sees the events it captured and those naming it as owning
+//     or possessing party in their sources or destinations; regulators
+//     and the admin see all. Pages and streams apply it to every event.
+//   - Results are in ledger order. A page examines at most PageWork ledger
+//     entries (found through the EPCIS event-ID, pack, container and
+//     class indexes when the query names such a key, else walked from the
+//     first entry recorded at GE_recordTime on); a page that stops there
+//     links the next, even when empty. Page tokens are bound to the query
+//     and the caller, and expire.
+//   - An unknown parameter or a malformed value is refused (400,
+//     application/problem+json) naming the parameter.
+//   - A stream sends each matching entry's events once, with the entry's
+//     ledger index as SSE id, resumed after Last-Event-ID; it wakes on the
+//     pipeline's commits, never on a timer, and ends at Shutdown.
 package epcisapi

@@ -6,10 +6,13 @@ import (
 	"mime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/epcis"
+	"github.com/pedigree-project/pedigree/lifecycle"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/internal/convert"
 )
 
 // Behaviour is what a capture does when some of its events cannot be
@@ -233,7 +236,10 @@ func project(ev *epcis.Event, ns map[string]string, actor string) (*pb.ScanEvent
 	if se.Epcis, err = envelope.EncodeCaptured(ev, ns); err != nil {
 		return nil, err
 	}
-	if err := envelope.CheckEPCIS(se, actor); err != nil {
+	// What ingest checks (CheckEPCIS included), so that a prepared event
+	// is never dead-lettered; the rules' own outcome comes later.
+	var le lifecycle.Event
+	if err := convert.Event(0, &le, nil, se, actor, time.Now().UnixMilli()); err != nil {
 		return nil, err
 	}
 	return se, nil
@@ -248,8 +254,12 @@ func eventError(i int, ev *epcis.Event, actor string, err error) EventError {
 		}
 	}
 	var fe *envelope.FieldError
-	if errors.As(err, &fe) {
+	var ce *convert.FieldError
+	switch {
+	case errors.As(err, &fe):
 		e.Field, e.Msg = fe.Field, fe.Msg
+	case errors.As(err, &ce):
+		e.Field, e.Msg = strings.TrimPrefix(ce.Field, "capture.events[0]."), ce.Msg
 	}
 	return e
 }

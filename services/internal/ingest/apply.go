@@ -73,8 +73,9 @@ type batchWork struct {
 
 	// Index keys, written into b table by table when the batch is built
 	// (keys of one table go into the memtable faster together).
-	seenOrder []state.EventHash // seen's keys in first-write order
-	packLogs  []packLog
+	seenOrder   []state.EventHash // seen's keys in first-write order
+	packLogs    []packLog
+	epcisEvents []state.EPCISEvent // the events recorded, for the EPCIS indexes
 
 	slab    slab
 	events  int
@@ -96,7 +97,8 @@ type packLog struct {
 	index        uint64
 }
 
-// writeIndexes writes the batch's event table and pack log keys into b.
+// writeIndexes writes the batch's event table, pack log and EPCIS index
+// keys into b.
 //
 // Each table's keys go in in key order: Pebble inserts a batch's keys into
 // the memtable one after another, and a key next to the previous one is
@@ -125,7 +127,7 @@ func (w *batchWork) writeIndexes() error {
 			return err
 		}
 	}
-	return nil
+	return state.PutEPCISEvents(w.b, w.epcisEvents)
 }
 
 // seenID is what a batch wrote into the event table under one hash.
@@ -288,6 +290,7 @@ func (p *Pipeline) applyCapture(w *batchWork, c *pb.Capture, who principal, it *
 			continue
 		}
 		w.put(e.hash, entry.GetIndex(), true, &e.digest)
+		w.epcisEvents = append(w.epcisEvents, state.EPCISEvent{Index: entry.GetIndex(), ID: e.ev.ID, Classes: eventClasses(&e.ev)})
 		out := p.applyEvent(w, &e.ev, entry.GetIndex(), &alertN)
 		if p.afterEvent != nil {
 			p.afterEvent(&e.ev)

@@ -139,6 +139,11 @@ func New(cfg Config) (*Pipeline, error) {
 		if err != nil {
 			return nil, fmt.Errorf("ingest: %w", err)
 		}
+		if n, ok, err := buildEPCISIndex(context.Background(), cfg.Store, cfg.Ledger); err != nil {
+			return nil, err
+		} else if ok {
+			built = append(built, state.IndexBuild{Name: "EPCIS", Records: n})
+		}
 		for _, b := range built {
 			cfg.Logger.Info("built an index the store lacked", "index", b.Name, "records", b.Records, "took", time.Since(start).Round(time.Millisecond))
 		}

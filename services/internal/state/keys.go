@@ -33,6 +33,7 @@ import "encoding/binary"
 //	               | 0x02                                → event table format (1 byte; events.go)
 //	               | 0x03                                → lot index format (1 byte; lotindex.go)
 //	               | 0x04                                → alert index format (1 byte; alertindex.go)
+//	               | 0x05                                → EPCIS index format (1 byte; epcisindex.go)
 //	0x20 deadseq   | stream sequence (u64)               → SHA-256 of subject and data (32): a message
 //	                 the ledger did not record (dead letter); streamseq.go
 //	0x21 gcp       | digits (4–12)                       → GLN (13) | '=' when the digits are a GS1 Company
@@ -42,6 +43,11 @@ import "encoding/binary"
 //	                 (lotindex.go)
 //	0x29 alertby   | attribute (1) | len | value | index (u64) | n (u32) → empty: the alert has that
 //	                 party ('p'), GTIN ('g') or code ('c', decimal); alertindex.go
+//	0x2A epcisid   | first 16 bytes of SHA-256(event ID) | index (u64) → empty: the entry records an
+//	                 event with that ID, whoever captured it (epcisindex.go)
+//	0x2B epcclass  | GTIN (14) | len | lot | index (u64)  → empty: an event of the entry names the class
+//	                 (GTIN and lot) in a quantity list (epcisindex.go)
+//	0x2C, 0x2D       reserved for further EPCIS indexes
 const (
 	prefixParty     byte = 0x10
 	prefixToken     byte = 0x11
@@ -63,11 +69,14 @@ const (
 	prefixGCP       byte = 0x21
 	prefixLotPack   byte = 0x28
 	prefixAlertBy   byte = 0x29
+	prefixEPCISID   byte = 0x2A
+	prefixEPCClass  byte = 0x2B
 
 	metaAppliedSeq  byte = 0x01
 	metaEventFormat byte = 0x02
 	metaLotIndex    byte = 0x03
 	metaAlertIndex  byte = 0x04
+	metaEPCISIndex  byte = 0x05
 )
 
 func partyKey(gln string) []byte {

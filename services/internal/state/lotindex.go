@@ -35,12 +35,12 @@ func PutLotPack(b *pebble.Batch, gtin, lot, serial string, buf []byte) ([]byte, 
 	return buf, b.Set(buf, nil, nil)
 }
 
-// PutIndexFormats records into b that the store's derived indexes (lot
-// and alert) are complete in their formats; every commit of the ingest
-// pipeline records it.
+// PutIndexFormats records into b that the store's derived indexes (lot,
+// alert and EPCIS) are complete in their formats; every commit of the
+// ingest pipeline records it.
 func PutIndexFormats(b *pebble.Batch) error {
 	return errors.Join(b.Set(metaKey(metaLotIndex), []byte{LotIndexFormat}, nil),
-		b.Set(metaKey(metaAlertIndex), []byte{AlertIndexFormat}, nil))
+		b.Set(metaKey(metaAlertIndex), []byte{AlertIndexFormat}, nil), PutEPCISIndexFormat(b))
 }
 
 // indexComplete reports whether the index recorded under meta key m is

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -194,4 +196,73 @@ func TestRetentionDropsWhatABackupHolds(t *testing.T) {
 			t.Fatalf("restored node not ready: %s", body)
 		}
 	})
+}
+
+// TestRetentionWaitsForEveryNode: in a cluster of three with retention
+// after-backup, the stream drops nothing past what a stopped node applied,
+// however far the others and the backup are; the node restarts, catches up
+// from what the stream kept to the others' root, and retention then drops
+// up to the backup.
+func TestRetentionWaitsForEveryNode(t *testing.T) {
+	// A deadline, not the duration: see TestFourthNodeJoinsLaterAndCatchesUp.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := newTestCluster(t, 3)
+	cfgs := make([]Config, 3)
+	for i := range cfgs {
+		cfgs[i] = c.config(i)
+		cfgs[i].StreamRetention = RetentionConfig{Mode: RetentionAfterBackup, Interval: 50 * time.Millisecond}
+	}
+	c.start(ctx, nil, cfgs...)
+	defer func() { c.shutdown() }()
+	n1, n3 := c.nodes[0], c.nodes[2]
+	a := &api{t: t, n: n1}
+	pharm := a.party(apiPharm, pb.Role_ROLE_PHARMACY)
+	write := func(from, to int) {
+		for i := from; i < to; i++ {
+			if err := a.as(pharm).Post(ctx, "/v1/events", backupEvent(i), &pb.CaptureEventResponse{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	write(0, 5)
+	c.synced(ctx)
+	behind := n3.pipeline.Applied()
+	for _, n := range c.nodes { // every node's report is in the bucket
+		waitRetention(ctx, t, n, func(st RetentionStatus) bool { return st.Err == nil && st.Reported == behind })
+	}
+	shutdown(t, n3)
+	c.nodes = c.nodes[:2]
+
+	write(5, 15)
+	c.synced(ctx)
+	var archive bytes.Buffer
+	m, err := n1.Backup(ctx, &archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n1.RecordVerifiedBackup(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if m.AppliedSeq <= behind {
+		t.Fatalf("the backup holds up to %d, the stopped node applied %d", m.AppliedSeq, behind)
+	}
+	// Two rounds on each live node after the backup's record: the stream
+	// starts right after what the stopped node applied, not after the backup.
+	for range 2 {
+		for _, n := range c.nodes {
+			st := waitRetention(ctx, t, n, func(st RetentionStatus) bool { return st.Err == nil && st.Waiting == "" })
+			if st.Floor != behind || streamFirst(ctx, t, n) != behind+1 {
+				t.Fatalf("%s: round %+v, stream starts at %d; the stopped node applied %d", n.nodeName, st, streamFirst(ctx, t, n), behind)
+			}
+		}
+	}
+
+	restarted, err := Start(ctx, cfgs[2], slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatalf("restart %s: %v", cfgs[2].NodeName, err)
+	}
+	c.nodes = append(c.nodes, restarted)
+	c.synced(ctx)
+	waitRetention(ctx, t, n1, func(st RetentionStatus) bool { return st.FirstSeq == m.AppliedSeq+1 })
 }

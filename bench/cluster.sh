@@ -10,7 +10,9 @@
 #
 # The bench drives node 1 (writes go through its NATS and API; it answers a
 # write once it has applied it); nodes 2 and 3 apply the same stream and
-# are caught up before their costs are read. On a machine with fewer cores
+# are caught up before their costs are read. Every node publishes signed
+# outcomes, so the bench believes all three node keys: an ingest phase
+# ends when the first node has committed its last marker. On a machine with fewer cores
 # than nodes, the nodes compete for them: the ratio of the two runs is the
 # figure to read, not the absolute rates. Everything runs under a temporary
 # directory, removed at the end; the JSON results stay in $OUT.
@@ -51,12 +53,14 @@ peak_rss() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 # bytes DIR: bytes under DIR.
 bytes() { du -sb "$1" | cut -f1; }
 
-# run_bench NAME DATA GRPC HTTP NATS METRICS: the bench against that node.
+# run_bench NAME DATA GRPC HTTP NATS METRICS NODEKEYS: the bench against
+# that node, believing outcomes signed by the node keys NODEKEYS (every
+# node publishes them).
 run_bench() {
   local name=$1 data=$2
   echo "== bench against $name (load average: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
   "$P" bench --server "$4" --grpc "$3" --nats "nats://$5" --metrics "$6" \
-    --token "$(cat "$data/admin.token")" --node-key "$data/keys/node.pub" --nats-admin-key "$data/keys/nats.key" \
+    --token "$(cat "$data/admin.token")" --node-key "$7" --nats-admin-key "$data/keys/nats.key" \
     --duration "$DURATION" --commission "$COMMISSION" --json > "$OUT/$name.json"
   echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 }
@@ -76,7 +80,7 @@ $P serve --data "$one" --grpc 127.0.0.1:7170 --http 127.0.0.1:8180 --metrics 127
 pid_one=$!; pids+=("$pid_one")
 wait_ready 127.0.0.1:9190
 cpu_one=$(cpu "$pid_one")
-run_bench one "$one" 127.0.0.1:7170 127.0.0.1:8180 127.0.0.1:4320 127.0.0.1:9190
+run_bench one "$one" 127.0.0.1:7170 127.0.0.1:8180 127.0.0.1:4320 127.0.0.1:9190 "$one/keys/node.pub"
 report one "$pid_one" "$one" "$cpu_one" | tee "$OUT/costs.txt"
 kill "$pid_one"; wait "$pid_one" || true
 
@@ -100,7 +104,8 @@ done
 for i in 2 3; do wait_ready "127.0.0.1:919$i"; done
 declare -A CPU0
 for i in 1 2 3; do CPU0[$i]=$(cpu "${PID[$i]}"); done
-run_bench three "${DATA[1]}" 127.0.0.1:7171 127.0.0.1:8181 127.0.0.1:4321 127.0.0.1:9191
+run_bench three "${DATA[1]}" 127.0.0.1:7171 127.0.0.1:8181 127.0.0.1:4321 127.0.0.1:9191 \
+  "${DATA[1]}/keys/node.pub,${DATA[2]}/keys/node.pub,${DATA[3]}/keys/node.pub"
 # Every node has applied the whole stream (same checkpoint size) before
 # its costs are read.
 size() { curl -s "http://127.0.0.1:818$1/v1/ledger/checkpoint" | sed -n 's/.*"size": *"\{0,1\}\([0-9]*\).*/\1/p'; }

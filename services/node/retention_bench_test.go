@@ -5,6 +5,7 @@ import (
 	"context"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +19,8 @@ import (
 // dropped what a verified backup holds: a node with --stream-retention
 // after-backup (margin 0) takes 5,000 observations (one pack each, one
 // REST call each, 16 at a time), then a backup is recorded. Pebble is
-// flushed before it is measured (directory bytes: tables, WAL, manifest);
+// flushed and compacted before it is measured (its tables, and its whole
+// directory: tables, WAL, manifest);
 // the stream is measured as JetStream's own byte count and as its
 // directory. b.N is ignored: run with -benchtime=1x.
 func BenchmarkRetentionDiskPerEvent(b *testing.B) {
@@ -49,7 +51,11 @@ func BenchmarkRetentionDiskPerEvent(b *testing.B) {
 	}
 	streamHead(ctx, b, n)
 	measure := func(when string) {
-		if err := n.store.DB().Flush(); err != nil {
+		db := n.store.DB()
+		if err := db.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		if err := db.Compact(ctx, []byte{0x00}, []byte{0xff}, true); err != nil {
 			b.Fatal(err)
 		}
 		st, err := n.js.Stream(ctx, subjects.ScanStream)
@@ -60,13 +66,15 @@ func BenchmarkRetentionDiskPerEvent(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		pebbleBytes := treeBytes(b, filepath.Join(dir, "pebble"))
-		streamDir := treeBytes(b, filepath.Join(dir, "nats", "jetstream", "$G", "streams", subjects.ScanStream))
+		pebbleBytes := treeBytes(b, filepath.Join(dir, "pebble"), "")
+		tables := treeBytes(b, filepath.Join(dir, "pebble"), ".sst")
+		streamDir := treeBytes(b, filepath.Join(dir, "nats", "jetstream", "$G", "streams", subjects.ScanStream), "")
 		b.ReportMetric(float64(pebbleBytes)/events, "pebble-B/event-"+when)
+		b.ReportMetric(float64(tables)/events, "pebble-tables-B/event-"+when)
 		b.ReportMetric(float64(info.State.Bytes)/events, "stream-B/event-"+when)
 		b.ReportMetric(float64(streamDir)/events, "stream-dir-B/event-"+when)
-		b.Logf("%s retention: pebble %d B, stream %d messages, %d B (directory %d B), first sequence %d",
-			when, pebbleBytes, info.State.Msgs, info.State.Bytes, streamDir, info.State.FirstSeq)
+		b.Logf("%s retention: pebble %d B (tables %d B), stream %d messages, %d B (directory %d B), first sequence %d",
+			when, pebbleBytes, tables, info.State.Msgs, info.State.Bytes, streamDir, info.State.FirstSeq)
 	}
 	measure("before")
 	var archive bytes.Buffer
@@ -89,12 +97,13 @@ func waitRetentionB(ctx context.Context, b *testing.B, n *Node, first uint64) {
 	}
 }
 
-// treeBytes returns the bytes of the regular files under dir.
-func treeBytes(b *testing.B, dir string) int64 {
+// treeBytes returns the bytes of the regular files under dir whose names
+// end in suffix.
+func treeBytes(b *testing.B, dir, suffix string) int64 {
 	b.Helper()
 	var total int64
-	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() || !strings.HasSuffix(path, suffix) {
 			return err
 		}
 		info, err := d.Info()

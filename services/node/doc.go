@@ -10,4 +10,11 @@
 //     nothing acknowledged is lost.
 //   - The first start on an empty data directory creates the admin party and
 //     writes its token to DATA/admin.token (mode 0600); later starts reuse it.
+//   - Ready is false until the node has applied what the stream held when
+//     it started (readiness.go), and while its ledger is too far behind a
+//     stream whose retention dropped messages it needs; such a node applies
+//     nothing until it is restored from a backup.
+//   - The stream drops a message only with retention after-backup, and only
+//     once every node the ledger trusts reported having applied it and a
+//     verified backup of this ledger holds it (retention.go).
 package node

@@ -57,11 +57,13 @@ func backlog(ctx context.Context, t *testing.T, dir string, n int) uint64 {
 		if _, err := js.PublishAsync(subjects.ScanSubject(apiPharm), fmt.Appendf(nil, "backlog %d", i)); err != nil {
 			t.Fatal(err)
 		}
-	}
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-ctx.Done():
-		t.Fatal(ctx.Err())
+		if (i+1)%1000 == 0 || i == n-1 { // within the client's bound on acknowledgements outstanding
+			select {
+			case <-js.PublishAsyncComplete():
+			case <-ctx.Done():
+				t.Fatal(ctx.Err())
+			}
+		}
 	}
 	st, err := js.Stream(ctx, subjects.ScanStream)
 	if err != nil {

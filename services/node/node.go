@@ -147,6 +147,9 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err e
 		return nil, err
 	}
 	n.noteCatchUpTarget(ctx)
+	if err := n.checkLedgerStart(ctx); err != nil {
+		return nil, err
+	}
 	if err := n.followGenesis(ctx); err != nil {
 		return nil, err
 	}

@@ -369,3 +369,26 @@ func (n *Node) startRetention() {
 	n.stopRetain = cancel
 	n.bg.Go(func() { n.retention.run(ctx) })
 }
+
+// checkLedgerStart refuses to start an empty ledger from a stream whose
+// retention dropped its beginning (the genesis among it): such a node can
+// only start from a backup. A stream that does not answer yet is left to
+// the checks that follow.
+func (n *Node) checkLedgerStart(ctx context.Context) error {
+	if n.ledger.Size() > 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	st, err := n.js.Stream(ctx, subjects.ScanStream)
+	if err != nil {
+		return nil
+	}
+	if info := st.CachedInfo(); natsbus.Purgeable(info.Config) && info.State.FirstSeq > 1 {
+		return fmt.Errorf("node: too far behind: the stream %s starts at %d and this node's ledger is empty: stream retention"+
+			" dropped the ledger's beginning, and a new node needs all of it. A node whose data was lost starts from its own"+
+			" backup (`pedigree restore --from BACKUP --data DATA`); a new node joins a cluster whose stream still starts at"+
+			" sequence 1 (docs/scale-out.md)", subjects.ScanStream, info.State.FirstSeq)
+	}
+	return nil
+}

@@ -202,18 +202,19 @@ func TestRetentionDropsWhatABackupHolds(t *testing.T) {
 // after-backup, the stream drops nothing past what a stopped node applied,
 // however far the others and the backup are; the node restarts, catches up
 // from what the stream kept to the others' root, and retention then drops
-// up to the backup.
+// up to the backup. A new node with an empty ledger is then refused: the
+// genesis is gone from the stream.
 func TestRetentionWaitsForEveryNode(t *testing.T) {
 	// A deadline, not the duration: see TestFourthNodeJoinsLaterAndCatchesUp.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c := newTestCluster(t, 3)
-	cfgs := make([]Config, 3)
+	c := newTestCluster(t, 4)
+	cfgs := make([]Config, 4)
 	for i := range cfgs {
 		cfgs[i] = c.config(i)
 		cfgs[i].StreamRetention = RetentionConfig{Mode: RetentionAfterBackup, Interval: 50 * time.Millisecond}
 	}
-	c.start(ctx, nil, cfgs...)
+	c.start(ctx, nil, cfgs[:3]...)
 	defer func() { c.shutdown() }()
 	n1, n3 := c.nodes[0], c.nodes[2]
 	a := &api{t: t, n: n1}
@@ -265,4 +266,9 @@ func TestRetentionWaitsForEveryNode(t *testing.T) {
 	c.nodes = append(c.nodes, restarted)
 	c.synced(ctx)
 	waitRetention(ctx, t, n1, func(st RetentionStatus) bool { return st.FirstSeq == m.AppliedSeq+1 })
+
+	_, err = Start(ctx, cfgs[3], slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil || !strings.Contains(err.Error(), "too far behind") || !strings.Contains(err.Error(), "pedigree restore") {
+		t.Fatalf("a node with an empty ledger after the stream's head was dropped: %v", err)
+	}
 }

@@ -97,7 +97,8 @@ type Divergence struct {
 	Entry uint64
 }
 
-// Is makes errors.Is match ErrStreamBehind and ErrStreamDiverged.
+// Is makes errors.Is match ErrStreamBehind, ErrStreamDiverged and
+// ErrTooFarBehind.
 func (e *StreamError) Is(target error) bool {
 	return (target == ErrStreamBehind && e.Last < e.Applied) || (target == ErrStreamDiverged && e.Diverged != nil) ||
 		(target == ErrTooFarBehind && e.Purged)
@@ -373,8 +374,8 @@ func checkStream(ctx context.Context, js jetstream.JetStream, sl streamLedger, a
 		se.First = info.State.FirstSeq
 	}
 	// A stream created for retention (natsbus.Purgeable) lost its head to
-	// retention, not to an accident: what it no longer holds is not compared, and a ledger that
-	// needs what it dropped is too far behind.
+	// retention, not to an accident: what it no longer holds is not
+	// compared, and a ledger that needs what it dropped is too far behind.
 	purgeable := natsbus.Purgeable(info.Config)
 	if purgeable && info.State.FirstSeq > applied+1 {
 		se.First, se.Purged = info.State.FirstSeq, true

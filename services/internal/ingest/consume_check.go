@@ -400,6 +400,9 @@ func checkStream(ctx context.Context, js jetstream.JetStream, sl streamLedger, a
 			if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 				return compared, fmt.Errorf("ingest: stream %s: message %d: %w", subjects.ScanStream, seq, err)
 			}
+			if m == nil && purgeable && purgedSince(ctx, st, seq) {
+				continue // retention purged it since the stream's first sequence was read
+			}
 			compared++
 			if m != nil && c.matches(seq, m.Subject, m.Data) {
 				continue
@@ -419,6 +422,13 @@ func checkStream(ctx context.Context, js jetstream.JetStream, sl streamLedger, a
 		return compared, se
 	}
 	return compared, nil
+}
+
+// purgedSince reports whether the stream now starts after seq: retention
+// purged it while the check ran.
+func purgedSince(ctx context.Context, st jetstream.Stream, seq uint64) bool {
+	info, err := st.Info(ctx)
+	return err == nil && info.State.FirstSeq > seq
 }
 
 // putDeadLetterSums records into b each dead letter's deadLetterSum, with

@@ -32,6 +32,11 @@ import (
 //   - every node, every RetentionConfig.Interval, purges SCANS up to
 //     min(applied of every trusted node, the backup's) − Margin.
 //
+// The reports are not the durable consumers' acknowledgement floors: a
+// node deletes and re-creates its consumer at every (re)start of
+// consumption (ingest), and a consumer briefly gone would let a purge
+// through.
+//
 // A node that never reported (down since before retention was turned on,
 // added but never started, or configured keep-all) blocks every purge: the
 // purge point only waits, it never guesses. Purging is idempotent (a purge

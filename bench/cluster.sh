@@ -6,7 +6,7 @@
 # CPU seconds, peak RSS, and its data directory's Pebble and JetStream bytes.
 #
 #   bench/cluster.sh                     # 1m of timed phases per run
-#   DURATION=2m COMMISSION=500000 bench/cluster.sh
+#   DURATION=2m COMMISSION=200000 bench/cluster.sh
 #
 # The bench drives node 1 (writes go through its NATS and API; it answers a
 # write once it has applied it); nodes 2 and 3 apply the same stream and
@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-1m}
-COMMISSION=${COMMISSION:-200000}
+COMMISSION=${COMMISSION:-50000}
 OUT=${OUT:-$(mktemp -d -t pedigree-cluster-bench-out.XXXX)}
 work=$(mktemp -d -t pedigree-cluster-bench.XXXX)
 pids=()

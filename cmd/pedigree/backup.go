@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -36,7 +38,9 @@ operator listener (host:port, the --metrics address of serve; never the public p
 --token-file the file holding the admin token (DATA/admin.token). A stopped node's data is
 read directly with --data. The archive is verified after it is written (every member's
 hash, the ledger audited and its root compared with the manifest) before it is renamed to
---out, which must not exist.`,
+--out, which must not exist. A serving node's backup is then recorded by the node as the
+newest verified one: with --stream-retention after-backup, the stream may drop what it
+holds once every node has applied it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if (dataDir == "") == (operator == "") {
@@ -61,6 +65,14 @@ hash, the ledger audited and its root compared with the manifest) before it is r
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "backup of %s written to %s: ledger size %d, root %s, applied stream sequence %d, %d members\n",
 				m.Node, out, m.LedgerSize, m.RootHash, m.AppliedSeq, len(m.Members))
+			if operator == "" {
+				return nil
+			}
+			rec, err := recordBackup(cmd.Context(), operator, tokenFile, m)
+			if err != nil {
+				return fmt.Errorf("the backup is written and verified, but the node did not record it (stream retention does not count it): %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "recorded for stream retention: the newest verified backup holds up to stream sequence %d\n", rec.AppliedSeq)
 			return nil
 		},
 	}
@@ -118,35 +130,66 @@ func writeBackup(ctx context.Context, out string, fill func(w io.Writer) error) 
 	return m, os.Remove(tmp.Name())
 }
 
-// fetchBackup streams the backup of the node whose operator listener is
-// at addr into w.
-func fetchBackup(ctx context.Context, addr, tokenFile string, w io.Writer) error {
+// operatorRequest sends the admin's request to the operator listener at
+// addr and returns the response, refusing any status but 200 with the
+// node's message.
+func operatorRequest(ctx context.Context, addr, tokenFile, path string, body io.Reader) (*http.Response, error) {
 	b, err := os.ReadFile(tokenFile)
 	if err != nil {
-		return fmt.Errorf("backup: --token-file: %w", err)
+		return nil, fmt.Errorf("backup: --token-file: %w", err)
 	}
 	token := strings.TrimSpace(string(b))
 	if token == "" {
-		return fmt.Errorf("backup: --token-file %s: empty", tokenFile)
+		return nil, fmt.Errorf("backup: --token-file %s: empty", tokenFile)
 	}
 	url := addr
 	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
 		url = "http://" + url
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(url, "/")+node.BackupPath, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(url, "/")+path, body)
 	if err != nil {
-		return fmt.Errorf("backup: --operator %q: %w", addr, err)
+		return nil, fmt.Errorf("backup: --operator %q: %w", addr, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("backup: %w", err)
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxBackupError))
+		return nil, fmt.Errorf("backup: the node answered %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	}
+	return resp, nil
+}
+
+// recordBackup has the node at the operator listener addr record the
+// verified backup m.
+func recordBackup(ctx context.Context, addr, tokenFile string, m node.BackupManifest) (node.VerifiedBackup, error) {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return node.VerifiedBackup{}, err
+	}
+	resp, err := operatorRequest(ctx, addr, tokenFile, node.BackupVerifiedPath, bytes.NewReader(body))
+	if err != nil {
+		return node.VerifiedBackup{}, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxBackupError))
-		return fmt.Errorf("backup: the node answered %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	var rec node.VerifiedBackup
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBackupError)).Decode(&rec); err != nil {
+		return node.VerifiedBackup{}, fmt.Errorf("backup: the node's record: %w", err)
 	}
+	return rec, nil
+}
+
+// fetchBackup streams the backup of the node whose operator listener is
+// at addr into w.
+func fetchBackup(ctx context.Context, addr, tokenFile string, w io.Writer) error {
+	resp, err := operatorRequest(ctx, addr, tokenFile, node.BackupPath, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
 	if _, err := io.Copy(w, resp.Body); err != nil {
 		return fmt.Errorf("backup: receive the archive: %w", err)
 	}

@@ -30,7 +30,8 @@ func TestBackupAndRestoreCommands(t *testing.T) {
 	defer func() { _ = n.Shutdown(context.Background()) }()
 	out := filepath.Join(t.TempDir(), "node.tar")
 	args := []string{"backup", "--operator", n.MetricsAddr(), "--token-file", n.AdminTokenPath(), "--out", out}
-	if stdout, stderr, ok := runPedigree(ctx, t, "", nil, args...); !ok || !strings.Contains(stdout, "written to") {
+	if stdout, stderr, ok := runPedigree(ctx, t, "", nil, args...); !ok || !strings.Contains(stdout, "written to") ||
+		!strings.Contains(stdout, "recorded for stream retention") {
 		t.Fatalf("backup: %s %s", stdout, stderr)
 	}
 	fi, err := os.Stat(out)

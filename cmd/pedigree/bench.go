@@ -13,7 +13,7 @@ import (
 func newBenchCommand(root *rootOptions) *cobra.Command {
 	cfg := bench.DefaultConfig()
 	var asJSON bool
-	var nodeKey string
+	var nodeKeys []string
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure a server against the design's figures: ingest, verify, dispense, commissioning, audit, proofs, disk, memory",
@@ -37,8 +37,9 @@ after commissioning. In order:
                   peak RSS
 
 With --server (plus --grpc, --nats, an admin --token and the node's public key,
---node-key DATA/keys/node.pub, which outcomes must be signed with) it measures a
-running server instead; the audit and the disk figures then need its data directory
+--node-key DATA/keys/node.pub, which outcomes must be signed with; in a cluster every
+node's, since every node publishes outcomes, and an ingest phase ends at the first node's) it
+measures a running server instead; the audit and the disk figures then need its data directory
 and are left out, the peak RSS needs its metrics listener (--metrics), and the raw
 publish figures the node's NATS key (--nats-admin-key DATA/keys/nats.key). Its rate
 limits must allow the run (one pharmacy verifies at --verify-rate and publishes at the
@@ -62,13 +63,13 @@ standard error.`,
 				return err
 			}
 			if t := &cfg.Target; t.HTTPAddr == "" && (t.GRPCAddr != "" || t.NATSURL != "" || t.Token != "" || t.MetricsAddr != "" ||
-				nodeKey != "" || t.NATSAdminKeyFile != "") {
+				len(nodeKeys) > 0 || t.NATSAdminKeyFile != "") {
 				// Often set in the environment for the other commands.
 				fmt.Fprintln(cmd.ErrOrStderr(), "bench: no --server: --grpc, --nats, --token, --metrics, --node-key and --nats-admin-key are ignored; starting an embedded server")
-				t.GRPCAddr, t.NATSURL, t.Token, t.MetricsAddr, t.NATSAdminKeyFile, nodeKey = "", "", "", "", "", ""
+				t.GRPCAddr, t.NATSURL, t.Token, t.MetricsAddr, t.NATSAdminKeyFile, nodeKeys = "", "", "", "", "", nil
 			}
-			if nodeKey != "" {
-				if cfg.Target.NodeKeys, err = sdk.ReadNodeKeys(nodeKey); err != nil {
+			if len(nodeKeys) > 0 {
+				if cfg.Target.NodeKeys, err = sdk.ReadNodeKeys(nodeKeys...); err != nil {
 					return fmt.Errorf("--node-key: %w", err)
 				}
 			}
@@ -94,7 +95,7 @@ standard error.`,
 	f.StringVar(&cfg.Target.NATSURL, "nats", "", "with --server: the NATS URL its ledger consumes from")
 	f.StringVar(&cfg.Target.Token, "token", "", "with --server: an admin API token")
 	f.StringVar(&cfg.Target.MetricsAddr, "metrics", "", "with --server: its metrics listener (host:port), for its peak RSS")
-	f.StringVar(&nodeKey, "node-key", "", "with --server: its node public key file (DATA/keys/node.pub); outcomes must be signed with it")
+	f.StringSliceVar(&nodeKeys, "node-key", nil, "with --server: its node public key file (DATA/keys/node.pub), and in a cluster every node's (comma-separated or repeated): outcomes must be signed with one of them")
 	f.StringVar(&cfg.Target.NATSAdminKeyFile, "nats-admin-key", "", "with --server: its NATS key file (DATA/keys/nats.key), for the raw publish figures")
 	f.BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	return cmd

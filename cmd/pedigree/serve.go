@@ -107,6 +107,11 @@ logs warnings and errors only, unless --log-level says otherwise.`,
 	f.Float64Var(&cfg.NATSLimits.PublishRate, "nats-publish-rate", cfg.NATSLimits.PublishRate, "messages per second one party may publish to NATS before it is cut off")
 	f.DurationVar(&cfg.NATSLimits.Penalty, "nats-rate-penalty", cfg.NATSLimits.Penalty, "how long a party over its NATS publish rate is refused")
 	f.IntVar(&cfg.StreamReplicas, "stream-replicas", cfg.StreamReplicas, "replicas of the JetStream streams (3 or 5 in a cluster)")
+	retention := (*string)(&cfg.StreamRetention.Mode)
+	f.StringVar(retention, "stream-retention", string(cfg.StreamRetention.Mode),
+		"when the stream may drop messages: keep-all, or after-backup (once every node applied them and a verified backup holds them; the stream must be created with it)")
+	f.Uint64Var(&cfg.StreamRetention.Margin, "stream-retention-margin", cfg.StreamRetention.Margin, "with after-backup: messages kept below the point every node and the backup reached")
+	f.DurationVar(&cfg.StreamRetention.Interval, "stream-retention-interval", cfg.StreamRetention.Interval, "with after-backup: how often the node reports its applied sequence and drops what may go")
 	c := &cfg.NATSCluster
 	f.StringVar(&c.Listen, "nats-cluster-listen", "", "embedded NATS: route address (host:port) that makes it a member of a JetStream cluster of nodes")
 	f.StringSliceVar(&c.Routes, "nats-routes", nil, "embedded NATS: the other members' route URLs, nats://host:port,... (the same list on every member will do)")
@@ -121,6 +126,7 @@ logs warnings and errors only, unless --log-level says otherwise.`,
 	f.StringVar(&cfg.PeerTLS.Cert, "peer-tls-cert", "", "client certificate (PEM) shown to peers whose API requires one (--tls-client-ca)")
 	f.StringVar(&cfg.PeerTLS.Key, "peer-tls-key", "", "the key of --peer-tls-cert (PEM)")
 	f.BoolVar(&cfg.Join, "join", false, "join the ledger another node started: never write a genesis; follow the stream's (or --genesis-key's); serve once an admin ran `pedigree node add` for this node")
+	f.StringVar(&cfg.GenesisNode, "genesis-node", "", "the name of the node that starts the ledger: any other node joins it, as with --join (one configuration for every member, e.g. a StatefulSet's)")
 	f.StringVar(&cfg.AdminGLN, "admin-gln", cfg.AdminGLN, "GLN of the admin party created on first start")
 	f.StringVar(&cfg.AdminName, "admin-name", cfg.AdminName, "name of the admin party created on first start")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a graceful shutdown may take")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,12 @@ import (
 // BackupPath is the operator listener's endpoint that streams a backup
 // archive of the serving node (POST, with the admin token as Bearer).
 const BackupPath = "/backup"
+
+// BackupVerifiedPath is the operator listener's endpoint that records a
+// backup whose archive passed its verification (POST, the archive's
+// manifest as JSON, with the admin token as Bearer): stream retention
+// counts it (retention.go).
+const BackupVerifiedPath = "/backup/verified"
 
 // Backup writes to w a backup archive of the serving node: a Pebble
 // checkpoint (the ledger, the state and the applied stream sequence, all
@@ -175,6 +182,31 @@ func (n *Node) backupHandler(w http.ResponseWriter, r *http.Request) {
 	n.logger.Info("backup written", "ledger_size", m.LedgerSize, "root", m.RootHash, "applied_seq", m.AppliedSeq, "members", len(m.Members))
 }
 
+// backupVerifiedHandler serves POST /backup/verified on the operator
+// listener: the admin token is required, the body is the manifest of an
+// archive that passed VerifyBackup.
+func (n *Node) backupVerifiedHandler(w http.ResponseWriter, r *http.Request) {
+	if err := n.checkAdminBearer(r.Header.Get("Authorization")); err != nil {
+		writeOperatorText(w, http.StatusUnauthorized, "backup: "+err.Error()+"\n")
+		return
+	}
+	var m BackupManifest
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxManifest))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		writeOperatorText(w, http.StatusBadRequest, "backup: the manifest: "+err.Error()+"\n")
+		return
+	}
+	rec, err := n.RecordVerifiedBackup(r.Context(), m)
+	if err != nil {
+		n.logger.Warn("a verified backup was not recorded", "err", err)
+		writeOperatorText(w, http.StatusBadRequest, err.Error()+"\n")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(rec)
+}
+
 // checkAdminBearer checks that header is "Bearer <the admin token>".
 func (n *Node) checkAdminBearer(header string) error {
 	got, ok := strings.CutPrefix(header, "Bearer ")
@@ -200,6 +232,7 @@ func (n *Node) checkAdminBearer(header string) error {
 func (n *Node) operatorHandler(base http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+BackupPath, n.backupHandler)
+	mux.HandleFunc("POST "+BackupVerifiedPath, n.backupVerifiedHandler)
 	mux.Handle("/", base)
 	return mux
 }

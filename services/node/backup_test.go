@@ -62,7 +62,7 @@ func postBackup(ctx context.Context, t *testing.T, addr, token string) (int, []b
 
 // streamHead waits until n applied its whole stream and returns its
 // ledger head.
-func streamHead(ctx context.Context, t *testing.T, n *Node) (uint64, string) {
+func streamHead(ctx context.Context, t testing.TB, n *Node) (uint64, string) {
 	t.Helper()
 	st, err := n.js.Stream(ctx, subjects.ScanStream)
 	if err != nil {

@@ -66,6 +66,10 @@ type Config struct {
 	// StreamReplicas is the replica count of the streams (clusters: 3 or
 	// 5).
 	StreamReplicas int
+	// StreamRetention says when SCANS may drop messages (retention.go):
+	// never (the default), or once every node applied them and a
+	// verified backup holds them.
+	StreamRetention RetentionConfig
 	// NATSCluster, when its Listen is set, makes the embedded server a
 	// member of a JetStream cluster of Pedigree nodes (cluster.go).
 	NATSCluster ClusterConfig
@@ -80,6 +84,11 @@ type Config struct {
 	// every case a node serves only once the ledger trusts its key (an
 	// admin ran `pedigree node add`); until then Start waits.
 	Join bool
+	// GenesisNode, when set, names the node that starts the ledger; every
+	// other node joins it (Join). The members of a StatefulSet share one
+	// configuration this way (NodeName from the pod's name). Requires
+	// NodeName.
+	GenesisNode string
 	// LedgerOrigin is the first line of every checkpoint: the ledger's
 	// unique name. Empty means "pedigree/ledger/<AdminGLN>". Fixed when the
 	// ledger is created.
@@ -153,6 +162,7 @@ func DefaultConfig() Config {
 		HTTPAddr:           DefaultHTTPAddr,
 		NATSListen:         DefaultNATSListen,
 		StreamReplicas:     1,
+		StreamRetention:    RetentionConfig{Mode: RetentionKeepAll, Margin: DefaultRetentionMargin, Interval: DefaultRetentionInterval},
 		AdminGLN:           DefaultAdminGLN,
 		AdminName:          "Pedigree administrator",
 		ShutdownTimeout:    4 * time.Second,
@@ -200,8 +210,14 @@ func (c Config) validate() error {
 	if c.NodeName != "" && !validNodeName(c.NodeName) {
 		errs = append(errs, errors.New("node-name: 1-64 letters, digits, '.', '_' or '-'"))
 	}
+	if c.GenesisNode != "" && (!validNodeName(c.GenesisNode) || c.NodeName == "") {
+		errs = append(errs, errors.New("genesis-node: a node name (letters, digits, '.', '_' or '-'), with --node-name"))
+	}
 	if c.StreamReplicas < 1 || c.StreamReplicas > 5 {
 		errs = append(errs, errors.New("stream-replicas: 1 to 5"))
+	}
+	if err := c.StreamRetention.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	errs = append(errs, c.NATSCluster.validate(c)...)
 	errs = append(errs, c.validatePeers()...)

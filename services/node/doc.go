@@ -17,4 +17,11 @@
 //   - A cluster member's node reaches NATS through its member's client port
 //     and fails over to the other members (cluster.go), so its ledger goes
 //     on when its member stops.
+//   - Ready is false until the node has applied what the stream held when
+//     it started (readiness.go), and while its ledger is too far behind a
+//     stream whose retention dropped messages it needs; such a node applies
+//     nothing until it is restored from a backup.
+//   - The stream drops a message only with retention after-backup, and only
+//     once every node the ledger trusts reported having applied it and a
+//     verified backup of this ledger holds it (retention.go).
 package node

@@ -45,7 +45,7 @@ func (n *Node) startNATS(ctx context.Context) error {
 	if n.js, err = jetstream.New(n.nc); err != nil {
 		return fmt.Errorf("node: jetstream: %w", err)
 	}
-	lim := natsbus.StreamLimits{Replicas: n.cfg.StreamReplicas}
+	lim := n.streamLimits()
 	if n.cfg.NATSCluster.Listen != "" {
 		// A new cluster's JetStream answers once a quorum of its members
 		// is up: wait for the others as long as the caller does.

@@ -93,6 +93,9 @@ type Node struct {
 	submitter  *submit.Submitter
 	ingestErr  atomic.Pointer[error]
 	ingestDone chan struct{} // closed when the pipeline has stopped
+	startLag   startLag
+	retention  *retention
+	stopRetain context.CancelFunc
 
 	now            func() time.Time
 	adminTokenPath string
@@ -109,6 +112,9 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err e
 	}
 	if logger == nil {
 		return nil, errors.New("node: nil logger")
+	}
+	if cfg.GenesisNode != "" && cfg.GenesisNode != cfg.NodeName {
+		cfg.Join = true
 	}
 	n = &Node{cfg: cfg, logger: logger, tel: telemetry.New(logger), serveErr: make(chan error, 4), now: cfg.now}
 	if n.now == nil {
@@ -143,12 +149,17 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err e
 	if err := n.startNATS(ctx); err != nil {
 		return nil, err
 	}
+	n.noteCatchUpTarget(ctx)
+	if err := n.checkLedgerStart(ctx); err != nil {
+		return nil, err
+	}
 	if err := n.followGenesis(ctx); err != nil {
 		return nil, err
 	}
 	if err := n.startBackground(); err != nil {
 		return nil, err
 	}
+	n.startRetention()
 	if err := n.bootstrapAdmin(ctx); err != nil {
 		return nil, err
 	}
@@ -355,7 +366,8 @@ func (n *Node) serveHTTP(srv *http.Server, lis net.Listener, useTLS bool) {
 	}()
 }
 
-// Ready returns nil when NATS, the streams and Pebble answer.
+// Ready returns nil when NATS, the streams and Pebble answer, the ledger
+// ingests, and the node has applied what the stream held when it started.
 func (n *Node) Ready(ctx context.Context) error {
 	if n.stopping.Load() {
 		return errors.New("shutting down")
@@ -376,6 +388,9 @@ func (n *Node) Ready(ctx context.Context) error {
 	}
 	if n.pipeline != nil {
 		if err := n.pipeline.Stalled(); err != nil {
+			return err
+		}
+		if err := n.catchingUp(); err != nil {
 			return err
 		}
 	}
@@ -465,6 +480,9 @@ func (n *Node) close(ctx context.Context) error {
 	}
 	if n.gwConn != nil {
 		_ = n.gwConn.Close()
+	}
+	if n.stopRetain != nil {
+		n.stopRetain()
 	}
 	if n.stopBg != nil {
 		n.stopBg()

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -18,9 +19,17 @@ import (
 // checkStream compares the stream with what the ledger committed before
 // the node serves: a stream behind or diverged from the ledger
 // (ingest.ErrStreamBehind, ingest.ErrStreamDiverged) stops the start with
-// the error, which says what to do.
+// the error, which says what to do. A ledger too far behind a stream whose
+// retention dropped what it needs (ingest.ErrTooFarBehind) does not stop
+// the start: the node serves, applies nothing, and says why on /readyz
+// and in its log until it is restored from a backup.
 func checkStream(ctx context.Context, js jetstream.JetStream, n *Node) error {
-	if err := ingest.CheckStream(ctx, js, n.store, n.ledger); err != nil {
+	err := ingest.CheckStream(ctx, js, n.store, n.ledger)
+	if errors.Is(err, ingest.ErrTooFarBehind) {
+		n.logger.Error("the node is not ready and applies nothing", "err", err)
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
 	return nil
@@ -54,7 +63,7 @@ func (n *Node) checkStreamUnlistened(ctx context.Context, key ed25519.PrivateKey
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	// A stream lost with DATA/nats is recreated empty here, and refused.
-	if err := natsbus.EnsureStreams(ctx, js, natsbus.StreamLimits{Replicas: n.cfg.StreamReplicas}); err != nil {
+	if err := natsbus.EnsureStreams(ctx, js, n.streamLimits()); err != nil {
 		return err
 	}
 	return checkStream(ctx, js, n)

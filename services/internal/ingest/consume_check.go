@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/pedigree-project/pedigree/ledger"
+	"github.com/pedigree-project/pedigree/services/internal/natsbus"
 	"github.com/pedigree-project/pedigree/services/internal/state"
 	"github.com/pedigree-project/pedigree/subjects"
 )
@@ -44,9 +45,19 @@ var ErrStreamBehind = errors.New("ingest: the stream is behind the ledger")
 // stream was replaced or rewritten. The node refuses to consume it.
 var ErrStreamDiverged = errors.New("ingest: the stream diverged from the ledger")
 
+// ErrTooFarBehind reports a ledger that needs messages the stream no
+// longer holds: stream retention purged them once every node had applied
+// them and a verified backup held them, and this node had not (it was
+// restored from an older backup, or started with an empty ledger). The
+// node must not skip them: it refuses to consume and is not ready, until
+// it is restored from a newer backup.
+var ErrTooFarBehind = errors.New("ingest: too far behind")
+
 // StreamError says how the stream differs from what the ledger committed.
 // It matches ErrStreamBehind (errors.Is) when the stream ends before the
-// applied sequence, and ErrStreamDiverged when a compared message differs.
+// applied sequence, ErrStreamDiverged when a compared message differs, and
+// ErrTooFarBehind when the stream's retention purged messages the ledger
+// has not applied.
 type StreamError struct {
 	// Stream is the stream's name.
 	Stream string
@@ -57,6 +68,10 @@ type StreamError struct {
 	First, Last uint64
 	// Absent is true when the stream does not exist.
 	Absent bool
+	// Purged is true when the stream, which allows purges (stream
+	// retention), starts after the next sequence the ledger needs: First
+	// (when it holds no message, its next sequence) > Applied+1.
+	Purged bool
 	// Diverged is the first compared sequence whose message differs from
 	// the ledger's, or nil.
 	Diverged *Divergence
@@ -82,15 +97,25 @@ type Divergence struct {
 	Entry uint64
 }
 
-// Is makes errors.Is match ErrStreamBehind and ErrStreamDiverged.
+// Is makes errors.Is match ErrStreamBehind, ErrStreamDiverged and
+// ErrTooFarBehind.
 func (e *StreamError) Is(target error) bool {
-	return (target == ErrStreamBehind && e.Last < e.Applied) || (target == ErrStreamDiverged && e.Diverged != nil)
+	return (target == ErrStreamBehind && e.Last < e.Applied) || (target == ErrStreamDiverged && e.Diverged != nil) ||
+		(target == ErrTooFarBehind && e.Purged)
 }
 
 // Error says what differs (SHA-256 prefixes of both sides) and what the
 // operator must do.
 func (e *StreamError) Error() string {
 	var b strings.Builder
+	if e.Purged && e.Diverged == nil {
+		fmt.Fprintf(&b, "too far behind: the stream %s starts at %d, this node applied %d: stream retention dropped"+
+			" the messages in between once the other nodes had applied them and a verified backup held them; this node"+
+			" does not skip them and applies nothing. Restore it from a newer backup: stop it, `pedigree restore --from"+
+			" BACKUP --data NEWDIR`, move DATA/nats alongside (or start it in the cluster), and start it on NEWDIR"+
+			" (docs/scale-out.md)", e.Stream, e.First, e.Applied)
+		return b.String()
+	}
 	if d := e.Diverged; d != nil {
 		fmt.Fprintf(&b, "%v: stream %s ", ErrStreamDiverged, e.Stream)
 		if d.Missing {
@@ -348,11 +373,22 @@ func checkStream(ctx context.Context, js jetstream.JetStream, sl streamLedger, a
 	if info.State.Msgs > 0 {
 		se.First = info.State.FirstSeq
 	}
+	// A stream created for retention (natsbus.Purgeable) lost its head to
+	// retention, not to an accident: what it no longer holds is not
+	// compared, and a ledger that needs what it dropped is too far behind.
+	purgeable := natsbus.Purgeable(info.Config)
+	if purgeable && info.State.FirstSeq > applied+1 {
+		se.First, se.Purged = info.State.FirstSeq, true
+		return 0, se
+	}
 	if applied == 0 {
 		return 0, nil
 	}
 	if anchor := min(se.Last, applied); anchor > 0 {
 		for _, seq := range streamSamples(se.First, anchor) {
+			if purgeable && seq < info.State.FirstSeq {
+				continue
+			}
 			c, err := sl.at(ctx, seq)
 			if err != nil {
 				return compared, err
@@ -363,6 +399,9 @@ func checkStream(ctx context.Context, js jetstream.JetStream, sl streamLedger, a
 			m, err := st.GetMsg(ctx, seq)
 			if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 				return compared, fmt.Errorf("ingest: stream %s: message %d: %w", subjects.ScanStream, seq, err)
+			}
+			if m == nil && purgeable && purgedSince(ctx, st, seq) {
+				continue // retention purged it since the stream's first sequence was read
 			}
 			compared++
 			if m != nil && c.matches(seq, m.Subject, m.Data) {
@@ -383,6 +422,13 @@ func checkStream(ctx context.Context, js jetstream.JetStream, sl streamLedger, a
 		return compared, se
 	}
 	return compared, nil
+}
+
+// purgedSince reports whether the stream now starts after seq: retention
+// purged it while the check ran.
+func purgedSince(ctx context.Context, st jetstream.Stream, seq uint64) bool {
+	info, err := st.Info(ctx)
+	return err == nil && info.State.FirstSeq > seq
 }
 
 // putDeadLetterSums records into b each dead letter's deadLetterSum, with

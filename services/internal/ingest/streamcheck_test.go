@@ -36,12 +36,18 @@ func testCtx(t *testing.T) context.Context {
 // holding msgs, with their subjects, data and message IDs.
 func (w *world) recreateStream(name string, msgs []jetstream.RawStreamMsg) {
 	w.t.Helper()
+	w.recreateStreamWith(name, natsbus.StreamLimits{}, msgs)
+}
+
+// recreateStreamWith is recreateStream with the streams declared with lim.
+func (w *world) recreateStreamWith(name string, lim natsbus.StreamLimits, msgs []jetstream.RawStreamMsg) {
+	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := w.js.DeleteStream(ctx, name); err != nil {
 		w.t.Fatal(err)
 	}
-	if err := natsbus.EnsureStreams(ctx, w.js, natsbus.StreamLimits{}); err != nil {
+	if err := natsbus.EnsureStreams(ctx, w.js, lim); err != nil {
 		w.t.Fatal(err)
 	}
 	for i, m := range msgs {
@@ -307,4 +313,37 @@ func openDir(t *testing.T, dir string) (*state.Store, *ledger.Log) {
 		t.Fatal(err)
 	}
 	return store, l
+}
+
+// TestStreamCheckAcceptsRetentionAndRefusesALedgerBehindIt: a stream
+// created for retention (natsbus.StreamLimits.AllowPurge) whose head was
+// purged up to what the ledger applied passes the check (the purged
+// sequences are not compared); a ledger that needs a purged message is
+// too far behind.
+func TestStreamCheckAcceptsRetentionAndRefusesALedgerBehindIt(t *testing.T) {
+	w, applied, msgs := streamWorld(t)
+	w.recreateStreamWith(subjects.ScanStream, natsbus.StreamLimits{AllowPurge: true}, msgs)
+	w.n = w.restart()
+	ctx := testCtx(t)
+	st, err := w.js.Stream(ctx, subjects.ScanStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Purge(ctx, jetstream.WithPurgeSequence(applied)); err != nil {
+		t.Fatal(err)
+	}
+	sl := streamLedger{lg: w.n.log, st: w.n.store}
+	compared, err := checkStream(ctx, w.js, sl, applied)
+	if err != nil || compared != 1 {
+		t.Fatalf("a stream purged below the applied sequence %d: compared %d, %v; want the one message kept compared", applied, compared, err)
+	}
+	_, err = checkStream(ctx, w.js, sl, applied-2)
+	var se *StreamError
+	if !errors.Is(err, ErrTooFarBehind) || errors.Is(err, ErrStreamDiverged) || !errors.As(err, &se) || se.First != applied {
+		t.Fatalf("a ledger at %d, the stream starting at %d: %v, want ErrTooFarBehind", applied-2, applied, err)
+	}
+	want := fmt.Sprintf("too far behind: the stream %s starts at %d, this node applied %d", subjects.ScanStream, applied, applied-2)
+	if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "pedigree restore") {
+		t.Fatalf("error %q, want %q and what to do", err, want)
+	}
 }

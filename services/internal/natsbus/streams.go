@@ -2,6 +2,7 @@ package natsbus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -23,13 +24,33 @@ type StreamLimits struct {
 	Duplicates time.Duration
 	// Replicas of each stream (1 embedded, 3 or 5 in a cluster); 0 means 1.
 	Replicas int
+	// AllowPurge creates SCANS so that its head may be purged (stream
+	// retention: the messages every node applied and a verified backup
+	// holds), marked with RetentionMetadata. It only applies when SCANS is
+	// created: JetStream cannot lift an existing stream's deny-purge, and
+	// an existing stream that allows purges keeps allowing them (its head
+	// may be gone already).
+	AllowPurge bool
 }
 
-// Defaults of StreamLimits.
-const ()
+// RetentionMetadata is the key of SCANS's metadata that marks a stream
+// created to allow purges (StreamLimits.AllowPurge), with the value
+// RetentionAfterBackup: a stream that starts after sequence 1 without it
+// lost its head by accident, not to retention.
+const RetentionMetadata = "pedigree.retention"
+
+// RetentionAfterBackup is RetentionMetadata's value.
+const RetentionAfterBackup = "after-backup"
+
+// Purgeable reports whether cfg is that of a SCANS stream created to
+// allow purges: deny-purge off and marked with RetentionMetadata.
+func Purgeable(cfg jetstream.StreamConfig) bool {
+	return !cfg.DenyPurge && cfg.Metadata[RetentionMetadata] == RetentionAfterBackup
+}
 
 // EnsureStreams creates or updates SCANS and DEADLETTER with explicit
-// limits.
+// limits. SCANS always denies deletes; it denies purges unless it was
+// created with lim.AllowPurge.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, lim StreamLimits) error {
 	if lim.MaxBytes == 0 {
 		lim.MaxBytes = -1
@@ -57,7 +78,16 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, lim StreamLimits
 		Duplicates:  lim.Duplicates,
 		Replicas:    lim.Replicas,
 		DenyDelete:  true,
-		DenyPurge:   true,
+		DenyPurge:   !lim.AllowPurge,
+	}
+	switch st, err := js.Stream(ctx, subjects.ScanStream); {
+	case err == nil:
+		scans.DenyPurge = !Purgeable(st.CachedInfo().Config)
+	case !errors.Is(err, jetstream.ErrStreamNotFound):
+		return fmt.Errorf("natsbus: stream %s: %w", subjects.ScanStream, err)
+	}
+	if !scans.DenyPurge {
+		scans.Metadata = map[string]string{RetentionMetadata: RetentionAfterBackup}
 	}
 	if _, err := js.CreateOrUpdateStream(ctx, scans); err != nil {
 		return fmt.Errorf("natsbus: stream %s: %w", subjects.ScanStream, err)

@@ -295,6 +295,9 @@ func (n *Node) startHTTP(ctx context.Context) error {
 		return err
 	}
 	handler = res.Wrap(handler) // outside the request log: no patient's scan is logged
+	if handler, err = n.wrapEPCIS(handler); err != nil {
+		return err
+	}
 	if n.httpLis, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("node: HTTP listen on %s: %w", n.cfg.HTTPAddr, err)
 	}

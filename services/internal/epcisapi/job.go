@@ -1,0 +1,167 @@
+package epcisapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/internal/auth"
+	"github.com/pedigree-project/pedigree/services/internal/state"
+	"github.com/pedigree-project/pedigree/services/internal/writer"
+)
+
+// A capture job's life:
+//
+//  1. the document is prepared; with rollback and any refused event the
+//     job is stored finished, failed, and nothing is published;
+//  2. otherwise the events are published in envelopes of ChunkSize events,
+//     each under the message ID envelope.MsgID gives it: a retried
+//     document publishes the same messages, which the stream or the
+//     ledger recognise, so nothing is recorded twice;
+//  3. once JetStream acknowledged every envelope, the job is stored
+//     (fsync) as running, with each envelope's message ID and stream
+//     sequence, and only then is the capture answered (202);
+//  4. in the background, the job waits until this node's ledger applied
+//     the last sequence, finds the entry of each envelope, reads the
+//     outcomes, and is stored finished. A node that stops first resumes
+//     it at its next start (Start): what JetStream acknowledged reaches
+//     the ledger.
+
+// startJob publishes a prepared capture and stores its job; the job
+// finishes in the background.
+func (h *Handler) startJob(ctx context.Context, p *auth.Principal, prep *Prepared, b Behaviour) (*pb.EpcisCaptureJob, error) {
+	now := h.cfg.Now()
+	id, err := state.NewCaptureID(now)
+	if err != nil {
+		return nil, err
+	}
+	j := &pb.EpcisCaptureJob{
+		CaptureId: id, PartyGln: p.Party.GetGln(), CreatedAt: timestamppb.New(now),
+		CaptureErrorBehaviour: b.String(), Total: uint32(prep.Total), ChunkSize: uint32(h.cfg.ChunkSize),
+	}
+	for _, e := range prep.Errors {
+		j.Errors = append(j.Errors, &pb.EpcisCaptureError{Position: uint32(e.Index), EventId: e.EventID, Field: e.Field, Message: e.Msg})
+	}
+	if len(prep.Events) == 0 {
+		// Rollback with refusals: nothing is published.
+		j.FinishedAt, j.Failed = timestamppb.New(now), true
+		return j, h.store.PutCaptureJob(j)
+	}
+	for i, se := range prep.Events {
+		j.Events = append(j.Events, &pb.EpcisCaptureEvent{EventId: se.GetEventId(), Position: uint32(prep.Positions[i])})
+	}
+	for from := 0; from < len(prep.Events); from += h.cfg.ChunkSize {
+		env := writer.Envelope(p)
+		env.Body = &pb.Envelope_Capture{Capture: &pb.Capture{Events: prep.Events[from:min(from+h.cfg.ChunkSize, len(prep.Events))]}}
+		res, err := h.cfg.Writer.Publish(ctx, env)
+		if err != nil {
+			return nil, err
+		}
+		j.Chunks = append(j.Chunks, &pb.EpcisCaptureChunk{MsgId: res.MsgID, StreamSequence: res.Sequence, StreamDuplicate: res.Duplicate})
+	}
+	if err := h.store.PutCaptureJob(j); err != nil {
+		return nil, err
+	}
+	h.finishLater(proto.Clone(j).(*pb.EpcisCaptureJob))
+	return j, nil
+}
+
+// finishLater finishes j in the background, under the context of Start.
+func (h *Handler) finishLater(j *pb.EpcisCaptureJob) {
+	h.mu.Lock()
+	ctx := h.ctx
+	h.mu.Unlock()
+	if ctx == nil {
+		// Not started: the job stays running in the store, and the next
+		// Start finishes it.
+		return
+	}
+	h.jobs.Add(1)
+	go func() {
+		defer h.jobs.Done()
+		if err := h.finish(ctx, j); err != nil && ctx.Err() == nil {
+			h.cfg.Logger.Error("epcis capture job", "captureID", j.GetCaptureId(), "err", err)
+		}
+	}()
+}
+
+// finishRetry is the pause between two waits for the ledger.
+const finishRetry = 200 * time.Millisecond
+
+// finish waits until the ledger applied every envelope of j, records which
+// entry did, and stores j finished. It gives up only when ctx ends.
+func (h *Handler) finish(ctx context.Context, j *pb.EpcisCaptureJob) error {
+	var last uint64
+	for _, c := range j.GetChunks() {
+		last = max(last, c.GetStreamSequence())
+	}
+	for {
+		err := h.cfg.Writer.Durable(ctx, last)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		h.cfg.Logger.Warn("epcis capture job: the ledger has not applied its envelopes yet", "captureID", j.GetCaptureId(), "sequence", last, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(finishRetry):
+		}
+	}
+	for _, c := range j.GetChunks() {
+		entry, ok, err := h.cfg.Lookup(ctx, c.GetMsgId())
+		if err != nil {
+			return fmt.Errorf("epcisapi: entry of %s: %w", c.GetMsgId(), err)
+		}
+		c.Recorded = ok
+		c.LedgerIndex = entry.GetIndex()
+	}
+	outs, err := h.outcomes(ctx, j)
+	if err != nil {
+		return err
+	}
+	j.Failed = len(j.GetErrors()) > 0
+	for _, o := range outs {
+		if o.Outcome == outcomeRefused {
+			j.Failed = true
+		}
+	}
+	j.FinishedAt = timestamppb.New(h.cfg.Now())
+	return h.store.PutCaptureJob(j)
+}
+
+// awaitJob waits, at most d, until party gln's job id has finished, and
+// returns it; nil when it has not.
+func (h *Handler) awaitJob(ctx context.Context, gln, id string, d time.Duration) (*pb.EpcisCaptureJob, error) {
+	deadline := time.Now().Add(d)
+	for {
+		j, err := h.store.CaptureJob(gln, id)
+		if err != nil {
+			return nil, err
+		}
+		if j.GetFinishedAt() != nil {
+			return j, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(jobPoll):
+		}
+	}
+}
+
+// jobPoll is how often awaitJob reads the job.
+const jobPoll = 5 * time.Millisecond
+
+// errNoJob is the answer for a capture ID the caller has no job under.
+var errNoJob = errors.New("no such capture job")

@@ -308,7 +308,11 @@ type EpcisCaptureChunk struct {
 	LedgerIndex uint64 `protobuf:"varint,4,opt,name=ledger_index,json=ledgerIndex,proto3" json:"ledger_index,omitempty"`
 	// The ledger recorded the envelope; false when the job ended without an
 	// entry for it (the node dead-lettered it).
-	Recorded      bool `protobuf:"varint,5,opt,name=recorded,proto3" json:"recorded,omitempty"`
+	Recorded bool `protobuf:"varint,5,opt,name=recorded,proto3" json:"recorded,omitempty"`
+	// Set when the stream took the envelope for a retry but its one event
+	// reuses an event ID its party recorded for another event: the reason
+	// (the event is refused, ALREADY_EXISTS).
+	Conflict      string `protobuf:"bytes,6,opt,name=conflict,proto3" json:"conflict,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -378,6 +382,13 @@ func (x *EpcisCaptureChunk) GetRecorded() bool {
 	return false
 }
 
+func (x *EpcisCaptureChunk) GetConflict() string {
+	if x != nil {
+		return x.Conflict
+	}
+	return ""
+}
+
 var File_pedigree_v1_epcis_capture_proto protoreflect.FileDescriptor
 
 const file_pedigree_v1_epcis_capture_proto_rawDesc = "" +
@@ -407,13 +418,14 @@ const file_pedigree_v1_epcis_capture_proto_rawDesc = "" +
 	"\bposition\x18\x01 \x01(\rR\bposition\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12\x14\n" +
 	"\x05field\x18\x03 \x01(\tR\x05field\x12\x18\n" +
-	"\amessage\x18\x04 \x01(\tR\amessage\"\xbd\x01\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"\xd9\x01\n" +
 	"\x11EpcisCaptureChunk\x12\x15\n" +
 	"\x06msg_id\x18\x01 \x01(\tR\x05msgId\x12'\n" +
 	"\x0fstream_sequence\x18\x02 \x01(\x04R\x0estreamSequence\x12)\n" +
 	"\x10stream_duplicate\x18\x03 \x01(\bR\x0fstreamDuplicate\x12!\n" +
 	"\fledger_index\x18\x04 \x01(\x04R\vledgerIndex\x12\x1a\n" +
-	"\brecorded\x18\x05 \x01(\bR\brecordedBCZAgithub.com/pedigree-project/pedigree/proto/pedigree/v1;pedigreev1b\x06proto3"
+	"\brecorded\x18\x05 \x01(\bR\brecorded\x12\x1a\n" +
+	"\bconflict\x18\x06 \x01(\tR\bconflictBCZAgithub.com/pedigree-project/pedigree/proto/pedigree/v1;pedigreev1b\x06proto3"
 
 var (
 	file_pedigree_v1_epcis_capture_proto_rawDescOnce sync.Once

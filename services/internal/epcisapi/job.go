@@ -11,6 +11,7 @@ import (
 
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/auth"
+	"github.com/pedigree-project/pedigree/services/internal/ingest"
 	"github.com/pedigree-project/pedigree/services/internal/state"
 	"github.com/pedigree-project/pedigree/services/internal/writer"
 )
@@ -62,7 +63,15 @@ func (h *Handler) startJob(ctx context.Context, p *auth.Principal, prep *Prepare
 		if err != nil {
 			return nil, err
 		}
-		j.Chunks = append(j.Chunks, &pb.EpcisCaptureChunk{MsgId: res.MsgID, StreamSequence: res.Sequence, StreamDuplicate: res.Duplicate})
+		c := &pb.EpcisCaptureChunk{MsgId: res.MsgID, StreamSequence: res.Sequence, StreamDuplicate: res.Duplicate}
+		if res.Duplicate {
+			// A one-event envelope's message ID is its event ID: the
+			// stream also takes another event under a used ID for a retry.
+			if c.Conflict, err = ingest.ConflictingRetry(h.store, env); err != nil {
+				return nil, err
+			}
+		}
+		j.Chunks = append(j.Chunks, c)
 	}
 	if err := h.store.PutCaptureJob(j); err != nil {
 		return nil, err

@@ -169,7 +169,9 @@ func summary(j *pb.EpcisCaptureJob) JobView {
 }
 
 // eventPointer is the JSON pointer of the event at position i.
-func eventPointer(i uint32) string { return "/epcisBody/eventList/" + strconv.FormatUint(uint64(i), 10) }
+func eventPointer(i uint32) string {
+	return "/epcisBody/eventList/" + strconv.FormatUint(uint64(i), 10)
+}
 
 func timeString(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
 
@@ -263,6 +265,9 @@ func (h *Handler) outcomes(ctx context.Context, j *pb.EpcisCaptureJob) ([]EventR
 			er, err := h.outcome(j.GetPartyGln(), ev, off, entry, own)
 			if err != nil {
 				return nil, err
+			}
+			if c.GetConflict() != "" {
+				er = EventReceipt{EventID: er.EventID, Position: er.Position, Outcome: outcomeRefused, Code: "ALREADY_EXISTS", Reason: c.GetConflict()}
 			}
 			out = append(out, er)
 		}

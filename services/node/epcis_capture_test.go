@@ -31,7 +31,7 @@ import (
 const gs1Examples = "../../epcis/testdata/gs1-EPCIS"
 
 // epcisDo sends one request to the node's HTTP port.
-func epcisDo(t *testing.T, n *Node, method, path, token, ctype string, body []byte, hdr map[string]string) (*http.Response, []byte) {
+func epcisDo(t testing.TB, n *Node, method, path, token, ctype string, body []byte, hdr map[string]string) (*http.Response, []byte) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -77,7 +77,7 @@ func postCapture(t *testing.T, n *Node, token, ctype string, doc []byte, behavio
 }
 
 // finishedJob polls the job at loc until it has finished.
-func finishedJob(t *testing.T, n *Node, token, loc string) epcisapi.JobView {
+func finishedJob(t testing.TB, n *Node, token, loc string) epcisapi.JobView {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {

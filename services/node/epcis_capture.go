@@ -25,6 +25,7 @@ func (n *Node) wrapEPCIS(next http.Handler) (http.Handler, error) {
 	h, err := epcisapi.New(epcisapi.Config{
 		Preparer:      prep,
 		Writer:        w,
+		Publish:       n.submitter.Publish,
 		Log:           n.ledger,
 		Checkpoint:    n.cosigner.Covering,
 		Lookup:        n.lookupEntry,

@@ -71,3 +71,22 @@ func TestAsDocument(t *testing.T) {
 		t.Fatal("a JSON array was taken for an event")
 	}
 }
+
+// TestEventOf: the field a ledger check names locates the event.
+func TestEventOf(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		k    int
+		rest string
+	}{
+		{"capture.events[12].epcs[0].pack", 12, "/epcs[0]/pack"},
+		{"capture.events[3]", 3, ""},
+		{"capture.events", -1, ""},
+		{"capture.events[x].a", -1, ""},
+		{"party.gln", -1, ""},
+	} {
+		if k, rest := eventOf(tc.in); k != tc.k || rest != tc.rest {
+			t.Errorf("eventOf(%q) = %d, %q; want %d, %q", tc.in, k, rest, tc.k, tc.rest)
+		}
+	}
+}

@@ -42,8 +42,12 @@ const Root = "/epcis"
 type Config struct {
 	// Preparer reads capture bodies, with the node's limits.
 	Preparer *Preparer
-	// Writer checks and publishes the envelopes, and waits for the ledger.
+	// Writer waits for the ledger, and holds the state the envelopes are
+	// checked against.
 	Writer *writer.Writer
+	// Publish seals and publishes an envelope already checked
+	// (submit.Submitter.Publish).
+	Publish func(ctx context.Context, env *pb.Envelope) (submit.Result, error)
 	// Log is the ledger: the entries and proofs of receipts.
 	Log *ledger.Log
 	// Checkpoint returns a signed checkpoint whose tree holds entry index
@@ -89,8 +93,8 @@ type Handler struct {
 // New returns the handler. Call Start before serving, so that the jobs a
 // previous run left running finish.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Preparer == nil || cfg.Writer == nil || cfg.Log == nil || cfg.Checkpoint == nil || cfg.Lookup == nil || cfg.Authenticator == nil || cfg.Logger == nil {
-		return nil, errors.New("epcisapi: preparer, writer, log, checkpoint, lookup, authenticator and logger are required")
+	if cfg.Preparer == nil || cfg.Writer == nil || cfg.Publish == nil || cfg.Log == nil || cfg.Checkpoint == nil || cfg.Lookup == nil || cfg.Authenticator == nil || cfg.Logger == nil {
+		return nil, errors.New("epcisapi: preparer, writer, publish, log, checkpoint, lookup, authenticator and logger are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

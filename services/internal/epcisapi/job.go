@@ -4,15 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
+
+	"google.golang.org/grpc/codes"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/internal/apierr"
 	"github.com/pedigree-project/pedigree/services/internal/auth"
 	"github.com/pedigree-project/pedigree/services/internal/ingest"
 	"github.com/pedigree-project/pedigree/services/internal/state"
+	"github.com/pedigree-project/pedigree/services/internal/submit"
 	"github.com/pedigree-project/pedigree/services/internal/writer"
 )
 
@@ -20,8 +29,11 @@ import (
 //
 //  1. the document is prepared; with rollback and any refused event the
 //     job is stored finished, failed, and nothing is published;
-//  2. otherwise the events are published in envelopes of ChunkSize events,
-//     each under the message ID envelope.MsgID gives it: a retried
+//  2. otherwise the events are put in envelopes of ChunkSize events, all
+//     checked with the ledger's field checks before any is published (a
+//     refusal publishes nothing and answers 400 with the event's
+//     location), then published, in order, each under the message ID
+//     envelope.MsgID gives it: a retried
 //     document publishes the same messages, which the stream or the
 //     ledger recognise, so nothing is recorded twice;
 //  3. once JetStream acknowledged every envelope, the job is stored
@@ -56,12 +68,14 @@ func (h *Handler) startJob(ctx context.Context, p *auth.Principal, prep *Prepare
 	for i, se := range prep.Events {
 		j.Events = append(j.Events, &pb.EpcisCaptureEvent{EventId: se.GetEventId(), Position: uint32(prep.Positions[i])})
 	}
-	for from := 0; from < len(prep.Events); from += h.cfg.ChunkSize {
-		env := writer.Envelope(p)
-		env.Body = &pb.Envelope_Capture{Capture: &pb.Capture{Events: prep.Events[from:min(from+h.cfg.ChunkSize, len(prep.Events))]}}
-		res, err := h.cfg.Writer.Publish(ctx, env)
+	envs := h.envelopes(p, prep.Events)
+	if err := h.validate(envs, p.Party.GetGln(), prep.Positions); err != nil {
+		return nil, err
+	}
+	for _, env := range envs {
+		res, err := h.cfg.Publish(ctx, env)
 		if err != nil {
-			return nil, err
+			return nil, publishError(err)
 		}
 		c := &pb.EpcisCaptureChunk{MsgId: res.MsgID, StreamSequence: res.Sequence, StreamDuplicate: res.Duplicate}
 		if res.Duplicate {
@@ -78,6 +92,76 @@ func (h *Handler) startJob(ctx context.Context, p *auth.Principal, prep *Prepare
 	}
 	h.finishLater(proto.Clone(j).(*pb.EpcisCaptureJob))
 	return j, nil
+}
+
+// envelopes puts events in envelopes of ChunkSize events from p.
+func (h *Handler) envelopes(p *auth.Principal, events []*pb.ScanEvent) []*pb.Envelope {
+	var envs []*pb.Envelope
+	for from := 0; from < len(events); from += h.cfg.ChunkSize {
+		env := writer.Envelope(p)
+		env.Body = &pb.Envelope_Capture{Capture: &pb.Capture{Events: events[from:min(from+h.cfg.ChunkSize, len(events))]}}
+		envs = append(envs, env)
+	}
+	return envs
+}
+
+// validate runs the ledger's field checks on every envelope, on every
+// core, before any is published: a capture is published whole or not at
+// all. A refusal names the event by its position in the document.
+func (h *Handler) validate(envs []*pb.Envelope, actor string, positions []int) error {
+	errs := make([]error, len(envs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(runtime.GOMAXPROCS(0), len(envs)) {
+		wg.Go(func() {
+			for i := range next {
+				errs[i] = ingest.Validate(h.store, envs[i], actor, h.cfg.Now())
+			}
+		})
+	}
+	for i := range envs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, err := range errs {
+		var ve *ingest.ValidationError
+		switch {
+		case errors.As(err, &ve):
+			k, field := eventOf(ve.Field)
+			pos := i * h.cfg.ChunkSize
+			if k >= 0 && i*h.cfg.ChunkSize+k < len(positions) {
+				pos = positions[i*h.cfg.ChunkSize+k]
+			}
+			return &DocError{Status: http.StatusBadRequest, Field: eventPointer(uint32(pos)) + field, Msg: ve.Msg}
+		case err != nil:
+			return err
+		}
+	}
+	return nil
+}
+
+// eventOf splits a field of a capture envelope, "capture.events[k].rest",
+// into k and "/rest"; k is -1 for another field.
+func eventOf(field string) (int, string) {
+	rest, ok := strings.CutPrefix(field, "capture.events[")
+	if !ok {
+		return -1, ""
+	}
+	n, tail, ok := strings.Cut(rest, "]")
+	k, err := strconv.Atoi(n)
+	if !ok || err != nil {
+		return -1, ""
+	}
+	return k, strings.ReplaceAll(tail, ".", "/")
+}
+
+// publishError answers a publish that failed: a full stream is 429.
+func publishError(err error) error {
+	if errors.Is(err, submit.ErrOverloaded) {
+		return &apierr.Error{Code: codes.ResourceExhausted, Msg: "the ledger is busy: retry in a few seconds; the same document is recognised"}
+	}
+	return err
 }
 
 // finishLater finishes j in the background, under the context of Start.

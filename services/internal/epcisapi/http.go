@@ -84,10 +84,20 @@ type Handler struct {
 	store *state.Store
 
 	// Jobs that run: started by requests or by Start, finished in the
-	// background under ctx.
-	mu   sync.Mutex
-	ctx  context.Context
-	jobs sync.WaitGroup
+	// background under ctx. running holds them by capture ID, so that a
+	// client polling a job does not read its stored events each time.
+	mu      sync.Mutex
+	ctx     context.Context
+	jobs    sync.WaitGroup
+	running map[string]*runningJob
+}
+
+// runningJob is a job being finished: its summary, and done, closed once
+// it is stored finished.
+type runningJob struct {
+	view  JobView
+	party string
+	done  chan struct{}
 }
 
 // New returns the handler. Call Start before serving, so that the jobs a
@@ -105,7 +115,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.ChunkSize < 1 || cfg.ChunkSize > 1000 {
 		return nil, fmt.Errorf("epcisapi: chunk size: 1–1,000 events, got %d", cfg.ChunkSize)
 	}
-	return &Handler{cfg: cfg, store: cfg.Writer.Store()}, nil
+	return &Handler{cfg: cfg, store: cfg.Writer.Store(), running: map[string]*runningJob{}}, nil
 }
 
 // Start resumes the jobs a previous run left running; they and every job

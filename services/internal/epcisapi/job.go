@@ -168,6 +168,10 @@ func publishError(err error) error {
 func (h *Handler) finishLater(j *pb.EpcisCaptureJob) {
 	h.mu.Lock()
 	ctx := h.ctx
+	rj := &runningJob{view: summary(j), party: j.GetPartyGln(), done: make(chan struct{})}
+	if ctx != nil {
+		h.running[j.GetCaptureId()] = rj
+	}
 	h.mu.Unlock()
 	if ctx == nil {
 		// Not started: the job stays running in the store, and the next
@@ -177,8 +181,15 @@ func (h *Handler) finishLater(j *pb.EpcisCaptureJob) {
 	h.jobs.Add(1)
 	go func() {
 		defer h.jobs.Done()
-		if err := h.finish(ctx, j); err != nil && ctx.Err() == nil {
+		err := h.finish(ctx, j)
+		if err != nil && ctx.Err() == nil {
 			h.cfg.Logger.Error("epcis capture job", "captureID", j.GetCaptureId(), "err", err)
+		}
+		if err == nil {
+			h.mu.Lock()
+			delete(h.running, j.GetCaptureId())
+			h.mu.Unlock()
+			close(rj.done)
 		}
 	}()
 }
@@ -230,31 +241,38 @@ func (h *Handler) finish(ctx context.Context, j *pb.EpcisCaptureJob) error {
 	return h.store.PutCaptureJob(j)
 }
 
+// runningView is the summary of party gln's job id while this node
+// finishes it, and a channel closed once it has; ok is false otherwise.
+func (h *Handler) runningView(gln, id string) (JobView, <-chan struct{}, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rj, ok := h.running[id]
+	if !ok || rj.party != gln {
+		return JobView{}, nil, false
+	}
+	return rj.view, rj.done, true
+}
+
 // awaitJob waits, at most d, until party gln's job id has finished, and
 // returns it; nil when it has not.
 func (h *Handler) awaitJob(ctx context.Context, gln, id string, d time.Duration) (*pb.EpcisCaptureJob, error) {
-	deadline := time.Now().Add(d)
-	for {
-		j, err := h.store.CaptureJob(gln, id)
-		if err != nil {
-			return nil, err
-		}
-		if j.GetFinishedAt() != nil {
-			return j, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, nil
-		}
+	if _, done, ok := h.runningView(gln, id); ok {
+		t := time.NewTimer(d)
+		defer t.Stop()
 		select {
+		case <-done:
+		case <-t.C:
+			return nil, nil
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(jobPoll):
 		}
 	}
+	j, err := h.store.CaptureJob(gln, id)
+	if err != nil || j.GetFinishedAt() == nil {
+		return nil, err
+	}
+	return j, nil
 }
-
-// jobPoll is how often awaitJob reads the job.
-const jobPoll = 5 * time.Millisecond
 
 // errNoJob is the answer for a capture ID the caller has no job under.
 var errNoJob = errors.New("no such capture job")

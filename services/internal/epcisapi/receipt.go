@@ -97,6 +97,10 @@ type EntryProof struct {
 // party's is not found.
 func (h *Handler) getJob(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, Root+"/capture/"), "/")
+	if v, _, ok := h.runningView(p.Party.GetGln(), id); ok {
+		writeJSON(w, http.StatusOK, v)
+		return
+	}
 	j, err := h.store.CaptureJob(p.Party.GetGln(), id)
 	if errors.Is(err, state.ErrNotFound) {
 		err = apierr.NotFound("%v: %s", errNoJob, id)

@@ -386,6 +386,9 @@ func TestEPCISCaptureRefusals(t *testing.T) {
 	}
 	resp, body := epcisDo(t, n, http.MethodPost, "/epcis/capture", f.mfr, "application/ld+json", commissionDoc(serials("L", 4), -1), nil)
 	problemOf("4 events", resp, body, http.StatusRequestEntityTooLarge, "GS1-EPCIS-Capture-Limit")
+	if resp.Header.Get("GS1-EPCIS-Capture-Limit") != "3" || resp.Header.Get("GS1-EPCIS-Capture-File-Size-Limit") != "4096" {
+		t.Errorf("413 without the limits: %v", resp.Header)
+	}
 
 	// Declared too large: refused before any of the body is sent.
 	status, text := rawRequest(t, n, "POST /epcis/capture HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+f.mfr+

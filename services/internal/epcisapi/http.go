@@ -288,6 +288,11 @@ func docProblem(w http.ResponseWriter, r *http.Request, de *DocError) {
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var de *DocError
 	if errors.As(err, &de) {
+		if de.Status == http.StatusRequestEntityTooLarge {
+			l := h.cfg.Preparer.Limits()
+			w.Header().Set("GS1-EPCIS-Capture-Limit", strconv.Itoa(l.MaxEvents))
+			w.Header().Set("GS1-EPCIS-Capture-File-Size-Limit", strconv.FormatInt(l.MaxBytes, 10))
+		}
 		docProblem(w, r, de)
 		return
 	}

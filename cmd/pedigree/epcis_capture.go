@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/pedigree-project/pedigree/ledger"
+	ledgerentry "github.com/pedigree-project/pedigree/ledger/entry"
 )
 
 // captureJob is a capture job as GET /epcis/capture/{captureID} answers
@@ -68,6 +70,7 @@ type captureReceipt struct {
 		LedgerIndex    uint64   `json:"ledgerIndex"`
 		LeafHash       []byte   `json:"leafHash"`
 		InclusionProof [][]byte `json:"inclusionProof"`
+		Data           []byte   `json:"data"`
 	} `json:"entries"`
 }
 
@@ -143,6 +146,9 @@ func epcisCaptureDoc(ctx context.Context, out io.Writer, doc []byte, ctype strin
 	}
 	loc := resp.Header.Get("Location")
 	fmt.Fprintf(out, "capture job %s%s (%s)\n", base, loc, o.behaviour)
+	if strings.ContainsAny(loc, "?#") || !strings.HasPrefix(loc, "/epcis/capture/") {
+		return fmt.Errorf("epcis capture: the node answered an unexpected Location %q", loc)
+	}
 	if !o.wait {
 		return nil
 	}
@@ -160,8 +166,13 @@ func epcisCaptureDoc(ctx context.Context, out io.Writer, doc []byte, ctype strin
 		if err := json.Unmarshal(body, &job); err != nil {
 			return fmt.Errorf("epcis capture: job %s: %w", loc, err)
 		}
-		if !job.Running {
+		if !job.Running && (!o.verify || strings.HasSuffix(loc, entriesQuery)) {
 			break
+		}
+		if !job.Running {
+			// Once more, with the bytes of the entries the receipt proves.
+			loc += entriesQuery
+			continue
 		}
 		select {
 		case <-ctx.Done():
@@ -183,7 +194,7 @@ func epcisCaptureDoc(ctx context.Context, out io.Writer, doc []byte, ctype strin
 			return fmt.Errorf("epcis capture: the receipt does NOT verify: %w", err)
 		}
 		cp := job.Receipt.Checkpoint
-		fmt.Fprintf(out, "receipt verified: %d ledger entries against checkpoint of size %d, root %s\n",
+		fmt.Fprintf(out, "receipt verified: every event in its ledger entry, %d entries proven against checkpoint of size %d, root %s\n",
 			len(job.Receipt.Entries), cp.Size, base64.StdEncoding.EncodeToString(cp.RootHash))
 	}
 	if !job.Success {
@@ -191,6 +202,9 @@ func epcisCaptureDoc(ctx context.Context, out io.Writer, doc []byte, ctype strin
 	}
 	return nil
 }
+
+// entriesQuery asks for a job's receipt with the bytes of its entries.
+const entriesQuery = "?entries=true"
 
 // captureContentType is the media type of a capture file.
 func captureContentType(path, format string) (string, error) {
@@ -321,6 +335,7 @@ func verifyCaptureReceipt(rc *captureReceipt, key string) error {
 	if cp.Size != rc.Checkpoint.Size || !bytes.Equal(cp.Root[:], rc.Checkpoint.RootHash) {
 		return errors.New("the checkpoint's size and root hash are not those its signed note states")
 	}
+	held := map[uint64][]string{} // the event IDs of each entry whose bytes came
 	for _, e := range rc.Entries {
 		var leaf tlog.Hash
 		if len(e.LeafHash) != len(leaf) {
@@ -336,6 +351,28 @@ func verifyCaptureReceipt(rc *captureReceipt, key string) error {
 		}
 		if err := tlog.CheckRecord(proof, int64(cp.Size), cp.Root, int64(e.LedgerIndex), leaf); err != nil {
 			return fmt.Errorf("entry %d: %w", e.LedgerIndex, err)
+		}
+		if e.Data == nil {
+			continue
+		}
+		if tlog.RecordHash(e.Data) != leaf {
+			return fmt.Errorf("entry %d: its bytes are not those of its leaf hash", e.LedgerIndex)
+		}
+		entry, err := ledgerentry.Decode(e.Data)
+		if err != nil {
+			return fmt.Errorf("entry %d: %w", e.LedgerIndex, err)
+		}
+		held[e.LedgerIndex] = entry.GetEventIds()
+	}
+	// Each event is in the entries it names, when their bytes came.
+	for _, ev := range rc.Events {
+		for _, i := range []*uint64{ev.LedgerIndex, ev.DuplicateOf} {
+			if i == nil {
+				continue
+			}
+			if ids, ok := held[*i]; ok && !slices.Contains(ids, ev.EventID) {
+				return fmt.Errorf("event %s is not in ledger entry %d", ev.EventID, *i)
+			}
 		}
 	}
 	return nil

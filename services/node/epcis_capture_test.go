@@ -347,6 +347,18 @@ func TestEPCISCaptureRollbackProceedAndRetry(t *testing.T) {
 		t.Fatalf("XML: %+v", x)
 	}
 	verifyReceipt(t, n, x.Receipt)
+
+	// With its entries' bytes, which hash to the leaves proven.
+	resp, body := epcisDo(t, n, http.MethodGet, "/epcis/capture/"+x.CaptureID+"?entries=true", f.mfr, "", nil, nil)
+	var withData epcisapi.JobView
+	if err := json.Unmarshal(body, &withData); err != nil || resp.StatusCode != http.StatusOK || len(withData.Receipt.Entries) == 0 {
+		t.Fatalf("receipt with entries: HTTP %d %s", resp.StatusCode, body)
+	}
+	for _, e := range withData.Receipt.Entries {
+		if tlog.RecordHash(e.Data) != tlog.Hash(e.LeafHash) {
+			t.Errorf("entry %d: its bytes do not hash to its leaf", e.LedgerIndex)
+		}
+	}
 }
 
 // toXML re-encodes a JSON-LD document as EPCIS 2.0 XML.

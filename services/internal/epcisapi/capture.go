@@ -80,7 +80,7 @@ func (h *Handler) postEvent(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	view, err := h.jobView(r.Context(), done)
+	view, err := h.jobView(r.Context(), done, false)
 	if err != nil {
 		h.fail(w, r, err)
 		return

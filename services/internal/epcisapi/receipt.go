@@ -39,8 +39,10 @@ type JobView struct {
 // and ledger entry, a checkpoint signed by the node (with any witness
 // cosignatures), and the RFC 6962 inclusion proof of every entry named
 // against that checkpoint. An event's proof is that of the entry its
-// ledgerIndex (or, for a duplicate, duplicateOf) names; the entry's bytes,
-// whose leaf hash is SHA-256(0x00 ‖ bytes), are at /v1/ledger/entries/{index}.
+// ledgerIndex (or, for a duplicate, duplicateOf) names. The entry's bytes,
+// whose leaf hash is SHA-256(0x00 ‖ bytes), come with the receipt when
+// asked (?entries=true), and are at /v1/ledger/entries/{index}: they hold
+// the signed envelope with each event as captured.
 type Receipt struct {
 	Checkpoint CheckpointView `json:"checkpoint"`
 	Events     []EventReceipt `json:"events"`
@@ -91,10 +93,14 @@ type EntryProof struct {
 	LedgerIndex    uint64   `json:"ledgerIndex"`
 	LeafHash       []byte   `json:"leafHash"`
 	InclusionProof [][]byte `json:"inclusionProof"`
+	// Data is the entry as the ledger stores it (docs/ledger-format.md),
+	// when asked.
+	Data []byte `json:"data,omitempty"`
 }
 
 // getJob is GET /epcis/capture/{captureID}: the caller's job; another
-// party's is not found.
+// party's is not found. With ?entries=true the receipt carries the bytes
+// of the entries it proves.
 func (h *Handler) getJob(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, Root+"/capture/"), "/")
 	if v, _, ok := h.runningView(p.Party.GetGln(), id); ok {
@@ -109,7 +115,7 @@ func (h *Handler) getJob(w http.ResponseWriter, r *http.Request, p *auth.Princip
 		h.fail(w, r, err)
 		return
 	}
-	v, err := h.jobView(r.Context(), j)
+	v, err := h.jobView(r.Context(), j, r.URL.Query().Get("entries") == "true")
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -181,7 +187,7 @@ func timeString(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05
 
 // jobView is j with, once it has finished, its receipt; the events the
 // ledger refused are among its errors.
-func (h *Handler) jobView(ctx context.Context, j *pb.EpcisCaptureJob) (JobView, error) {
+func (h *Handler) jobView(ctx context.Context, j *pb.EpcisCaptureJob, withData bool) (JobView, error) {
 	v := summary(j)
 	if v.Running || len(j.GetChunks()) == 0 {
 		return v, nil
@@ -206,7 +212,7 @@ func (h *Handler) jobView(ctx context.Context, j *pb.EpcisCaptureJob) (JobView, 
 	slices.Sort(indexes)
 	indexes = slices.Compact(indexes)
 	if len(indexes) > 0 {
-		if err := h.prove(ctx, rc, indexes); err != nil {
+		if err := h.prove(ctx, rc, indexes, withData); err != nil {
 			return v, err
 		}
 	}
@@ -215,8 +221,8 @@ func (h *Handler) jobView(ctx context.Context, j *pb.EpcisCaptureJob) (JobView, 
 }
 
 // prove adds to rc a checkpoint covering every index, and each index's
-// inclusion proof against it.
-func (h *Handler) prove(ctx context.Context, rc *Receipt, indexes []uint64) error {
+// inclusion proof against it (withData: and the entry's bytes).
+func (h *Handler) prove(ctx context.Context, rc *Receipt, indexes []uint64, withData bool) error {
 	cp, err := h.cfg.Checkpoint(ctx, indexes[len(indexes)-1])
 	if err != nil {
 		return err
@@ -233,6 +239,9 @@ func (h *Handler) prove(ctx context.Context, rc *Receipt, indexes []uint64) erro
 		}
 		leaf := e.LeafHash()
 		ep := EntryProof{LedgerIndex: i, LeafHash: leaf[:], InclusionProof: make([][]byte, len(proof))}
+		if withData {
+			ep.Data = e.Data
+		}
 		for k := range proof {
 			ep.InclusionProof[k] = proof[k][:]
 		}

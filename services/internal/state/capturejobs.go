@@ -53,7 +53,7 @@ func parseCaptureID(s string) (id [CaptureIDLen]byte, ok bool) {
 
 func captureJobKey(sub byte, gln string, id [CaptureIDLen]byte) []byte {
 	k := make([]byte, 0, 2+len(gln)+CaptureIDLen)
-	k = append(k, prefixCaptureJob, sub)
+	k = append(k, prefixCapJob, sub)
 	k = append(k, gln...)
 	return append(k, id[:]...)
 }
@@ -136,7 +136,7 @@ func (s *Store) CaptureJobs(gln, before string, limit int) ([]*pb.EpcisCaptureJo
 // RunningCaptureJobs calls fn with every capture job not yet finished, of
 // every party, oldest first per party.
 func (s *Store) RunningCaptureJobs(fn func(*pb.EpcisCaptureJob) error) error {
-	lower := []byte{prefixCaptureJob, captureJobRunning}
+	lower := []byte{prefixCapJob, captureJobRunning}
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
 	if err != nil {
 		return fmt.Errorf("state: scan running capture jobs: %w", err)

@@ -42,30 +42,30 @@ import "encoding/binary"
 //	                 party ('p'), GTIN ('g') or code ('c', decimal); alertindex.go
 //	0x2E capjob    | 'j' | GLN (13) | capture ID (16)    → EpcisCaptureJob (protobuf): an EPCIS capture job
 //	               | 'r' | GLN (13) | capture ID (16)    → empty: the job is running (capturejobs.go)
-//	                 (capture ID = creation time, Unix ns (u64) | 8 random bytes; not derived from the
-//	                 ledger: kept by the node that took the capture)
+//	                 (capture ID = creation time, Unix ns (u64) | 8 random bytes; kept by the node that
+//	                 took the capture, not derived from the ledger)
 const (
-	prefixParty      byte = 0x10
-	prefixToken      byte = 0x11
-	prefixTokenID    byte = 0x12
-	prefixPartyKey   byte = 0x13
-	prefixProduct    byte = 0x14
-	prefixBatch      byte = 0x15
-	prefixPack       byte = 0x16
-	prefixContainer  byte = 0x17
-	prefixEvent      byte = 0x18
-	prefixAlert      byte = 0x19
-	prefixPackLog    byte = 0x1A
-	prefixContLog    byte = 0x1B
-	prefixMember     byte = 0x1C
-	prefixNodeKey    byte = 0x1D
-	prefixTokenInfo  byte = 0x1E
-	prefixMeta       byte = 0x1F
-	prefixDeadSeq    byte = 0x20
-	prefixGCP        byte = 0x21
-	prefixLotPack    byte = 0x28
-	prefixAlertBy    byte = 0x29
-	prefixCaptureJob byte = 0x2E
+	prefixParty     byte = 0x10
+	prefixToken     byte = 0x11
+	prefixTokenID   byte = 0x12
+	prefixPartyKey  byte = 0x13
+	prefixProduct   byte = 0x14
+	prefixBatch     byte = 0x15
+	prefixPack      byte = 0x16
+	prefixContainer byte = 0x17
+	prefixEvent     byte = 0x18
+	prefixAlert     byte = 0x19
+	prefixPackLog   byte = 0x1A
+	prefixContLog   byte = 0x1B
+	prefixMember    byte = 0x1C
+	prefixNodeKey   byte = 0x1D
+	prefixTokenInfo byte = 0x1E
+	prefixMeta      byte = 0x1F
+	prefixDeadSeq   byte = 0x20
+	prefixGCP       byte = 0x21
+	prefixLotPack   byte = 0x28
+	prefixAlertBy   byte = 0x29
+	prefixCapJob    byte = 0x2E
 
 	metaAppliedSeq  byte = 0x01
 	metaEventFormat byte = 0x02

@@ -172,13 +172,11 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// allowOf is the Allow header of a path.
+// allowOf is the Allow header of a path: the collections capture and
+// events take POST, everything else is read.
 func allowOf(path string) string {
-	switch {
-	case path == Root+"/capture", path == Root+"/events":
+	if path == Root+"/capture" || path == Root+"/events" {
 		return "OPTIONS, GET, POST"
-	case path == Root:
-		return "OPTIONS, GET"
 	}
 	return "OPTIONS, GET"
 }

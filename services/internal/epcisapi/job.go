@@ -38,7 +38,10 @@ import (
 //     ledger recognise, so nothing is recorded twice;
 //  3. once JetStream acknowledged every envelope, the job is stored
 //     (fsync) as running, with each envelope's message ID and stream
-//     sequence, and only then is the capture answered (202);
+//     sequence, and only then is the capture answered (202). Publishing
+//     goes on when the client goes away; when it stops half-way (a full
+//     stream: 429), the job is stored with what the stream took, which
+//     reaches the ledger, and names the first event not published;
 //  4. in the background, the job waits until this node's ledger applied
 //     the last sequence, finds the entry of each envelope, reads the
 //     outcomes, and is stored finished. A node that stops first resumes
@@ -72,27 +75,51 @@ func (h *Handler) startJob(ctx context.Context, p *auth.Principal, prep *Prepare
 	if err := h.validate(envs, p.Party.GetGln(), prep.Positions); err != nil {
 		return nil, err
 	}
+	// A client that goes away does not stop the publishing half-way.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishWait)
+	defer cancel()
+	var perr error
 	for _, env := range envs {
-		res, err := h.cfg.Publish(ctx, env)
+		res, err := h.cfg.Publish(pctx, env)
 		if err != nil {
-			return nil, publishError(err)
+			perr = publishError(err)
+			break
 		}
 		c := &pb.EpcisCaptureChunk{MsgId: res.MsgID, StreamSequence: res.Sequence, StreamDuplicate: res.Duplicate}
+		j.Chunks = append(j.Chunks, c)
 		if res.Duplicate {
 			// A one-event envelope's message ID is its event ID: the
 			// stream also takes another event under a used ID for a retry.
 			if c.Conflict, err = ingest.ConflictingRetry(h.store, env); err != nil {
-				return nil, err
+				perr = err
+				break
 			}
 		}
-		j.Chunks = append(j.Chunks, c)
+	}
+	if perr != nil {
+		if len(j.Chunks) == 0 {
+			return nil, perr
+		}
+		// What the stream took reaches the ledger: the job keeps it, and
+		// names the events that were not published.
+		if sent := min(len(j.Chunks)*h.cfg.ChunkSize, len(j.Events)); sent < len(j.Events) {
+			j.Errors = append(j.Errors, &pb.EpcisCaptureError{Position: j.Events[sent].GetPosition(), EventId: j.Events[sent].GetEventId(),
+				Message: fmt.Sprintf("this event and the %d after it were not published (%v): capture the document again; what was published is recognised", len(j.Events)-sent-1, perr)})
+			j.Events = j.Events[:sent]
+		}
 	}
 	if err := h.store.PutCaptureJob(j); err != nil {
 		return nil, err
 	}
 	h.finishLater(proto.Clone(j).(*pb.EpcisCaptureJob))
+	if perr != nil {
+		return nil, perr
+	}
 	return j, nil
 }
+
+// publishWait bounds the publishing of one capture.
+const publishWait = 2 * time.Minute
 
 // envelopes puts events in envelopes of ChunkSize events from p.
 func (h *Handler) envelopes(p *auth.Principal, events []*pb.ScanEvent) []*pb.Envelope {

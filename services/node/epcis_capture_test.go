@@ -593,3 +593,43 @@ func TestEPCISCaptureJobFinishesAfterARestart(t *testing.T) {
 	}
 	verifyReceipt(t, n, v.Receipt)
 }
+
+// TestEPCISCaptureStoppedByAFullStreamKeepsWhatWasPublished: when the
+// stream fills up half-way through a capture, the answer is 429, and the
+// job keeps the events the stream took, which reach the ledger, and
+// names the first one that was not published.
+func TestEPCISCaptureStoppedByAFullStreamKeepsWhatWasPublished(t *testing.T) {
+	f := newEPCISFixture(t, testConfig(t.TempDir()))
+	n := f.n
+	ctx := context.Background()
+	doc := commissionDoc(serials("FULL", 500), -1)
+	s, err := n.js.Stream(ctx, subjects.ScanStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := info.Config
+	cfg.MaxBytes = int64(info.State.Bytes) + int64(len(doc))*2/3
+	if _, err := n.js.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := epcisDo(t, n, http.MethodPost, "/epcis/capture", f.mfr, "application/ld+json", doc, nil)
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("capture into a full stream: HTTP %d %s", resp.StatusCode, body)
+	}
+	_, body = epcisDo(t, n, http.MethodGet, "/epcis/capture", f.mfr, "", nil, nil)
+	var jobs []epcisapi.JobView
+	if err := json.Unmarshal(body, &jobs); err != nil || len(jobs) != 1 {
+		t.Fatalf("jobs: %s", body)
+	}
+	v := finishedJob(t, n, f.mfr, "/epcis/capture/"+jobs[0].CaptureID)
+	got := outcomes(v.Receipt)
+	if v.Success || len(v.Errors) != 1 || got["recorded"] == 0 || got["recorded"] != len(v.Receipt.Events) || got["recorded"]%100 != 0 ||
+		v.Errors[0].Instance != "/epcisBody/eventList/"+strconv.Itoa(got["recorded"]) {
+		t.Fatalf("job after a full stream: outcomes %v, errors %+v", got, v.Errors)
+	}
+	verifyReceipt(t, n, v.Receipt)
+}

@@ -18,7 +18,7 @@ func newEPCISCommand() *cobra.Command {
 		Short: "Work with GS1 EPCIS documents (JSON-LD and XML)",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newEPCISHashCommand(), newEPCISQueryCommand())
+	cmd.AddCommand(newEPCISHashCommand(), newEPCISCaptureCommand(), newEPCISQueryCommand())
 	return cmd
 }
 

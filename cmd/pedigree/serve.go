@@ -138,6 +138,8 @@ logs warnings and errors only, unless --log-level says otherwise.`,
 	f.Float64Var(&cfg.Resolver.Rate, "resolver-rate", cfg.Resolver.Rate, "requests per second each client address may make to the public Digital Link resolver (0: no limit)")
 	f.IntVar(&cfg.Resolver.Burst, "resolver-burst", cfg.Resolver.Burst, "requests a client address may make at once to the resolver")
 	f.StringVar(&cfg.Resolver.PublicURL, "resolver-url", "", "public root URL of the resolver for its links (https://host[/path]); empty: each request's scheme and host")
+	f.IntVar(&cfg.EPCISCapture.MaxEvents, "epcis-capture-limit", 10_000, "events one EPCIS capture document (POST /epcis/capture) may hold (GS1-EPCIS-Capture-Limit)")
+	f.Int64Var(&cfg.EPCISCapture.MaxBytes, "epcis-capture-file-size-limit", 32<<20, "bytes one EPCIS capture document may have (GS1-EPCIS-Capture-File-Size-Limit)")
 	witnesses = addWitnessFlags(f)
 	f.BoolVar(&demo, "demo", false, "play a small simulated market against the node, print what to try next, keep serving")
 	return cmd

@@ -141,6 +141,9 @@ func playDemo(ctx context.Context, out io.Writer, n *node.Node) error {
 	if err := rep.WriteText(out); err != nil {
 		return err
 	}
+	if err := demoEPCIS(ctx, out, n, cfg.Token); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "\nThe web console: open http://%s/ui/ in a browser and sign in with the admin token\n  %s\n",
 		n.HTTPAddr(), strings.TrimSpace(string(token)))
 	return printTryNext(out, rep, n, tokenPath)

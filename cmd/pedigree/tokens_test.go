@@ -20,6 +20,12 @@ func serveForCLI(ctx context.Context, t *testing.T, dir string, extra ...string)
 	t.Helper()
 	srv, _, addr := startServe(ctx, t, dir, extra...)
 	t.Cleanup(func() { _ = srv.Process.Signal(syscall.SIGTERM); _ = srv.Wait() })
+	return cliRunner(ctx, t, addr)
+}
+
+// cliRunner runs the CLI against the server at gRPC address addr with a
+// token, and returns its output and exit code.
+func cliRunner(ctx context.Context, t *testing.T, addr string) func(token string, args ...string) (string, int) {
 	return func(token string, args ...string) (string, int) {
 		t.Helper()
 		cmd := pedigreeCmd(ctx, t, args...)

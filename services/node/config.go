@@ -6,6 +6,7 @@ import (
 
 	"github.com/pedigree-project/pedigree/gs1"
 	"github.com/pedigree-project/pedigree/services/internal/edge"
+	"github.com/pedigree-project/pedigree/services/internal/epcisapi"
 	"github.com/pedigree-project/pedigree/services/internal/natsauth"
 	"github.com/pedigree-project/pedigree/services/internal/resolver"
 )
@@ -129,6 +130,12 @@ type Config struct {
 	// Resolver configures the public GS1 Digital Link resolver on the
 	// HTTP port: its rate limit per client address and public URL.
 	Resolver resolver.Config
+	// EPCISCapture bounds one EPCIS capture (/epcis/capture, /epcis/events):
+	// its events and its bytes; zero fields: epcisapi.DefaultLimits.
+	EPCISCapture epcisapi.Limits
+	// EPCISChunkSize is the number of events per envelope an EPCIS capture
+	// is published in; 0: epcisapi.DefaultChunkSize.
+	EPCISChunkSize int
 
 	// cosignRetry is how soon a checkpoint a peer did not cosign is asked
 	// for again (0: defaultCosignRetry). Tests shorten it.
@@ -206,6 +213,12 @@ func (c Config) validate() error {
 	}
 	if err := c.Resolver.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.EPCISCapture.MaxEvents < 0 || c.EPCISCapture.MaxBytes < 0 {
+		errs = append(errs, errors.New("epcis-capture-limit, epcis-capture-file-size-limit: must not be negative"))
+	}
+	if c.EPCISChunkSize < 0 || c.EPCISChunkSize > 1000 {
+		errs = append(errs, errors.New("EPCIS chunk size: 0 (the default) to 1,000 events"))
 	}
 	if c.NodeName != "" && !validNodeName(c.NodeName) {
 		errs = append(errs, errors.New("node-name: 1-64 letters, digits, '.', '_' or '-'"))

@@ -310,8 +310,11 @@ func (n *Node) startHTTP(ctx context.Context) error {
 	}
 	handler = console.Wrap(handler) // the web console's pages under /ui/; its data comes from /v1/
 	handler = res.Wrap(handler)     // outside the request log: no patient's scan is logged
-	handler, stopQueries, err := n.withEPCISQuery(handler)
+	query, err := n.epcisQuery()
 	if err != nil {
+		return err
+	}
+	if handler, err = n.wrapEPCIS(handler, query); err != nil {
 		return err
 	}
 	handler = n.cosignHandler(handler)
@@ -319,7 +322,7 @@ func (n *Node) startHTTP(ctx context.Context) error {
 		return fmt.Errorf("node: HTTP listen on %s: %w", n.cfg.HTTPAddr, err)
 	}
 	n.httpServer = n.newHTTPServer(handler)
-	n.httpServer.RegisterOnShutdown(stopQueries)
+	n.httpServer.RegisterOnShutdown(query.Shutdown)
 	if n.tls != nil {
 		n.httpServer.TLSConfig = n.tls.Clone()
 	}

@@ -2,7 +2,6 @@ package epcisapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -165,12 +164,12 @@ type request struct {
 func (q *Query) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := q.route(r)
 	if rt == nil {
-		problem(w, http.StatusNotFound, "epcisException:NoSuchResourceException", "no such resource", r.URL.Path)
+		queryProblem(w, http.StatusNotFound, "epcisException:NoSuchResourceException", "no such resource", r.URL.Path)
 		return
 	}
 	caller, err := q.caller(r)
 	if err != nil {
-		problem(w, http.StatusUnauthorized, "epcisException:SecurityException", "authorization", err.Error())
+		queryProblem(w, http.StatusUnauthorized, "epcisException:SecurityException", "authorization", err.Error())
 		return
 	}
 	req := &request{caller: caller, xml: wantsXML(r.Header.Get("Accept"))}
@@ -179,7 +178,7 @@ func (q *Query) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.resource = rt.param
 	} else {
 		if _, dup := all[rt.param]; dup {
-			problem(w, http.StatusBadRequest, "epcisException:QueryParameterException", rt.param, "given both in the path and in the query")
+			queryProblem(w, http.StatusBadRequest, "epcisException:QueryParameterException", rt.param, "given both in the path and in the query")
 			return
 		}
 		all[rt.param] = []string{rt.value}
@@ -277,7 +276,7 @@ func (q *Query) event(w http.ResponseWriter, r *http.Request, req *request) {
 		return
 	}
 	if found == nil {
-		problem(w, http.StatusNotFound, "epcisException:NoSuchResourceException", "EQ_eventID", "no event with that ID that you may see")
+		queryProblem(w, http.StatusNotFound, "epcisException:NoSuchResourceException", "EQ_eventID", "no event with that ID that you may see")
 		return
 	}
 	q.document(w, r, req, []epcis.Event{*found})
@@ -426,23 +425,21 @@ func (q *Query) internal(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	q.cfg.Logger.ErrorContext(r.Context(), "EPCIS query", "path", r.URL.Path, "err", err)
-	problem(w, http.StatusInternalServerError, "epcisException:ImplementationException", "internal error", "the query failed; the node's log has the cause")
+	queryProblem(w, http.StatusInternalServerError, "epcisException:ImplementationException", "internal error", "the query failed; the node's log has the cause")
 }
 
 // paramProblem answers a refused parameter.
 func paramProblem(w http.ResponseWriter, err error) {
 	var pe *ParamError
 	if errors.As(err, &pe) {
-		problem(w, http.StatusBadRequest, "epcisException:QueryParameterException", pe.Param, pe.Msg)
+		queryProblem(w, http.StatusBadRequest, "epcisException:QueryParameterException", pe.Param, pe.Msg)
 		return
 	}
-	problem(w, http.StatusBadRequest, "epcisException:QueryParameterException", "query", err.Error())
+	queryProblem(w, http.StatusBadRequest, "epcisException:QueryParameterException", "query", err.Error())
 }
 
-// problem writes an RFC 7807 problem: title names the parameter or the
-// concern, detail says what is wrong.
-func problem(w http.ResponseWriter, status int, typ, title, detail string) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"type": typ, "title": title, "status": status, "detail": detail})
+// queryProblem writes an RFC 7807 problem: title names the parameter or
+// the concern, detail says what is wrong.
+func queryProblem(w http.ResponseWriter, status int, typ, title, detail string) {
+	writeProblemBody(w, status, problem{Type: typ, Title: title, Status: status, Detail: detail})
 }

@@ -30,14 +30,14 @@ import (
 // bounds each wait.
 func (q *Query) subscribe(w http.ResponseWriter, r *http.Request, req *request) {
 	if req.params.PageToken != "" || r.URL.Query().Has("perPage") {
-		problem(w, http.StatusBadRequest, "epcisException:QueryParameterException", "stream", "a stream takes neither perPage nor nextPageToken")
+		queryProblem(w, http.StatusBadRequest, "epcisException:QueryParameterException", "stream", "a stream takes neither perPage nor nextPageToken")
 		return
 	}
 	next := q.cfg.Ledger.Size()
 	if last := r.Header.Get("Last-Event-ID"); last != "" {
 		i, err := strconv.ParseUint(last, 10, 63)
 		if err != nil {
-			problem(w, http.StatusBadRequest, "epcisException:QueryParameterException", "Last-Event-ID", "a ledger index this stream sent, got "+strconv.Quote(last))
+			queryProblem(w, http.StatusBadRequest, "epcisException:QueryParameterException", "Last-Event-ID", "a ledger index this stream sent, got "+strconv.Quote(last))
 			return
 		}
 		next = i + 1

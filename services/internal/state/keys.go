@@ -48,6 +48,10 @@ import "encoding/binary"
 //	0x2B epcclass  | GTIN (14) | len | lot | index (u64)  → empty: an event of the entry names the class
 //	                 (GTIN and lot) in a quantity list (epcisindex.go)
 //	0x2C, 0x2D       reserved for further EPCIS indexes
+//	0x2E capjob    | 'j' | GLN (13) | capture ID (16)    → EpcisCaptureJob (protobuf): an EPCIS capture job
+//	               | 'r' | GLN (13) | capture ID (16)    → empty: the job is running (capturejobs.go)
+//	                 (capture ID = creation time, Unix ns (u64) | 8 random bytes; kept by the node that
+//	                 took the capture, not derived from the ledger)
 const (
 	prefixParty     byte = 0x10
 	prefixToken     byte = 0x11
@@ -71,6 +75,7 @@ const (
 	prefixAlertBy   byte = 0x29
 	prefixEPCISID   byte = 0x2A
 	prefixEPCClass  byte = 0x2B
+	prefixCapJob    byte = 0x2E
 
 	metaAppliedSeq  byte = 0x01
 	metaEventFormat byte = 0x02

@@ -1,0 +1,55 @@
+package node
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/pedigree-project/pedigree/services/internal/epcisapi"
+	"github.com/pedigree-project/pedigree/services/internal/writer"
+)
+
+// wrapEPCIS mounts the EPCIS 2.0 interface (/epcis/…) in front of next:
+// capture, and query for the rest of /epcis, and finishes in the background the capture jobs a previous run
+// left running. The jobs stop with the node's background work (Shutdown:
+// after HTTP has drained, before Pebble closes).
+func (n *Node) wrapEPCIS(next http.Handler, query http.Handler) (http.Handler, error) {
+	prep, err := epcisapi.NewPreparer(n.cfg.EPCISCapture)
+	if err != nil {
+		return nil, err
+	}
+	w, err := writer.New(n.store, n.submitter, n.logger)
+	if err != nil {
+		return nil, err
+	}
+	w.Now = n.now
+	h, err := epcisapi.New(epcisapi.Config{
+		Preparer:      prep,
+		Writer:        w,
+		Publish:       n.submitter.Publish,
+		Log:           n.ledger,
+		Checkpoint:    n.cosigner.Covering,
+		Lookup:        n.lookupEntry,
+		Authenticator: n.authn,
+		Limits:        n.limits,
+		Logger:        n.logger.With("component", "epcis"),
+		Now:           n.now,
+		ChunkSize:     n.cfg.EPCISChunkSize,
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.Query = query
+	ctx, cancel := context.WithCancel(context.Background())
+	stopBg := n.stopBg
+	n.stopBg = func() { cancel(); stopBg() }
+	if err := h.Start(ctx); err != nil {
+		return nil, err
+	}
+	n.bg.Add(1)
+	go func() {
+		defer n.bg.Done()
+		<-ctx.Done()
+		h.Wait()
+	}()
+	return h.Wrap(next), nil
+}

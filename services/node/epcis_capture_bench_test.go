@@ -1,0 +1,199 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/metadata"
+
+	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/epcis"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
+	"github.com/pedigree-project/pedigree/services/internal/epcisapi"
+	"github.com/pedigree-project/pedigree/services/internal/writer"
+)
+
+// benchEvents is the size of the benchmark's capture document.
+const benchEvents = 10_000
+
+// BenchmarkEPCISCapture measures, on one node, the capture of a
+// 10,000-event document (commissioning events, each of a new pack) end to
+// end: POST /epcis/capture as JSON-LD and as XML, then GET of the job
+// until it has finished with its receipt (checkpoint and inclusion
+// proofs); beside the native capture of the same events in 100-event
+// captures through the API's write path (publish, wait until the ledger
+// applied them, read each capture's outcomes). The per-event variant
+// publishes one envelope per event.
+//
+//	go test ./services/node/ -run '^$' -bench BenchmarkEPCISCapture -benchtime 3x
+func BenchmarkEPCISCapture(b *testing.B) {
+	cfg := testConfig(b.TempDir())
+	cfg.EPCISCapture = epcisapi.Limits{MaxEvents: benchEvents, MaxBytes: 64 << 20}
+	f := newBenchFixture(b, cfg)
+	run := 0
+	fresh := func() []byte {
+		run++
+		return commissionDoc(serials(fmt.Sprintf("B%d", run), benchEvents), -1)
+	}
+	b.Run("native-100", func(b *testing.B) {
+		var cpu time.Duration
+		for b.Loop() {
+			b.StopTimer()
+			evs := f.native(b, fresh())
+			b.StartTimer()
+			c := cpuTime(b)
+			f.captureNative(b, evs)
+			cpu += cpuTime(b) - c
+		}
+		reportRates(b, cpu)
+	})
+	for _, tc := range []struct {
+		name, ctype string
+		xml         bool
+	}{{"epcis-json", "application/ld+json", false}, {"epcis-xml", "application/xml", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var cpu time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				doc := fresh()
+				if tc.xml {
+					doc = toXML(b, doc)
+				}
+				b.StartTimer()
+				c := cpuTime(b)
+				f.captureEPCIS(b, f.n, tc.ctype, doc)
+				cpu += cpuTime(b) - c
+			}
+			reportRates(b, cpu)
+		})
+	}
+	b.Run("epcis-json-per-event", func(b *testing.B) {
+		cfg := testConfig(b.TempDir())
+		cfg.EPCISCapture = epcisapi.Limits{MaxEvents: benchEvents, MaxBytes: 64 << 20}
+		cfg.EPCISChunkSize = 1
+		g := newBenchFixture(b, cfg)
+		var cpu time.Duration
+		for b.Loop() {
+			b.StopTimer()
+			doc := fresh()
+			b.StartTimer()
+			c := cpuTime(b)
+			g.captureEPCIS(b, g.n, "application/ld+json", doc)
+			cpu += cpuTime(b) - c
+		}
+		reportRates(b, cpu)
+	})
+}
+
+// cpuTime is the CPU time (user and system) the process has used.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportRates reports events per second of wall time and per second of
+// CPU time of the whole node (the figure that holds on a shared machine).
+func reportRates(b *testing.B, cpu time.Duration) {
+	b.ReportMetric(float64(benchEvents*b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(benchEvents*b.N)/cpu.Seconds(), "events/cpu-s")
+}
+
+// benchFixture is a node with a manufacturer that registered apiGTIN
+// and its lot L1, and a writer for native captures.
+type benchFixture struct {
+	n     *Node
+	token string
+	w     *writer.Writer
+}
+
+func newBenchFixture(b *testing.B, cfg Config) *benchFixture {
+	b.Helper()
+	n := startNode(b, cfg)
+	b.Cleanup(func() { shutdown(b, n) })
+	a := &api{t: b, n: n}
+	f := &benchFixture{n: n, token: a.party(apiMfr, pb.Role_ROLE_MANUFACTURER)}
+	ctx := context.Background()
+	if err := a.as(f.token).Post(ctx, "/v1/products", &pb.Product{Gtin: apiGTIN, Name: "Paracetamol"}, nil); err != nil {
+		b.Fatal(err)
+	}
+	if err := a.as(f.token).Post(ctx, "/v1/products/"+apiGTIN+"/batches", &pb.Batch{Lot: "L1", Expiry: "281200"}, nil); err != nil {
+		b.Fatal(err)
+	}
+	var err error
+	if f.w, err = writer.New(n.store, n.submitter, n.logger); err != nil {
+		b.Fatal(err)
+	}
+	return f
+}
+
+// native projects a document's events as a native client sends them:
+// scan events without the captured EPCIS bytes.
+func (f *benchFixture) native(b *testing.B, doc []byte) []*pb.ScanEvent {
+	d, err := epcis.Decode(doc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := make([]*pb.ScanEvent, len(d.Events))
+	for i := range d.Events {
+		if out[i], err = envelope.FromEPCIS(&d.Events[i], apiMfr); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return out
+}
+
+// captureNative captures evs in 100-event captures through the API's write
+// path and reads each capture's outcomes.
+func (f *benchFixture) captureNative(b *testing.B, evs []*pb.ScanEvent) {
+	ctx := context.Background()
+	p, err := f.n.authn.Authenticate(metadata.NewIncomingContext(ctx, metadata.Pairs("authorization", "Bearer "+f.token)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var msgs []string
+	var last uint64
+	for from := 0; from < len(evs); from += 100 {
+		env := writer.Envelope(p)
+		env.Body = &pb.Envelope_Capture{Capture: &pb.Capture{Events: evs[from:min(from+100, len(evs))]}}
+		res, err := f.w.Publish(ctx, env)
+		if err != nil {
+			b.Fatal(err)
+		}
+		msgs, last = append(msgs, res.MsgID), res.Sequence
+	}
+	if err := f.w.Durable(ctx, last); err != nil {
+		b.Fatal(err)
+	}
+	for _, m := range msgs {
+		e, ok, err := f.n.lookupEntry(ctx, m)
+		if err != nil || !ok {
+			b.Fatalf("capture %s: %v %v", m, ok, err)
+		}
+		for _, o := range e.GetOutcomes() {
+			if !o.GetApplied() {
+				b.Fatalf("native capture refused: %s", o.GetReason())
+			}
+		}
+	}
+}
+
+// captureEPCIS captures doc and waits for the job's receipt.
+func (f *benchFixture) captureEPCIS(b *testing.B, n *Node, ctype string, doc []byte) {
+	resp, body := epcisDo(b, n, http.MethodPost, "/epcis/capture", f.token, ctype, doc, nil)
+	if resp.StatusCode != http.StatusAccepted {
+		b.Fatalf("capture: HTTP %d %s", resp.StatusCode, body)
+	}
+	v := finishedJob(b, n, f.token, resp.Header.Get("Location"))
+	if !v.Success || v.Receipt == nil || len(v.Receipt.Events) != benchEvents {
+		s, _ := json.Marshal(v.Errors)
+		b.Fatalf("capture: success %v, errors %s", v.Success, s)
+	}
+}

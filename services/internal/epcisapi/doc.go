@@ -2,11 +2,12 @@
 // 2.0 section 12, its OpenAPI description): capture of EPCIS documents
 // from trading partners onto the ledger, and query.
 //
-// This file group so far holds the capture's preparation (prepare.go):
-// from a request body to the scan events the node publishes, one per EPCIS
-// event, each carrying the event as captured (ScanEvent.epcis).
+// Handler (http.go) serves /epcis: capture (capture.go, job.go,
+// receipt.go) and, behind it, Query for the rest. Prepare (prepare.go)
+// turns a request body into the scan events the node publishes, one per
+// EPCIS event, each carrying the event as captured (ScanEvent.epcis).
 //
-// # Invariants
+// # Capture invariants
 //
 //   - Nothing is published from a document that fails the GS1 JSON schema,
 //     the XSD's element order (epcis.DecodeXMLStrict) or the decoder: it
@@ -15,9 +16,15 @@
 //     event.
 //   - Every valid EPCIS event is captured: what the pack rules do not track
 //     is recorded without them (ScanEvent.not_applied), never refused.
-//   - Every prepared scan event passes envelope.CheckEPCIS for the
-//     capturing party, the check ingest applies, so a capture the API
-//     accepts is never dead-lettered for its projection.
+//   - Every prepared scan event passes the ledger's check of an event
+//     (convert.Event, envelope.CheckEPCIS included) for the capturing
+//     party, so a capture the API accepts is never dead-lettered.
+//   - A capture job is stored before its 202 is answered, and a job a
+//     stopped node left running is finished at its next start; a retried
+//     document records nothing twice (its events' IDs are on the ledger).
+//   - A job's receipt is read from the ledger entries and proven: a
+//     checkpoint covering them and each entry's inclusion proof. A party
+//     sees only its own jobs (another's is not found).
 //   - With the rollback behaviour (the binding's default) a document with
 //     any event that cannot be captured yields no events; with proceed it
 //     yields the others, and the errors name each refused event by its

@@ -13,9 +13,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/pedigree-project/pedigree/client"
 	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/gs1"
+	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/scanners/sdk"
 	"github.com/pedigree-project/pedigree/scanners/simulate"
 	"github.com/pedigree-project/pedigree/services/node"
@@ -144,9 +147,33 @@ func playDemo(ctx context.Context, out io.Writer, n *node.Node) error {
 	if err := demoEPCIS(ctx, out, n, cfg.Token); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nThe web console: open http://%s/ui/ in a browser and sign in with the admin token\n  %s\n",
-		n.HTTPAddr(), strings.TrimSpace(string(token)))
+	if err := printConsole(ctx, out, n, cfg.Token, rep.Samples); err != nil {
+		return err
+	}
 	return printTryNext(out, rep, n, tokenPath)
+}
+
+// printConsole tells how to open the web console: the admin token for
+// the regulator's screens, and a day's token of the pharmacy holding the
+// sample genuine pack for the counter, with that pack to scan.
+func printConsole(ctx context.Context, out io.Writer, n *node.Node, admin string, s simulate.Samples) error {
+	fmt.Fprintf(out, "\nThe web console: open http://%s/ui/ in a browser and sign in with the admin token (regulator screens)\n  %s\n",
+		n.HTTPAddr(), admin)
+	if s.GenuineHolder == "" {
+		return nil
+	}
+	c, err := client.New(n.GRPCAddr(), admin)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer c.Close()
+	tok, err := c.Registry.CreateToken(ctx, &pb.CreateTokenRequest{Gln: s.GenuineHolder, ExpiresIn: durationpb.New(24 * time.Hour)})
+	if err != nil {
+		return fmt.Errorf("demo: a token for pharmacy %s: %w", s.GenuineHolder, err)
+	}
+	fmt.Fprintf(out, "or, at the pharmacy counter, with pharmacy %s's token (valid for a day)\n  %s\nand scan its genuine pack %s\n",
+		s.GenuineHolder, tok.GetToken(), s.GenuinePack)
+	return nil
 }
 
 func printTryNext(out io.Writer, rep *simulate.Report, n *node.Node, tokenPath string) error {

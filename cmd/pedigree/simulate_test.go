@@ -50,7 +50,7 @@ func TestServeDemoThenSimulate(t *testing.T) {
 	t.Logf("serve --demo printed:\n%s", text)
 	for _, want := range []string{"false alerts on legitimate traffic: 0", "legitimate events refused:          0",
 		"TOKEN=$(cat ", "/v1/packs:verify", "/v1/ledger/checkpoint", "/v1/ledger/entries/", "pedigree.alert.>", "/v1/alerts", ":trace",
-		"POST /epcis/capture", "/epcis/capture/", "captured every event", "receipt verified", "/ui/ in a browser", "pdg_"} {
+		"POST /epcis/capture", "/epcis/capture/", "captured every event", "receipt verified", "/ui/ in a browser", "pdg_", "at the pharmacy counter"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("serve --demo output lacks %q", want)
 		}

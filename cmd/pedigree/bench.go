@@ -12,8 +12,9 @@ import (
 
 func newBenchCommand(root *rootOptions) *cobra.Command {
 	cfg := bench.DefaultConfig()
-	var asJSON bool
+	var jsonOut string
 	var nodeKey string
+	long := &longRunFlags{}
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure a server against the design's figures: ingest, verify, dispense, commissioning, audit, proofs, disk, memory",
@@ -73,11 +74,14 @@ standard error.`,
 				}
 			}
 			cfg.Logger, cfg.Progress = logger, cmd.ErrOrStderr()
+			if long.scale != "" || long.soak > 0 || long.html != "" {
+				return long.run(cmd, cfg, jsonOut)
+			}
 			res, err := bench.Run(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
-			if asJSON {
+			if jsonOut != "" {
 				return res.WriteJSON(cmd.OutOrStdout())
 			}
 			return res.WriteTable(cmd.OutOrStdout())
@@ -96,6 +100,8 @@ standard error.`,
 	f.StringVar(&cfg.Target.MetricsAddr, "metrics", "", "with --server: its metrics listener (host:port), for its peak RSS")
 	f.StringVar(&nodeKey, "node-key", "", "with --server: its node public key file (DATA/keys/node.pub); outcomes must be signed with it")
 	f.StringVar(&cfg.Target.NATSAdminKeyFile, "nats-admin-key", "", "with --server: its NATS key file (DATA/keys/nats.key), for the raw publish figures")
-	f.BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	f.StringVar(&jsonOut, "json", "", "print JSON instead of a table; with --scale or --soak, --json=FILE writes it to FILE")
+	f.Lookup("json").NoOptDefVal = "-"
+	long.addFlags(f)
 	return cmd
 }

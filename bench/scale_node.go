@@ -56,6 +56,7 @@ func (c *childNode) start(ctx context.Context) error {
 		"--public-rate", "0", "--bulk-per-party", "0", "--nats-publish-rate", "1e12", "--log-level", "warn")
 	cmd := exec.Command(c.argv[0], args...)
 	cmd.Env = os.Environ()
+	cmd.SysProcAttr = childAttr()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return fmt.Errorf("bench: node: %w", err)

@@ -53,7 +53,7 @@ type ReportLine struct {
 // Chart geometry, in SVG user units.
 const (
 	chartW, chartH = 420, 200
-	padL, padR     = 58, 10
+	padL, padR     = 58, 26
 	padT, padB     = 12, 34
 )
 
@@ -64,6 +64,7 @@ var chartColors = [...]string{"#1f6fb2", "#c2410c", "#15803d", "#7e22ce", "#4755
 // already a string of digits, so the template only escapes names.
 type svgChart struct {
 	Name, Unit, Target, Verdict string
+	Met                         bool // the verdict is good news
 	W, H                        int
 	Lines                       []svgLine
 	XTicks, YTicks              []svgTick
@@ -140,7 +141,7 @@ func (r *Report) xScale() func(float64) float64 {
 
 // chart lays figure f out.
 func (r *Report) chart(f ReportFigure) svgChart {
-	c := svgChart{Name: f.Name, Unit: f.Unit, Target: f.Target, Verdict: f.Verdict, W: chartW, H: chartH, XName: r.XName,
+	c := svgChart{Name: f.Name, Unit: f.Unit, Target: f.Target, Verdict: f.Verdict, Met: strings.HasPrefix(f.Verdict, "met"), W: chartW, H: chartH, XName: r.XName,
 		PlotX0: padL, PlotX1: chartW - padR, PlotY0: padT, PlotY1: chartH - padB}
 	// The y axis runs from 0 (or the smallest value, if negative) to the
 	// largest value, padded by a tenth.
@@ -223,6 +224,8 @@ func shortValue(v float64) string {
 		return strconv.FormatFloat(v/1e6, 'g', 3, 64) + "M"
 	case a >= 1e4:
 		return strconv.FormatFloat(v/1e3, 'g', 3, 64) + "k"
+	case a >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
 	default:
 		return strconv.FormatFloat(v, 'g', 3, 64)
 	}
@@ -253,7 +256,7 @@ svg text{font:10px sans-serif}
 {{range .R.Lines}}<p>{{.}}</p>
 {{end}}{{range .Charts}}<div class="fig">
 <h2>{{.Name}}{{if .Unit}} ({{.Unit}}){{end}}</h2>
-{{if or .Target .Verdict}}<p>{{if .Target}}target: {{.Target}} {{end}}{{if .Verdict}}<span class="{{if eq .Verdict "met"}}met{{else}}miss{{end}}">{{.Verdict}}</span>{{end}}</p>{{end}}
+{{if or .Target .Verdict}}<p>{{if .Target}}target: {{.Target}} {{end}}{{if .Verdict}}<span class="{{if .Met}}met{{else}}miss{{end}}">{{.Verdict}}</span>{{end}}</p>{{end}}
 <svg xmlns="http://www.w3.org/2000/svg" width="{{.W}}" height="{{.H}}" viewBox="0 0 {{.W}} {{.H}}" role="img"><title>{{.Name}}</title>
 <line x1="{{.PlotX0}}" y1="{{.PlotY1}}" x2="{{.PlotX1}}" y2="{{.PlotY1}}" stroke="#888"/>
 <line x1="{{.PlotX0}}" y1="{{.PlotY0}}" x2="{{.PlotX0}}" y2="{{.PlotY1}}" stroke="#888"/>

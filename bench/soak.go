@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
@@ -28,6 +30,9 @@ type SoakConfig struct {
 	// packed, shipped, received, unpacked, orders shipped and received,
 	// packs verified and dispensed, as signed captures).
 	VerifyRate, DispenseRate, HistoryRate, EventRate int
+	// ProfileDir, when set, receives a CPU profile and a runtime trace
+	// of the bare gRPC probes before and after the fill.
+	ProfileDir string
 	// Logger and Progress as in Config.
 	Logger   *slog.Logger
 	Progress io.Writer
@@ -66,7 +71,11 @@ const (
 	seriesDispense = "dispense"
 	seriesHistory  = "pack history"
 	seriesCapture  = "capture wave" // one wave of a block's captures, published to committed
+	seriesFloor    = "bare gRPC"    // the standard health check: the floor of any call
 )
+
+// floorRate is the soak's rate of bare gRPC calls a second.
+const floorRate = 200
 
 // buckets collects latencies by bucket.
 type buckets struct {
@@ -157,12 +166,19 @@ func RunSoak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 	if err := s.setupMarket(ctx); err != nil {
 		return nil, err
 	}
+	if res.FloorBefore, err = s.probeFloor(ctx, "before-fill", cfg.ProfileDir); err != nil {
+		return nil, err
+	}
 	t0 := time.Now()
-	s.progress("soak: filling the node to %d events", cfg.Size)
+	s.progress("soak: bare gRPC p99 %.2f ms on the idle node; filling it to %d events", res.FloorBefore.P99/ms, cfg.Size)
 	if err := s.grow(ctx, cfg.Size); err != nil {
 		return nil, err
 	}
 	res.FillSeconds = time.Since(t0).Seconds()
+	if res.FloorAfter, err = s.probeFloor(ctx, "after-fill", cfg.ProfileDir); err != nil {
+		return nil, err
+	}
+	s.progress("soak: bare gRPC p99 %.2f ms on the idle node after the fill", res.FloorAfter.P99/ms)
 	s.progress("soak: %d events in %.0f s; steady load for %s", s.events, res.FillSeconds, cfg.Duration)
 	if err := s.soak(ctx, cfg, res); err != nil {
 		return nil, err
@@ -198,6 +214,12 @@ func (s *scaleRun) soak(ctx context.Context, cfg SoakConfig, res *SoakResult) er
 		paced(lctx, cfg.VerifyRate, verifyWorkers, b, seriesVerify, func(ctx context.Context) error {
 			_, err := pb.NewVerificationServiceClient(s.conns[rand.IntN(len(s.conns))]).VerifyPack(withToken(ctx, token),
 				&pb.VerifyPackRequest{Pack: pb.BarcodeInput(verifyPick())})
+			return err
+		})
+	})
+	wg.Go(func() {
+		paced(lctx, floorRate, readWorkers, b, seriesFloor, func(ctx context.Context) error {
+			_, err := healthpb.NewHealthClient(s.conns[rand.IntN(len(s.conns))]).Check(ctx, &healthpb.HealthCheckRequest{})
 			return err
 		})
 	})

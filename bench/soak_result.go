@@ -16,6 +16,10 @@ type SoakResult struct {
 	Machine     Machine      `json:"machine"`
 	Settings    SoakSettings `json:"settings"`
 	FillSeconds float64      `json:"fill_s"`
+	// FloorBefore and FloorAfter are the bare gRPC call on the idle node
+	// before and after the fill's bulk ingest.
+	FloorBefore FloorProbe   `json:"bare_grpc_idle_before_fill"`
+	FloorAfter  FloorProbe   `json:"bare_grpc_idle_after_fill"`
 	Buckets     []SoakBucket `json:"buckets"`
 	// Drift holds each series' p99 trend against its median.
 	Drift []Drift `json:"drift"`
@@ -92,6 +96,7 @@ func soakSeries() []struct {
 	}
 	return []s{
 		{"verify p99", "ms", call(seriesVerify, true)},
+		{"bare gRPC p99", "ms", call(seriesFloor, true)},
 		{"dispense p99", "ms", call(seriesDispense, true)},
 		{"pack history p99", "ms", call(seriesHistory, true)},
 		{"capture wave p99", "ms", call(seriesCapture, true)},
@@ -182,7 +187,7 @@ func (r *SoakResult) Report(command string) *Report {
 		return ""
 	}
 	var figs []ReportFigure
-	for _, c := range []struct{ series, title string }{{seriesVerify, "verify"}, {seriesDispense, "dispense"}, {seriesHistory, "pack history"},
+	for _, c := range []struct{ series, title string }{{seriesVerify, "verify"}, {seriesFloor, "bare gRPC call (health check, 200/s)"}, {seriesDispense, "dispense"}, {seriesHistory, "pack history"},
 		{seriesCapture, "capture wave (a block's captures of one tier, published to committed)"}} {
 		lat := func(p99 bool) func(SoakBucket) float64 {
 			return func(b SoakBucket) float64 {
@@ -218,8 +223,11 @@ func (r *SoakResult) Report(command string) *Report {
 		Lines: []string{"command: " + command,
 			fmt.Sprintf("server: %s; machine: %d CPUs, GOMAXPROCS %d, %s %s/%s; load average %s at start, %s at end",
 				r.Server, m.NumCPU, m.GOMAXPROCS, m.GoVersion, m.OS, m.Arch, loadString(m.LoadStart), loadString(m.LoadEnd)),
-			fmt.Sprintf("filled to %d events in %.0f s; then per second: %d verifications (open loop), %d dispenses, %d history reads, %d market events as signed captures",
-				st.Size, r.FillSeconds, st.VerifyRate, st.DispenseRate, st.HistoryRate, st.EventRate),
+			fmt.Sprintf("filled to %d events in %.0f s; then per second: %d verifications and %d bare gRPC calls (paced, latency from the scheduled time), %d dispenses, %d history reads, %d market events as signed captures",
+				st.Size, r.FillSeconds, st.VerifyRate, floorRate, st.DispenseRate, st.HistoryRate, st.EventRate),
+			fmt.Sprintf("bare gRPC call on the idle node at %d/s: p50 %.2f ms, p99 %.2f ms before the fill (live heap %.0f MiB, %d goroutines); p50 %.2f ms, p99 %.2f ms after it (live heap %.0f MiB, %d goroutines)",
+				floorProbeRate, r.FloorBefore.P50/ms, r.FloorBefore.P99/ms, float64(r.FloorBefore.HeapLiveBytes)/mib, r.FloorBefore.Goroutines,
+				r.FloorAfter.P50/ms, r.FloorAfter.P99/ms, float64(r.FloorAfter.HeapLiveBytes)/mib, r.FloorAfter.Goroutines),
 			"drift: least-squares slope of the series over the run, times its length, against its median; flagged beyond 20 %."},
 		XName: "minute", X: x, Figures: figs,
 	}
@@ -230,16 +238,18 @@ func (r *SoakResult) Report(command string) *Report {
 func (r *SoakResult) WriteTable(w io.Writer) error {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "minute\tverify p50/p99 ms\tdispense p50/p99 ms\thistory p50/p99 ms\tcapture wave p99 ms\tRSS MiB\tgoroutines\tGC p99 µs\tcompactions\tread amp\t")
+	fmt.Fprintln(tw, "minute\tverify p50/p99 ms\tbare gRPC p50/p99 ms\tdispense p50/p99 ms\thistory p50/p99 ms\tcapture wave p99 ms\tRSS MiB\tgoroutines\tGC p99 µs\tcompactions\tread amp\t")
 	pair := func(l Latency) string { return formatValue(l.P50/ms) + " / " + formatValue(l.P99/ms) }
 	for _, k := range r.Buckets {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t\n", formatValue(k.Minute), pair(k.Calls[seriesVerify]), pair(k.Calls[seriesDispense]),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t\n", formatValue(k.Minute), pair(k.Calls[seriesVerify]), pair(k.Calls[seriesFloor]), pair(k.Calls[seriesDispense]),
 			pair(k.Calls[seriesHistory]), formatValue(k.Calls[seriesCapture].P99/ms), formatValue(float64(k.RSSBytes)/mib), k.Goroutines,
 			formatValue(k.GCPauseP99), formatValue(k.Compactions), formatValue(k.ReadAmp))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	fmt.Fprintf(&b, "bare gRPC call on the idle node at %d/s: p99 %s ms before the fill, %s ms after it\n", floorProbeRate,
+		formatValue(r.FloorBefore.P99/ms), formatValue(r.FloorAfter.P99/ms))
 	for _, d := range r.Drift {
 		word := "steady"
 		if d.Flagged {

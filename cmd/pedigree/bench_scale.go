@@ -24,6 +24,7 @@ type longRunFlags struct {
 	soakSize   string
 	soakEvents int
 	html       string
+	profiles   string
 }
 
 func (l *longRunFlags) addFlags(f *pflag.FlagSet) {
@@ -35,6 +36,7 @@ func (l *longRunFlags) addFlags(f *pflag.FlagSet) {
 	f.DurationVar(&l.soakBucket, "soak-bucket", so.Bucket, "with --soak: the length of one row of the report")
 	f.StringVar(&l.soakSize, "soak-size", stepsWord([]int64{so.Size}), "with --soak: events the node holds before the load starts")
 	f.IntVar(&l.soakEvents, "soak-event-rate", so.EventRate, "with --soak: market events a second (captures of shipments, receipts, verifications, dispenses)")
+	f.StringVar(&l.profiles, "soak-profiles", "", "with --soak: write CPU profiles and runtime traces of the idle bare gRPC probes before and after the fill to this directory")
 	f.StringVar(&l.html, "html", "", "with --scale or --soak: write the HTML report (inline SVG charts) to this file")
 }
 
@@ -101,6 +103,7 @@ func (l *longRunFlags) run(cmd *cobra.Command, cfg bench.Config, jsonOut string)
 		}
 		so := bench.DefaultSoakConfig()
 		so.Duration, so.Bucket, so.Size, so.EventRate, so.Logger, so.Progress = l.soak, l.soakBucket, size[0], l.soakEvents, cfg.Logger, cfg.Progress
+		so.ProfileDir = l.profiles
 		if cmd.Flags().Changed("verify-rate") {
 			so.VerifyRate = cfg.VerifyRate
 		}

@@ -42,7 +42,7 @@ type SoakConfig struct {
 // than its duration.
 func DefaultSoakConfig() SoakConfig {
 	return SoakConfig{Duration: 30 * time.Minute, Bucket: time.Minute, Size: 3_000_000,
-		VerifyRate: 1000, DispenseRate: 20, HistoryRate: 20, EventRate: 2000}
+		VerifyRate: 500, DispenseRate: 10, HistoryRate: 2, EventRate: 1000}
 }
 
 func (c SoakConfig) withDefaults() (SoakConfig, error) {

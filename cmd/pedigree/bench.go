@@ -49,11 +49,22 @@ server has them off. The run registers its own manufacturer, pharmacies (each
 publishing with its own key), product and batch (GS1 demonstration range 952), so it
 can share a server with other data.
 
+With --scale STEPS (e.g. 1M,10M,30M,100M, or "default") it grows a node's data in
+steps of EPCIS events (a market: commissioning, pallets packed and shipped, received,
+unpacked, orders shipped and received, packs verified and dispensed, as signed captures
+straight to NATS) and measures at each step every cost beside the limit taken in the
+same step; its node runs as a child process (pedigree serve), so that it can be killed
+and restarted. With --soak DURATION it fills an embedded node to --soak-size events and
+runs a steady mixed load, reporting each --soak-bucket and whether each series drifts.
+Both write --json=FILE and --html FILE (one page, inline SVG charts).
+
 Prints a table with the design's targets, or JSON with --json. Progress goes to
 standard error.`,
 		Example: `  pedigree bench
   pedigree bench --duration 10m --json > bench.json
   pedigree bench --phases verify --commission 200000
+  pedigree bench --scale 1M,10M,30M,100M --json=scale.json --html scale.html
+  pedigree bench --soak 30m --json=soak.json --html soak.html
   pedigree bench --server 127.0.0.1:8080 --grpc 127.0.0.1:7070 --nats nats://127.0.0.1:4222 --metrics 127.0.0.1:9090 \
       --token "$(cat pedigree-data/admin.token)" --node-key pedigree-data/keys/node.pub --nats-admin-key pedigree-data/keys/nats.key`,
 		Args: cobra.NoArgs,

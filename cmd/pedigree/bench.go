@@ -92,8 +92,14 @@ standard error.`,
 			if err != nil {
 				return err
 			}
-			if jsonOut != "" {
+			switch jsonOut {
+			case "":
+			case "-":
 				return res.WriteJSON(cmd.OutOrStdout())
+			default:
+				if err := writeFile(jsonOut, res.WriteJSON); err != nil {
+					return err
+				}
 			}
 			return res.WriteTable(cmd.OutOrStdout())
 		},

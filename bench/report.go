@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Report is what the HTML report draws: one chart per figure, each figure
@@ -99,6 +100,7 @@ type svgRow struct {
 // inline SVG chart per figure with its values in a table beneath, no
 // script and no external asset.
 func (r *Report) WriteHTML(w io.Writer) error {
+	r = r.clean()
 	charts := make([]svgChart, 0, len(r.Figures))
 	for _, f := range r.Figures {
 		charts = append(charts, r.chart(f))
@@ -107,6 +109,47 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		R      *Report
 		Charts []svgChart
 	}{r, charts})
+}
+
+// cleanText drops what XML cannot hold (control characters other than
+// tab, newline and carriage return; U+FFFE, U+FFFF) and invalid UTF-8:
+// html/template escapes markup, not these, and an SVG holding one is not
+// well-formed.
+func cleanText(s string) string {
+	return strings.Map(func(c rune) rune {
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0xFFFE || c == 0xFFFF || c == utf8.RuneError {
+			return -1
+		}
+		return c
+	}, strings.ToValidUTF8(s, ""))
+}
+
+// clean returns a copy of r whose text XML can hold.
+func (r *Report) clean() *Report {
+	c := *r
+	c.Title, c.XName = cleanText(r.Title), cleanText(r.XName)
+	c.Lines = cleanAll(r.Lines)
+	c.Notes = cleanAll(r.Notes)
+	c.Figures = make([]ReportFigure, len(r.Figures))
+	for i, f := range r.Figures {
+		f.Name, f.Unit, f.Target, f.Verdict = cleanText(f.Name), cleanText(f.Unit), cleanText(f.Target), cleanText(f.Verdict)
+		lines := make([]ReportLine, len(f.Lines))
+		for k, l := range f.Lines {
+			l.Name = cleanText(l.Name)
+			lines[k] = l
+		}
+		f.Lines = lines
+		c.Figures[i] = f
+	}
+	return &c
+}
+
+func cleanAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = cleanText(s)
+	}
+	return out
 }
 
 // finite reports whether v can be drawn.

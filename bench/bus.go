@@ -24,6 +24,27 @@ type bus struct {
 	wipe  []func()
 	admin *nats.Conn // nil without the node's NATS key
 	keys  envelope.NodeKeys
+	// pubs are the parties' JetStream publishers, made once: each holds
+	// a reply subscription for as long as its connection lasts.
+	pubs map[string]*asyncPub
+}
+
+// publishers returns a publisher for each party's connection.
+func (b *bus) publishers() (map[string]*asyncPub, error) {
+	if b.pubs == nil {
+		b.pubs = map[string]*asyncPub{}
+	}
+	for gln, nc := range b.party {
+		if b.pubs[gln] != nil {
+			continue
+		}
+		p, err := newAsyncPub(nc)
+		if err != nil {
+			return nil, err
+		}
+		b.pubs[gln] = p
+	}
+	return b.pubs, nil
 }
 
 // dialBus connects the pharmacies of w to url, and the node's connection
@@ -92,7 +113,7 @@ func (b *bus) close() {
 	for _, w := range b.wipe {
 		w()
 	}
-	b.party, b.admin, b.wipe = nil, nil, nil
+	b.party, b.admin, b.wipe, b.pubs = nil, nil, nil, nil
 }
 
 // awaitMarker waits for the outcome of a marker on its subscription: a

@@ -121,4 +121,19 @@
 // The report also gives runtime.NumCPU, GOMAXPROCS, the Go version and the
 // load average at the start and the end: on a shared machine the figures
 // move with it.
+//
+// RunScale (`pedigree bench --scale`) grows one node's data in steps of
+// EPCIS events with a market (scale_flow.go: pallets packed, shipped,
+// received and unpacked, orders shipped and received, packs verified and
+// dispensed, as signed captures straight to NATS, each tier committed
+// before the next is published) and measures every figure at each step
+// beside the limit measured in the same step (scale_step.go). Its node is
+// `pedigree serve` run as a child process (ScaleConfig.ServeArgv), so that
+// it can be killed with SIGKILL and its memory is its own. RunSoak
+// (`--soak`) fills an embedded node and runs a steady mixed load, each call
+// on a fixed schedule with latency from the scheduled time, bucket by
+// bucket; it reads GC pauses with runtime/metrics, which is the node's only
+// because the node runs in the same process. Report draws either as one
+// HTML page of inline SVG (report.go): no script, no external asset, every
+// name escaped by html/template.
 package bench

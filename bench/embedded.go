@@ -36,6 +36,7 @@ func startEmbedded(ctx context.Context, logger *slog.Logger) (*embedded, Target,
 	cfg.GRPCAddr, cfg.HTTPAddr, cfg.NATSListen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Edge = cfg.Edge.Unlimited()
 	cfg.NATSLimits.PublishRate = math.MaxFloat64 // and so is a pharmacy's NATS publish rate
+	cfg.MetricsAddr = "127.0.0.1:0"              // the soak reads Pebble's health on /metrics
 	n, err := node.Start(ctx, cfg, logger)
 	if err != nil {
 		_ = os.RemoveAll(dir)
@@ -53,7 +54,7 @@ func startEmbedded(ctx context.Context, logger *slog.Logger) (*embedded, Target,
 		return nil, Target{}, err
 	}
 	return e, Target{HTTPAddr: n.HTTPAddr(), GRPCAddr: n.GRPCAddr(), NATSURL: n.NATSURL(), Token: strings.TrimSpace(string(token)),
-		NodeKeys: keys, NATSAdminKeyFile: filepath.Join(dir, node.KeysDir, node.NATSKeyFile)}, nil
+		MetricsAddr: n.MetricsAddr(), NodeKeys: keys, NATSAdminKeyFile: filepath.Join(dir, node.KeysDir, node.NATSKeyFile)}, nil
 }
 
 // stop shuts the node down.

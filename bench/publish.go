@@ -189,13 +189,9 @@ const markerTimeout = time.Minute
 // must verify with the node keys and say "applied", so refused or
 // dead-lettered events fail the phase instead of inflating the figure.
 func ingest(ctx context.Context, b *bus, msgs []message, o ingestOptions) (Throughput, error) {
-	pubs := make(map[string]*asyncPub, len(b.party))
-	for gln, nc := range b.party {
-		p, err := newAsyncPub(nc)
-		if err != nil {
-			return Throughput{}, err
-		}
-		pubs[gln] = p
+	pubs, err := b.publishers()
+	if err != nil {
+		return Throughput{}, err
 	}
 	scans, err := b.scans(ctx)
 	if err != nil {

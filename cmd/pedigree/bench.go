@@ -12,8 +12,9 @@ import (
 
 func newBenchCommand(root *rootOptions) *cobra.Command {
 	cfg := bench.DefaultConfig()
-	var asJSON bool
+	var jsonOut string
 	var nodeKeys []string
+	long := &longRunFlags{}
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure a server against the design's figures: ingest, verify, dispense, commissioning, audit, proofs, disk, memory",
@@ -49,11 +50,22 @@ server has them off. The run registers its own manufacturer, pharmacies (each
 publishing with its own key), product and batch (GS1 demonstration range 952), so it
 can share a server with other data.
 
+With --scale STEPS (e.g. 1M,10M,30M,100M, or "default") it grows a node's data in
+steps of EPCIS events (a market: commissioning, pallets packed and shipped, received,
+unpacked, orders shipped and received, packs verified and dispensed, as signed captures
+straight to NATS) and measures at each step every cost beside the limit taken in the
+same step; its node runs as a child process (pedigree serve), so that it can be killed
+and restarted. With --soak DURATION it fills an embedded node to --soak-size events and
+runs a steady mixed load, reporting each --soak-bucket and whether each series drifts.
+Both write --json=FILE and --html FILE (one page, inline SVG charts).
+
 Prints a table with the design's targets, or JSON with --json. Progress goes to
 standard error.`,
 		Example: `  pedigree bench
   pedigree bench --duration 10m --json > bench.json
   pedigree bench --phases verify --commission 200000
+  pedigree bench --scale 1M,10M,30M,100M --json=scale.json --html scale.html
+  pedigree bench --soak 30m --json=soak.json --html soak.html
   pedigree bench --server 127.0.0.1:8080 --grpc 127.0.0.1:7070 --nats nats://127.0.0.1:4222 --metrics 127.0.0.1:9090 \
       --token "$(cat pedigree-data/admin.token)" --node-key pedigree-data/keys/node.pub --nats-admin-key pedigree-data/keys/nats.key`,
 		Args: cobra.NoArgs,
@@ -74,12 +86,21 @@ standard error.`,
 				}
 			}
 			cfg.Logger, cfg.Progress = logger, cmd.ErrOrStderr()
+			if long.scale != "" || long.soak > 0 || long.html != "" {
+				return long.run(cmd, cfg, jsonOut)
+			}
 			res, err := bench.Run(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
-			if asJSON {
+			switch jsonOut {
+			case "":
+			case "-":
 				return res.WriteJSON(cmd.OutOrStdout())
+			default:
+				if err := writeFile(jsonOut, res.WriteJSON); err != nil {
+					return err
+				}
 			}
 			return res.WriteTable(cmd.OutOrStdout())
 		},
@@ -97,6 +118,8 @@ standard error.`,
 	f.StringVar(&cfg.Target.MetricsAddr, "metrics", "", "with --server: its metrics listener (host:port), for its peak RSS")
 	f.StringSliceVar(&nodeKeys, "node-key", nil, "with --server: its node public key file (DATA/keys/node.pub), and in a cluster every node's (comma-separated or repeated): outcomes must be signed with one of them")
 	f.StringVar(&cfg.Target.NATSAdminKeyFile, "nats-admin-key", "", "with --server: its NATS key file (DATA/keys/nats.key), for the raw publish figures")
-	f.BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	f.StringVar(&jsonOut, "json", "", "print JSON instead of a table; with --scale or --soak, --json=FILE writes it to FILE")
+	f.Lookup("json").NoOptDefVal = "-"
+	long.addFlags(f)
 	return cmd
 }

@@ -137,6 +137,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err e
 	if n.store, err = state.Open(filepath.Join(cfg.DataDir, "pebble"), popts); err != nil {
 		return nil, err
 	}
+	n.tel.RegisterPebble(n.store.DB().Metrics)
 	// The node holds the data's lock now, so no backup is staging: what
 	// one cut off by a crash left behind goes.
 	removeBackupStages(cfg.DataDir, n.logger)

@@ -1,0 +1,227 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pedigree-project/pedigree/scanners/sdk"
+	"github.com/pedigree-project/pedigree/services/node"
+)
+
+// childNode is a node the scale run starts as a child process (`pedigree
+// serve` on a data directory it owns), so that it can be killed with
+// SIGKILL and restarted, and its memory is its own.
+type childNode struct {
+	argv    []string // the serve command: binary and "serve"
+	dir     string
+	cmd     *exec.Cmd
+	exited  chan error
+	target  Target
+	logFile *os.File
+}
+
+var (
+	childGRPC    = regexp.MustCompile(`gRPC:\s+(\S+)`)
+	childHTTP    = regexp.MustCompile(`HTTP:\s+https?://(\S+)`)
+	childMetrics = regexp.MustCompile(`Metrics:\s+http://([^/\s]+)`)
+	childNATS    = regexp.MustCompile(`NATS:\s+(\S+)`)
+)
+
+// newChildNode prepares a node on a new temporary directory.
+func newChildNode(argv []string) (*childNode, error) {
+	dir, err := os.MkdirTemp("", "pedigree-scale-")
+	if err != nil {
+		return nil, fmt.Errorf("bench: data directory: %w", err)
+	}
+	return &childNode{argv: argv, dir: dir}, nil
+}
+
+// start runs the node and waits until it prints its addresses; ready()
+// then waits for /readyz. Its logs go to DIR/../<dir>.log.
+func (c *childNode) start(ctx context.Context) error {
+	args := append(append([]string{}, c.argv[1:]...), "--data", c.dir, "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0",
+		"--nats-listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--read-rate", "0", "--write-rate", "0",
+		"--public-rate", "0", "--bulk-per-party", "0", "--nats-publish-rate", "1e12", "--log-level", "warn")
+	cmd := exec.Command(c.argv[0], args...)
+	cmd.Env = os.Environ()
+	cmd.SysProcAttr = childAttr()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("bench: node: %w", err)
+	}
+	if c.logFile == nil {
+		if c.logFile, err = os.Create(c.dir + ".log"); err != nil {
+			return fmt.Errorf("bench: node log: %w", err)
+		}
+	}
+	cmd.Stderr = c.logFile
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("bench: start %s: %w", strings.Join(c.argv, " "), err)
+	}
+	c.cmd = cmd
+	c.exited = make(chan error, 1)
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+		close(lines)
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	go func() { c.exited <- cmd.Wait() }()
+	t := Target{}
+	timeout := time.NewTimer(10 * time.Minute)
+	defer timeout.Stop()
+	for t.GRPCAddr == "" || t.HTTPAddr == "" || t.MetricsAddr == "" || t.NATSURL == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				return fmt.Errorf("bench: the node exited before serving (its log: %s)", c.logFile.Name())
+			}
+			for re, dst := range map[*regexp.Regexp]*string{childGRPC: &t.GRPCAddr, childHTTP: &t.HTTPAddr, childMetrics: &t.MetricsAddr, childNATS: &t.NATSURL} {
+				if m := re.FindStringSubmatch(l); m != nil {
+					*dst = m[1]
+				}
+			}
+		case <-ctx.Done():
+			c.kill()
+			return ctx.Err()
+		case <-timeout.C:
+			c.kill()
+			return errors.New("bench: the node did not serve within 10 minutes")
+		}
+	}
+	token, err := os.ReadFile(filepath.Join(c.dir, "admin.token"))
+	if err != nil {
+		return fmt.Errorf("bench: admin token: %w", err)
+	}
+	keys, err := sdk.ReadNodeKeys(filepath.Join(c.dir, node.KeysDir, node.NodePublicKeyFile))
+	if err != nil {
+		return fmt.Errorf("bench: node key: %w", err)
+	}
+	t.Token, t.NodeKeys, t.NATSAdminKeyFile = strings.TrimSpace(string(token)), keys, filepath.Join(c.dir, node.KeysDir, node.NATSKeyFile)
+	c.target = t
+	return nil
+}
+
+// kill sends SIGKILL and waits for the process to go.
+func (c *childNode) kill() {
+	if c.cmd == nil {
+		return
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGKILL)
+	<-c.exited
+	c.cmd = nil
+}
+
+// stop asks the node to shut down cleanly (SIGTERM) and waits.
+func (c *childNode) stop() error {
+	if c.cmd == nil {
+		return nil
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	t := time.NewTimer(2 * time.Minute)
+	defer t.Stop()
+	select {
+	case err := <-c.exited:
+		c.cmd = nil
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			return fmt.Errorf("bench: node: %w", err)
+		}
+		return nil
+	case <-t.C:
+		c.kill()
+		return errors.New("bench: the node did not stop within 2 minutes of SIGTERM; killed")
+	}
+}
+
+// remove kills the node if it runs and deletes its directory and log.
+func (c *childNode) remove() {
+	c.kill()
+	if c.logFile != nil {
+		c.logFile.Close()
+		_ = os.Remove(c.logFile.Name())
+	}
+	_ = os.RemoveAll(c.dir)
+}
+
+// rss returns the node's resident set size, from /proc.
+func (c *childNode) rss() int64 {
+	if c.cmd == nil {
+		return 0
+	}
+	return procStatusKB(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid), "VmRSS:") << 10
+}
+
+// procStatusKB reads a "kB" field of a /proc status file; 0 when missing.
+func procStatusKB(path, field string) int64 {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), field); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb
+		}
+	}
+	return 0
+}
+
+// scrapeMetrics returns the unlabelled samples of a Prometheus text page,
+// by name (the first sample of a labelled metric).
+func scrapeMetrics(ctx context.Context, addr string) (map[string]float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("bench: metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(io.LimitReader(resp.Body, 16<<20))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		l := sc.Text()
+		if l == "" || l[0] == '#' {
+			continue
+		}
+		name, val, ok := strings.Cut(l, " ")
+		if !ok {
+			continue
+		}
+		if i := strings.IndexByte(name, '{'); i >= 0 {
+			name = name[:i]
+		}
+		if _, seen := out[name]; seen {
+			continue
+		}
+		if v, err := strconv.ParseFloat(strings.Fields(val)[0], 64); err == nil {
+			out[name] = v
+		}
+	}
+	return out, sc.Err()
+}

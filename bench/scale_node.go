@@ -162,14 +162,6 @@ func (c *childNode) remove() {
 	_ = os.RemoveAll(c.dir)
 }
 
-// rss returns the node's resident set size, from /proc.
-func (c *childNode) rss() int64 {
-	if c.cmd == nil {
-		return 0
-	}
-	return procStatusKB(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid), "VmRSS:") << 10
-}
-
 // procStatusKB reads a "kB" field of a /proc status file; 0 when missing.
 func procStatusKB(path, field string) int64 {
 	f, err := os.Open(path)

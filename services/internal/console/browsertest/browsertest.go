@@ -1,7 +1,3 @@
-// Package browsertest drives headless Chromium for the console's browser
-// tests: it finds the browser (failing the test, never skipping it, when
-// there is none), opens a tab, waits for what a page says, and saves
-// screenshots in the test's artifact directory.
 package browsertest
 
 import (

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"runtime/metrics"
 	"sync"
@@ -157,6 +158,12 @@ func RunSoak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 		Server: "embedded (same process: RSS, goroutines and GC pauses include the load generator)"}
 	s := &scaleRun{cfg: ScaleConfig{Progress: cfg.Progress, Logger: cfg.Logger}}
 	defer s.close()
+	if cfg.ProfileDir != "" {
+		// Made before the node starts, so that a bad path fails at once.
+		if err := os.MkdirAll(cfg.ProfileDir, 0o755); err != nil {
+			return nil, fmt.Errorf("bench: soak profiles: %w", err)
+		}
+	}
 	srv, t, err := startEmbedded(ctx, cfg.Logger)
 	if err != nil {
 		return nil, err

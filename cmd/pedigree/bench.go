@@ -93,16 +93,7 @@ standard error.`,
 			if err != nil {
 				return err
 			}
-			switch jsonOut {
-			case "":
-			case "-":
-				return res.WriteJSON(cmd.OutOrStdout())
-			default:
-				if err := writeFile(jsonOut, res.WriteJSON); err != nil {
-					return err
-				}
-			}
-			return res.WriteTable(cmd.OutOrStdout())
+			return printResult(cmd.OutOrStdout(), jsonOut, res.WriteTable, res.WriteJSON)
 		},
 	}
 	f := cmd.Flags()

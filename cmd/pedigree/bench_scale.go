@@ -121,17 +121,22 @@ func (l *longRunFlags) run(cmd *cobra.Command, cfg bench.Config, jsonOut string)
 			return err
 		}
 	}
+	return printResult(cmd.OutOrStdout(), jsonOut, res.WriteTable, res.WriteJSON)
+}
+
+// printResult prints a bench result as its table, or as JSON with --json
+// (jsonOut "-"); --json=FILE writes the JSON to FILE and prints the table.
+func printResult(out io.Writer, jsonOut string, table, asJSON func(io.Writer) error) error {
 	switch jsonOut {
 	case "":
-		return res.WriteTable(cmd.OutOrStdout())
 	case "-":
-		return res.WriteJSON(cmd.OutOrStdout())
+		return asJSON(out)
 	default:
-		if err := writeFile(jsonOut, res.WriteJSON); err != nil {
+		if err := writeFile(jsonOut, asJSON); err != nil {
 			return err
 		}
-		return res.WriteTable(cmd.OutOrStdout())
 	}
+	return table(out)
 }
 
 // writeFile writes a file through fn.

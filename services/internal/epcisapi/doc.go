@@ -12,7 +12,7 @@
 //   - Nothing is published from a document that fails the GS1 JSON schema,
 //     the XSD's element order (epcis.DecodeXMLStrict) or the decoder: it
 //     is refused whole, with the location of the first problem (a JSON
-//     pointer, or an XML line). A bare event is read as a document of one
+//     pointer, or an XML line). A bare XML event is read as a document of one
 //     event.
 //   - Every valid EPCIS event is captured: what the pack rules do not track
 //     is recorded without them (ScanEvent.not_applied), never refused.

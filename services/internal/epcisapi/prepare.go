@@ -184,10 +184,11 @@ func (p *Preparer) Prepare(body []byte, f Format, actor string, b Behaviour) (*P
 	} else {
 		doc, err = epcis.DecodeXMLStrict(body)
 	}
-	if err != nil {
-		// A single event, as POST /epcis/events takes it, is a document
-		// of one event.
-		if ev, evErr := decodeEvent(body, f); evErr == nil {
+	if err != nil && f == XML {
+		// A bare event element is a document of one event. (A bare
+		// JSON-LD event fails the document schema above; POST
+		// /epcis/events wraps it in a document first, asDocument.)
+		if ev, evErr := epcis.DecodeXMLEvent(body); evErr == nil {
 			doc, err = &epcis.Document{Events: []epcis.Event{*ev}}, nil
 		}
 	}
@@ -215,15 +216,6 @@ func (p *Preparer) Prepare(body []byte, f Format, actor string, b Behaviour) (*P
 		out.Events, out.Positions = nil, nil
 	}
 	return out, nil
-}
-
-// decodeEvent reads body as one bare event (an ObjectEvent element, or a
-// JSON-LD event object with its own @context).
-func decodeEvent(body []byte, f Format) (*epcis.Event, error) {
-	if f == XML {
-		return epcis.DecodeXMLEvent(body)
-	}
-	return epcis.DecodeEvent(body)
 }
 
 // project makes the scan event of one captured event and checks it as

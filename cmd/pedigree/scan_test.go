@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/services/nodetest"
 )
 
 const (
@@ -39,12 +39,7 @@ type scanServer struct {
 // freeNATSAddr returns a loopback address nothing listens on.
 func freeNATSAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return nodetest.FreeAddr(t)
 }
 
 // start runs the server and waits until it prints its addresses.

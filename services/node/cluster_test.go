@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -28,6 +27,7 @@ import (
 	"github.com/pedigree-project/pedigree/services/internal/natsauth"
 	"github.com/pedigree-project/pedigree/services/internal/natsbus"
 	"github.com/pedigree-project/pedigree/services/internal/writer"
+	"github.com/pedigree-project/pedigree/services/nodetest"
 	"github.com/pedigree-project/pedigree/subjects"
 )
 
@@ -58,12 +58,7 @@ func (c *testCluster) withPeers() *testCluster {
 // freeAddr returns a loopback address with a port nobody listens on now.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return nodetest.FreeAddr(t)
 }
 
 // newTestCluster prepares members route addresses.

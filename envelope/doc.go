@@ -28,6 +28,8 @@
 //     produces (packs without scanned lot and expiry, which EPCIS does not
 //     export; RETURNING, which exports as CBV receiving, excepted). A scan
 //     event carrying the captured EPCIS event (its epcis bytes) must be
-//     the projection of those bytes (CheckEPCIS). Identifier reading is in
+//     the projection of those bytes (CheckEPCIS); CheckedEPCIS remembers
+//     the events that passed, so a process checks an event once, and it
+//     never passes an event CheckEPCIS would refuse. Identifier reading is in
 //     gs1ids.go alone, to be replaced by the gs1/epc package.
 package envelope

@@ -1,8 +1,6 @@
 package envelope
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -27,15 +25,11 @@ const MaxEPCISBytes = 1 << 20
 func EncodeCaptured(ev *epcis.Event, ns map[string]string) ([]byte, error) {
 	// The event's ignoreFields travel as the document's, so that the event
 	// decoded from the bytes hashes as ev does.
-	data, err := epcis.EncodeJSONLD(&epcis.Document{Namespaces: ns, IgnoreFields: ev.IgnoreFields, Events: []epcis.Event{*ev}})
+	data, err := epcis.EncodeJSONLDCompact(&epcis.Document{Namespaces: ns, IgnoreFields: ev.IgnoreFields, Events: []epcis.Event{*ev}})
 	if err != nil {
 		return nil, fmt.Errorf("envelope: encode the captured event: %w", err)
 	}
-	var b bytes.Buffer
-	if err := json.Compact(&b, data); err != nil {
-		return nil, fmt.Errorf("envelope: encode the captured event: %w", err)
-	}
-	return b.Bytes(), nil
+	return data, nil
 }
 
 // DecodeCaptured reads the epcis bytes of a scan event: one EPCIS 2.0

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -154,6 +155,12 @@ func Decode(data []byte) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodeTree(v)
+}
+
+// decodeTree decodes a document unmarshalled into generic values; its
+// events are decoded on all cores.
+func decodeTree(v any) (*Document, error) {
 	root, ok := v.(map[string]any)
 	if !ok {
 		return nil, fieldErr("", "document is not a JSON object")
@@ -202,15 +209,19 @@ func Decode(data []byte) (*Document, error) {
 		return nil, fieldErr(path, "not an array")
 	}
 	doc.Events = make([]Event, len(items))
-	for i, item := range items {
+	err = inParallel(len(items), func(i int) error {
 		p := path
 		if path != "epcisBody.event" {
-			p = fmt.Sprintf("%s[%d]", path, i)
+			p = path + "[" + strconv.Itoa(i) + "]"
 		}
-		if err := decodeEvent(ctx, item, p, &doc.Events[i]); err != nil {
-			return nil, err
+		if err := decodeEvent(ctx, items[i], p, &doc.Events[i]); err != nil {
+			return err
 		}
 		doc.Events[i].IgnoreFields = doc.IgnoreFields
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return doc, nil
 }

@@ -55,7 +55,13 @@
 // does; the one ECMA-262 construct beyond RE2 the schema uses (a leading
 // negative lookahead) is translated. The schema and Decode disagree on a
 // few documents on purpose (see acceptedDespiteSchema and
-// refusedDespiteSchema in the tests): a capture handler runs both.
+// refusedDespiteSchema in the tests): a capture handler runs both, and
+// Validator.Decode does both from one parse. The events of a long capture
+// document are checked one by one on all cores, each against the schema of
+// an eventList item of its type, which is the whole schema's verdict (the
+// schema puts no constraint on the list but its items); Decode decodes
+// them on all cores too, and both report the first problem in document
+// order, as a loop would.
 //
 // # Encoding
 //
@@ -92,7 +98,8 @@
 //     keeps its hash when an ID or an error declaration is added.
 //   - No input makes Decode, DecodeEvent, DecodeXML, DecodeXMLEvent,
 //     EncodeJSONLD, EncodeXML, PreHash or Hash panic; malformed input
-//     yields an error.
+//     yields an error. EncodeJSONLDCompact is EncodeJSONLD without
+//     whitespace, byte for byte what json.Compact makes of it.
 //   - Decode(EncodeJSONLD(d)) and DecodeXML(EncodeXML(d)) give back the
 //     events of a decoded document d, model and hash.
 //   - The package holds no mutable package-level state and is safe for

@@ -30,28 +30,7 @@ func (o *jsonObject) addString(key, s string) {
 }
 
 // MarshalJSON writes the members in order.
-func (o jsonObject) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, m := range o {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		k, err := json.Marshal(m.key)
-		if err != nil {
-			return nil, err
-		}
-		b.Write(k)
-		b.WriteByte(':')
-		v, err := json.Marshal(m.value)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", m.key, err)
-		}
-		b.Write(v)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
+func (o jsonObject) MarshalJSON() ([]byte, error) { return appendJSON(nil, o) }
 
 // jsonNumber returns the lexical form of a number as a JSON number: as
 // written when it is valid JSON, else its plain decimal form ("+1" → 1,
@@ -82,6 +61,35 @@ type jsonEncoder struct {
 // namespace at the top of an event, a number that is no number) is
 // refused with a FieldError.
 func EncodeJSONLD(doc *Document) ([]byte, error) {
+	compact, err := EncodeJSONLDCompact(doc)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.Grow(len(compact) * 5 / 4)
+	if err := json.Indent(&b, compact, "", "  "); err != nil {
+		return nil, fmt.Errorf("epcis: encoding JSON-LD: %w", err)
+	}
+	b.WriteByte('\n')
+	return b.Bytes(), nil
+}
+
+// EncodeJSONLDCompact is EncodeJSONLD without whitespace: the same JSON
+// value, as json.Compact would write it.
+func EncodeJSONLDCompact(doc *Document) ([]byte, error) {
+	root, err := jsonLDRoot(doc)
+	if err != nil {
+		return nil, err
+	}
+	b, err := appendJSON(make([]byte, 0, 512*len(doc.Events)+256), root)
+	if err != nil {
+		return nil, fmt.Errorf("epcis: encoding JSON-LD: %w", err)
+	}
+	return b, nil
+}
+
+// jsonLDRoot builds the document EncodeJSONLD writes.
+func jsonLDRoot(doc *Document) (jsonObject, error) {
 	if doc == nil {
 		return nil, fieldErr("", "no document")
 	}
@@ -152,14 +160,7 @@ func EncodeJSONLD(doc *Document) ([]byte, error) {
 		body.add("eventList", events)
 	}
 	root.add("epcisBody", body)
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(root); err != nil {
-		return nil, fmt.Errorf("epcis: encoding JSON-LD: %w", err)
-	}
-	return b.Bytes(), nil
+	return root, nil
 }
 
 // jsonReservedPrefix tells the prefixes EncodeJSONLD never declares: URI

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -33,6 +34,14 @@ var jsonSchema []byte
 // is immutable and safe for concurrent use.
 type Validator struct {
 	schema *jsonschema.Schema
+	// byType holds, for each of the five standard event types, the
+	// schema of that type alone: for an event whose "type" is one of
+	// them, the schema of an eventList item (EPCIS-Document-Event: an
+	// object, "type" a string, and one if/then per type) reduces to
+	// exactly it, and checking it skips the other types' conditions.
+	byType map[string]*jsonschema.Schema
+	// item is the schema of an eventList item, for other events.
+	item *jsonschema.Schema
 }
 
 // NewValidator compiles the embedded EPCIS 2.0 JSON schema. Nothing is
@@ -58,7 +67,16 @@ func NewValidator() (*Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("epcis: embedded JSON schema: %w", err)
 	}
-	return &Validator{schema: s}, nil
+	v := &Validator{schema: s, byType: make(map[string]*jsonschema.Schema, 5)}
+	if v.item, err = c.Compile(schemaURL + "#/definitions/EPCIS-Document-Event"); err != nil {
+		return nil, fmt.Errorf("epcis: embedded JSON schema: %w", err)
+	}
+	for _, t := range []EventType{ObjectEvent, AggregationEvent, TransactionEvent, TransformationEvent, AssociationEvent} {
+		if v.byType[string(t)], err = c.Compile(schemaURL + "#/definitions/" + string(t)); err != nil {
+			return nil, fmt.Errorf("epcis: embedded JSON schema: %w", err)
+		}
+	}
+	return v, nil
 }
 
 // ValidateJSON checks data, an EPCIS 2.0 JSON or JSON-LD document (capture
@@ -94,14 +112,70 @@ func (e *SchemaError) Error() string {
 // at most MaxJSONSize bytes; the first rule broken is returned as a
 // *SchemaError naming the JSON pointer of the value and the rule.
 func (v *Validator) Validate(data []byte) error {
+	_, err := v.validate(data)
+	return err
+}
+
+// Decode checks data against the schema as Validate does and decodes it as
+// Decode does, reading the JSON once; the events of a capture document
+// are checked and decoded on all cores. A schema violation is a
+// *SchemaError, a problem the decoder finds a *FieldError.
+func (v *Validator) Decode(data []byte) (*Document, error) {
+	tree, err := v.validate(data)
+	if err != nil {
+		return nil, err
+	}
+	return decodeTree(tree)
+}
+
+// validate checks data and returns it unmarshalled.
+func (v *Validator) validate(data []byte) (any, error) {
 	if len(data) > MaxJSONSize {
-		return &SchemaError{Rule: "size", Msg: fmt.Sprintf("document of %d bytes exceeds %d", len(data), MaxJSONSize)}
+		return nil, &SchemaError{Rule: "size", Msg: fmt.Sprintf("document of %d bytes exceeds %d", len(data), MaxJSONSize)}
 	}
 	doc, err := unmarshal(data)
 	if err != nil {
-		return &SchemaError{Rule: "json", Msg: strings.TrimPrefix(err.Error(), "epcis: ")}
+		return nil, &SchemaError{Rule: "json", Msg: strings.TrimPrefix(err.Error(), "epcis: ")}
 	}
-	err = v.schema.Validate(doc)
+	if err := v.validateTree(doc); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// validateTree checks a document unmarshalled. A capture document's
+// events are checked one by one on all cores, each against the schema of
+// an eventList item (of its type), and the document around them with an
+// empty eventList: the schema's eventList is an array of items with no
+// other constraint, so this is the whole schema's verdict. The first
+// violation in document order is returned.
+func (v *Validator) validateTree(doc any) error {
+	root, _ := doc.(map[string]any)
+	body, _ := root["epcisBody"].(map[string]any)
+	events, isList := body["eventList"].([]any)
+	if root["type"] != "EPCISDocument" || !isList || len(events) < parallelFrom {
+		return schemaErr(v.schema.Validate(doc), "")
+	}
+	body["eventList"] = []any{}
+	err := v.schema.Validate(doc)
+	body["eventList"] = events
+	if err != nil {
+		return schemaErr(err, "")
+	}
+	return inParallel(len(events), func(i int) error {
+		s := v.item
+		if obj, ok := events[i].(map[string]any); ok {
+			if t, ok := obj["type"].(string); ok && v.byType[t] != nil {
+				s = v.byType[t]
+			}
+		}
+		return schemaErr(s.Validate(events[i]), "/epcisBody/eventList/"+strconv.Itoa(i))
+	})
+}
+
+// schemaErr turns a validation error into a *SchemaError whose pointer is
+// under prefix (nil stays nil).
+func schemaErr(err error, prefix string) error {
 	if err == nil {
 		return nil
 	}
@@ -110,7 +184,7 @@ func (v *Validator) Validate(data []byte) error {
 		return &SchemaError{Rule: "schema", Msg: err.Error()}
 	}
 	leaf := leafCause(ve)
-	return &SchemaError{Pointer: pointer(leaf.InstanceLocation), Rule: rule(leaf), Msg: leaf.ErrorKind.LocalizedString(message.NewPrinter(language.English))}
+	return &SchemaError{Pointer: prefix + pointer(leaf.InstanceLocation), Rule: rule(leaf), Msg: leaf.ErrorKind.LocalizedString(message.NewPrinter(language.English))}
 }
 
 // leafCause descends to the first most specific failure. It stops at

@@ -96,3 +96,68 @@ func TestValidateJSONSize(t *testing.T) {
 		t.Fatalf("got %v, want a size SchemaError", err)
 	}
 }
+
+// eventOf cuts a JSON pointer to the event it is in,
+// "/epcisBody/eventList/N".
+func eventOf(pointer string) string {
+	parts := strings.SplitN(pointer, "/", 5)
+	return strings.Join(parts[:min(len(parts), 4)], "/")
+}
+
+// TestValidateEventsOneByOne checks that a capture document long enough to
+// have its events checked one by one on all cores (each against the schema
+// of its type) gets the verdict of the whole schema: every listed document
+// that is an EPCISDocument, its events repeated past parallelFrom, is
+// checked both ways, and a refusal names the same event when the whole
+// schema names one.
+func TestValidateEventsOneByOne(t *testing.T) {
+	v, err := NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := readLines(t, "testdata/derived_schema_validation.tsv")
+	var checked, refused int
+	for _, l := range lines[1:] {
+		file := strings.Split(l, "\t")[0]
+		data, err := os.ReadFile(filepath.Join("testdata", file))
+		if err != nil {
+			continue
+		}
+		tree, err := unmarshal(data)
+		if err != nil {
+			continue
+		}
+		root, _ := tree.(map[string]any)
+		body, _ := root["epcisBody"].(map[string]any)
+		events, ok := body["eventList"].([]any)
+		if root["type"] != "EPCISDocument" || !ok || len(events) == 0 {
+			continue
+		}
+		long := make([]any, 0, parallelFrom+len(events))
+		for len(long) < parallelFrom {
+			long = append(long, events...)
+		}
+		body["eventList"] = long
+		whole := schemaErr(v.schema.Validate(tree), "")
+		byEvent := v.validateTree(tree)
+		checked++
+		if (whole == nil) != (byEvent == nil) {
+			t.Errorf("%s: the whole schema says %v, event by event %v", file, whole, byEvent)
+			continue
+		}
+		if whole == nil {
+			continue
+		}
+		refused++
+		w, e := whole.(*SchemaError), byEvent.(*SchemaError)
+		// Which of several faults of one event is named first follows
+		// the validator's map order; the event named must be the same.
+		if strings.HasPrefix(w.Pointer, "/epcisBody/eventList/") && eventOf(w.Pointer) != eventOf(e.Pointer) {
+			t.Errorf("%s: the whole schema refuses %s (%s), event by event %s (%s)", file, w.Pointer, w.Rule, e.Pointer, e.Rule)
+		}
+	}
+	if checked < 50 || refused == 0 {
+		t.Fatalf("only %d capture documents checked, %d refused", checked, refused)
+	}
+	t.Logf("%d capture documents, %d refused", checked, refused)
+}

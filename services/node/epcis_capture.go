@@ -8,12 +8,17 @@ import (
 	"github.com/pedigree-project/pedigree/services/internal/writer"
 )
 
+// checkedEPCISEvents is how many captured events the capture interface
+// remembers as checked for the ledger's pipeline (about 80 bytes each):
+// several full documents.
+const checkedEPCISEvents = 1 << 16
+
 // wrapEPCIS mounts the EPCIS 2.0 interface (/epcis/…) in front of next:
 // capture, and query for the rest of /epcis, and finishes in the background the capture jobs a previous run
 // left running. The jobs stop with the node's background work (Shutdown:
 // after HTTP has drained, before Pebble closes).
 func (n *Node) wrapEPCIS(next http.Handler, query http.Handler) (http.Handler, error) {
-	prep, err := epcisapi.NewPreparer(n.cfg.EPCISCapture)
+	prep, err := epcisapi.NewPreparerChecked(n.cfg.EPCISCapture, n.checkedEPCIS)
 	if err != nil {
 		return nil, err
 	}

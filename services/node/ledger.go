@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/ledger"
 	ledgerentry "github.com/pedigree-project/pedigree/ledger/entry"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
@@ -52,9 +53,11 @@ func (n *Node) openLedger() error {
 // node's peers (cosign.go).
 func (n *Node) startBackground() error {
 	var err error
+	n.checkedEPCIS = envelope.NewCheckedEPCIS(checkedEPCISEvents)
 	n.pipeline, err = ingest.New(ingest.Config{
 		JS: n.js, NC: n.nc, Store: n.store, Ledger: n.ledger, Logger: n.logger, NodeKey: n.nodeKey,
 		Registerer: n.tel.Registry, Consumer: "ledger-" + n.nodeKeyID, GenesisKey: n.genesisKey,
+		CheckedEPCIS: n.checkedEPCIS,
 	})
 	if err != nil {
 		return err

@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/gs1/epc"
 	"github.com/pedigree-project/pedigree/ledger"
 	"github.com/pedigree-project/pedigree/ledger/witness"
@@ -82,20 +83,21 @@ type Node struct {
 	limits     *edge.Limits
 	tls        *tls.Config // nil: plaintext
 
-	nodeKey    ed25519.PrivateKey
-	nodeKeyID  string
-	nodeName   string
-	genesisKey ed25519.PublicKey
-	pipeline   *ingest.Pipeline
-	cosigner   *witness.Collector
-	replica    *witness.Replica // answers the peers' add-checkpoint requests
-	cosignVKey string
-	submitter  *submit.Submitter
-	ingestErr  atomic.Pointer[error]
-	ingestDone chan struct{} // closed when the pipeline has stopped
-	startLag   startLag
-	retention  *retention
-	stopRetain context.CancelFunc
+	nodeKey      ed25519.PrivateKey
+	nodeKeyID    string
+	nodeName     string
+	genesisKey   ed25519.PublicKey
+	pipeline     *ingest.Pipeline
+	checkedEPCIS *envelope.CheckedEPCIS // captured events checked when prepared, for the pipeline
+	cosigner     *witness.Collector
+	replica      *witness.Replica // answers the peers' add-checkpoint requests
+	cosignVKey   string
+	submitter    *submit.Submitter
+	ingestErr    atomic.Pointer[error]
+	ingestDone   chan struct{} // closed when the pipeline has stopped
+	startLag     startLag
+	retention    *retention
+	stopRetain   context.CancelFunc
 
 	now            func() time.Time
 	adminTokenPath string

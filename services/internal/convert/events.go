@@ -34,7 +34,14 @@ const (
 // actor is the party the envelope was authenticated for, recordTime the
 // stream's record time in Unix milliseconds.
 func Event(i int, out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor string, recordTime int64) error {
-	if err := toEvent(out, epcs, ev, actor, recordTime); err != nil {
+	return EventChecked(i, out, epcs, ev, actor, recordTime, nil)
+}
+
+// EventChecked is Event with the check of the captured EPCIS bytes
+// (envelope.CheckEPCIS) answered by checked, which remembers the events
+// it passed; nil checks every event.
+func EventChecked(i int, out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor string, recordTime int64, checked *envelope.CheckedEPCIS) error {
+	if err := toEvent(out, epcs, ev, actor, recordTime, checked); err != nil {
 		return PrefixField("capture.events["+strconv.Itoa(i)+"]", err)
 	}
 	return nil
@@ -44,7 +51,7 @@ func Event(i int, out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, 
 // using epcs for the objects when it is long enough. Field errors name the
 // field from the event (".eventTime"); paths are built only for errors,
 // since this runs for every event.
-func toEvent(out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor string, recordTime int64) error {
+func toEvent(out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor string, recordTime int64, checked *envelope.CheckedEPCIS) error {
 	*out = lifecycle.Event{
 		ID:          ev.GetEventId(),
 		Type:        lifecycle.EventType(ev.GetType()),
@@ -187,7 +194,7 @@ func toEvent(out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor
 	}
 	// Last, once the fields are known to be well formed: the captured
 	// EPCIS event must say what the fields say.
-	if err := envelope.CheckEPCIS(ev, actor); err != nil {
+	if err := checked.Check(ev, actor); err != nil {
 		if fe, ok := err.(*envelope.FieldError); ok {
 			return Invalid("."+fe.Field, "%s", fe.Msg)
 		}

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -134,26 +132,12 @@ func (h *Handler) envelopes(p *auth.Principal, events []*pb.ScanEvent) []*pb.Env
 	return envs
 }
 
-// validate runs the ledger's field checks on every envelope, on every
-// core, before any is published: a capture is published whole or not at
+// validate runs the ledger's field checks on every envelope before any is
+// published: a capture is published whole or not at
 // all. A refusal names the event by its position in the document.
 func (h *Handler) validate(envs []*pb.Envelope, actor string, positions []int) error {
-	errs := make([]error, len(envs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(runtime.GOMAXPROCS(0), len(envs)) {
-		wg.Go(func() {
-			for i := range next {
-				errs[i] = h.validateFields(envs[i], actor)
-			}
-		})
-	}
-	for i := range envs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	for i, err := range errs {
+	for i, env := range envs {
+		err := h.validateFields(env, actor)
 		var ve *ingest.ValidationError
 		switch {
 		case errors.As(err, &ve):

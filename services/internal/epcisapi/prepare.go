@@ -143,12 +143,21 @@ type Prepared struct {
 // Preparer turns capture bodies into scan events. It is safe for
 // concurrent use.
 type Preparer struct {
-	v      *epcis.Validator
-	limits Limits
+	v       *epcis.Validator
+	limits  Limits
+	checked *envelope.CheckedEPCIS
 }
 
 // NewPreparer returns a preparer with limits (zero fields: the defaults).
 func NewPreparer(limits Limits) (*Preparer, error) {
+	return NewPreparerChecked(limits, nil)
+}
+
+// NewPreparerChecked is NewPreparer whose check of each prepared event's
+// captured bytes (envelope.CheckEPCIS) is remembered in checked, which the
+// ledger's pipeline of the same process consults: each event is then
+// decoded from its captured bytes once, not twice.
+func NewPreparerChecked(limits Limits, checked *envelope.CheckedEPCIS) (*Preparer, error) {
 	d := DefaultLimits()
 	if limits.MaxEvents <= 0 {
 		limits.MaxEvents = d.MaxEvents
@@ -160,7 +169,7 @@ func NewPreparer(limits Limits) (*Preparer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Preparer{v: v, limits: limits}, nil
+	return &Preparer{v: v, limits: limits, checked: checked}, nil
 }
 
 // Limits returns the preparer's limits, as OPTIONS announces them.
@@ -177,10 +186,11 @@ func (p *Preparer) Prepare(body []byte, f Format, actor string, b Behaviour) (*P
 	var doc *epcis.Document
 	var err error
 	if f == JSON {
-		if err := p.v.Validate(body); err != nil {
+		doc, err = p.v.Decode(body)
+		var se *epcis.SchemaError
+		if errors.As(err, &se) {
 			return nil, schemaError(err)
 		}
-		doc, err = epcis.Decode(body)
 	} else {
 		doc, err = epcis.DecodeXMLStrict(body)
 	}
@@ -203,10 +213,15 @@ func (p *Preparer) Prepare(body []byte, f Format, actor string, b Behaviour) (*P
 			Msg: fmt.Sprintf("the document holds %d events, the limit %d", len(doc.Events), p.limits.MaxEvents)}
 	}
 	out := &Prepared{Total: len(doc.Events)}
-	for i := range doc.Events {
-		se, err := project(&doc.Events[i], doc.Namespaces, actor)
-		if err != nil {
-			out.Errors = append(out.Errors, eventError(i, &doc.Events[i], actor, err))
+	projected := make([]*pb.ScanEvent, len(doc.Events))
+	failed := make([]error, len(doc.Events))
+	now := time.Now().UnixMilli()
+	doc.EachEvent(func(i int, ev *epcis.Event) {
+		projected[i], failed[i] = project(ev, doc.Namespaces, actor, now, p.checked)
+	})
+	for i, se := range projected {
+		if failed[i] != nil {
+			out.Errors = append(out.Errors, eventError(i, &doc.Events[i], actor, failed[i]))
 			continue
 		}
 		out.Events = append(out.Events, se)
@@ -220,7 +235,7 @@ func (p *Preparer) Prepare(body []byte, f Format, actor string, b Behaviour) (*P
 
 // project makes the scan event of one captured event and checks it as
 // ingest will.
-func project(ev *epcis.Event, ns map[string]string, actor string) (*pb.ScanEvent, error) {
+func project(ev *epcis.Event, ns map[string]string, actor string, now int64, checked *envelope.CheckedEPCIS) (*pb.ScanEvent, error) {
 	se, err := envelope.FromEPCIS(ev, actor)
 	if err != nil {
 		return nil, err
@@ -231,7 +246,7 @@ func project(ev *epcis.Event, ns map[string]string, actor string) (*pb.ScanEvent
 	// What ingest checks (CheckEPCIS included), so that a prepared event
 	// is never dead-lettered; the rules' own outcome comes later.
 	var le lifecycle.Event
-	if err := convert.Event(0, &le, nil, se, actor, time.Now().UnixMilli()); err != nil {
+	if err := convert.EventChecked(0, &le, nil, se, actor, now, checked); err != nil {
 		return nil, err
 	}
 	return se, nil

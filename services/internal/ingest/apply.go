@@ -261,7 +261,7 @@ func (p *Pipeline) applyCapture(w *batchWork, c *pb.Capture, who principal, it *
 		// Authentication binds the party to the envelope's partyGln, for
 		// which the events were converted; this is a safety net.
 		pr.actor = who.party
-		pr.convert(c, who.party, it.record.UnixMilli())
+		pr.convert(c, who.party, it.record.UnixMilli(), p.cfg.CheckedEPCIS)
 	}
 	if pr.convErr != nil {
 		return pr.convErr

@@ -169,7 +169,7 @@ func (p *Pipeline) prepareItem(it *item, o *overlay) {
 	pr.msgID = envelope.MsgID(env, body)
 	pr.msgHash = state.HashEventID(pr.msgID)
 	pr.actor = env.GetPartyGln()
-	if pr.convert(c, pr.actor, it.record.UnixMilli()); pr.convErr != nil {
+	if pr.convert(c, pr.actor, it.record.UnixMilli(), p.cfg.CheckedEPCIS); pr.convErr != nil {
 		return
 	}
 	n := 0
@@ -349,7 +349,7 @@ func (p *Pipeline) committedEvent(h state.EventHash) (lookup, error) {
 // convert validates and converts the events of a capture submitted by
 // actor, computing the event IDs the sender left out, into pr.events, or
 // sets pr.convErr.
-func (pr *prepared) convert(c *pb.Capture, actor string, record int64) {
+func (pr *prepared) convert(c *pb.Capture, actor string, record int64, checked *envelope.CheckedEPCIS) {
 	pr.events, pr.convErr, pr.packs, pr.packIdx = nil, nil, nil, nil
 	n := len(c.GetEvents())
 	if n == 0 || n > envelope.MaxEventsPerCapture {
@@ -367,7 +367,7 @@ func (pr *prepared) convert(c *pb.Capture, actor string, record int64) {
 		if n == 1 {
 			epcs = pr.oneEpc[:]
 		}
-		if err := convert.Event(i, &e.ev, epcs, ev, actor, record); err != nil {
+		if err := convert.EventChecked(i, &e.ev, epcs, ev, actor, record, checked); err != nil {
 			pr.convErr = err
 			return
 		}

@@ -1,0 +1,95 @@
+package epcis
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// parallelFrom is the fewest items worth spreading over the cores: below
+// it, starting goroutines costs more than it saves.
+const parallelFrom = 64
+
+// parallelChunk is how many items a goroutine takes at a time.
+const parallelChunk = 32
+
+// EachEvent calls fn for every event of d, on all cores when there are
+// many, and returns when every call has. fn must touch nothing shared but
+// what it is given; a panic in fn is raised again in the caller's
+// goroutine.
+func (d *Document) EachEvent(fn func(i int, ev *Event)) {
+	_ = inParallel(len(d.Events), func(i int) error {
+		fn(i, &d.Events[i])
+		return nil
+	})
+}
+
+// inParallel calls fn(i) for every i in [0, n), on up to GOMAXPROCS
+// goroutines when n is at least parallelFrom, and returns the error of the
+// lowest i that failed: what a loop in order would have returned. Every i
+// is visited unless an error is found, after which the goroutines stop
+// taking new chunks. A panic in fn is raised again in the caller's
+// goroutine, where the caller's recovery sees it.
+func inParallel(n int, fn func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), (n+parallelChunk-1)/parallelChunk)
+	if n < parallelFrom || workers < 2 {
+		for i := range n {
+			if err := fn(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var (
+		next     atomic.Int64
+		failed   atomic.Bool
+		mu       sync.Mutex
+		firstIdx = n
+		firstErr error
+		panicked any
+		wg       sync.WaitGroup
+	)
+	record := func(i int, err error) {
+		mu.Lock()
+		if i < firstIdx {
+			firstIdx, firstErr = i, err
+		}
+		mu.Unlock()
+		failed.Store(true)
+	}
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					mu.Lock()
+					if panicked == nil {
+						panicked = r
+					}
+					mu.Unlock()
+					failed.Store(true)
+				}
+			}()
+			for !failed.Load() {
+				end := int(next.Add(parallelChunk))
+				start := end - parallelChunk
+				if start >= n {
+					return
+				}
+				for i := start; i < min(end, n); i++ {
+					if err := fn(i); err != nil {
+						record(i, err)
+						break
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if panicked != nil {
+		panic(fmt.Sprintf("epcis: %v", panicked))
+	}
+	return firstErr
+}

@@ -54,6 +54,12 @@ type ScaleConfig struct {
 	VerifyRate, VerifyIngestRate int
 	// Skip names parts of each step to leave out (ScaleParts).
 	Skip []string
+	// Retention runs the node with stream retention after-backup and,
+	// before each step's disk is measured, takes a verified backup of it
+	// as an operator would (`pedigree backup --operator`), so that the
+	// stream drops what the backup holds: disk per event is then what a
+	// node keeps with that retention. Needs the node run by ServeArgv.
+	Retention bool
 	// Logger and Progress as in Config.
 	Logger   *slog.Logger
 	Progress io.Writer
@@ -115,6 +121,9 @@ func (c ScaleConfig) withDefaults() (ScaleConfig, error) {
 	}
 	if !c.Target.External() && len(c.ServeArgv) == 0 {
 		errs = append(errs, errors.New("scale: without --server the run needs the pedigree binary to run its node"))
+	}
+	if c.Retention && c.Target.External() {
+		errs = append(errs, errors.New("scale-retention: needs the run's own node: leave out --server"))
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -194,6 +203,10 @@ func (s *scaleRun) connect(ctx context.Context) error {
 		var err error
 		if s.child, err = newChildNode(s.cfg.ServeArgv); err != nil {
 			return err
+		}
+		if s.cfg.Retention {
+			s.child.extra = []string{"--stream-retention", "after-backup", "--stream-retention-interval", "1s",
+				"--stream-retention-margin", strconv.Itoa(retentionMargin)}
 		}
 		s.res.Server = "child process: " + strings.Join(s.cfg.ServeArgv, " ")
 		if err := s.startChild(ctx); err != nil {

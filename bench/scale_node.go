@@ -25,6 +25,7 @@ import (
 // SIGKILL and restarted, and its memory is its own.
 type childNode struct {
 	argv    []string // the serve command: binary and "serve"
+	extra   []string // more serve flags
 	dir     string
 	cmd     *exec.Cmd
 	exited  chan error
@@ -54,6 +55,7 @@ func (c *childNode) start(ctx context.Context) error {
 	args := append(append([]string{}, c.argv[1:]...), "--data", c.dir, "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0",
 		"--nats-listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--read-rate", "0", "--write-rate", "0",
 		"--public-rate", "0", "--bulk-per-party", "0", "--nats-publish-rate", "1e12", "--log-level", "warn")
+	args = append(args, c.extra...)
 	cmd := exec.Command(c.argv[0], args...)
 	cmd.Env = os.Environ()
 	cmd.SysProcAttr = childAttr()
@@ -118,6 +120,24 @@ func (c *childNode) start(ctx context.Context) error {
 	t.Token, t.NodeKeys, t.NATSAdminKeyFile = strings.TrimSpace(string(token)), keys, filepath.Join(c.dir, node.KeysDir, node.NATSKeyFile)
 	c.target = t
 	return nil
+}
+
+// backup takes a verified backup of the serving node as an operator does
+// (`pedigree backup --operator`), which records it as the newest verified
+// one, and deletes the archive; it returns the archive's size.
+func (c *childNode) backup(ctx context.Context) (int64, error) {
+	out := c.dir + ".backup.tar"
+	defer os.Remove(out)
+	cmd := exec.CommandContext(ctx, c.argv[0], "backup", "--operator", c.target.MetricsAddr,
+		"--token-file", filepath.Join(c.dir, "admin.token"), "--out", out)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("bench: backup: %w: %s", err, strings.TrimSpace(string(msg)))
+	}
+	fi, err := os.Stat(out)
+	if err != nil {
+		return 0, fmt.Errorf("bench: backup: %w", err)
+	}
+	return fi.Size(), nil
 }
 
 // kill sends SIGKILL and waits for the process to go.

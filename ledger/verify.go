@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -177,16 +178,19 @@ func (v *verification) readMeta() error {
 // hashes, the tiles they complete, and the checkpoints whose size they
 // reach.
 func (v *verification) entries(ctx context.Context) error {
-	free := make(chan *scanChunk, chunkPool)
-	for range chunkPool {
-		free <- &scanChunk{data: make([]byte, 0, chunkBytes+64<<10), ends: make([]int, 0, 4096)}
+	workers := runtime.GOMAXPROCS(0)
+	free := make(chan *scanChunk, chunkPool+workers)
+	for range chunkPool + workers {
+		free <- newScanChunk()
 	}
-	chunks := make(chan *scanChunk)
+	read := make(chan *scanChunk)
+	chunks := make(chan *scanChunk, chunkPool+workers)
 	stop := make(chan struct{})
-	go scanEntries(v.snap, free, chunks, stop)
+	go scanEntries(v.snap, free, read, stop)
+	go hashLeaves(read, chunks, workers)
 	defer func() {
 		close(stop)
-		for range chunks { // wait for the reader to finish with the snapshot
+		for range chunks { // wait for the reader to finish with the snapshot, and the hashers
 		}
 	}()
 	var (
@@ -195,11 +199,12 @@ func (v *verification) entries(ctx context.Context) error {
 		pair  [2 * tlog.HashSize]byte
 	)
 	for c := range chunks {
+		<-c.hashed
 		start := 0
 		for k := range c.ends {
 			stored, leafInput := c.entryRecord(start, k)
 			start = c.ends[k]
-			leaf := tlog.Hash(sha256.Sum256(leafInput))
+			leaf := c.leaves[k]
 			copy(pair[:tlog.HashSize], chain[:])
 			copy(pair[tlog.HashSize:], leaf[:])
 			chain = sha256.Sum256(pair[:])

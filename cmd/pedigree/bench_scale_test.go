@@ -102,6 +102,55 @@ func TestBenchScaleMeasuresEveryStep(t *testing.T) {
 	}
 }
 
+// TestBenchScaleWithRetention runs a one-step `pedigree bench --scale
+// --scale-retention`: the node runs with stream retention after-backup,
+// the step takes a verified backup, and the stream has dropped what the
+// backup holds when the disk is measured.
+func TestBenchScaleWithRetention(t *testing.T) {
+	if testing.Short() {
+		t.Skip("grows a node to 20,000 events")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	jsonPath := filepath.Join(t.TempDir(), "scale.json")
+	cmd := pedigreeCmd(ctx, t, "bench", "--scale", "20k", "--scale-retention", "--scale-skip", "verify,dispense,reads,proofs,restart",
+		"--scale-phase", "300ms", "--json="+jsonPath, "--log-level", "warn")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("pedigree bench --scale --scale-retention: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Steps []struct {
+			Events int64
+			Disk   *struct {
+				Retention      bool
+				BackupBytes    int64   `json:"backup_bytes"`
+				StreamMessages uint64  `json:"stream_messages"`
+				Pebble         float64 `json:"pebble_bytes_per_event"`
+				Stream         float64 `json:"jetstream_bytes_per_event"`
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatalf("decode: %v\n%s", err, b)
+	}
+	if len(res.Steps) != 1 || res.Steps[0].Disk == nil {
+		t.Fatalf("want one step with its disk:\n%s", b)
+	}
+	d := res.Steps[0].Disk
+	if !d.Retention || d.BackupBytes == 0 || d.StreamMessages > 101 {
+		t.Errorf("retention %v, backup %d bytes, %d messages left in the stream", d.Retention, d.BackupBytes, d.StreamMessages)
+	}
+	if !(d.Stream < d.Pebble) {
+		t.Errorf("the stream keeps %.0f B/event after the purge, Pebble %.0f", d.Stream, d.Pebble)
+	}
+	t.Logf("%d events: Pebble %.0f B/event, stream %.0f B/event (%d messages), backup %d bytes", res.Steps[0].Events, d.Pebble, d.Stream, d.StreamMessages, d.BackupBytes)
+}
+
 // TestBenchSoakReportsEachBucket runs a soak of three one-second buckets
 // and checks each bucket's calls and samples and the drift verdicts.
 func TestBenchSoakReportsEachBucket(t *testing.T) {

@@ -64,3 +64,35 @@ func TestCheckedEPCISDecidesAsCheckEPCIS(t *testing.T) {
 		t.Errorf("nil memory: %v", err)
 	}
 }
+
+// TestProjectAgreesWithCheckEPCIS checks that Project gives the scan event
+// CheckEPCIS passes, with the captured bytes of the event, remembered as
+// checked; and that an event CheckEPCIS would refuse is refused.
+func TestProjectAgreesWithCheckEPCIS(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 2))
+	c := NewCheckedEPCIS(1024)
+	for range 200 {
+		e, err := EPCIS(genScanEvent(r), testActor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		se, err := c.Project(e, nil, testActor)
+		if err != nil {
+			t.Fatalf("project: %v", err)
+		}
+		if err := CheckEPCIS(se, testActor); err != nil {
+			t.Fatalf("CheckEPCIS refuses what Project made: %v", err)
+		}
+		if k, _ := checkedKey(se, testActor); !c.has(k) {
+			t.Fatal("a projected event is not remembered")
+		}
+	}
+	e, err := EPCIS(genScanEvent(r), testActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Action = "CREATE"
+	if _, err := c.Project(e, nil, testActor); err == nil {
+		t.Error("an event of no action was projected")
+	}
+}

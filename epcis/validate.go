@@ -42,6 +42,9 @@ type Validator struct {
 	byType map[string]*jsonschema.Schema
 	// item is the schema of an eventList item, for other events.
 	item *jsonschema.Schema
+	// shapes says for which event types a verdict holds for every event
+	// of the same shape (validate_shape.go).
+	shapes shapeRules
 }
 
 // NewValidator compiles the embedded EPCIS 2.0 JSON schema. Nothing is
@@ -67,7 +70,7 @@ func NewValidator() (*Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("epcis: embedded JSON schema: %w", err)
 	}
-	v := &Validator{schema: s, byType: make(map[string]*jsonschema.Schema, 5)}
+	v := &Validator{schema: s, byType: make(map[string]*jsonschema.Schema, 5), shapes: newShapeRules(jsonSchema)}
 	if v.item, err = c.Compile(schemaURL + "#/definitions/EPCIS-Document-Event"); err != nil {
 		return nil, fmt.Errorf("epcis: embedded JSON schema: %w", err)
 	}
@@ -147,8 +150,9 @@ func (v *Validator) validate(data []byte) (any, error) {
 // events are checked one by one on all cores, each against the schema of
 // an eventList item (of its type), and the document around them with an
 // empty eventList: the schema's eventList is an array of items with no
-// other constraint, so this is the whole schema's verdict. The first
-// violation in document order is returned.
+// other constraint, so this is the whole schema's verdict. An event of a
+// shape already checked gets that shape's verdict (validate_shape.go).
+// The first violation in document order is returned.
 func (v *Validator) validateTree(doc any) error {
 	root, _ := doc.(map[string]any)
 	body, _ := root["epcisBody"].(map[string]any)
@@ -162,15 +166,41 @@ func (v *Validator) validateTree(doc any) error {
 	if err != nil {
 		return schemaErr(err, "")
 	}
+	var verdicts shapeVerdicts
 	return inParallel(len(events), func(i int) error {
 		s := v.item
+		var key []byte
+		keyed := false
 		if obj, ok := events[i].(map[string]any); ok {
 			if t, ok := obj["type"].(string); ok && v.byType[t] != nil {
 				s = v.byType[t]
+				key, keyed = v.shapes.shapeKey(t, obj, make([]byte, 0, 512))
 			}
 		}
-		return schemaErr(s.Validate(events[i]), "/epcisBody/eventList/"+strconv.Itoa(i))
+		prefix := "/epcisBody/eventList/" + strconv.Itoa(i)
+		if keyed {
+			if err, ok := verdicts.get(key); ok {
+				return underPointer(err, prefix)
+			}
+		}
+		err := schemaErr(s.Validate(events[i]), "")
+		if keyed {
+			verdicts.put(key, err)
+		}
+		return underPointer(err, prefix)
 	})
+}
+
+// underPointer returns a *SchemaError err with its pointer under prefix;
+// other errors and nil unchanged.
+func underPointer(err error, prefix string) error {
+	se, ok := err.(*SchemaError)
+	if !ok {
+		return err
+	}
+	out := *se
+	out.Pointer = prefix + out.Pointer
+	return &out
 }
 
 // schemaErr turns a validation error into a *SchemaError whose pointer is

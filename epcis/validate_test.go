@@ -3,6 +3,7 @@ package epcis
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -160,4 +161,69 @@ func TestValidateEventsOneByOne(t *testing.T) {
 		t.Fatalf("only %d capture documents checked, %d refused", checked, refused)
 	}
 	t.Logf("%d capture documents, %d refused", checked, refused)
+}
+
+// TestShapeRulesHoldForTheEmbeddedSchema checks that the embedded schema
+// leaves the shape members of every standard event type to be strings,
+// and that a schema reading one of their values turns the shapes off for
+// the types it concerns.
+func TestShapeRulesHoldForTheEmbeddedSchema(t *testing.T) {
+	r := newShapeRules(jsonSchema)
+	for _, typ := range []EventType{ObjectEvent, AggregationEvent, TransactionEvent, TransformationEvent, AssociationEvent} {
+		if !r.ok[string(typ)] {
+			t.Errorf("%s: the shape rules do not hold for the embedded schema", typ)
+		}
+	}
+	patterned := bytes.Replace(jsonSchema, []byte(`"time": {`), []byte(`"time": {"pattern": "^2",`), 1)
+	if bytes.Equal(patterned, jsonSchema) {
+		t.Fatal("the schema has no time definition to change")
+	}
+	if r := newShapeRules(patterned); r.ok[string(ObjectEvent)] || r.ok[string(AggregationEvent)] {
+		t.Errorf("a pattern on eventTime left the shapes on: %v", r.ok)
+	}
+	if r := newShapeRules([]byte(`{"definitions": {}, "patternProperties": {}}`)); len(r.ok) != 0 {
+		t.Errorf("patternProperties left the shapes on: %v", r.ok)
+	}
+}
+
+// TestValidateShapesKeepEachEventsVerdict checks, on a document of events
+// of one shape, that what the shape leaves out is still checked event by
+// event: a repeated EPC (uniqueItems), a member that is no string, and a
+// change outside the shape members are each refused at their event.
+func TestValidateShapesKeepEachEventsVerdict(t *testing.T) {
+	v, err := NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, bad, pointer, rule string
+	}{
+		{"repeated EPC", `"epcList":["urn:epc:id:sgtin:0614141.107346.1","urn:epc:id:sgtin:0614141.107346.1"]`, "/epcisBody/eventList/80/epcList", "uniqueItems"},
+		{"time not a string", `"epcList":["urn:epc:id:sgtin:0614141.107346.1","urn:epc:id:sgtin:0614141.107346.2"],"recordTime":20`, "/epcisBody/eventList/80/recordTime", "type"},
+		{"bad step", `"epcList":["urn:epc:id:sgtin:0614141.107346.1","urn:epc:id:sgtin:0614141.107346.2"],"bizStep":7`, "/epcisBody/eventList/80/bizStep", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			b.WriteString(`{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2024-01-01T00:00:00Z","epcisBody":{"eventList":[`)
+			for i := range 100 {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				members := fmt.Sprintf(`"epcList":["urn:epc:id:sgtin:0614141.107346.%d","urn:epc:id:sgtin:0614141.107346.%d"]`, i, 1000+i)
+				if i == 80 {
+					members = tc.bad
+				}
+				fmt.Fprintf(&b, `{"type":"ObjectEvent","eventTime":"2024-01-01T00:00:%02dZ","eventTimeZoneOffset":"+00:00","action":"OBSERVE",%s}`, i%60, members)
+			}
+			b.WriteString(`]}}`)
+			err := v.Validate([]byte(b.String()))
+			var se *SchemaError
+			if !errors.As(err, &se) {
+				t.Fatalf("got %v, want a SchemaError", err)
+			}
+			if eventOf(se.Pointer) != "/epcisBody/eventList/80" || (tc.rule != "" && (se.Pointer != tc.pointer || se.Rule != tc.rule)) {
+				t.Errorf("got %s (%s), want %s (%s)", se.Pointer, se.Rule, tc.pointer, tc.rule)
+			}
+		})
+	}
 }

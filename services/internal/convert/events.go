@@ -37,11 +37,18 @@ func Event(i int, out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, 
 	return EventChecked(i, out, epcs, ev, actor, recordTime, nil)
 }
 
-// EventChecked is Event with the check of the captured EPCIS bytes
-// (envelope.CheckEPCIS) answered by checked, which remembers the events
-// it passed; nil checks every event.
-func EventChecked(i int, out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor string, recordTime int64, checked *envelope.CheckedEPCIS) error {
-	if err := toEvent(out, epcs, ev, actor, recordTime, checked); err != nil {
+// EPCISCheck checks that a scan event says what its captured EPCIS bytes
+// say: envelope.CheckEPCIS, or a memory of its verdicts
+// (envelope.CheckedEPCIS.Check).
+type EPCISCheck func(ev *pb.ScanEvent, actor string) error
+
+// EventChecked is Event with the check of the captured EPCIS bytes made by
+// check; nil means envelope.CheckEPCIS.
+func EventChecked(i int, out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor string, recordTime int64, check EPCISCheck) error {
+	if check == nil {
+		check = envelope.CheckEPCIS
+	}
+	if err := toEvent(out, epcs, ev, actor, recordTime, check); err != nil {
 		return PrefixField("capture.events["+strconv.Itoa(i)+"]", err)
 	}
 	return nil
@@ -51,7 +58,7 @@ func EventChecked(i int, out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.Scan
 // using epcs for the objects when it is long enough. Field errors name the
 // field from the event (".eventTime"); paths are built only for errors,
 // since this runs for every event.
-func toEvent(out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor string, recordTime int64, checked *envelope.CheckedEPCIS) error {
+func toEvent(out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor string, recordTime int64, check EPCISCheck) error {
 	*out = lifecycle.Event{
 		ID:          ev.GetEventId(),
 		Type:        lifecycle.EventType(ev.GetType()),
@@ -194,7 +201,7 @@ func toEvent(out *lifecycle.Event, epcs []lifecycle.Epc, ev *pb.ScanEvent, actor
 	}
 	// Last, once the fields are known to be well formed: the captured
 	// EPCIS event must say what the fields say.
-	if err := checked.Check(ev, actor); err != nil {
+	if err := check(ev, actor); err != nil {
 		if fe, ok := err.(*envelope.FieldError); ok {
 			return Invalid("."+fe.Field, "%s", fe.Msg)
 		}

@@ -233,24 +233,27 @@ func (p *Preparer) Prepare(body []byte, f Format, actor string, b Behaviour) (*P
 	return out, nil
 }
 
-// project makes the scan event of one captured event and checks it as
-// ingest will.
+// project makes the scan event of one captured event, its captured bytes
+// checked and remembered by checked (envelope.CheckedEPCIS.Project), and
+// checks it as ingest will.
 func project(ev *epcis.Event, ns map[string]string, actor string, now int64, checked *envelope.CheckedEPCIS) (*pb.ScanEvent, error) {
-	se, err := envelope.FromEPCIS(ev, actor)
+	se, err := checked.Project(ev, ns, actor)
 	if err != nil {
 		return nil, err
 	}
-	if se.Epcis, err = envelope.EncodeCaptured(ev, ns); err != nil {
-		return nil, err
-	}
-	// What ingest checks (CheckEPCIS included), so that a prepared event
-	// is never dead-lettered; the rules' own outcome comes later.
+	// What ingest checks, so that a prepared event is never
+	// dead-lettered (CheckEPCIS is what Project just did); the rules' own
+	// outcome comes later.
 	var le lifecycle.Event
-	if err := convert.EventChecked(0, &le, nil, se, actor, now, checked); err != nil {
+	if err := convert.EventChecked(0, &le, nil, se, actor, now, projected); err != nil {
 		return nil, err
 	}
 	return se, nil
 }
+
+// projected is the EPCIS check of an event CheckedEPCIS.Project made:
+// it checked it.
+func projected(*pb.ScanEvent, string) error { return nil }
 
 // eventError describes why event i cannot be captured.
 func eventError(i int, ev *epcis.Event, actor string, err error) EventError {

@@ -367,7 +367,7 @@ func (pr *prepared) convert(c *pb.Capture, actor string, record int64, checked *
 		if n == 1 {
 			epcs = pr.oneEpc[:]
 		}
-		if err := convert.EventChecked(i, &e.ev, epcs, ev, actor, record, checked); err != nil {
+		if err := convert.EventChecked(i, &e.ev, epcs, ev, actor, record, checked.Check); err != nil {
 			pr.convErr = err
 			return
 		}

@@ -198,13 +198,8 @@ func (r shapeRules) shapeKey(t string, ev map[string]any, buf []byte) ([]byte, b
 	if !r.ok[t] {
 		return buf, false
 	}
-	keys := make([]string, 0, len(ev))
-	for k := range ev {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	buf = append(buf, '{')
-	for _, k := range keys {
+	for _, k := range sortedKeys(ev) {
 		buf = strconv.AppendQuote(buf, k)
 		buf = append(buf, ':')
 		v := ev[k]
@@ -245,13 +240,8 @@ func (r shapeRules) shapeKey(t string, ev map[string]any, buf []byte) ([]byte, b
 func appendCanonical(buf []byte, v any) []byte {
 	switch v := v.(type) {
 	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
 		buf = append(buf, '{')
-		for _, k := range keys {
+		for _, k := range sortedKeys(v) {
 			buf = strconv.AppendQuote(buf, k)
 			buf = append(buf, ':')
 			buf = appendCanonical(buf, v[k])

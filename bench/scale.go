@@ -54,11 +54,12 @@ type ScaleConfig struct {
 	VerifyRate, VerifyIngestRate int
 	// Skip names parts of each step to leave out (ScaleParts).
 	Skip []string
-	// Retention runs the node with stream retention after-backup and,
-	// before each step's disk is measured, takes a verified backup of it
-	// as an operator would (`pedigree backup --operator`), so that the
-	// stream drops what the backup holds: disk per event is then what a
-	// node keeps with that retention. Needs the node run by ServeArgv.
+	// Retention runs the node with stream retention after-backup and, as
+	// each step begins, takes a verified backup of it as an operator's
+	// regular backups would (`pedigree backup --operator`), so that the
+	// stream drops what the backup holds: the step's restart and disk per
+	// event are then those of a node with that retention. Needs the node
+	// run by ServeArgv.
 	Retention bool
 	// Logger and Progress as in Config.
 	Logger   *slog.Logger

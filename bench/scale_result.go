@@ -83,7 +83,7 @@ type ScaleDisk struct {
 	BytesPerEvent       float64 `json:"bytes_per_event"`
 	BytesPerPackEvent   float64 `json:"bytes_per_pack_event"`
 	// Retention: the node ran with stream retention after-backup and a
-	// verified backup of BackupBytes was taken before measuring, after
+	// verified backup of BackupBytes was taken as the step began, after
 	// which the stream held StreamMessages.
 	Retention      bool   `json:"retention,omitempty"`
 	BackupBytes    int64  `json:"backup_bytes,omitempty"`

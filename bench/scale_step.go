@@ -23,6 +23,15 @@ func (s *scaleRun) measure(ctx context.Context) (ScaleStep, error) {
 	dur := cfg.Phase
 	st := ScaleStep{Events: s.events, Packs: int64(s.pallets * palletPacks), PackEvents: s.packEvs}
 	var err error
+	if cfg.Retention && s.child != nil {
+		// As an operator's regular backups do: the stream holds only what
+		// came since the last one when the node is measured, restarted
+		// and stopped.
+		st.Disk = &ScaleDisk{Retention: true}
+		if err := s.backupAndPurge(ctx, st.Disk); err != nil {
+			return st, err
+		}
+	}
 	if cfg.runs(ScaleVerify) {
 		bgPacks := s.shelf(int(1.1*float64(cfg.VerifyIngestRate)*dur.Seconds()) + 1)
 		bgMsgs, err := s.dispenseMessages(bgPacks)
@@ -207,11 +216,9 @@ func (s *scaleRun) backupAndPurge(ctx context.Context, d *ScaleDisk) error {
 // offlineStep stops the node cleanly, measures its data directory and
 // starts it again.
 func (s *scaleRun) offlineStep(ctx context.Context, st *ScaleStep) error {
-	d := &ScaleDisk{Retention: s.cfg.Retention}
-	if s.cfg.Retention {
-		if err := s.backupAndPurge(ctx, d); err != nil {
-			return err
-		}
+	d := st.Disk
+	if d == nil {
+		d = &ScaleDisk{}
 	}
 	s.bus.close()
 	s.bus = nil
@@ -234,7 +241,7 @@ func (s *scaleRun) offlineStep(ctx context.Context, st *ScaleStep) error {
 	st.Disk = d
 	kept := ""
 	if d.Retention {
-		kept = fmt.Sprintf(" holding %d messages after a backup of %d MB", d.StreamMessages, d.BackupBytes>>20)
+		kept = fmt.Sprintf("; %d messages were left after the step's backup of %d MB", d.StreamMessages, d.BackupBytes>>20)
 	}
 	s.progress("    disk %.0f B/event (Pebble %.0f, stream %.0f%s); offline audit", d.BytesPerEvent, d.PebbleBytesPerEvent, d.StreamBytesPerEvent, kept)
 	off, err := offline(ctx, s.child.dir, min(s.cfg.Phase, 3*time.Second))

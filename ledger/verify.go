@@ -68,13 +68,19 @@ func Verify(ctx context.Context, db *pebble.DB, verifier note.Verifier, progress
 // *VerifyError naming the entry. check must not keep data, whose buffer
 // is reused.
 func VerifyEntries(ctx context.Context, db *pebble.DB, verifier note.Verifier, progress func(done, total uint64), check func(index uint64, data []byte) error) (Report, error) {
+	return verifyEntries(ctx, db, verifier, progress, check, scanShape{})
+}
+
+// verifyEntries is VerifyEntries with the scan split as shape says (the
+// tests vary it; zero is the default).
+func verifyEntries(ctx context.Context, db *pebble.DB, verifier note.Verifier, progress func(done, total uint64), check func(index uint64, data []byte) error, shape scanShape) (Report, error) {
 	start := time.Now()
 	if verifier == nil {
 		return Report{}, errors.New("ledger: verify: nil verifier")
 	}
 	snap := db.NewSnapshot()
 	defer snap.Close()
-	v := &verification{snap: snap, verifier: verifier, progress: progress, check: check}
+	v := &verification{shape: shape, snap: snap, verifier: verifier, progress: progress, check: check}
 	err := v.run(ctx)
 	v.report.Duration = time.Since(start)
 	for _, it := range v.tree.its {
@@ -93,6 +99,7 @@ func VerifyEntries(ctx context.Context, db *pebble.DB, verifier note.Verifier, p
 }
 
 type verification struct {
+	shape    scanShape // zero: rangeEntries, a reader per core
 	snap     *pebble.Snapshot
 	verifier note.Verifier
 	progress func(done, total uint64)
@@ -174,32 +181,24 @@ func (v *verification) readMeta() error {
 	return nil
 }
 
-// entries checks the entries streamed by scanEntries: leaf and chain
+// entries checks the entries the scan reads (verifyscan.go): leaf and chain
 // hashes, the tiles they complete, and the checkpoints whose size they
 // reach.
 func (v *verification) entries(ctx context.Context) error {
-	workers := runtime.GOMAXPROCS(0)
-	free := make(chan *scanChunk, chunkPool+workers)
-	for range chunkPool + workers {
-		free <- newScanChunk()
+	shape := v.shape
+	if shape.readers == 0 {
+		shape = scanShape{rangeEntries: rangeEntries, readers: runtime.GOMAXPROCS(0)}
 	}
-	read := make(chan *scanChunk)
-	chunks := make(chan *scanChunk, chunkPool+workers)
-	stop := make(chan struct{})
-	go scanEntries(v.snap, free, read, stop)
-	go hashLeaves(read, chunks, workers)
-	defer func() {
-		close(stop)
-		for range chunks { // wait for the reader to finish with the snapshot, and the hashers
-		}
-	}()
+	scan := startScan(v.snap, v.size, shape)
+	defer scan.close()
 	var (
 		next  uint64
 		chain tlog.Hash
 		pair  [2 * tlog.HashSize]byte
+		err   error
 	)
-	for c := range chunks {
-		<-c.hashed
+	scan.chunks(func(c *scanChunk) bool {
+		defer func() { c.free <- c }()
 		start := 0
 		for k := range c.ends {
 			stored, leafInput := c.entryRecord(start, k)
@@ -209,27 +208,29 @@ func (v *verification) entries(ctx context.Context) error {
 			copy(pair[tlog.HashSize:], leaf[:])
 			chain = sha256.Sum256(pair[:])
 			if !bytes.Equal(stored, chain[:]) {
-				return entryError(next, "chain hash mismatch")
+				err = entryError(next, "chain hash mismatch")
+				return false
 			}
 			if v.check != nil {
-				if err := v.check(next, leafInput[1:]); err != nil {
-					ve := entryError(next, "%v", err)
-					ve.Err = err
-					return ve
+				if cerr := v.check(next, leafInput[1:]); cerr != nil {
+					ve := entryError(next, "%v", cerr)
+					ve.Err = cerr
+					err = ve
+					return false
 				}
 			}
-			if err := v.tree.add(leaf); err != nil {
-				return err
+			if err = v.tree.add(leaf); err != nil {
+				return false
 			}
 			next++
 			if v.haveCP && v.cp.Size == next {
-				if err := v.checkpointsAt(next); err != nil {
-					return err
+				if err = v.checkpointsAt(next); err != nil {
+					return false
 				}
 			}
 			if next%progressEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
+				if err = ctx.Err(); err != nil {
+					return false
 				}
 				if v.progress != nil {
 					v.progress(next, v.size)
@@ -237,9 +238,13 @@ func (v *verification) entries(ctx context.Context) error {
 			}
 		}
 		if c.err != nil {
-			return c.err
+			err = c.err
+			return false
 		}
-		free <- c
+		return true
+	})
+	if err != nil {
+		return err
 	}
 	v.report.Entries = next
 	return nil

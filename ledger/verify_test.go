@@ -78,6 +78,13 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			want: "ledger: entry 7: missing (next stored entry is 8)", index: 7,
 		},
 		{
+			name: "malformed key among the entries",
+			tamper: func(t *testing.T, e *testEnv) {
+				e.edit(func(b *pebble.Batch) { _ = b.Set(append(rawEntryKey(500), 0x00), []byte("x"), nil) })
+			},
+			want: "ledger: entry 501: malformed key …", index: 501,
+		},
+		{
 			name: "entries swapped",
 			tamper: func(t *testing.T, e *testEnv) {
 				a, b := e.get(rawEntryKey(100)), e.get(rawEntryKey(200))
@@ -171,26 +178,32 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			want: "ledger: tile L0/N99: stored beyond the end of the log (1000 entries)", index: 1000,
 		},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			e := tamperFixture(t)
-			c.tamper(t, e)
-			_, err := e.verify()
-			if err == nil {
-				t.Fatal("Verify passed a tampered ledger")
-			}
-			if want, ok := strings.CutSuffix(c.want, "…"); ok {
-				if !strings.HasPrefix(err.Error(), want) {
-					t.Fatalf("Verify: %v\nwant prefix: %s", err, want)
+	// The entries are read in ranges by several readers: each case runs
+	// with the default split, and with ranges of a few entries read by
+	// more readers than cores, so that every problem lands in some
+	// reader's range, not the first.
+	for _, shape := range []scanShape{{}, {rangeEntries: 7, readers: 3}, {rangeEntries: 64, readers: 2}} {
+		for _, c := range cases {
+			t.Run(fmt.Sprintf("%s/ranges=%d,readers=%d", c.name, shape.rangeEntries, shape.readers), func(t *testing.T) {
+				e := tamperFixture(t)
+				c.tamper(t, e)
+				_, err := verifyEntries(context.Background(), e.db, e.verifier, nil, nil, shape)
+				if err == nil {
+					t.Fatal("Verify passed a tampered ledger")
 				}
-			} else if err.Error() != c.want {
-				t.Fatalf("Verify: %v\nwant:        %s", err, c.want)
-			}
-			var ve *VerifyError
-			if !errors.As(err, &ve) || !errors.Is(err, ErrCorrupt) || ve.Index != c.index {
-				t.Fatalf("error %#v: want *VerifyError matching ErrCorrupt with index %d", err, c.index)
-			}
-		})
+				if want, ok := strings.CutSuffix(c.want, "…"); ok {
+					if !strings.HasPrefix(err.Error(), want) {
+						t.Fatalf("Verify: %v\nwant prefix: %s", err, want)
+					}
+				} else if err.Error() != c.want {
+					t.Fatalf("Verify: %v\nwant:        %s", err, c.want)
+				}
+				var ve *VerifyError
+				if !errors.As(err, &ve) || !errors.Is(err, ErrCorrupt) || ve.Index != c.index {
+					t.Fatalf("error %#v: want *VerifyError matching ErrCorrupt with index %d", err, c.index)
+				}
+			})
+		}
 	}
 }
 

@@ -3,69 +3,41 @@ package ledger
 import (
 	"crypto/sha256"
 	"fmt"
+	"math"
 	"sync"
 
-	"golang.org/x/mod/sumdb/tlog"
-
 	"github.com/cockroachdb/pebble/v2"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
-// Verify reads entries on one goroutine, computes their leaf hashes on
-// every core (hashLeaves), and checks the hash chain, the tree and the
-// checkpoints on one more, in index order: the leaf hash of an entry is
-// almost all the hashing an audit does, and it needs nothing but the
-// entry. Entries travel in chunks of about chunkBytes, recycled through a
-// small pool, so the scan allocates nothing per entry.
+// Verify reads the entries on every core and checks the hash chain, the
+// tree and the checkpoints on one goroutine, in index order. The entries
+// are cut into ranges of rangeEntries; reader w of W reads ranges w, w+W,
+// w+2W, … with an iterator of its own, copies them out in chunks of about
+// chunkBytes and computes their leaf hashes (almost all the hashing an
+// audit does, and it needs nothing but the entry); the checker takes the
+// ranges in order, from each reader in turn. Each reader recycles its own
+// few chunks, so the scan allocates nothing per entry and its memory is
+// bounded by the number of cores.
 
 const (
 	chunkBytes = 1 << 20
-	// chunkPool is one chunk being read, one being checked, and one
-	// being hashed per core.
-	chunkPool = 2
+	// rangeEntries is how many entries a reader reads in one range.
+	rangeEntries = 1024
+	// readerChunks is each reader's chunks: one being filled, one being
+	// checked and one waiting.
+	readerChunks = 3
 )
 
 // scanChunk is a run of consecutive entries copied out of Pebble.
 type scanChunk struct {
-	first  uint64        // index of the first entry
-	data   []byte        // per entry: chain hash ‖ 0x00 ‖ entry bytes, so the leaf hash input is in place
-	ends   []int         // ends[k] is the end offset of entry first+k in data
-	err    error         // a problem met after the last entry of the chunk
-	leaves []tlog.Hash   // leaves[k] is the leaf hash of entry first+k, once hashed is signalled
-	hashed chan struct{} // receives once the leaves are computed
-}
-
-func newScanChunk() *scanChunk {
-	return &scanChunk{data: make([]byte, 0, chunkBytes+64<<10), ends: make([]int, 0, 4096), hashed: make(chan struct{}, 1)}
-}
-
-// hashLeaves passes the chunks of in to out in their order, and has
-// workers goroutines compute each chunk's leaf hashes meanwhile: a
-// receiver of out waits on the chunk's hashed before reading its leaves.
-// It closes out once in is closed and every chunk is hashed.
-func hashLeaves(in <-chan *scanChunk, out chan<- *scanChunk, workers int) {
-	work := make(chan *scanChunk)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for c := range work {
-				c.leaves = c.leaves[:0]
-				start := 0
-				for k := range c.ends {
-					_, leafInput := c.entryRecord(start, k)
-					start = c.ends[k]
-					c.leaves = append(c.leaves, tlog.Hash(sha256.Sum256(leafInput)))
-				}
-				c.hashed <- struct{}{}
-			}
-		})
-	}
-	for c := range in {
-		out <- c
-		work <- c
-	}
-	close(work)
-	wg.Wait()
-	close(out)
+	data   []byte      // per entry: chain hash ‖ 0x00 ‖ entry bytes, so the leaf hash input is in place
+	ends   []int       // ends[k] is the end offset of the chunk's entry k in data
+	leaves []tlog.Hash // leaves[k] is the leaf hash of entry k
+	last   bool        // the last chunk of its range
+	end    bool        // the log ends after this chunk's entries
+	err    error       // a problem met after the last entry of the chunk
+	free   chan<- *scanChunk
 }
 
 // entryRecord returns the stored chain hash and the leaf hash input
@@ -75,42 +47,138 @@ func (c *scanChunk) entryRecord(start, k int) (chain, leafInput []byte) {
 	return rec[:chainSize], rec[chainSize:]
 }
 
-// scanEntries sends the entries of snap to out in index order, checking
-// that their keys are well formed and contiguous from 0. A problem ends the
-// stream with a chunk carrying it after the entries before it. It stops
-// early if stop is closed, and closes out when done.
-func scanEntries(snap *pebble.Snapshot, free <-chan *scanChunk, out chan<- *scanChunk, stop <-chan struct{}) {
+// hashLeaves computes the leaf hashes of c's entries.
+func (c *scanChunk) hashLeaves() {
+	c.leaves = c.leaves[:0]
+	start := 0
+	for k := range c.ends {
+		_, leafInput := c.entryRecord(start, k)
+		start = c.ends[k]
+		c.leaves = append(c.leaves, tlog.Hash(sha256.Sum256(leafInput)))
+	}
+}
+
+// entryScan reads a log's entries on several goroutines (see above).
+type entryScan struct {
+	snap    *pebble.Snapshot
+	size    uint64 // the size metadata: the last range, open-ended, starts at or below it
+	rng     uint64 // entries per range
+	outs    []chan *scanChunk
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	lastRng uint64
+}
+
+// scanShape is how a scan splits its work: entries per range and readers.
+type scanShape struct {
+	rangeEntries uint64
+	readers      int
+}
+
+// startScan starts the readers of snap's entries.
+func startScan(snap *pebble.Snapshot, size uint64, shape scanShape) *entryScan {
+	workers := max(shape.readers, 1)
+	rng := max(shape.rangeEntries, 1)
+	s := &entryScan{snap: snap, size: size, rng: rng, stop: make(chan struct{}), lastRng: size / rng}
+	s.outs = make([]chan *scanChunk, workers)
+	for w := range workers {
+		out := make(chan *scanChunk, readerChunks-1)
+		s.outs[w] = out
+		free := make(chan *scanChunk, readerChunks)
+		for range readerChunks {
+			free <- &scanChunk{data: make([]byte, 0, chunkBytes+64<<10), ends: make([]int, 0, 4096), free: free}
+		}
+		s.wg.Go(func() { s.read(uint64(w), uint64(workers), free, out) })
+	}
+	return s
+}
+
+// chunks calls fn with every chunk in index order until fn returns false
+// or a chunk ends the log; fn gives the chunk back with c.free.
+func (s *entryScan) chunks(fn func(c *scanChunk) bool) {
+	for r := uint64(0); r <= s.lastRng; r++ {
+		out := s.outs[r%uint64(len(s.outs))]
+		for {
+			c, ok := <-out
+			if !ok {
+				return
+			}
+			last, end := c.last, c.end || c.err != nil
+			if !fn(c) || end {
+				return
+			}
+			if last {
+				break
+			}
+		}
+	}
+}
+
+// close stops the readers and waits until none uses the snapshot.
+func (s *entryScan) close() {
+	close(s.stop)
+	s.wg.Wait()
+}
+
+// read reads ranges w, w+n, w+2n, … up to the last, open-ended one,
+// checking that the keys are well formed and contiguous. A problem ends
+// the range with a chunk carrying it; a range that stops short of its end
+// ends the log, unless an entry is stored past the gap.
+func (s *entryScan) read(w, n uint64, free chan *scanChunk, out chan<- *scanChunk) {
 	defer close(out)
+	lo, hi := prefixBounds(prefixEntry)
+	for r := w; r <= s.lastRng; r += n {
+		first := r * s.rng
+		iterOpts := &pebble.IterOptions{LowerBound: lo, UpperBound: hi}
+		if r > 0 {
+			iterOpts.LowerBound = entryKey(first)
+		}
+		bounded := r < s.lastRng
+		if bounded {
+			iterOpts.UpperBound = entryKey(first + s.rng)
+		}
+		if !s.readRange(first, bounded, iterOpts, free, out) {
+			return
+		}
+	}
+}
+
+// readRange reads one range; false means stop reading.
+func (s *entryScan) readRange(first uint64, bounded bool, o *pebble.IterOptions, free chan *scanChunk, out chan<- *scanChunk) bool {
 	var c *scanChunk
-	take := func(first uint64) bool {
+	take := func() bool {
 		select {
 		case c = <-free:
-		case <-stop:
+		case <-s.stop:
 			return false
 		}
-		c.first, c.data, c.ends, c.err = first, c.data[:0], c.ends[:0], nil
+		c.data, c.ends, c.leaves, c.last, c.end, c.err = c.data[:0], c.ends[:0], c.leaves[:0], false, false, nil
 		return true
 	}
 	send := func() bool {
+		c.hashLeaves()
 		select {
 		case out <- c:
-			return true
-		case <-stop:
+			return !c.end && c.err == nil
+		case <-s.stop:
 			return false
 		}
 	}
-	if !take(0) {
-		return
+	if !take() {
+		return false
 	}
-	lo, hi := prefixBounds(prefixEntry)
-	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	it, err := s.snap.NewIter(o)
 	if err != nil {
-		c.err = fmt.Errorf("ledger: verify: %w", err)
+		c.err, c.last = fmt.Errorf("ledger: verify: %w", err), true
 		send()
-		return
+		return false
 	}
 	defer it.Close()
-	next := uint64(0)
+	next := first
+	limit := uint64(math.MaxUint64)
+	if bounded {
+		limit = first + s.rng
+	}
 	for ok := it.First(); ok; ok = it.Next() {
 		idx, isEntry := entryIndex(it.Key())
 		if !isEntry {
@@ -135,9 +203,9 @@ func scanEntries(snap *pebble.Snapshot, free <-chan *scanChunk, out chan<- *scan
 		c.data = append(c.data, val[chainSize:]...)
 		c.ends = append(c.ends, len(c.data))
 		next++
-		if len(c.data) >= chunkBytes {
-			if !send() || !take(next) {
-				return
+		if len(c.data) >= chunkBytes && next < limit {
+			if !send() || !take() {
+				return false
 			}
 		}
 	}
@@ -146,5 +214,29 @@ func scanEntries(snap *pebble.Snapshot, free <-chan *scanChunk, out chan<- *scan
 			c.err = fmt.Errorf("ledger: verify: %w", err)
 		}
 	}
-	send()
+	if c.err == nil && next < limit {
+		// The range stopped short: the log ends here, or has a gap.
+		c.end = true
+		if after, ok := s.nextStored(next); ok {
+			c.end, c.err = false, entryError(next, "missing (next stored entry is %d)", after)
+		}
+	}
+	c.last = true
+	return send()
+}
+
+// nextStored returns the index of the first entry key at or after from,
+// if any.
+func (s *entryScan) nextStored(from uint64) (uint64, bool) {
+	_, hi := prefixBounds(prefixEntry)
+	it, err := s.snap.NewIter(&pebble.IterOptions{LowerBound: entryKey(from), UpperBound: hi})
+	if err != nil {
+		return 0, false
+	}
+	defer it.Close()
+	if !it.First() {
+		return 0, false
+	}
+	idx, _ := entryIndex(it.Key())
+	return idx, true
 }

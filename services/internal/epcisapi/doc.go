@@ -18,7 +18,13 @@
 //     is recorded without them (ScanEvent.not_applied), never refused.
 //   - Every prepared scan event passes the ledger's check of an event
 //     (convert.Event, envelope.CheckEPCIS included) for the capturing
-//     party, so a capture the API accepts is never dead-lettered.
+//     party, so a capture the API accepts is never dead-lettered. The
+//     check of the captured bytes is made once per node: Prepare remembers
+//     it in the node's envelope.CheckedEPCIS, which the ledger's pipeline
+//     consults; another node checks in full and decides the same.
+//   - A document is parsed once (epcis.Validator.Decode), and its events
+//     are checked, decoded and projected on every core; the result is that
+//     of doing so one event after another, first problem first.
 //   - A capture job is stored before its 202 is answered, and a job a
 //     stopped node left running is finished at its next start; a retried
 //     document records nothing twice (its events' IDs are on the ledger).

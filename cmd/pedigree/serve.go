@@ -140,6 +140,7 @@ logs warnings and errors only, unless --log-level says otherwise.`,
 	f.StringVar(&cfg.Resolver.PublicURL, "resolver-url", "", "public root URL of the resolver for its links (https://host[/path]); empty: each request's scheme and host")
 	f.IntVar(&cfg.EPCISCapture.MaxEvents, "epcis-capture-limit", 10_000, "events one EPCIS capture document (POST /epcis/capture) may hold (GS1-EPCIS-Capture-Limit)")
 	f.Int64Var(&cfg.EPCISCapture.MaxBytes, "epcis-capture-file-size-limit", 32<<20, "bytes one EPCIS capture document may have (GS1-EPCIS-Capture-File-Size-Limit)")
+	f.DurationVar(&cfg.EPCISJobRetention, "epcis-job-retention", cfg.EPCISJobRetention, "how long a finished EPCIS capture job is kept for GET /epcis/capture/{id}; 0 keeps every job (receipts stay verifiable either way)")
 	witnesses = addWitnessFlags(f)
 	f.BoolVar(&demo, "demo", false, "play a small simulated market against the node, print what to try next, keep serving")
 	return cmd

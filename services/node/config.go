@@ -136,6 +136,10 @@ type Config struct {
 	// EPCISChunkSize is the number of events per envelope an EPCIS capture
 	// is published in; 0: epcisapi.DefaultChunkSize.
 	EPCISChunkSize int
+	// EPCISJobRetention is how long a finished EPCIS capture job (GET
+	// /epcis/capture/{id}) is kept; 0 keeps every job. The receipts stay
+	// verifiable whatever it is: they prove ledger entries.
+	EPCISJobRetention time.Duration
 
 	// cosignRetry is how soon a checkpoint a peer did not cosign is asked
 	// for again (0: defaultCosignRetry). Tests shorten it.
@@ -178,6 +182,7 @@ func DefaultConfig() Config {
 		NATSLimits:         natsauth.Limits{}.WithDefaults(),
 		Edge:               edge.DefaultConfig(),
 		Resolver:           resolver.DefaultConfig(),
+		EPCISJobRetention:  epcisapi.DefaultJobRetention,
 	}
 }
 
@@ -216,6 +221,9 @@ func (c Config) validate() error {
 	}
 	if c.EPCISCapture.MaxEvents < 0 || c.EPCISCapture.MaxBytes < 0 {
 		errs = append(errs, errors.New("epcis-capture-limit, epcis-capture-file-size-limit: must not be negative"))
+	}
+	if c.EPCISJobRetention < 0 {
+		errs = append(errs, errors.New("epcis-job-retention: must not be negative (0 keeps every job)"))
 	}
 	if c.EPCISChunkSize < 0 || c.EPCISChunkSize > 1000 {
 		errs = append(errs, errors.New("EPCIS chunk size: 0 (the default) to 1,000 events"))

@@ -39,11 +39,13 @@ func (n *Node) wrapEPCIS(next http.Handler, query http.Handler) (http.Handler, e
 		Logger:        n.logger.With("component", "epcis"),
 		Now:           n.now,
 		ChunkSize:     n.cfg.EPCISChunkSize,
+		JobRetention:  n.cfg.EPCISJobRetention,
 	})
 	if err != nil {
 		return nil, err
 	}
 	h.Query = query
+	n.epcisCapture = h
 	ctx, cancel := context.WithCancel(context.Background())
 	stopBg := n.stopBg
 	n.stopBg = func() { cancel(); stopBg() }

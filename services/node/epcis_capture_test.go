@@ -344,3 +344,28 @@ func TestEPCISCaptureStoppedByAFullStreamKeepsWhatWasPublished(t *testing.T) {
 	}
 	verifyReceipt(t, n, v.Receipt)
 }
+
+// TestEPCISCaptureJobsPastTheirRetentionAreDeleted: a finished capture job
+// older than --epcis-job-retention is deleted by the sweep (its state is
+// then 404), while the events it captured stay on the ledger and in the
+// query.
+func TestEPCISCaptureJobsPastTheirRetentionAreDeleted(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.EPCISJobRetention = time.Nanosecond
+	f := newEPCISFixture(t, cfg)
+	loc := postCapture(t, f.n, f.mfr, "application/ld+json", commissionDoc(serials("R", 2), -1), "")
+	if v := finishedJob(t, f.n, f.mfr, loc); !v.Success {
+		t.Fatalf("capture: %+v", v)
+	}
+	n, err := f.n.epcisCapture.SweepJobs()
+	if err != nil || n != 1 {
+		t.Fatalf("sweep: %d deleted, %v; want 1", n, err)
+	}
+	if resp, body := epcisDo(t, f.n, http.MethodGet, loc, f.mfr, "", nil, nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("a deleted job: HTTP %d %s", resp.StatusCode, body)
+	}
+	resp, body := epcisDo(t, f.n, http.MethodGet, "/epcis/events?EQ_bizStep=commissioning", f.mfr, "", nil, nil)
+	if resp.StatusCode != http.StatusOK || strings.Count(string(body), `"ObjectEvent"`) != 2 {
+		t.Fatalf("the captured events after the job went: HTTP %d %s", resp.StatusCode, body)
+	}
+}

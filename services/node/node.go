@@ -36,6 +36,7 @@ import (
 	"github.com/pedigree-project/pedigree/services/internal/capture"
 	"github.com/pedigree-project/pedigree/services/internal/console"
 	"github.com/pedigree-project/pedigree/services/internal/edge"
+	"github.com/pedigree-project/pedigree/services/internal/epcisapi"
 	"github.com/pedigree-project/pedigree/services/internal/gateway"
 	"github.com/pedigree-project/pedigree/services/internal/ingest"
 	"github.com/pedigree-project/pedigree/services/internal/ledgersvc"
@@ -89,6 +90,7 @@ type Node struct {
 	genesisKey   ed25519.PublicKey
 	pipeline     *ingest.Pipeline
 	checkedEPCIS *envelope.CheckedEPCIS // captured events checked when prepared, for the pipeline
+	epcisCapture *epcisapi.Handler      // the EPCIS capture interface, once HTTP is up
 	cosigner     *witness.Collector
 	replica      *witness.Replica // answers the peers' add-checkpoint requests
 	cosignVKey   string

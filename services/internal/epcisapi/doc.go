@@ -28,6 +28,10 @@
 //   - A capture job is stored before its 202 is answered, and a job a
 //     stopped node left running is finished at its next start; a retried
 //     document records nothing twice (its events' IDs are on the ledger).
+//   - A finished job is kept for Config.JobRetention (30 days unless
+//     configured; `serve --epcis-job-retention`), then deleted by an hourly
+//     sweep; a running job is never deleted. What it captured stays on the
+//     ledger, and its receipt stays verifiable.
 //   - A job's receipt is read from the ledger entries and proven: a
 //     checkpoint covering them and each entry's inclusion proof. A party
 //     sees only its own jobs (another's is not found).

@@ -66,7 +66,22 @@ type Config struct {
 	// ChunkSize is the number of events per published envelope (1–1,000);
 	// 0: DefaultChunkSize.
 	ChunkSize int
+	// JobRetention is how long a finished capture job is kept; 0 keeps
+	// every job. Start sweeps older ones hourly.
+	JobRetention time.Duration
 }
+
+// DefaultJobRetention is how long a node keeps a finished capture job
+// unless configured: a trading partner reads a job's state soon after
+// capturing, and keeps its receipt.
+const DefaultJobRetention = 30 * 24 * time.Hour
+
+// jobSweepEvery is how often finished capture jobs past their retention
+// are deleted, and sweepBatch how many at most in one go.
+const (
+	jobSweepEvery = time.Hour
+	sweepBatch    = 10_000
+)
 
 // DefaultChunkSize is the number of events per envelope a capture is
 // published in, the size of a native bulk capture.
@@ -125,10 +140,47 @@ func (h *Handler) Start(ctx context.Context) error {
 	h.mu.Lock()
 	h.ctx = ctx
 	h.mu.Unlock()
+	if h.cfg.JobRetention > 0 {
+		h.jobs.Go(func() { h.sweepJobs(ctx) })
+	}
 	return h.store.RunningCaptureJobs(func(j *pb.EpcisCaptureJob) error {
 		h.finishLater(j)
 		return nil
 	})
+}
+
+// sweepJobs deletes the finished capture jobs older than the retention,
+// at once and then every jobSweepEvery, until ctx ends.
+func (h *Handler) sweepJobs(ctx context.Context) {
+	t := time.NewTicker(jobSweepEvery)
+	defer t.Stop()
+	for {
+		if _, err := h.SweepJobs(); err != nil {
+			h.cfg.Logger.Warn("capture jobs past their retention were not deleted", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// SweepJobs deletes the finished capture jobs created more than the
+// retention ago (by the handler's clock) and returns how many it deleted.
+func (h *Handler) SweepJobs() (int, error) {
+	if h.cfg.JobRetention <= 0 {
+		return 0, nil
+	}
+	cutoff := h.cfg.Now().Add(-h.cfg.JobRetention)
+	total := 0
+	for {
+		n, err := h.store.DeleteCaptureJobsBefore(cutoff, sweepBatch)
+		total += n
+		if err != nil || n < sweepBatch {
+			return total, err
+		}
+	}
 }
 
 // Wait blocks until every job goroutine has returned; call it once no

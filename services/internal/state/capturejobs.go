@@ -164,3 +164,53 @@ func (s *Store) RunningCaptureJobs(fn func(*pb.EpcisCaptureJob) error) error {
 	}
 	return nil
 }
+
+// DeleteCaptureJobsBefore deletes the finished capture jobs, of every
+// party, created before cutoff (their capture IDs carry the creation
+// time), at most limit of them, and returns how many it deleted. A job
+// still running is kept whatever its age. The receipts a party was given
+// stay verifiable: they prove ledger entries, which nothing deletes.
+func (s *Store) DeleteCaptureJobsBefore(cutoff time.Time, limit int) (int, error) {
+	lower := []byte{prefixCapJob, captureJobRecord}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
+	if err != nil {
+		return 0, fmt.Errorf("state: scan capture jobs: %w", err)
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	n := 0
+	for ok := it.First(); ok && n < limit; ok = it.Next() {
+		k := it.Key()
+		if len(k) < 2+CaptureIDLen {
+			continue
+		}
+		id := k[len(k)-CaptureIDLen:]
+		if created := int64(binary.BigEndian.Uint64(id[:8])); created >= cutoff.UnixNano() {
+			continue
+		}
+		mark := append([]byte(nil), k...)
+		mark[1] = captureJobRunning
+		if _, closer, err := s.db.Get(mark); err == nil {
+			_ = closer.Close()
+			continue
+		} else if !errors.Is(err, pebble.ErrNotFound) {
+			_ = it.Close()
+			return 0, fmt.Errorf("state: capture job running mark: %w", err)
+		}
+		if err := b.Delete(k, nil); err != nil {
+			_ = it.Close()
+			return 0, fmt.Errorf("state: delete capture job: %w", err)
+		}
+		n++
+	}
+	if err := it.Close(); err != nil {
+		return 0, fmt.Errorf("state: scan capture jobs: %w", err)
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return 0, fmt.Errorf("state: delete capture jobs: %w", err)
+	}
+	return n, nil
+}

@@ -65,3 +65,53 @@ func TestCaptureJobs(t *testing.T) {
 		t.Fatalf("running jobs %v, want %v", running, ids[1:])
 	}
 }
+
+// TestDeleteCaptureJobsBefore: finished jobs created before the cutoff go,
+// of every party; newer ones and running ones, however old, stay; the
+// limit bounds one call.
+func TestDeleteCaptureJobsBefore(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const a, b = "4000001000005", "4000002000004"
+	at := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	put := func(gln string, created time.Time, finished bool) string {
+		t.Helper()
+		id, err := NewCaptureID(created)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := &pb.EpcisCaptureJob{CaptureId: id, PartyGln: gln, CreatedAt: timestamppb.New(created)}
+		if finished {
+			j.FinishedAt = timestamppb.New(created)
+		}
+		if err := s.PutCaptureJob(j); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	oldA, oldB := put(a, at, true), put(b, at.Add(time.Hour), true)
+	oldRunning := put(a, at, false)
+	newA := put(a, at.Add(40*24*time.Hour), true)
+	cutoff := at.Add(30 * 24 * time.Hour)
+	if n, err := s.DeleteCaptureJobsBefore(cutoff, 1); err != nil || n != 1 {
+		t.Fatalf("first call: %d deleted, %v; want 1", n, err)
+	}
+	if n, err := s.DeleteCaptureJobsBefore(cutoff, 100); err != nil || n != 1 {
+		t.Fatalf("second call: %d deleted, %v; want 1", n, err)
+	}
+	for _, tc := range []struct {
+		gln, id string
+		kept    bool
+	}{{a, oldA, false}, {b, oldB, false}, {a, oldRunning, true}, {a, newA, true}} {
+		_, err := s.CaptureJob(tc.gln, tc.id)
+		if kept := err == nil; kept != tc.kept {
+			t.Errorf("job %s of %s: kept %v, want %v (%v)", tc.id, tc.gln, kept, tc.kept, err)
+		}
+	}
+	if n, err := s.DeleteCaptureJobsBefore(cutoff, 100); err != nil || n != 0 {
+		t.Fatalf("third call: %d deleted, %v; want none", n, err)
+	}
+}

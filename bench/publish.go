@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"strconv"
@@ -110,17 +111,22 @@ func (p *asyncPub) wait(ctx context.Context) error {
 // duplicate window), for dur; it returns the rate at which JetStream
 // acknowledged them. Repeats get a fresh message ID. The stream is deleted
 // afterwards.
-func rawPublish(ctx context.Context, nc *nats.Conn, run string, msgs []message, dur time.Duration) (Throughput, error) {
+//
+// Before the stream goes, the messages are read back (consumeLimits): the
+// rate of consuming them alone, and with their signatures checked with
+// keys, by party GLN.
+func rawPublish(ctx context.Context, nc *nats.Conn, run string, msgs []message, dur time.Duration, keys map[string]ed25519.PublicKey) (Throughput, Limits, error) {
+	var lim Limits
 	if len(msgs) == 0 {
-		return Throughput{}, errors.New("bench: raw publish: no messages")
+		return Throughput{}, lim, errors.New("bench: raw publish: no messages")
 	}
 	pub, err := newAsyncPub(nc)
 	if err != nil {
-		return Throughput{}, err
+		return Throughput{}, lim, err
 	}
 	scans, err := pub.js.Stream(ctx, subjects.ScanStream)
 	if err != nil {
-		return Throughput{}, fmt.Errorf("bench: stream %s: %w", subjects.ScanStream, err)
+		return Throughput{}, lim, fmt.Errorf("bench: stream %s: %w", subjects.ScanStream, err)
 	}
 	sc := scans.CachedInfo().Config
 	subject := "bench." + run + ".raw"
@@ -128,7 +134,7 @@ func rawPublish(ctx context.Context, nc *nats.Conn, run string, msgs []message, 
 		Replicas: sc.Replicas, Duplicates: sc.Duplicates, MaxMsgSize: sc.MaxMsgSize, Retention: jetstream.LimitsPolicy,
 		Description: "pedigree bench: scratch stream for the raw publish rate; deleted after the phase"}
 	if _, err := pub.js.CreateStream(ctx, cfg); err != nil {
-		return Throughput{}, fmt.Errorf("bench: scratch stream: %w", err)
+		return Throughput{}, lim, fmt.Errorf("bench: scratch stream: %w", err)
 	}
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -145,16 +151,20 @@ func rawPublish(ctx context.Context, nc *nats.Conn, run string, msgs []message, 
 			id += "#" + strconv.Itoa(round)
 		}
 		if err := pub.publish(ctx, subject, id, m.data); err != nil {
-			return Throughput{}, err
+			return Throughput{}, lim, err
 		}
 		events += m.events
 	}
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if err := pub.wait(wctx); err != nil {
-		return Throughput{}, err
+		return Throughput{}, lim, err
 	}
-	return throughput(n, events, time.Since(start)), nil
+	t := throughput(n, events, time.Since(start))
+	if lim, err = consumeLimits(ctx, pub.js, cfg.Name, n, float64(events)/float64(n), keys); err != nil {
+		return Throughput{}, lim, err
+	}
+	return t, lim, nil
 }
 
 // ingestOptions shape an ingest phase.

@@ -26,6 +26,13 @@ type Result struct {
 	Commission     Commissioning `json:"commission"`
 	Raw            Throughput    `json:"raw_publish"`
 	RawCaptures    Throughput    `json:"raw_publish_captures"`
+	// RawLimits and CaptureLimits are the raw phases' messages read back:
+	// alone, and with their signatures checked (limits.go).
+	RawLimits     Limits `json:"raw_limits"`
+	CaptureLimits Limits `json:"capture_limits"`
+	// PebbleSyncedKeysPerS is Pebble alone writing synced batches of
+	// pebbleLimitBatch keys (embedded server only): commissioning's limit.
+	PebbleSyncedKeysPerS float64 `json:"pebble_synced_keys_per_s,omitempty"`
 	Ingest         Throughput    `json:"ingest"`
 	IngestCaptures Throughput    `json:"ingest_captures"`
 	Verify         Verification  `json:"verify"`
@@ -139,6 +146,11 @@ func ratio(a, b float64) float64 {
 func (r *Result) figures() []Figure {
 	const ms = 1000.0
 	f := []Figure{figAtLeast("commissioning", r.Commission.SerialsPerS, "serials/s", 100_000, "100,000 (1M in 10 s)")}
+	if r.PebbleSyncedKeysPerS > 0 {
+		f = append(f,
+			fig(fmt.Sprintf("  Pebble alone, synced batches of %d keys", pebbleLimitBatch), r.PebbleSyncedKeysPerS, "keys/s"),
+			figAtLeast("commissioning ÷ Pebble alone (a serial per key)", ratio(r.Commission.SerialsPerS, r.PebbleSyncedKeysPerS), "ratio", 0.5, "0.5"))
+	}
 	// The raw figures are left out when the run could not publish into a
 	// scratch stream (NotMeasured says so).
 	if r.Settings.ran(PhaseIngest) {
@@ -149,6 +161,11 @@ func (r *Result) figures() []Figure {
 		if r.Raw.Messages > 0 {
 			f = append(f, figAtLeast("ingest ÷ raw, 1 event/envelope", ratio(r.Ingest.EventsPerS, r.Raw.EventsPerS), "ratio", 0.7, "0.7"))
 		}
+		if r.RawLimits.ConsumeSigs.Messages > 0 {
+			f = append(f,
+				fig("  read back and signatures checked alone, 1 event/msg", r.RawLimits.ConsumeSigs.EventsPerS, "events/s"),
+				figAtLeast("ingest ÷ (read back + signatures), 1 event/envelope", ratio(r.Ingest.EventsPerS, r.RawLimits.ConsumeSigs.EventsPerS), "ratio", 0.8, "0.8"))
+		}
 	}
 	if r.Settings.ran(PhaseCaptures) {
 		if r.RawCaptures.Messages > 0 {
@@ -157,6 +174,11 @@ func (r *Result) figures() []Figure {
 		f = append(f, fig(fmt.Sprintf("ingest, %d events/envelope", CaptureSize), r.IngestCaptures.EventsPerS, "events/s"))
 		if r.RawCaptures.Messages > 0 {
 			f = append(f, fig(fmt.Sprintf("ingest ÷ raw, %d events/envelope", CaptureSize), ratio(r.IngestCaptures.EventsPerS, r.RawCaptures.EventsPerS), "ratio"))
+		}
+		if r.CaptureLimits.Consume.Messages > 0 {
+			f = append(f,
+				fig(fmt.Sprintf("  raw JetStream read back, %d events/msg", CaptureSize), r.CaptureLimits.Consume.EventsPerS, "events/s"),
+				figAtLeast(fmt.Sprintf("ingest ÷ raw read back, %d events/envelope", CaptureSize), ratio(r.IngestCaptures.EventsPerS, r.CaptureLimits.Consume.EventsPerS), "ratio", 0.8, "0.8"))
 		}
 	}
 	if r.Settings.ran(PhaseVerify) {

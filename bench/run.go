@@ -191,16 +191,22 @@ func (r *runner) phases(ctx context.Context) error {
 	}
 	res.Memory.AfterCommissionBytes = r.peak()
 	r.progress("  %.0f serials/s", res.Commission.SerialsPerS)
+	if r.srv != nil {
+		if res.PebbleSyncedKeysPerS, err = pebbleSyncedWrites(ctx, r.srv.dir, pebbleLimitBatch, 3*time.Second); err != nil {
+			return err
+		}
+		r.progress("  Pebble alone, synced batches of %d keys: %.0f keys/s", pebbleLimitBatch, res.PebbleSyncedKeysPerS)
+	}
 
 	if cfg.runs(PhaseIngest) {
 		singles := p.ingest.upTo(int(signCeilingSingle * cfg.phase(shareIngest).Seconds()))
-		if err := r.ingestPhases(ctx, singles, 1, shareRaw, shareIngest, &res.Raw, &res.Ingest); err != nil {
+		if err := r.ingestPhases(ctx, singles, 1, shareRaw, shareIngest, &res.Raw, &res.RawLimits, &res.Ingest); err != nil {
 			return err
 		}
 	}
 	if cfg.runs(PhaseCaptures) {
 		captures := p.captures.upTo(int(signCeilingCaptures * cfg.phase(shareIngestCaptures).Seconds()))
-		if err := r.ingestPhases(ctx, captures, CaptureSize, shareRawCaptures, shareIngestCaptures, &res.RawCaptures, &res.IngestCaptures); err != nil {
+		if err := r.ingestPhases(ctx, captures, CaptureSize, shareRawCaptures, shareIngestCaptures, &res.RawCaptures, &res.CaptureLimits, &res.IngestCaptures); err != nil {
 			return err
 		}
 	}
@@ -266,7 +272,7 @@ func (r *runner) verifyPhase(ctx context.Context, p plan) error {
 
 // ingestPhases signs the dispenses of packs, perEnvelope events to an
 // envelope, measures the raw publish rate with them, then ingests them.
-func (r *runner) ingestPhases(ctx context.Context, packs packRange, perEnvelope int, rawShare, ingestShare float64, raw, ing *Throughput) error {
+func (r *runner) ingestPhases(ctx context.Context, packs packRange, perEnvelope int, rawShare, ingestShare float64, raw *Throughput, lim *Limits, ing *Throughput) error {
 	t := time.Now()
 	msgs, err := r.w.dispenses(ctx, packs, perEnvelope)
 	if err != nil {
@@ -276,10 +282,11 @@ func (r *runner) ingestPhases(ctx context.Context, packs packRange, perEnvelope 
 	dur := r.cfg.phase(rawShare)
 	if r.bus.admin != nil {
 		r.progress("raw JetStream publish, %s/msg, for %s", eventsWord(perEnvelope), dur)
-		if *raw, err = rawPublish(ctx, r.bus.admin, r.w.run, msgs, dur); err != nil {
+		if *raw, *lim, err = rawPublish(ctx, r.bus.admin, r.w.run, msgs, dur, r.w.partyKeys()); err != nil {
 			return err
 		}
-		r.progress("  %.0f msgs/s, %.0f events/s", raw.MessagesPerS, raw.EventsPerS)
+		r.progress("  %.0f msgs/s, %.0f events/s; read back %.0f events/s, with their signatures checked %.0f events/s",
+			raw.MessagesPerS, raw.EventsPerS, lim.Consume.EventsPerS, lim.ConsumeSigs.EventsPerS)
 	} else if !slices.Contains(r.res.NotMeasured, notMeasuredRaw) {
 		r.res.NotMeasured = append(r.res.NotMeasured, notMeasuredRaw)
 	}

@@ -26,6 +26,20 @@ import (
 	"github.com/pedigree-project/pedigree/services/node"
 )
 
+// verifyOnly measures VerifyPack of packs pick returns for dur, open loop
+// at rate, with nothing else running.
+func verifyOnly(ctx context.Context, conns []*grpc.ClientConn, token string, pick func() string, rate int, dur time.Duration) (Latency, error) {
+	vctx := withToken(ctx, token)
+	l, err := openLoop(vctx, rate, dur, verifyGrace, verifyWorkers, func(ctx context.Context, i int) error {
+		_, err := pb.NewVerificationServiceClient(conns[i%len(conns)]).VerifyPack(ctx, &pb.VerifyPackRequest{Pack: pb.BarcodeInput(pick())})
+		return err
+	})
+	if err != nil {
+		return l, fmt.Errorf("bench: verify alone: %w", err)
+	}
+	return l, nil
+}
+
 // verifyAndFloor measures the bare gRPC call (health check) for a quarter
 // of dur, then VerifyPack of packs pick returns for dur, both open loop at
 // rate on the same connections, while background runs.

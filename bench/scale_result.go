@@ -48,6 +48,10 @@ type ScaleStep struct {
 
 	Verify           Latency  `json:"verify"`
 	Floor            Latency  `json:"bare_grpc"`
+	// VerifyCPUMicros is the node's CPU per verification (its
+	// process_cpu_seconds_total over a verify phase at the same rate with
+	// nothing else running), in µs; 0 when not measured.
+	VerifyCPUMicros float64 `json:"verify_server_cpu_us,omitempty"`
 	BackgroundIngest float64  `json:"background_ingest_events_per_s"`
 	Dispense         Latency  `json:"dispense"`
 	History          Latency  `json:"pack_history"`
@@ -153,6 +157,7 @@ func (r *ScaleResult) verdicts() []Verdict {
 		}
 	}
 	add("verify p99 ÷ bare gRPC p99 (same step)", last.Verify.P99/last.Floor.P99, 1.2, "≤ 1.2", last.Verify.P99 <= 1.2*last.Floor.P99)
+	add("node CPU per verification, µs", last.VerifyCPUMicros, 10, "≤ 10 µs", last.VerifyCPUMicros <= 10)
 	if o := last.Offline; o != nil {
 		add("audit hashing ÷ SHA-256 on all cores", o.HashedBytesPerS/o.SHA256BytesPerS, 0.8, "≥ 0.8", o.HashedBytesPerS >= 0.8*o.SHA256BytesPerS)
 		add("pack history p99 ÷ Pebble random read p99", last.History.P99/o.PebbleRead.P99, math.Inf(1), "(ratio)", true)
@@ -239,6 +244,8 @@ func (r *ScaleResult) Report(command string) *Report {
 	figs := []ReportFigure{
 		{Name: "verify", Unit: "ms", Lines: append(lat("verify", func(s ScaleStep) Latency { return s.Verify }, ms), floor),
 			Target: "p99 ≤ 1.2 × bare gRPC p99; biggest ≤ 1.5 × first", Verdict: growth(func(s ScaleStep) float64 { return s.Verify.P99 })},
+		{Name: "node CPU per verification", Unit: "µs", Target: "≤ 10 µs", Verdict: lastVerdict(st, func(s ScaleStep) float64 { return s.VerifyCPUMicros }, 10),
+			Lines: []ReportLine{{Name: "verifying alone", Values: stepValues(st, func(s ScaleStep) float64 { return s.VerifyCPUMicros })}}},
 		{Name: "dispense", Unit: "ms", Lines: lat("dispense", func(s ScaleStep) Latency { return s.Dispense }, ms),
 			Target: "biggest ≤ 1.5 × first", Verdict: growth(func(s ScaleStep) float64 { return s.Dispense.P99 })},
 		{Name: "pack history", Unit: "ms", Lines: append(lat("history", func(s ScaleStep) Latency { return s.History }, ms), pebbleRead),

@@ -49,6 +49,12 @@ func (s *scaleRun) measure(ctx context.Context) (ScaleStep, error) {
 		st.BackgroundIngest = bg.EventsPerS
 		s.addEvents(bg.Events)
 		s.progress("    verify p50 %.2f ms p99 %.2f ms; bare call p99 %.2f ms", st.Verify.P50/1000, st.Verify.P99/1000, st.Floor.P99/1000)
+		if s.target.MetricsAddr != "" {
+			if st.VerifyCPUMicros, err = s.verifyCPU(ctx, dur/2); err != nil {
+				return st, err
+			}
+			s.progress("    node CPU per verification, verifying alone: %.1f µs", st.VerifyCPUMicros)
+		}
 	}
 	if cfg.runs(ScaleDispense) {
 		packs := s.shelf(int(2000*dur.Seconds()) + dispenseWorkers)
@@ -111,6 +117,28 @@ func epcisWord(st ScaleStep) string {
 		return "n/a (" + st.EPCISNotServed + ")"
 	}
 	return fmt.Sprintf("p99 %.2f ms", st.EPCIS.P99/1000)
+}
+
+// verifyCPU verifies at the step's rate for dur with nothing else running
+// and returns the node's CPU (process_cpu_seconds_total) per verification,
+// in µs.
+func (s *scaleRun) verifyCPU(ctx context.Context, dur time.Duration) (float64, error) {
+	before, err := scrapeMetrics(ctx, s.target.MetricsAddr)
+	if err != nil {
+		return 0, err
+	}
+	l, err := verifyOnly(ctx, s.conns, s.m.pharm[0].token, s.pickShelf(), s.cfg.VerifyRate, max(dur, MinPhase))
+	if err != nil {
+		return 0, err
+	}
+	after, err := scrapeMetrics(ctx, s.target.MetricsAddr)
+	if err != nil {
+		return 0, err
+	}
+	if l.Count == 0 {
+		return 0, nil
+	}
+	return (after["process_cpu_seconds_total"] - before["process_cpu_seconds_total"]) / float64(l.Count) * 1e6, nil
 }
 
 // addEvents counts single-pack dispenses made by the measurements.

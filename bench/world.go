@@ -137,3 +137,12 @@ func (w *world) serial(i int) string {
 func (w *world) barcode(i int) string {
 	return "]d201" + w.gtin + "17" + w.expiry + "10" + w.lot + "\x1d21" + w.serial(i)
 }
+
+// partyKeys returns the pharmacies' public keys by GLN.
+func (w *world) partyKeys() map[string]ed25519.PublicKey {
+	keys := make(map[string]ed25519.PublicKey, len(w.pharm))
+	for _, p := range w.pharm {
+		keys[p.gln] = p.key.Public().(ed25519.PublicKey)
+	}
+	return keys
+}

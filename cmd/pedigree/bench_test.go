@@ -58,9 +58,11 @@ func TestBenchReportsEveryFigure(t *testing.T) {
 		}
 	}
 	for _, name := range []string{
-		"commissioning",
+		"commissioning", "  Pebble alone, synced batches of 1000 keys", "commissioning ÷ Pebble alone (a serial per key)",
 		"raw JetStream publish, 1 event/msg", "ingest, 1 event/envelope", "ingest ÷ raw, 1 event/envelope",
+		"  read back and signatures checked alone, 1 event/msg", "ingest ÷ (read back + signatures), 1 event/envelope",
 		"raw JetStream publish, 100 events/msg", "ingest, 100 events/envelope", "ingest ÷ raw, 100 events/envelope",
+		"  raw JetStream read back, 100 events/msg", "ingest ÷ raw read back, 100 events/envelope",
 		"verify, requests answered", "verify p50", "verify p99", "verify p99.9",
 		"  gRPC floor at that rate (health check) p50", "  gRPC floor at that rate (health check) p99", "  background ingest meanwhile",
 		"dispense p50", "dispense p99",
@@ -79,7 +81,7 @@ func TestBenchReportsEveryFigure(t *testing.T) {
 			t.Errorf("figure %q = %v, want a positive value", name, v)
 		}
 	}
-	if len(got) != 31 {
-		t.Errorf("report has %d figures, want the 31 above", len(got))
+	if len(got) != 37 {
+		t.Errorf("report has %d figures, want the 37 above", len(got))
 	}
 }

@@ -22,11 +22,14 @@ import (
 
 const (
 	chunkBytes = 1 << 20
-	// rangeEntries is how many entries a reader reads in one range.
-	rangeEntries = 1024
+	// rangeEntries is how many entries a reader reads in one range: small
+	// enough that a reader can read its next range whole (readerChunks
+	// of about chunkBytes) while the checker is on another reader's, for
+	// entries of 100-event captures (about 14 KB).
+	rangeEntries = 256
 	// readerChunks is each reader's chunks: one being filled, one being
-	// checked and one waiting.
-	readerChunks = 3
+	// checked and the rest read ahead.
+	readerChunks = 6
 )
 
 // scanChunk is a run of consecutive entries copied out of Pebble.

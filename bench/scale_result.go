@@ -50,7 +50,8 @@ type ScaleStep struct {
 	Floor            Latency  `json:"bare_grpc"`
 	// VerifyCPUMicros is the node's CPU per verification (its
 	// process_cpu_seconds_total over a verify phase at the same rate with
-	// nothing else running), in µs; 0 when not measured.
+	// nothing else sent, less its CPU over as long idle just before), in
+	// µs; 0 when not measured.
 	VerifyCPUMicros float64 `json:"verify_server_cpu_us,omitempty"`
 	BackgroundIngest float64  `json:"background_ingest_events_per_s"`
 	Dispense         Latency  `json:"dispense"`

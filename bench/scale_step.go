@@ -53,7 +53,7 @@ func (s *scaleRun) measure(ctx context.Context) (ScaleStep, error) {
 			if st.VerifyCPUMicros, err = s.verifyCPU(ctx, dur/2); err != nil {
 				return st, err
 			}
-			s.progress("    node CPU per verification, verifying alone: %.1f µs", st.VerifyCPUMicros)
+			s.progress("    node CPU per verification, verifying alone, less its CPU idle: %.1f µs", st.VerifyCPUMicros)
 		}
 	}
 	if cfg.runs(ScaleDispense) {
@@ -119,26 +119,46 @@ func epcisWord(st ScaleStep) string {
 	return fmt.Sprintf("p99 %.2f ms", st.EPCIS.P99/1000)
 }
 
-// verifyCPU verifies at the step's rate for dur with nothing else running
-// and returns the node's CPU (process_cpu_seconds_total) per verification,
-// in µs.
+// verifyCPU returns the node's CPU (process_cpu_seconds_total) per
+// verification, in µs: what it used while verifying at the step's rate
+// for dur with nothing else sent, less what it used just before over as
+// long with nothing sent at all (its background work: compactions,
+// checkpoints, retention).
 func (s *scaleRun) verifyCPU(ctx context.Context, dur time.Duration) (float64, error) {
-	before, err := scrapeMetrics(ctx, s.target.MetricsAddr)
+	dur = max(dur, MinPhase)
+	cpu := func() (float64, error) {
+		m, err := scrapeMetrics(ctx, s.target.MetricsAddr)
+		return m["process_cpu_seconds_total"], err
+	}
+	idle0, err := cpu()
 	if err != nil {
 		return 0, err
 	}
-	l, err := verifyOnly(ctx, s.conns, s.m.pharm[0].token, s.pickShelf(), s.cfg.VerifyRate, max(dur, MinPhase))
+	t0 := time.Now()
+	select {
+	case <-time.After(dur):
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	idle1, err := cpu()
 	if err != nil {
 		return 0, err
 	}
-	after, err := scrapeMetrics(ctx, s.target.MetricsAddr)
+	idleRate := (idle1 - idle0) / time.Since(t0).Seconds()
+	t1 := time.Now()
+	l, err := verifyOnly(ctx, s.conns, s.m.pharm[0].token, s.pickShelf(), s.cfg.VerifyRate, dur)
+	if err != nil {
+		return 0, err
+	}
+	busy, err := cpu()
 	if err != nil {
 		return 0, err
 	}
 	if l.Count == 0 {
 		return 0, nil
 	}
-	return (after["process_cpu_seconds_total"] - before["process_cpu_seconds_total"]) / float64(l.Count) * 1e6, nil
+	used := (busy - idle1) - idleRate*time.Since(t1).Seconds()
+	return max(used, 0) / float64(l.Count) * 1e6, nil
 }
 
 // addEvents counts single-pack dispenses made by the measurements.

@@ -2,11 +2,13 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/scanners/sdk"
 )
@@ -233,24 +235,28 @@ func (s *scaleRun) backupAndPurge(ctx context.Context, d *ScaleDisk) error {
 	if d.BackupBytes, err = s.child.backup(ctx); err != nil {
 		return err
 	}
-	stream, err := s.bus.scans(ctx)
-	if err != nil || stream == nil {
-		return fmt.Errorf("bench: the stream, to see its purge: %w", err)
-	}
+	// The node may be slow to answer while it writes and verifies a large
+	// backup: the stream is asked until the deadline, not once.
 	deadline := time.Now().Add(2 * time.Minute)
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
+	var lastErr error
 	for {
-		info, err := stream.Info(ctx)
-		if err != nil {
-			return fmt.Errorf("bench: stream info: %w", err)
-		}
-		d.StreamMessages = info.State.Msgs
-		if info.State.FirstSeq > 1 && info.State.Msgs <= retentionMargin+1 {
+		info, err := s.streamInfo(ctx)
+		switch {
+		case err != nil:
+			lastErr = err
+		case info.State.FirstSeq > 1 && info.State.Msgs <= retentionMargin+1:
+			d.StreamMessages = info.State.Msgs
 			return nil
+		default:
+			d.StreamMessages, lastErr = info.State.Msgs, nil
 		}
 		if time.Now().After(deadline) {
-			s.progress("    the stream still holds %d messages two minutes after the backup", info.State.Msgs)
+			if lastErr != nil {
+				return fmt.Errorf("bench: the stream, to see its purge: %w", lastErr)
+			}
+			s.progress("    the stream still holds %d messages two minutes after the backup", d.StreamMessages)
 			return nil
 		}
 		select {
@@ -259,6 +265,20 @@ func (s *scaleRun) backupAndPurge(ctx context.Context, d *ScaleDisk) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// streamInfo asks for the SCANS stream's state, allowing 30 s.
+func (s *scaleRun) streamInfo(ctx context.Context) (*jetstream.StreamInfo, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	stream, err := s.bus.scans(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if stream == nil {
+		return nil, errors.New("bench: no connection to the node's stream")
+	}
+	return stream.Info(ctx)
 }
 
 // offlineStep stops the node cleanly, measures its data directory and

@@ -23,21 +23,21 @@ type Result struct {
 	// WallSeconds is the whole run, setup and audit included.
 	WallSeconds float64 `json:"wall_seconds"`
 
-	Commission     Commissioning `json:"commission"`
-	Raw            Throughput    `json:"raw_publish"`
-	RawCaptures    Throughput    `json:"raw_publish_captures"`
+	Commission  Commissioning `json:"commission"`
+	Raw         Throughput    `json:"raw_publish"`
+	RawCaptures Throughput    `json:"raw_publish_captures"`
 	// RawLimits and CaptureLimits are the raw phases' messages read back:
 	// alone, and with their signatures checked (limits.go).
 	RawLimits     Limits `json:"raw_limits"`
 	CaptureLimits Limits `json:"capture_limits"`
 	// PebbleSyncedKeysPerS is Pebble alone writing synced batches of
 	// pebbleLimitBatch keys (embedded server only): commissioning's limit.
-	PebbleSyncedKeysPerS float64 `json:"pebble_synced_keys_per_s,omitempty"`
-	Ingest         Throughput    `json:"ingest"`
-	IngestCaptures Throughput    `json:"ingest_captures"`
-	Verify         Verification  `json:"verify"`
-	Dispense       Latency       `json:"dispense"`
-	Proofs         Proofs        `json:"proofs"`
+	PebbleSyncedKeysPerS float64      `json:"pebble_synced_keys_per_s,omitempty"`
+	Ingest               Throughput   `json:"ingest"`
+	IngestCaptures       Throughput   `json:"ingest_captures"`
+	Verify               Verification `json:"verify"`
+	Dispense             Latency      `json:"dispense"`
+	Proofs               Proofs       `json:"proofs"`
 	// LedgerVerify and Disk need the data directory: embedded server only.
 	LedgerVerify *Audit `json:"ledger_verify,omitempty"`
 	Disk         *Disk  `json:"disk,omitempty"`

@@ -46,13 +46,13 @@ type ScaleStep struct {
 	GrowSeconds float64 `json:"grow_s"`
 	StepSeconds float64 `json:"step_s"`
 
-	Verify           Latency  `json:"verify"`
-	Floor            Latency  `json:"bare_grpc"`
+	Verify Latency `json:"verify"`
+	Floor  Latency `json:"bare_grpc"`
 	// VerifyCPUMicros is the node's CPU per verification (its
 	// process_cpu_seconds_total over a verify phase at the same rate with
 	// nothing else sent, less its CPU over as long idle just before), in
 	// µs; 0 when not measured.
-	VerifyCPUMicros float64 `json:"verify_server_cpu_us,omitempty"`
+	VerifyCPUMicros  float64  `json:"verify_server_cpu_us,omitempty"`
 	BackgroundIngest float64  `json:"background_ingest_events_per_s"`
 	Dispense         Latency  `json:"dispense"`
 	History          Latency  `json:"pack_history"`

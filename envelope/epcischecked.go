@@ -105,8 +105,10 @@ func (c *CheckedEPCIS) Project(ev *epcis.Event, ns map[string]string, actor stri
 	// CheckEPCIS reads an empty event ID and a read point naming the
 	// actor specially: the shortcut holds only where it would not.
 	if back, err := DecodeCaptured(se.GetEpcis()); err == nil && se.GetEventId() != "" && se.GetReadPoint() != actor && reflect.DeepEqual(back, ev) {
-		if key, ok := checkedKey(se, actor); ok && c != nil {
-			c.add(key)
+		if c != nil {
+			if key, ok := checkedKey(se, actor); ok {
+				c.add(key)
+			}
 		}
 		return se, nil
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,6 +62,11 @@ type ScaleConfig struct {
 	// event are then those of a node with that retention. Needs the node
 	// run by ServeArgv.
 	Retention bool
+	// ProfileDir, when set, receives the node's CPU profiles while it
+	// answers verifications alone and bare gRPC calls alone at each step
+	// (cpu-verify-STEP.pprof, cpu-bare-STEP.pprof). Needs the node run by
+	// ServeArgv.
+	ProfileDir string
 	// Logger and Progress as in Config.
 	Logger   *slog.Logger
 	Progress io.Writer
@@ -123,6 +129,9 @@ func (c ScaleConfig) withDefaults() (ScaleConfig, error) {
 	if !c.Target.External() && len(c.ServeArgv) == 0 {
 		errs = append(errs, errors.New("scale: without --server the run needs the pedigree binary to run its node"))
 	}
+	if c.ProfileDir != "" && c.Target.External() {
+		errs = append(errs, errors.New("scale-profiles: the node's profiles need its admin token and a node of the run's own; leave out --server"))
+	}
 	if c.Retention && c.Target.External() {
 		errs = append(errs, errors.New("scale-retention: needs the run's own node: leave out --server"))
 	}
@@ -151,6 +160,7 @@ type scaleRun struct {
 	packEvs  int64
 	shelfCur int          // shelf packs [0, shelfCur) have been dispensed by the measurements
 	grown    atomic.Int64 // s.events, for readers while the soak grows it
+	label    string       // the step being measured, as --scale reads it
 }
 
 func (s *scaleRun) progress(format string, args ...any) {
@@ -168,6 +178,11 @@ func RunScale(ctx context.Context, cfg ScaleConfig) (*ScaleResult, error) {
 		Steps: cfg.Steps, PhaseSeconds: cfg.Phase.Seconds(), VerifyRate: cfg.VerifyRate, VerifyIngestRate: cfg.VerifyIngestRate,
 		Skip: cfg.Skip, EventsPerPallet: EventsPerPallet, PalletPacks: palletPacks}}}
 	defer s.close()
+	if cfg.ProfileDir != "" {
+		if err := os.MkdirAll(cfg.ProfileDir, 0o755); err != nil {
+			return nil, fmt.Errorf("bench: scale profiles: %w", err)
+		}
+	}
 	if err := s.connect(ctx); err != nil {
 		return nil, err
 	}
@@ -178,6 +193,7 @@ func RunScale(ctx context.Context, cfg ScaleConfig) (*ScaleResult, error) {
 		}
 		grow := time.Since(t0)
 		s.progress("step %s: %d events (%d packs) in %.0f s", shortValue(float64(target)), s.events, s.pallets*palletPacks, grow.Seconds())
+		s.label = shortValue(float64(target))
 		step, err := s.measure(ctx)
 		if err != nil {
 			return nil, err

@@ -40,6 +40,19 @@ func verifyOnly(ctx context.Context, conns []*grpc.ClientConn, token string, pic
 	return l, nil
 }
 
+// bareOnly measures the bare gRPC call (health check) for dur, open loop
+// at rate, with nothing else running.
+func bareOnly(ctx context.Context, conns []*grpc.ClientConn, rate int, dur time.Duration) (Latency, error) {
+	l, err := openLoop(ctx, rate, dur, verifyGrace, verifyWorkers, func(ctx context.Context, i int) error {
+		_, err := healthpb.NewHealthClient(conns[i%len(conns)]).Check(ctx, &healthpb.HealthCheckRequest{})
+		return err
+	})
+	if err != nil {
+		return l, fmt.Errorf("bench: bare gRPC call alone: %w", err)
+	}
+	return l, nil
+}
+
 // verifyAndFloor measures the bare gRPC call (health check) for a quarter
 // of dur, then VerifyPack of packs pick returns for dur, both open loop at
 // rate on the same connections, while background runs.

@@ -237,3 +237,51 @@ func scrapeMetrics(ctx context.Context, addr string) (map[string]float64, error)
 	}
 	return out, sc.Err()
 }
+
+// profileNode fetches the node's CPU profile over the next dur into
+// ProfileDir/cpu-NAME.pprof, from its operator listener with the admin
+// token, and sends the outcome on the channel it returns (nil at once
+// without ProfileDir or a node of the run's own).
+func (s *scaleRun) profileNode(ctx context.Context, name string, dur time.Duration) <-chan error {
+	done := make(chan error, 1)
+	if s.cfg.ProfileDir == "" || s.child == nil || s.target.MetricsAddr == "" {
+		done <- nil
+		return done
+	}
+	go func() {
+		done <- fetchProfile(ctx, s.target.MetricsAddr, s.target.Token, dur, filepath.Join(s.cfg.ProfileDir, "cpu-"+name+".pprof"))
+	}()
+	return done
+}
+
+// fetchProfile writes the CPU profile of the node whose operator
+// listener is addr, taken over dur, to path.
+func fetchProfile(ctx context.Context, addr, adminToken string, dur time.Duration, path string) error {
+	secs := max(int(dur.Round(time.Second)/time.Second), 1)
+	ctx, cancel := context.WithTimeout(ctx, dur+time.Minute)
+	defer cancel()
+	url := fmt.Sprintf("http://%s%sprofile?seconds=%d", addr, node.ProfilePath, secs)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("bench: node profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fmt.Errorf("bench: node profile: %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("bench: node profile: %w", err)
+	}
+	if _, err := io.Copy(f, io.LimitReader(resp.Body, 256<<20)); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("bench: node profile %s: %w", path, err)
+	}
+	return f.Close()
+}

@@ -52,10 +52,11 @@ func (s *scaleRun) measure(ctx context.Context) (ScaleStep, error) {
 		s.addEvents(bg.Events)
 		s.progress("    verify p50 %.2f ms p99 %.2f ms; bare call p99 %.2f ms", st.Verify.P50/1000, st.Verify.P99/1000, st.Floor.P99/1000)
 		if s.target.MetricsAddr != "" {
-			if st.VerifyCPUMicros, err = s.verifyCPU(ctx, dur/2); err != nil {
+			if st.VerifyCPUMicros, st.BareCPUMicros, err = s.verifyCPU(ctx, dur/2); err != nil {
 				return st, err
 			}
-			s.progress("    node CPU per verification, verifying alone, less its CPU idle: %.1f µs", st.VerifyCPUMicros)
+			s.progress("    node CPU per verification, verifying alone, less its CPU idle: %.1f µs (per bare gRPC call: %.1f µs)",
+				st.VerifyCPUMicros, st.BareCPUMicros)
 		}
 	}
 	if cfg.runs(ScaleDispense) {
@@ -122,11 +123,12 @@ func epcisWord(st ScaleStep) string {
 }
 
 // verifyCPU returns the node's CPU (process_cpu_seconds_total) per
-// verification, in µs: what it used while verifying at the step's rate
-// for dur with nothing else sent, less what it used just before over as
-// long with nothing sent at all (its background work: compactions,
-// checkpoints, retention).
-func (s *scaleRun) verifyCPU(ctx context.Context, dur time.Duration) (float64, error) {
+// verification and per bare gRPC call (the health check), in µs: what it
+// used while answering each alone at the step's rate for dur, less what
+// it used just before over as long with nothing sent at all (its
+// background work: compactions, checkpoints, retention). With
+// ProfileDir set, the node's CPU profile of each is written there.
+func (s *scaleRun) verifyCPU(ctx context.Context, dur time.Duration) (verify, bare float64, err error) {
 	dur = max(dur, MinPhase)
 	cpu := func() (float64, error) {
 		m, err := scrapeMetrics(ctx, s.target.MetricsAddr)
@@ -134,33 +136,50 @@ func (s *scaleRun) verifyCPU(ctx context.Context, dur time.Duration) (float64, e
 	}
 	idle0, err := cpu()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	t0 := time.Now()
 	select {
 	case <-time.After(dur):
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return 0, 0, ctx.Err()
 	}
 	idle1, err := cpu()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	idleRate := (idle1 - idle0) / time.Since(t0).Seconds()
-	t1 := time.Now()
-	l, err := verifyOnly(ctx, s.conns, s.m.pharm[0].token, s.pickShelf(), s.cfg.VerifyRate, dur)
-	if err != nil {
-		return 0, err
+	// alone runs one call alone and returns the node's CPU per call.
+	alone := func(name string, run func(context.Context) (Latency, error)) (float64, error) {
+		before, err := cpu()
+		if err != nil {
+			return 0, err
+		}
+		t := time.Now()
+		prof := s.profileNode(ctx, name, dur)
+		l, err := run(ctx)
+		if perr := <-prof; err == nil {
+			err = perr
+		}
+		if err != nil {
+			return 0, err
+		}
+		after, err := cpu()
+		if err != nil || l.Count == 0 {
+			return 0, err
+		}
+		used := (after - before) - idleRate*time.Since(t).Seconds()
+		return max(used, 0) / float64(l.Count) * 1e6, nil
 	}
-	busy, err := cpu()
-	if err != nil {
-		return 0, err
+	if bare, err = alone("bare-"+s.label, func(ctx context.Context) (Latency, error) {
+		return bareOnly(ctx, s.conns, s.cfg.VerifyRate, dur)
+	}); err != nil {
+		return 0, 0, err
 	}
-	if l.Count == 0 {
-		return 0, nil
-	}
-	used := (busy - idle1) - idleRate*time.Since(t1).Seconds()
-	return max(used, 0) / float64(l.Count) * 1e6, nil
+	verify, err = alone("verify-"+s.label, func(ctx context.Context) (Latency, error) {
+		return verifyOnly(ctx, s.conns, s.m.pharm[0].token, s.pickShelf(), s.cfg.VerifyRate, dur)
+	})
+	return verify, bare, err
 }
 
 // addEvents counts single-pack dispenses made by the measurements.

@@ -21,9 +21,9 @@ func TestBenchScaleMeasuresEveryStep(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	jsonPath, htmlPath := filepath.Join(dir, "scale.json"), filepath.Join(dir, "scale.html")
+	jsonPath, htmlPath, profiles := filepath.Join(dir, "scale.json"), filepath.Join(dir, "scale.html"), filepath.Join(dir, "profiles")
 	cmd := pedigreeCmd(ctx, t, "bench", "--scale", "20k,50k", "--scale-phase", "300ms", "--verify-rate", "500",
-		"--verify-ingest-rate", "100", "--json="+jsonPath, "--html", htmlPath, "--log-level", "warn")
+		"--verify-ingest-rate", "100", "--json="+jsonPath, "--html", htmlPath, "--scale-profiles", profiles, "--log-level", "warn")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("pedigree bench --scale: %v\n%s", err, out)
@@ -82,6 +82,13 @@ func TestBenchScaleMeasuresEveryStep(t *testing.T) {
 		}
 		if s.RSS == 0 || s.Goroutines == 0 {
 			t.Errorf("step %d: RSS %d, goroutines %d", i, s.RSS, s.Goroutines)
+		}
+	}
+	// The node's CPU profiles while it verifies alone and answers the
+	// bare call alone: gzipped pprof protobufs.
+	for _, name := range []string{"cpu-verify-20k.pprof", "cpu-bare-20k.pprof", "cpu-verify-50k.pprof", "cpu-bare-50k.pprof"} {
+		if b, err := os.ReadFile(filepath.Join(profiles, name)); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("profile %s: %d bytes, %v", name, len(b), err)
 		}
 	}
 	if len(res.Verdicts) < 5 {

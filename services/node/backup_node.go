@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -228,13 +229,38 @@ func (n *Node) checkAdminBearer(header string) error {
 }
 
 // operatorHandler is the operator listener's handler: base (metrics,
-// readiness) and the backup endpoint.
+// readiness), the backup endpoints and the runtime's profiles.
 func (n *Node) operatorHandler(base http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+BackupPath, n.backupHandler)
 	mux.HandleFunc("POST "+BackupVerifiedPath, n.backupVerifiedHandler)
+	mux.Handle("GET "+ProfilePath, n.adminOnly(http.HandlerFunc(pprof.Index)))
+	mux.Handle("GET "+ProfilePath+"cmdline", n.adminOnly(http.HandlerFunc(pprof.Cmdline)))
+	mux.Handle("GET "+ProfilePath+"profile", n.adminOnly(http.HandlerFunc(pprof.Profile)))
+	mux.Handle("GET "+ProfilePath+"symbol", n.adminOnly(http.HandlerFunc(pprof.Symbol)))
+	mux.Handle("GET "+ProfilePath+"trace", n.adminOnly(http.HandlerFunc(pprof.Trace)))
 	mux.Handle("/", base)
 	return mux
+}
+
+// ProfilePath is the root of the runtime's profiles on the operator
+// listener (net/http/pprof: profile, trace, heap, goroutine, ...). The
+// admin token is required: a goroutine dump shows what the node is
+// doing, and a CPU profile or trace costs the node while it runs.
+const ProfilePath = "/debug/pprof/"
+
+// adminOnly serves h to a request with the admin token only; a CPU
+// profile or trace runs for as long as it asks, without a write
+// deadline.
+func (n *Node) adminOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := n.checkAdminBearer(r.Header.Get("Authorization")); err != nil {
+			writeOperatorText(w, http.StatusUnauthorized, "profile: "+err.Error()+"\n")
+			return
+		}
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+		h.ServeHTTP(w, r)
+	})
 }
 
 // trackingWriter notes whether anything was written through it.

@@ -102,9 +102,16 @@ func (c *CheckedEPCIS) Project(ev *epcis.Event, ns map[string]string, actor stri
 	if se.Epcis, err = EncodeCaptured(ev, ns); err != nil {
 		return nil, err
 	}
-	// CheckEPCIS reads an empty event ID and a read point naming the
-	// actor specially: the shortcut holds only where it would not.
-	if back, err := DecodeCaptured(se.GetEpcis()); err == nil && se.GetEventId() != "" && se.GetReadPoint() != actor && reflect.DeepEqual(back, ev) {
+	back, err := DecodeCaptured(se.GetEpcis())
+	return c.settle(se, actor, err == nil && reflect.DeepEqual(back, ev))
+}
+
+// settle returns se, remembered as checked when its captured bytes are
+// known to decode to the event it was projected from, except where
+// CheckEPCIS reads the event specially (an empty event ID, a read point
+// naming the actor): there, and for bytes not known, CheckEPCIS decides.
+func (c *CheckedEPCIS) settle(se *pb.ScanEvent, actor string, known bool) (*pb.ScanEvent, error) {
+	if known && se.GetEventId() != "" && se.GetReadPoint() != actor {
 		if c != nil {
 			if key, ok := checkedKey(se, actor); ok {
 				c.add(key)
@@ -116,4 +123,19 @@ func (c *CheckedEPCIS) Project(ev *epcis.Event, ns map[string]string, actor stri
 		return nil, err
 	}
 	return se, nil
+}
+
+// ProjectCaptured is Project for an event whose captured bytes the
+// capture document itself gave (epcis.Captured): they decode to the event
+// by construction, so they are neither encoded nor decoded back here, and
+// the event is remembered as checked. Where CheckEPCIS reads the event
+// specially (no event ID, a read point naming the actor) or the bytes
+// are over MaxEPCISBytes, CheckEPCIS decides, as in Project.
+func (c *CheckedEPCIS) ProjectCaptured(cp epcis.Captured, actor string) (*pb.ScanEvent, error) {
+	se, err := FromEPCIS(cp.Event(), actor)
+	if err != nil {
+		return nil, err
+	}
+	se.Epcis = cp.Bytes()
+	return c.settle(se, actor, len(se.Epcis) <= MaxEPCISBytes)
 }

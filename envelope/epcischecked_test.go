@@ -1,11 +1,16 @@
 package envelope
 
 import (
+	"io/fs"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/pedigree-project/pedigree/epcis"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
@@ -95,4 +100,57 @@ func TestProjectAgreesWithCheckEPCIS(t *testing.T) {
 	if _, err := c.Project(e, nil, testActor); err == nil {
 		t.Error("an event of no action was projected")
 	}
+}
+
+// TestProjectCapturedAgreesWithCheckEPCIS projects every event of the
+// conformance corpus's capture documents from the bytes the document
+// gave for it: where Project takes the event, so does ProjectCaptured,
+// and CheckEPCIS, decoding the bytes in full as another node would, takes
+// what it made.
+func TestProjectCapturedAgreesWithCheckEPCIS(t *testing.T) {
+	v, err := epcis.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewCheckedEPCIS(1 << 12)
+	events, projected := 0, 0
+	err = filepath.WalkDir("../epcis/testdata", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".json") || strings.HasSuffix(path, ".jsonld")) {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		doc, captured, err := v.DecodeCapture(data)
+		if err != nil {
+			return nil // refused by the schema or the decoder
+		}
+		for i, cp := range captured {
+			events++
+			se, err := c.ProjectCaptured(cp, testActor)
+			_, oldErr := NewCheckedEPCIS(1).Project(&doc.Events[i], doc.Namespaces, testActor)
+			if (err == nil) != (oldErr == nil) {
+				t.Fatalf("%s: event %d: ProjectCaptured says %v, Project %v", path, i, err, oldErr)
+			}
+			if err != nil {
+				continue
+			}
+			projected++
+			if err := CheckEPCIS(se, testActor); err != nil {
+				t.Fatalf("%s: event %d: CheckEPCIS refuses what ProjectCaptured made: %v", path, i, err)
+			}
+			if k, _ := checkedKey(se, testActor); !c.has(k) && se.GetEventId() != "" && se.GetReadPoint() != testActor {
+				t.Fatalf("%s: event %d: not remembered as checked", path, i)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if events < 150 || projected < 100 {
+		t.Fatalf("%d events, %d projected", events, projected)
+	}
+	t.Logf("%d events, %d projected", events, projected)
 }

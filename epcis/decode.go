@@ -1,10 +1,8 @@
 package epcis
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -129,21 +127,6 @@ func (c *context) expandGS1CURIE(v string) string {
 		return iri + v[i+1:]
 	}
 	return v
-}
-
-// unmarshal decodes JSON into generic values, keeping numbers as json.Number
-// and rejecting trailing data.
-func unmarshal(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("epcis: invalid JSON: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("epcis: invalid JSON: data after the top-level value")
-	}
-	return v, nil
 }
 
 // Decode parses an EPCIS 2.0 JSON-LD capture document or query document.

@@ -61,7 +61,11 @@
 // an eventList item of its type, which is the whole schema's verdict (the
 // schema puts no constraint on the list but its items); Decode decodes
 // them on all cores too, and both report the first problem in document
-// order, as a loop would.
+// order, as a loop would. The JSON is read in one pass (jsontext), a
+// repeated name's last value counting as in encoding/json; invalid UTF-8
+// is refused. Validator.DecodeCapture also gives each event of a capture
+// document as a one-event document made of the document's own bytes
+// (Captured), what a ledger keeps for the event.
 //
 // # Encoding
 //
@@ -102,6 +106,7 @@
 //     whitespace, byte for byte what json.Compact makes of it.
 //   - Decode(EncodeJSONLD(d)) and DecodeXML(EncodeXML(d)) give back the
 //     events of a decoded document d, model and hash.
+//   - Decode of a Captured's Bytes gives back its Event exactly.
 //   - The package holds no mutable package-level state and is safe for
 //     concurrent use.
 package epcis

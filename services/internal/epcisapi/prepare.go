@@ -184,9 +184,10 @@ func (p *Preparer) Prepare(body []byte, f Format, actor string, b Behaviour) (*P
 			Msg: fmt.Sprintf("the document is %d bytes, the limit %d", len(body), p.limits.MaxBytes)}
 	}
 	var doc *epcis.Document
+	var captured []epcis.Captured // the bytes each JSON-LD event is kept as, from the document's own
 	var err error
 	if f == JSON {
-		doc, err = p.v.Decode(body)
+		doc, captured, err = p.v.DecodeCapture(body)
 		var se *epcis.SchemaError
 		if errors.As(err, &se) {
 			return nil, schemaError(err)
@@ -217,7 +218,21 @@ func (p *Preparer) Prepare(body []byte, f Format, actor string, b Behaviour) (*P
 	failed := make([]error, len(doc.Events))
 	now := time.Now().UnixMilli()
 	doc.EachEvent(func(i int, ev *epcis.Event) {
-		projected[i], failed[i] = project(ev, doc.Namespaces, actor, now, p.checked)
+		var se *pb.ScanEvent
+		var err error
+		if captured != nil {
+			se, err = p.checked.ProjectCaptured(captured[i], actor)
+		} else {
+			se, err = p.checked.Project(ev, doc.Namespaces, actor)
+		}
+		if err == nil {
+			err = ingestCheck(se, actor, now)
+		}
+		if err != nil {
+			failed[i] = err
+			return
+		}
+		projected[i] = se
 	})
 	for i, se := range projected {
 		if failed[i] != nil {
@@ -233,22 +248,13 @@ func (p *Preparer) Prepare(body []byte, f Format, actor string, b Behaviour) (*P
 	return out, nil
 }
 
-// project makes the scan event of one captured event, its captured bytes
-// checked and remembered by checked (envelope.CheckedEPCIS.Project), and
-// checks it as ingest will.
-func project(ev *epcis.Event, ns map[string]string, actor string, now int64, checked *envelope.CheckedEPCIS) (*pb.ScanEvent, error) {
-	se, err := checked.Project(ev, ns, actor)
-	if err != nil {
-		return nil, err
-	}
-	// What ingest checks, so that a prepared event is never
-	// dead-lettered (CheckEPCIS is what Project just did); the rules' own
-	// outcome comes later.
+// ingestCheck checks a projected event as ingest will, so that a prepared
+// event is never dead-lettered: the EPCIS check is what the projection
+// (CheckedEPCIS.Project or ProjectCaptured) just did; the rules' own
+// outcome comes later.
+func ingestCheck(se *pb.ScanEvent, actor string, now int64) error {
 	var le lifecycle.Event
-	if err := convert.EventChecked(0, &le, nil, se, actor, now, projected); err != nil {
-		return nil, err
-	}
-	return se, nil
+	return convert.EventChecked(0, &le, nil, se, actor, now, projected)
 }
 
 // projected is the EPCIS check of an event CheckedEPCIS.Project made:

@@ -1,0 +1,92 @@
+package epcis
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// unmarshal decodes JSON into generic values (map[string]any, []any,
+// string, json.Number, bool and nil), as encoding/json does into an any
+// with UseNumber, in one pass and with fewer allocations. A name repeated
+// in one object has its last value, as there (GS1's own examples repeat
+// one). It is stricter in one way: invalid UTF-8, an unpaired surrogate
+// escape included, is refused rather than replaced (RFC 8259 leaves it to
+// the reader), so that the bytes kept and the events read from them
+// cannot differ.
+func unmarshal(data []byte) (any, error) {
+	// The nesting is bounded at 10,000 levels, as encoding/json's.
+	dec := jsontext.NewDecoder(bytes.NewReader(data), jsontext.AllowDuplicateNames(true))
+	v, err := treeValue(dec)
+	if err != nil {
+		return nil, jsonError(err)
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return nil, errors.New("epcis: invalid JSON: data after the top-level value")
+	}
+	return v, nil
+}
+
+// treeValue reads the next value of dec.
+func treeValue(dec *jsontext.Decoder) (any, error) {
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return nil, err
+	}
+	switch tok.Kind() {
+	case '{':
+		m := make(map[string]any)
+		for dec.PeekKind() != '}' {
+			name, err := dec.ReadToken()
+			if err != nil {
+				return nil, err
+			}
+			k := name.String()
+			v, err := treeValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			m[k] = v // a repeated name: its last value, as encoding/json
+		}
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, err
+		}
+		return m, nil
+	case '[':
+		a := make([]any, 0, 4)
+		for dec.PeekKind() != ']' {
+			v, err := treeValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			a = append(a, v)
+		}
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, err
+		}
+		return a, nil
+	case '"':
+		return tok.String(), nil
+	case '0':
+		return json.Number(tok.String()), nil
+	case 't':
+		return true, nil
+	case 'f':
+		return false, nil
+	case 'n':
+		return nil, nil
+	}
+	return nil, fmt.Errorf("unexpected %v", tok.Kind())
+}
+
+// jsonError words a syntax error; an early end of the data is one too.
+func jsonError(err error) error {
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("epcis: invalid JSON: %w", err)
+}

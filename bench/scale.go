@@ -62,10 +62,12 @@ type ScaleConfig struct {
 	// event are then those of a node with that retention. Needs the node
 	// run by ServeArgv.
 	Retention bool
-	// ProfileDir, when set, receives the node's CPU profiles while it
-	// answers verifications alone and bare gRPC calls alone at each step
-	// (cpu-verify-STEP.pprof, cpu-bare-STEP.pprof). Needs the node run by
-	// ServeArgv.
+	// ProfileDir, when set, receives the node's CPU profiles at each
+	// step: while it answers the bare call then verifications with the
+	// background ingest (cpu-verify-ingest-STEP.pprof), verifications
+	// alone (cpu-verify-STEP.pprof) and bare gRPC calls alone
+	// (cpu-bare-STEP.pprof), and its heap when its memory is read
+	// (heap-STEP.pprof). Needs the node run by ServeArgv.
 	ProfileDir string
 	// Logger and Progress as in Config.
 	Logger   *slog.Logger

@@ -249,18 +249,28 @@ func (s *scaleRun) profileNode(ctx context.Context, name string, dur time.Durati
 		return done
 	}
 	go func() {
-		done <- fetchProfile(ctx, s.target.MetricsAddr, s.target.Token, dur, filepath.Join(s.cfg.ProfileDir, "cpu-"+name+".pprof"))
+		secs := max(int(dur.Round(time.Second)/time.Second), 1)
+		done <- fetchProfile(ctx, s.target.MetricsAddr, s.target.Token, fmt.Sprintf("profile?seconds=%d", secs), dur,
+			filepath.Join(s.cfg.ProfileDir, "cpu-"+name+".pprof"))
 	}()
 	return done
 }
 
-// fetchProfile writes the CPU profile of the node whose operator
-// listener is addr, taken over dur, to path.
-func fetchProfile(ctx context.Context, addr, adminToken string, dur time.Duration, path string) error {
-	secs := max(int(dur.Round(time.Second)/time.Second), 1)
+// heapProfile writes the node's heap profile to ProfileDir/heap-NAME.pprof
+// (nothing without ProfileDir or a node of the run's own).
+func (s *scaleRun) heapProfile(ctx context.Context, name string) error {
+	if s.cfg.ProfileDir == "" || s.child == nil || s.target.MetricsAddr == "" {
+		return nil
+	}
+	return fetchProfile(ctx, s.target.MetricsAddr, s.target.Token, "heap", 0, filepath.Join(s.cfg.ProfileDir, "heap-"+name+".pprof"))
+}
+
+// fetchProfile writes the profile the node whose operator listener is
+// addr serves at ProfilePath+query, which takes dur, to path.
+func fetchProfile(ctx context.Context, addr, adminToken, query string, dur time.Duration, path string) error {
 	ctx, cancel := context.WithTimeout(ctx, dur+time.Minute)
 	defer cancel()
-	url := fmt.Sprintf("http://%s%sprofile?seconds=%d", addr, node.ProfilePath, secs)
+	url := fmt.Sprintf("http://%s%s%s", addr, node.ProfilePath, query)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err

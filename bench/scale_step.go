@@ -42,9 +42,13 @@ func (s *scaleRun) measure(ctx context.Context) (ScaleStep, error) {
 		}
 		s.progress("  verify at %d req/s for %s (bare gRPC call for a quarter of that first) while ingesting %d events/s", cfg.VerifyRate, dur, cfg.VerifyIngestRate)
 		var bg Throughput
+		prof := s.profileNode(ctx, "verify-ingest-"+s.label, max(dur/4, MinPhase)+dur)
 		st.Verify, st.Floor, bg, err = verifyAndFloor(ctx, s.conns, s.m.pharm[0].token, s.pickShelf(), cfg.VerifyRate, dur, func(ctx context.Context) (Throughput, error) {
 			return ingest(ctx, s.bus, bgMsgs, ingestOptions{dur: dur, rate: float64(cfg.VerifyIngestRate), window: windowSingle, markers: markersPending})
 		})
+		if perr := <-prof; err == nil {
+			err = perr
+		}
 		if err != nil {
 			return st, err
 		}
@@ -95,6 +99,9 @@ func (s *scaleRun) measure(ctx context.Context) (ScaleStep, error) {
 		st.LedgerEntries = cp.GetSize()
 	}
 	if err := s.scrape(ctx, &st); err != nil {
+		return st, err
+	}
+	if err := s.heapProfile(ctx, s.label); err != nil {
 		return st, err
 	}
 	if s.child == nil {

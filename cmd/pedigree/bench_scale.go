@@ -35,7 +35,7 @@ func (l *longRunFlags) addFlags(f *pflag.FlagSet) {
 	f.DurationVar(&l.scalePhase, "scale-phase", sc.Phase, "with --scale: how long each timed measurement of a step runs")
 	f.StringSliceVar(&l.scaleSkip, "scale-skip", nil, "with --scale: parts of each step to leave out: "+strings.Join(bench.ScaleParts(), ", "))
 	f.BoolVar(&l.retention, "scale-retention", false, "with --scale: run the node with --stream-retention after-backup and take a verified backup as each step begins, so that the stream drops what the backup holds before the step's restart and disk are measured")
-	f.StringVar(&l.scaleProfs, "scale-profiles", "", "with --scale: write the node's CPU profiles while it answers verifications alone and bare gRPC calls alone at each step to this directory")
+	f.StringVar(&l.scaleProfs, "scale-profiles", "", "with --scale: write the node's CPU profiles at each step to this directory: while it verifies with the background ingest, verifies alone, and answers bare gRPC calls alone; and its heap")
 	f.DurationVar(&l.soak, "soak", 0, "run a steady mixed load this long on a node filled to --soak-size, e.g. 30m")
 	f.DurationVar(&l.soakBucket, "soak-bucket", so.Bucket, "with --soak: the length of one row of the report")
 	f.StringVar(&l.soakSize, "soak-size", stepsWord([]int64{so.Size}), "with --soak: events the node holds before the load starts")

@@ -84,9 +84,9 @@ func TestBenchScaleMeasuresEveryStep(t *testing.T) {
 			t.Errorf("step %d: RSS %d, goroutines %d", i, s.RSS, s.Goroutines)
 		}
 	}
-	// The node's CPU profiles while it verifies alone and answers the
-	// bare call alone: gzipped pprof protobufs.
-	for _, name := range []string{"cpu-verify-20k.pprof", "cpu-bare-20k.pprof", "cpu-verify-50k.pprof", "cpu-bare-50k.pprof"} {
+	// The node's CPU profiles (verifying with the ingest, verifying
+	// alone, the bare call alone) and heap: gzipped pprof protobufs.
+	for _, name := range []string{"cpu-verify-ingest-20k.pprof", "cpu-verify-20k.pprof", "cpu-bare-20k.pprof", "cpu-verify-50k.pprof", "cpu-bare-50k.pprof", "heap-20k.pprof", "heap-50k.pprof"} {
 		if b, err := os.ReadFile(filepath.Join(profiles, name)); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
 			t.Errorf("profile %s: %d bytes, %v", name, len(b), err)
 		}

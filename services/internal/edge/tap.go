@@ -14,7 +14,8 @@ import (
 // method needing a token, Unauthenticated, unless the call's headers carry
 // a valid one: before its message is read, so that a caller without a
 // token cannot make the node receive and decode a large message. The
-// authentication interceptor still runs and attaches the caller. The tap
+// caller it resolved is the call's (auth.WithPrincipal), so that the
+// authentication interceptor does not resolve it again. The tap
 // runs on the connection's reader goroutine, where a panic would end the
 // process: one is recovered, passed to onPanic and answered Internal.
 func AuthTap(a *auth.Authenticator, onPanic func(ctx context.Context, method string, v any)) tap.ServerInHandle {
@@ -30,9 +31,11 @@ func AuthTap(a *auth.Authenticator, onPanic func(ctx context.Context, method str
 		if a.IsPublic(info.FullMethodName) {
 			return ctx, nil
 		}
-		if _, err := a.Authenticate(ctx); err != nil {
+		p, err := a.Authenticate(ctx)
+		if err != nil {
 			return ctx, err
 		}
-		return ctx, nil
+		// The call's context: its interceptor finds the caller resolved.
+		return auth.WithPrincipal(ctx, p), nil
 	}
 }

@@ -10,7 +10,7 @@ import (
 // rate limits, the metrics listener) to serve's flags.
 func addEdgeFlags(f *pflag.FlagSet, cfg *node.Config) {
 	e := &cfg.Edge
-	f.StringVar(&cfg.MetricsAddr, "metrics", node.DefaultMetricsAddr, "operator listener: /metrics and /readyz with the reason (empty: off)")
+	f.StringVar(&cfg.MetricsAddr, "metrics", node.DefaultMetricsAddr, "operator listener: /metrics, /readyz with the reason, and with the admin token POST /backup and /debug/pprof/ (empty: off)")
 	f.StringVar(&e.TLSCert, "tls-cert", e.TLSCert, "PEM certificate (chain) of the node: gRPC and HTTP speak TLS (with --tls-key)")
 	f.StringVar(&e.TLSKey, "tls-key", e.TLSKey, "PEM private key of --tls-cert")
 	f.StringVar(&e.TLSClientCA, "tls-client-ca", e.TLSClientCA, "PEM CAs of client certificates: require and verify one on gRPC and HTTP (mutual TLS)")

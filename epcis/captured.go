@@ -54,10 +54,14 @@ func capturedEvents(data []byte, doc *Document) []Captured {
 	}
 	head := parts.head()
 	out := make([]Captured, len(doc.Events))
-	for i := range doc.Events {
-		b := make([]byte, 0, len(head)+len(parts.events[i])+len(captureTail))
-		b = append(append(append(b, head...), parts.events[i]...), captureTail...)
-		out[i] = Captured{ev: &doc.Events[i], data: b}
+	for i, raw := range parts.events {
+		b := bytes.NewBuffer(make([]byte, 0, len(head)+len(raw)+len(captureTail)))
+		b.Write(head)
+		if err := json.Compact(b, raw); err != nil {
+			return nil // not after Decode read the same bytes
+		}
+		b.WriteString(captureTail)
+		out[i] = Captured{ev: &doc.Events[i], data: b.Bytes()}
 	}
 	return out
 }
@@ -66,10 +70,10 @@ func capturedEvents(data []byte, doc *Document) []Captured {
 const captureTail = "]}}"
 
 // captureParts are the members of a capture document that bear on its
-// events, compacted, and its events.
+// events, compacted, and its events as they are in the document.
 type captureParts struct {
 	root   map[string][]byte // @context, type, schemaVersion, creationDate, *ignoreFields
-	events [][]byte
+	events [][]byte          // slices of the document
 }
 
 // head is a one-event document up to its event: the root members in
@@ -116,7 +120,7 @@ func splitCapture(data []byte) (p captureParts, ok bool) {
 		}
 		switch n := name.String(); {
 		case n == "epcisBody":
-			if p.events, ok, err = splitBody(dec); err != nil {
+			if p.events, ok, err = splitBody(dec, data); err != nil {
 				return p, false
 			}
 		case keptRootMember(n):
@@ -136,9 +140,10 @@ func splitCapture(data []byte) (p captureParts, ok bool) {
 	return p, ok
 }
 
-// splitBody reads an epcisBody value and returns its last eventList's
-// items, compacted; ok is false when either is of another kind.
-func splitBody(dec *jsontext.Decoder) (events [][]byte, ok bool, err error) {
+// splitBody reads an epcisBody value of data and returns its last
+// eventList's items, as slices of data; ok is false when either is of
+// another kind.
+func splitBody(dec *jsontext.Decoder, data []byte) (events [][]byte, ok bool, err error) {
 	if dec.PeekKind() != '{' {
 		return nil, false, dec.SkipValue()
 	}
@@ -169,11 +174,8 @@ func splitBody(dec *jsontext.Decoder) (events [][]byte, ok bool, err error) {
 			if err != nil {
 				return nil, false, err
 			}
-			c, err := compact(v)
-			if err != nil {
-				return nil, false, err
-			}
-			events = append(events, c)
+			end := int(dec.InputOffset()) // v is the input's bytes before it
+			events = append(events, data[end-len(v):end])
 		}
 		if _, err := dec.ReadToken(); err != nil {
 			return nil, false, err

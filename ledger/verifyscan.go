@@ -64,12 +64,11 @@ func (c *scanChunk) hashLeaves() {
 // entryScan reads a log's entries on several goroutines (see above).
 type entryScan struct {
 	snap    *pebble.Snapshot
-	size    uint64 // the size metadata: the last range, open-ended, starts at or below it
 	rng     uint64 // entries per range
 	outs    []chan *scanChunk
 	stop    chan struct{}
 	wg      sync.WaitGroup
-	lastRng uint64
+	lastRng uint64 // the last range, open-ended: the one holding the size metadata's index
 }
 
 // scanShape is how a scan splits its work: entries per range and readers.
@@ -82,7 +81,7 @@ type scanShape struct {
 func startScan(snap *pebble.Snapshot, size uint64, shape scanShape) *entryScan {
 	workers := max(shape.readers, 1)
 	rng := max(shape.rangeEntries, 1)
-	s := &entryScan{snap: snap, size: size, rng: rng, stop: make(chan struct{}), lastRng: size / rng}
+	s := &entryScan{snap: snap, rng: rng, stop: make(chan struct{}), lastRng: size / rng}
 	s.outs = make([]chan *scanChunk, workers)
 	for w := range workers {
 		out := make(chan *scanChunk, readerChunks-1)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,6 +70,18 @@ type ScaleConfig struct {
 	// (cpu-bare-STEP.pprof), and its heap when its memory is read
 	// (heap-STEP.pprof). Needs the node run by ServeArgv.
 	ProfileDir string
+	// DataDir, when set, is the node's data directory, kept after the
+	// run, with the run's state in it (ScaleStateFile) after every grown
+	// block and measured step. A run on a directory that holds a state
+	// resumes it: the node starts on its data, the market's parties sign
+	// with their saved keys, and the steps measured already are reported
+	// again. Needs the node run by ServeArgv.
+	DataDir string
+	// Pause, when it closes, ends the run at the next point where its
+	// state is whole: after the block of pallets being grown, or after
+	// the step being measured. RunScale then stops the node cleanly and
+	// returns the steps measured so far with ErrScalePaused.
+	Pause <-chan struct{}
 	// Logger and Progress as in Config.
 	Logger   *slog.Logger
 	Progress io.Writer
@@ -134,6 +147,9 @@ func (c ScaleConfig) withDefaults() (ScaleConfig, error) {
 	if c.ProfileDir != "" && c.Target.External() {
 		errs = append(errs, errors.New("scale-profiles: the node's profiles need its admin token and a node of the run's own; leave out --server"))
 	}
+	if c.DataDir != "" && c.Target.External() {
+		errs = append(errs, errors.New("scale-data: the data directory is that of a node of the run's own; leave out --server"))
+	}
 	if c.Retention && c.Target.External() {
 		errs = append(errs, errors.New("scale-retention: needs the run's own node: leave out --server"))
 	}
@@ -163,7 +179,32 @@ type scaleRun struct {
 	shelfCur int          // shelf packs [0, shelfCur) have been dispensed by the measurements
 	grown    atomic.Int64 // s.events, for readers while the soak grows it
 	label    string       // the step being measured, as --scale reads it
+	// growSeconds is the time grown toward the next step, over every
+	// run of a resumed one; wallBefore the wall time of the runs before
+	// this one, resumed how many runs came before it.
+	growSeconds float64
+	wallBefore  float64
+	resumed     int
+	start       time.Time
 }
+
+// ErrScalePaused is returned by RunScale, with the steps measured so far,
+// when ScaleConfig.Pause ended the run: the same configuration on the same
+// DataDir resumes it.
+var ErrScalePaused = errors.New("bench: the scale run paused; run it again on the same data directory to resume")
+
+// paused reports whether the run was asked to pause.
+func (s *scaleRun) paused() bool {
+	select {
+	case <-s.cfg.Pause:
+		return true
+	default:
+		return false
+	}
+}
+
+// wallSeconds is the run's wall time over all its runs.
+func (s *scaleRun) wallSeconds() float64 { return s.wallBefore + time.Since(s.start).Seconds() }
 
 func (s *scaleRun) progress(format string, args ...any) {
 	fmt.Fprintf(s.cfg.Progress, "bench: "+format+"\n", args...)
@@ -175,8 +216,7 @@ func RunScale(ctx context.Context, cfg ScaleConfig) (*ScaleResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	start := time.Now()
-	s := &scaleRun{cfg: cfg, res: &ScaleResult{Machine: machineNow(), Steps: []ScaleStep{}, Settings: ScaleSettings{
+	s := &scaleRun{cfg: cfg, start: time.Now(), res: &ScaleResult{Machine: machineNow(), Steps: []ScaleStep{}, Settings: ScaleSettings{
 		Steps: cfg.Steps, PhaseSeconds: cfg.Phase.Seconds(), VerifyRate: cfg.VerifyRate, VerifyIngestRate: cfg.VerifyIngestRate,
 		Skip: cfg.Skip, EventsPerPallet: EventsPerPallet, PalletPacks: palletPacks}}}
 	defer s.close()
@@ -188,26 +228,60 @@ func RunScale(ctx context.Context, cfg ScaleConfig) (*ScaleResult, error) {
 	if err := s.connect(ctx); err != nil {
 		return nil, err
 	}
-	for _, target := range cfg.Steps {
-		t0 := time.Now()
+	for _, target := range cfg.Steps[len(s.res.Steps):] {
+		if s.paused() {
+			return s.pause()
+		}
 		if err := s.grow(ctx, target); err != nil {
 			return nil, err
 		}
-		grow := time.Since(t0)
-		s.progress("step %s: %d events (%d packs) in %.0f s", shortValue(float64(target)), s.events, s.pallets*palletPacks, grow.Seconds())
+		if s.events < target {
+			return s.pause()
+		}
+		s.progress("step %s: %d events (%d packs) in %.0f s", shortValue(float64(target)), s.events, s.pallets*palletPacks, s.growSeconds)
 		s.label = shortValue(float64(target))
+		if err := s.saveState("measuring step " + s.label); err != nil {
+			return nil, err
+		}
+		t1 := time.Now()
 		step, err := s.measure(ctx)
 		if err != nil {
 			return nil, err
 		}
-		step.GrowSeconds = grow.Seconds()
-		step.StepSeconds = time.Since(t0).Seconds()
+		step.GrowSeconds = s.growSeconds
+		step.StepSeconds = s.growSeconds + time.Since(t1).Seconds()
+		s.growSeconds = 0
 		s.res.Steps = append(s.res.Steps, step)
+		if err := s.saveState(""); err != nil {
+			return nil, err
+		}
 	}
-	s.res.Machine.LoadEnd = loadAvg()
-	s.res.WallSeconds = time.Since(start).Seconds()
-	s.res.Verdicts = s.res.verdicts()
+	s.finish()
 	return s.res, nil
+}
+
+// finish completes the result's run-wide figures.
+func (s *scaleRun) finish() {
+	s.res.Machine.LoadEnd = loadAvg()
+	s.res.WallSeconds = s.wallSeconds()
+	s.res.Resumed = s.resumed
+	s.res.Verdicts = s.res.verdicts()
+}
+
+// pause saves the run's state, stops the node cleanly and returns what
+// was measured so far with ErrScalePaused.
+func (s *scaleRun) pause() (*ScaleResult, error) {
+	if err := s.saveState(""); err != nil {
+		return nil, err
+	}
+	if s.child != nil {
+		if err := s.child.stop(); err != nil {
+			return nil, err
+		}
+	}
+	s.progress("paused at %d events (%d packs); the same command resumes from %s", s.events, s.pallets*palletPacks, s.cfg.DataDir)
+	s.finish()
+	return s.res, ErrScalePaused
 }
 
 // connect starts the node (or checks the running one) and registers the
@@ -220,8 +294,20 @@ func (s *scaleRun) connect(ctx context.Context) error {
 		}
 	} else {
 		var err error
-		if s.child, err = newChildNode(s.cfg.ServeArgv); err != nil {
+		if s.child, err = newChildNode(s.cfg.ServeArgv, s.cfg.DataDir); err != nil {
 			return err
+		}
+		var saved *scaleState
+		if s.cfg.DataDir != "" {
+			if saved, err = loadScaleState(filepath.Join(s.cfg.DataDir, ScaleStateFile)); err != nil {
+				return err
+			}
+		}
+		if saved != nil {
+			if err := saved.checkResume(s.cfg, s.res.Settings); err != nil {
+				return fmt.Errorf("bench: resume the scale run in %s: %w", s.cfg.DataDir, err)
+			}
+			s.restore(saved)
 		}
 		if s.cfg.Retention {
 			s.child.extra = []string{"--stream-retention", "after-backup", "--stream-retention-interval", "1s",
@@ -232,8 +318,15 @@ func (s *scaleRun) connect(ctx context.Context) error {
 			return err
 		}
 		s.progress("node on %s: gRPC %s, HTTP %s, NATS %s", s.child.dir, s.target.GRPCAddr, s.target.HTTPAddr, s.target.NATSURL)
+		if saved != nil {
+			s.progress("resumed at %d events (%d packs), %d steps measured", s.events, s.pallets*palletPacks, len(s.res.Steps))
+			return s.dial()
+		}
 	}
-	return s.setupMarket(ctx)
+	if err := s.setupMarket(ctx); err != nil {
+		return err
+	}
+	return s.saveState("")
 }
 
 // setupMarket registers the market's parties on the node s.target names
@@ -306,11 +399,21 @@ func (s *scaleRun) close() {
 	}
 }
 
-// grow adds pallets until the node holds at least target events.
+// grow adds pallets until the node holds at least target events, or the
+// run is asked to pause; it saves the run's state around every block.
 func (s *scaleRun) grow(ctx context.Context, target int64) error {
-	for s.events < target {
+	for s.events < target && !s.paused() {
 		need := int((target - s.events + EventsPerPallet - 1) / EventsPerPallet)
-		if err := s.growBlock(ctx, min(need, blockPacks/palletPacks), 0, nil); err != nil {
+		n := min(need, blockPacks/palletPacks)
+		if err := s.saveState(fmt.Sprintf("growing pallets %d to %d", s.pallets, s.pallets+n)); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		if err := s.growBlock(ctx, n, 0, nil); err != nil {
+			return err
+		}
+		s.growSeconds += time.Since(t0).Seconds()
+		if err := s.saveState(""); err != nil {
 			return err
 		}
 	}

@@ -27,6 +27,7 @@ type childNode struct {
 	argv    []string // the serve command: binary and "serve"
 	extra   []string // more serve flags
 	dir     string
+	keep    bool // the directory is the caller's: stop the node cleanly and keep it
 	cmd     *exec.Cmd
 	exited  chan error
 	target  Target
@@ -40,8 +41,15 @@ var (
 	childNATS    = regexp.MustCompile(`NATS:\s+(\S+)`)
 )
 
-// newChildNode prepares a node on a new temporary directory.
-func newChildNode(argv []string) (*childNode, error) {
+// newChildNode prepares a node on dir, kept after the run, or on a new
+// temporary directory when dir is empty.
+func newChildNode(argv []string, dir string) (*childNode, error) {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("bench: data directory: %w", err)
+		}
+		return &childNode{argv: argv, dir: filepath.Clean(dir), keep: true}, nil
+	}
 	dir, err := os.MkdirTemp("", "pedigree-scale-")
 	if err != nil {
 		return nil, fmt.Errorf("bench: data directory: %w", err)
@@ -64,7 +72,7 @@ func (c *childNode) start(ctx context.Context) error {
 		return fmt.Errorf("bench: node: %w", err)
 	}
 	if c.logFile == nil {
-		if c.logFile, err = os.Create(c.dir + ".log"); err != nil {
+		if c.logFile, err = os.OpenFile(c.dir+".log", os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644); err != nil {
 			return fmt.Errorf("bench: node log: %w", err)
 		}
 	}
@@ -130,6 +138,7 @@ func (c *childNode) backup(ctx context.Context) (int64, error) {
 	defer os.Remove(out)
 	cmd := exec.CommandContext(ctx, c.argv[0], "backup", "--operator", c.target.MetricsAddr,
 		"--token-file", filepath.Join(c.dir, "admin.token"), "--out", out)
+	cmd.SysProcAttr = childAttr()
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return 0, fmt.Errorf("bench: backup: %w: %s", err, strings.TrimSpace(string(msg)))
 	}
@@ -172,8 +181,17 @@ func (c *childNode) stop() error {
 	}
 }
 
-// remove kills the node if it runs and deletes its directory and log.
+// remove kills the node if it runs and deletes its directory and log; a
+// kept directory's node is stopped cleanly, and the directory and log
+// stay.
 func (c *childNode) remove() {
+	if c.keep {
+		_ = c.stop()
+		if c.logFile != nil {
+			c.logFile.Close()
+		}
+		return
+	}
 	c.kill()
 	if c.logFile != nil {
 		c.logFile.Close()

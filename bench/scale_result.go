@@ -12,11 +12,14 @@ import (
 // ScaleResult is what `pedigree bench --scale` measured: one ScaleStep per
 // data size. Its JSON form is what --json writes.
 type ScaleResult struct {
-	Server      string        `json:"server"`
-	Machine     Machine       `json:"machine"`
-	Settings    ScaleSettings `json:"settings"`
-	WallSeconds float64       `json:"wall_seconds"`
-	Steps       []ScaleStep   `json:"steps"`
+	Server   string        `json:"server"`
+	Machine  Machine       `json:"machine"`
+	Settings ScaleSettings `json:"settings"`
+	// WallSeconds is the run's wall time, over all its runs when it was
+	// paused and resumed (Resumed times).
+	WallSeconds float64     `json:"wall_seconds"`
+	Resumed     int         `json:"resumed,omitempty"`
+	Steps       []ScaleStep `json:"steps"`
 	// Verdicts hold each figure against its limit and target.
 	Verdicts []Verdict `json:"verdicts"`
 }
@@ -313,6 +316,13 @@ func (r *ScaleResult) Report(command string) *Report {
 				palletPacks, EventsPerPallet),
 		},
 		XName: "events", X: x, LogX: true, Figures: figs,
+	}
+	if r.Resumed > 0 {
+		times := "once"
+		if r.Resumed > 1 {
+			times = fmt.Sprintf("%d times", r.Resumed)
+		}
+		rep.Lines = append(rep.Lines, "the run was paused and resumed "+times+" on the same data (--scale-data); its time counts every sitting")
 	}
 	for _, v := range r.Verdicts {
 		word := "met"

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,6 +30,7 @@ type longRunFlags struct {
 	html       string
 	profiles   string
 	scaleProfs string
+	scaleData  string
 }
 
 func (l *longRunFlags) addFlags(f *pflag.FlagSet) {
@@ -36,6 +40,7 @@ func (l *longRunFlags) addFlags(f *pflag.FlagSet) {
 	f.StringSliceVar(&l.scaleSkip, "scale-skip", nil, "with --scale: parts of each step to leave out: "+strings.Join(bench.ScaleParts(), ", "))
 	f.BoolVar(&l.retention, "scale-retention", false, "with --scale: run the node with --stream-retention after-backup and take a verified backup as each step begins, so that the stream drops what the backup holds before the step's restart and disk are measured")
 	f.StringVar(&l.scaleProfs, "scale-profiles", "", "with --scale: write the node's CPU profiles at each step to this directory: while it verifies with the background ingest, verifies alone, and answers bare gRPC calls alone; and its heap")
+	f.StringVar(&l.scaleData, "scale-data", "", "with --scale: keep the node's data in this directory, with the run's state; the first interrupt (SIGINT or SIGTERM) then pauses the run at the next block or step, and the same command on the same directory resumes it")
 	f.DurationVar(&l.soak, "soak", 0, "run a steady mixed load this long on a node filled to --soak-size, e.g. 30m")
 	f.DurationVar(&l.soakBucket, "soak-bucket", so.Bucket, "with --soak: the length of one row of the report")
 	f.StringVar(&l.soakSize, "soak-size", stepsWord([]int64{so.Size}), "with --soak: events the node holds before the load starts")
@@ -71,6 +76,7 @@ type longResult interface {
 func (l *longRunFlags) run(cmd *cobra.Command, cfg bench.Config, jsonOut string) error {
 	ctx := cmd.Context()
 	var res longResult
+	var paused error
 	switch {
 	case l.scale != "" && l.soak > 0:
 		return errors.New("bench: --scale and --soak are separate runs; give one")
@@ -84,7 +90,7 @@ func (l *longRunFlags) run(cmd *cobra.Command, cfg bench.Config, jsonOut string)
 		}
 		sc := bench.DefaultScaleConfig()
 		sc.Steps, sc.Target, sc.Phase, sc.Skip, sc.Logger, sc.Progress = steps, cfg.Target, l.scalePhase, l.scaleSkip, cfg.Logger, cfg.Progress
-		sc.Retention, sc.ProfileDir = l.retention, l.scaleProfs
+		sc.Retention, sc.ProfileDir, sc.DataDir = l.retention, l.scaleProfs, l.scaleData
 		sc.VerifyRate, sc.VerifyIngestRate = cfg.VerifyRate, max(cfg.VerifyIngestRate, 1)
 		if !cfg.Target.External() {
 			exe, err := os.Executable()
@@ -93,8 +99,18 @@ func (l *longRunFlags) run(cmd *cobra.Command, cfg bench.Config, jsonOut string)
 			}
 			sc.ServeArgv = []string{exe, "serve"}
 		}
-		r, err := bench.RunScale(ctx, sc)
-		if err != nil {
+		runCtx := ctx
+		if sc.DataDir != "" {
+			var cancel context.CancelFunc
+			runCtx, cancel = pausable(ctx)
+			defer cancel()
+			sc.Pause = ctx.Done()
+		}
+		r, err := bench.RunScale(runCtx, sc)
+		switch {
+		case errors.Is(err, bench.ErrScalePaused):
+			paused = err
+		case err != nil:
 			return err
 		}
 		res = r
@@ -126,7 +142,35 @@ func (l *longRunFlags) run(cmd *cobra.Command, cfg bench.Config, jsonOut string)
 			return err
 		}
 	}
-	return printResult(cmd.OutOrStdout(), jsonOut, res.WriteTable, res.WriteJSON)
+	if err := printResult(cmd.OutOrStdout(), jsonOut, res.WriteTable, res.WriteJSON); err != nil {
+		return err
+	}
+	return paused
+}
+
+// pausable returns a context that outlives ctx, the command's, which the
+// first interrupt cancels: a scale run with a kept data directory reads
+// that as the request to pause at a point it can resume from. A second
+// interrupt cancels the returned context: the run stops at once.
+func pausable(ctx context.Context) (context.Context, context.CancelFunc) {
+	run, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-run.Done():
+			return
+		}
+		fmt.Fprintln(os.Stderr, "bench: pausing after the block or step under way; interrupt again to stop at once (the data directory then cannot be resumed)")
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(sig)
+		select {
+		case <-sig:
+			cancel()
+		case <-run.Done():
+		}
+	}()
+	return run, cancel
 }
 
 // printResult prints a bench result as its table, or as JSON with --json

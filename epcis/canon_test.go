@@ -150,3 +150,28 @@ func TestHashInvariants(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexSegment holds indexSegment to strings.Index of the pattern it
+// stands for.
+func TestIndexSegment(t *testing.T) {
+	for _, s := range []string{"", "/", "//", "/01/", "01/", "/01", "x/01/y", "/0/01/", "/001/01/", "https://id.gs1.org/01/09506000134352/21/A/01/",
+		"/01//01/", "a/b/01", "/gtin/0950/", "/0101/01/"} {
+		for _, key := range []string{"01", "0", "gtin", "21"} {
+			if got, want := indexSegment(s, key), strings.Index(s, "/"+key+"/"); got != want {
+				t.Errorf("indexSegment(%q, %q) = %d, want %d", s, key, got, want)
+			}
+		}
+	}
+}
+
+func FuzzIndexSegment(f *testing.F) {
+	f.Add("https://id.gs1.org/01/09506000134352/21/A", "01")
+	f.Fuzz(func(t *testing.T, s, key string) {
+		if key == "" {
+			return
+		}
+		if got, want := indexSegment(s, key), strings.Index(s, "/"+key+"/"); got != want {
+			t.Errorf("indexSegment(%q, %q) = %d, want %d", s, key, got, want)
+		}
+	})
+}

@@ -3,9 +3,10 @@ package epcis
 import "strings"
 
 // dlKeys lists the primary-key path segments (AIs and their short names)
-// recognised in a GS1 Digital Link URI.
-func dlKeys() []string {
-	return []string{"01", "gtin", "8006", "itip", "8010", "cpid", "414", "gln", "417", "party",
+// recognised in a GS1 Digital Link URI. Arrays, returned by value, cost no
+// allocation per call.
+func dlKeys() [28]string {
+	return [...]string{"01", "gtin", "8006", "itip", "8010", "cpid", "414", "gln", "417", "party",
 		"8017", "gsrnp", "8018", "gsrn", "255", "gcn", "00", "sscc", "253", "gdti", "401", "ginc",
 		"402", "gsin", "8003", "grai", "8004", "giai"}
 }
@@ -13,27 +14,43 @@ func dlKeys() []string {
 // canonicalKeys lists the primary-key AIs in the order in which the
 // reference implementation looks for them when it moves a URI onto the
 // canonical domain.
-func canonicalKeys() []string {
-	return []string{"00", "01", "253", "255", "401", "402", "414", "417", "8003", "8004", "8006",
+func canonicalKeys() [14]string {
+	return [...]string{"00", "01", "253", "255", "401", "402", "414", "417", "8003", "8004", "8006",
 		"8010", "8017", "8018"}
 }
 
 // keyWithValue reports whether s contains "/key/" at or after from and
 // before limit, followed by four digits and a character other than '/'.
 func keyWithValue(s string, key string, from, limit int) bool {
-	seg := "/" + key + "/"
 	for i := from; i < limit; {
-		j := strings.Index(s[i:limit], seg)
+		j := indexSegment(s[i:limit], key)
 		if j < 0 {
 			return false
 		}
-		k := i + j + len(seg)
+		k := i + j + len(key) + 2
 		if allDigits(s[min(k, len(s)):min(k+4, len(s))], 4, 4) && k+4 < len(s) && s[k+4] != '/' {
 			return true
 		}
 		i += j + 1
 	}
 	return false
+}
+
+// indexSegment is strings.Index(s, "/"+key+"/") without building the
+// pattern.
+func indexSegment(s, key string) int {
+	for off := 1; off+len(key) < len(s); {
+		j := strings.Index(s[off:len(s)-1], key)
+		if j < 0 {
+			return -1
+		}
+		p := off + j
+		if s[p-1] == '/' && s[p+len(key)] == '/' {
+			return p - 1
+		}
+		off = p + 1
+	}
+	return -1
 }
 
 // constrainDL turns a GS1 Digital Link URI into its constrained canonical

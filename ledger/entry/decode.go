@@ -167,7 +167,23 @@ func Decode(b []byte) (*pb.LedgerEntry, error) {
 		return nil, err
 	}
 	e := &pb.LedgerEntry{}
-	if err := decodeEntry(b, f, e); err != nil {
+	if err := decodeEntry(b, f, e, true); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// DecodeMeta is Decode without the envelope: the entry comes back with
+// Envelope nil, after the same checks of all of b. It is for readers of an
+// entry's outcomes, who need not copy the envelope's bytes; the entry it
+// returns shares no memory with b.
+func DecodeMeta(b []byte) (*pb.LedgerEntry, error) {
+	f, err := FormatOf(b)
+	if err != nil {
+		return nil, err
+	}
+	e := &pb.LedgerEntry{}
+	if err := decodeEntry(b, f, e, false); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -180,7 +196,7 @@ func Check(b []byte) error {
 	if err != nil {
 		return err
 	}
-	return decodeEntry(b, f, nil)
+	return decodeEntry(b, f, nil, false)
 }
 
 // FormatOf returns the format of the entry encoded in b from its field 10,
@@ -208,7 +224,7 @@ func FormatOf(b []byte) (Format, error) {
 	return Format1, nil
 }
 
-func decodeEntry(b []byte, f Format, e *pb.LedgerEntry) error {
+func decodeEntry(b []byte, f Format, e *pb.LedgerEntry, envelope bool) error {
 	r := reader{b: b, s: entryV1}
 	if f == Format2 {
 		r.s = entryV2
@@ -240,7 +256,9 @@ func decodeEntry(b []byte, f Format, e *pb.LedgerEntry) error {
 		case 1:
 			e.Index = v.u
 		case 2:
-			e.Envelope = append([]byte(nil), v.b...)
+			if envelope {
+				e.Envelope = append([]byte(nil), v.b...)
+			}
 		case 3:
 			e.EventIds = append(e.EventIds, string(v.b))
 		case 4:

@@ -10,9 +10,11 @@ import (
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
-// FuzzDecode feeds Decode arbitrary bytes: it must never panic, Check must
-// agree with it, and whatever it accepts must encode back to exactly the
-// bytes read, in their format, and mean the same to the protobuf library.
+// FuzzDecode feeds Decode arbitrary bytes: it must never panic, Check and
+// DecodeMeta must agree with it (DecodeMeta giving the same entry without
+// its envelope, sharing no memory with b), and whatever it accepts must
+// encode back to exactly the bytes read, in their format, and mean the
+// same to the protobuf library.
 // Crashers found are kept under testdata/fuzz/FuzzDecode as seeds.
 func FuzzDecode(f *testing.F) {
 	for _, v := range readVectors(f) {
@@ -26,6 +28,19 @@ func FuzzDecode(f *testing.F) {
 		cerr := Check(b)
 		if (err == nil) != (cerr == nil) {
 			t.Fatalf("Decode: %v, Check: %v", err, cerr)
+		}
+		bc := bytes.Clone(b)
+		meta, merr := DecodeMeta(bc)
+		if (err == nil) != (merr == nil) {
+			t.Fatalf("Decode: %v, DecodeMeta: %v", err, merr)
+		}
+		if err == nil {
+			want := proto.Clone(e).(*pb.LedgerEntry)
+			want.Envelope = nil
+			clear(bc) // DecodeMeta's entry keeps nothing of its input
+			if !proto.Equal(meta, want) {
+				t.Fatalf("DecodeMeta %v, want Decode's entry without its envelope %v", meta, want)
+			}
 		}
 		if err != nil {
 			if !errors.Is(err, ErrNonCanonical) && !errors.Is(err, ErrUnknownFormat) {

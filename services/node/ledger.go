@@ -119,15 +119,19 @@ func (n *Node) lookupEntry(ctx context.Context, msgID string) (*pb.LedgerEntry, 
 	if err != nil || !ok || index >= n.ledger.Size() {
 		return nil, false, err
 	}
-	e, err := n.ledger.Entry(ctx, index)
+	// The entry is read in place and decoded without its envelope: the
+	// callers want its outcomes, not a copy of the captured bytes.
+	var entry *pb.LedgerEntry
+	err = n.ledger.Entries(ctx, index, index+1, func(e ledger.Entry) error {
+		var err error
+		if entry, err = ledgerentry.DecodeMeta(e.Data); err != nil {
+			return fmt.Errorf("node: decode ledger entry %d: %w", index, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, false, err
 	}
-	entry, err := ledgerentry.Decode(e.Data)
-	if err != nil {
-		return nil, false, fmt.Errorf("node: decode ledger entry %d: %w", index, err)
-	}
-	entry.Envelope = nil
 	return entry, true, nil
 }
 

@@ -1,6 +1,7 @@
 package epcisapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/ledger"
 	ledgerentry "github.com/pedigree-project/pedigree/ledger/entry"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
@@ -233,14 +235,16 @@ func (h *Handler) prove(ctx context.Context, rc *Receipt, indexes []uint64, with
 		if err != nil {
 			return err
 		}
-		e, err := h.cfg.Log.Entry(ctx, i)
-		if err != nil {
+		ep := EntryProof{LedgerIndex: i, InclusionProof: make([][]byte, len(proof))}
+		if err := h.cfg.Log.Entries(ctx, i, i+1, func(e ledger.Entry) error {
+			leaf := e.LeafHash()
+			ep.LeafHash = leaf[:]
+			if withData {
+				ep.Data = bytes.Clone(e.Data) // e.Data is the ledger's until this returns
+			}
+			return nil
+		}); err != nil {
 			return err
-		}
-		leaf := e.LeafHash()
-		ep := EntryProof{LedgerIndex: i, LeafHash: leaf[:], InclusionProof: make([][]byte, len(proof))}
-		if withData {
-			ep.Data = e.Data
 		}
 		for k := range proof {
 			ep.InclusionProof[k] = proof[k][:]
@@ -263,12 +267,16 @@ func (h *Handler) outcomes(ctx context.Context, j *pb.EpcisCaptureJob) ([]EventR
 		evs := j.GetEvents()[from:min(from+size, len(j.GetEvents()))]
 		var entry *pb.LedgerEntry
 		if c.GetRecorded() {
-			e, err := h.cfg.Log.Entry(ctx, c.GetLedgerIndex())
-			if err != nil {
+			// Read in place, without the envelope: only the outcomes count.
+			i := c.GetLedgerIndex()
+			if err := h.cfg.Log.Entries(ctx, i, i+1, func(e ledger.Entry) error {
+				var err error
+				if entry, err = ledgerentry.DecodeMeta(e.Data); err != nil {
+					return fmt.Errorf("epcisapi: ledger entry %d: %w", i, err)
+				}
+				return nil
+			}); err != nil {
 				return nil, err
-			}
-			if entry, err = ledgerentry.Decode(e.Data); err != nil {
-				return nil, fmt.Errorf("epcisapi: ledger entry %d: %w", c.GetLedgerIndex(), err)
 			}
 		}
 		// The entry is this capture's own unless the stream or the ledger

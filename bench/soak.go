@@ -111,10 +111,14 @@ func (b *buckets) add(series string, at time.Time, err error) {
 	b.lat[series][k] = append(b.lat[series][k], d)
 }
 
-// paced calls fn rate times a second from workers goroutines until ctx
-// ends, each worker on its own fixed schedule; a call's latency runs from
-// its scheduled time, so a stall is charged to the calls behind it.
-func paced(ctx context.Context, rate, workers int, b *buckets, series string, fn func(context.Context) error) {
+// paced calls fn rate times a second from workers goroutines, each worker
+// on its own fixed schedule, for every time scheduled before end; a call's
+// latency runs from its scheduled time, so a stall is charged to the calls
+// behind it. A worker that falls behind still makes and records every
+// call it had scheduled, after end if need be: dropping them would hide
+// the slowest calls and leave the last buckets empty. Only ctx ending
+// stops it early.
+func paced(ctx context.Context, end time.Time, rate, workers int, b *buckets, series string, fn func(context.Context) error) {
 	interval := time.Duration(float64(time.Second) * float64(workers) / float64(rate))
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -122,7 +126,7 @@ func paced(ctx context.Context, rate, workers int, b *buckets, series string, fn
 			at := time.Now().Add(time.Duration(w) * interval / time.Duration(workers))
 			t := time.NewTimer(0)
 			defer t.Stop()
-			for {
+			for ; at.Before(end); at = at.Add(interval) {
 				if d := time.Until(at); d > 0 {
 					t.Reset(d)
 					select {
@@ -131,15 +135,11 @@ func paced(ctx context.Context, rate, workers int, b *buckets, series string, fn
 					case <-t.C:
 					}
 				}
-				if ctx.Err() != nil {
-					return
-				}
 				err := fn(ctx)
 				if ctx.Err() != nil {
 					return
 				}
 				b.add(series, at, err)
-				at = at.Add(interval)
 			}
 		})
 	}
@@ -199,8 +199,14 @@ func RunSoak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 func (s *scaleRun) soak(ctx context.Context, cfg SoakConfig, res *SoakResult) error {
 	n := int(cfg.Duration / cfg.Bucket)
 	start := time.Now().Add(10 * time.Millisecond)
+	end := start.Add(time.Duration(n) * cfg.Bucket)
 	b := newBuckets(start, cfg.Bucket, n)
-	lctx, cancel := context.WithDeadline(ctx, start.Add(time.Duration(n)*cfg.Bucket))
+	// The calls run on rctx, which only a failure ends, so that each call
+	// scheduled before end is made; the growth and the sampling stop at
+	// end (lctx).
+	rctx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	lctx, cancel := context.WithDeadline(rctx, end)
 	defer cancel()
 	// Packs for the dispenses, set aside before the verifications pick
 	// among the rest of the shelves; the market's growth adds shelves.
@@ -214,18 +220,18 @@ func (s *scaleRun) soak(ctx context.Context, cfg SoakConfig, res *SoakResult) er
 		case errc <- err:
 		default:
 		}
-		cancel()
+		cancelRun()
 	}
 	token := s.m.pharm[0].token
 	wg.Go(func() {
-		paced(lctx, cfg.VerifyRate, verifyWorkers, b, seriesVerify, func(ctx context.Context) error {
+		paced(rctx, end, cfg.VerifyRate, verifyWorkers, b, seriesVerify, func(ctx context.Context) error {
 			_, err := pb.NewVerificationServiceClient(s.conns[rand.IntN(len(s.conns))]).VerifyPack(withToken(ctx, token),
 				&pb.VerifyPackRequest{Pack: pb.BarcodeInput(verifyPick())})
 			return err
 		})
 	})
 	wg.Go(func() {
-		paced(lctx, floorRate, readWorkers, b, seriesFloor, func(ctx context.Context) error {
+		paced(rctx, end, floorRate, readWorkers, b, seriesFloor, func(ctx context.Context) error {
 			_, err := healthpb.NewHealthClient(s.conns[rand.IntN(len(s.conns))]).Check(ctx, &healthpb.HealthCheckRequest{})
 			return err
 		})
@@ -233,7 +239,7 @@ func (s *scaleRun) soak(ctx context.Context, cfg SoakConfig, res *SoakResult) er
 	var next int
 	var nextMu sync.Mutex
 	wg.Go(func() {
-		paced(lctx, cfg.DispenseRate, dispenseWorkers, b, seriesDispense, func(ctx context.Context) error {
+		paced(rctx, end, cfg.DispenseRate, dispenseWorkers, b, seriesDispense, func(ctx context.Context) error {
 			nextMu.Lock()
 			if next >= len(dispense) {
 				nextMu.Unlock()
@@ -252,7 +258,7 @@ func (s *scaleRun) soak(ctx context.Context, cfg SoakConfig, res *SoakResult) er
 	})
 	wg.Go(func() {
 		ps := pb.NewProvenanceServiceClient(s.conns[1%len(s.conns)])
-		paced(lctx, cfg.HistoryRate, readWorkers, b, seriesHistory, func(ctx context.Context) error {
+		paced(rctx, end, cfg.HistoryRate, readWorkers, b, seriesHistory, func(ctx context.Context) error {
 			_, err := ps.GetPackHistory(withToken(ctx, s.target.Token), &pb.GetPackHistoryRequest{Gtin: s.m.gtin, Serial: s.m.serial(rand.IntN(historyPacks))})
 			return err
 		})

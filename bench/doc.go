@@ -129,7 +129,11 @@
 // before the next is published) and measures every figure at each step
 // beside the limit measured in the same step (scale_step.go). Its node is
 // `pedigree serve` run as a child process (ScaleConfig.ServeArgv), so that
-// it can be killed with SIGKILL and its memory is its own. RunSoak
+// it can be killed with SIGKILL and its memory is its own. With
+// ScaleConfig.DataDir the run's state (scale_state.go) is saved beside the
+// node's data at every point where the node holds whole blocks and whole
+// steps, marked pending while it changes them; a run resumes only from a
+// state that is not pending, under the settings it began with. RunSoak
 // (`--soak`) fills an embedded node and runs a steady mixed load, each call
 // on a fixed schedule with latency from the scheduled time, bucket by
 // bucket; it reads GC pauses with runtime/metrics, which is the node's only

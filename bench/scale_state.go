@@ -159,10 +159,11 @@ func parseScaleState(b []byte) (*scaleState, error) {
 		}
 	}
 	w := st.World
-	for f, v := range map[string]string{"world.run": w.Run, "world.gtin": w.GTIN, "world.lot": w.Lot, "world.expiry": w.Expiry,
-		"world.mfr_gln": w.MfrGLN, "world.mfr_token": w.MfrToken, "market.wholesaler.gln": st.Market.Wholesale.GLN,
-		"market.wholesaler.token": st.Market.Wholesale.Token} {
-		nonEmpty(f, v)
+	// In file order, so that the error reads the same every time.
+	for _, fv := range [...][2]string{{"world.run", w.Run}, {"world.gtin", w.GTIN}, {"world.lot", w.Lot}, {"world.expiry", w.Expiry},
+		{"world.mfr_gln", w.MfrGLN}, {"world.mfr_token", w.MfrToken}, {"market.wholesaler.gln", st.Market.Wholesale.GLN},
+		{"market.wholesaler.token", st.Market.Wholesale.Token}} {
+		nonEmpty(fv[0], fv[1])
 	}
 	for i, p := range w.Pharm {
 		nonEmpty(fmt.Sprintf("world.pharmacies[%d].gln", i), p.GLN)

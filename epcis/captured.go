@@ -1,8 +1,6 @@
 package epcis
 
 import (
-	"bytes"
-	"encoding/json"
 	"slices"
 	"strings"
 
@@ -38,30 +36,37 @@ func (c Captured) Bytes() []byte { return c.data }
 // document of another form (a query document, a single event) captured
 // is nil and the caller encodes the events itself.
 func (v *Validator) DecodeCapture(data []byte) (doc *Document, captured []Captured, err error) {
-	if doc, err = v.Decode(data); err != nil {
+	tree, parts, err := v.validateCapture(data)
+	if err != nil {
 		return nil, nil, err
 	}
-	return doc, capturedEvents(data, doc), nil
+	if doc, err = decodeTree(tree); err != nil {
+		return nil, nil, err
+	}
+	return doc, parts.captured(doc), nil
 }
 
-// capturedEvents splits data, the document doc was decoded from, into
-// one document per event, or returns nil when its form is not
-// epcisBody.eventList with doc's events.
-func capturedEvents(data []byte, doc *Document) []Captured {
-	parts, ok := splitCapture(data)
-	if !ok || len(parts.events) != len(doc.Events) {
+// captured returns each event of doc, decoded from p's document, with its
+// one-event document, made on all cores; nil when p is nil (the document
+// did not split) or does not hold doc's events.
+func (p *captureParts) captured(doc *Document) []Captured {
+	if p == nil || len(p.events) != len(doc.Events) {
 		return nil
 	}
-	head := parts.head()
+	head := p.head()
 	out := make([]Captured, len(doc.Events))
-	for i, raw := range parts.events {
-		b := bytes.NewBuffer(make([]byte, 0, len(head)+len(raw)+len(captureTail)))
-		b.Write(head)
-		if err := json.Compact(b, raw); err != nil {
-			return nil // not after Decode read the same bytes
+	err := inParallel(len(out), func(i int) error {
+		raw := p.events[i]
+		b := make([]byte, 0, len(head)+len(raw)+len(captureTail))
+		b, err := appendCompact(append(b, head...), raw)
+		if err != nil {
+			return err
 		}
-		b.WriteString(captureTail)
-		out[i] = Captured{ev: &doc.Events[i], data: b.Bytes()}
+		out[i] = Captured{ev: &doc.Events[i], data: append(b, captureTail...)}
+		return nil
+	})
+	if err != nil {
+		return nil // not after the decoder read the same bytes
 	}
 	return out
 }
@@ -74,6 +79,7 @@ const captureTail = "]}}"
 type captureParts struct {
 	root   map[string][]byte // @context, type, schemaVersion, creationDate, *ignoreFields
 	events [][]byte          // slices of the document
+	body   map[string]any    // the epcisBody the events are in, unmarshalled
 }
 
 // head is a one-event document up to its event: the root members in
@@ -104,94 +110,14 @@ func keptRootMember(name string) bool {
 	return strings.HasSuffix(name, ":ignoreFields")
 }
 
-// splitCapture reads the members of a capture document as Decode does: a
-// repeated name's last value counts. ok is false unless data is an object
-// whose last epcisBody is an object whose last eventList is an array.
-func splitCapture(data []byte) (p captureParts, ok bool) {
-	dec := jsontext.NewDecoder(bytes.NewReader(data), jsontext.AllowDuplicateNames(true))
-	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
-		return p, false
-	}
-	p.root = map[string][]byte{}
-	for dec.PeekKind() != '}' {
-		name, err := dec.ReadToken()
-		if err != nil {
-			return p, false
-		}
-		switch n := name.String(); {
-		case n == "epcisBody":
-			if p.events, ok, err = splitBody(dec, data); err != nil {
-				return p, false
-			}
-		case keptRootMember(n):
-			v, err := dec.ReadValue()
-			if err != nil {
-				return p, false
-			}
-			if p.root[n], err = compact(v); err != nil {
-				return p, false
-			}
-		default:
-			if err := dec.SkipValue(); err != nil {
-				return p, false
-			}
-		}
-	}
-	return p, ok
-}
-
-// splitBody reads an epcisBody value of data and returns its last
-// eventList's items, as slices of data; ok is false when either is of
-// another kind.
-func splitBody(dec *jsontext.Decoder, data []byte) (events [][]byte, ok bool, err error) {
-	if dec.PeekKind() != '{' {
-		return nil, false, dec.SkipValue()
-	}
-	if _, err := dec.ReadToken(); err != nil {
-		return nil, false, err
-	}
-	for dec.PeekKind() != '}' {
-		tok, err := dec.ReadToken()
-		if err != nil {
-			return nil, false, err
-		}
-		name := tok.String() // tok is valid until the next read
-		if name != "eventList" || dec.PeekKind() != '[' {
-			if err := dec.SkipValue(); err != nil {
-				return nil, false, err
-			}
-			if name == "eventList" {
-				events, ok = nil, false // the last eventList counts
-			}
-			continue
-		}
-		if _, err := dec.ReadToken(); err != nil {
-			return nil, false, err
-		}
-		events, ok = nil, true
-		for dec.PeekKind() != ']' {
-			v, err := dec.ReadValue()
-			if err != nil {
-				return nil, false, err
-			}
-			end := int(dec.InputOffset()) // v is the input's bytes before it
-			events = append(events, data[end-len(v):end])
-		}
-		if _, err := dec.ReadToken(); err != nil {
-			return nil, false, err
-		}
-	}
-	_, err = dec.ReadToken()
-	return events, ok, err
-}
-
-// compact returns a copy of the JSON value v without insignificant
-// whitespace (encoding/json's Compact: the tokens are unchanged).
-func compact(v jsontext.Value) ([]byte, error) {
-	var b bytes.Buffer
-	b.Grow(len(v))
-	if err := json.Compact(&b, v); err != nil {
+// appendCompact appends the JSON value v to dst without insignificant
+// whitespace: the tokens are unchanged, strings and numbers as written.
+func appendCompact(dst, v []byte) ([]byte, error) {
+	n := len(dst)
+	dst = append(dst, v...)
+	c := jsontext.Value(dst[n:])
+	if err := c.Compact(); err != nil { // in place: it only shortens
 		return nil, err
 	}
-	return b.Bytes(), nil
+	return dst[:n+len(c)], nil
 }

@@ -2,6 +2,7 @@ package epcis
 
 import (
 	"bytes"
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,16 +11,45 @@ import (
 	"testing"
 )
 
-// checkCaptured fails t unless each captured event's bytes decode to
-// exactly its event, and returns how many events it checked.
+// capturedEvents is what DecodeCapture gives for data with the events of
+// doc, decoded from data.
+func capturedEvents(data []byte, doc *Document) []Captured {
+	_, parts, err := unmarshalCapture(data)
+	if err != nil {
+		return nil
+	}
+	return parts.captured(doc)
+}
+
+// checkCaptured fails t unless unmarshalCapture reads data as unmarshal
+// does and each captured event's bytes decode to exactly its event (and
+// are the document's head, the event compacted by encoding/json, and the
+// tail), and returns how many events it checked.
 func checkCaptured(t *testing.T, name string, data []byte) int {
 	t.Helper()
+	want, wantErr := unmarshal(data)
+	got, parts, err := unmarshalCapture(data)
+	if (err == nil) != (wantErr == nil) || (err != nil && err.Error() != wantErr.Error()) {
+		t.Fatalf("%s: unmarshalCapture: %v, unmarshal: %v", name, err, wantErr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s: unmarshalCapture reads\n%#v\nunmarshal\n%#v", name, got, want)
+	}
 	doc, err := Decode(data)
 	if err != nil {
 		return 0
 	}
-	captured := capturedEvents(data, doc)
+	captured := parts.captured(doc)
 	for i, c := range captured {
+		var b bytes.Buffer
+		b.Write(parts.head())
+		if err := json.Compact(&b, parts.events[i]); err != nil {
+			t.Fatalf("%s: event %d: %v", name, i, err)
+		}
+		b.WriteString(captureTail)
+		if !bytes.Equal(c.Bytes(), b.Bytes()) {
+			t.Fatalf("%s: event %d: kept as\n%s\nnot as encoding/json compacts it\n%s", name, i, c.Bytes(), b.Bytes())
+		}
 		if c.Event() != &doc.Events[i] {
 			t.Fatalf("%s: captured event %d is not the document's", name, i)
 		}
@@ -100,9 +130,38 @@ func TestCapturedReadsMembersAsDecodeDoes(t *testing.T) {
 	}
 }
 
+// TestUnmarshalCaptureReadsAsUnmarshal reads documents large enough for
+// their events to be read on all cores, and broken ones, as unmarshal
+// does: the same tree, or the same error.
+func TestUnmarshalCaptureReadsAsUnmarshal(t *testing.T) {
+	doc := string(benchDocument(200))
+	at := strings.Index(doc, "S150")
+	for name, data := range map[string]string{
+		"many events":         doc,
+		"invalid UTF-8 late":  doc[:at] + "\xff" + doc[at+1:],
+		"syntax error late":   doc[:at] + `"` + doc[at:],
+		"data after the end":  doc + "{}",
+		"cut short":           doc[:len(doc)-2],
+		"repeated body":       strings.Replace(doc, `"epcisBody":`, `"epcisBody":{"eventList":[1,2]},"epcisBody":`, 1),
+		"list then not list":  strings.TrimSuffix(doc, "}}") + `,"eventList":{}}}`,
+		"body then not body":  strings.TrimSuffix(doc, "}") + `,"epcisBody":[]}`,
+		"not an object":       "[" + doc + "]",
+		"items not objects":   `{"epcisBody":{"eventList":[` + strings.Repeat(`1,"a",null,[],`, 40) + `true]}}`,
+		"kept member invalid": `{"@context":{"ex":"\ud800"},"epcisBody":{"eventList":[]}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			checkCaptured(t, name, []byte(data))
+		})
+	}
+	if n := checkCaptured(t, "many events", []byte(doc)); n != 200 {
+		t.Fatalf("%d events captured, want 200", n)
+	}
+}
+
 // FuzzCaptured holds the construction on any document Decode reads.
 func FuzzCaptured(f *testing.F) {
 	f.Add(benchDocument(3))
+	f.Add(benchDocument(parallelFrom + 1))
 	f.Add([]byte(`{"@context":{"ex":"https://ex.com/"},"ignoreFields":["ex:note"],"epcisBody":{"eventList":[` + benchEvent + `]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkCaptured(t, "fuzz", data)

@@ -63,7 +63,10 @@
 // them on all cores too, and both report the first problem in document
 // order, as a loop would. The JSON is read in one pass (jsontext), a
 // repeated name's last value counting as in encoding/json; invalid UTF-8
-// is refused. Validator.DecodeCapture also gives each event of a capture
+// is refused. For a capture document (Validator.Decode and DecodeCapture)
+// that pass only finds where each event of the eventList ends; the events
+// are then read into trees on all cores, giving the tree one pass would
+// (TestUnmarshalCaptureReadsAsUnmarshal, FuzzCaptured). Validator.DecodeCapture also gives each event of a capture
 // document as a one-event document made of the document's own bytes
 // (Captured), what a ledger keeps for the event.
 //

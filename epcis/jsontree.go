@@ -19,13 +19,32 @@ import (
 // the reader), so that the bytes kept and the events read from them
 // cannot differ.
 func unmarshal(data []byte) (any, error) {
+	var r treeReader
+	return r.unmarshal(data)
+}
+
+// treeReader unmarshals one document after another with one decoder,
+// which costs about as much as the tree of a small document to set up.
+// Its zero value is ready for use.
+type treeReader struct {
+	r   bytes.Reader
+	dec *jsontext.Decoder
+}
+
+// unmarshal is the package's unmarshal.
+func (t *treeReader) unmarshal(data []byte) (any, error) {
 	// The nesting is bounded at 10,000 levels, as encoding/json's.
-	dec := jsontext.NewDecoder(bytes.NewReader(data), jsontext.AllowDuplicateNames(true))
-	v, err := treeValue(dec)
+	t.r.Reset(data)
+	if t.dec == nil {
+		t.dec = jsontext.NewDecoder(&t.r, jsontext.AllowDuplicateNames(true))
+	} else {
+		t.dec.Reset(&t.r, jsontext.AllowDuplicateNames(true))
+	}
+	v, err := treeValue(t.dec)
 	if err != nil {
 		return nil, jsonError(err)
 	}
-	if _, err := dec.ReadToken(); err != io.EOF {
+	if _, err := t.dec.ReadToken(); err != io.EOF {
 		return nil, errors.New("epcis: invalid JSON: data after the top-level value")
 	}
 	return v, nil

@@ -32,14 +32,28 @@ func (d *Document) EachEvent(fn func(i int, ev *Event)) {
 // taking new chunks. A panic in fn is raised again in the caller's
 // goroutine, where the caller's recovery sees it.
 func inParallel(n int, fn func(i int) error) error {
-	workers := min(runtime.GOMAXPROCS(0), (n+parallelChunk-1)/parallelChunk)
-	if n < parallelFrom || workers < 2 {
-		for i := range n {
+	return inChunks(n, func(lo, hi int) error {
+		for i := lo; i < hi; i++ {
 			if err := fn(i); err != nil {
 				return err
 			}
 		}
 		return nil
+	})
+}
+
+// inChunks is inParallel for a function called once per chunk of
+// consecutive indexes, [lo, hi), which visits them in order and returns
+// the first error: so state costly to set up (a decoder) serves a chunk.
+// The chunks are taken in order, so the lowest chunk that failed holds
+// the lowest i that did.
+func inChunks(n int, fn func(lo, hi int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), (n+parallelChunk-1)/parallelChunk)
+	if n < parallelFrom || workers < 2 {
+		if n == 0 {
+			return nil
+		}
+		return fn(0, n)
 	}
 	var (
 		next     atomic.Int64
@@ -78,11 +92,8 @@ func inParallel(n int, fn func(i int) error) error {
 				if start >= n {
 					return
 				}
-				for i := start; i < min(end, n); i++ {
-					if err := fn(i); err != nil {
-						record(i, err)
-						break
-					}
+				if err := fn(start, min(end, n)); err != nil {
+					record(start, err)
 				}
 			}
 		}()

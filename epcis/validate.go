@@ -133,17 +133,24 @@ func (v *Validator) Decode(data []byte) (*Document, error) {
 
 // validate checks data and returns it unmarshalled.
 func (v *Validator) validate(data []byte) (any, error) {
+	doc, _, err := v.validateCapture(data)
+	return doc, err
+}
+
+// validateCapture is validate, and also returns the parts of a capture
+// document (unmarshalCapture).
+func (v *Validator) validateCapture(data []byte) (any, *captureParts, error) {
 	if len(data) > MaxJSONSize {
-		return nil, &SchemaError{Rule: "size", Msg: fmt.Sprintf("document of %d bytes exceeds %d", len(data), MaxJSONSize)}
+		return nil, nil, &SchemaError{Rule: "size", Msg: fmt.Sprintf("document of %d bytes exceeds %d", len(data), MaxJSONSize)}
 	}
-	doc, err := unmarshal(data)
+	doc, parts, err := unmarshalCapture(data)
 	if err != nil {
-		return nil, &SchemaError{Rule: "json", Msg: strings.TrimPrefix(err.Error(), "epcis: ")}
+		return nil, nil, &SchemaError{Rule: "json", Msg: strings.TrimPrefix(err.Error(), "epcis: ")}
 	}
 	if err := v.validateTree(doc); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return doc, nil
+	return doc, parts, nil
 }
 
 // validateTree checks a document unmarshalled. A capture document's

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -329,4 +330,23 @@ func TestFromEPCISCorpus(t *testing.T) {
 		t.Fatal("no corpus event projected")
 	}
 	t.Logf("%d events projected, %d refused with a FieldError", projected, refused)
+}
+
+// FuzzPlainSGTIN holds the fast reading of a plain SGTIN Digital Link to
+// the URL parse of any identifier.
+func FuzzPlainSGTIN(f *testing.F) {
+	f.Add("09506000134352", "S1")
+	f.Add("09506000134352", "a-b.c_d~e")
+	f.Add("0950600013435x", "..")
+	f.Fuzz(func(t *testing.T, gtin, serial string) {
+		s := "https://id.gs1.org/01/" + gtin + "/21/" + serial
+		got, ok := plainSGTIN(s)
+		if !ok {
+			return
+		}
+		want, wantOK := parseDLElements(s)
+		if !wantOK || !reflect.DeepEqual(got, want) {
+			t.Fatalf("plainSGTIN(%q) = %v; the URL parse reads %v, %v", s, got, want, wantOK)
+		}
+	})
 }

@@ -22,6 +22,36 @@ type dlElement struct{ ai, value string }
 // host, any path before the primary key) into its path elements, primary
 // key first. It reports false for anything else.
 func dlElements(s string) ([]dlElement, bool) {
+	if els, ok := plainSGTIN(s); ok {
+		return els, true // what the URL parse below reads (FuzzPlainSGTIN)
+	}
+	return parseDLElements(s)
+}
+
+// plainSGTIN reads the form of almost every pack in a capture,
+// "https://id.gs1.org/01/<14 digits>/21/<serial>" with a serial of
+// unreserved URI characters (letters, digits, "-._~"), without parsing a
+// URL.
+func plainSGTIN(s string) ([]dlElement, bool) {
+	p, ok := strings.CutPrefix(s, "https://id.gs1.org/01/")
+	if !ok || len(p) < 19 || p[14:18] != "/21/" {
+		return nil, false
+	}
+	for i := range 14 {
+		if p[i] < '0' || p[i] > '9' {
+			return nil, false
+		}
+	}
+	for _, c := range []byte(p[18:]) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return nil, false
+		}
+	}
+	return []dlElement{{"01", p[:14]}, {"21", p[18:]}}, true
+}
+
+// parseDLElements is dlElements for any identifier.
+func parseDLElements(s string) ([]dlElement, bool) {
 	if strings.HasPrefix(s, "urn:epc:") {
 		dl, ok := gs1.CanonicalDigitalLinkOfEPC(s)
 		if !ok {

@@ -214,6 +214,17 @@ func digitsAt(s string, i, n int) (int, bool) {
 // "2006-01-02T15:04:05.000Z". A 4th fractional digit of 5–9 rounds the
 // milliseconds up. field names the member in the error.
 func canonTime(s, field string) (string, error) {
+	t, err := checkTime(s, field)
+	if err != nil {
+		return "", err
+	}
+	return string(appendCanonTime(make([]byte, 0, len("2006-01-02T15:04:05.000Z")), t)), nil
+}
+
+// checkTime is canonTime's parse: the instant, in UTC at millisecond
+// precision, or the error canonTime gives. Decoders check a timestamp
+// with it without formatting it.
+func checkTime(s, field string) (time.Time, error) {
 	s = trim(s)
 	bad := fieldErr(field, "not RFC 3339")
 	year, ok1 := digitsAt(s, 0, 4)
@@ -224,10 +235,10 @@ func canonTime(s, field string) (string, error) {
 	sec, ok6 := digitsAt(s, 17, 2)
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || s[4] != '-' || s[7] != '-' ||
 		(s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':' {
-		return "", bad
+		return time.Time{}, bad
 	}
 	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
-		return "", bad
+		return time.Time{}, bad
 	}
 	i, ms := 19, 0
 	if i < len(s) && s[i] == '.' {
@@ -248,7 +259,7 @@ func canonTime(s, field string) (string, error) {
 			}
 		}
 		if i == start {
-			return "", bad
+			return time.Time{}, bad
 		}
 	}
 	var offset time.Duration
@@ -258,21 +269,46 @@ func canonTime(s, field string) (string, error) {
 		oh, ok1 := digitsAt(s, i+1, 2)
 		om, ok2 := digitsAt(s, i+4, 2)
 		if !ok1 || !ok2 || oh > 23 || om > 59 {
-			return "", bad
+			return time.Time{}, bad
 		}
 		offset = time.Duration(oh)*time.Hour + time.Duration(om)*time.Minute
 		if s[i] == '-' {
 			offset = -offset
 		}
 	default:
-		return "", bad
+		return time.Time{}, bad
 	}
 	t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC)
 	t = t.Add(-offset + time.Duration(ms)*time.Millisecond)
 	if t.Year() < 0 || t.Year() > 9999 {
-		return "", fieldErr(field, "out of range")
+		return time.Time{}, fieldErr(field, "out of range")
 	}
-	return t.Format("2006-01-02T15:04:05.000Z"), nil
+	return t, nil
+}
+
+// appendCanonTime appends t, in UTC with a year of 0–9999, as
+// t.Format("2006-01-02T15:04:05.000Z") does, digit by digit.
+func appendCanonTime(b []byte, t time.Time) []byte {
+	year, month, day := t.Date()
+	hour, minute, sec := t.Clock()
+	b = appendDigits(b, year, 4)
+	b = appendDigits(append(b, '-'), int(month), 2)
+	b = appendDigits(append(b, '-'), day, 2)
+	b = appendDigits(append(b, 'T'), hour, 2)
+	b = appendDigits(append(b, ':'), minute, 2)
+	b = appendDigits(append(b, ':'), sec, 2)
+	b = appendDigits(append(b, '.'), t.Nanosecond()/int(time.Millisecond), 3)
+	return append(b, 'Z')
+}
+
+// appendDigits appends the n last decimal digits of v ≥ 0, zero-padded.
+func appendDigits(b []byte, v, n int) []byte {
+	b = append(b, make([]byte, n)...)
+	for i := len(b) - 1; i >= len(b)-n; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return b
 }
 
 func daysIn(month, year int) int {

@@ -2,8 +2,10 @@ package epcis
 
 import (
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCanonDecimal(t *testing.T) {
@@ -69,6 +71,119 @@ func TestCanonTime(t *testing.T) {
 			t.Errorf("canonTime(%q) = %v, want a FieldError on eventTime", in, err)
 		}
 	}
+}
+
+// TestAppendCanonTimeAgreesWithFormat holds the digit-by-digit form of
+// canonTime to time.Format's over years 0–9999.
+func TestAppendCanonTimeAgreesWithFormat(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	lo := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	hi := time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC).UnixMilli()
+	for range 100_000 {
+		tm := time.UnixMilli(lo + r.Int64N(hi-lo+1)).UTC()
+		if got, want := string(appendCanonTime(nil, tm)), tm.Format("2006-01-02T15:04:05.000Z"); got != want {
+			t.Fatalf("appendCanonTime(%v) = %s, Format %s", tm, got, want)
+		}
+	}
+}
+
+// TestConstrainedSGTIN checks the fast path of constrainDL against the
+// whole of it on the forms it takes and on near misses.
+func TestConstrainedSGTIN(t *testing.T) {
+	for uri, fast := range map[string]bool{
+		"https://id.gs1.org/01/09506000134352/21/S1":                     true,
+		"https://id.gs1.org/01/09506000134352/21/ABC-._'\"<=>;xyz123456": false, // 21 characters
+		"https://id.gs1.org/01/09506000134352/21/A;B=C":                  true,
+		"https://id.gs1.org/01/09506000134352/21/A?x=1":                  false,
+		"https://id.gs1.org/01/09506000134352/21/":                       false,
+		"https://id.gs1.org/01/9506000134352/21/S1":                      false,
+		"https://id.gs1.org/01/09506000134352/21/S/1":                    false,
+		"https://id.gs1.org/01/09506000134352/10/L1":                     false,
+		"https://example.com/01/09506000134352/21/S1":                    false,
+	} {
+		if got := constrainedSGTIN(uri); got != fast {
+			t.Errorf("constrainedSGTIN(%q) = %v, want %v", uri, got, fast)
+		}
+		checkConstrainedSGTIN(t, uri)
+	}
+}
+
+// checkConstrainedSGTIN fails t when the fast path takes uri and the
+// whole of constrainDL would not return it unchanged.
+func checkConstrainedSGTIN(t *testing.T, uri string) {
+	t.Helper()
+	if !constrainedSGTIN(uri) {
+		return
+	}
+	if got, ok := constrainAny(uri); !ok || got != uri {
+		t.Fatalf("constrainAny(%q) = %q, %v; the fast path returns it unchanged", uri, got, ok)
+	}
+}
+
+// FuzzConstrainedSGTIN holds the fast path to the whole of constrainDL.
+func FuzzConstrainedSGTIN(f *testing.F) {
+	f.Add("https://id.gs1.org/01/09506000134352/21/S1")
+	f.Add("https://id.gs1.org/01/09506000134352/21/A;B=C'")
+	f.Fuzz(func(t *testing.T, serial string) {
+		checkConstrainedSGTIN(t, "https://id.gs1.org/01/09506000134352/21/"+serial)
+		checkConstrainedSGTIN(t, serial)
+	})
+}
+
+// keyWithValue, the oracle of anyKeyWithValue, reports whether s contains "/key/" at or after from and
+// before limit, followed by four digits and a character other than '/'.
+func keyWithValue(s string, key string, from, limit int) bool {
+	for i := from; i < limit; {
+		j := indexSegment(s[i:limit], key)
+		if j < 0 {
+			return false
+		}
+		k := i + j + len(key) + 2
+		if allDigits(s[min(k, len(s)):min(k+4, len(s))], 4, 4) && k+4 < len(s) && s[k+4] != '/' {
+			return true
+		}
+		i += j + 1
+	}
+	return false
+}
+
+// indexSegment is strings.Index(s, "/"+key+"/") without building the
+// pattern.
+func indexSegment(s, key string) int {
+	for off := 1; off+len(key) < len(s); {
+		j := strings.Index(s[off:len(s)-1], key)
+		if j < 0 {
+			return -1
+		}
+		p := off + j
+		if s[p-1] == '/' && s[p+len(key)] == '/' {
+			return p - 1
+		}
+		off = p + 1
+	}
+	return -1
+}
+
+// FuzzAnyKeyWithValue holds the one-pass search of constrainDL to
+// keyWithValue over every key.
+func FuzzAnyKeyWithValue(f *testing.F) {
+	for _, s := range []string{"https://id.gs1.org/01/09506000134352/21/S1", "https://ref.gs1.org/cbv/BizStep-shipping",
+		"https://example.com/a/01/1234x?q=/414/12345", "/01/01/1234x", "https://x.y//gtin//12345/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		limit := len(s)
+		if i := strings.IndexAny(s, "?#"); i >= 0 {
+			limit = i
+		}
+		want := false
+		for _, k := range dlKeys() {
+			want = want || keyWithValue(s, k, 0, limit)
+		}
+		if got := anyKeyWithValue(s, limit); got != want {
+			t.Fatalf("anyKeyWithValue(%q) = %v, keyWithValue over the keys %v", s, got, want)
+		}
+	})
 }
 
 func TestCanonDigitalLink(t *testing.T) {

@@ -420,7 +420,7 @@ func (d decoder) errorDeclaration(v any, p string) (*ErrorDeclaration, error) {
 		switch k {
 		case "declarationTime":
 			if ed.DeclarationTime, err = d.str(v, p); err == nil {
-				_, err = canonTime(ed.DeclarationTime, p)
+				_, err = checkTime(ed.DeclarationTime, p)
 			}
 		case "reason":
 			ed.Reason, err = d.term(vocabErrorReason, v, p)

@@ -149,7 +149,7 @@ func (d decoder) timestamp(v any, p string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, err = canonTime(s, p)
+	_, err = checkTime(s, p)
 	return s, err
 }
 
@@ -166,11 +166,11 @@ func validateEvent(ev *Event, path string) error {
 	if ev.EventTime == "" {
 		return fieldErr(p("eventTime"), "missing")
 	}
-	if _, err := canonTime(ev.EventTime, p("eventTime")); err != nil {
+	if _, err := checkTime(ev.EventTime, p("eventTime")); err != nil {
 		return err
 	}
 	if ev.RecordTime != "" {
-		if _, err := canonTime(ev.RecordTime, p("recordTime")); err != nil {
+		if _, err := checkTime(ev.RecordTime, p("recordTime")); err != nil {
 			return err
 		}
 	}

@@ -19,38 +19,39 @@ func canonicalKeys() [14]string {
 		"8010", "8017", "8018"}
 }
 
-// keyWithValue reports whether s contains "/key/" at or after from and
-// before limit, followed by four digits and a character other than '/'.
-func keyWithValue(s string, key string, from, limit int) bool {
-	for i := from; i < limit; {
-		j := indexSegment(s[i:limit], key)
-		if j < 0 {
+// anyKeyWithValue reports whether s holds "/k/", for a k of dlKeys, ending
+// before limit, followed by four digits and a character other than '/',
+// in one pass over the path segments of s (FuzzAnyKeyWithValue holds it
+// to a search for each key).
+func anyKeyWithValue(s string, limit int) bool {
+	for j := strings.IndexByte(s[:limit], '/'); j >= 0 && j < limit; {
+		e := strings.IndexByte(s[j+1:limit], '/')
+		if e < 0 {
 			return false
 		}
-		k := i + j + len(key) + 2
-		if allDigits(s[min(k, len(s)):min(k+4, len(s))], 4, 4) && k+4 < len(s) && s[k+4] != '/' {
-			return true
+		e += j + 1
+		if isDLKey(s[j+1 : e]) {
+			k := e + 1
+			if allDigits(s[min(k, len(s)):min(k+4, len(s))], 4, 4) && k+4 < len(s) && s[k+4] != '/' {
+				return true
+			}
 		}
-		i += j + 1
+		j = e
 	}
 	return false
 }
 
-// indexSegment is strings.Index(s, "/"+key+"/") without building the
-// pattern.
-func indexSegment(s, key string) int {
-	for off := 1; off+len(key) < len(s); {
-		j := strings.Index(s[off:len(s)-1], key)
-		if j < 0 {
-			return -1
-		}
-		p := off + j
-		if s[p-1] == '/' && s[p+len(key)] == '/' {
-			return p - 1
-		}
-		off = p + 1
+// isDLKey reports whether seg is one of dlKeys.
+func isDLKey(seg string) bool {
+	if len(seg) < 2 || len(seg) > 5 {
+		return false
 	}
-	return -1
+	for _, k := range dlKeys() {
+		if seg == k {
+			return true
+		}
+	}
+	return false
 }
 
 // constrainDL turns a GS1 Digital Link URI into its constrained canonical
@@ -58,18 +59,32 @@ func indexSegment(s, key string) int {
 // and no lot when a serial is present. ok is false when uri is not such a
 // URI or the result is not one of the constrained forms.
 func constrainDL(uri string) (string, bool) {
+	if constrainedSGTIN(uri) {
+		return uri, true // what constrainAny returns for it (FuzzConstrainedSGTIN)
+	}
+	return constrainAny(uri)
+}
+
+// constrainedSGTIN reports whether uri is already the constrained form of
+// a serialised GTIN, "https://id.gs1.org/01/<14 digits>/21/<serial>", the
+// serial of 1–20 characters a constrained URI allows and no '?': the form
+// of almost every pack in a capture, which constrainAny returns unchanged.
+func constrainedSGTIN(uri string) bool {
+	p, ok := strings.CutPrefix(uri, dlBase+"01/")
+	if !ok || len(p) < 19 || !allDigits(p[:14], 14, 14) || p[14:18] != "/21/" {
+		return false
+	}
+	serial := p[18:]
+	return len(serial) >= 1 && len(serial) <= 20 && allIn(serial, func(c byte) bool { return dlChar(c) && c != '?' })
+}
+
+// constrainAny is constrainDL for any URI.
+func constrainAny(uri string) (string, bool) {
 	limit := len(uri)
 	if i := strings.IndexAny(uri, "?#"); i >= 0 {
 		limit = i
 	}
-	found := false
-	for _, k := range dlKeys() {
-		if keyWithValue(uri, k, 0, limit) {
-			found = true
-			break
-		}
-	}
-	if !found {
+	if !anyKeyWithValue(uri, limit) {
 		return "", false
 	}
 	if i := strings.IndexByte(uri, '?'); i >= 0 {

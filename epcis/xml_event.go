@@ -431,7 +431,7 @@ func (x *xmlDecoder) errorDeclaration(n *xnode, p string) (*ErrorDeclaration, er
 		switch k.name.Local {
 		case "declarationTime":
 			if ed.DeclarationTime, err = x.text(k, kp); err == nil {
-				_, err = canonTime(ed.DeclarationTime, kp)
+				_, err = checkTime(ed.DeclarationTime, kp)
 			}
 		case "reason":
 			ed.Reason, err = x.termText(vocabErrorReason, k, kp)

@@ -173,7 +173,7 @@ func (x *xmlDecoder) sensorMetadata(n *xnode, p string) (*SensorMetadata, error)
 }
 
 func timeCheck(v, p string) error {
-	_, err := canonTime(v, p)
+	_, err := checkTime(v, p)
 	return err
 }
 

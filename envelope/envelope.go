@@ -38,12 +38,17 @@ func Marshal(env *pb.Envelope) ([]byte, error) {
 // Seal signs env as signer (a party GLN, or the node's key name) and returns
 // the wire bytes of the SignedEnvelope.
 func Seal(env *pb.Envelope, signer string, priv ed25519.PrivateKey) ([]byte, error) {
-	if len(priv) != ed25519.PrivateKeySize {
-		return nil, errors.New("envelope: private key: want an Ed25519 key")
-	}
 	body, err := Marshal(env)
 	if err != nil {
 		return nil, err
+	}
+	return SealBody(body, signer, priv)
+}
+
+// SealBody is Seal of the envelope whose bytes (Marshal) are body.
+func SealBody(body []byte, signer string, priv ed25519.PrivateKey) ([]byte, error) {
+	if len(priv) != ed25519.PrivateKeySize {
+		return nil, errors.New("envelope: private key: want an Ed25519 key")
 	}
 	se := &pb.SignedEnvelope{
 		Envelope:  body,

@@ -5,22 +5,21 @@ import (
 	"reflect"
 	"sync"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/pedigree-project/pedigree/epcis"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
 
-// CheckedEPCIS remembers the scan events for which CheckEPCIS passed in
-// this process, so that an event checked when a capture was prepared is
-// not decoded again when the ledger applies it. An event is known by the
-// SHA-256 of its actor and its deterministic protobuf encoding (its
-// captured bytes included), so only an event identical in every field,
-// captured by the same party, is taken as checked; any other is checked
-// in full. It holds at most its capacity of events, the oldest forgotten
-// first, and is safe for concurrent use.
+// CheckedEPCIS remembers the envelopes whose captured EPCIS events were
+// all checked in this process (CheckEPCIS passed for every scan event
+// they carry, with the envelope's party as the actor), so that a capture
+// prepared by this node is not decoded again when the ledger applies it.
+// An envelope is known by the SHA-256 of its bytes, which hold its party
+// and every event with its captured bytes: only an envelope identical in
+// every byte is taken as checked, any other is checked event by event. It
+// holds at most its capacity of envelopes, the oldest forgotten first,
+// and is safe for concurrent use.
 //
-// It changes no outcome: a node without it, or that forgot an event (a
+// It changes no outcome: a node without it, or that forgot an envelope (a
 // restart, another node of a cluster), decides the same by checking.
 type CheckedEPCIS struct {
 	mu   sync.Mutex
@@ -29,49 +28,22 @@ type CheckedEPCIS struct {
 	next int
 }
 
-// NewCheckedEPCIS returns a memory of at most capacity checked events.
+// NewCheckedEPCIS returns a memory of at most capacity checked envelopes.
 func NewCheckedEPCIS(capacity int) *CheckedEPCIS {
 	capacity = max(capacity, 1)
 	return &CheckedEPCIS{seen: make(map[[sha256.Size]byte]struct{}, capacity), ring: make([][sha256.Size]byte, 0, capacity)}
 }
 
-// Check is CheckEPCIS(ev, actor), answered from memory for an event this
-// process checked before. A nil *CheckedEPCIS always checks.
-func (c *CheckedEPCIS) Check(ev *pb.ScanEvent, actor string) error {
-	if c == nil || len(ev.GetEpcis()) == 0 {
-		return CheckEPCIS(ev, actor)
+// Remember records that every captured event of the envelope whose bytes
+// (Envelope.Marshal) are body passed CheckEPCIS for the envelope's party.
+// The caller vouches for it: it made the envelope of events it had
+// projected (Project, ProjectCaptured) or checked. A nil *CheckedEPCIS
+// remembers nothing.
+func (c *CheckedEPCIS) Remember(body []byte) {
+	if c == nil {
+		return
 	}
-	key, ok := checkedKey(ev, actor)
-	if ok && c.has(key) {
-		return nil
-	}
-	if err := CheckEPCIS(ev, actor); err != nil {
-		return err
-	}
-	if ok {
-		c.add(key)
-	}
-	return nil
-}
-
-func checkedKey(ev *pb.ScanEvent, actor string) ([sha256.Size]byte, bool) {
-	buf := make([]byte, 0, len(actor)+1+proto.Size(ev)+16)
-	buf = append(append(buf, actor...), 0)
-	buf, err := proto.MarshalOptions{Deterministic: true}.MarshalAppend(buf, ev)
-	if err != nil {
-		return [sha256.Size]byte{}, false
-	}
-	return sha256.Sum256(buf), true
-}
-
-func (c *CheckedEPCIS) has(k [sha256.Size]byte) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, ok := c.seen[k]
-	return ok
-}
-
-func (c *CheckedEPCIS) add(k [sha256.Size]byte) {
+	k := sha256.Sum256(body)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.seen[k]; ok {
@@ -87,14 +59,26 @@ func (c *CheckedEPCIS) add(k [sha256.Size]byte) {
 	c.seen[k] = struct{}{}
 }
 
+// Checked says whether the envelope with bytes body was remembered and
+// not yet forgotten: then CheckEPCIS passes for each of its events with
+// the envelope's party as the actor. A nil *CheckedEPCIS knows none.
+func (c *CheckedEPCIS) Checked(body []byte) bool {
+	if c == nil {
+		return false
+	}
+	k := sha256.Sum256(body)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.seen[k]
+	return ok
+}
+
 // Project returns the scan event of a captured event ev (FromEPCIS) with
 // its captured bytes (EncodeCaptured of ev and the document's namespaces
-// ns), checked as CheckEPCIS checks it, and remembers it as checked. When
-// the bytes decode back to ev itself, their projection is ev's, which is
-// what CheckEPCIS would find after decoding and projecting them again;
-// otherwise CheckEPCIS decides. A nil *CheckedEPCIS checks and remembers
-// nothing.
-func (c *CheckedEPCIS) Project(ev *epcis.Event, ns map[string]string, actor string) (*pb.ScanEvent, error) {
+// ns), checked as CheckEPCIS checks it. When the bytes decode back to ev
+// itself, their projection is ev's, which is what CheckEPCIS would find
+// after decoding and projecting them again; otherwise CheckEPCIS decides.
+func Project(ev *epcis.Event, ns map[string]string, actor string) (*pb.ScanEvent, error) {
 	se, err := FromEPCIS(ev, actor)
 	if err != nil {
 		return nil, err
@@ -103,23 +87,18 @@ func (c *CheckedEPCIS) Project(ev *epcis.Event, ns map[string]string, actor stri
 		return nil, err
 	}
 	back, err := DecodeCaptured(se.GetEpcis())
-	return c.settle(se, actor, err == nil && reflect.DeepEqual(back, ev))
+	return settle(se, actor, err == nil && reflect.DeepEqual(back, ev))
 }
 
-// settle returns se, remembered as checked when its captured bytes are
-// known to decode to the event it was projected from, except where
-// CheckEPCIS reads the event specially (an empty event ID, a read point
-// naming the actor): there, and for bytes not known, CheckEPCIS decides.
-func (c *CheckedEPCIS) settle(se *pb.ScanEvent, actor string, known bool) (*pb.ScanEvent, error) {
+// settle returns se when its captured bytes are known to decode to the
+// event it was projected from, except where CheckEPCIS reads the event
+// specially (an empty event ID, a read point naming the actor): there,
+// and for bytes not known, CheckEPCIS decides.
+func settle(se *pb.ScanEvent, actor string, known bool) (*pb.ScanEvent, error) {
 	if known && se.GetEventId() != "" && se.GetReadPoint() != actor {
-		if c != nil {
-			if key, ok := checkedKey(se, actor); ok {
-				c.add(key)
-			}
-		}
 		return se, nil
 	}
-	if err := c.Check(se, actor); err != nil {
+	if err := CheckEPCIS(se, actor); err != nil {
 		return nil, err
 	}
 	return se, nil
@@ -127,15 +106,15 @@ func (c *CheckedEPCIS) settle(se *pb.ScanEvent, actor string, known bool) (*pb.S
 
 // ProjectCaptured is Project for an event whose captured bytes the
 // capture document itself gave (epcis.Captured): they decode to the event
-// by construction, so they are neither encoded nor decoded back here, and
-// the event is remembered as checked. Where CheckEPCIS reads the event
-// specially (no event ID, a read point naming the actor) or the bytes
-// are over MaxEPCISBytes, CheckEPCIS decides, as in Project.
-func (c *CheckedEPCIS) ProjectCaptured(cp epcis.Captured, actor string) (*pb.ScanEvent, error) {
+// by construction, so they are neither encoded nor decoded back here.
+// Where CheckEPCIS reads the event specially (no event ID, a read point
+// naming the actor) or the bytes are over MaxEPCISBytes, CheckEPCIS
+// decides, as in Project.
+func ProjectCaptured(cp epcis.Captured, actor string) (*pb.ScanEvent, error) {
 	se, err := FromEPCIS(cp.Event(), actor)
 	if err != nil {
 		return nil, err
 	}
 	se.Epcis = cp.Bytes()
-	return c.settle(se, actor, len(se.Epcis) <= MaxEPCISBytes)
+	return settle(se, actor, len(se.Epcis) <= MaxEPCISBytes)
 }

@@ -8,17 +8,17 @@ import (
 	"github.com/pedigree-project/pedigree/services/internal/writer"
 )
 
-// checkedEPCISEvents is how many captured events the capture interface
-// remembers as checked for the ledger's pipeline (about 80 bytes each):
-// several full documents.
-const checkedEPCISEvents = 1 << 16
+// checkedEPCISEnvelopes is how many envelopes of captured events the
+// capture interface remembers as checked for the ledger's pipeline (about
+// 80 bytes each): several full documents even of one event per envelope.
+const checkedEPCISEnvelopes = 1 << 16
 
 // wrapEPCIS mounts the EPCIS 2.0 interface (/epcis/…) in front of next:
 // capture, and query for the rest of /epcis, and finishes in the background the capture jobs a previous run
 // left running. The jobs stop with the node's background work (Shutdown:
 // after HTTP has drained, before Pebble closes).
 func (n *Node) wrapEPCIS(next http.Handler, query http.Handler) (http.Handler, error) {
-	prep, err := epcisapi.NewPreparerChecked(n.cfg.EPCISCapture, n.checkedEPCIS)
+	prep, err := epcisapi.NewPreparer(n.cfg.EPCISCapture)
 	if err != nil {
 		return nil, err
 	}
@@ -30,7 +30,9 @@ func (n *Node) wrapEPCIS(next http.Handler, query http.Handler) (http.Handler, e
 	h, err := epcisapi.New(epcisapi.Config{
 		Preparer:      prep,
 		Writer:        w,
-		Publish:       n.submitter.Publish,
+		Seal:          n.submitter.Seal,
+		Publish:       n.submitter.PublishSealed,
+		Checked:       n.checkedEPCIS,
 		Log:           n.ledger,
 		Checkpoint:    n.cosigner.Covering,
 		Lookup:        n.lookupEntry,

@@ -53,7 +53,7 @@ func (n *Node) openLedger() error {
 // node's peers (cosign.go).
 func (n *Node) startBackground() error {
 	var err error
-	n.checkedEPCIS = envelope.NewCheckedEPCIS(checkedEPCISEvents)
+	n.checkedEPCIS = envelope.NewCheckedEPCIS(checkedEPCISEnvelopes)
 	n.pipeline, err = ingest.New(ingest.Config{
 		JS: n.js, NC: n.nc, Store: n.store, Ledger: n.ledger, Logger: n.logger, NodeKey: n.nodeKey,
 		Registerer: n.tel.Registry, Consumer: "ledger-" + n.nodeKeyID, GenesisKey: n.genesisKey,

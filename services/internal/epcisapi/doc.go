@@ -19,9 +19,12 @@
 //   - Every prepared scan event passes the ledger's check of an event
 //     (convert.Event, envelope.CheckEPCIS included) for the capturing
 //     party, so a capture the API accepts is never dead-lettered. The
-//     check of the captured bytes is made once per node: Prepare remembers
-//     it in the node's envelope.CheckedEPCIS, which the ledger's pipeline
-//     consults; another node checks in full and decides the same.
+//     check of the captured bytes is made once per node: each envelope of
+//     prepared events is remembered, once sealed and before it is
+//     published, in the node's envelope.CheckedEPCIS, which the ledger's
+//     pipeline consults; another node checks in full and decides the same.
+//   - A capture's envelopes are sealed on all cores ahead of publishing,
+//     and published one after another in document order.
 //   - A document is parsed once (epcis.Validator.Decode), and its events
 //     are checked, decoded and projected on every core; the result is that
 //     of doing so one event after another, first problem first.

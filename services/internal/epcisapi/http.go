@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/pedigree-project/pedigree/envelope"
 	"github.com/pedigree-project/pedigree/ledger"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
@@ -45,9 +46,15 @@ type Config struct {
 	// Writer waits for the ledger, and holds the state the envelopes are
 	// checked against.
 	Writer *writer.Writer
-	// Publish seals and publishes an envelope already checked
-	// (submit.Submitter.Publish).
-	Publish func(ctx context.Context, env *pb.Envelope) (submit.Result, error)
+	// Seal seals an envelope for publishing (submit.Submitter.Seal); it
+	// must be safe for concurrent use.
+	Seal func(env *pb.Envelope) (submit.Sealed, error)
+	// Publish publishes an envelope Seal sealed, its events checked
+	// (submit.Submitter.PublishSealed).
+	Publish func(ctx context.Context, m submit.Sealed) (submit.Result, error)
+	// Checked is the node's memory of envelopes whose captured events
+	// were checked, which its ledger's pipeline consults; nil: none.
+	Checked *envelope.CheckedEPCIS
 	// Log is the ledger: the entries and proofs of receipts.
 	Log *ledger.Log
 	// Checkpoint returns a signed checkpoint whose tree holds entry index
@@ -105,6 +112,10 @@ type Handler struct {
 	ctx     context.Context
 	jobs    sync.WaitGroup
 	running map[string]*runningJob
+	// finished holds the encoded views of the jobs this node finished
+	// last, so that the client that waited for one reads its receipt
+	// without the ledger being read and proven again.
+	finished viewCache
 }
 
 // runningJob is a job being finished: its summary, and done, closed once
@@ -118,7 +129,7 @@ type runningJob struct {
 // New returns the handler. Call Start before serving, so that the jobs a
 // previous run left running finish.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Preparer == nil || cfg.Writer == nil || cfg.Publish == nil || cfg.Log == nil || cfg.Checkpoint == nil || cfg.Lookup == nil || cfg.Authenticator == nil || cfg.Logger == nil {
+	if cfg.Preparer == nil || cfg.Writer == nil || cfg.Seal == nil || cfg.Publish == nil || cfg.Log == nil || cfg.Checkpoint == nil || cfg.Lookup == nil || cfg.Authenticator == nil || cfg.Logger == nil {
 		return nil, errors.New("epcisapi: preparer, writer, publish, log, checkpoint, lookup, authenticator and logger are required")
 	}
 	if cfg.Now == nil {
@@ -173,6 +184,7 @@ func (h *Handler) SweepJobs() (int, error) {
 		return 0, nil
 	}
 	cutoff := h.cfg.Now().Add(-h.cfg.JobRetention)
+	h.finished.dropBefore(cutoff)
 	total := 0
 	for {
 		n, err := h.store.DeleteCaptureJobsBefore(cutoff, sweepBatch)
@@ -382,12 +394,26 @@ func problemType(st int) string {
 
 // writeJSON answers v as JSON with status st.
 func writeJSON(w http.ResponseWriter, st int, v any) {
-	b, err := json.Marshal(v)
+	b, err := encodeJSON(v)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
+	writeEncoded(w, st, b)
+}
+
+// encodeJSON is v as writeJSON writes it.
+func encodeJSON(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// writeEncoded writes b, encoded by encodeJSON, with status st.
+func writeEncoded(w http.ResponseWriter, st int, b []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(st)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
 }

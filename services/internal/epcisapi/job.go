@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -78,9 +81,16 @@ func (h *Handler) startJob(ctx context.Context, p *auth.Principal, prep *Prepare
 	// A client that goes away does not stop the publishing half-way.
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishWait)
 	defer cancel()
+	sealed := h.sealAhead(envs)
+	defer sealed.stop()
 	var perr error
-	for _, env := range envs {
-		res, err := h.cfg.Publish(pctx, env)
+	for i, env := range envs {
+		m, err := sealed.get(i)
+		if err != nil {
+			perr = err
+			break
+		}
+		res, err := h.cfg.Publish(pctx, m)
 		if err != nil {
 			perr = publishError(err)
 			break
@@ -117,6 +127,64 @@ func (h *Handler) startJob(ctx context.Context, p *auth.Principal, prep *Prepare
 	}
 	return j, nil
 }
+
+// sealing seals a capture's envelopes ahead of the publisher, on all
+// cores, each remembered as checked (Config.Checked) before the publisher
+// may take it.
+type sealing struct {
+	sealed  []submit.Sealed
+	errs    []error
+	ready   []chan struct{}
+	next    atomic.Int64
+	stopped atomic.Bool
+}
+
+// sealAhead starts sealing envs in order, on GOMAXPROCS goroutines.
+func (h *Handler) sealAhead(envs []*pb.Envelope) *sealing {
+	s := &sealing{sealed: make([]submit.Sealed, len(envs)), errs: make([]error, len(envs)), ready: make([]chan struct{}, len(envs))}
+	for i := range s.ready {
+		s.ready[i] = make(chan struct{})
+	}
+	for range min(runtime.GOMAXPROCS(0), len(envs)) {
+		go func() {
+			for {
+				i := int(s.next.Add(1)) - 1
+				if i >= len(envs) {
+					return
+				}
+				if !s.stopped.Load() {
+					s.errs[i] = h.seal(envs[i], &s.sealed[i])
+				}
+				close(s.ready[i])
+			}
+		}()
+	}
+	return s
+}
+
+// seal seals env into m and remembers it as checked.
+func (h *Handler) seal(env *pb.Envelope, m *submit.Sealed) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("epcisapi: sealing an envelope: %v", r)
+		}
+	}()
+	if *m, err = h.cfg.Seal(env); err != nil {
+		return err
+	}
+	h.cfg.Checked.Remember(m.Body)
+	return nil
+}
+
+// get waits for envelope i and returns it sealed.
+func (s *sealing) get(i int) (submit.Sealed, error) {
+	<-s.ready[i]
+	return s.sealed[i], s.errs[i]
+}
+
+// stop has the goroutines seal nothing more (the publisher is done); they
+// end once they have passed the remaining envelopes.
+func (s *sealing) stop() { s.stopped.Store(true) }
 
 // publishWait bounds the publishing of one capture.
 const publishWait = 2 * time.Minute
@@ -243,15 +311,23 @@ func (h *Handler) finish(ctx context.Context, j *pb.EpcisCaptureJob) error {
 		case <-time.After(finishRetry):
 		}
 	}
-	for _, c := range j.GetChunks() {
+	// Each envelope's entry, found by its message ID, gives the outcomes.
+	entries := make([]*pb.LedgerEntry, len(j.GetChunks()))
+	if err := inParallel(len(entries), func(k int) error {
+		c := j.GetChunks()[k]
 		entry, ok, err := h.cfg.Lookup(ctx, c.GetMsgId())
 		if err != nil {
 			return fmt.Errorf("epcisapi: entry of %s: %w", c.GetMsgId(), err)
 		}
-		c.Recorded = ok
-		c.LedgerIndex = entry.GetIndex()
+		c.Recorded, c.LedgerIndex = ok, entry.GetIndex()
+		if ok {
+			entries[k] = entry
+		}
+		return nil
+	}); err != nil {
+		return err
 	}
-	outs, err := h.outcomes(ctx, j)
+	outs, err := h.outcomesOf(j, entries)
 	if err != nil {
 		return err
 	}
@@ -262,7 +338,90 @@ func (h *Handler) finish(ctx context.Context, j *pb.EpcisCaptureJob) error {
 		}
 	}
 	j.FinishedAt = timestamppb.New(h.cfg.Now())
-	return h.store.PutCaptureJob(j)
+	if err := h.store.PutCaptureJob(j); err != nil {
+		return err
+	}
+	// The client waiting for the job reads its receipt next: it is made
+	// now, from the outcomes just read. Without it, a read makes it.
+	v, err := h.viewWith(ctx, j, outs, false)
+	if err != nil {
+		h.cfg.Logger.Warn("epcis capture job: its receipt is made when read", "captureID", j.GetCaptureId(), "err", err)
+		return nil
+	}
+	if b, err := encodeJSON(v); err == nil {
+		h.finished.put(j, b)
+	}
+	return nil
+}
+
+// finishedViews is how many finished jobs' views a node keeps encoded
+// (viewCache); finishedViewBytes bounds their size together.
+const (
+	finishedViews     = 16
+	finishedViewBytes = 64 << 20
+)
+
+// viewCache holds the encoded views (JobView, without the entries' bytes)
+// of the jobs finished last, at most finishedViews of them and
+// finishedViewBytes together, the oldest dropped first. A finished job's
+// view does not change but for its checkpoint, which any later one
+// extends, so the view made when it finished stays true. Safe for
+// concurrent use; its zero value is empty.
+type viewCache struct {
+	mu    sync.Mutex
+	views []cachedView // oldest first
+	bytes int
+}
+
+type cachedView struct {
+	party, id string
+	created   time.Time
+	body      []byte
+}
+
+// put keeps body, the encoded view of finished job j.
+func (c *viewCache) put(j *pb.EpcisCaptureJob, body []byte) {
+	if len(body) > finishedViewBytes {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.views = append(c.views, cachedView{party: j.GetPartyGln(), id: j.GetCaptureId(), created: j.GetCreatedAt().AsTime(), body: body})
+	c.bytes += len(body)
+	for len(c.views) > finishedViews || c.bytes > finishedViewBytes {
+		c.bytes -= len(c.views[0].body)
+		c.views[0] = cachedView{}
+		c.views = c.views[1:]
+	}
+}
+
+// dropBefore forgets the views of jobs created before cutoff, which the
+// sweep deletes.
+func (c *viewCache) dropBefore(cutoff time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	kept := c.views[:0]
+	for _, v := range c.views {
+		if v.created.Before(cutoff) {
+			c.bytes -= len(v.body)
+			continue
+		}
+		kept = append(kept, v)
+	}
+	clear(c.views[len(kept):])
+	c.views = kept
+}
+
+// get returns party's job id's view, if kept.
+func (c *viewCache) get(party, id string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, v := range c.views {
+		if v.id == id && v.party == party {
+			return v.body, true
+		}
+	}
+	return nil, false
 }
 
 // runningView is the summary of party gln's job id while this node

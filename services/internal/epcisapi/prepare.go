@@ -143,21 +143,12 @@ type Prepared struct {
 // Preparer turns capture bodies into scan events. It is safe for
 // concurrent use.
 type Preparer struct {
-	v       *epcis.Validator
-	limits  Limits
-	checked *envelope.CheckedEPCIS
+	v      *epcis.Validator
+	limits Limits
 }
 
 // NewPreparer returns a preparer with limits (zero fields: the defaults).
 func NewPreparer(limits Limits) (*Preparer, error) {
-	return NewPreparerChecked(limits, nil)
-}
-
-// NewPreparerChecked is NewPreparer whose check of each prepared event's
-// captured bytes (envelope.CheckEPCIS) is remembered in checked, which the
-// ledger's pipeline of the same process consults: each event is then
-// decoded from its captured bytes once, not twice.
-func NewPreparerChecked(limits Limits, checked *envelope.CheckedEPCIS) (*Preparer, error) {
 	d := DefaultLimits()
 	if limits.MaxEvents <= 0 {
 		limits.MaxEvents = d.MaxEvents
@@ -169,7 +160,7 @@ func NewPreparerChecked(limits Limits, checked *envelope.CheckedEPCIS) (*Prepare
 	if err != nil {
 		return nil, err
 	}
-	return &Preparer{v: v, limits: limits, checked: checked}, nil
+	return &Preparer{v: v, limits: limits}, nil
 }
 
 // Limits returns the preparer's limits, as OPTIONS announces them.
@@ -221,9 +212,9 @@ func (p *Preparer) Prepare(body []byte, f Format, actor string, b Behaviour) (*P
 		var se *pb.ScanEvent
 		var err error
 		if captured != nil {
-			se, err = p.checked.ProjectCaptured(captured[i], actor)
+			se, err = envelope.ProjectCaptured(captured[i], actor)
 		} else {
-			se, err = p.checked.Project(ev, doc.Namespaces, actor)
+			se, err = envelope.Project(ev, doc.Namespaces, actor)
 		}
 		if err == nil {
 			err = ingestCheck(se, actor, now)
@@ -250,15 +241,15 @@ func (p *Preparer) Prepare(body []byte, f Format, actor string, b Behaviour) (*P
 
 // ingestCheck checks a projected event as ingest will, so that a prepared
 // event is never dead-lettered: the EPCIS check is what the projection
-// (CheckedEPCIS.Project or ProjectCaptured) just did; the rules' own
-// outcome comes later.
+// (envelope.Project or ProjectCaptured) just did; the rules' own outcome
+// comes later.
 func ingestCheck(se *pb.ScanEvent, actor string, now int64) error {
 	var le lifecycle.Event
 	return convert.EventChecked(0, &le, nil, se, actor, now, projected)
 }
 
-// projected is the EPCIS check of an event CheckedEPCIS.Project made:
-// it checked it.
+// projected is the EPCIS check of an event envelope.Project made: it
+// checked it.
 func projected(*pb.ScanEvent, string) error { return nil }
 
 // eventError describes why event i cannot be captured.

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pedigree-project/pedigree/envelope"
@@ -109,6 +112,11 @@ func (h *Handler) getJob(w http.ResponseWriter, r *http.Request, p *auth.Princip
 		writeJSON(w, http.StatusOK, v)
 		return
 	}
+	withData := r.URL.Query().Get("entries") == "true"
+	if b, ok := h.finished.get(p.Party.GetGln(), id); ok && !withData {
+		writeEncoded(w, http.StatusOK, b)
+		return
+	}
 	j, err := h.store.CaptureJob(p.Party.GetGln(), id)
 	if errors.Is(err, state.ErrNotFound) {
 		err = apierr.NotFound("%v: %s", errNoJob, id)
@@ -117,7 +125,7 @@ func (h *Handler) getJob(w http.ResponseWriter, r *http.Request, p *auth.Princip
 		h.fail(w, r, err)
 		return
 	}
-	v, err := h.jobView(r.Context(), j, r.URL.Query().Get("entries") == "true")
+	v, err := h.jobView(r.Context(), j, withData)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -198,6 +206,13 @@ func (h *Handler) jobView(ctx context.Context, j *pb.EpcisCaptureJob, withData b
 	if err != nil {
 		return v, err
 	}
+	return h.viewWith(ctx, j, evs, withData)
+}
+
+// viewWith is jobView of a finished job j whose events' outcomes are evs
+// (outcomes).
+func (h *Handler) viewWith(ctx context.Context, j *pb.EpcisCaptureJob, evs []EventReceipt, withData bool) (JobView, error) {
+	v := summary(j)
 	rc := &Receipt{Events: evs}
 	var indexes []uint64
 	for _, e := range evs {
@@ -230,7 +245,9 @@ func (h *Handler) prove(ctx context.Context, rc *Receipt, indexes []uint64, with
 		return err
 	}
 	rc.Checkpoint = CheckpointView{Note: string(cp.Note), Size: cp.Size, RootHash: cp.Root[:], VerifierKey: cp.VerifierKey}
-	for _, i := range indexes {
+	rc.Entries = make([]EntryProof, len(indexes))
+	return inParallel(len(indexes), func(k int) error {
+		i := indexes[k]
 		proof, err := h.cfg.Log.InclusionProof(ctx, i, cp.Size)
 		if err != nil {
 			return err
@@ -249,7 +266,41 @@ func (h *Handler) prove(ctx context.Context, rc *Receipt, indexes []uint64, with
 		for k := range proof {
 			ep.InclusionProof[k] = proof[k][:]
 		}
-		rc.Entries = append(rc.Entries, ep)
+		rc.Entries[k] = ep
+		return nil
+	})
+}
+
+// inParallel calls fn(k) for every k in [0, n) on up to GOMAXPROCS
+// goroutines and returns the error of the lowest k that failed; a panic in
+// fn is an error.
+func inParallel(n int, fn func(k int) error) error {
+	errs := make([]error, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= n {
+					return
+				}
+				errs[k] = func() (err error) {
+					defer func() {
+						if r := recover(); r != nil {
+							err = fmt.Errorf("epcisapi: %v", r)
+						}
+					}()
+					return fn(k)
+				}()
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -257,6 +308,31 @@ func (h *Handler) prove(ctx context.Context, rc *Receipt, indexes []uint64, with
 // outcomes reads what the ledger made of each published event of a job
 // whose chunks have their entries (finish).
 func (h *Handler) outcomes(ctx context.Context, j *pb.EpcisCaptureJob) ([]EventReceipt, error) {
+	entries := make([]*pb.LedgerEntry, len(j.GetChunks()))
+	err := inParallel(len(entries), func(k int) error {
+		c := j.GetChunks()[k]
+		if !c.GetRecorded() {
+			return nil
+		}
+		// Read in place, without the envelope: only the outcomes count.
+		i := c.GetLedgerIndex()
+		return h.cfg.Log.Entries(ctx, i, i+1, func(e ledger.Entry) error {
+			var err error
+			if entries[k], err = ledgerentry.DecodeMeta(e.Data); err != nil {
+				return fmt.Errorf("epcisapi: ledger entry %d: %w", i, err)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return h.outcomesOf(j, entries)
+}
+
+// outcomesOf is outcomes of a job whose chunks' entries (without their
+// envelopes) are entries, nil for a chunk not recorded.
+func (h *Handler) outcomesOf(j *pb.EpcisCaptureJob, entries []*pb.LedgerEntry) ([]EventReceipt, error) {
 	size := int(max(j.GetChunkSize(), 1))
 	out := make([]EventReceipt, 0, len(j.GetEvents()))
 	for k, c := range j.GetChunks() {
@@ -265,20 +341,7 @@ func (h *Handler) outcomes(ctx context.Context, j *pb.EpcisCaptureJob) ([]EventR
 			break
 		}
 		evs := j.GetEvents()[from:min(from+size, len(j.GetEvents()))]
-		var entry *pb.LedgerEntry
-		if c.GetRecorded() {
-			// Read in place, without the envelope: only the outcomes count.
-			i := c.GetLedgerIndex()
-			if err := h.cfg.Log.Entries(ctx, i, i+1, func(e ledger.Entry) error {
-				var err error
-				if entry, err = ledgerentry.DecodeMeta(e.Data); err != nil {
-					return fmt.Errorf("epcisapi: ledger entry %d: %w", i, err)
-				}
-				return nil
-			}); err != nil {
-				return nil, err
-			}
-		}
+		entry := entries[k]
 		// The entry is this capture's own unless the stream or the ledger
 		// took the envelope for a retry of one recorded before.
 		own := entry != nil && !c.GetStreamDuplicate() && entry.GetStreamSequence() == c.GetStreamSequence()

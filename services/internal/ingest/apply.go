@@ -259,9 +259,10 @@ func (p *Pipeline) applyCapture(w *batchWork, c *pb.Capture, who principal, it *
 	pr := &it.prep
 	if pr.actor != who.party {
 		// Authentication binds the party to the envelope's partyGln, for
-		// which the events were converted; this is a safety net.
+		// which the events were converted; this is a safety net, which
+		// checks every event in full.
 		pr.actor = who.party
-		pr.convert(c, who.party, it.record.UnixMilli(), p.cfg.CheckedEPCIS)
+		pr.convert(c, who.party, it.record.UnixMilli(), nil, nil)
 	}
 	if pr.convErr != nil {
 		return pr.convErr

@@ -39,6 +39,12 @@ func EventDigest(ev *pb.ScanEvent) ([32]byte, error) {
 	if err != nil {
 		return [32]byte{}, fmt.Errorf("event digest: %w", err)
 	}
+	return eventDigestOf(b)
+}
+
+// eventDigestOf is EventDigest of the event whose deterministic encoding
+// is b.
+func eventDigestOf(b []byte) ([32]byte, error) {
 	h := sha256.New()
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -58,6 +64,54 @@ func EventDigest(ev *pb.ScanEvent) ([32]byte, error) {
 	h.Sum(sum[:0])
 	return sum, nil
 }
+
+// capturedEvents returns the encodings of the events of the capture that
+// the envelope bytes body hold, in order, as slices of body; ok is false
+// unless body holds one capture (Envelope field 10) whose events
+// (Capture field 1) are all its fields. For an envelope made by
+// envelope.Marshal, which encodes deterministically, each is the event's
+// deterministic encoding (TestCapturedEventsAreDeterministic).
+func capturedEvents(body []byte) (events [][]byte, ok bool) {
+	var capture []byte
+	found := false
+	for b := body; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, false
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if m < 0 {
+			return nil, false
+		}
+		if num == captureField {
+			if found || typ != protowire.BytesType {
+				return nil, false
+			}
+			capture, _ = protowire.ConsumeBytes(b[n:])
+			found = true
+		}
+		b = b[n+m:]
+	}
+	for b := capture; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 || num != captureEventsField || typ != protowire.BytesType {
+			return nil, false
+		}
+		ev, m := protowire.ConsumeBytes(b[n:])
+		if m < 0 {
+			return nil, false
+		}
+		events = append(events, ev)
+		b = b[n+m:]
+	}
+	return events, found
+}
+
+// Field numbers of Envelope.capture and Capture.events.
+const (
+	captureField       protowire.Number = 10
+	captureEventsField protowire.Number = 1
+)
 
 // Field numbers of ScanEvent that EventDigest leaves out.
 const (

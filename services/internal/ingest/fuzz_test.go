@@ -64,7 +64,7 @@ func FuzzValidate(f *testing.F) {
 		}
 		if c := env.GetCapture(); c != nil && err == nil {
 			var pr prepared
-			pr.convert(c, pharmGLN, at.UnixMilli(), nil)
+			pr.convert(c, pharmGLN, at.UnixMilli(), nil, nil)
 			if pr.convErr != nil || len(pr.events) != len(c.GetEvents()) {
 				t.Fatalf("validated capture does not convert: %v", pr.convErr)
 			}

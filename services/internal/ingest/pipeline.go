@@ -71,10 +71,11 @@ type Config struct {
 	// (required): the node's own key, or the key of the node that started
 	// the ledger this one joins. See ErrUntrustedGenesis.
 	GenesisKey ed25519.PublicKey
-	// CheckedEPCIS, when set, remembers the captured EPCIS events this
-	// process already checked (the capture interface checks each as it
-	// prepares it), so that applying them does not decode them again.
-	// It changes no outcome.
+	// CheckedEPCIS, when set, remembers the envelopes whose captured
+	// EPCIS events this process already checked (the capture interface
+	// checks each event as it prepares it, and remembers each envelope it
+	// seals), so that applying them does not decode them again. It
+	// changes no outcome.
 	CheckedEPCIS *envelope.CheckedEPCIS
 }
 

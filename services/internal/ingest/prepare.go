@@ -89,6 +89,10 @@ const hintIndexFrom = 16
 // prepareChunk is how many messages a worker takes at a time.
 const prepareChunk = 16
 
+// prepareParallelBytes is the size of a batch's messages from which
+// workers take them one at a time: about 16 messages of 100 events.
+const prepareParallelBytes = 256 << 10
+
 // prepare runs the parallel pass over items. o is the batch's overlay,
 // before any of the batch's writes: only its view of the previous batch
 // and of the committed state is read.
@@ -105,10 +109,20 @@ func (p *Pipeline) prepare(items []item, o *overlay) error {
 	return nil
 }
 
-// prepareItems runs prepareItem over items on all cores.
+// prepareItems runs prepareItem over items on all cores: in chunks of
+// prepareChunk messages, or one message at a time when the messages are
+// large (a capture of many events each), so that the cores share the
+// work evenly.
 func (p *Pipeline) prepareItems(items []item, o *overlay) {
 	workers := runtime.GOMAXPROCS(0)
-	if len(items) < 2*prepareChunk || workers == 1 {
+	bytes, chunk := 0, prepareChunk
+	for i := range items {
+		bytes += len(items[i].data)
+	}
+	if bytes >= prepareParallelBytes {
+		chunk = 1
+	}
+	if len(items) < 2*chunk || workers == 1 {
 		for i := range items {
 			p.prepareItem(&items[i], o)
 		}
@@ -121,8 +135,8 @@ func (p *Pipeline) prepareItems(items []item, o *overlay) {
 		go func() {
 			defer wg.Done()
 			for {
-				end := int(next.Add(prepareChunk))
-				start := end - prepareChunk
+				end := int(next.Add(int64(chunk)))
+				start := end - chunk
 				if start >= len(items) {
 					return
 				}
@@ -169,7 +183,8 @@ func (p *Pipeline) prepareItem(it *item, o *overlay) {
 	pr.msgID = envelope.MsgID(env, body)
 	pr.msgHash = state.HashEventID(pr.msgID)
 	pr.actor = env.GetPartyGln()
-	if pr.convert(c, pr.actor, it.record.UnixMilli(), p.cfg.CheckedEPCIS); pr.convErr != nil {
+	check, raw := p.epcisCheck(body)
+	if pr.convert(c, pr.actor, it.record.UnixMilli(), check, raw); pr.convErr != nil {
 		return
 	}
 	n := 0
@@ -346,10 +361,28 @@ func (p *Pipeline) committedEvent(h state.EventHash) (lookup, error) {
 	return lookup{index: r.Index, found: ok, digest: r.Digest, hasDigest: r.HasDigest}, err
 }
 
+// epcisCheck is the check of the captured EPCIS events of the envelope
+// with bytes body, made for the envelope's party: none when this node
+// checked them before publishing it (CheckedEPCIS), in full otherwise.
+// For an envelope this node made, raw holds its events' deterministic
+// encodings (capturedEvents), from which their digests are taken.
+func (p *Pipeline) epcisCheck(body []byte) (check convert.EPCISCheck, raw [][]byte) {
+	if p.cfg.CheckedEPCIS.Checked(body) {
+		raw, _ = capturedEvents(body)
+		return checkedBefore, raw
+	}
+	return envelope.CheckEPCIS, nil
+}
+
+// checkedBefore is the check of an event CheckedEPCIS knows as checked.
+func checkedBefore(*pb.ScanEvent, string) error { return nil }
+
 // convert validates and converts the events of a capture submitted by
 // actor, computing the event IDs the sender left out, into pr.events, or
-// sets pr.convErr.
-func (pr *prepared) convert(c *pb.Capture, actor string, record int64, checked *envelope.CheckedEPCIS) {
+// sets pr.convErr; check checks the captured EPCIS events (nil:
+// envelope.CheckEPCIS). raw, when it holds an encoding per event, holds
+// their deterministic encodings, of which their digests are taken.
+func (pr *prepared) convert(c *pb.Capture, actor string, record int64, check convert.EPCISCheck, raw [][]byte) {
 	pr.events, pr.convErr, pr.packs, pr.packIdx = nil, nil, nil, nil
 	n := len(c.GetEvents())
 	if n == 0 || n > envelope.MaxEventsPerCapture {
@@ -367,7 +400,7 @@ func (pr *prepared) convert(c *pb.Capture, actor string, record int64, checked *
 		if n == 1 {
 			epcs = pr.oneEpc[:]
 		}
-		if err := convert.EventChecked(i, &e.ev, epcs, ev, actor, record, checked.Check); err != nil {
+		if err := convert.EventChecked(i, &e.ev, epcs, ev, actor, record, check); err != nil {
 			pr.convErr = err
 			return
 		}
@@ -380,7 +413,12 @@ func (pr *prepared) convert(c *pb.Capture, actor string, record int64, checked *
 		}
 		e.hash = state.HashEventID(envelope.ScopedEventID(actor, e.ev.ID))
 		var err error
-		if e.digest, err = EventDigest(ev); err != nil {
+		if len(raw) == n {
+			e.digest, err = eventDigestOf(raw[i])
+		} else {
+			e.digest, err = EventDigest(ev)
+		}
+		if err != nil {
 			pr.convErr = convert.Invalid(fmt.Sprintf("capture.events[%d]", i), "%v", err)
 			return
 		}

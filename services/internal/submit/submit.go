@@ -101,17 +101,45 @@ func (s *Submitter) Submit(ctx context.Context, env *pb.Envelope, wait bool) (Re
 // Publish seals env and publishes it; the write is in the stream, not yet
 // durable on the ledger (see Durable).
 func (s *Submitter) Publish(ctx context.Context, env *pb.Envelope) (Result, error) {
-	wire, err := envelope.Seal(env, s.signer, s.key)
+	m, err := s.Seal(env)
 	if err != nil {
 		return Result{}, err
 	}
+	return s.PublishSealed(ctx, m)
+}
+
+// Sealed is an envelope sealed by the node, ready to publish.
+type Sealed struct {
+	// Envelope is the envelope.
+	Envelope *pb.Envelope
+	// Body is its bytes as signed (envelope.Marshal).
+	Body []byte
+	// Wire is the SignedEnvelope published.
+	Wire []byte
+	// MsgID is the message ID it is published under (envelope.MsgID).
+	MsgID string
+}
+
+// Seal seals env with the node's key. It is safe for concurrent use, so
+// a capture of many envelopes can seal them on all cores.
+func (s *Submitter) Seal(env *pb.Envelope) (Sealed, error) {
 	body, err := envelope.Marshal(env)
 	if err != nil {
-		return Result{}, err
+		return Sealed{}, err
 	}
-	res := Result{MsgID: envelope.MsgID(env, body)}
-	msg := nats.NewMsg(subjects.ScanSubject(env.GetPartyGln()))
-	msg.Data = wire
+	wire, err := envelope.SealBody(body, s.signer, s.key)
+	if err != nil {
+		return Sealed{}, err
+	}
+	return Sealed{Envelope: env, Body: body, Wire: wire, MsgID: envelope.MsgID(env, body)}, nil
+}
+
+// PublishSealed publishes an envelope Seal sealed; the write is in the
+// stream, not yet durable on the ledger (see Durable).
+func (s *Submitter) PublishSealed(ctx context.Context, m Sealed) (Result, error) {
+	res := Result{MsgID: m.MsgID}
+	msg := nats.NewMsg(subjects.ScanSubject(m.Envelope.GetPartyGln()))
+	msg.Data = m.Wire
 	msg.Header.Set(jetstream.MsgIDHeader, res.MsgID)
 	ack, err := s.js.PublishMsg(ctx, msg)
 	if err != nil {

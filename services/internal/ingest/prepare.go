@@ -89,10 +89,6 @@ const hintIndexFrom = 16
 // prepareChunk is how many messages a worker takes at a time.
 const prepareChunk = 16
 
-// prepareParallelBytes is the size of a batch's messages from which
-// workers take them one at a time: about 16 messages of 100 events.
-const prepareParallelBytes = 256 << 10
-
 // prepare runs the parallel pass over items. o is the batch's overlay,
 // before any of the batch's writes: only its view of the previous batch
 // and of the committed state is read.
@@ -109,20 +105,10 @@ func (p *Pipeline) prepare(items []item, o *overlay) error {
 	return nil
 }
 
-// prepareItems runs prepareItem over items on all cores: in chunks of
-// prepareChunk messages, or one message at a time when the messages are
-// large (a capture of many events each), so that the cores share the
-// work evenly.
+// prepareItems runs prepareItem over items on all cores.
 func (p *Pipeline) prepareItems(items []item, o *overlay) {
 	workers := runtime.GOMAXPROCS(0)
-	bytes, chunk := 0, prepareChunk
-	for i := range items {
-		bytes += len(items[i].data)
-	}
-	if bytes >= prepareParallelBytes {
-		chunk = 1
-	}
-	if len(items) < 2*chunk || workers == 1 {
+	if len(items) < 2*prepareChunk || workers == 1 {
 		for i := range items {
 			p.prepareItem(&items[i], o)
 		}
@@ -135,8 +121,8 @@ func (p *Pipeline) prepareItems(items []item, o *overlay) {
 		go func() {
 			defer wg.Done()
 			for {
-				end := int(next.Add(int64(chunk)))
-				start := end - chunk
+				end := int(next.Add(prepareChunk))
+				start := end - prepareChunk
 				if start >= len(items) {
 					return
 				}

@@ -89,10 +89,14 @@ func Open(wire []byte) (*Opened, error) {
 }
 
 // ID returns the envelope ID of signed envelope bytes.
-func ID(envelopeBytes []byte) string {
-	sum := sha256.Sum256(envelopeBytes)
-	return EnvelopeIDPrefix + hex.EncodeToString(sum[:])
-}
+func ID(envelopeBytes []byte) string { return IDOfDigest(Digest(envelopeBytes)) }
+
+// Digest is the SHA-256 of envelope bytes, which ID names and
+// CheckedEPCIS keeps.
+func Digest(envelopeBytes []byte) [sha256.Size]byte { return sha256.Sum256(envelopeBytes) }
+
+// IDOfDigest is the envelope ID of the envelope bytes whose Digest is d.
+func IDOfDigest(d [sha256.Size]byte) string { return EnvelopeIDPrefix + hex.EncodeToString(d[:]) }
 
 // MsgID returns the Nats-Msg-Id for an envelope: the event ID of a
 // single-event capture when it has one, scoped to the envelope's party
@@ -103,6 +107,14 @@ func MsgID(env *pb.Envelope, envelopeBytes []byte) string {
 		return ScopedEventID(env.GetPartyGln(), evs[0].GetEventId())
 	}
 	return ID(envelopeBytes)
+}
+
+// MsgIDOfDigest is MsgID of the envelope env whose bytes have Digest d.
+func MsgIDOfDigest(env *pb.Envelope, d [sha256.Size]byte) string {
+	if evs := env.GetCapture().GetEvents(); len(evs) == 1 && evs[0].GetEventId() != "" {
+		return ScopedEventID(env.GetPartyGln(), evs[0].GetEventId())
+	}
+	return IDOfDigest(d)
 }
 
 // ScopedEventID names event ID eventID as used by the party with GLN

@@ -35,15 +35,14 @@ func NewCheckedEPCIS(capacity int) *CheckedEPCIS {
 }
 
 // Remember records that every captured event of the envelope whose bytes
-// (Envelope.Marshal) are body passed CheckEPCIS for the envelope's party.
-// The caller vouches for it: it made the envelope of events it had
-// projected (Project, ProjectCaptured) or checked. A nil *CheckedEPCIS
-// remembers nothing.
-func (c *CheckedEPCIS) Remember(body []byte) {
+// (Marshal) have Digest k passed CheckEPCIS for the envelope's party. The
+// caller vouches for it: it made the envelope of events it had projected
+// (Project, ProjectCaptured) or checked. A nil *CheckedEPCIS remembers
+// nothing.
+func (c *CheckedEPCIS) Remember(k [sha256.Size]byte) {
 	if c == nil {
 		return
 	}
-	k := sha256.Sum256(body)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.seen[k]; ok {
@@ -59,14 +58,14 @@ func (c *CheckedEPCIS) Remember(body []byte) {
 	c.seen[k] = struct{}{}
 }
 
-// Checked says whether the envelope with bytes body was remembered and
-// not yet forgotten: then CheckEPCIS passes for each of its events with
-// the envelope's party as the actor. A nil *CheckedEPCIS knows none.
-func (c *CheckedEPCIS) Checked(body []byte) bool {
+// Checked says whether the envelope whose bytes have Digest k was
+// remembered and not yet forgotten: then CheckEPCIS passes for each of its
+// events with the envelope's party as the actor. A nil *CheckedEPCIS knows
+// none.
+func (c *CheckedEPCIS) Checked(k [sha256.Size]byte) bool {
 	if c == nil {
 		return false
 	}
-	k := sha256.Sum256(body)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, ok := c.seen[k]

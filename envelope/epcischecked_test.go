@@ -30,35 +30,35 @@ func TestCheckedEPCISRemembersEnvelopes(t *testing.T) {
 	var bodies [][]byte
 	for range 8 {
 		b := body(testActor, captured(t, genScanEvent(r)), captured(t, genScanEvent(r)))
-		c.Remember(b)
+		c.Remember(Digest(b))
 		bodies = append(bodies, b)
 	}
 	for _, b := range bodies {
-		if !c.Checked(b) {
+		if !c.Checked(Digest(b)) {
 			t.Fatal("a remembered envelope is not known")
 		}
 		for _, at := range []int{0, len(b) / 2, len(b) - 1} {
 			changed := bytes.Clone(b)
 			changed[at] ^= 1
-			if c.Checked(changed) {
+			if c.Checked(Digest(changed)) {
 				t.Fatalf("an envelope changed at byte %d is known", at)
 			}
 		}
 	}
 	ev := captured(t, genScanEvent(r))
-	c.Remember(body(testActor, ev))
-	if c.Checked(body("4023456000000", ev)) {
+	c.Remember(Digest(body(testActor, ev)))
+	if c.Checked(Digest(body("4023456000000", ev))) {
 		t.Error("an envelope is known for another party")
 	}
-	if c.Checked(bodies[0]) {
+	if c.Checked(Digest(bodies[0])) {
 		t.Error("the oldest envelope is still known past the capacity")
 	}
-	if !c.Checked(bodies[1]) {
+	if !c.Checked(Digest(bodies[1])) {
 		t.Error("the second oldest envelope was forgotten too early")
 	}
 	var none *CheckedEPCIS
-	none.Remember(bodies[1])
-	if none.Checked(bodies[1]) {
+	none.Remember(Digest(bodies[1]))
+	if none.Checked(Digest(bodies[1])) {
 		t.Error("a nil memory knows an envelope")
 	}
 }

@@ -172,7 +172,7 @@ func (h *Handler) seal(env *pb.Envelope, m *submit.Sealed) (err error) {
 	if *m, err = h.cfg.Seal(env); err != nil {
 		return err
 	}
-	h.cfg.Checked.Remember(m.Body)
+	h.cfg.Checked.Remember(m.Digest)
 	return nil
 }
 
@@ -338,19 +338,34 @@ func (h *Handler) finish(ctx context.Context, j *pb.EpcisCaptureJob) error {
 		}
 	}
 	j.FinishedAt = timestamppb.New(h.cfg.Now())
-	if err := h.store.PutCaptureJob(j); err != nil {
+	// The client waiting for the job reads its receipt next: it is made
+	// now, from the outcomes just read, while the job is stored, and kept
+	// once the job is. Without it, a read makes it.
+	var view []byte
+	var verr error
+	made := make(chan struct{})
+	go func() {
+		defer close(made)
+		defer func() {
+			if r := recover(); r != nil {
+				verr = fmt.Errorf("epcisapi: making the receipt: %v", r)
+			}
+		}()
+		var v JobView
+		if v, verr = h.viewWith(ctx, j, outs, false); verr == nil {
+			view, verr = encodeJSON(v)
+		}
+	}()
+	err = h.store.PutCaptureJob(j)
+	<-made
+	if err != nil {
 		return err
 	}
-	// The client waiting for the job reads its receipt next: it is made
-	// now, from the outcomes just read. Without it, a read makes it.
-	v, err := h.viewWith(ctx, j, outs, false)
-	if err != nil {
-		h.cfg.Logger.Warn("epcis capture job: its receipt is made when read", "captureID", j.GetCaptureId(), "err", err)
+	if verr != nil {
+		h.cfg.Logger.Warn("epcis capture job: its receipt is made when read", "captureID", j.GetCaptureId(), "err", verr)
 		return nil
 	}
-	if b, err := encodeJSON(v); err == nil {
-		h.finished.put(j, b)
-	}
+	h.finished.put(j, view)
 	return nil
 }
 

@@ -53,7 +53,7 @@ func TestPipelineTakesTheEnvelopesItsNodeChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checked.Remember(body)
+	checked.Remember(envelope.Digest(body))
 	e := w.as(mfrGLN, env)
 	if e == nil || !e.GetOutcomes()[0].GetApplied() {
 		t.Fatalf("a remembered envelope was checked again: %v (%s)", e, w.lastDeadReason())

@@ -166,10 +166,11 @@ func (p *Pipeline) prepareItem(it *item, o *overlay) {
 		pr.envKnown, pr.err = p.committedEvent(pr.envHash)
 		return
 	}
-	pr.msgID = envelope.MsgID(env, body)
+	digest := envelope.Digest(body)
+	pr.msgID = envelope.MsgIDOfDigest(env, digest)
 	pr.msgHash = state.HashEventID(pr.msgID)
 	pr.actor = env.GetPartyGln()
-	check, raw := p.epcisCheck(body)
+	check, raw := p.epcisCheck(body, digest)
 	if pr.convert(c, pr.actor, it.record.UnixMilli(), check, raw); pr.convErr != nil {
 		return
 	}
@@ -348,12 +349,13 @@ func (p *Pipeline) committedEvent(h state.EventHash) (lookup, error) {
 }
 
 // epcisCheck is the check of the captured EPCIS events of the envelope
-// with bytes body, made for the envelope's party: none when this node
-// checked them before publishing it (CheckedEPCIS), in full otherwise.
-// For an envelope this node made, raw holds its events' deterministic
-// encodings (capturedEvents), from which their digests are taken.
-func (p *Pipeline) epcisCheck(body []byte) (check convert.EPCISCheck, raw [][]byte) {
-	if p.cfg.CheckedEPCIS.Checked(body) {
+// with bytes body (of envelope.Digest digest), made for the envelope's
+// party: none when this node checked them before publishing it
+// (CheckedEPCIS), in full otherwise. For an envelope this node made, raw
+// holds its events' deterministic encodings (capturedEvents), from which
+// their digests are taken.
+func (p *Pipeline) epcisCheck(body []byte, digest [32]byte) (check convert.EPCISCheck, raw [][]byte) {
+	if p.cfg.CheckedEPCIS.Checked(digest) {
 		raw, _ = capturedEvents(body)
 		return checkedBefore, raw
 	}

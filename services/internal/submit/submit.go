@@ -114,6 +114,8 @@ type Sealed struct {
 	Envelope *pb.Envelope
 	// Body is its bytes as signed (envelope.Marshal).
 	Body []byte
+	// Digest is Body's envelope.Digest.
+	Digest [32]byte
 	// Wire is the SignedEnvelope published.
 	Wire []byte
 	// MsgID is the message ID it is published under (envelope.MsgID).
@@ -131,7 +133,8 @@ func (s *Submitter) Seal(env *pb.Envelope) (Sealed, error) {
 	if err != nil {
 		return Sealed{}, err
 	}
-	return Sealed{Envelope: env, Body: body, Wire: wire, MsgID: envelope.MsgID(env, body)}, nil
+	d := envelope.Digest(body)
+	return Sealed{Envelope: env, Body: body, Digest: d, Wire: wire, MsgID: envelope.MsgIDOfDigest(env, d)}, nil
 }
 
 // PublishSealed publishes an envelope Seal sealed; the write is in the

@@ -120,7 +120,11 @@ func (h *Handler) readCapture(w http.ResponseWriter, r *http.Request) ([]byte, F
 	if r.ContentLength > limit {
 		return nil, 0, 0, tooLarge(r.ContentLength, limit)
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	// A declared length is read into a buffer of that size, not one
+	// grown by doubling.
+	buf := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+bytes.MinRead))
+	_, err = buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	body := buf.Bytes()
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -35,7 +35,8 @@ import (
 //  2. otherwise the events are put in envelopes of ChunkSize events, all
 //     checked with the ledger's field checks before any is published (a
 //     refusal publishes nothing and answers 400 with the event's
-//     location), then published, in order, each under the message ID
+//     location), then published, in order (a few ahead of the stream's
+//     acknowledgements), each under the message ID
 //     envelope.MsgID gives it: a retried
 //     document publishes the same messages, which the stream or the
 //     ledger recognise, so nothing is recorded twice;
@@ -83,29 +84,7 @@ func (h *Handler) startJob(ctx context.Context, p *auth.Principal, prep *Prepare
 	defer cancel()
 	sealed := h.sealAhead(envs)
 	defer sealed.stop()
-	var perr error
-	for i, env := range envs {
-		m, err := sealed.get(i)
-		if err != nil {
-			perr = err
-			break
-		}
-		res, err := h.cfg.Publish(pctx, m)
-		if err != nil {
-			perr = publishError(err)
-			break
-		}
-		c := &pb.EpcisCaptureChunk{MsgId: res.MsgID, StreamSequence: res.Sequence, StreamDuplicate: res.Duplicate}
-		j.Chunks = append(j.Chunks, c)
-		if res.Duplicate {
-			// A one-event envelope's message ID is its event ID: the
-			// stream also takes another event under a used ID for a retry.
-			if c.Conflict, err = ingest.ConflictingRetry(h.store, env); err != nil {
-				perr = err
-				break
-			}
-		}
-	}
+	perr := h.publish(pctx, j, envs, sealed)
 	if perr != nil {
 		if len(j.Chunks) == 0 {
 			return nil, perr
@@ -114,7 +93,7 @@ func (h *Handler) startJob(ctx context.Context, p *auth.Principal, prep *Prepare
 		// names the events that were not published.
 		if sent := min(len(j.Chunks)*h.cfg.ChunkSize, len(j.Events)); sent < len(j.Events) {
 			j.Errors = append(j.Errors, &pb.EpcisCaptureError{Position: j.Events[sent].GetPosition(), EventId: j.Events[sent].GetEventId(),
-				Message: fmt.Sprintf("this event and the %d after it were not published (%v): capture the document again; what was published is recognised", len(j.Events)-sent-1, perr)})
+				Message: fmt.Sprintf("this event and the %d after it were not published, or not acknowledged (%v): capture the document again; what was published is recognised", len(j.Events)-sent-1, perr)})
 			j.Events = j.Events[:sent]
 		}
 	}
@@ -126,6 +105,73 @@ func (h *Handler) startJob(ctx context.Context, p *auth.Principal, prep *Prepare
 		return nil, perr
 	}
 	return j, nil
+}
+
+// publishWindow is how many envelopes of a capture are published ahead
+// of JetStream's acknowledgements.
+const publishWindow = 16
+
+// publish publishes envs, sealed by sealed, in order, up to publishWindow
+// of them ahead of JetStream's acknowledgements, and records each
+// acknowledged one in j.Chunks, in order, until the first that failed,
+// whose error it returns. Envelopes already sent after one that failed
+// may reach the ledger; a retry of the document recognises them.
+func (h *Handler) publish(ctx context.Context, j *pb.EpcisCaptureJob, envs []*pb.Envelope, sealed *sealing) error {
+	type sent struct {
+		env  *pb.Envelope
+		wait func(context.Context) (submit.Result, error)
+	}
+	var inflight []sent
+	var perr error
+	// settle takes the acknowledgement of the oldest envelope in flight.
+	settle := func() {
+		s := inflight[0]
+		inflight = inflight[1:]
+		res, err := s.wait(ctx)
+		if perr != nil {
+			return
+		}
+		if err != nil {
+			perr = publishError(err)
+			return
+		}
+		c := &pb.EpcisCaptureChunk{MsgId: res.MsgID, StreamSequence: res.Sequence, StreamDuplicate: res.Duplicate}
+		j.Chunks = append(j.Chunks, c)
+		if res.Duplicate {
+			// A one-event envelope's message ID is its event ID: the
+			// stream also takes another event under a used ID for a retry.
+			if c.Conflict, err = ingest.ConflictingRetry(h.store, s.env); err != nil {
+				perr = err
+			}
+		}
+	}
+	for i, env := range envs {
+		if perr != nil {
+			break
+		}
+		m, err := sealed.get(i)
+		if err != nil {
+			perr = err
+			break
+		}
+		if h.cfg.PublishAsync == nil {
+			inflight = append(inflight, sent{env: env, wait: func(ctx context.Context) (submit.Result, error) { return h.cfg.Publish(ctx, m) }})
+		} else {
+			wait, err := h.cfg.PublishAsync(m)
+			if err != nil {
+				perr = publishError(err)
+				break
+			}
+			inflight = append(inflight, sent{env: env, wait: wait})
+		}
+		if len(inflight) >= publishWindow || h.cfg.PublishAsync == nil {
+			settle()
+		}
+	}
+	for len(inflight) > 0 {
+		settle()
+	}
+	return perr
 }
 
 // sealing seals a capture's envelopes ahead of the publisher, on all

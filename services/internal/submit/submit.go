@@ -137,6 +137,41 @@ func (s *Submitter) Seal(env *pb.Envelope) (Sealed, error) {
 	return Sealed{Envelope: env, Body: body, Digest: d, Wire: wire, MsgID: envelope.MsgIDOfDigest(env, d)}, nil
 }
 
+// PublishSealedAsync starts publishing an envelope Seal sealed, without
+// waiting for JetStream's acknowledgement: wait returns it. Envelopes
+// published one after another on the node's connection are stored in that
+// order.
+func (s *Submitter) PublishSealedAsync(m Sealed) (wait func(ctx context.Context) (Result, error), err error) {
+	res := Result{MsgID: m.MsgID}
+	msg := nats.NewMsg(subjects.ScanSubject(m.Envelope.GetPartyGln()))
+	msg.Data = m.Wire
+	msg.Header.Set(jetstream.MsgIDHeader, res.MsgID)
+	fut, err := s.js.PublishMsgAsync(msg)
+	if err != nil {
+		return nil, publishErr(err)
+	}
+	return func(ctx context.Context) (Result, error) {
+		select {
+		case ack := <-fut.Ok():
+			res.Sequence, res.Duplicate = ack.Sequence, ack.Duplicate
+			return res, nil
+		case err := <-fut.Err():
+			return res, publishErr(err)
+		case <-ctx.Done():
+			return res, fmt.Errorf("submit: publish: %w", ctx.Err())
+		}
+	}, nil
+}
+
+// publishErr is a failed publish as Publish reports it.
+func publishErr(err error) error {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && (apiErr.ErrorCode == errCodeStoreFailed || apiErr.ErrorCode == errCodeInsufficientResources) {
+		return ErrOverloaded
+	}
+	return fmt.Errorf("submit: publish: %w", err)
+}
+
 // PublishSealed publishes an envelope Seal sealed; the write is in the
 // stream, not yet durable on the ledger (see Durable).
 func (s *Submitter) PublishSealed(ctx context.Context, m Sealed) (Result, error) {
@@ -146,11 +181,7 @@ func (s *Submitter) PublishSealed(ctx context.Context, m Sealed) (Result, error)
 	msg.Header.Set(jetstream.MsgIDHeader, res.MsgID)
 	ack, err := s.js.PublishMsg(ctx, msg)
 	if err != nil {
-		var apiErr *jetstream.APIError
-		if errors.As(err, &apiErr) && (apiErr.ErrorCode == errCodeStoreFailed || apiErr.ErrorCode == errCodeInsufficientResources) {
-			return res, ErrOverloaded
-		}
-		return res, fmt.Errorf("submit: publish: %w", err)
+		return res, publishErr(err)
 	}
 	res.Sequence, res.Duplicate = ack.Sequence, ack.Duplicate
 	return res, nil

@@ -48,7 +48,31 @@ func DecodeCaptured(data []byte) (*epcis.Event, error) {
 	return &doc.Events[0], nil
 }
 
-// CheckEPCIS checks that a scan event carrying the captured EPCIS event
+// CapturedDocument is the one-event EPCIS document of a scan event whose
+// epcis bytes are epcis, in a capture whose epcis_head is head: epcis
+// itself when head is empty, otherwise head, epcis, then
+// epcis.CaptureTail.
+func CapturedDocument(head, epcisBytes []byte) []byte {
+	if len(head) == 0 {
+		return epcisBytes
+	}
+	b := make([]byte, 0, len(head)+len(epcisBytes)+len(epcis.CaptureTail))
+	return append(append(append(b, head...), epcisBytes...), epcis.CaptureTail...)
+}
+
+// capturedSize is the size of CapturedDocument(head, epcisBytes).
+func capturedSize(head, epcisBytes []byte) int {
+	if len(head) == 0 {
+		return len(epcisBytes)
+	}
+	return len(head) + len(epcisBytes) + len(epcis.CaptureTail)
+}
+
+// CheckEPCIS is CheckEPCISIn for an event of a capture without an
+// epcis_head.
+func CheckEPCIS(ev *pb.ScanEvent, actor string) error { return CheckEPCISIn(nil, ev, actor) }
+
+// CheckEPCISIn checks that a scan event carrying the captured EPCIS event
 // (its epcis bytes) says what those bytes say: FromEPCIS of the decoded
 // event must equal the scan event's other fields, so that the signer
 // cannot put one event on the ledger and have the rules apply another.
@@ -57,8 +81,10 @@ func DecodeCaptured(data []byte) (*epcis.Event, error) {
 // an empty event_id as the ID the node gives the event (FromEPCIS: the
 // hash of the captured event; the scan event: EventID) and a read_point
 // naming actor as empty. A mismatch is a *FieldError naming the first
-// field that differs, e.g. "epcis: projection differs at bizStep".
-func CheckEPCIS(ev *pb.ScanEvent, actor string) error {
+// field that differs, e.g. "epcis: projection differs at bizStep". head
+// is the capture's epcis_head: the event's document is
+// CapturedDocument(head, epcis bytes).
+func CheckEPCISIn(head []byte, ev *pb.ScanEvent, actor string) error {
 	data := ev.GetEpcis()
 	if len(data) == 0 {
 		if ev.GetNotApplied() != "" {
@@ -66,7 +92,10 @@ func CheckEPCIS(ev *pb.ScanEvent, actor string) error {
 		}
 		return nil
 	}
-	captured, err := DecodeCaptured(data)
+	if n := capturedSize(head, data); n > MaxEPCISBytes {
+		return &FieldError{Field: "epcis", Msg: fmt.Sprintf("at most %d bytes, got %d", MaxEPCISBytes, n)}
+	}
+	captured, err := DecodeCaptured(CapturedDocument(head, data))
 	if err != nil {
 		return err
 	}

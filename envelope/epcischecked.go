@@ -86,18 +86,19 @@ func Project(ev *epcis.Event, ns map[string]string, actor string) (*pb.ScanEvent
 		return nil, err
 	}
 	back, err := DecodeCaptured(se.GetEpcis())
-	return settle(se, actor, err == nil && reflect.DeepEqual(back, ev))
+	return settle(se, nil, actor, err == nil && reflect.DeepEqual(back, ev))
 }
 
-// settle returns se when its captured bytes are known to decode to the
-// event it was projected from, except where CheckEPCIS reads the event
-// specially (an empty event ID, a read point naming the actor): there,
-// and for bytes not known, CheckEPCIS decides.
-func settle(se *pb.ScanEvent, actor string, known bool) (*pb.ScanEvent, error) {
+// settle returns se, of a capture whose epcis_head is head, when its
+// captured bytes are known to decode to the event it was projected from,
+// except where CheckEPCIS reads the event specially (an empty event ID,
+// a read point naming the actor): there, and for bytes not known,
+// CheckEPCISIn decides.
+func settle(se *pb.ScanEvent, head []byte, actor string, known bool) (*pb.ScanEvent, error) {
 	if known && se.GetEventId() != "" && se.GetReadPoint() != actor {
 		return se, nil
 	}
-	if err := CheckEPCIS(se, actor); err != nil {
+	if err := CheckEPCISIn(head, se, actor); err != nil {
 		return nil, err
 	}
 	return se, nil
@@ -105,15 +106,17 @@ func settle(se *pb.ScanEvent, actor string, known bool) (*pb.ScanEvent, error) {
 
 // ProjectCaptured is Project for an event whose captured bytes the
 // capture document itself gave (epcis.Captured): they decode to the event
-// by construction, so they are neither encoded nor decoded back here.
-// Where CheckEPCIS reads the event specially (no event ID, a read point
-// naming the actor) or the bytes are over MaxEPCISBytes, CheckEPCIS
-// decides, as in Project.
+// by construction, so they are neither encoded nor decoded back here. The
+// scan event's epcis bytes are the event object alone (cp.EventBytes):
+// the capture that carries it must have cp.Head as its epcis_head. Where
+// CheckEPCIS reads the event specially (no event ID, a read point naming
+// the actor) or the document is over MaxEPCISBytes, CheckEPCISIn decides,
+// as in Project.
 func ProjectCaptured(cp epcis.Captured, actor string) (*pb.ScanEvent, error) {
 	se, err := FromEPCIS(cp.Event(), actor)
 	if err != nil {
 		return nil, err
 	}
-	se.Epcis = cp.Bytes()
-	return settle(se, actor, len(se.Epcis) <= MaxEPCISBytes)
+	se.Epcis = cp.EventBytes()
+	return settle(se, cp.Head(), actor, capturedSize(cp.Head(), se.Epcis) <= MaxEPCISBytes)
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/pedigree-project/pedigree/epcis"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 )
@@ -125,8 +127,16 @@ func TestProjectCapturedAgreesWithCheckEPCIS(t *testing.T) {
 				continue
 			}
 			projected++
-			if err := CheckEPCIS(se, testActor); err != nil {
+			if err := CheckEPCISIn(cp.Head(), se, testActor); err != nil {
 				t.Fatalf("%s: event %d: CheckEPCIS refuses what ProjectCaptured made: %v", path, i, err)
+			}
+			whole := proto.Clone(se).(*pb.ScanEvent)
+			whole.Epcis = cp.Bytes()
+			if err := CheckEPCIS(whole, testActor); err != nil {
+				t.Fatalf("%s: event %d: CheckEPCIS refuses it kept whole: %v", path, i, err)
+			}
+			if !bytes.Equal(CapturedDocument(cp.Head(), se.GetEpcis()), cp.Bytes()) {
+				t.Fatalf("%s: event %d: its document is not the head, the event and the tail", path, i)
 			}
 		}
 		return nil

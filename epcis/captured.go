@@ -11,7 +11,9 @@ import (
 // ledger keeps for it: an EPCIS 2.0 JSON-LD document holding that event
 // alone, made of the capture document's own bytes (its @context, type,
 // schemaVersion, creationDate and ignoreFields members and the event),
-// with insignificant whitespace removed and nothing else changed.
+// with insignificant whitespace removed and nothing else changed. The
+// document is Head, which every event of the capture document shares,
+// then EventBytes, then CaptureTail.
 //
 // Decode of Bytes yields Event exactly, by construction: the event is
 // read from the same tokens in the same context as when the whole
@@ -21,15 +23,32 @@ import (
 // conformance corpus and FuzzCaptured over any document. Only this
 // package makes a Captured.
 type Captured struct {
-	ev   *Event
-	data []byte
+	ev    *Event
+	head  []byte // shared by the document's events
+	event []byte
 }
+
+// CaptureTail closes a one-event document after its event.
+const CaptureTail = "]}}"
 
 // Event is the decoded event.
 func (c Captured) Event() *Event { return c.ev }
 
-// Bytes is the one-event document kept for the event.
-func (c Captured) Bytes() []byte { return c.data }
+// Head is the one-event document up to its event: the capture document's
+// kept members in name order, then "epcisBody":{"eventList":[. Every
+// event of one document shares it; it must not be changed.
+func (c Captured) Head() []byte { return c.head }
+
+// EventBytes is the event object as the document gave it, without
+// insignificant whitespace.
+func (c Captured) EventBytes() []byte { return c.event }
+
+// Bytes is the one-event document kept for the event: Head, EventBytes,
+// then CaptureTail.
+func (c Captured) Bytes() []byte {
+	b := make([]byte, 0, len(c.head)+len(c.event)+len(CaptureTail))
+	return append(append(append(b, c.head...), c.event...), CaptureTail...)
+}
 
 // DecodeCapture is Decode for a capture document whose events are in
 // epcisBody.eventList, and also returns each event as Captured. For a
@@ -57,12 +76,11 @@ func (p *captureParts) captured(doc *Document) []Captured {
 	out := make([]Captured, len(doc.Events))
 	err := inParallel(len(out), func(i int) error {
 		raw := p.events[i]
-		b := make([]byte, 0, len(head)+len(raw)+len(captureTail))
-		b, err := appendCompact(append(b, head...), raw)
+		b, err := appendCompact(make([]byte, 0, len(raw)), raw)
 		if err != nil {
 			return err
 		}
-		out[i] = Captured{ev: &doc.Events[i], data: append(b, captureTail...)}
+		out[i] = Captured{ev: &doc.Events[i], head: head, event: b}
 		return nil
 	})
 	if err != nil {
@@ -70,9 +88,6 @@ func (p *captureParts) captured(doc *Document) []Captured {
 	}
 	return out
 }
-
-// captureTail closes a one-event document.
-const captureTail = "]}}"
 
 // captureParts are the members of a capture document that bear on its
 // events, compacted, and its events as they are in the document.

@@ -46,7 +46,7 @@ func checkCaptured(t *testing.T, name string, data []byte) int {
 		if err := json.Compact(&b, parts.events[i]); err != nil {
 			t.Fatalf("%s: event %d: %v", name, i, err)
 		}
-		b.WriteString(captureTail)
+		b.WriteString(CaptureTail)
 		if !bytes.Equal(c.Bytes(), b.Bytes()) {
 			t.Fatalf("%s: event %d: kept as\n%s\nnot as encoding/json compacts it\n%s", name, i, c.Bytes(), b.Bytes())
 		}

@@ -66,9 +66,11 @@
 // is refused. For a capture document (Validator.Decode and DecodeCapture)
 // that pass only finds where each event of the eventList ends; the events
 // are then read into trees on all cores, giving the tree one pass would
-// (TestUnmarshalCaptureReadsAsUnmarshal, FuzzCaptured). Validator.DecodeCapture also gives each event of a capture
-// document as a one-event document made of the document's own bytes
-// (Captured), what a ledger keeps for the event.
+// (TestUnmarshalCaptureReadsAsUnmarshal, FuzzCaptured).
+// Validator.DecodeCapture also gives each event of a capture document as
+// a one-event document made of the document's own bytes (Captured), what
+// a ledger keeps for the event: a head the document's events share, the
+// event, and CaptureTail.
 //
 // # Encoding
 //

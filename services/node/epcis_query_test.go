@@ -136,6 +136,9 @@ func TestEPCISQueryReturnsTheGS1ExamplesAsCaptured(t *testing.T) {
 		}
 		want := map[string]string{} // event ID → CBV 2.0 hash of the event sent
 		for _, se := range p.Events {
+			// Sent one by one, natively: each event keeps its whole
+			// document, without a capture's epcis_head.
+			se.Epcis = envelope.CapturedDocument(p.EPCISHead, se.GetEpcis())
 			ev, err := envelope.DecodeCaptured(se.GetEpcis())
 			if err != nil {
 				t.Fatal(err)

@@ -187,17 +187,18 @@ type ScanEvent struct {
 	Destinations []*SourceDest `protobuf:"bytes,15,rep,name=destinations,proto3" json:"destinations,omitempty"`
 	// EPCIS ILMD (instance/lot master data) on commissioning.
 	Ilmd *Ilmd `protobuf:"bytes,16,opt,name=ilmd,proto3" json:"ilmd,omitempty"`
-	// The event as captured through the EPCIS binding: one EPCIS 2.0 event,
-	// the bytes epcis.EncodeJSONLD writes for a capture document holding
-	// only this event (an EPCISDocument with the standard @context plus the
-	// namespace prefixes the event uses, schemaVersion "2.0" and
-	// epcisBody.eventList of one event; no creationDate), without
-	// insignificant whitespace (envelope.EncodeCaptured), kept byte for byte
-	// so that a query returns what was sent, extensions, sensor data and
-	// error declaration included. Empty for events not captured as EPCIS.
-	// When set, the ingest decodes it and refuses the envelope unless
-	// envelope.FromEPCIS of it equals the other fields of this event. At
-	// most 1 MiB.
+	// The event as captured through the EPCIS binding, kept byte for byte so
+	// that a query returns what was sent (extensions, sensor data and error
+	// declaration included): a one-event EPCIS 2.0 JSON-LD document without
+	// insignificant whitespace. For a JSON-LD capture it is made of the
+	// capture document's own @context, type, schemaVersion, creationDate and
+	// ignoreFields members and the event (epcis.Captured); otherwise it is
+	// what envelope.EncodeCaptured writes for the event. When the capture has
+	// an epcis_head, these bytes are the event object alone, and the
+	// document is epcis_head, them, then "]}}". Empty for events not captured
+	// as EPCIS. When set, the ingest decodes the document and refuses the
+	// envelope unless envelope.FromEPCIS of it equals the other fields of
+	// this event. The document is at most 1 MiB.
 	Epcis []byte `protobuf:"bytes,17,opt,name=epcis,proto3" json:"epcis,omitempty"`
 	// TransformationEvent: the inputEPCList, consumed. At most 10,000.
 	Inputs []*Epc `protobuf:"bytes,18,rep,name=inputs,proto3" json:"inputs,omitempty"`
@@ -808,7 +809,16 @@ func (*Envelope_Prefix) isEnvelope_Body() {}
 type Capture struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The events, 1–1,000, applied in this order.
-	Events        []*ScanEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	Events []*ScanEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// The start of the one-event EPCIS 2.0 JSON-LD document of each event
+	// that has epcis bytes: when set, an event's epcis bytes are its EPCIS
+	// event object alone, and its document is epcis_head, those bytes, then
+	// "]}}" (envelope.CapturedDocument). The EPCIS capture interface sets it
+	// to the members of the capture document that bear on its events,
+	// followed by "epcisBody":{"eventList":[, so that they are kept once per
+	// envelope rather than once per event. Unset, each event's epcis bytes
+	// are its whole document. At most 1 MiB together with any event's.
+	EpcisHead     []byte `protobuf:"bytes,2,opt,name=epcis_head,json=epcisHead,proto3" json:"epcis_head,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -846,6 +856,13 @@ func (*Capture) Descriptor() ([]byte, []int) {
 func (x *Capture) GetEvents() []*ScanEvent {
 	if x != nil {
 		return x.Events
+	}
+	return nil
+}
+
+func (x *Capture) GetEpcisHead() []byte {
+	if x != nil {
+		return x.EpcisHead
 	}
 	return nil
 }
@@ -1789,9 +1806,11 @@ const file_pedigree_v1_event_proto_rawDesc = "" +
 	"\agenesis\x18\x11 \x01(\v2\x14.pedigree.v1.GenesisH\x00R\agenesis\x121\n" +
 	"\bnode_key\x18\x12 \x01(\v2\x14.pedigree.v1.NodeKeyH\x00R\anodeKey\x122\n" +
 	"\x06prefix\x18\x13 \x01(\v2\x18.pedigree.v1.PartyPrefixH\x00R\x06prefixB\x06\n" +
-	"\x04body\"9\n" +
+	"\x04body\"X\n" +
 	"\aCapture\x12.\n" +
-	"\x06events\x18\x01 \x03(\v2\x16.pedigree.v1.ScanEventR\x06events\"y\n" +
+	"\x06events\x18\x01 \x03(\v2\x16.pedigree.v1.ScanEventR\x06events\x12\x1d\n" +
+	"\n" +
+	"epcis_head\x18\x02 \x01(\fR\tepcisHead\"y\n" +
 	"\x0eSignedEnvelope\x12\x1a\n" +
 	"\benvelope\x18\x01 \x01(\fR\benvelope\x12\x16\n" +
 	"\x06signer\x18\x02 \x01(\tR\x06signer\x12\x15\n" +

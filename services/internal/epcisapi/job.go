@@ -75,7 +75,7 @@ func (h *Handler) startJob(ctx context.Context, p *auth.Principal, prep *Prepare
 	for i, se := range prep.Events {
 		j.Events = append(j.Events, &pb.EpcisCaptureEvent{EventId: se.GetEventId(), Position: uint32(prep.Positions[i])})
 	}
-	envs := h.envelopes(p, prep.Events)
+	envs := h.envelopes(p, prep.Events, prep.EPCISHead)
 	if err := h.validate(envs, p.Party.GetGln(), prep.Positions); err != nil {
 		return nil, err
 	}
@@ -235,12 +235,13 @@ func (s *sealing) stop() { s.stopped.Store(true) }
 // publishWait bounds the publishing of one capture.
 const publishWait = 2 * time.Minute
 
-// envelopes puts events in envelopes of ChunkSize events from p.
-func (h *Handler) envelopes(p *auth.Principal, events []*pb.ScanEvent) []*pb.Envelope {
+// envelopes puts events in envelopes of ChunkSize events from p, each
+// with head as its epcis_head.
+func (h *Handler) envelopes(p *auth.Principal, events []*pb.ScanEvent, head []byte) []*pb.Envelope {
 	var envs []*pb.Envelope
 	for from := 0; from < len(events); from += h.cfg.ChunkSize {
 		env := writer.Envelope(p)
-		env.Body = &pb.Envelope_Capture{Capture: &pb.Capture{Events: events[from:min(from+h.cfg.ChunkSize, len(events))]}}
+		env.Body = &pb.Envelope_Capture{Capture: &pb.Capture{Events: events[from:min(from+h.cfg.ChunkSize, len(events))], EpcisHead: head}}
 		envs = append(envs, env)
 	}
 	return envs

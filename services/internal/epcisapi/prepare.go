@@ -138,6 +138,11 @@ type Prepared struct {
 	Errors []EventError
 	// Total is the number of events in the document.
 	Total int
+	// EPCISHead is the epcis_head of the captures that carry Events: each
+	// event's epcis bytes are then its event object alone (a JSON-LD
+	// document that split into its events, epcis.Captured); nil when each
+	// event's epcis bytes are its whole document.
+	EPCISHead []byte
 }
 
 // Preparer turns capture bodies into scan events. It is safe for
@@ -205,6 +210,9 @@ func (p *Preparer) Prepare(body []byte, f Format, actor string, b Behaviour) (*P
 			Msg: fmt.Sprintf("the document holds %d events, the limit %d", len(doc.Events), p.limits.MaxEvents)}
 	}
 	out := &Prepared{Total: len(doc.Events)}
+	if captured != nil {
+		out.EPCISHead = captured[0].Head()
+	}
 	projected := make([]*pb.ScanEvent, len(doc.Events))
 	failed := make([]error, len(doc.Events))
 	now := time.Now().UnixMilli()

@@ -76,7 +76,7 @@ func TestPrepareGS1Examples(t *testing.T) {
 			t.Errorf("%s: %d prepared + %d refused of %d", f, len(got.Events), len(got.Errors), got.Total)
 		}
 		for _, se := range got.Events {
-			if len(se.GetEpcis()) == 0 || envelope.CheckEPCIS(se, actor) != nil {
+			if len(se.GetEpcis()) == 0 || envelope.CheckEPCISIn(got.EPCISHead, se, actor) != nil {
 				t.Errorf("%s: a prepared event does not pass the ingest's check", f)
 			}
 		}

@@ -29,6 +29,7 @@ type record struct {
 	rec    time.Time
 	id     string // the event ID the node gave it
 	scan   *pb.ScanEvent
+	head   []byte       // the capture's epcis_head
 	ev     *epcis.Event // as exported, once decoded
 	evErr  error
 	decode bool
@@ -43,7 +44,7 @@ func (r *record) event() (*epcis.Event, error) {
 	}
 	r.decode = true
 	if len(r.scan.GetEpcis()) > 0 {
-		r.ev, r.evErr = envelope.DecodeCaptured(r.scan.GetEpcis())
+		r.ev, r.evErr = envelope.DecodeCaptured(envelope.CapturedDocument(r.head, r.scan.GetEpcis()))
 	} else {
 		r.ev, r.evErr = envelope.EPCIS(r.scan, r.party)
 	}
@@ -69,14 +70,14 @@ func entryRecords(e ledger.Entry) ([]record, time.Time, error) {
 	if err != nil {
 		return nil, rec, fmt.Errorf("epcisapi: ledger entry %d: %w", e.Index, err)
 	}
-	events := op.Envelope.GetCapture().GetEvents()
+	events, head := op.Envelope.GetCapture().GetEvents(), op.Envelope.GetCapture().GetEpcisHead()
 	ids, outs := entry.GetEventIds(), entry.GetOutcomes()
 	out := make([]record, 0, len(events))
 	for i, ev := range events {
 		if i >= len(ids) || i >= len(outs) || outs[i].GetDuplicate() || ingest.IsIDConflict(outs[i]) {
 			continue
 		}
-		out = append(out, record{index: e.Index, n: i, party: entry.GetPartyGln(), rec: rec, id: ids[i], scan: ev})
+		out = append(out, record{index: e.Index, n: i, party: entry.GetPartyGln(), rec: rec, id: ids[i], scan: ev, head: head})
 	}
 	return out, rec, nil
 }

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/epcis"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/state"
 )
@@ -34,17 +35,23 @@ import (
 // the time it takes it, and a retry of that write, with the same event
 // ID, must be answered as a retry. What happened to which objects, where
 // and why is the content; when, for one party and one ID, is not.
-func EventDigest(ev *pb.ScanEvent) ([32]byte, error) {
+func EventDigest(ev *pb.ScanEvent) ([32]byte, error) { return EventDigestIn(nil, ev) }
+
+// EventDigestIn is EventDigest of an event of a capture whose epcis_head
+// is head: the event's epcis bytes count as its whole document
+// (envelope.CapturedDocument), so that an event kept with its capture's
+// head and the same event kept whole have one digest.
+func EventDigestIn(head []byte, ev *pb.ScanEvent) ([32]byte, error) {
 	b, err := deterministic.Marshal(ev)
 	if err != nil {
 		return [32]byte{}, fmt.Errorf("event digest: %w", err)
 	}
-	return eventDigestOf(b)
+	return eventDigestOf(b, head)
 }
 
-// eventDigestOf is EventDigest of the event whose deterministic encoding
-// is b.
-func eventDigestOf(b []byte) ([32]byte, error) {
+// eventDigestOf is EventDigestIn of the event whose deterministic
+// encoding is b.
+func eventDigestOf(b, head []byte) ([32]byte, error) {
 	h := sha256.New()
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -55,7 +62,16 @@ func eventDigestOf(b []byte) ([32]byte, error) {
 		if m < 0 {
 			return [32]byte{}, fmt.Errorf("event digest: %w", protowire.ParseError(m))
 		}
-		if num != eventIDField && num != eventTimeField {
+		switch {
+		case num == eventIDField || num == eventTimeField:
+		case num == epcisField && typ == protowire.BytesType && len(head) > 0:
+			v, _ := protowire.ConsumeBytes(b[n:])
+			doc := len(head) + len(v) + len(epcis.CaptureTail)
+			h.Write(protowire.AppendVarint(protowire.AppendTag(nil, epcisField, protowire.BytesType), uint64(doc)))
+			h.Write(head)
+			h.Write(v)
+			h.Write([]byte(epcis.CaptureTail))
+		default:
 			h.Write(b[:n+m])
 		}
 		b = b[n+m:]
@@ -67,8 +83,8 @@ func eventDigestOf(b []byte) ([32]byte, error) {
 
 // capturedEvents returns the encodings of the events of the capture that
 // the envelope bytes body hold, in order, as slices of body; ok is false
-// unless body holds one capture (Envelope field 10) whose events
-// (Capture field 1) are all its fields. For an envelope made by
+// unless body holds one capture (Envelope field 10) whose fields are its
+// events (Capture field 1) and its epcis_head (2). For an envelope made by
 // envelope.Marshal, which encodes deterministically, each is the event's
 // deterministic encoding (TestCapturedEventsAreDeterministic).
 func capturedEvents(body []byte) (events [][]byte, ok bool) {
@@ -94,29 +110,35 @@ func capturedEvents(body []byte) (events [][]byte, ok bool) {
 	}
 	for b := capture; len(b) > 0; {
 		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 || num != captureEventsField || typ != protowire.BytesType {
+		if n < 0 || (num != captureEventsField && num != captureHeadField) || typ != protowire.BytesType {
 			return nil, false
 		}
-		ev, m := protowire.ConsumeBytes(b[n:])
+		v, m := protowire.ConsumeBytes(b[n:])
 		if m < 0 {
 			return nil, false
 		}
-		events = append(events, ev)
+		if num == captureEventsField {
+			events = append(events, v)
+		}
 		b = b[n+m:]
 	}
 	return events, found
 }
 
-// Field numbers of Envelope.capture and Capture.events.
+// Field numbers of Envelope.capture, Capture.events and
+// Capture.epcis_head.
 const (
 	captureField       protowire.Number = 10
 	captureEventsField protowire.Number = 1
+	captureHeadField   protowire.Number = 2
 )
 
-// Field numbers of ScanEvent that EventDigest leaves out.
+// Field numbers of ScanEvent that EventDigest leaves out, and of its
+// epcis bytes.
 const (
 	eventIDField   protowire.Number = 1
 	eventTimeField protowire.Number = 6
+	epcisField     protowire.Number = 17
 )
 
 // idConflictPrefix starts the reason of an event refused for reusing an
@@ -162,7 +184,7 @@ func ConflictingRetry(store *state.Store, env *pb.Envelope) (string, error) {
 	if err != nil || !ok || !rec.HasDigest {
 		return "", err
 	}
-	digest, err := EventDigest(ev)
+	digest, err := EventDigestIn(env.GetCapture().GetEpcisHead(), ev)
 	if err != nil {
 		return "", err
 	}

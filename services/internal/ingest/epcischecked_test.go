@@ -90,10 +90,39 @@ func checkCapturedEvents(t *testing.T, env *pb.Envelope) {
 		if !bytes.Equal(raw[i], want) {
 			t.Fatalf("event %d: found %x, its deterministic encoding is %x", i, raw[i], want)
 		}
-		d, err := EventDigest(ev)
-		if got, gotErr := eventDigestOf(raw[i]); got != d || (err == nil) != (gotErr == nil) {
+		head := env.GetCapture().GetEpcisHead()
+		d, err := EventDigestIn(head, ev)
+		if got, gotErr := eventDigestOf(raw[i], head); got != d || (err == nil) != (gotErr == nil) {
 			t.Fatalf("event %d: digest %x, EventDigest %x", i, got, d)
 		}
+	}
+}
+
+// TestEventDigestInReadsTheWholeDocument checks that an event kept with
+// its capture's epcis_head has the digest of the same event kept whole, so
+// that a retry is known whichever way each was kept; and that another
+// head is other content.
+func TestEventDigestInReadsTheWholeDocument(t *testing.T) {
+	head := []byte(`{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"type":"EPCISDocument","epcisBody":{"eventList":[`)
+	ev := &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_OBJECT, Action: pb.Action_ACTION_ADD, EventId: "e1", Epcs: []*pb.Epc{pack("S1")},
+		Epcis: []byte(`{"type":"ObjectEvent"}`)}
+	whole := proto.Clone(ev).(*pb.ScanEvent)
+	whole.Epcis = envelope.CapturedDocument(head, ev.GetEpcis())
+	got, err := EventDigestIn(head, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := EventDigest(whole); got != want {
+		t.Fatalf("kept with its head: digest %x; kept whole: %x", got, want)
+	}
+	if other, _ := EventDigestIn(append([]byte(`{"x":1,`), head[1:]...), ev); other == got {
+		t.Fatal("another head gives the same digest")
+	}
+	native := proto.Clone(ev).(*pb.ScanEvent)
+	native.Epcis = nil
+	a, _ := EventDigestIn(head, native)
+	if b, _ := EventDigest(native); a != b {
+		t.Fatal("the head changes the digest of an event without epcis bytes")
 	}
 }
 
@@ -103,7 +132,9 @@ func FuzzCapturedEvents(f *testing.F) {
 	ev := &pb.ScanEvent{Type: pb.EventType_EVENT_TYPE_OBJECT, Action: pb.Action_ACTION_ADD, BizStep: pb.BizStep_BIZ_STEP_COMMISSIONING,
 		EventId: "e1", Epcs: []*pb.Epc{pack("S1"), sscc("106141412345678908")}, Ilmd: &pb.Ilmd{Lot: lotA, Expiry: expA},
 		Destinations: []*pb.SourceDest{{Type: pb.SourceDestType_SOURCE_DEST_TYPE_OWNING_PARTY, Gln: wsGLN}}, Epcis: []byte(`{"a":1}`)}
-	for _, env := range []*pb.Envelope{capture(ev, ev, &pb.ScanEvent{}), capture(), {PartyGln: mfrGLN}} {
+	headed := capture(ev, &pb.ScanEvent{})
+	headed.GetCapture().EpcisHead = []byte(`{"epcisBody":{"eventList":[`)
+	for _, env := range []*pb.Envelope{capture(ev, ev, &pb.ScanEvent{}), capture(), {PartyGln: mfrGLN}, headed} {
 		b, err := envelope.Marshal(env)
 		if err != nil {
 			f.Fatal(err)

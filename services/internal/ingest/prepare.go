@@ -351,15 +351,15 @@ func (p *Pipeline) committedEvent(h state.EventHash) (lookup, error) {
 // epcisCheck is the check of the captured EPCIS events of the envelope
 // with bytes body (of envelope.Digest digest), made for the envelope's
 // party: none when this node checked them before publishing it
-// (CheckedEPCIS), in full otherwise. For an envelope this node made, raw
-// holds its events' deterministic encodings (capturedEvents), from which
-// their digests are taken.
+// (CheckedEPCIS), in full otherwise (nil). For an envelope this node
+// made, raw holds its events' deterministic encodings (capturedEvents),
+// from which their digests are taken.
 func (p *Pipeline) epcisCheck(body []byte, digest [32]byte) (check convert.EPCISCheck, raw [][]byte) {
 	if p.cfg.CheckedEPCIS.Checked(digest) {
 		raw, _ = capturedEvents(body)
 		return checkedBefore, raw
 	}
-	return envelope.CheckEPCIS, nil
+	return nil, nil
 }
 
 // checkedBefore is the check of an event CheckedEPCIS knows as checked.
@@ -368,9 +368,14 @@ func checkedBefore(*pb.ScanEvent, string) error { return nil }
 // convert validates and converts the events of a capture submitted by
 // actor, computing the event IDs the sender left out, into pr.events, or
 // sets pr.convErr; check checks the captured EPCIS events (nil:
-// envelope.CheckEPCIS). raw, when it holds an encoding per event, holds
-// their deterministic encodings, of which their digests are taken.
+// envelope.CheckEPCISIn with the capture's epcis_head). raw, when it
+// holds an encoding per event, holds their deterministic encodings, of
+// which their digests are taken.
 func (pr *prepared) convert(c *pb.Capture, actor string, record int64, check convert.EPCISCheck, raw [][]byte) {
+	head := c.GetEpcisHead()
+	if check == nil {
+		check = func(ev *pb.ScanEvent, actor string) error { return envelope.CheckEPCISIn(head, ev, actor) }
+	}
 	pr.events, pr.convErr, pr.packs, pr.packIdx = nil, nil, nil, nil
 	n := len(c.GetEvents())
 	if n == 0 || n > envelope.MaxEventsPerCapture {
@@ -402,9 +407,9 @@ func (pr *prepared) convert(c *pb.Capture, actor string, record int64, check con
 		e.hash = state.HashEventID(envelope.ScopedEventID(actor, e.ev.ID))
 		var err error
 		if len(raw) == n {
-			e.digest, err = eventDigestOf(raw[i])
+			e.digest, err = eventDigestOf(raw[i], head)
 		} else {
-			e.digest, err = EventDigest(ev)
+			e.digest, err = EventDigestIn(head, ev)
 		}
 		if err != nil {
 			pr.convErr = convert.Invalid(fmt.Sprintf("capture.events[%d]", i), "%v", err)

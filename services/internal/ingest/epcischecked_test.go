@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/epcis"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/natsbus"
 )
@@ -148,4 +149,49 @@ func FuzzCapturedEvents(f *testing.F) {
 		}
 		checkCapturedEvents(t, &env)
 	})
+}
+
+// TestPipelineChecksACaptureWithItsHead sends, as another node would see
+// them (not remembered), captures whose events keep their EPCIS event
+// object and the capture its document's head: with the head they came
+// with, each event is checked against its whole document and taken; with
+// another head, the document says something else and the envelope is
+// refused.
+func TestPipelineChecksACaptureWithItsHead(t *testing.T) {
+	w := newWorld(t)
+	w.market()
+	v, err := epcis.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := func(serial string) []byte {
+		return []byte(`{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"type":"EPCISDocument","schemaVersion":"2.0",` +
+			`"creationDate":"2026-11-02T08:00:00Z","epcisBody":{"eventList":[{"type":"ObjectEvent","eventTime":"2026-11-02T08:00:00.000Z",` +
+			`"eventTimeZoneOffset":"+00:00","action":"ADD","bizStep":"commissioning","disposition":"active",` +
+			`"epcList":["https://id.gs1.org/01/` + gtinA + `/21/` + serial + `"],"ilmd":{"cbvmda:lotNumber":"` + lotA + `","cbvmda:itemExpirationDate":"2028-12-31"}}]}}`)
+	}
+	headed := func(serial string) (*pb.Envelope, []byte) {
+		_, captured, err := v.DecodeCapture(doc(serial))
+		if err != nil || len(captured) != 1 {
+			t.Fatalf("decode: %v, %d events", err, len(captured))
+		}
+		se, err := envelope.ProjectCaptured(captured[0], mfrGLN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := capture(se)
+		env.GetCapture().EpcisHead = captured[0].Head()
+		return env, captured[0].Head()
+	}
+	env, _ := headed("H1")
+	w.mustApply(mfrGLN, env)
+	env, head := headed("H2")
+	other := bytes.Replace(head, []byte(`epcis-context.jsonld"`), []byte(`epcis-context.jsonld",{"cbvmda":"https://example.com/"}`), 1)
+	if bytes.Equal(other, head) {
+		t.Fatalf("no @context to change in %s", head)
+	}
+	env.GetCapture().EpcisHead = other
+	if e := w.as(mfrGLN, env); e != nil && e.GetOutcomes()[0].GetApplied() {
+		t.Fatal("an event checked against another head was taken")
+	}
 }

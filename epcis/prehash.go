@@ -176,8 +176,15 @@ func kv(name, value string) string {
 	return name + "=" + canonValue(value)
 }
 
+// writeKV writes kv(name, value) without building it.
 func writeKV(b *strings.Builder, name, value string) {
-	b.WriteString(kv(name, value))
+	value = trim(value)
+	if value == "" {
+		return
+	}
+	b.WriteString(name)
+	b.WriteByte('=')
+	b.WriteString(canonValue(value))
 }
 
 // listString prefixes non-empty content with the structure's name.
@@ -188,8 +195,13 @@ func listString(name, content string) string {
 	return name + content
 }
 
+// writeList writes listString(name, content) without building it.
 func writeList(b *strings.Builder, name, content string) {
-	b.WriteString(listString(name, content))
+	if content == "" {
+		return
+	}
+	b.WriteString(name)
+	b.WriteString(content)
 }
 
 func appendNonEmpty(parts []string, s string) []string {
@@ -213,6 +225,9 @@ func sortedJoin(parts []string) string {
 
 // sortedKVs renders name=value for every non-empty value, sorted.
 func sortedKVs(name string, values []string) string {
+	if len(values) == 1 {
+		return kv(name, values[0])
+	}
 	parts := make([]string, 0, len(values))
 	for _, v := range values {
 		parts = appendNonEmpty(parts, kv(name, v))

@@ -199,9 +199,9 @@ func (r shapeRules) shapeKey(t string, ev map[string]any, buf []byte) ([]byte, b
 		return buf, false
 	}
 	buf = append(buf, '{')
-	for _, k := range sortedKeys(ev) {
-		buf = strconv.AppendQuote(buf, k)
-		buf = append(buf, ':')
+	var kb [16]string
+	for _, k := range appendSortedKeys(kb[:0], ev) {
+		buf = append(appendLenString(buf, k), ':')
 		v := ev[k]
 		switch {
 		case slices.Contains(shapeSingles, k):
@@ -211,14 +211,12 @@ func (r shapeRules) shapeKey(t string, ev map[string]any, buf []byte) ([]byte, b
 			}
 		case slices.Contains(shapeLists, k):
 			if l, isList := v.([]any); isList {
-				seen := make(map[string]bool, len(l))
+				if repeatsString(l) {
+					return buf, false
+				}
 				buf = append(buf, '[')
 				for _, item := range l {
-					if s, isString := item.(string); isString {
-						if seen[s] {
-							return buf, false
-						}
-						seen[s] = true
+					if _, isString := item.(string); isString {
 						buf = append(buf, 's', ',')
 						continue
 					}
@@ -235,15 +233,62 @@ func (r shapeRules) shapeKey(t string, ev map[string]any, buf []byte) ([]byte, b
 	return append(buf, '}'), true
 }
 
+// repeatsString reports whether a string occurs twice in l.
+func repeatsString(l []any) bool {
+	if len(l) < 2 {
+		return false
+	}
+	if len(l) <= 16 {
+		for i, a := range l {
+			sa, ok := a.(string)
+			if !ok {
+				continue
+			}
+			for _, b := range l[i+1:] {
+				if sb, ok := b.(string); ok && sa == sb {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	seen := make(map[string]bool, len(l))
+	for _, item := range l {
+		if s, ok := item.(string); ok {
+			if seen[s] {
+				return true
+			}
+			seen[s] = true
+		}
+	}
+	return false
+}
+
+// appendSortedKeys appends obj's keys to keys, sorted.
+func appendSortedKeys(keys []string, obj map[string]any) []string {
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// appendLenString writes s prefixed by its length: distinct strings write
+// distinct bytes, with no escaping to do.
+func appendLenString(buf []byte, s string) []byte {
+	buf = strconv.AppendInt(buf, int64(len(s)), 10)
+	return append(append(buf, '"'), s...)
+}
+
 // appendCanonical writes a generic JSON value with object members in key
 // order; distinct values write distinct bytes.
 func appendCanonical(buf []byte, v any) []byte {
 	switch v := v.(type) {
 	case map[string]any:
 		buf = append(buf, '{')
-		for _, k := range sortedKeys(v) {
-			buf = strconv.AppendQuote(buf, k)
-			buf = append(buf, ':')
+		var kb [16]string
+		for _, k := range appendSortedKeys(kb[:0], v) {
+			buf = append(appendLenString(buf, k), ':')
 			buf = appendCanonical(buf, v[k])
 			buf = append(buf, ',')
 		}
@@ -256,9 +301,9 @@ func appendCanonical(buf []byte, v any) []byte {
 		}
 		return append(buf, ']')
 	case string:
-		return strconv.AppendQuote(append(buf, 'q'), v)
+		return appendLenString(append(buf, 'q'), v)
 	case json.Number:
-		return append(append(buf, 'n'), v...)
+		return appendLenString(append(buf, 'n'), string(v))
 	case bool:
 		return strconv.AppendBool(buf, v)
 	case nil:

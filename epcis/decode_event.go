@@ -3,7 +3,7 @@ package epcis
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -16,14 +16,15 @@ type decoder struct {
 	ctx *context
 }
 
-// sortedKeys returns the member names of obj in byte order, so that
-// decoding (and the first error reported) does not depend on map order.
-func sortedKeys(obj map[string]any) []string {
-	keys := make([]string, 0, len(obj))
+// appendSortedKeys appends the member names of obj to keys in byte
+// order, so that decoding (and the first error reported) does not depend
+// on map order. Callers pass a small array's slice, which spares an
+// allocation for most objects.
+func appendSortedKeys(keys []string, obj map[string]any) []string {
 	for k := range obj {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	return keys
 }
 
@@ -41,7 +42,8 @@ func decodeEvent(ctx *context, v any, path string, ev *Event) error {
 		}
 	}
 	d := decoder{ctx: ctx}
-	for _, k := range sortedKeys(obj) {
+	var kb [16]string
+	for _, k := range appendSortedKeys(kb[:0], obj) {
 		if err := d.eventMember(ev, k, obj[k], joinPath(path, k)); err != nil {
 			return err
 		}
@@ -254,7 +256,8 @@ func (d decoder) members(obj map[string]any, p string, ext *[]Field, fn func(k s
 // membersAt is members; allowBare false refuses members without a
 // namespace prefix.
 func (d decoder) membersAt(obj map[string]any, p string, ext *[]Field, allowBare bool, fn func(k string, v any, p string) (bool, error)) error {
-	for _, k := range sortedKeys(obj) {
+	var kb [16]string
+	for _, k := range appendSortedKeys(kb[:0], obj) {
 		kp := joinPath(p, k)
 		if obj[k] == nil {
 			continue
@@ -440,7 +443,8 @@ func (d decoder) ilmd(v any, p string) ([]Field, error) {
 		return nil, err
 	}
 	var out []Field
-	for _, k := range sortedKeys(obj) {
+	var kb [16]string
+	for _, k := range appendSortedKeys(kb[:0], obj) {
 		if out, err = d.extension(out, k, obj[k], joinPath(p, k)); err != nil {
 			return nil, err
 		}
@@ -501,7 +505,8 @@ func (d decoder) fieldValues(out []Field, name Name, v any, p string) ([]Field, 
 		}
 		f.Kind = KindObject
 		var err error
-		for _, k := range sortedKeys(v) {
+		var kb [16]string
+		for _, k := range appendSortedKeys(kb[:0], v) {
 			if k == "#text" {
 				continue
 			}

@@ -264,15 +264,6 @@ func repeatsString(l []any) bool {
 	return false
 }
 
-// appendSortedKeys appends obj's keys to keys, sorted.
-func appendSortedKeys(keys []string, obj map[string]any) []string {
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // appendLenString writes s prefixed by its length: distinct strings write
 // distinct bytes, with no escaping to do.
 func appendLenString(buf []byte, s string) []byte {

@@ -60,11 +60,14 @@ func treeValue(dec *jsontext.Decoder) (any, error) {
 	case '{':
 		m := make(map[string]any)
 		for dec.PeekKind() != '}' {
-			name, err := dec.ReadToken()
+			name, err := dec.ReadValue() // the name, quoted, valid until the next read
 			if err != nil {
 				return nil, err
 			}
-			k := name.String()
+			k, err := memberName(name)
+			if err != nil {
+				return nil, err
+			}
 			v, err := treeValue(dec)
 			if err != nil {
 				return nil, err
@@ -101,6 +104,38 @@ func treeValue(dec *jsontext.Decoder) (any, error) {
 	}
 	return nil, fmt.Errorf("unexpected %v", tok.Kind())
 }
+
+// memberName is the name an object member's quoted JSON string raw
+// gives, what a Token's String is: the names EPCIS documents use are
+// shared strings, not allocated for each member.
+func memberName(raw jsontext.Value) (string, error) {
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		if s, ok := commonNames[string(inner)]; ok {
+			return s, nil
+		}
+		return string(inner), nil
+	}
+	b, err := jsontext.AppendUnquote(nil, raw)
+	return string(b), err
+}
+
+// commonNames are the member names of EPCIS documents and events, each
+// its own value: memberName returns these strings. Never written.
+var commonNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"@context", "type", "schemaVersion", "creationDate", "epcisBody", "eventList", "epcisHeader",
+		"eventID", "eventTime", "eventTimeZoneOffset", "recordTime", "action", "bizStep", "disposition", "readPoint", "bizLocation",
+		"id", "epcList", "parentID", "childEPCs", "inputEPCList", "outputEPCList", "quantityList", "childQuantityList",
+		"inputQuantityList", "outputQuantityList", "epcClass", "quantity", "uom", "bizTransactionList", "bizTransaction",
+		"sourceList", "source", "destinationList", "destination", "ilmd", "transformationID", "persistentDisposition", "set",
+		"unset", "errorDeclaration", "declarationTime", "reason", "correctiveEventIDs", "certificationInfo",
+		"sensorElementList", "sensorMetadata", "sensorReport", "time", "deviceID", "value", "minValue", "maxValue",
+		"meanValue", "cbvmda:lotNumber", "cbvmda:itemExpirationDate", "cbvmda:bestBeforeDate", "cbvmda:sellByDate"} {
+		m[n] = n
+	}
+	return m
+}()
 
 // jsonError words a syntax error; an early end of the data is one too.
 func jsonError(err error) error {

@@ -3,7 +3,8 @@
 // from trading partners onto the ledger, and query.
 //
 // Handler (http.go) serves /epcis: capture (capture.go, job.go,
-// receipt.go) and, behind it, Query for the rest. Prepare (prepare.go)
+// publish.go, receipt.go, viewcache.go) and, behind it, Query for the
+// rest. Prepare (prepare.go)
 // turns a request body into the scan events the node publishes, one per
 // EPCIS event, each carrying the event as captured (ScanEvent.epcis).
 //

@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -106,131 +103,6 @@ func (h *Handler) startJob(ctx context.Context, p *auth.Principal, prep *Prepare
 	}
 	return j, nil
 }
-
-// publishWindow is how many envelopes of a capture are published ahead
-// of JetStream's acknowledgements.
-const publishWindow = 16
-
-// publish publishes envs, sealed by sealed, in order, up to publishWindow
-// of them ahead of JetStream's acknowledgements, and records each
-// acknowledged one in j.Chunks, in order, until the first that failed,
-// whose error it returns. Envelopes already sent after one that failed
-// may reach the ledger; a retry of the document recognises them.
-func (h *Handler) publish(ctx context.Context, j *pb.EpcisCaptureJob, envs []*pb.Envelope, sealed *sealing) error {
-	type sent struct {
-		env  *pb.Envelope
-		wait func(context.Context) (submit.Result, error)
-	}
-	var inflight []sent
-	var perr error
-	// settle takes the acknowledgement of the oldest envelope in flight.
-	settle := func() {
-		s := inflight[0]
-		inflight = inflight[1:]
-		res, err := s.wait(ctx)
-		if perr != nil {
-			return
-		}
-		if err != nil {
-			perr = publishError(err)
-			return
-		}
-		c := &pb.EpcisCaptureChunk{MsgId: res.MsgID, StreamSequence: res.Sequence, StreamDuplicate: res.Duplicate}
-		j.Chunks = append(j.Chunks, c)
-		if res.Duplicate {
-			// A one-event envelope's message ID is its event ID: the
-			// stream also takes another event under a used ID for a retry.
-			if c.Conflict, err = ingest.ConflictingRetry(h.store, s.env); err != nil {
-				perr = err
-			}
-		}
-	}
-	for i, env := range envs {
-		if perr != nil {
-			break
-		}
-		m, err := sealed.get(i)
-		if err != nil {
-			perr = err
-			break
-		}
-		if h.cfg.PublishAsync == nil {
-			inflight = append(inflight, sent{env: env, wait: func(ctx context.Context) (submit.Result, error) { return h.cfg.Publish(ctx, m) }})
-		} else {
-			wait, err := h.cfg.PublishAsync(m)
-			if err != nil {
-				perr = publishError(err)
-				break
-			}
-			inflight = append(inflight, sent{env: env, wait: wait})
-		}
-		if len(inflight) >= publishWindow || h.cfg.PublishAsync == nil {
-			settle()
-		}
-	}
-	for len(inflight) > 0 {
-		settle()
-	}
-	return perr
-}
-
-// sealing seals a capture's envelopes ahead of the publisher, on all
-// cores, each remembered as checked (Config.Checked) before the publisher
-// may take it.
-type sealing struct {
-	sealed  []submit.Sealed
-	errs    []error
-	ready   []chan struct{}
-	next    atomic.Int64
-	stopped atomic.Bool
-}
-
-// sealAhead starts sealing envs in order, on GOMAXPROCS goroutines.
-func (h *Handler) sealAhead(envs []*pb.Envelope) *sealing {
-	s := &sealing{sealed: make([]submit.Sealed, len(envs)), errs: make([]error, len(envs)), ready: make([]chan struct{}, len(envs))}
-	for i := range s.ready {
-		s.ready[i] = make(chan struct{})
-	}
-	for range min(runtime.GOMAXPROCS(0), len(envs)) {
-		go func() {
-			for {
-				i := int(s.next.Add(1)) - 1
-				if i >= len(envs) {
-					return
-				}
-				if !s.stopped.Load() {
-					s.errs[i] = h.seal(envs[i], &s.sealed[i])
-				}
-				close(s.ready[i])
-			}
-		}()
-	}
-	return s
-}
-
-// seal seals env into m and remembers it as checked.
-func (h *Handler) seal(env *pb.Envelope, m *submit.Sealed) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("epcisapi: sealing an envelope: %v", r)
-		}
-	}()
-	if *m, err = h.cfg.Seal(env); err != nil {
-		return err
-	}
-	h.cfg.Checked.Remember(m.Digest)
-	return nil
-}
-
-// get waits for envelope i and returns it sealed.
-func (s *sealing) get(i int) (submit.Sealed, error) {
-	<-s.ready[i]
-	return s.sealed[i], s.errs[i]
-}
-
-// stop has the goroutines seal nothing more (the publisher is done); they
-// end once they have passed the remaining envelopes.
-func (s *sealing) stop() { s.stopped.Store(true) }
 
 // publishWait bounds the publishing of one capture.
 const publishWait = 2 * time.Minute
@@ -414,76 +286,6 @@ func (h *Handler) finish(ctx context.Context, j *pb.EpcisCaptureJob) error {
 	}
 	h.finished.put(j, view)
 	return nil
-}
-
-// finishedViews is how many finished jobs' views a node keeps encoded
-// (viewCache); finishedViewBytes bounds their size together.
-const (
-	finishedViews     = 16
-	finishedViewBytes = 64 << 20
-)
-
-// viewCache holds the encoded views (JobView, without the entries' bytes)
-// of the jobs finished last, at most finishedViews of them and
-// finishedViewBytes together, the oldest dropped first. A finished job's
-// view does not change but for its checkpoint, which any later one
-// extends, so the view made when it finished stays true. Safe for
-// concurrent use; its zero value is empty.
-type viewCache struct {
-	mu    sync.Mutex
-	views []cachedView // oldest first
-	bytes int
-}
-
-type cachedView struct {
-	party, id string
-	created   time.Time
-	body      []byte
-}
-
-// put keeps body, the encoded view of finished job j.
-func (c *viewCache) put(j *pb.EpcisCaptureJob, body []byte) {
-	if len(body) > finishedViewBytes {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.views = append(c.views, cachedView{party: j.GetPartyGln(), id: j.GetCaptureId(), created: j.GetCreatedAt().AsTime(), body: body})
-	c.bytes += len(body)
-	for len(c.views) > finishedViews || c.bytes > finishedViewBytes {
-		c.bytes -= len(c.views[0].body)
-		c.views[0] = cachedView{}
-		c.views = c.views[1:]
-	}
-}
-
-// dropBefore forgets the views of jobs created before cutoff, which the
-// sweep deletes.
-func (c *viewCache) dropBefore(cutoff time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	kept := c.views[:0]
-	for _, v := range c.views {
-		if v.created.Before(cutoff) {
-			c.bytes -= len(v.body)
-			continue
-		}
-		kept = append(kept, v)
-	}
-	clear(c.views[len(kept):])
-	c.views = kept
-}
-
-// get returns party's job id's view, if kept.
-func (c *viewCache) get(party, id string) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, v := range c.views {
-		if v.id == id && v.party == party {
-			return v.body, true
-		}
-	}
-	return nil, false
 }
 
 // runningView is the summary of party gln's job id while this node

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/pedigree-project/pedigree/envelope"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/epcisapi"
 	"github.com/pedigree-project/pedigree/subjects"
@@ -367,5 +368,31 @@ func TestEPCISCaptureJobsPastTheirRetentionAreDeleted(t *testing.T) {
 	resp, body := epcisDo(t, f.n, http.MethodGet, "/epcis/events?EQ_bizStep=commissioning", f.mfr, "", nil, nil)
 	if resp.StatusCode != http.StatusOK || strings.Count(string(body), `"ObjectEvent"`) != 2 {
 		t.Fatalf("the captured events after the job went: HTTP %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestEPCISCapturedEventInAPackHistoryIsItsWholeDocument: an event
+// captured as EPCIS keeps its document's members once per envelope on the
+// ledger (Capture.epcis_head); the pack's history gives it with its whole
+// one-event document, which decodes to the event captured.
+func TestEPCISCapturedEventInAPackHistoryIsItsWholeDocument(t *testing.T) {
+	f := newEPCISFixture(t, testConfig(t.TempDir()))
+	if v := finishedJob(t, f.n, f.mfr, postCapture(t, f.n, f.mfr, "application/ld+json", commissionDoc(serials("HIST", 2), -1), "")); !v.Success {
+		t.Fatalf("capture: %+v", v)
+	}
+	a := &api{t: t, n: f.n}
+	var h pb.GetPackHistoryResponse
+	if err := a.as(f.mfr).Get(context.Background(), "/v1/products/"+apiGTIN+"/packs/HIST-1/history", &h); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.GetEntries()) != 1 {
+		t.Fatalf("history: %d entries, want the commissioning", len(h.GetEntries()))
+	}
+	ev, err := envelope.DecodeCaptured(h.GetEntries()[0].GetEvent().GetEpcis())
+	if err != nil {
+		t.Fatalf("the event's EPCIS bytes in the history: %v", err)
+	}
+	if len(ev.EPCList) != 1 || !strings.HasSuffix(ev.EPCList[0], "/21/HIST-1") {
+		t.Fatalf("the history's event names %v", ev.EPCList)
 	}
 }

@@ -230,7 +230,9 @@ type HistoryEntry struct {
 	Data []byte `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
 	// The entry decoded.
 	Entry *LedgerEntry `protobuf:"bytes,3,opt,name=entry,proto3" json:"entry,omitempty"`
-	// The event decoded from the envelope, when it is a scan event.
+	// The event decoded from the envelope, when it is a scan event; its
+	// epcis bytes, when set, are its whole one-event EPCIS document (with
+	// its capture's epcis_head).
 	Event *ScanEvent `protobuf:"bytes,4,opt,name=event,proto3" json:"event,omitempty"`
 	// Set when the event concerned a container the pack was inside (SSCC).
 	ViaSscc string `protobuf:"bytes,5,opt,name=via_sscc,json=viaSscc,proto3" json:"via_sscc,omitempty"`

@@ -211,22 +211,30 @@ func (s *Service) GetPackHistory(ctx context.Context, req *pb.GetPackHistoryRequ
 }
 
 // eventAbout finds the event of an entry that concerns the pack (or the
-// container it came through).
+// container it came through). Its epcis bytes, when its capture keeps the
+// document's members once (epcis_head), are given as its whole document.
 func eventAbout(entry *pb.LedgerEntry, gtin, serial, via string) *pb.ScanEvent {
 	op, err := envelope.Open(entry.GetEnvelope())
 	if err != nil {
 		return nil
 	}
-	for _, ev := range op.Envelope.GetCapture().GetEvents() {
+	c := op.Envelope.GetCapture()
+	whole := func(ev *pb.ScanEvent) *pb.ScanEvent {
+		if len(ev.GetEpcis()) > 0 {
+			ev.Epcis = envelope.CapturedDocument(c.GetEpcisHead(), ev.GetEpcis())
+		}
+		return ev
+	}
+	for _, ev := range c.GetEvents() {
 		if via != "" && convert.ContainerID(ev.GetParent()) == via {
-			return ev
+			return whole(ev)
 		}
 		for _, epc := range ev.GetEpcs() {
 			if via != "" && convert.ContainerID(epc) == via {
-				return ev
+				return whole(ev)
 			}
 			if pk := epc.GetPack(); via == "" && pk.GetGtin() == gtin && pk.GetSerial() == serial {
-				return ev
+				return whole(ev)
 			}
 		}
 	}

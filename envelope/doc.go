@@ -27,9 +27,12 @@
 //     model; FromEPCIS(EPCIS(ev)) equals ev for the scan events the node
 //     produces (packs without scanned lot and expiry, which EPCIS does not
 //     export; RETURNING, which exports as CBV receiving, excepted). A scan
-//     event carrying the captured EPCIS event (its epcis bytes) must be
-//     the projection of those bytes (CheckEPCIS); CheckedEPCIS remembers
-//     the events that passed, so a process checks an event once, and it
-//     never passes an event CheckEPCIS would refuse. Identifier reading is in
-//     gs1ids.go alone, to be replaced by the gs1/epc package.
+//     event carrying the captured EPCIS event (its epcis bytes, with its
+//     capture's epcis_head when there is one: CapturedDocument) must be
+//     the projection of that document (CheckEPCIS, CheckEPCISIn);
+//     CheckedEPCIS remembers, by digest, the envelopes whose events the
+//     process checked before sealing them, so that a process checks an
+//     event once: only an envelope identical in every byte is known.
+//     Identifier reading is in gs1ids.go alone, to be replaced by the
+//     gs1/epc package.
 package envelope

@@ -3,9 +3,11 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
@@ -75,5 +77,46 @@ func TestStallWatchReportsStall(t *testing.T) {
 	watch.delivered(p)
 	if serr := p.Stalled(); serr != nil {
 		t.Fatalf("Stalled after a delivery: %v", serr)
+	}
+}
+
+// TestTransientSetupTellsAClusterCatchingUpFromAMisconfiguration: the
+// answers a JetStream API gives while a cluster elects leaders (no
+// responders, no answer in time) make the pipeline try its consumer setup
+// again, even at its first start; a stream that does not exist does not.
+// The errors are the real ones, from the world's server.
+func TestTransientSetupTellsAClusterCatchingUpFromAMisconfiguration(t *testing.T) {
+	w := newBareWorld(t, natsbus.EmbeddedConfig{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	setup := func(err error) error { return fmt.Errorf("%w: reset consumer: %w", errConsumerSetup, err) }
+
+	nobody, err := jetstream.NewWithAPIPrefix(w.nc, "$NOBODY.API")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noResponders := nobody.DeleteConsumer(ctx, subjects.ScanStream, "ledger-a")
+	short, stop := context.WithTimeout(ctx, time.Nanosecond)
+	defer stop()
+	<-short.Done()
+	late := w.js.DeleteConsumer(short, subjects.ScanStream, "ledger-a")
+	noStream := w.js.DeleteConsumer(ctx, "NO_SUCH_STREAM", "ledger-a")
+	for _, c := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"no responders", noResponders, true},
+		{"no answer in time", late, true},
+		{"JetStream temporarily unavailable", &jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"}, true},
+		{"no such stream", noStream, false},
+		{"JetStream not enabled for the account", jetstream.ErrJetStreamNotEnabledForAccount, false},
+	} {
+		if c.err == nil {
+			t.Fatalf("%s: no error from the server", c.name)
+		}
+		if got := transientSetup(setup(c.err)); got != c.want {
+			t.Errorf("%s (%v): transient %v, want %v", c.name, c.err, got, c.want)
+		}
 	}
 }

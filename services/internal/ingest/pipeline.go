@@ -215,8 +215,9 @@ func (p *Pipeline) update(set func()) {
 var errGap = errors.New("ingest: gap in delivered stream sequences")
 
 // errConsumerSetup reports a stream that did not answer, or a consumer
-// that could not be made, before consumption started: fatal at the first
-// start, tried again when consumption restarts.
+// that could not be made, before consumption started: tried again when
+// consumption restarts, and at the first start when transient
+// (transientSetup), fatal otherwise.
 var errConsumerSetup = errors.New("ingest: consumer setup")
 
 // errRestart reports a consumer that went away: consumption restarts,
@@ -259,9 +260,10 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if restarting && errors.Is(err, errConsumerSetup) {
+		if errors.Is(err, errConsumerSetup) && (restarting || transientSetup(err)) {
 			// The stream or consumer does not answer while consumption
-			// restarts (a cluster electing leaders): try again; the node
+			// restarts, or while a cluster member that has just started
+			// catches up (a cluster electing leaders): try again; the node
 			// reports the consumer stalled meanwhile.
 			p.setStall(fmt.Errorf("%w: %w", errStalled, err))
 			p.log.Warn("consumption cannot restart yet; trying again", "err", err, "in", wait)
@@ -281,6 +283,23 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 		restarting, wait = true, 100*time.Millisecond
 		p.log.Info("restarting consumption at the next sequence the ledger needs", "seq", p.Applied()+1)
 	}
+}
+
+// transientSetup reports whether err, a failed consumer setup, is what a
+// cluster answers while it elects leaders or a member catches up (no
+// answer in time, no responders, JetStream unavailable): worth trying
+// again. Anything else (a permission the node lacks, a stream that does
+// not exist) stops the pipeline at its first start.
+func transientSetup(err error) bool {
+	var apiErr *jetstream.APIError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout), errors.Is(err, nats.ErrNoResponders),
+		errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, nats.ErrDisconnected):
+		return true
+	case errors.As(err, &apiErr):
+		return apiErr.Code == 503 && apiErr.ErrorCode != jetstream.JSErrCodeJetStreamNotEnabledForAccount
+	}
+	return false
 }
 
 // checkStream refuses a stream that is behind the ledger or differs from

@@ -14,6 +14,22 @@ import (
 // MaxEPCISBytes bounds the captured EPCIS event a scan event carries.
 const MaxEPCISBytes = 1 << 20
 
+// MaxHeadBytesRead bounds what checking a capture's epcis_head costs:
+// each event's document is read whole, the head with it, so the head's
+// size times the events that share it is at most this many bytes. A
+// large head (an EPCIS header with master data) is shared by fewer events.
+const MaxHeadBytesRead = 4 << 20
+
+// MaxEventsSharingHead is the most events a capture whose epcis_head is
+// headLen bytes may hold: MaxEventsPerCapture without a head, otherwise
+// MaxHeadBytesRead/headLen, at least 1.
+func MaxEventsSharingHead(headLen int) int {
+	if headLen <= 0 {
+		return MaxEventsPerCapture
+	}
+	return max(1, min(MaxEventsPerCapture, MaxHeadBytesRead/headLen))
+}
+
 // EncodeCaptured returns the bytes a scan event's epcis field holds for
 // the captured event ev: epcis.EncodeJSONLD of an EPCISDocument with ev as
 // its one event and no creationDate (the standard @context plus the

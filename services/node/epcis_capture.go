@@ -32,7 +32,6 @@ func (n *Node) wrapEPCIS(next http.Handler, query http.Handler) (http.Handler, e
 		Writer:        w,
 		Seal:          n.submitter.Seal,
 		Publish:       n.submitter.PublishSealed,
-		PublishAsync:  n.submitter.PublishSealedAsync,
 		Checked:       n.checkedEPCIS,
 		Log:           n.ledger,
 		Checkpoint:    n.cosigner.Covering,

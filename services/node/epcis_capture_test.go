@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -12,8 +13,10 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/pedigree-project/pedigree/envelope"
+	"github.com/pedigree-project/pedigree/ledger/entry"
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/epcisapi"
 	"github.com/pedigree-project/pedigree/subjects"
@@ -394,5 +397,59 @@ func TestEPCISCapturedEventInAPackHistoryIsItsWholeDocument(t *testing.T) {
 	}
 	if len(ev.EPCList) != 1 || !strings.HasSuffix(ev.EPCList[0], "/21/HIST-1") {
 		t.Fatalf("the history's event names %v", ev.EPCList)
+	}
+}
+
+// TestEPCISCaptureOfADocumentWithALargeHead: every event's document is
+// read with its capture's epcis_head, so a document whose head is large
+// (here an @context of thousands of namespace prefixes) is published in
+// envelopes of fewer events (envelope.MaxEventsSharingHead), and is
+// recorded whole.
+func TestEPCISCaptureOfADocumentWithALargeHead(t *testing.T) {
+	f := newEPCISFixture(t, testConfig(t.TempDir()))
+	var prefixes strings.Builder
+	for i := range 3000 {
+		if i > 0 {
+			prefixes.WriteByte(',')
+		}
+		fmt.Fprintf(&prefixes, `"ex%d":"https://ns.example.com/extension/%d/"`, i, i)
+	}
+	doc := commissionDoc(serials("HEAD", 100), -1)
+	doc = bytes.Replace(doc, []byte(`epcis-context.jsonld"]`), []byte(`epcis-context.jsonld",{`+prefixes.String()+`}]`), 1)
+	if !bytes.Contains(doc, []byte(`"ex2999"`)) {
+		t.Fatal("the document's @context was not extended")
+	}
+	v := finishedJob(t, f.n, f.mfr, postCapture(t, f.n, f.mfr, "application/ld+json", doc, ""))
+	if !v.Success || outcomes(v.Receipt)["recorded"] != 100 {
+		t.Fatalf("capture: success %v, outcomes %v, errors %+v", v.Success, outcomes(v.Receipt), v.Errors)
+	}
+	verifyReceipt(t, f.n, v.Receipt)
+	_, body := epcisDo(t, f.n, http.MethodGet, "/epcis/capture/"+v.CaptureID+"?entries=true", f.mfr, "", nil, nil)
+	var withData epcisapi.JobView
+	if err := json.Unmarshal(body, &withData); err != nil || withData.Receipt == nil {
+		t.Fatalf("receipt with entries: %s", body)
+	}
+	var heads int
+	for _, e := range withData.Receipt.Entries {
+		le, err := entry.Decode(e.Data)
+		if err != nil {
+			t.Fatalf("entry %d: %v", e.LedgerIndex, err)
+		}
+		var signed pb.SignedEnvelope
+		var env pb.Envelope
+		if err := proto.Unmarshal(le.GetEnvelope(), &signed); err != nil {
+			t.Fatalf("entry %d: %v", e.LedgerIndex, err)
+		}
+		if err := proto.Unmarshal(signed.GetEnvelope(), &env); err != nil {
+			t.Fatalf("entry %d: %v", e.LedgerIndex, err)
+		}
+		c := env.GetCapture()
+		if max := envelope.MaxEventsSharingHead(len(c.GetEpcisHead())); len(c.GetEvents()) > max || len(c.GetEpcisHead()) < 100_000 {
+			t.Errorf("entry %d: %d events share a head of %d bytes, at most %d may", e.LedgerIndex, len(c.GetEvents()), len(c.GetEpcisHead()), max)
+		}
+		heads++
+	}
+	if want := (100 + envelope.MaxEventsSharingHead(100_000) - 1) / envelope.MaxEventsSharingHead(100_000); heads < want {
+		t.Errorf("%d envelopes, want at least %d", heads, want)
 	}
 }

@@ -104,6 +104,10 @@ const eventWait = 10 * time.Second
 // jobPath is the Location of a capture job.
 func jobPath(id string) string { return Root + "/capture/" + id }
 
+// preallocBytes bounds the buffer reserved for a capture body ahead of
+// reading it.
+const preallocBytes = 4 << 20
+
 // readCapture reads a capture request: its format, its behaviour, and its
 // body, refused with 413 before it is read when it declares more than the
 // limit, and read no further than the limit.
@@ -121,8 +125,9 @@ func (h *Handler) readCapture(w http.ResponseWriter, r *http.Request) ([]byte, F
 		return nil, 0, 0, tooLarge(r.ContentLength, limit)
 	}
 	// A declared length is read into a buffer of that size, not one
-	// grown by doubling.
-	buf := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+bytes.MinRead))
+	// grown by doubling, up to preallocBytes: a client that declares more
+	// than it sends reserves no more than that.
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), preallocBytes)+bytes.MinRead))
 	_, err = buf.ReadFrom(io.LimitReader(r.Body, limit+1))
 	body := buf.Bytes()
 	if err != nil {

@@ -25,8 +25,8 @@
 //     published, in the node's envelope.CheckedEPCIS, which the ledger's
 //     pipeline consults; another node checks in full and decides the same.
 //   - A capture's envelopes are sealed on all cores ahead of publishing,
-//     and published in document order on one connection, up to
-//     publishWindow of them ahead of the stream's acknowledgements.
+//     and published in document order, each acknowledged by the stream
+//     before the next is sent, so that a refused one has none after it.
 //   - A document is parsed once (epcis.Validator.Decode), and its events
 //     are checked, decoded and projected on every core; the result is that
 //     of doing so one event after another, first problem first.

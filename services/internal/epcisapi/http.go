@@ -52,10 +52,6 @@ type Config struct {
 	// Publish publishes an envelope Seal sealed, its events checked
 	// (submit.Submitter.PublishSealed).
 	Publish func(ctx context.Context, m submit.Sealed) (submit.Result, error)
-	// PublishAsync starts publishing an envelope Seal sealed; wait gives
-	// JetStream's answer (submit.Submitter.PublishSealedAsync). Nil:
-	// Publish, one envelope at a time.
-	PublishAsync func(m submit.Sealed) (wait func(ctx context.Context) (submit.Result, error), err error)
 	// Checked is the node's memory of envelopes whose captured events
 	// were checked, which its ledger's pipeline consults; nil: none.
 	Checked *envelope.CheckedEPCIS

@@ -18,7 +18,6 @@ import (
 	pb "github.com/pedigree-project/pedigree/proto/pedigree/v1"
 	"github.com/pedigree-project/pedigree/services/internal/apierr"
 	"github.com/pedigree-project/pedigree/services/internal/auth"
-	"github.com/pedigree-project/pedigree/services/internal/convert"
 	"github.com/pedigree-project/pedigree/services/internal/ingest"
 	"github.com/pedigree-project/pedigree/services/internal/state"
 	"github.com/pedigree-project/pedigree/services/internal/submit"
@@ -29,11 +28,12 @@ import (
 //
 //  1. the document is prepared; with rollback and any refused event the
 //     job is stored finished, failed, and nothing is published;
-//  2. otherwise the events are put in envelopes of ChunkSize events, all
+//  2. otherwise the events are put in envelopes of ChunkSize events (fewer
+//     when the document's head is large: envelope.MaxEventsSharingHead), all
 //     checked with the ledger's field checks before any is published (a
 //     refusal publishes nothing and answers 400 with the event's
-//     location), then published, in order (a few ahead of the stream's
-//     acknowledgements), each under the message ID
+//     location), then published, in order, each acknowledged before the
+//     next is sent, each under the message ID
 //     envelope.MsgID gives it: a retried
 //     document publishes the same messages, which the stream or the
 //     ledger recognise, so nothing is recorded twice;
@@ -59,7 +59,7 @@ func (h *Handler) startJob(ctx context.Context, p *auth.Principal, prep *Prepare
 	}
 	j := &pb.EpcisCaptureJob{
 		CaptureId: id, PartyGln: p.Party.GetGln(), CreatedAt: timestamppb.New(now),
-		CaptureErrorBehaviour: b.String(), Total: uint32(prep.Total), ChunkSize: uint32(h.cfg.ChunkSize),
+		CaptureErrorBehaviour: b.String(), Total: uint32(prep.Total), ChunkSize: uint32(h.chunkSize(prep.EPCISHead)),
 	}
 	for _, e := range prep.Errors {
 		j.Errors = append(j.Errors, &pb.EpcisCaptureError{Position: uint32(e.Index), EventId: e.EventID, Field: e.Field, Message: e.Msg})
@@ -72,8 +72,9 @@ func (h *Handler) startJob(ctx context.Context, p *auth.Principal, prep *Prepare
 	for i, se := range prep.Events {
 		j.Events = append(j.Events, &pb.EpcisCaptureEvent{EventId: se.GetEventId(), Position: uint32(prep.Positions[i])})
 	}
-	envs := h.envelopes(p, prep.Events, prep.EPCISHead)
-	if err := h.validate(envs, p.Party.GetGln(), prep.Positions); err != nil {
+	chunk := int(j.ChunkSize)
+	envs := h.envelopes(p, prep.Events, prep.EPCISHead, chunk)
+	if err := h.validate(envs, p.Party.GetGln(), prep.Positions, chunk); err != nil {
 		return nil, err
 	}
 	// A client that goes away does not stop the publishing half-way.
@@ -88,7 +89,7 @@ func (h *Handler) startJob(ctx context.Context, p *auth.Principal, prep *Prepare
 		}
 		// What the stream took reaches the ledger: the job keeps it, and
 		// names the events that were not published.
-		if sent := min(len(j.Chunks)*h.cfg.ChunkSize, len(j.Events)); sent < len(j.Events) {
+		if sent := min(len(j.Chunks)*int(j.ChunkSize), len(j.Events)); sent < len(j.Events) {
 			j.Errors = append(j.Errors, &pb.EpcisCaptureError{Position: j.Events[sent].GetPosition(), EventId: j.Events[sent].GetEventId(),
 				Message: fmt.Sprintf("this event and the %d after it were not published, or not acknowledged (%v): capture the document again; what was published is recognised", len(j.Events)-sent-1, perr)})
 			j.Events = j.Events[:sent]
@@ -107,13 +108,20 @@ func (h *Handler) startJob(ctx context.Context, p *auth.Principal, prep *Prepare
 // publishWait bounds the publishing of one capture.
 const publishWait = 2 * time.Minute
 
-// envelopes puts events in envelopes of ChunkSize events from p, each
-// with head as its epcis_head.
-func (h *Handler) envelopes(p *auth.Principal, events []*pb.ScanEvent, head []byte) []*pb.Envelope {
+// chunkSize is the number of events per envelope of a capture whose
+// epcis_head is head: ChunkSize, fewer when a large head allows fewer
+// (envelope.MaxEventsSharingHead).
+func (h *Handler) chunkSize(head []byte) int {
+	return min(h.cfg.ChunkSize, envelope.MaxEventsSharingHead(len(head)))
+}
+
+// envelopes puts events in envelopes of chunk events from p, each with
+// head as its epcis_head.
+func (h *Handler) envelopes(p *auth.Principal, events []*pb.ScanEvent, head []byte, chunk int) []*pb.Envelope {
 	var envs []*pb.Envelope
-	for from := 0; from < len(events); from += h.cfg.ChunkSize {
+	for from := 0; from < len(events); from += chunk {
 		env := writer.Envelope(p)
-		env.Body = &pb.Envelope_Capture{Capture: &pb.Capture{Events: events[from:min(from+h.cfg.ChunkSize, len(events))], EpcisHead: head}}
+		env.Body = &pb.Envelope_Capture{Capture: &pb.Capture{Events: events[from:min(from+chunk, len(events))], EpcisHead: head}}
 		envs = append(envs, env)
 	}
 	return envs
@@ -122,16 +130,17 @@ func (h *Handler) envelopes(p *auth.Principal, events []*pb.ScanEvent, head []by
 // validate runs the ledger's field checks on every envelope before any is
 // published: a capture is published whole or not at
 // all. A refusal names the event by its position in the document.
-func (h *Handler) validate(envs []*pb.Envelope, actor string, positions []int) error {
+func (h *Handler) validate(envs []*pb.Envelope, actor string, positions []int, chunk int) error {
 	for i, env := range envs {
 		err := h.validateFields(env, actor)
 		var ve *ingest.ValidationError
 		switch {
 		case errors.As(err, &ve):
 			k, field := eventOf(ve.Field)
-			pos := i * h.cfg.ChunkSize
-			if k >= 0 && i*h.cfg.ChunkSize+k < len(positions) {
-				pos = positions[i*h.cfg.ChunkSize+k]
+			at := i*chunk + max(k, 0)
+			pos := at
+			if at < len(positions) {
+				pos = positions[at]
 			}
 			return &DocError{Status: http.StatusBadRequest, Field: eventPointer(uint32(pos)) + field, Msg: ve.Msg}
 		case err != nil:
@@ -146,10 +155,7 @@ func (h *Handler) validate(envs []*pb.Envelope, actor string, positions []int) e
 // the captured EPCIS bytes included), so only the capture's own bound is
 // left.
 func (h *Handler) validateFields(env *pb.Envelope, actor string) error {
-	if n := len(env.GetCapture().GetEvents()); n == 0 || n > envelope.MaxEventsPerCapture {
-		return convert.Invalid("capture.events", "1–%d events, got %d", envelope.MaxEventsPerCapture, n)
-	}
-	return nil
+	return ingest.CheckCapture(env.GetCapture())
 }
 
 // eventOf splits a field of a capture envelope, "capture.events[k].rest",

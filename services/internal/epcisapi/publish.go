@@ -11,71 +11,33 @@ import (
 	"github.com/pedigree-project/pedigree/services/internal/submit"
 )
 
-// publishWindow is how many envelopes of a capture are published ahead
-// of JetStream's acknowledgements.
-const publishWindow = 16
-
-// publish publishes envs, sealed by sealed, in order, up to publishWindow
-// of them ahead of JetStream's acknowledgements, and records each
-// acknowledged one in j.Chunks, in order, until the first that failed,
-// whose error it returns. Envelopes already sent after one that failed
-// may reach the ledger; a retry of the document recognises them.
+// publish publishes envs, sealed by sealed, in order, each acknowledged
+// by JetStream before the next is sent, and records each acknowledged one
+// in j.Chunks until the first that failed, whose error it returns. One at
+// a time keeps a capture's envelopes in document order on the stream even
+// when one is refused: with envelopes in flight behind a refused one, the
+// later would land first, and the pack rules would meet them out of order.
 func (h *Handler) publish(ctx context.Context, j *pb.EpcisCaptureJob, envs []*pb.Envelope, sealed *sealing) error {
-	type sent struct {
-		env  *pb.Envelope
-		wait func(context.Context) (submit.Result, error)
-	}
-	var inflight []sent
-	var perr error
-	// settle takes the acknowledgement of the oldest envelope in flight.
-	settle := func() {
-		s := inflight[0]
-		inflight = inflight[1:]
-		res, err := s.wait(ctx)
-		if perr != nil {
-			return
-		}
+	for i, env := range envs {
+		m, err := sealed.get(i)
 		if err != nil {
-			perr = publishError(err)
-			return
+			return err
+		}
+		res, err := h.cfg.Publish(ctx, m)
+		if err != nil {
+			return publishError(err)
 		}
 		c := &pb.EpcisCaptureChunk{MsgId: res.MsgID, StreamSequence: res.Sequence, StreamDuplicate: res.Duplicate}
 		j.Chunks = append(j.Chunks, c)
 		if res.Duplicate {
 			// A one-event envelope's message ID is its event ID: the
 			// stream also takes another event under a used ID for a retry.
-			if c.Conflict, err = ingest.ConflictingRetry(h.store, s.env); err != nil {
-				perr = err
+			if c.Conflict, err = ingest.ConflictingRetry(h.store, env); err != nil {
+				return err
 			}
 		}
 	}
-	for i, env := range envs {
-		if perr != nil {
-			break
-		}
-		m, err := sealed.get(i)
-		if err != nil {
-			perr = err
-			break
-		}
-		if h.cfg.PublishAsync == nil {
-			inflight = append(inflight, sent{env: env, wait: func(ctx context.Context) (submit.Result, error) { return h.cfg.Publish(ctx, m) }})
-		} else {
-			wait, err := h.cfg.PublishAsync(m)
-			if err != nil {
-				perr = publishError(err)
-				break
-			}
-			inflight = append(inflight, sent{env: env, wait: wait})
-		}
-		if len(inflight) >= publishWindow || h.cfg.PublishAsync == nil {
-			settle()
-		}
-	}
-	for len(inflight) > 0 {
-		settle()
-	}
-	return perr
+	return nil
 }
 
 // sealing seals a capture's envelopes ahead of the publisher, on all

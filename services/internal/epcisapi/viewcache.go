@@ -24,6 +24,9 @@ type viewCache struct {
 	mu    sync.Mutex
 	views []cachedView // oldest first
 	bytes int
+	// cutoff is the latest dropBefore's: a job created before it is
+	// being deleted, or was, and its view is not kept again.
+	cutoff time.Time
 }
 
 type cachedView struct {
@@ -32,14 +35,19 @@ type cachedView struct {
 	body      []byte
 }
 
-// put keeps body, the encoded view of finished job j.
+// put keeps body, the encoded view of finished job j, unless j was
+// created before the latest dropBefore's cutoff.
 func (c *viewCache) put(j *pb.EpcisCaptureJob, body []byte) {
+	created := j.GetCreatedAt().AsTime()
 	if len(body) > finishedViewBytes {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.views = append(c.views, cachedView{party: j.GetPartyGln(), id: j.GetCaptureId(), created: j.GetCreatedAt().AsTime(), body: body})
+	if created.Before(c.cutoff) {
+		return
+	}
+	c.views = append(c.views, cachedView{party: j.GetPartyGln(), id: j.GetCaptureId(), created: created, body: body})
 	c.bytes += len(body)
 	for len(c.views) > finishedViews || c.bytes > finishedViewBytes {
 		c.bytes -= len(c.views[0].body)
@@ -49,10 +57,13 @@ func (c *viewCache) put(j *pb.EpcisCaptureJob, body []byte) {
 }
 
 // dropBefore forgets the views of jobs created before cutoff, which the
-// sweep deletes.
+// sweep deletes, and keeps none of them from now on.
 func (c *viewCache) dropBefore(cutoff time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if cutoff.After(c.cutoff) {
+		c.cutoff = cutoff
+	}
 	kept := c.views[:0]
 	for _, v := range c.views {
 		if v.created.Before(cutoff) {

@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"bytes"
+	"strconv"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -183,7 +185,13 @@ func TestPipelineChecksACaptureWithItsHead(t *testing.T) {
 		env.GetCapture().EpcisHead = captured[0].Head()
 		return env, captured[0].Head()
 	}
+	// Validate, which writers run before publishing, decides as the
+	// pipeline does.
+	validate := func(env *pb.Envelope) error { return Validate(w.n.store, env, mfrGLN, w.clock) }
 	env, _ := headed("H1")
+	if err := validate(env); err != nil {
+		t.Fatalf("Validate refuses a capture with its head: %v", err)
+	}
 	w.mustApply(mfrGLN, env)
 	env, head := headed("H2")
 	other := bytes.Replace(head, []byte(`epcis-context.jsonld"`), []byte(`epcis-context.jsonld",{"cbvmda":"https://example.com/"}`), 1)
@@ -191,7 +199,31 @@ func TestPipelineChecksACaptureWithItsHead(t *testing.T) {
 		t.Fatalf("no @context to change in %s", head)
 	}
 	env.GetCapture().EpcisHead = other
+	if err := validate(env); err == nil {
+		t.Error("Validate takes an event against another head")
+	}
 	if e := w.as(mfrGLN, env); e != nil && e.GetOutcomes()[0].GetApplied() {
 		t.Fatal("an event checked against another head was taken")
+	}
+
+	// A head is read with each event: a large one is shared by few events
+	// (envelope.MaxEventsSharingHead), or the capture is refused whole.
+	env, head = headed("H3")
+	big := bytes.Replace(head, []byte(`epcis-context.jsonld"`), []byte(`epcis-context.jsonld",{"ex":"https://example.com/`+strings.Repeat("x", 200_000)+`/"}`), 1)
+	many := envelope.MaxEventsSharingHead(len(big)) + 1
+	for i := 1; i < many; i++ {
+		more, _ := headed("H3-" + strconv.Itoa(i))
+		env.GetCapture().Events = append(env.GetCapture().Events, more.GetCapture().GetEvents()[0])
+	}
+	env.GetCapture().EpcisHead = big
+	const want = "capture.events: at most 20 events share an epcis_head of"
+	if err := validate(env); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Validate of %d events sharing a head of %d bytes: %v, want %q", many, len(big), err, want)
+	}
+	if e := w.as(mfrGLN, env); e != nil {
+		t.Fatalf("%d events sharing a head of %d bytes were recorded", many, len(big))
+	}
+	if got := w.lastDeadReason(); !strings.Contains(got, want) {
+		t.Errorf("dead-lettered for %q, want %q", got, want)
 	}
 }

@@ -377,11 +377,11 @@ func (pr *prepared) convert(c *pb.Capture, actor string, record int64, check con
 		check = func(ev *pb.ScanEvent, actor string) error { return envelope.CheckEPCISIn(head, ev, actor) }
 	}
 	pr.events, pr.convErr, pr.packs, pr.packIdx = nil, nil, nil, nil
-	n := len(c.GetEvents())
-	if n == 0 || n > envelope.MaxEventsPerCapture {
-		pr.convErr = convert.Invalid("capture.events", "1–%d events, got %d", envelope.MaxEventsPerCapture, n)
+	if err := CheckCapture(c); err != nil {
+		pr.convErr = err
 		return
 	}
+	n := len(c.GetEvents())
 	events := pr.oneEvent[:]
 	if n > 1 {
 		events = make([]evPrep, n)

@@ -24,15 +24,14 @@ const MaxEpcsPerEvent = convert.MaxEpcsPerEvent
 func Validate(store *state.Store, env *pb.Envelope, actor string, at time.Time) error {
 	var err error
 	if c := env.GetCapture(); c != nil {
-		n := len(c.GetEvents())
-		if n == 0 || n > envelope.MaxEventsPerCapture {
-			err = convert.Invalid("capture.events", "1–%d events, got %d", envelope.MaxEventsPerCapture, n)
-		}
+		err = CheckCapture(c)
+		head := c.GetEpcisHead()
+		check := func(ev *pb.ScanEvent, actor string) error { return envelope.CheckEPCISIn(head, ev, actor) }
 		for i, ev := range c.GetEvents() {
 			if err != nil {
 				break
 			}
-			err = convert.Event(i, &lifecycle.Event{}, nil, ev, actor, at.UnixMilli())
+			err = convert.EventChecked(i, &lifecycle.Event{}, nil, ev, actor, at.UnixMilli(), check)
 		}
 	} else {
 		o := newOverlay(store)
@@ -42,4 +41,21 @@ func Validate(store *state.Store, env *pb.Envelope, actor string, at time.Time) 
 		}
 	}
 	return err
+}
+
+// CheckCapture checks what bounds a capture as a whole: 1 to
+// envelope.MaxEventsPerCapture events, an epcis_head of at most
+// envelope.MaxEPCISBytes, and no more events than
+// envelope.MaxEventsSharingHead allows for its head.
+func CheckCapture(c *pb.Capture) error {
+	n, head := len(c.GetEvents()), len(c.GetEpcisHead())
+	switch {
+	case n == 0 || n > envelope.MaxEventsPerCapture:
+		return convert.Invalid("capture.events", "1–%d events, got %d", envelope.MaxEventsPerCapture, n)
+	case head > envelope.MaxEPCISBytes:
+		return convert.Invalid("capture.epcis_head", "at most %d bytes, got %d", envelope.MaxEPCISBytes, head)
+	case n > envelope.MaxEventsSharingHead(head):
+		return convert.Invalid("capture.events", "at most %d events share an epcis_head of %d bytes (each event's document is read with it), got %d", envelope.MaxEventsSharingHead(head), head, n)
+	}
+	return nil
 }

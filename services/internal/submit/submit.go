@@ -137,32 +137,6 @@ func (s *Submitter) Seal(env *pb.Envelope) (Sealed, error) {
 	return Sealed{Envelope: env, Body: body, Digest: d, Wire: wire, MsgID: envelope.MsgIDOfDigest(env, d)}, nil
 }
 
-// PublishSealedAsync starts publishing an envelope Seal sealed, without
-// waiting for JetStream's acknowledgement: wait returns it. Envelopes
-// published one after another on the node's connection are stored in that
-// order.
-func (s *Submitter) PublishSealedAsync(m Sealed) (wait func(ctx context.Context) (Result, error), err error) {
-	res := Result{MsgID: m.MsgID}
-	msg := nats.NewMsg(subjects.ScanSubject(m.Envelope.GetPartyGln()))
-	msg.Data = m.Wire
-	msg.Header.Set(jetstream.MsgIDHeader, res.MsgID)
-	fut, err := s.js.PublishMsgAsync(msg)
-	if err != nil {
-		return nil, publishErr(err)
-	}
-	return func(ctx context.Context) (Result, error) {
-		select {
-		case ack := <-fut.Ok():
-			res.Sequence, res.Duplicate = ack.Sequence, ack.Duplicate
-			return res, nil
-		case err := <-fut.Err():
-			return res, publishErr(err)
-		case <-ctx.Done():
-			return res, fmt.Errorf("submit: publish: %w", ctx.Err())
-		}
-	}, nil
-}
-
 // publishErr is a failed publish as Publish reports it.
 func publishErr(err error) error {
 	var apiErr *jetstream.APIError

@@ -29,7 +29,9 @@
 //     export; RETURNING, which exports as CBV receiving, excepted). A scan
 //     event carrying the captured EPCIS event (its epcis bytes, with its
 //     capture's epcis_head when there is one: CapturedDocument) must be
-//     the projection of that document (CheckEPCIS, CheckEPCISIn);
+//     the projection of that document (CheckEPCIS, CheckEPCISIn); the
+//     head is read with each of its events, so the events sharing it are
+//     bounded by its size (MaxEventsSharingHead);
 //     CheckedEPCIS remembers, by digest, the envelopes whose events the
 //     process checked before sealing them, so that a process checks an
 //     event once: only an envelope identical in every byte is known.

@@ -103,18 +103,27 @@ func IDOfDigest(d [sha256.Size]byte) string { return EnvelopeIDPrefix + hex.Enco
 // (ScopedEventID), otherwise the envelope ID. Two parties' messages never
 // share one, so the stream's duplicate window never merges them.
 func MsgID(env *pb.Envelope, envelopeBytes []byte) string {
-	if evs := env.GetCapture().GetEvents(); len(evs) == 1 && evs[0].GetEventId() != "" {
-		return ScopedEventID(env.GetPartyGln(), evs[0].GetEventId())
+	if id, ok := eventMsgID(env); ok {
+		return id
 	}
 	return ID(envelopeBytes)
 }
 
 // MsgIDOfDigest is MsgID of the envelope env whose bytes have Digest d.
 func MsgIDOfDigest(env *pb.Envelope, d [sha256.Size]byte) string {
-	if evs := env.GetCapture().GetEvents(); len(evs) == 1 && evs[0].GetEventId() != "" {
-		return ScopedEventID(env.GetPartyGln(), evs[0].GetEventId())
+	if id, ok := eventMsgID(env); ok {
+		return id
 	}
 	return IDOfDigest(d)
+}
+
+// eventMsgID is the message ID of a single-event capture whose event has
+// an ID: that ID, scoped to the envelope's party.
+func eventMsgID(env *pb.Envelope) (string, bool) {
+	if evs := env.GetCapture().GetEvents(); len(evs) == 1 && evs[0].GetEventId() != "" {
+		return ScopedEventID(env.GetPartyGln(), evs[0].GetEventId()), true
+	}
+	return "", false
 }
 
 // ScopedEventID names event ID eventID as used by the party with GLN

@@ -130,7 +130,7 @@ type runningJob struct {
 // previous run left running finish.
 func New(cfg Config) (*Handler, error) {
 	if cfg.Preparer == nil || cfg.Writer == nil || cfg.Seal == nil || cfg.Publish == nil || cfg.Log == nil || cfg.Checkpoint == nil || cfg.Lookup == nil || cfg.Authenticator == nil || cfg.Logger == nil {
-		return nil, errors.New("epcisapi: preparer, writer, publish, log, checkpoint, lookup, authenticator and logger are required")
+		return nil, errors.New("epcisapi: preparer, writer, seal, publish, log, checkpoint, lookup, authenticator and logger are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -74,7 +74,7 @@ func (h *Handler) startJob(ctx context.Context, p *auth.Principal, prep *Prepare
 	}
 	chunk := int(j.ChunkSize)
 	envs := h.envelopes(p, prep.Events, prep.EPCISHead, chunk)
-	if err := h.validate(envs, p.Party.GetGln(), prep.Positions, chunk); err != nil {
+	if err := validate(envs, prep.Positions, chunk); err != nil {
 		return nil, err
 	}
 	// A client that goes away does not stop the publishing half-way.
@@ -127,12 +127,14 @@ func (h *Handler) envelopes(p *auth.Principal, events []*pb.ScanEvent, head []by
 	return envs
 }
 
-// validate runs the ledger's field checks on every envelope before any is
-// published: a capture is published whole or not at
-// all. A refusal names the event by its position in the document.
-func (h *Handler) validate(envs []*pb.Envelope, actor string, positions []int, chunk int) error {
+// validate runs the ledger's checks of a capture as a whole
+// (ingest.CheckCapture) on every envelope before any is published:
+// Prepare already ran the ledger's check of each event (convert.Event,
+// the captured EPCIS bytes included), and a capture is published whole or
+// not at all. A refusal names the event by its position in the document.
+func validate(envs []*pb.Envelope, positions []int, chunk int) error {
 	for i, env := range envs {
-		err := h.validateFields(env, actor)
+		err := ingest.CheckCapture(env.GetCapture())
 		var ve *ingest.ValidationError
 		switch {
 		case errors.As(err, &ve):
@@ -148,14 +150,6 @@ func (h *Handler) validate(envs []*pb.Envelope, actor string, positions []int, c
 		}
 	}
 	return nil
-}
-
-// validateFields checks what the ledger checks of env beyond its events:
-// Prepare already ran the ledger's check of each event (convert.Event,
-// the captured EPCIS bytes included), so only the capture's own bound is
-// left.
-func (h *Handler) validateFields(env *pb.Envelope, actor string) error {
-	return ingest.CheckCapture(env.GetCapture())
 }
 
 // eventOf splits a field of a capture envelope, "capture.events[k].rest",

@@ -374,7 +374,7 @@ func checkedBefore(*pb.ScanEvent, string) error { return nil }
 func (pr *prepared) convert(c *pb.Capture, actor string, record int64, check convert.EPCISCheck, raw [][]byte) {
 	head := c.GetEpcisHead()
 	if check == nil {
-		check = func(ev *pb.ScanEvent, actor string) error { return envelope.CheckEPCISIn(head, ev, actor) }
+		check = checkIn(head)
 	}
 	pr.events, pr.convErr, pr.packs, pr.packIdx = nil, nil, nil, nil
 	if err := CheckCapture(c); err != nil {

@@ -25,8 +25,7 @@ func Validate(store *state.Store, env *pb.Envelope, actor string, at time.Time) 
 	var err error
 	if c := env.GetCapture(); c != nil {
 		err = CheckCapture(c)
-		head := c.GetEpcisHead()
-		check := func(ev *pb.ScanEvent, actor string) error { return envelope.CheckEPCISIn(head, ev, actor) }
+		check := checkIn(c.GetEpcisHead())
 		for i, ev := range c.GetEvents() {
 			if err != nil {
 				break
@@ -58,4 +57,10 @@ func CheckCapture(c *pb.Capture) error {
 		return convert.Invalid("capture.events", "at most %d events share an epcis_head of %d bytes (each event's document is read with it), got %d", envelope.MaxEventsSharingHead(head), head, n)
 	}
 	return nil
+}
+
+// checkIn is the check of the captured EPCIS events of a capture whose
+// epcis_head is head (envelope.CheckEPCISIn).
+func checkIn(head []byte) convert.EPCISCheck {
+	return func(ev *pb.ScanEvent, actor string) error { return envelope.CheckEPCISIn(head, ev, actor) }
 }

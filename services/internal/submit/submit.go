@@ -112,9 +112,8 @@ func (s *Submitter) Publish(ctx context.Context, env *pb.Envelope) (Result, erro
 type Sealed struct {
 	// Envelope is the envelope.
 	Envelope *pb.Envelope
-	// Body is its bytes as signed (envelope.Marshal).
-	Body []byte
-	// Digest is Body's envelope.Digest.
+	// Digest is the envelope.Digest of its bytes as signed
+	// (envelope.Marshal).
 	Digest [32]byte
 	// Wire is the SignedEnvelope published.
 	Wire []byte
@@ -134,16 +133,7 @@ func (s *Submitter) Seal(env *pb.Envelope) (Sealed, error) {
 		return Sealed{}, err
 	}
 	d := envelope.Digest(body)
-	return Sealed{Envelope: env, Body: body, Digest: d, Wire: wire, MsgID: envelope.MsgIDOfDigest(env, d)}, nil
-}
-
-// publishErr is a failed publish as Publish reports it.
-func publishErr(err error) error {
-	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) && (apiErr.ErrorCode == errCodeStoreFailed || apiErr.ErrorCode == errCodeInsufficientResources) {
-		return ErrOverloaded
-	}
-	return fmt.Errorf("submit: publish: %w", err)
+	return Sealed{Envelope: env, Digest: d, Wire: wire, MsgID: envelope.MsgIDOfDigest(env, d)}, nil
 }
 
 // PublishSealed publishes an envelope Seal sealed; the write is in the
@@ -155,7 +145,11 @@ func (s *Submitter) PublishSealed(ctx context.Context, m Sealed) (Result, error)
 	msg.Header.Set(jetstream.MsgIDHeader, res.MsgID)
 	ack, err := s.js.PublishMsg(ctx, msg)
 	if err != nil {
-		return res, publishErr(err)
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && (apiErr.ErrorCode == errCodeStoreFailed || apiErr.ErrorCode == errCodeInsufficientResources) {
+			return res, ErrOverloaded
+		}
+		return res, fmt.Errorf("submit: publish: %w", err)
 	}
 	res.Sequence, res.Duplicate = ack.Sequence, ack.Duplicate
 	return res, nil
